@@ -1,0 +1,50 @@
+# vigil: build, run, test and regenerate.
+#
+# The eBPF objects and their Go bindings are generated with bpf2go and
+# committed, so `go build` and `go test` need no clang. `make generate`
+# rebuilds them with the pinned toolchain (Debian 12's clang 14); CI checks
+# that the committed files are what it produces.
+
+GO        ?= go
+BPF_CLANG ?= clang-14
+BPF_STRIP ?= llvm-strip-14
+BPF_CFLAGS ?= -O2 -g -Wall -Werror -mcpu=v3
+
+BIN       := bin/vigil
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all build run test generate vmlinux vet bench clean
+
+all: build
+
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/vigil
+
+# Runs the agent as root with its embedded defaults, printing what it sees.
+run: build
+	$(SUDO) $(BIN) run $(ARGS)
+
+# The whole suite, kernel tests included (they need root: run as root, or
+# they skip with the reason; under CI=true they fail instead).
+test:
+	$(GO) test -count=1 -timeout 20m ./...
+
+generate:
+	BPF2GO_CC=$(BPF_CLANG) BPF2GO_STRIP=$(BPF_STRIP) BPF2GO_CFLAGS='$(BPF_CFLAGS)' \
+		$(GO) generate ./...
+
+# bpf/include/vmlinux.h is a committed snapshot of this kernel's BTF; CO-RE
+# relocates field accesses on other kernels. Regenerate it deliberately.
+vmlinux:
+	bpftool btf dump file /sys/kernel/btf/vmlinux format c > bpf/include/vmlinux.h
+
+vet:
+	$(GO) vet ./...
+
+bench: build
+	$(GO) run ./bench/exec -vigil $(BIN)
+
+clean:
+	rm -rf bin

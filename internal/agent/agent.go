@@ -1,0 +1,209 @@
+// Package agent wires vigil's stages explicitly: kernel set-up, the shared
+// ring, the sensors, the process snapshot, then, for every record, decode →
+// enrich → output, in one goroutine. cmd/vigil turns flags into a Config.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/vigil-sec/vigil/internal/container"
+	"github.com/vigil-sec/vigil/internal/enrich"
+	"github.com/vigil-sec/vigil/internal/kernel"
+	"github.com/vigil-sec/vigil/internal/output"
+	"github.com/vigil-sec/vigil/internal/proctree"
+	"github.com/vigil-sec/vigil/internal/sensor/process"
+	"github.com/vigil-sec/vigil/internal/sensor/procfs"
+	"github.com/vigil-sec/vigil/internal/sensor/ring"
+)
+
+// Config is everything the agent needs; cmd/vigil fills it from flags.
+type Config struct {
+	// Node names this host in events; the hostname by default.
+	Node     string
+	Ring     ring.Config
+	ProcTree proctree.Config
+	// Cgroup, when set, limits every sensor to this cgroup v2 directory
+	// and its descendants (a path below the cgroup2 mount, or absolute).
+	Cgroup string
+	// Sink receives the events the pipeline passes on.
+	Sink output.Sink
+	Log  *slog.Logger
+}
+
+// Agent is a running vigil: loaded sensors and the pipeline behind them.
+type Agent struct {
+	cfg      Config
+	log      *slog.Logger
+	clock    *kernel.BootClock
+	ring     *ring.Ring
+	sensors  []io.Closer
+	decoders decoders
+	tree     *proctree.Tree
+	enricher *enrich.Enricher
+	counts   counters
+	started  time.Time
+	lastSync time.Time
+}
+
+// New sets the kernel up, loads and attaches the sensors and snapshots the
+// processes already running. Events happening after New returns are
+// captured; Run delivers them.
+func New(cfg Config) (_ *Agent, err error) {
+	if cfg.Sink == nil {
+		return nil, errors.New("agent: no sink configured")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if cfg.Node == "" {
+		if cfg.Node, err = os.Hostname(); err != nil {
+			return nil, fmt.Errorf("hostname: %w", err)
+		}
+	}
+	a := &Agent{cfg: cfg, log: cfg.Log, clock: kernel.NewBootClock(), started: time.Now()}
+	a.lastSync = a.started
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+
+	// Mount before anything touches tracefs: cilium/ebpf remembers a
+	// missing tracefs for the life of the process.
+	if mounted, err := kernel.EnsureMounts(); err != nil {
+		return nil, err
+	} else if len(mounted) > 0 {
+		a.log.Info("mounted", "paths", mounted)
+	}
+	host, err := probeHost()
+	if err != nil {
+		return nil, err
+	}
+	scope, err := a.scope(host.cgroup2Root)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Ring.Scope = scope
+	if a.ring, err = ring.New(cfg.Ring); err != nil {
+		return nil, err
+	}
+	proc, err := process.Load(a.ring, process.Options{CgroupV1Subsys: host.v1SubsysID})
+	if err != nil {
+		return nil, err
+	}
+	a.sensors = append(a.sensors, proc)
+	dec := process.Decoder{Time: a.clock.Time}
+	a.decoders.set(ring.WireProcessExec, dec.Exec)
+	a.decoders.set(ring.WireProcessExit, dec.Exit)
+	a.decoders.set(ring.WireProcessFork, dec.Fork)
+
+	a.tree = proctree.New(cfg.ProcTree)
+	a.enricher = enrich.New(cfg.Node, a.tree, container.NewResolver(4096))
+	procs, err := procfs.Snapshot(procfs.Options{
+		Proc:         "/proc",
+		Cgroup2Root:  host.cgroup2Root,
+		V1Controller: host.v1Controller,
+		Time:         a.clock.Time,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("snapshot processes: %w", err)
+	}
+	a.enricher.Seed(procs)
+	a.log.Info("started", "node", cfg.Node, "processes", len(procs),
+		"ring_bytes", cfg.Ring.Size, "cgroup_v1", host.v1Controller)
+	return a, nil
+}
+
+// Run delivers events until ctx ends, then detaches the sensors, drains
+// what they wrote, flushes the sink and releases everything.
+func (a *Agent) Run(ctx context.Context) error {
+	stopped := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-stopped:
+			return
+		}
+		a.detach()
+		if err := a.ring.Stop(); err != nil {
+			a.log.Error("stop ring reader", "err", err)
+		}
+	}()
+	err := a.ring.Read(a.handle, a.idle)
+	close(stopped)
+	a.detach()
+	return errors.Join(err, a.cfg.Sink.Flush())
+}
+
+// handle is the hot path: one record, decoded, enriched, written.
+func (a *Agent) handle(raw []byte) {
+	h, err := ring.ParseHeader(raw)
+	if err != nil {
+		a.counts.malformed(a.log, err)
+		return
+	}
+	decode := a.decoders.get(h.Kind)
+	if decode == nil {
+		a.counts.malformed(a.log, fmt.Errorf("%w: unknown kind %d", ring.ErrMalformed, h.Kind))
+		return
+	}
+	ev, err := decode(raw)
+	if err != nil {
+		a.counts.malformed(a.log, err)
+		return
+	}
+	a.counts.record(h.Kind)
+	if !a.enricher.Enrich(ev) {
+		return
+	}
+	if err := a.cfg.Sink.Write(ev); err != nil {
+		a.counts.sinkError(a.log, err)
+	}
+	if a.counts.total()%1024 == 0 {
+		a.enricher.Expire(ev.Time)
+	}
+}
+
+// idle runs when the ring is drained: flush output, let caches age.
+func (a *Agent) idle() {
+	if err := a.cfg.Sink.Flush(); err != nil {
+		a.counts.sinkError(a.log, err)
+	}
+	now := time.Now()
+	a.enricher.Expire(now)
+	if now.Sub(a.lastSync) > time.Minute {
+		a.clock.Resync()
+		a.lastSync = now
+	}
+}
+
+// detach closes the sensors, so nothing more is written to the ring.
+func (a *Agent) detach() {
+	for _, s := range a.sensors {
+		if err := s.Close(); err != nil {
+			a.log.Error("detach sensor", "err", err)
+		}
+	}
+	a.sensors = nil
+}
+
+// Close releases the ring. Call it after Run returns.
+func (a *Agent) Close() error {
+	return a.close()
+}
+
+func (a *Agent) close() error {
+	a.detach()
+	if a.ring != nil {
+		err := a.ring.Close()
+		a.ring = nil
+		return err
+	}
+	return nil
+}

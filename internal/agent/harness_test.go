@@ -1,0 +1,134 @@
+package agent
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/proctree"
+	"github.com/vigil-sec/vigil/internal/sensor/ring"
+	"github.com/vigil-sec/vigil/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// collector is a sink that keeps every event for the test to search.
+type collector struct {
+	mu     sync.Mutex
+	events []*event.Event
+	delay  time.Duration // per event, to make the pipeline slow on purpose
+}
+
+func (c *collector) Write(ev *event.Event) error {
+	if c.delay > 0 {
+		time.Sleep(c.delay)
+	}
+	c.mu.Lock()
+	c.events = append(c.events, ev)
+	c.mu.Unlock()
+	return nil
+}
+func (c *collector) Flush() error { return nil }
+func (c *collector) Close() error { return nil }
+
+func (c *collector) find(match func(*event.Event) bool) []*event.Event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []*event.Event
+	for _, ev := range c.events {
+		if match(ev) {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// running is an agent under test.
+type running struct {
+	*Agent
+	sink   *collector
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// start runs an agent in this process. The agent stops when the test ends,
+// or earlier through stop.
+func start(t *testing.T, cfg Config) *running {
+	t.Helper()
+	testenv.RequirePrivileged(t)
+	sink := &collector{}
+	if c, ok := cfg.Sink.(*collector); ok {
+		sink = c
+	}
+	cfg.Sink = sink
+	if cfg.Ring.Size == 0 {
+		cfg.Ring = ring.DefaultConfig()
+	}
+	if cfg.ProcTree.MaxEntries == 0 {
+		cfg.ProcTree = proctree.DefaultConfig()
+	}
+	cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatalf("start agent: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{Agent: a, sink: sink, cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		r.stop(t)
+		if err := r.Close(); err != nil {
+			t.Errorf("agent close: %v", err)
+		}
+	})
+	return r
+}
+
+// stop ends the agent after it has delivered everything in the ring; its
+// counters stay readable until the test ends.
+func (r *running) stop(t *testing.T) {
+	t.Helper()
+	if r.cancel == nil {
+		return
+	}
+	r.cancel()
+	r.cancel = nil
+	if err := <-r.done; err != nil {
+		t.Errorf("agent run: %v", err)
+	}
+}
+
+// waitFor returns the first event that matches, failing the test if none
+// arrives in time.
+func (r *running) waitFor(t *testing.T, what string, match func(*event.Event) bool) *event.Event {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if found := r.sink.find(match); len(found) > 0 {
+			return found[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s event within 10s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// execWithArg matches exec (or exit) events whose argv holds marker.
+func withArg(kind event.Kind, marker string) func(*event.Event) bool {
+	return func(ev *event.Event) bool {
+		if ev.Kind != kind || ev.Process == nil {
+			return false
+		}
+		for _, a := range ev.Process.Args {
+			if a == marker {
+				return true
+			}
+		}
+		return false
+	}
+}

@@ -1,0 +1,101 @@
+// Package enrich gives each decoded event its context: the process as the
+// process tree knows it, its parent and ancestors, its container and a
+// stable exec id. It reads only in-memory caches, never blocking the event
+// path on I/O.
+package enrich
+
+import (
+	"encoding/base64"
+	"strconv"
+	"time"
+
+	"github.com/vigil-sec/vigil/internal/container"
+	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/proctree"
+)
+
+// Enricher is the enrichment stage. Not safe for concurrent use.
+type Enricher struct {
+	node       string
+	tree       *proctree.Tree
+	containers *container.Resolver
+}
+
+// New wires the stage to its caches. node names this host in every event.
+func New(node string, tree *proctree.Tree, containers *container.Resolver) *Enricher {
+	return &Enricher{node: node, tree: tree, containers: containers}
+}
+
+// Seed stores processes that existed before the sensors started (from a
+// snapshot), so that their children's events carry ancestry.
+func (e *Enricher) Seed(procs []*event.Process) {
+	for _, p := range procs {
+		p.ExecID = ExecID(e.node, p.PID, p.StartTime)
+		p.Container = e.containers.Resolve(p.Cgroup.Path)
+	}
+	for _, p := range procs { // parents first stored, then linked
+		e.tree.Put(p)
+	}
+	for _, p := range procs {
+		if parent := e.tree.Parent(p); parent != nil {
+			p.ParentExecID = parent.ExecID
+		}
+	}
+}
+
+// Enrich completes ev in place. It returns false for events that only feed
+// the caches (forks) and are not passed on.
+func (e *Enricher) Enrich(ev *event.Event) bool {
+	ev.Node = e.node
+	switch ev.Kind {
+	case event.KindProcessExec:
+		p := ev.Process
+		p.ExecID = ExecID(e.node, p.PID, ev.Time)
+		p.Container = e.containers.Resolve(p.Cgroup.Path)
+		if parent := e.tree.Parent(p); parent != nil {
+			p.ParentExecID = parent.ExecID
+		}
+		e.tree.Put(p)
+	case event.KindProcessFork:
+		child := ev.Process
+		child.ExecID = ExecID(e.node, child.PID, child.StartTime)
+		e.tree.Fork(child)
+		return false
+	default:
+		e.resolveProcess(ev)
+	}
+	ev.Parent, ev.Ancestors = e.tree.Lineage(ev.Process)
+	if ev.Kind == event.KindProcessExit {
+		e.tree.Exit(ev.Process.PID, ev.Time)
+	}
+	return true
+}
+
+// resolveProcess swaps the bare process a record carries (pid, tid) for
+// the tree's. A process the tree never saw stays partial.
+func (e *Enricher) resolveProcess(ev *event.Event) {
+	bare := ev.Process
+	if known := e.tree.Get(bare.PID); known != nil {
+		ev.Process = known
+		return
+	}
+	bare.Partial = true
+	if bare.Container == nil {
+		bare.Container = e.containers.Resolve(bare.Cgroup.Path)
+	}
+}
+
+// Expire lets the tree forget processes whose grace period has passed.
+func (e *Enricher) Expire(now time.Time) { e.tree.Expire(now) }
+
+// ExecID identifies one process image across the cluster and across pid
+// reuse: the node, the pid and the time the image started.
+func ExecID(node string, pid uint32, start time.Time) string {
+	b := make([]byte, 0, len(node)+32)
+	b = append(b, node...)
+	b = append(b, ':')
+	b = strconv.AppendUint(b, uint64(pid), 10)
+	b = append(b, ':')
+	b = strconv.AppendInt(b, start.UnixNano(), 10)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

@@ -1,0 +1,55 @@
+// Package event holds vigil's domain types: what the sensors saw, enriched
+// with process ancestry and container identity. Every stage after the
+// sensors speaks these types; the package imports only the standard library.
+//
+// Field names are the JSON schema documented in docs/events.md. Values that
+// other events share (a Process, a Container) are immutable once an event
+// carrying them has left the enrichment stage, so stages may hold on to them
+// without copying.
+package event
+
+import "time"
+
+// Kind names what happened.
+type Kind string
+
+const (
+	KindProcessExec Kind = "process_exec"
+	KindProcessExit Kind = "process_exit"
+	// KindProcessFork feeds the process tree; it is not output.
+	KindProcessFork Kind = "process_fork"
+)
+
+// Event is one thing a sensor saw, with its context.
+type Event struct {
+	Time time.Time `json:"time"`
+	Kind Kind      `json:"kind"`
+	Node string    `json:"node"`
+
+	// Process did it; Parent is its parent (possibly partial), Ancestors
+	// the chain above the parent, nearest first.
+	Process   *Process   `json:"process"`
+	Parent    *Process   `json:"parent,omitempty"`
+	Ancestors []Ancestor `json:"ancestors,omitempty"`
+
+	Exit *Exit `json:"exit,omitempty"`
+}
+
+// Ancestor is one process up the parent chain.
+type Ancestor struct {
+	PID    uint32 `json:"pid"`
+	Binary string `json:"binary"`
+	ExecID string `json:"exec_id,omitempty"`
+}
+
+// Exit says how a process ended.
+type Exit struct {
+	// Code is the exit status when the process exited, 0 when killed.
+	Code int `json:"code"`
+	// Signal is the signal that killed it, 0 when it exited.
+	Signal     int    `json:"signal"`
+	SignalName string `json:"signal_name,omitempty"`
+	CoreDumped bool   `json:"core_dumped,omitempty"`
+	// DurationNS is how long the process lived, from fork to exit.
+	DurationNS int64 `json:"duration_ns"`
+}

@@ -1,0 +1,94 @@
+package event
+
+import "time"
+
+// Process is a process as of its last exec (or its fork, if it never
+// exec'd). It is immutable once published: a later exec creates a new one.
+type Process struct {
+	PID  uint32 `json:"pid"`
+	TID  uint32 `json:"tid"`
+	PPID uint32 `json:"ppid"`
+
+	UID  uint32 `json:"uid"`
+	EUID uint32 `json:"euid"`
+	GID  uint32 `json:"gid"`
+	EGID uint32 `json:"egid"`
+	// AUID is the login uid (audit), absent when unset.
+	AUID *uint32 `json:"auid,omitempty"`
+
+	Comm string `json:"comm"`
+	// Binary is the absolute path of the executed file, symlinks resolved:
+	// what /proc/PID/exe names. For a script, the interpreter.
+	Binary string `json:"binary"`
+	// Filename is the path given to execve, as given.
+	Filename string `json:"filename,omitempty"`
+	// Script is the script's absolute path when Binary is its interpreter.
+	Script string   `json:"script,omitempty"`
+	Args   []string `json:"args"`
+	Cwd    string   `json:"cwd"`
+	TTY    string   `json:"tty,omitempty"`
+
+	// ExecID identifies this process image, unique across pid reuse.
+	ExecID       string `json:"exec_id"`
+	ParentExecID string `json:"parent_exec_id,omitempty"`
+	// StartTime is when the process was forked.
+	StartTime time.Time `json:"start_time"`
+
+	Executable *FileID    `json:"executable,omitempty"`
+	Cgroup     Cgroup     `json:"cgroup"`
+	Namespaces Namespaces `json:"namespaces"`
+	Container  *Container `json:"container,omitempty"`
+
+	// Truncated names the fields the kernel had to cut ("args", "cwd", …).
+	Truncated []string `json:"truncated,omitempty"`
+	// Partial is set when vigil never saw this process's exec and knows it
+	// only from its fork or from a snapshot that could not read everything.
+	Partial bool `json:"partial,omitempty"`
+}
+
+// FileID identifies a file by what the kernel knows it by.
+type FileID struct {
+	Dev     uint32    `json:"dev"` // major<<20 | minor, the kernel's encoding
+	Inode   uint64    `json:"inode"`
+	Mode    uint32    `json:"mode"`
+	Size    int64     `json:"size"`
+	Mtime   time.Time `json:"mtime"`
+	Deleted bool      `json:"deleted,omitempty"`
+}
+
+// Cgroup is the process's cgroup: its v2 id, and the path that names it
+// (the v1 path on a host whose v2 hierarchy is unused).
+type Cgroup struct {
+	ID   uint64 `json:"id"`
+	Path string `json:"path"`
+}
+
+// Namespaces are the inode numbers of the process's namespaces.
+type Namespaces struct {
+	PID uint32 `json:"pid"`
+	Mnt uint32 `json:"mnt"`
+	Net uint32 `json:"net"`
+}
+
+// Container is the container a process runs in. ID "host" means none.
+type Container struct {
+	ID      string `json:"id"`
+	Runtime string `json:"runtime"`
+	// Name and Image come from the runtime, when vigil can ask it.
+	Name  string `json:"name,omitempty"`
+	Image string `json:"image,omitempty"`
+	// Pod is set for containers of Kubernetes pods.
+	Pod *Pod `json:"pod,omitempty"`
+}
+
+// HostContainerID is Container.ID for processes outside any container.
+const HostContainerID = "host"
+
+// Pod is a Kubernetes pod. The UID comes from the cgroup path; the rest
+// from the Kubernetes API.
+type Pod struct {
+	UID       string            `json:"uid"`
+	Name      string            `json:"name,omitempty"`
+	Namespace string            `json:"namespace,omitempty"`
+	Labels    map[string]string `json:"labels,omitempty"`
+}

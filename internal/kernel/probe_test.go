@@ -1,0 +1,296 @@
+package kernel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-sec/vigil/internal/testenv"
+)
+
+// allFeatures is every feature Probe reports, all available.
+func allFeatures() []Feature {
+	var fs []Feature
+	for _, p := range probes() {
+		fs = append(fs, Feature{Name: p.name, Group: p.group, Available: true, Detail: "synthetic"})
+	}
+	return fs
+}
+
+// without marks the named features unavailable.
+func without(fs []Feature, names ...string) []Feature {
+	out := slices.Clone(fs)
+	for i := range out {
+		if slices.Contains(names, out[i].Name) {
+			out[i].Available = false
+			out[i].Detail = "synthetic: " + out[i].Name + " refused"
+		}
+	}
+	return out
+}
+
+// thisKernel is what KERNEL.md measured on the project's VMs, with tracefs
+// mounted: no code-patching attach types, no kprobes.
+func thisKernel() []Feature {
+	return without(allFeatures(), FeatureFentry, FeatureLSMProgram, FeatureLSMAttach, FeatureKprobe)
+}
+
+func TestDeriveCapabilities(t *testing.T) {
+	tests := []struct {
+		name     string
+		features []Feature
+		want     map[string]Status
+		// detail holds substrings the capability's detail must contain.
+		detail map[string]string
+	}{
+		{
+			name:     "this kernel",
+			features: thisKernel(),
+			want: map[string]Status{
+				CapabilityProcessMonitoring: StatusFull,
+				CapabilitySyscallSensors:    StatusFull,
+				CapabilityExecBlocking:      StatusFull,
+				CapabilityFileBlocking:      StatusDegraded,
+				CapabilityNetworkDeny:       StatusFull,
+				CapabilityPacketDrop:        StatusFull,
+				CapabilityProcessSnapshot:   StatusFull,
+				CapabilityRingBuffer:        StatusFull,
+				CapabilityOverheadMetrics:   StatusFull,
+			},
+			detail: map[string]string{
+				CapabilityExecBlocking: "kill at exec",
+				CapabilityFileBlocking: "detect and kill: the syscall still completes (O_CREAT/O_TRUNC side effects)",
+			},
+		},
+		{
+			name:     "this kernel before tracefs is mounted",
+			features: without(thisKernel(), FeatureTracepoint),
+			want: map[string]Status{
+				CapabilitySyscallSensors: StatusDegraded,
+				CapabilityFileBlocking:   StatusDegraded, // raw_tp sys_enter still sees the open
+			},
+			detail: map[string]string{CapabilitySyscallSensors: "tracepoint refused"},
+		},
+		{
+			name:     "with BPF LSM",
+			features: allFeatures(),
+			want: map[string]Status{
+				CapabilityExecBlocking: StatusFull,
+				CapabilityFileBlocking: StatusFull,
+			},
+			detail: map[string]string{
+				CapabilityExecBlocking: "synchronous",
+				CapabilityFileBlocking: "-EPERM",
+			},
+		},
+		{
+			name:     "without tp_btf",
+			features: without(thisKernel(), FeatureTPBTF),
+			want: map[string]Status{
+				CapabilityProcessMonitoring: StatusDegraded,
+				CapabilityExecBlocking:      StatusFull, // raw_tp sched_process_exec can still kill
+			},
+			detail: map[string]string{CapabilityProcessMonitoring: "raw_tp"},
+		},
+		{
+			name:     "without ringbuf",
+			features: without(thisKernel(), FeatureRingbuf, FeatureRingbufDynptr),
+			want: map[string]Status{
+				CapabilityRingBuffer:        StatusUnavailable,
+				CapabilityProcessMonitoring: StatusUnavailable,
+				CapabilitySyscallSensors:    StatusUnavailable,
+				CapabilityExecBlocking:      StatusFull, // the kill happens in the kernel
+			},
+			detail: map[string]string{CapabilityRingBuffer: "requires"},
+		},
+		{
+			name:     "without some cgroup hooks and XDP",
+			features: without(thisKernel(), FeatureCgroupSendmsg6, FeatureXDP),
+			want: map[string]Status{
+				CapabilityNetworkDeny: StatusDegraded,
+				CapabilityPacketDrop:  StatusDegraded,
+			},
+			detail: map[string]string{
+				CapabilityNetworkDeny: "not denied: cgroup/sendmsg6",
+				CapabilityPacketDrop:  "tcx",
+			},
+		},
+		{
+			name:     "nothing probed",
+			features: nil,
+			want: map[string]Status{
+				CapabilityProcessMonitoring: StatusUnavailable,
+				CapabilitySyscallSensors:    StatusUnavailable,
+				CapabilityExecBlocking:      StatusUnavailable,
+				CapabilityFileBlocking:      StatusUnavailable,
+				CapabilityNetworkDeny:       StatusUnavailable,
+				CapabilityPacketDrop:        StatusUnavailable,
+				CapabilityProcessSnapshot:   StatusDegraded, // /proc is always there
+				CapabilityRingBuffer:        StatusUnavailable,
+				CapabilityOverheadMetrics:   StatusUnavailable,
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			report := Report{Capabilities: DeriveCapabilities(tt.features)}
+			for name, want := range tt.want {
+				c, ok := report.Capability(name)
+				if !ok {
+					t.Fatalf("capability %q missing from %+v", name, report.Capabilities)
+				}
+				if c.Status != want {
+					t.Errorf("%s: status %s (%s), want %s", name, c.Status, c.Detail, want)
+				}
+			}
+			for name, want := range tt.detail {
+				c, _ := report.Capability(name)
+				if !strings.Contains(c.Detail, want) {
+					t.Errorf("%s: detail %q does not contain %q", name, c.Detail, want)
+				}
+			}
+		})
+	}
+}
+
+func TestDeriveCapabilitiesNamesEachOnce(t *testing.T) {
+	caps := DeriveCapabilities(thisKernel())
+	seen := map[string]bool{}
+	for _, c := range caps {
+		if seen[c.Name] {
+			t.Errorf("capability %q reported twice", c.Name)
+		}
+		seen[c.Name] = true
+		if c.Detail == "" {
+			t.Errorf("capability %q has no detail", c.Name)
+		}
+	}
+	if len(caps) != 9 {
+		t.Errorf("got %d capabilities, want 9", len(caps))
+	}
+}
+
+func TestRunProbeIsolatesFailures(t *testing.T) {
+	panicking := probe{name: "panics", group: GroupSystem, run: func(context.Context) (string, error) {
+		panic("boom")
+	}}
+	if f := runProbe(t.Context(), panicking); f.Available || !strings.Contains(f.Detail, "panicked: boom") {
+		t.Errorf("panicking probe gave %+v, want unavailable with the panic", f)
+	}
+
+	release := make(chan struct{})
+	defer close(release)
+	hanging := probe{name: "hangs", group: GroupSystem, run: func(context.Context) (string, error) {
+		<-release
+		return "", nil
+	}}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	if f := runProbe(ctx, hanging); f.Available || !strings.Contains(f.Detail, "did not finish") {
+		t.Errorf("hanging probe gave %+v, want unavailable because it did not finish", f)
+	}
+
+	failing := probe{name: "fails", group: GroupSystem, run: func(context.Context) (string, error) {
+		return "", fmt.Errorf("load: %w%s", errors.New("operation not permitted"), memlockHint)
+	}}
+	if f := runProbe(t.Context(), failing); f.Detail != "load: operation not permitted" {
+		t.Errorf("failing probe detail %q, want the MEMLOCK hint removed", f.Detail)
+	}
+}
+
+// TestProbeThisKernel runs the real probe and checks it against what
+// KERNEL.md measured on the project's VMs.
+func TestProbeThisKernel(t *testing.T) {
+	testenv.RequirePrivileged(t)
+
+	root, err := cgroup2Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := cgroupEntries(t, root)
+
+	report, err := Probe(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range report.Features {
+		t.Logf("%-15s %-28s %-5v %s", f.Group, f.Name, f.Available, f.Detail)
+	}
+	for _, c := range report.Capabilities {
+		t.Logf("%-22s %-11s %s", c.Name, c.Status, c.Detail)
+	}
+
+	if report.Kernel == "" || strings.HasPrefix(report.Kernel, "unknown") {
+		t.Errorf("kernel release %q", report.Kernel)
+	}
+	if len(report.Features) != len(probes()) {
+		t.Errorf("got %d features, want one per probe (%d)", len(report.Features), len(probes()))
+	}
+	for _, name := range []string{
+		FeatureTPBTF, FeatureRawTP, FeatureRingbuf, FeatureSendSignal, FeatureLoop,
+		FeatureCgroupConnect4, FeatureCgroupConnect6, FeatureCgroupSendmsg4, FeatureCgroupSendmsg6,
+		FeatureCgroupSKB, FeatureXDP, FeatureTCX, FeatureIterTask, FeatureBTF, FeatureBPFStats,
+		FeatureCgroup2,
+	} {
+		if f, _ := report.Feature(name); !f.Available {
+			t.Errorf("%s: unavailable (%s), this kernel has it", name, f.Detail)
+		}
+	}
+	const codePatching = "operation not permitted (host forbids code-patching attach types)"
+	for name, reason := range map[string]string{
+		FeatureFentry:     codePatching,
+		FeatureLSMAttach:  codePatching,
+		FeatureLSMProgram: codePatching,
+		FeatureKprobe:     "",
+	} {
+		f, ok := report.Feature(name)
+		if !ok || f.Available {
+			t.Errorf("%s: reported available (%s), this kernel does not have it", name, f.Detail)
+		}
+		if !strings.Contains(f.Detail, reason) || f.Detail == "" {
+			t.Errorf("%s: reason %q, want it to contain %q", name, f.Detail, reason)
+		}
+		if strings.Contains(f.Detail, "MEMLOCK") {
+			t.Errorf("%s: reason %q repeats cilium/ebpf's misleading MEMLOCK hint", name, f.Detail)
+		}
+	}
+	for name, want := range map[string]Status{
+		CapabilityProcessMonitoring: StatusFull,
+		CapabilityExecBlocking:      StatusFull,
+		CapabilityFileBlocking:      StatusDegraded,
+		CapabilityNetworkDeny:       StatusFull,
+		CapabilityRingBuffer:        StatusFull,
+	} {
+		if c, _ := report.Capability(name); c.Status != want {
+			t.Errorf("%s: %s (%s), want %s", name, c.Status, c.Detail, want)
+		}
+	}
+
+	after := cgroupEntries(t, root)
+	if len(after) != len(before) {
+		t.Errorf("cgroup2 root %s had %d entries before probing, %d after", root, len(before), len(after))
+	}
+	for _, name := range after {
+		if strings.HasPrefix(name, probeCgroupPrefix) {
+			t.Errorf("probe left cgroup %s/%s behind", root, name)
+		}
+	}
+}
+
+func cgroupEntries(t *testing.T, root string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := make([]string, len(entries))
+	for i, e := range entries {
+		names[i] = e.Name()
+	}
+	return names
+}

@@ -1,0 +1,227 @@
+package process
+
+import (
+	"bytes"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/sensor/ring"
+)
+
+// Decoder turns the sensor's records into events. It checks every length
+// and offset against the record, so a malformed record yields an error,
+// never a panic or a read past the record.
+type Decoder struct {
+	// Time converts kernel boot-clock nanoseconds to wall-clock time.
+	Time func(bootNS uint64) time.Time
+}
+
+var execInfoSize = int(unsafe.Sizeof(processExecInfo{}))
+
+// Exec decodes a process_exec record. The process it returns is what the
+// kernel reported; ancestry, container and exec ids are added downstream.
+func (d Decoder) Exec(raw []byte) (*event.Event, error) {
+	info, ok := ring.Fixed[processExecInfo](raw)
+	if !ok {
+		return nil, fmt.Errorf("%w: exec record of %d bytes, want at least %d", ring.ErrMalformed, len(raw), execInfoSize)
+	}
+	blob := raw[execInfoSize:]
+	s := strs{blob: blob}
+	flags := info.Flags
+	p := &event.Process{
+		PID:       info.Hdr.Pid,
+		TID:       info.Hdr.Tid,
+		PPID:      info.Ppid,
+		UID:       info.Uid,
+		EUID:      info.Euid,
+		GID:       info.Gid,
+		EGID:      info.Egid,
+		AUID:      auid(info.Auid),
+		Comm:      cString(info.Comm[:]),
+		Binary:    s.path(info.Binary.Off, info.Binary.Len),
+		Filename:  s.str(info.Filename.Off, info.Filename.Len),
+		Args:      s.args(info.Args.Off, info.Args.Len),
+		Cwd:       s.path(info.Cwd.Off, info.Cwd.Len),
+		TTY:       ttyName(s.str(info.Tty.Off, info.Tty.Len)),
+		StartTime: d.Time(info.StartTime),
+		Executable: &event.FileID{
+			Dev:     info.Dev,
+			Inode:   info.Ino,
+			Mode:    info.Mode,
+			Size:    info.Size,
+			Mtime:   time.Unix(info.MtimeSec, int64(info.MtimeNsec)).UTC(),
+			Deleted: flags&processExecFlagEXEC_BINARY_DELETED != 0,
+		},
+		Cgroup: event.Cgroup{
+			ID:   info.Hdr.CgroupId,
+			Path: s.path(info.Cgroup.Off, info.Cgroup.Len),
+		},
+		Namespaces: event.Namespaces{PID: info.PidNs, Mnt: info.MntNs, Net: info.NetNs},
+		Truncated:  truncated(flags),
+	}
+	if s.err != nil {
+		return nil, s.err
+	}
+	if flags&processExecFlagEXEC_INTERPRETED != 0 {
+		p.Script = absolute(p.Filename, p.Cwd)
+	}
+	return &event.Event{Time: d.Time(info.Hdr.Ktime), Kind: event.KindProcessExec, Process: p}, nil
+}
+
+// Fork decodes a process_fork record: the child, known so far only by its
+// parent and its start.
+func (d Decoder) Fork(raw []byte) (*event.Event, error) {
+	info, ok := ring.Fixed[processForkInfo](raw)
+	if !ok {
+		return nil, fmt.Errorf("%w: fork record of %d bytes", ring.ErrMalformed, len(raw))
+	}
+	p := &event.Process{
+		PID:       info.Hdr.Pid,
+		TID:       info.Hdr.Tid,
+		PPID:      info.Ppid,
+		Comm:      cString(info.Comm[:]),
+		StartTime: d.Time(info.StartTime),
+		Cgroup:    event.Cgroup{ID: info.Hdr.CgroupId},
+	}
+	return &event.Event{Time: d.Time(info.Hdr.Ktime), Kind: event.KindProcessFork, Process: p}, nil
+}
+
+// Exit decodes a process_exit record.
+func (d Decoder) Exit(raw []byte) (*event.Event, error) {
+	info, ok := ring.Fixed[processExitInfo](raw)
+	if !ok {
+		return nil, fmt.Errorf("%w: exit record of %d bytes", ring.ErrMalformed, len(raw))
+	}
+	at := d.Time(info.Hdr.Ktime)
+	exit := waitStatus(info.Code)
+	if info.Hdr.Ktime >= info.StartTime {
+		exit.DurationNS = int64(info.Hdr.Ktime - info.StartTime)
+	}
+	p := &event.Process{PID: info.Hdr.Pid, TID: info.Hdr.Tid, StartTime: d.Time(info.StartTime)}
+	return &event.Event{Time: at, Kind: event.KindProcessExit, Process: p, Exit: exit}, nil
+}
+
+// waitStatus splits a wait status as the kernel encodes it in exit_code.
+func waitStatus(code uint32) *event.Exit {
+	sig := int(code & 0x7f)
+	if sig == 0 {
+		return &event.Exit{Code: int(code>>8) & 0xff}
+	}
+	return &event.Exit{Signal: sig, SignalName: signalName(sig), CoreDumped: code&0x80 != 0}
+}
+
+func auid(v uint32) *uint32 {
+	if v == ^uint32(0) {
+		return nil
+	}
+	return &v
+}
+
+func truncated(f processExecFlag) []string {
+	var cut []string
+	for _, c := range []struct {
+		flag processExecFlag
+		name string
+	}{
+		{processExecFlagEXEC_ARGS_CUT, "args"},
+		{processExecFlagEXEC_ARGS_FAULT, "args"},
+		{processExecFlagEXEC_BINARY_CUT, "binary"},
+		{processExecFlagEXEC_FILENAME_CUT, "filename"},
+		{processExecFlagEXEC_CWD_CUT, "cwd"},
+		{processExecFlagEXEC_CGROUP_CUT, "cgroup"},
+	} {
+		if f&c.flag != 0 && (len(cut) == 0 || cut[len(cut)-1] != c.name) {
+			cut = append(cut, c.name)
+		}
+	}
+	return cut
+}
+
+// strs reads the strings a record references in its blob, remembering the
+// first out-of-bounds reference.
+type strs struct {
+	blob []byte
+	err  error
+}
+
+func (s *strs) bytes(off, n uint16) []byte {
+	end := int(off) + int(n)
+	if end > len(s.blob) {
+		if s.err == nil {
+			s.err = fmt.Errorf("%w: string at %d+%d overruns a %d-byte blob", ring.ErrMalformed, off, n, len(s.blob))
+		}
+		return nil
+	}
+	return s.blob[off:end]
+}
+
+func (s *strs) str(off, n uint16) string {
+	return cString(s.bytes(off, n))
+}
+
+// path joins components written leaf first ("cat\0bin\0usr\0") into
+// "/usr/bin/cat".
+func (s *strs) path(off, n uint16) string {
+	parts := bytes.Split(bytes.TrimRight(s.bytes(off, n), "\x00"), []byte{0})
+	var b strings.Builder
+	for i := len(parts) - 1; i >= 0; i-- {
+		if len(parts[i]) == 0 {
+			continue
+		}
+		b.WriteByte('/')
+		b.Write(parts[i])
+	}
+	if b.Len() == 0 {
+		return "/"
+	}
+	return b.String()
+}
+
+// args splits NUL-separated argv. A cut last argument is kept as it is.
+func (s *strs) args(off, n uint16) []string {
+	raw := s.bytes(off, n)
+	if len(raw) == 0 {
+		return []string{}
+	}
+	raw = bytes.TrimSuffix(raw, []byte{0})
+	parts := bytes.Split(raw, []byte{0})
+	args := make([]string, len(parts))
+	for i, p := range parts {
+		args[i] = string(p)
+	}
+	return args
+}
+
+// cString reads a NUL-terminated string from a fixed array or blob slice.
+func cString[T byte | int8](b []T) string {
+	n := 0
+	for n < len(b) && b[n] != 0 {
+		n++
+	}
+	out := make([]byte, n)
+	for i := range out {
+		out[i] = byte(b[i])
+	}
+	return string(out)
+}
+
+// ttyName turns the kernel's tty name into the /dev path users know:
+// "pts3" is /dev/pts/3.
+func ttyName(name string) string {
+	if rest, ok := strings.CutPrefix(name, "pts"); ok && rest != "" {
+		return "pts/" + rest
+	}
+	return name
+}
+
+// absolute makes an execve filename absolute against the process's cwd.
+func absolute(filename, cwd string) string {
+	if filename == "" || path.IsAbs(filename) {
+		return filename
+	}
+	return path.Join(cwd, filename)
+}

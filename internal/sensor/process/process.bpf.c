@@ -1,0 +1,182 @@
+//go:build ignore
+
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The process sensor: exec, exit and fork, from BTF-typed tracepoints
+ * (tp_btf), so neither kprobes nor tracefs are needed.
+ */
+#include "common.h"
+#include "blob.h"
+#include "path.h"
+#include "task.h"
+#include "process.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* SIGNAL_GROUP_EXIT from include/linux/sched/signal.h: a #define, so not in BTF */
+#define SIGNAL_GROUP_EXIT 0x00000004
+
+/* The fixed part is built here, not on the 512-byte stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct exec_info);
+} exec_infos SEC(".maps");
+
+static __always_inline void read_args(struct blob *b, __u32 *used, struct exec_info *e,
+				      struct task_struct *task)
+{
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	unsigned long start = BPF_CORE_READ(mm, arg_start);
+	unsigned long end = BPF_CORE_READ(mm, arg_end);
+	__u64 len = end > start ? end - start : 0;
+
+	if (len > ARGS_MAX) {
+		len = ARGS_MAX;
+		e->flags |= EXEC_ARGS_CUT;
+	}
+	long n = blob_user(b, used, &e->args, (const void *)start, len);
+	if (n < 0)
+		e->flags |= EXEC_ARGS_FAULT;
+	else if (n < len)
+		e->flags |= EXEC_ARGS_CUT;
+}
+
+static __always_inline void read_file(struct exec_info *e, struct file *file)
+{
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+
+	e->ino = BPF_CORE_READ(inode, i_ino);
+	e->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	e->mode = BPF_CORE_READ(inode, i_mode);
+	e->size = BPF_CORE_READ(inode, i_size);
+	/* i_mtime became i_mtime_sec/_nsec in 6.7 */
+	if (bpf_core_field_exists(inode->i_mtime_sec)) {
+		e->mtime_sec = BPF_CORE_READ(inode, i_mtime_sec);
+		e->mtime_nsec = BPF_CORE_READ(inode, i_mtime_nsec);
+	}
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 zero = 0;
+	struct exec_info *e = bpf_map_lookup_elem(&exec_infos, &zero);
+	struct blob *b = blob_get();
+	__u32 used = 0;
+
+	if (!e || !b || !traced(task))
+		return 0;
+
+	fill_header(&e->hdr, KIND_PROCESS_EXEC, sizeof(*e), task);
+	e->flags = 0;
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->start_time = BPF_CORE_READ(task, start_boottime);
+	e->argc = BPF_CORE_READ(bprm, argc);
+	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), task->comm);
+
+	struct task_ids ids;
+	read_task_ids(task, &ids);
+	e->uid = ids.uid;
+	e->euid = ids.euid;
+	e->gid = ids.gid;
+	e->egid = ids.egid;
+	e->auid = ids.auid;
+
+	struct task_ns ns;
+	read_task_ns(task, &ns);
+	e->pid_ns = ns.pid;
+	e->mnt_ns = ns.mnt;
+	e->net_ns = ns.net;
+
+	struct file *file = BPF_CORE_READ(bprm, file);
+	read_file(e, file);
+
+	/* Strings, most telling first, so that what is cut when room runs
+	 * out is the least useful. */
+	if (!blob_file_path(&used, &e->binary, file))
+		e->flags |= EXEC_BINARY_CUT;
+	if (dentry_unlinked(BPF_CORE_READ(file, f_path.dentry)))
+		e->flags |= EXEC_BINARY_DELETED;
+
+	const char *filename = BPF_CORE_READ(bprm, filename);
+
+	if (!blob_kstr(b, &used, &e->filename, filename, NAME_MAX_LEN * 4))
+		e->flags |= EXEC_FILENAME_CUT;
+	/* binfmt_script and binfmt_misc point interp at the interpreter; for a
+	 * plain binary it is the filename itself */
+	if (BPF_CORE_READ(bprm, interp) != filename)
+		e->flags |= EXEC_INTERPRETED;
+
+	read_args(b, &used, e, task);
+
+	if (!blob_path(&used, &e->cwd, BPF_CORE_READ(task, fs, pwd.dentry),
+		       BPF_CORE_READ(task, fs, pwd.mnt)))
+		e->flags |= EXEC_CWD_CUT;
+	if (!blob_cgroup_path(&used, &e->cgroup, task))
+		e->flags |= EXEC_CGROUP_CUT;
+	blob_tty(b, &used, &e->tty, task);
+
+	if (e->flags & (EXEC_ARGS_CUT | EXEC_BINARY_CUT | EXEC_FILENAME_CUT |
+			EXEC_CWD_CUT | EXEC_CGROUP_CUT))
+		count_drop(DROP_TRUNCATED, KIND_PROCESS_EXEC);
+
+	emit_with_blob(e, sizeof(*e), b, used, KIND_PROCESS_EXEC);
+	return 0;
+}
+
+/* Not inlined so that fork_info gets into BTF, where bpf2go finds it. */
+static __noinline void fill_fork(struct fork_info *f, struct task_struct *child)
+{
+	fill_header(&f->hdr, KIND_PROCESS_FORK, sizeof(*f), child);
+	f->ppid = BPF_CORE_READ(child, real_parent, tgid);
+	f->pad = 0;
+	f->start_time = BPF_CORE_READ(child, start_boottime);
+	bpf_probe_read_kernel_str(f->comm, sizeof(f->comm), child->comm);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
+{
+	/* threads share their process's identity: only new processes count */
+	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid) || !traced(child))
+		return 0;
+
+	struct fork_info *f = reserve_fixed(sizeof(*f), KIND_PROCESS_FORK);
+	if (!f)
+		return 0;
+	fill_fork(f, child);
+	submit_fixed(f, sizeof(*f));
+	return 0;
+}
+
+/* Not inlined, like fill_fork, for exit_info's BTF. */
+static __noinline void fill_exit(struct exit_info *x, struct task_struct *task)
+{
+	struct signal_struct *sig = BPF_CORE_READ(task, signal);
+
+	fill_header(&x->hdr, KIND_PROCESS_EXIT, sizeof(*x), task);
+	if (BPF_CORE_READ(sig, flags) & SIGNAL_GROUP_EXIT)
+		x->code = BPF_CORE_READ(sig, group_exit_code);
+	else
+		x->code = BPF_CORE_READ(task, exit_code);
+	x->pad = 0;
+	x->start_time = BPF_CORE_READ(task, group_leader, start_boottime);
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(handle_exit, struct task_struct *task)
+{
+	/* the process ends with its last thread: signal->live has already
+	 * been decremented when this tracepoint fires */
+	if (BPF_CORE_READ(task, signal, live.counter) != 0 || !traced(task))
+		return 0;
+
+	struct exit_info *x = reserve_fixed(sizeof(*x), KIND_PROCESS_EXIT);
+	if (!x)
+		return 0;
+	fill_exit(x, task);
+	submit_fixed(x, sizeof(*x));
+	return 0;
+}

@@ -1,0 +1,79 @@
+package ring
+
+import (
+	"fmt"
+
+	"github.com/vigil-sec/vigil/internal/event"
+)
+
+// Reason says why data was lost in the kernel.
+type Reason string
+
+const (
+	// RingbufFull: the record was not delivered; the ring had no room.
+	RingbufFull Reason = "ringbuf_full"
+	// Truncated: the record was delivered with a string or argv cut short.
+	Truncated Reason = "truncated"
+	// MapFull: a tracking map had no room, so state (and maybe a later
+	// record) was lost.
+	MapFull Reason = "map_full"
+)
+
+func reasonName(r ringDropReason) Reason {
+	switch r {
+	case ringDropReasonDROP_RINGBUF_FULL:
+		return RingbufFull
+	case ringDropReasonDROP_TRUNCATED:
+		return Truncated
+	case ringDropReasonDROP_MAP_FULL:
+		return MapFull
+	}
+	return Reason(fmt.Sprintf("reason_%d", r))
+}
+
+// Loss is one kernel counter: how many records of a kind lost data, and why.
+type Loss struct {
+	Reason Reason     `json:"reason"`
+	Kind   event.Kind `json:"kind"`
+	Count  uint64     `json:"count"`
+}
+
+// Losses sums the per-CPU counters and returns the ones that are not zero.
+func (r *Ring) Losses() ([]Loss, error) {
+	var (
+		losses []Loss
+		key    uint32
+		perCPU []uint64
+	)
+	it := r.drops.Iterate()
+	for it.Next(&key, &perCPU) {
+		var sum uint64
+		for _, n := range perCPU {
+			sum += n
+		}
+		if sum == 0 {
+			continue
+		}
+		kinds := uint32(ringRecordKindKIND_COUNT)
+		losses = append(losses, Loss{
+			Reason: reasonName(ringDropReason(key / kinds)),
+			Kind:   KindName(uint16(key % kinds)),
+			Count:  sum,
+		})
+	}
+	if err := it.Err(); err != nil {
+		return nil, fmt.Errorf("read drop counters: %w", err)
+	}
+	return losses, nil
+}
+
+// Lost adds up the losses of one reason and kind.
+func Lost(losses []Loss, reason Reason, kind event.Kind) uint64 {
+	var n uint64
+	for _, l := range losses {
+		if l.Reason == reason && l.Kind == kind {
+			n += l.Count
+		}
+	}
+	return n
+}

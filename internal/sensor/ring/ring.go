@@ -1,0 +1,169 @@
+// Package ring owns the transport every sensor shares: one BPF ring buffer
+// that all sensor objects write into, the per-CPU loss counters beside it,
+// the common record header and kinds, and the knobs bpf/lib/common.h
+// declares. Sensors load through Ring.CollectionOptions, which hands them
+// this package's map instances in place of their own.
+package ring
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/ringbuf"
+)
+
+// Config sizes the ring and sets how records reach the reader.
+type Config struct {
+	// Size of the ring buffer in bytes: a power of two, at least a page.
+	Size int
+	// WakeupBytes is the fill at which a producer wakes the reader;
+	// 0 means Size/8.
+	WakeupBytes int
+	// FlushInterval is how long the reader sleeps before draining records
+	// that did not wake it: the delivery latency on an idle system.
+	FlushInterval time.Duration
+	// Scope is what the knobs of every sensor say: who is exempt, which
+	// cgroup is traced.
+	Scope Scope
+}
+
+// Scope is shared by every sensor: the agent's own process is never
+// reported, and a cgroup filter, when set, limits reports to one cgroup v2
+// subtree.
+type Scope struct {
+	AgentPID uint32
+	// CgroupID and CgroupLevel select a cgroup v2 subtree (its id and its
+	// depth below the root); a zero CgroupID traces every cgroup.
+	CgroupID    uint64
+	CgroupLevel int
+}
+
+// DefaultConfig is what the agent uses unless told otherwise.
+func DefaultConfig() Config {
+	return Config{Size: 8 << 20, FlushInterval: 5 * time.Millisecond}
+}
+
+// Ring is the shared ring buffer, its reader and the loss counters.
+type Ring struct {
+	cfg    Config
+	events *ebpf.Map
+	drops  *ebpf.Map
+	reader *ringbuf.Reader
+}
+
+// New creates the shared maps and the reader.
+func New(cfg Config) (*Ring, error) {
+	if cfg.Size < os.Getpagesize() || cfg.Size&(cfg.Size-1) != 0 {
+		return nil, fmt.Errorf("ring buffer size %d: must be a power of two of at least %d bytes",
+			cfg.Size, os.Getpagesize())
+	}
+	if cfg.WakeupBytes <= 0 {
+		cfg.WakeupBytes = cfg.Size / 8
+	}
+	if cfg.FlushInterval <= 0 {
+		cfg.FlushInterval = DefaultConfig().FlushInterval
+	}
+	spec, err := loadRing()
+	if err != nil {
+		return nil, err
+	}
+	r := &Ring{cfg: cfg}
+	eventsSpec := spec.Maps[ringMapEvents].Copy()
+	eventsSpec.MaxEntries = uint32(cfg.Size)
+	if r.events, err = ebpf.NewMap(eventsSpec); err != nil {
+		return nil, fmt.Errorf("create ring buffer: %w", err)
+	}
+	if r.drops, err = ebpf.NewMap(spec.Maps[ringMapDrops]); err != nil {
+		r.events.Close()
+		return nil, fmt.Errorf("create drop counters: %w", err)
+	}
+	if r.reader, err = ringbuf.NewReader(r.events); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("open ring buffer reader: %w", err)
+	}
+	return r, nil
+}
+
+// CollectionOptions prepares a sensor's spec to share this ring: it sets the
+// common knobs and returns options that replace the sensor's own events and
+// drops maps with this ring's.
+func (r *Ring) CollectionOptions(spec *ebpf.CollectionSpec) (*ebpf.CollectionOptions, error) {
+	knobs := map[string]any{
+		ringVarAgentTgid:         r.cfg.Scope.AgentPID,
+		ringVarWakeupBytes:       uint64(r.cfg.WakeupBytes),
+		ringVarFilterCgroupId:    r.cfg.Scope.CgroupID,
+		ringVarFilterCgroupLevel: int32(r.cfg.Scope.CgroupLevel),
+	}
+	for name, value := range knobs {
+		v, ok := spec.Variables[name]
+		if !ok {
+			return nil, fmt.Errorf("sensor object lacks knob %q: does it include common.h?", name)
+		}
+		if err := v.Set(value); err != nil {
+			return nil, fmt.Errorf("set %s: %w", name, err)
+		}
+	}
+	if m, ok := spec.Maps[ringMapEvents]; ok {
+		m.MaxEntries = uint32(r.cfg.Size)
+	}
+	return &ebpf.CollectionOptions{
+		MapReplacements: map[string]*ebpf.Map{
+			ringMapEvents: r.events,
+			ringMapDrops:  r.drops,
+		},
+	}, nil
+}
+
+// Read hands every record to handle, in ring order, and calls idle whenever
+// the ring has been drained after a quiet FlushInterval, so that buffered
+// output can be flushed. The raw slice is only valid during the call. Read
+// returns nil after Stop, once every record written before Stop was handled.
+func (r *Ring) Read(handle func(raw []byte), idle func()) error {
+	var rec ringbuf.Record
+	r.reader.SetDeadline(time.Now().Add(r.cfg.FlushInterval))
+	for {
+		err := r.reader.ReadInto(&rec)
+		switch {
+		case err == nil:
+			handle(rec.RawSample)
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			idle()
+			r.reader.SetDeadline(time.Now().Add(r.cfg.FlushInterval))
+		case errors.Is(err, ringbuf.ErrFlushed):
+			idle()
+			return nil
+		default:
+			return fmt.Errorf("read ring buffer: %w", err)
+		}
+	}
+}
+
+// Stop makes Read return once it has handled the records already in the
+// ring. Detach the sensors first, so that nothing is written after.
+func (r *Ring) Stop() error {
+	return r.reader.Flush()
+}
+
+// Pending is how many bytes of records wait in the ring.
+func (r *Ring) Pending() int { return r.reader.AvailableBytes() }
+
+// Size is the ring buffer's size in bytes.
+func (r *Ring) Size() int { return r.cfg.Size }
+
+// Close releases the reader and the maps.
+func (r *Ring) Close() error {
+	var errs []error
+	if r.reader != nil {
+		errs = append(errs, r.reader.Close())
+	}
+	if r.drops != nil {
+		errs = append(errs, r.drops.Close())
+	}
+	if r.events != nil {
+		errs = append(errs, r.events.Close())
+	}
+	return errors.Join(errs...)
+}
