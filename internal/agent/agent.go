@@ -17,7 +17,6 @@ import (
 	"github.com/vigil-sec/vigil/internal/kernel"
 	"github.com/vigil-sec/vigil/internal/output"
 	"github.com/vigil-sec/vigil/internal/proctree"
-	"github.com/vigil-sec/vigil/internal/sensor/process"
 	"github.com/vigil-sec/vigil/internal/sensor/procfs"
 	"github.com/vigil-sec/vigil/internal/sensor/ring"
 )
@@ -38,17 +37,19 @@ type Config struct {
 
 // Agent is a running vigil: loaded sensors and the pipeline behind them.
 type Agent struct {
-	cfg      Config
-	log      *slog.Logger
-	clock    *kernel.BootClock
-	ring     *ring.Ring
-	sensors  []io.Closer
-	decoders decoders
-	tree     *proctree.Tree
-	enricher *enrich.Enricher
-	counts   counters
-	started  time.Time
-	lastSync time.Time
+	cfg     Config
+	log     *slog.Logger
+	clock   *kernel.BootClock
+	ring    *ring.Ring
+	sensors []io.Closer
+	// sensorStatus says which sensors run, for status reports.
+	sensorStatus []SensorStatus
+	decoders     decoders
+	tree         *proctree.Tree
+	enricher     *enrich.Enricher
+	counts       counters
+	started      time.Time
+	lastSync     time.Time
 }
 
 // New sets the kernel up, loads and attaches the sensors and snapshots the
@@ -93,15 +94,9 @@ func New(cfg Config) (_ *Agent, err error) {
 	if a.ring, err = ring.New(cfg.Ring); err != nil {
 		return nil, err
 	}
-	proc, err := process.Load(a.ring, process.Options{CgroupV1Subsys: host.v1SubsysID})
-	if err != nil {
+	if err := a.loadSensors(host); err != nil {
 		return nil, err
 	}
-	a.sensors = append(a.sensors, proc)
-	dec := process.Decoder{Time: a.clock.Time}
-	a.decoders.set(ring.WireProcessExec, dec.Exec)
-	a.decoders.set(ring.WireProcessExit, dec.Exit)
-	a.decoders.set(ring.WireProcessFork, dec.Fork)
 
 	a.tree = proctree.New(cfg.ProcTree)
 	a.enricher = enrich.New(cfg.Node, a.tree, container.NewResolver(4096))

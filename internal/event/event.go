@@ -18,6 +18,41 @@ const (
 	KindProcessExit Kind = "process_exit"
 	// KindProcessFork feeds the process tree; it is not output.
 	KindProcessFork Kind = "process_fork"
+
+	KindFileOpen     Kind = "file_open"
+	KindFileUnlink   Kind = "file_unlink"
+	KindFileRename   Kind = "file_rename"
+	KindFileChmod    Kind = "file_chmod"
+	KindFileChown    Kind = "file_chown"
+	KindFileLink     Kind = "file_link"
+	KindFileSymlink  Kind = "file_symlink"
+	KindFileTruncate Kind = "file_truncate"
+	KindFileMkdir    Kind = "file_mkdir"
+	KindMemfdCreate  Kind = "memfd_create"
+
+	KindNetConnect Kind = "net_connect"
+	KindNetAccept  Kind = "net_accept"
+	KindNetListen  Kind = "net_listen"
+	KindNetBind    Kind = "net_bind"
+	KindNetSocket  Kind = "net_socket"
+	KindNetClose   Kind = "net_close"
+	KindDNSQuery   Kind = "dns_query"
+	KindFdRedirect Kind = "fd_redirect"
+
+	KindPrivilegeChange Kind = "privilege_change"
+	KindPtrace          Kind = "ptrace"
+	KindProcessVMWrite  Kind = "process_vm_writev"
+	KindNamespaceChange Kind = "namespace_change"
+	KindMount           Kind = "mount"
+	KindUmount          Kind = "umount"
+	KindChroot          Kind = "chroot"
+	KindPivotRoot       Kind = "pivot_root"
+	KindModuleLoad      Kind = "module_load"
+	KindModuleUnload    Kind = "module_unload"
+	KindBPFLoad         Kind = "bpf_load"
+	KindKexecLoad       Kind = "kexec_load"
+	KindUserfaultfd     Kind = "userfaultfd"
+	KindPersonality     Kind = "personality"
 )
 
 // Event is one thing a sensor saw, with its context.
@@ -33,6 +68,29 @@ type Event struct {
 	Ancestors []Ancestor `json:"ancestors,omitempty"`
 
 	Exit *Exit `json:"exit,omitempty"`
+
+	// Syscall is the system call behind the event and what it returned.
+	Syscall *Syscall `json:"syscall,omitempty"`
+	// One of these says what happened, according to Kind.
+	File      *File      `json:"file,omitempty"`
+	Network   *Network   `json:"network,omitempty"`
+	DNS       *DNS       `json:"dns,omitempty"`
+	Redirect  *Redirect  `json:"redirect,omitempty"`
+	Privilege *Privilege `json:"privilege,omitempty"`
+	Target    *Target    `json:"target,omitempty"`
+	Namespace *Namespace `json:"namespace,omitempty"`
+	Mount     *Mount     `json:"mount,omitempty"`
+	Module    *Module    `json:"module,omitempty"`
+	BPF       *BPF       `json:"bpf,omitempty"`
+}
+
+// Syscall is a system call and its outcome.
+type Syscall struct {
+	Name string `json:"name"` // "openat", "setresuid", …
+	// Ret is the return value; negative values are -errno.
+	Ret int64 `json:"ret"`
+	// Error names the errno ("EACCES") when Ret < 0.
+	Error string `json:"error,omitempty"`
 }
 
 // Ancestor is one process up the parent chain.

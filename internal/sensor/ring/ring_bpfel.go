@@ -36,11 +36,43 @@ type ringRecordHeader struct {
 type ringRecordKind uint32
 
 const (
-	ringRecordKindKIND_NONE         ringRecordKind = 0
-	ringRecordKindKIND_PROCESS_EXEC ringRecordKind = 1
-	ringRecordKindKIND_PROCESS_EXIT ringRecordKind = 2
-	ringRecordKindKIND_PROCESS_FORK ringRecordKind = 3
-	ringRecordKindKIND_COUNT        ringRecordKind = 64
+	ringRecordKindKIND_NONE              ringRecordKind = 0
+	ringRecordKindKIND_PROCESS_EXEC      ringRecordKind = 1
+	ringRecordKindKIND_PROCESS_EXIT      ringRecordKind = 2
+	ringRecordKindKIND_PROCESS_FORK      ringRecordKind = 3
+	ringRecordKindKIND_FILE_OPEN         ringRecordKind = 10
+	ringRecordKindKIND_FILE_UNLINK       ringRecordKind = 11
+	ringRecordKindKIND_FILE_RENAME       ringRecordKind = 12
+	ringRecordKindKIND_FILE_CHMOD        ringRecordKind = 13
+	ringRecordKindKIND_FILE_CHOWN        ringRecordKind = 14
+	ringRecordKindKIND_FILE_LINK         ringRecordKind = 15
+	ringRecordKindKIND_FILE_SYMLINK      ringRecordKind = 16
+	ringRecordKindKIND_FILE_TRUNCATE     ringRecordKind = 17
+	ringRecordKindKIND_FILE_MKDIR        ringRecordKind = 18
+	ringRecordKindKIND_MEMFD_CREATE      ringRecordKind = 19
+	ringRecordKindKIND_NET_CONNECT       ringRecordKind = 20
+	ringRecordKindKIND_NET_ACCEPT        ringRecordKind = 21
+	ringRecordKindKIND_NET_LISTEN        ringRecordKind = 22
+	ringRecordKindKIND_NET_BIND          ringRecordKind = 23
+	ringRecordKindKIND_NET_SOCKET        ringRecordKind = 24
+	ringRecordKindKIND_NET_CLOSE         ringRecordKind = 25
+	ringRecordKindKIND_DNS_QUERY         ringRecordKind = 26
+	ringRecordKindKIND_FD_REDIRECT       ringRecordKind = 27
+	ringRecordKindKIND_PRIVILEGE_CHANGE  ringRecordKind = 30
+	ringRecordKindKIND_PTRACE            ringRecordKind = 31
+	ringRecordKindKIND_PROCESS_VM_WRITEV ringRecordKind = 32
+	ringRecordKindKIND_NAMESPACE_CHANGE  ringRecordKind = 33
+	ringRecordKindKIND_MOUNT             ringRecordKind = 34
+	ringRecordKindKIND_UMOUNT            ringRecordKind = 35
+	ringRecordKindKIND_CHROOT            ringRecordKind = 36
+	ringRecordKindKIND_PIVOT_ROOT        ringRecordKind = 37
+	ringRecordKindKIND_MODULE_LOAD       ringRecordKind = 38
+	ringRecordKindKIND_MODULE_UNLOAD     ringRecordKind = 39
+	ringRecordKindKIND_BPF_LOAD          ringRecordKind = 40
+	ringRecordKindKIND_KEXEC_LOAD        ringRecordKind = 41
+	ringRecordKindKIND_USERFAULTFD       ringRecordKind = 42
+	ringRecordKindKIND_PERSONALITY       ringRecordKind = 43
+	ringRecordKindKIND_COUNT             ringRecordKind = 64
 )
 
 type ringWireTypes struct {
