@@ -32,8 +32,9 @@ func (c *collector) Write(ev *event.Event) error {
 	c.mu.Unlock()
 	return nil
 }
-func (c *collector) Flush() error { return nil }
-func (c *collector) Close() error { return nil }
+func (c *collector) WriteAlert(*event.Alert) error { return nil }
+func (c *collector) Flush() error                  { return nil }
+func (c *collector) Close() error                  { return nil }
 
 func (c *collector) find(match func(*event.Event) bool) []*event.Event {
 	c.mu.Lock()

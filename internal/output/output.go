@@ -14,10 +14,11 @@ import (
 	"github.com/vigil-sec/vigil/internal/event"
 )
 
-// Sink receives events. Write must not keep ev past the call unless it
-// only keeps it for reading (events are immutable once written).
+// Sink receives events and alerts. A sink may keep them past the call, but
+// only for reading: they are immutable once written.
 type Sink interface {
 	Write(ev *event.Event) error
+	WriteAlert(al *event.Alert) error
 	// Flush pushes buffered output out; the pipeline calls it when idle.
 	Flush() error
 	Close() error
@@ -78,6 +79,18 @@ func (s *Stream) Write(ev *event.Event) error {
 		return err
 	}
 	return s.enc.Encode(ev) // Encode ends the line
+}
+
+// WriteAlert writes al as one line.
+func (s *Stream) WriteAlert(al *event.Alert) error {
+	if s.format == FormatText {
+		_, err := s.buf.WriteString(AlertText(al))
+		if err == nil {
+			err = s.buf.WriteByte('\n')
+		}
+		return err
+	}
+	return s.enc.Encode(al)
 }
 
 // Flush writes out what is buffered.

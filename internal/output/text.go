@@ -55,6 +55,37 @@ func Text(ev *event.Event) string {
 	return b.String()
 }
 
+// AlertText renders an alert as one line: severity, rule, message, then
+// the event's process.
+//
+//	15:04:05.000000 ALERT high  shell_in_container: shell /bin/sh started in container 3f2a…  [1234 /bin/sh]
+func AlertText(al *event.Alert) string {
+	var b strings.Builder
+	b.WriteString(al.Time.Local().Format("15:04:05.000000"))
+	b.WriteString(" ALERT ")
+	b.WriteString(padRight(string(al.Rule.Severity), 8))
+	b.WriteString(al.Rule.Name)
+	b.WriteString(": ")
+	b.WriteString(al.Message)
+	if al.Action != "" && al.Action != event.ActionAlert {
+		b.WriteString("  action=")
+		b.WriteString(string(al.Action))
+	}
+	if al.Suppressed > 0 {
+		b.WriteString("  (+")
+		b.WriteString(strconv.FormatUint(al.Suppressed, 10))
+		b.WriteString(" suppressed)")
+	}
+	if p := al.Event.Process; p != nil {
+		b.WriteString("  [")
+		b.WriteString(strconv.FormatUint(uint64(p.PID), 10))
+		b.WriteByte(' ')
+		b.WriteString(p.Binary)
+		b.WriteByte(']')
+	}
+	return b.String()
+}
+
 func writeExit(b *strings.Builder, x *event.Exit) {
 	if x.Signal != 0 {
 		b.WriteString("  signal=")

@@ -1,0 +1,52 @@
+package event
+
+import "time"
+
+// Alert is a rule's match on an event.
+type Alert struct {
+	Time time.Time `json:"time"`
+	// Kind is always "alert", so alerts and events can share a stream.
+	Kind    Kind    `json:"kind"`
+	Node    string  `json:"node"`
+	Rule    RuleRef `json:"rule"`
+	Message string  `json:"message"`
+	Action  Action  `json:"action"`
+	Event   *Event  `json:"event"`
+	// Suppressed counts earlier matches of the same rule and process that
+	// throttling held back since the last alert that got through.
+	Suppressed uint64 `json:"suppressed,omitempty"`
+}
+
+// KindAlert is Alert.Kind.
+const KindAlert Kind = "alert"
+
+// RuleRef names the rule that matched.
+type RuleRef struct {
+	Name     string   `json:"name"`
+	Severity Severity `json:"severity"`
+	Tags     []string `json:"tags,omitempty"`
+	// MITRE lists the ATT&CK technique ids among the tags ("T1059.004").
+	MITRE []string `json:"mitre,omitempty"`
+}
+
+// Severity ranks alerts.
+type Severity string
+
+const (
+	SeverityInfo     Severity = "info"
+	SeverityLow      Severity = "low"
+	SeverityMedium   Severity = "medium"
+	SeverityHigh     Severity = "high"
+	SeverityCritical Severity = "critical"
+)
+
+// Action is what vigil did about a match.
+type Action string
+
+const (
+	ActionAlert     Action = "alert"
+	ActionKilled    Action = "killed"
+	ActionDenied    Action = "denied"
+	ActionWouldKill Action = "would_kill"
+	ActionWouldDeny Action = "would_deny"
+)
