@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -33,6 +34,7 @@ type runFlags struct {
 	cgroup        string
 	node          string
 	logLevel      string
+	cpuProfile    string
 }
 
 func newRunCmd() *cobra.Command {
@@ -69,6 +71,8 @@ and dropped to stderr. It needs root.`,
 	fl.StringVar(&f.cgroup, "cgroup", "", "only watch this cgroup v2 directory and its children (path below the cgroup2 mount)")
 	fl.StringVar(&f.node, "node", "", "node name in events (default: the hostname)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level on stderr: debug, info, warn, error")
+	fl.StringVar(&f.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the agent to this file")
+	_ = fl.MarkHidden("cpu-profile") // for developers chasing the agent's own cost
 	return cmd
 }
 
@@ -110,6 +114,13 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	})
 	if err != nil {
 		return err
+	}
+	if f.cpuProfile != "" {
+		stopProfile, err := startCPUProfile(f.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -173,4 +184,16 @@ func parseSize(s string) (int, error) {
 		return 0, fmt.Errorf("size %q: want a number of bytes with an optional KiB, MiB or GiB", s)
 	}
 	return n * mult, nil
+}
+
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpu-profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpu-profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

@@ -29,17 +29,20 @@ func New(node string, tree *proctree.Tree, containers *container.Resolver) *Enri
 // Seed stores processes that existed before the sensors started (from a
 // snapshot), so that their children's events carry ancestry.
 func (e *Enricher) Seed(procs []*event.Process) {
+	byPID := make(map[uint32]*event.Process, len(procs))
 	for _, p := range procs {
 		p.ExecID = ExecID(e.node, p.PID, p.StartTime)
 		p.Container = e.containers.Resolve(p.Cgroup.Path)
-	}
-	for _, p := range procs { // parents first stored, then linked
-		e.tree.Put(p)
+		byPID[p.PID] = p
 	}
 	for _, p := range procs {
-		if parent := e.tree.Parent(p); parent != nil {
+		// linked before they are stored: stored processes do not change
+		if parent := byPID[p.PPID]; parent != nil && parent != p && !parent.StartTime.After(p.StartTime) {
 			p.ParentExecID = parent.ExecID
 		}
+	}
+	for _, p := range procs {
+		e.tree.Put(p)
 	}
 }
 

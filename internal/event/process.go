@@ -44,6 +44,8 @@ type Process struct {
 	// Partial is set when vigil never saw this process's exec and knows it
 	// only from its fork or from a snapshot that could not read everything.
 	Partial bool `json:"partial,omitempty"`
+
+	cache *jsonCache // set by Seal
 }
 
 // FileID identifies a file by what the kernel knows it by.

@@ -42,7 +42,7 @@ func (t *Tree) Lineage(p *event.Process) (parent *event.Process, ancestors []eve
 func (t *Tree) Fork(child *event.Process) *event.Process {
 	stored := child
 	if parent := t.Parent(child); parent != nil {
-		c := *parent
+		c := parent.Clone()
 		c.PID, c.TID, c.PPID = child.PID, child.TID, child.PPID
 		c.StartTime = child.StartTime
 		c.ExecID = child.ExecID
@@ -56,7 +56,7 @@ func (t *Tree) Fork(child *event.Process) *event.Process {
 			c.Container = child.Container
 			c.Partial = true
 		}
-		stored = &c
+		stored = c
 	} else {
 		child.Partial = true
 	}

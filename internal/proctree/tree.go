@@ -59,13 +59,19 @@ func New(cfg Config) *Tree {
 }
 
 // Put stores p as the current image of its pid (after an exec, or from a
-// snapshot), replacing what was there.
+// snapshot), replacing what was there. p is sealed: it must not change
+// after this.
 func (t *Tree) Put(p *event.Process) {
+	p.Seal()
 	if n, ok := t.nodes[p.PID]; ok {
-		n.proc = p
-		n.exitAt = time.Time{}
-		t.lru.MoveToFront(n.elem)
-		return
+		if n.exitAt.IsZero() {
+			n.proc = p
+			t.lru.MoveToFront(n.elem)
+			return
+		}
+		// pid reused after an exit: a fresh node, so the old one's place
+		// in the exit queue no longer refers to anything current
+		t.remove(n)
 	}
 	n := &node{proc: p}
 	n.elem = t.lru.PushFront(n)
@@ -108,7 +114,7 @@ func (t *Tree) Expire(now time.Time) {
 			break
 		}
 		// a node that was replaced (pid reuse) or evicted is skipped
-		if cur, ok := t.nodes[n.proc.PID]; ok && cur == n && !n.exitAt.IsZero() {
+		if cur, ok := t.nodes[n.proc.PID]; ok && cur == n {
 			t.remove(n)
 			t.expired++
 		}

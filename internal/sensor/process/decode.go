@@ -3,6 +3,7 @@ package process
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"path"
 	"strings"
 	"time"
@@ -98,8 +99,8 @@ func (d Decoder) Exit(raw []byte) (*event.Event, error) {
 	}
 	at := d.Time(info.Hdr.Ktime)
 	exit := waitStatus(info.Code)
-	if info.Hdr.Ktime >= info.StartTime {
-		exit.DurationNS = int64(info.Hdr.Ktime - info.StartTime)
+	if lived := info.Hdr.Ktime - info.StartTime; info.Hdr.Ktime >= info.StartTime && lived <= math.MaxInt64 {
+		exit.DurationNS = int64(lived)
 	}
 	p := &event.Process{PID: info.Hdr.Pid, TID: info.Hdr.Tid, StartTime: d.Time(info.StartTime)}
 	return &event.Event{Time: at, Kind: event.KindProcessExit, Process: p, Exit: exit}, nil

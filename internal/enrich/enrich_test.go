@@ -1,0 +1,63 @@
+package enrich
+
+import (
+	"testing"
+	"time"
+
+	"github.com/vigil-sec/vigil/internal/container"
+	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/proctree"
+)
+
+func TestExecIDIsStableAndDistinct(t *testing.T) {
+	at := time.Unix(1700000000, 123)
+	a := ExecID("node-a", 42, at)
+	if a != ExecID("node-a", 42, at) {
+		t.Error("the same process got two exec ids")
+	}
+	for _, other := range []string{
+		ExecID("node-b", 42, at),
+		ExecID("node-a", 43, at),
+		ExecID("node-a", 42, at.Add(time.Nanosecond)),
+	} {
+		if other == a {
+			t.Errorf("exec id %q shared by different processes", a)
+		}
+	}
+}
+
+func TestEnrichLinksExecForkExit(t *testing.T) {
+	e := New("n1", proctree.New(proctree.DefaultConfig()), container.NewResolver(16))
+	t0 := time.Unix(1700000000, 0)
+	e.Seed([]*event.Process{{PID: 1, Binary: "/sbin/init", StartTime: t0, Cgroup: event.Cgroup{Path: "/"}}})
+
+	fork := &event.Event{Kind: event.KindProcessFork, Time: t0.Add(time.Second),
+		Process: &event.Process{PID: 50, PPID: 1, StartTime: t0.Add(time.Second)}}
+	if e.Enrich(fork) {
+		t.Error("a fork was passed on; forks only feed the tree")
+	}
+	exec := &event.Event{Kind: event.KindProcessExec, Time: t0.Add(2 * time.Second),
+		Process: &event.Process{PID: 50, PPID: 1, Binary: "/usr/bin/nginx", StartTime: t0.Add(time.Second),
+			Cgroup: event.Cgroup{Path: "/docker/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}}}
+	if !e.Enrich(exec) {
+		t.Fatal("exec not passed on")
+	}
+	if exec.Node != "n1" || exec.Parent == nil || exec.Parent.Binary != "/sbin/init" {
+		t.Errorf("exec node %q parent %+v", exec.Node, exec.Parent)
+	}
+	if c := exec.Process.Container; c == nil || c.Runtime != "docker" {
+		t.Errorf("container = %+v, want docker", c)
+	}
+	exit := &event.Event{Kind: event.KindProcessExit, Time: t0.Add(3 * time.Second),
+		Process: &event.Process{PID: 50}, Exit: &event.Exit{}}
+	e.Enrich(exit)
+	if exit.Process != exec.Process || exit.Parent == nil {
+		t.Errorf("exit process %+v, want the exec's process with its parent", exit.Process)
+	}
+
+	unknown := &event.Event{Kind: event.KindFileOpen, Time: t0, Process: &event.Process{PID: 999}}
+	e.Enrich(unknown)
+	if !unknown.Process.Partial || unknown.Process.Container == nil {
+		t.Errorf("event of an unknown process = %+v, want partial with a container", unknown.Process)
+	}
+}

@@ -1,0 +1,121 @@
+package event
+
+import (
+	"encoding/json"
+	"time"
+	"unicode/utf8"
+)
+
+// AppendJSON appends ev's JSON encoding (the same document json.Marshal
+// produces) to b. It writes the envelope itself and takes the processes'
+// encodings from their caches, because encoding/json re-validates every
+// cached piece it is handed, which costs as much as encoding it anew. The
+// kind-specific objects are small and go through encoding/json.
+func (ev *Event) AppendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"time":"`...)
+	b = ev.Time.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","kind":`...)
+	b = appendString(b, string(ev.Kind))
+	b = append(b, `,"node":`...)
+	b = appendString(b, ev.Node)
+	b = append(b, `,"process":`...)
+	var err error
+	if b, err = appendProcess(b, ev.Process); err != nil {
+		return b, err
+	}
+	if ev.Parent != nil {
+		b = append(b, `,"parent":`...)
+		if b, err = appendProcess(b, ev.Parent); err != nil {
+			return b, err
+		}
+	}
+	if len(ev.Ancestors) > 0 {
+		if b, err = appendField(b, "ancestors", ev.Ancestors); err != nil {
+			return b, err
+		}
+	}
+	// the kind-specific objects, in Event's field order
+	for _, f := range []struct {
+		name  string
+		value any
+		set   bool
+	}{
+		{"exit", ev.Exit, ev.Exit != nil},
+		{"syscall", ev.Syscall, ev.Syscall != nil},
+		{"file", ev.File, ev.File != nil},
+		{"network", ev.Network, ev.Network != nil},
+		{"dns", ev.DNS, ev.DNS != nil},
+		{"redirect", ev.Redirect, ev.Redirect != nil},
+		{"privilege", ev.Privilege, ev.Privilege != nil},
+		{"target", ev.Target, ev.Target != nil},
+		{"namespace", ev.Namespace, ev.Namespace != nil},
+		{"mount", ev.Mount, ev.Mount != nil},
+		{"module", ev.Module, ev.Module != nil},
+		{"bpf", ev.BPF, ev.BPF != nil},
+	} {
+		if f.set {
+			if b, err = appendField(b, f.name, f.value); err != nil {
+				return b, err
+			}
+		}
+	}
+	return append(b, '}'), nil
+}
+
+func appendProcess(b []byte, p *Process) ([]byte, error) {
+	if p == nil {
+		return append(b, "null"...), nil
+	}
+	raw, err := p.MarshalJSON()
+	return append(b, raw...), err
+}
+
+func appendField(b []byte, name string, v any) ([]byte, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return b, err
+	}
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return append(b, raw...), nil
+}
+
+// appendString appends s as a JSON string, escaped as encoding/json would
+// (without its HTML escaping).
+func appendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029': // valid JSON, but not JavaScript
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+		default:
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
+}

@@ -1,0 +1,72 @@
+package event
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// fullEvent sets every field of Event, so that a field AppendJSON forgets
+// shows up as a difference from encoding/json.
+func fullEvent(t *testing.T) *Event {
+	t.Helper()
+	p := sampleProcess(100, "/usr/bin/make")
+	p.Seal()
+	ev := &Event{
+		Time: time.Date(2026, 11, 21, 15, 4, 5, 123456789, time.UTC), Kind: KindFileOpen, Node: "n\"1\u2028\x01é\xff",
+		Process: p, Parent: sampleProcess(99, "/usr/bin/bash"),
+		Ancestors: []Ancestor{{PID: 1, Binary: "/sbin/init"}},
+	}
+	v := reflect.ValueOf(ev).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Field(i)
+		if f.Kind() == reflect.Pointer && f.IsNil() {
+			f.Set(reflect.New(f.Type().Elem())) // every kind-specific object, zero-valued
+		}
+	}
+	return ev
+}
+
+func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
+	for _, ev := range []*Event{
+		fullEvent(t),
+		{Time: time.Unix(0, 0).UTC(), Kind: KindProcessExec, Process: sampleProcess(5, "/bin/true")},
+		{Kind: KindProcessExit, Process: &Process{PID: 7, Partial: true}, Exit: &Exit{Signal: 9, SignalName: "SIGKILL"}},
+	} {
+		want, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ev.AppendJSON(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a, b any
+		if err := json.Unmarshal(got, &a); err != nil {
+			t.Fatalf("AppendJSON is not JSON: %v\n%s", err, got)
+		}
+		json.Unmarshal(want, &b)
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("AppendJSON differs from json.Marshal:\n got %s\nwant %s", got, want)
+		}
+	}
+}
+
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain", "q\"uote\\", "\x00\x1f\u2028\u2029", "\xff\xfe", "é✓"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := appendString(nil, s)
+		want, _ := json.Marshal(s)
+		var a, b string
+		if err := json.Unmarshal(got, &a); err != nil {
+			t.Fatalf("%q encodes to invalid JSON %s: %v", s, got, err)
+		}
+		json.Unmarshal(want, &b)
+		if a != b {
+			t.Fatalf("%q decodes to %q, encoding/json's to %q", s, a, b)
+		}
+	})
+}

@@ -1,0 +1,56 @@
+package event
+
+import (
+	"encoding/json"
+	"sync/atomic"
+)
+
+// A Process is published once and then serialized many times: as the
+// process of its exec, of its exit and of every other event it causes, and
+// as the parent of its children's events. Its JSON is therefore computed
+// once and kept with it.
+
+// jsonCache remembers the encoding of the Process it was made for; a copy
+// of the struct (which copies the pointer) is a different Process and
+// encodes itself afresh.
+type jsonCache struct {
+	owner *Process
+	raw   atomic.Pointer[[]byte]
+}
+
+// processFields has Process's fields and JSON tags but not its methods, so
+// encoding it does not recurse into MarshalJSON.
+type processFields Process
+
+// MarshalJSON encodes p, from the cache when p was encoded before. Safe for
+// concurrent use: racing encoders compute the same bytes.
+func (p *Process) MarshalJSON() ([]byte, error) {
+	if c := p.cache; c != nil && c.owner == p {
+		if raw := c.raw.Load(); raw != nil {
+			return *raw, nil
+		}
+	}
+	raw, err := json.Marshal((*processFields)(p))
+	if err != nil {
+		return nil, err
+	}
+	if c := p.cache; c != nil && c.owner == p {
+		c.raw.Store(&raw)
+	}
+	return raw, nil
+}
+
+// Seal marks p as published: from now on it is not modified, and its JSON
+// may be cached. The enrich stage seals every Process it stores.
+func (p *Process) Seal() {
+	if p.cache == nil || p.cache.owner != p {
+		p.cache = &jsonCache{owner: p}
+	}
+}
+
+// Clone returns a modifiable copy of p, not sealed.
+func (p *Process) Clone() *Process {
+	c := *p
+	c.cache = nil
+	return &c
+}

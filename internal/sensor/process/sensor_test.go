@@ -1,0 +1,219 @@
+package process
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/kernel"
+	"github.com/vigil-sec/vigil/internal/sensor/ring"
+	"github.com/vigil-sec/vigil/internal/testenv"
+)
+
+var capture = flag.Bool("capture", false, "write the records the kernel tests see into testdata/fuzz as fuzz seeds")
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// records runs the sensor on its own ring while fn runs, and returns every
+// raw record that mentions pid-filtered activity of the test's children.
+type recorder struct {
+	mu   sync.Mutex
+	raws [][]byte
+}
+
+func (r *recorder) add(raw []byte) {
+	r.mu.Lock()
+	r.raws = append(r.raws, append([]byte(nil), raw...))
+	r.mu.Unlock()
+}
+
+// record loads the sensor, runs fn, waits for marker's exec, and returns the
+// records seen, decoded, with their raw bytes.
+func record(t *testing.T, fn func()) (*recorder, *ring.Ring) {
+	t.Helper()
+	testenv.RequirePrivileged(t)
+	cfg := ring.DefaultConfig()
+	r, err := ring.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	s, err := Load(r, Options{CgroupV1Subsys: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	done := make(chan error, 1)
+	go func() { done <- r.Read(rec.add, func() {}) }()
+	fn()
+	time.Sleep(20 * time.Millisecond) // past one flush interval, so the ring wakes
+	if err := s.Close(); err != nil {
+		t.Error(err)
+	}
+	if err := r.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	return rec, r
+}
+
+func decoder() Decoder { return Decoder{Time: kernel.NewBootClock().Time} }
+
+// execOf finds the exec record of a process whose argv holds marker.
+func execOf(t *testing.T, rec *recorder, marker string) (*event.Event, []byte) {
+	t.Helper()
+	d := decoder()
+	for _, raw := range rec.raws {
+		h, err := ring.ParseHeader(raw)
+		if err != nil {
+			t.Fatalf("record does not parse: %v", err)
+		}
+		if h.Kind != ring.WireProcessExec {
+			continue
+		}
+		ev, err := d.Exec(raw)
+		if err != nil {
+			t.Fatalf("exec record does not decode: %v", err)
+		}
+		if slices.Contains(ev.Process.Args, marker) {
+			return ev, raw
+		}
+	}
+	t.Fatalf("no exec record with %q among %d records", marker, len(rec.raws))
+	return nil, nil
+}
+
+func TestExecRecord(t *testing.T) {
+	marker := fmt.Sprintf("vigil-process-%d", time.Now().UnixNano())
+	dir := t.TempDir()
+	var pid int
+	rec, _ := record(t, func() {
+		cmd := exec.Command("/bin/sh", "-c", "exit 3", marker)
+		cmd.Dir = dir
+		cmd.Run()
+		pid = cmd.Process.Pid
+	})
+	ev, raw := execOf(t, rec, marker)
+	p := ev.Process
+	if p.PID != uint32(pid) || p.PPID != uint32(os.Getpid()) {
+		t.Errorf("pid/ppid = %d/%d, want %d/%d", p.PID, p.PPID, pid, os.Getpid())
+	}
+	if want, _ := filepath.EvalSymlinks("/bin/sh"); p.Binary != want {
+		t.Errorf("binary = %q, want %q", p.Binary, want)
+	}
+	if p.Cwd != dir {
+		t.Errorf("cwd = %q, want %q", p.Cwd, dir)
+	}
+	if p.Comm != "sh" || p.Filename != "/bin/sh" {
+		t.Errorf("comm %q filename %q, want sh and /bin/sh", p.Comm, p.Filename)
+	}
+	if len(p.Truncated) != 0 {
+		t.Errorf("truncated = %v, want nothing cut", p.Truncated)
+	}
+	seed(t, "FuzzDecodeExec", raw)
+
+	var sawExit, sawFork bool
+	d := decoder()
+	for _, raw := range rec.raws {
+		h, _ := ring.ParseHeader(raw)
+		if h.Pid != uint32(pid) {
+			continue
+		}
+		switch h.Kind {
+		case ring.WireProcessExit:
+			ev, err := d.Exit(raw)
+			if err != nil || ev.Exit.Code != 3 {
+				t.Errorf("exit record: %v %+v, want code 3", err, ev)
+			}
+			sawExit = true
+			seed(t, "FuzzDecodeExit", raw)
+		case ring.WireProcessFork:
+			ev, err := d.Fork(raw)
+			if err != nil || ev.Process.PPID != uint32(os.Getpid()) {
+				t.Errorf("fork record: %v %+v, want ppid %d", err, ev, os.Getpid())
+			}
+			sawFork = true
+			seed(t, "FuzzDecodeFork", raw)
+		}
+	}
+	if !sawExit || !sawFork {
+		t.Errorf("fork seen %v, exit seen %v: want both", sawFork, sawExit)
+	}
+}
+
+// TestLongArgvIsFlagged: argv beyond 4 KiB is cut, the event says so, and
+// the kernel counts the truncation.
+func TestLongArgvIsFlagged(t *testing.T) {
+	marker := fmt.Sprintf("vigil-long-%d", time.Now().UnixNano())
+	long := strings.Repeat("x", 3000)
+	rec, r := record(t, func() {
+		exec.Command("/bin/true", marker, long, long).Run()
+	})
+	ev, raw := execOf(t, rec, marker)
+	if !slices.Contains(ev.Process.Truncated, "args") {
+		t.Errorf("truncated = %v, want args", ev.Process.Truncated)
+	}
+	if n := len(strings.Join(ev.Process.Args, "\x00")); n > 4096 || n < 4000 {
+		t.Errorf("argv holds %d bytes, want just under 4096", n)
+	}
+	if ev.Process.Args[1] != marker || ev.Process.Args[2] != long {
+		t.Errorf("the arguments before the cut are not intact")
+	}
+	losses, err := r.Losses()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ring.Lost(losses, ring.Truncated, event.KindProcessExec) == 0 {
+		t.Errorf("losses = %+v, want a truncated process_exec counted", losses)
+	}
+	seed(t, "FuzzDecodeExec", raw)
+}
+
+// TestDeepCwdIsFlagged: a working directory deeper than the walk goes is
+// reported cut, not silently shortened.
+func TestDeepCwdIsFlagged(t *testing.T) {
+	dir := t.TempDir()
+	deep := dir
+	for i := 0; i < 70; i++ {
+		deep = filepath.Join(deep, "d")
+	}
+	if err := os.MkdirAll(deep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	marker := fmt.Sprintf("vigil-deep-%d", time.Now().UnixNano())
+	rec, _ := record(t, func() {
+		cmd := exec.Command("/bin/true", marker)
+		cmd.Dir = deep
+		cmd.Run()
+	})
+	ev, _ := execOf(t, rec, marker)
+	if !slices.Contains(ev.Process.Truncated, "cwd") {
+		t.Errorf("truncated = %v for a cwd %d levels deep, want cwd", ev.Process.Truncated, 70)
+	}
+}
+
+// seed stores a real record as a fuzz seed when -capture is given.
+func seed(t *testing.T, fuzzName string, raw []byte) {
+	if !*capture {
+		return
+	}
+	dir := filepath.Join("testdata", "fuzz", fuzzName)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Join(dir, fmt.Sprintf("%s-%d", t.Name(), len(raw)))
+	body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", raw)
+	if err := os.WriteFile(name, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
