@@ -21,87 +21,94 @@ const (
 	WireProcessFork = uint16(ringRecordKindKIND_PROCESS_FORK)
 )
 
-// KindName names a wire kind as events do.
+// KindName names a wire kind as events do; an unknown one is "kind_N".
 func KindName(k uint16) event.Kind {
-	switch ringRecordKind(k) {
-	case ringRecordKindKIND_PROCESS_EXEC:
-		return event.KindProcessExec
-	case ringRecordKindKIND_PROCESS_EXIT:
-		return event.KindProcessExit
-	case ringRecordKindKIND_PROCESS_FORK:
-		return event.KindProcessFork
-	case ringRecordKindKIND_FILE_OPEN:
-		return event.KindFileOpen
-	case ringRecordKindKIND_FILE_UNLINK:
-		return event.KindFileUnlink
-	case ringRecordKindKIND_FILE_RENAME:
-		return event.KindFileRename
-	case ringRecordKindKIND_FILE_CHMOD:
-		return event.KindFileChmod
-	case ringRecordKindKIND_FILE_CHOWN:
-		return event.KindFileChown
-	case ringRecordKindKIND_FILE_LINK:
-		return event.KindFileLink
-	case ringRecordKindKIND_FILE_SYMLINK:
-		return event.KindFileSymlink
-	case ringRecordKindKIND_FILE_TRUNCATE:
-		return event.KindFileTruncate
-	case ringRecordKindKIND_FILE_MKDIR:
-		return event.KindFileMkdir
-	case ringRecordKindKIND_MEMFD_CREATE:
-		return event.KindMemfdCreate
-	case ringRecordKindKIND_NET_CONNECT:
-		return event.KindNetConnect
-	case ringRecordKindKIND_NET_ACCEPT:
-		return event.KindNetAccept
-	case ringRecordKindKIND_NET_LISTEN:
-		return event.KindNetListen
-	case ringRecordKindKIND_NET_BIND:
-		return event.KindNetBind
-	case ringRecordKindKIND_NET_SOCKET:
-		return event.KindNetSocket
-	case ringRecordKindKIND_NET_CLOSE:
-		return event.KindNetClose
-	case ringRecordKindKIND_DNS_QUERY:
-		return event.KindDNSQuery
-	case ringRecordKindKIND_FD_REDIRECT:
-		return event.KindFdRedirect
-	case ringRecordKindKIND_PRIVILEGE_CHANGE:
-		return event.KindPrivilegeChange
-	case ringRecordKindKIND_PTRACE:
-		return event.KindPtrace
-	case ringRecordKindKIND_PROCESS_VM_WRITEV:
-		return event.KindProcessVMWrite
-	case ringRecordKindKIND_NAMESPACE_CHANGE:
-		return event.KindNamespaceChange
-	case ringRecordKindKIND_MOUNT:
-		return event.KindMount
-	case ringRecordKindKIND_UMOUNT:
-		return event.KindUmount
-	case ringRecordKindKIND_CHROOT:
-		return event.KindChroot
-	case ringRecordKindKIND_PIVOT_ROOT:
-		return event.KindPivotRoot
-	case ringRecordKindKIND_MODULE_LOAD:
-		return event.KindModuleLoad
-	case ringRecordKindKIND_MODULE_UNLOAD:
-		return event.KindModuleUnload
-	case ringRecordKindKIND_BPF_LOAD:
-		return event.KindBPFLoad
-	case ringRecordKindKIND_KEXEC_LOAD:
-		return event.KindKexecLoad
-	case ringRecordKindKIND_USERFAULTFD:
-		return event.KindUserfaultfd
-	case ringRecordKindKIND_PERSONALITY:
-		return event.KindPersonality
+	if name, ok := kindName(k); ok {
+		return name
 	}
 	return event.Kind(fmt.Sprintf("kind_%d", k))
+}
+
+func kindName(k uint16) (event.Kind, bool) {
+	switch ringRecordKind(k) {
+	case ringRecordKindKIND_PROCESS_EXEC:
+		return event.KindProcessExec, true
+	case ringRecordKindKIND_PROCESS_EXIT:
+		return event.KindProcessExit, true
+	case ringRecordKindKIND_PROCESS_FORK:
+		return event.KindProcessFork, true
+	case ringRecordKindKIND_FILE_OPEN:
+		return event.KindFileOpen, true
+	case ringRecordKindKIND_FILE_UNLINK:
+		return event.KindFileUnlink, true
+	case ringRecordKindKIND_FILE_RENAME:
+		return event.KindFileRename, true
+	case ringRecordKindKIND_FILE_CHMOD:
+		return event.KindFileChmod, true
+	case ringRecordKindKIND_FILE_CHOWN:
+		return event.KindFileChown, true
+	case ringRecordKindKIND_FILE_LINK:
+		return event.KindFileLink, true
+	case ringRecordKindKIND_FILE_SYMLINK:
+		return event.KindFileSymlink, true
+	case ringRecordKindKIND_FILE_TRUNCATE:
+		return event.KindFileTruncate, true
+	case ringRecordKindKIND_FILE_MKDIR:
+		return event.KindFileMkdir, true
+	case ringRecordKindKIND_MEMFD_CREATE:
+		return event.KindMemfdCreate, true
+	case ringRecordKindKIND_NET_CONNECT:
+		return event.KindNetConnect, true
+	case ringRecordKindKIND_NET_ACCEPT:
+		return event.KindNetAccept, true
+	case ringRecordKindKIND_NET_LISTEN:
+		return event.KindNetListen, true
+	case ringRecordKindKIND_NET_BIND:
+		return event.KindNetBind, true
+	case ringRecordKindKIND_NET_SOCKET:
+		return event.KindNetSocket, true
+	case ringRecordKindKIND_NET_CLOSE:
+		return event.KindNetClose, true
+	case ringRecordKindKIND_DNS_QUERY:
+		return event.KindDNSQuery, true
+	case ringRecordKindKIND_FD_REDIRECT:
+		return event.KindFdRedirect, true
+	case ringRecordKindKIND_PRIVILEGE_CHANGE:
+		return event.KindPrivilegeChange, true
+	case ringRecordKindKIND_PTRACE:
+		return event.KindPtrace, true
+	case ringRecordKindKIND_PROCESS_VM_WRITEV:
+		return event.KindProcessVMWrite, true
+	case ringRecordKindKIND_NAMESPACE_CHANGE:
+		return event.KindNamespaceChange, true
+	case ringRecordKindKIND_MOUNT:
+		return event.KindMount, true
+	case ringRecordKindKIND_UMOUNT:
+		return event.KindUmount, true
+	case ringRecordKindKIND_CHROOT:
+		return event.KindChroot, true
+	case ringRecordKindKIND_PIVOT_ROOT:
+		return event.KindPivotRoot, true
+	case ringRecordKindKIND_MODULE_LOAD:
+		return event.KindModuleLoad, true
+	case ringRecordKindKIND_MODULE_UNLOAD:
+		return event.KindModuleUnload, true
+	case ringRecordKindKIND_BPF_LOAD:
+		return event.KindBPFLoad, true
+	case ringRecordKindKIND_KEXEC_LOAD:
+		return event.KindKexecLoad, true
+	case ringRecordKindKIND_USERFAULTFD:
+		return event.KindUserfaultfd, true
+	case ringRecordKindKIND_PERSONALITY:
+		return event.KindPersonality, true
+	}
+	return "", false
 }
 
 // WireKind is the wire number of an event kind, and whether it has one.
 func WireKind(k event.Kind) (uint16, bool) {
 	for w := uint16(1); w < uint16(ringRecordKindKIND_COUNT); w++ {
-		if KindName(w) == k {
+		if name, ok := kindName(w); ok && name == k {
 			return w, true
 		}
 	}
