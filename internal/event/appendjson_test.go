@@ -70,3 +70,61 @@ func FuzzAppendString(f *testing.F) {
 		}
 	})
 }
+
+// fill sets every field reachable from v to a non-zero value, so that a
+// field an appender forgets cannot go unnoticed.
+func fill(v reflect.Value, depth int) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if depth > 4 {
+			return
+		}
+		v.Set(reflect.New(v.Type().Elem()))
+		fill(v.Elem(), depth+1)
+	case reflect.Struct:
+		if v.Type() == reflect.TypeOf(time.Time{}) {
+			v.Set(reflect.ValueOf(time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)))
+			return
+		}
+		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).IsExported() {
+				fill(v.Field(i), depth)
+			}
+		}
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 2, 2))
+		for i := 0; i < 2; i++ {
+			fill(v.Index(i), depth)
+		}
+	case reflect.Map:
+		v.Set(reflect.MakeMap(v.Type()))
+		v.SetMapIndex(reflect.ValueOf("b"), reflect.ValueOf("2"))
+		v.SetMapIndex(reflect.ValueOf("a"), reflect.ValueOf("1\n"))
+	case reflect.String:
+		v.SetString("s\"\\\x01é")
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(-7)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		v.SetUint(4294967295)
+	}
+}
+
+func TestAppendProcessMatchesEncodingJSON(t *testing.T) {
+	full := &Process{}
+	fill(reflect.ValueOf(full).Elem(), 0)
+	for _, p := range []*Process{full, {}, sampleProcess(3, "/bin/sh")} {
+		want, err := json.Marshal((*processFields)(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := appendProcessFields(nil, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("appendProcessFields differs from encoding/json:\n got %s\nwant %s", got, want)
+		}
+	}
+}

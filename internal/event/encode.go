@@ -1,9 +1,6 @@
 package event
 
-import (
-	"encoding/json"
-	"sync/atomic"
-)
+import "sync/atomic"
 
 // A Process is published once and then serialized many times: as the
 // process of its exec, of its exit and of every other event it causes, and
@@ -18,8 +15,8 @@ type jsonCache struct {
 	raw   atomic.Pointer[[]byte]
 }
 
-// processFields has Process's fields and JSON tags but not its methods, so
-// encoding it does not recurse into MarshalJSON.
+// processFields has Process's fields and JSON tags but not its methods:
+// what encoding/json makes of a Process, which appendProcessFields mirrors.
 type processFields Process
 
 // MarshalJSON encodes p, from the cache when p was encoded before. Safe for
@@ -30,7 +27,7 @@ func (p *Process) MarshalJSON() ([]byte, error) {
 			return *raw, nil
 		}
 	}
-	raw, err := json.Marshal((*processFields)(p))
+	raw, err := appendProcessFields(nil, p)
 	if err != nil {
 		return nil, err
 	}
