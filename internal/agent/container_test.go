@@ -1,0 +1,120 @@
+package agent
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/testenv"
+)
+
+// TestContainerIdentity runs a real container with runc (a busybox root
+// file system, its own namespaces and cgroups, as docker lays them out with
+// the cgroupfs driver) and checks that its processes are named by the
+// container's id.
+func TestContainerIdentity(t *testing.T) {
+	testenv.RequirePrivileged(t)
+	runc, err := exec.LookPath("runc")
+	if err != nil {
+		testenv.Unavailable(t, "runc is not installed (apt-get install runc)")
+	}
+	busybox, err := exec.LookPath("busybox")
+	if err != nil {
+		testenv.Unavailable(t, "busybox is not installed (apt-get install busybox-static)")
+	}
+	id := fmt.Sprintf("%016x%016x%016x%016x", rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64())
+	parent := fmt.Sprintf("vigil-test-%d-%x", os.Getpid(), rand.Uint32())
+	bundle := containerBundle(t, busybox, "/"+parent+"/"+id)
+	r := start(t, Config{})
+
+	name := "vigil-test-" + id[:12]
+	out, err := exec.Command(runc, "run", "--bundle", bundle, name).CombinedOutput()
+	t.Cleanup(func() {
+		exec.Command(runc, "delete", "--force", name).Run()
+		removeCgroupDirs(parent)
+	})
+	if err != nil {
+		t.Fatalf("runc run: %v\n%s", err, out)
+	}
+
+	ev := r.waitFor(t, "exec in the container", func(ev *event.Event) bool {
+		return ev.Kind == event.KindProcessExec && ev.Process.Container != nil && ev.Process.Container.ID == id
+	})
+	p := ev.Process
+	if p.Container.Runtime != "docker" {
+		t.Errorf("runtime = %q, want docker (a bare id under the cgroupfs driver)", p.Container.Runtime)
+	}
+	if p.Binary != "/bin/busybox" {
+		t.Errorf("binary = %q, want /bin/busybox as seen inside the container", p.Binary)
+	}
+	self := r.tree.Get(uint32(os.Getpid()))
+	if self != nil && p.Namespaces.PID == self.Namespaces.PID {
+		t.Errorf("pid namespace %d is the host's", p.Namespaces.PID)
+	}
+	if p.Cgroup.Path != "/"+parent+"/"+id {
+		t.Errorf("cgroup path = %q, want /%s/%s", p.Cgroup.Path, parent, id)
+	}
+}
+
+// containerBundle makes an OCI bundle: busybox as the root file system and
+// a config whose process prints and exits.
+func containerBundle(t *testing.T, busybox, cgroupsPath string) string {
+	t.Helper()
+	bundle := t.TempDir()
+	bin := filepath.Join(bundle, "rootfs", "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(busybox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bin, "busybox"), raw, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, applet := range []string{"sh", "true", "cat"} {
+		if err := os.Symlink("busybox", filepath.Join(bin, applet)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spec := exec.Command("runc", "spec", "--bundle", bundle)
+	if out, err := spec.CombinedOutput(); err != nil {
+		t.Fatalf("runc spec: %v\n%s", err, out)
+	}
+	path := filepath.Join(bundle, "config.json")
+	var cfg map[string]any
+	raw, err = os.ReadFile(path)
+	if err == nil {
+		err = json.Unmarshal(raw, &cfg)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc := cfg["process"].(map[string]any)
+	proc["terminal"] = false
+	proc["args"] = []string{"/bin/sh", "-c", "/bin/true inside"}
+	cfg["linux"].(map[string]any)["cgroupsPath"] = cgroupsPath
+	cfg["root"].(map[string]any)["readonly"] = true
+	if raw, err = json.Marshal(cfg); err == nil {
+		err = os.WriteFile(path, raw, 0o644)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bundle
+}
+
+// removeCgroupDirs removes the test's parent cgroup from every hierarchy
+// runc created it in (runc removes the container's own).
+func removeCgroupDirs(parent string) {
+	dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", parent))
+	for _, d := range dirs {
+		os.Remove(d)
+	}
+	os.Remove(filepath.Join("/sys/fs/cgroup", parent))
+}
