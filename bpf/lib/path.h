@@ -55,20 +55,21 @@ static long path_walk_step(__u32 i, void *arg)
 	}
 
 	struct dentry *up = BPF_CORE_READ(d, d_parent);
-
-	if (up == d) { /* the root of a filesystem that is not mounted */
-		w->done = true;
-		return 1;
-	}
-
 	struct blob *b = blob_get();
 	struct str_ref name;
 
 	if (!b)
 		return 1;
+	/* A dentry that is its own parent but not a mount's root belongs to
+	 * no mounted tree: a pseudo file such as a memfd ("memfd:name") or an
+	 * anonymous inode. Its name is all the path it has. */
 	if (!blob_kstr(b, &w->used, &name, (const char *)BPF_CORE_READ(d, d_name.name),
 		       NAME_MAX_LEN)) {
 		w->cut = true;
+		return 1;
+	}
+	if (up == d) {
+		w->done = true;
 		return 1;
 	}
 	w->dentry = up;
@@ -103,9 +104,11 @@ static __always_inline bool blob_file_path(__u32 *used, struct str_ref *ref, str
 			 BPF_CORE_READ(file, f_path.mnt));
 }
 
-/* dentry_unlinked: the file was deleted while still open or mapped, the case
- * d_path() marks with " (deleted)". */
+/* dentry_unlinked: the file has no name in any directory: deleted while
+ * still open or mapped, or never linked at all (a memfd), the cases d_path()
+ * marks with " (deleted)". For regular files, not for directories (a root
+ * dentry is never hashed either). */
 static __always_inline bool dentry_unlinked(struct dentry *d)
 {
-	return !BPF_CORE_READ(d, d_hash.pprev) && BPF_CORE_READ(d, d_parent) != d;
+	return !BPF_CORE_READ(d, d_hash.pprev);
 }

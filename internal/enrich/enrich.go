@@ -66,6 +66,7 @@ func (e *Enricher) Enrich(ev *event.Event) bool {
 		return false
 	default:
 		e.resolveProcess(ev)
+		e.resolveTarget(ev)
 	}
 	ev.Parent, ev.Ancestors = e.tree.Lineage(ev.Process)
 	if ev.Kind == event.KindProcessExit {

@@ -119,3 +119,29 @@ func appendString(b []byte, s string) []byte {
 	}
 	return append(b, '"')
 }
+
+// AppendJSON appends al's JSON encoding (as json.Marshal has it), taking
+// the event's from Event.AppendJSON.
+func (al *Alert) AppendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"time":"`...)
+	b = al.Time.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","kind":`...)
+	b = appendString(b, string(al.Kind))
+	b = appendStringField(b, "node", al.Node)
+	var err error
+	if b, err = appendField(b, "rule", al.Rule); err != nil {
+		return b, err
+	}
+	b = appendStringField(b, "message", al.Message)
+	b = appendStringField(b, "action", string(al.Action))
+	b = append(b, `,"event":`...)
+	if al.Event == nil {
+		b = append(b, "null"...)
+	} else if b, err = al.Event.AppendJSON(b); err != nil {
+		return b, err
+	}
+	if al.Suppressed > 0 {
+		b = appendUintField(b, "suppressed", al.Suppressed)
+	}
+	return append(b, '}'), nil
+}

@@ -128,3 +128,27 @@ func TestAppendProcessMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestAlertAppendJSONMatchesEncodingJSON(t *testing.T) {
+	al := &Alert{}
+	fill(reflect.ValueOf(al).Elem(), 0)
+	al.Event = fullEvent(t)
+	for _, a := range []*Alert{al, {Kind: KindAlert, Event: &Event{Process: &Process{PID: 1}}}} {
+		want, err := json.Marshal(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := a.AppendJSON(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var x, y any
+		if err := json.Unmarshal(got, &x); err != nil {
+			t.Fatalf("not JSON: %v\n%s", err, got)
+		}
+		json.Unmarshal(want, &y)
+		if !reflect.DeepEqual(x, y) {
+			t.Errorf("Alert.AppendJSON differs from json.Marshal:\n got %s\nwant %s", got, want)
+		}
+	}
+}

@@ -91,6 +91,9 @@ type Syscall struct {
 	Ret int64 `json:"ret"`
 	// Error names the errno ("EACCES") when Ret < 0.
 	Error string `json:"error,omitempty"`
+	// Args are the call's integer arguments in order, pointers left out;
+	// docs/events.md lists them per kind (set only by the kinds it names).
+	Args []int64 `json:"args,omitempty"`
 }
 
 // Ancestor is one process up the parent chain.

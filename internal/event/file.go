@@ -24,4 +24,11 @@ type File struct {
 	// Inode and Dev identify the file when the kernel had it at hand.
 	Inode uint64 `json:"inode,omitempty"`
 	Dev   uint32 `json:"dev,omitempty"`
+	// PathSource says where Path came from: "kernel" (the kernel's own
+	// file, e.g. the one an open returned) or "argument" (the syscall's
+	// argument, made absolute against the kernel's cwd or dirfd path).
+	// NewPath is always an argument.
+	PathSource string `json:"path_source,omitempty"`
+	// Truncated names the fields the kernel had to cut ("path", …).
+	Truncated []string `json:"truncated,omitempty"`
 }

@@ -68,4 +68,7 @@ type BPF struct {
 	ProgName   string `json:"prog_name"`
 	AttachType string `json:"attach_type,omitempty"`
 	Insns      uint32 `json:"insns,omitempty"`
+	// Target is what the program attaches to, where bpf() names it: a
+	// raw tracepoint, or the kernel function of a tracing program.
+	Target string `json:"target,omitempty"`
 }

@@ -69,3 +69,13 @@ func (s *Sensor) Close() error {
 	errs = append(errs, s.objs.Close())
 	return errors.Join(errs...)
 }
+
+// Programs names the sensor's BPF programs, for their run-time statistics
+// (run count and run time, with kernel.bpf_stats_enabled on).
+func (s *Sensor) Programs() map[string]*ebpf.Program {
+	return map[string]*ebpf.Program{
+		processProgHandleExec: s.objs.HandleExec,
+		processProgHandleExit: s.objs.HandleExit,
+		processProgHandleFork: s.objs.HandleFork,
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/kernel"
 	"github.com/vigil-sec/vigil/internal/sensor/ring"
@@ -215,5 +217,39 @@ func seed(t *testing.T, fuzzName string, raw []byte) {
 	body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", raw)
 	if err := os.WriteFile(name, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMemfdExec: a program run from a memfd (fileless) is named by the
+// memfd, as /proc/PID/exe names it, not "/".
+func TestMemfdExec(t *testing.T) {
+	marker := fmt.Sprintf("vigil-memfd-%d", time.Now().UnixNano())
+	rec, _ := record(t, func() {
+		fd, err := unix.MemfdCreate("vigil-fileless", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := os.NewFile(uintptr(fd), "memfd")
+		defer f.Close()
+		raw, err := os.ReadFile("/bin/true")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Write(raw); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(fmt.Sprintf("/proc/self/fd/%d", fd), marker)
+		cmd.ExtraFiles = []*os.File{f} // inherited as fd 3 by the child
+		cmd.Path = "/proc/self/fd/3"
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("run from memfd: %v %s", err, out)
+		}
+	})
+	ev, _ := execOf(t, rec, marker)
+	if ev.Process.Binary != "/memfd:vigil-fileless" {
+		t.Errorf("binary = %q, want /memfd:vigil-fileless", ev.Process.Binary)
+	}
+	if ev.Process.Executable == nil || !ev.Process.Executable.Deleted {
+		t.Errorf("executable = %+v, want it marked deleted (a memfd has no name on disk)", ev.Process.Executable)
 	}
 }

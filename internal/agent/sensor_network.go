@@ -1,0 +1,26 @@
+package agent
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/vigil-sec/vigil/internal/sensor/network"
+	"github.com/vigil-sec/vigil/internal/sensor/ring"
+)
+
+func loadNetworkSensor(a *Agent, _ hostCgroups) (io.Closer, error) {
+	s, err := network.Load(a.ring, a.cfg.Network)
+	if err != nil {
+		return nil, err
+	}
+	dec := network.Decoder{Time: a.clock.Time}
+	for _, kind := range network.Kinds() {
+		wire, ok := ring.WireKind(kind)
+		if !ok {
+			s.Close()
+			return nil, fmt.Errorf("event kind %s has no wire number", kind)
+		}
+		a.decoders.set(wire, dec.Decode)
+	}
+	return s, nil
+}

@@ -1,0 +1,167 @@
+package file
+
+import (
+	"fmt"
+	"path"
+	"time"
+	"unsafe"
+
+	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/sensor/ring"
+)
+
+// Decoder turns the sensor's records into events. It checks every length
+// and offset against the record, so a malformed record yields an error,
+// never a panic or a read past the record.
+type Decoder struct {
+	// Time converts kernel boot-clock nanoseconds to wall-clock time.
+	Time func(bootNS uint64) time.Time
+}
+
+var fileInfoSize = int(unsafe.Sizeof(fileFileInfo{}))
+
+// Path sources, as event.File.PathSource says them.
+const (
+	sourceKernel   = "kernel"
+	sourceArgument = "argument"
+)
+
+// Decode decodes any file record. The process it returns is what the
+// kernel reported (pid, tid, cgroup); the process tree fills in the rest.
+func (d Decoder) Decode(raw []byte) (*event.Event, error) {
+	info, ok := ring.Fixed[fileFileInfo](raw)
+	if !ok {
+		return nil, fmt.Errorf("%w: file record of %d bytes, want at least %d", ring.ErrMalformed, len(raw), fileInfoSize)
+	}
+	kind := ring.KindName(info.Hdr.Kind)
+	sys, ok := syscallNames[info.Syscall]
+	if !ok || !ours(kind) {
+		return nil, fmt.Errorf("%w: %s record from syscall %d", ring.ErrMalformed, kind, info.Syscall)
+	}
+	blob := raw[fileInfoSize:]
+	first, err := str(blob, info.Path.Off, info.Path.Len)
+	if err != nil {
+		return nil, err
+	}
+	second, err := str(blob, info.Path2.Off, info.Path2.Len)
+	if err != nil {
+		return nil, err
+	}
+	flags := info.Info
+	f := &event.File{Path: first, PathSource: sourceKernel, Truncated: cut(flags, kind)}
+	if flags&fileFileFlagFILE_PATH_ARG != 0 {
+		f.PathSource = sourceArgument
+		f.Path = clean(first)
+	}
+	if flags&fileFileFlagFILE_INODE != 0 {
+		f.Inode, f.Dev = info.Ino, info.Dev
+	}
+	d.fill(f, kind, &info, second)
+	return &event.Event{
+		Time: d.Time(info.Hdr.Ktime),
+		Kind: kind,
+		Process: &event.Process{
+			PID:    info.Hdr.Pid,
+			TID:    info.Hdr.Tid,
+			Cgroup: event.Cgroup{ID: info.Hdr.CgroupId},
+		},
+		Syscall: &event.Syscall{Name: sys, Ret: info.Ret, Error: errnoName(info.Ret)},
+		File:    f,
+	}, nil
+}
+
+// fill sets what is particular to each kind.
+func (d Decoder) fill(f *event.File, kind event.Kind, info *fileFileInfo, second string) {
+	switch kind {
+	case event.KindFileOpen:
+		f.Flags = openFlagNames(info.Flags)
+		if info.Flags&oCreat != 0 || info.Flags&oTmpfile == oTmpfile {
+			f.Mode = info.Mode
+		}
+	case event.KindFileUnlink:
+		f.Flags = names(info.Flags, atFlags)
+		if info.Syscall == fileFileSyscallSYS_RMDIR {
+			f.Flags = []string{"AT_REMOVEDIR"}
+		}
+	case event.KindFileRename:
+		f.NewPath = clean(second)
+		f.Flags = names(info.Flags, renameFlags)
+	case event.KindFileLink:
+		f.NewPath = clean(second)
+		f.Flags = names(info.Flags, atFlags)
+	case event.KindFileSymlink:
+		f.Target = second
+	case event.KindFileChmod:
+		f.Mode = info.Mode
+		f.Setuid = info.Mode&0o4000 != 0
+		f.Setgid = info.Mode&0o2000 != 0
+		f.Flags = names(info.Flags, atFlags)
+	case event.KindFileChown:
+		f.UID, f.GID = owner(info.Uid), owner(info.Gid)
+		f.Flags = names(info.Flags, atFlags)
+	case event.KindFileMkdir:
+		f.Mode = info.Mode
+	case event.KindMemfdCreate:
+		f.Name = f.Path
+		f.Path = "memfd:" + f.Name
+		f.PathSource = sourceArgument
+		f.Flags = names(info.Flags, memfdFlags)
+	}
+}
+
+func ours(k event.Kind) bool {
+	for _, o := range Kinds() {
+		if k == o {
+			return true
+		}
+	}
+	return false
+}
+
+// owner is a chown id; -1 leaves it unchanged and is absent.
+func owner(id uint32) *uint32 {
+	if id == ^uint32(0) {
+		return nil
+	}
+	return &id
+}
+
+// clean makes an argument path as the kernel would have walked it,
+// lexically: "/tmp/../etc/passwd" is "/etc/passwd". Symlinks stay.
+func clean(p string) string {
+	if p == "" {
+		return ""
+	}
+	return path.Clean(p)
+}
+
+// cut names the strings the kernel cut, as the event's fields.
+func cut(flags fileFileFlag, kind event.Kind) []string {
+	var out []string
+	if flags&fileFileFlagFILE_PATH_CUT != 0 {
+		out = append(out, "path")
+	}
+	if flags&fileFileFlagFILE_PATH2CUT != 0 {
+		if kind == event.KindFileSymlink {
+			out = append(out, "target")
+		} else {
+			out = append(out, "new_path")
+		}
+	}
+	return out
+}
+
+// str reads a NUL-terminated string the record references in its blob.
+func str(blob []byte, off, n uint16) (string, error) {
+	end := int(off) + int(n)
+	if end > len(blob) {
+		return "", fmt.Errorf("%w: string at %d+%d overruns a %d-byte blob", ring.ErrMalformed, off, n, len(blob))
+	}
+	b := blob[off:end]
+	for i, c := range b {
+		if c == 0 {
+			return string(b[:i]), nil
+		}
+	}
+	return string(b), nil
+}

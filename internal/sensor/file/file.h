@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Records and filter tables of the file sensor; bpf2go generates their Go twins. */
+#pragma once
+
+#include "blob.h"
+
+#define PATH_CAP 4088        /* bytes kept of one path, its NUL included; more is cut */
+#define WATCH_KEY_DATA 256   /* path bytes the prefix filter compares (the LPM maximum) */
+#define WALK_MAX_NAMES 128   /* path components of one dentry walk */
+#define WALK_MAX_STEPS 160   /* components plus mount crossings */
+#define TOP_RULES 16         /* top-level names with a watch below them */
+#define COMP_RULES 8         /* component names watched wherever they appear */
+#define NAME_RULE_BYTES 16   /* bytes of a name a rule compares */
+
+/* The system call behind a record: its own numbering, the same on every
+ * architecture. */
+enum file_syscall {
+	SYS_OPEN = 1,
+	SYS_OPENAT,
+	SYS_OPENAT2,
+	SYS_CREAT,
+	SYS_UNLINK,
+	SYS_UNLINKAT,
+	SYS_RMDIR,
+	SYS_RENAME,
+	SYS_RENAMEAT,
+	SYS_RENAMEAT2,
+	SYS_CHMOD,
+	SYS_FCHMOD,
+	SYS_FCHMODAT,
+	SYS_FCHMODAT2,
+	SYS_CHOWN,
+	SYS_FCHOWN,
+	SYS_LCHOWN,
+	SYS_FCHOWNAT,
+	SYS_LINK,
+	SYS_LINKAT,
+	SYS_SYMLINK,
+	SYS_SYMLINKAT,
+	SYS_TRUNCATE,
+	SYS_FTRUNCATE,
+	SYS_MKDIR,
+	SYS_MKDIRAT,
+	SYS_MEMFD_CREATE,
+};
+
+/* What an access does, for the filter: a watch entry lists the accesses it
+ * reports, an event is emitted when its access is among them. */
+enum watch_op {
+	WATCH_READ = 1 << 0,  /* open for reading only (or O_PATH) */
+	WATCH_WRITE = 1 << 1, /* open for writing, creating or truncating; every change */
+	WATCH_EXEC = 1 << 2,  /* a regular file with an x bit written, or chmod to one */
+};
+
+/* file_info.info: where the strings came from and what was cut. */
+enum file_flag {
+	FILE_PATH_ARG = 1 << 0,    /* path is the syscall's argument, not the kernel's file */
+	FILE_PATH2_ARG = 1 << 1,   /* likewise path2 */
+	FILE_PATH_CUT = 1 << 2,    /* path was too long or too deep */
+	FILE_PATH2_CUT = 1 << 3,
+	FILE_INODE = 1 << 4,       /* ino, dev and ino_mode describe the file */
+	FILE_UNCLEAN = 1 << 5,     /* an argument path holds "." or ".." components */
+	FILE_PATH_FAULT = 1 << 6,  /* an argument path could not be read */
+};
+
+/* The fixed part of every file record; the blob follows it. */
+struct file_info {
+	struct record_header hdr;
+	__s64 ret;        /* the syscall's return value; < 0 is -errno */
+	enum file_syscall syscall;
+	__u32 flags;      /* as passed: open, at-, rename or memfd flags */
+	__u32 mode;       /* as passed: open with O_CREAT, chmod, mkdir */
+	__u32 uid, gid;   /* chown: the new owner, (u32)-1 when unchanged */
+	enum file_flag info; /* a set of file_flag bits */
+	__u64 ino;        /* the file, when FILE_INODE: inode, device, i_mode */
+	__u32 dev;
+	__u32 ino_mode;
+	struct str_ref path;  /* root first: "/etc/passwd" */
+	struct str_ref path2; /* rename, link: the new name; symlink: the target */
+};
+
+/* Prefix filter: an LPM trie keyed by path bytes. A directory is stored as
+ * "dir/" (everything below it) and "dir\0" (itself); a file as "file\0",
+ * so that it matches only a path that ends there. */
+struct watch_key {
+	__u32 prefixlen; /* bits */
+	__u8 data[WATCH_KEY_DATA];
+};
+
+/* A name compared by its first NAME_RULE_BYTES bytes and its length. */
+struct name_rule {
+	__u32 len;
+	enum watch_op ops; /* a set of watch_op bits */
+	__u64 word[NAME_RULE_BYTES / 8]; /* the name's bytes, zero-padded */
+};
+
+/* What the programs read before every decision; one entry, set by the loader. */
+struct filter_conf {
+	__u32 max_key;    /* longest watch key in bytes: compare no further */
+	__u32 root_ops;   /* ops watched on every path ("/" is watched) */
+	__u32 top_any;    /* ops for which the top-level names do not filter (too many) */
+	__u32 top_count;  /* top-level names with a watch below them */
+	__u32 comp_count; /* component names watched wherever they appear */
+	__u32 comp_lens;  /* bit n set: a component rule is n bytes long */
+	__u32 memfd;      /* report memfd_create */
+	__u32 pad;
+	struct name_rule top[TOP_RULES];
+	struct name_rule comp[COMP_RULES];
+};

@@ -1,0 +1,183 @@
+package network
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/sensor/ring"
+)
+
+// TestConnectInterruptedBySignal: a blocking connect, waiting for its SYN
+// to be answered, takes a signal (SIGURG, which Go handles with
+// SA_RESTART). The kernel ends the call with ERESTARTSYS and runs it
+// again; the connect is reported once, with its final result.
+func TestConnectInterruptedBySignal(t *testing.T) {
+	w := watch(t, Config{})
+	pid := os.Getpid()
+	// a listener whose accept queue is full drops SYNs: the next connect
+	// blocks until a retransmitted SYN finds room
+	ln, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(ln)
+	addr := &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}
+	if err := unix.Bind(ln, addr); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(ln, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, _ := unix.Getsockname(ln)
+	addr.Port = sa.(*unix.SockaddrInet4).Port
+	first, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(first)
+	if err := unix.Connect(first, addr); err != nil { // fills the queue
+		t.Fatal(err)
+	}
+
+	type result struct {
+		sport uint16
+		err   error
+	}
+	tids, done := make(chan int, 1), make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		defer unix.Close(fd)
+		tids <- unix.Gettid()
+		err = unix.Connect(fd, addr) // blocks
+		local, _ := unix.Getsockname(fd)
+		done <- result{uint16(local.(*unix.SockaddrInet4).Port), err}
+	}()
+	tid := <-tids
+	waitInSyscall(t, tid, unix.SYS_CONNECT)
+	if err := unix.Tgkill(pid, tid, unix.SIGURG); err != nil {
+		t.Fatal(err)
+	}
+	// make room: the retransmitted SYN gets through
+	a, _, err := unix.Accept4(ln, unix.SOCK_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(a)
+	res := <-done
+	if res.err != nil {
+		t.Fatalf("connect: %v", res.err)
+	}
+	w.waitFor(t, "net_connect", of(event.KindNetConnect, pid, sport(res.sport)))
+	// a later event proves a second record, had there been one, arrived
+	sync := listen(t)
+	w.waitFor(t, "net_listen", of(event.KindNetListen, pid, sport(uint16(sync.Addr().(*net.TCPAddr).Port))))
+	got := w.find(of(event.KindNetConnect, pid, sport(res.sport)))
+	if len(got) != 1 || got[0].ev.Network.Result != "success" {
+		for _, r := range got {
+			t.Logf("net_connect %+v %+v", r.ev.Network, r.ev.Syscall)
+		}
+		t.Errorf("%d net_connect records for one interrupted connect, want one, successful", len(got))
+	}
+}
+
+// waitInSyscall waits until thread tid of this process is blocked in
+// system call nr, as /proc says.
+func waitInSyscall(t *testing.T, tid int, nr int) {
+	t.Helper()
+	path := fmt.Sprintf("/proc/self/task/%d/syscall", tid)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fields := strings.Fields(string(raw)); len(fields) > 0 && fields[0] == strconv.Itoa(nr) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("thread %d never blocked in syscall %d (%s)", tid, nr, raw)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestClosesAccountedUnderLoad: goroutines connect, talk and close over
+// loopback as fast as they can, so that softirqs close sockets while the
+// close handler runs on the same CPU. Every socket that was connected or
+// accepted has its end reported or counted as lost, and none stays
+// followed.
+func TestClosesAccountedUnderLoad(t *testing.T) {
+	const workers, each = 4, 1500
+	w := watch(t, Config{})
+	pid := os.Getpid()
+	ln := listen(t)
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.Read(make([]byte, 1))
+			}()
+		}
+	}()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				c, err := net.Dial("tcp4", ln.Addr().String())
+				if err != nil {
+					t.Errorf("dial: %v", err)
+					return
+				}
+				c.Write([]byte{1})
+				c.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	const conns = workers * each
+	// both ends of every connection
+	ends := func(ev *event.Event) bool { return ev.Network.DPort == port || ev.Network.SPort == port }
+	deadline := time.Now().Add(30 * time.Second)
+	var closed, lost int
+	for {
+		closed = len(w.find(of(event.KindNetClose, pid, ends)))
+		losses, err := w.ring.Losses()
+		if err != nil {
+			t.Fatal(err)
+		}
+		lost = int(ring.Lost(losses, ring.MapFull, event.KindNetClose) + ring.Lost(losses, ring.RingbufFull, event.KindNetClose))
+		if closed+lost >= 2*conns || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if closed+lost != 2*conns {
+		t.Errorf("%d net_close reported + %d lost = %d, want %d (both ends of %d connections)", closed, lost, closed+lost, 2*conns, conns)
+	}
+	t.Logf("%d connections: %d ends reported, %d counted as lost", conns, closed, lost)
+	ln.Close()
+	waitNoOpenSockets(t, w, pid)
+}

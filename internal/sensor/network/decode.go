@@ -1,0 +1,171 @@
+package network
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/sensor/ring"
+)
+
+// Decoder turns the sensor's records into events. It checks every length
+// against the record, so a malformed record yields an error, never a panic
+// or a read past the record.
+type Decoder struct {
+	// Time converts kernel boot-clock nanoseconds to wall-clock time.
+	Time func(bootNS uint64) time.Time
+}
+
+var netInfoSize = int(unsafe.Sizeof(networkNetInfo{}))
+
+// Decode decodes a record of any of the sensor's Kinds. The process it
+// carries is the bare pid/tid/cgroup of the record's header; the
+// enrichment stage puts the known process, its ancestry and container in.
+func (d Decoder) Decode(raw []byte) (*event.Event, error) {
+	info, ok := ring.Fixed[networkNetInfo](raw)
+	if !ok {
+		return nil, fmt.Errorf("%w: network record of %d bytes, want at least %d", ring.ErrMalformed, len(raw), netInfoSize)
+	}
+	tail := raw[netInfoSize:]
+	if int(info.TailLen) != len(tail) {
+		return nil, fmt.Errorf("%w: network record says %d tail bytes, has %d", ring.ErrMalformed, info.TailLen, len(tail))
+	}
+	kind := ring.KindName(info.Hdr.Kind)
+	if !ours(kind) {
+		return nil, fmt.Errorf("%w: kind %s is not a network kind", ring.ErrMalformed, kind)
+	}
+	ev := &event.Event{
+		Time: d.Time(info.Hdr.Ktime),
+		Kind: kind,
+		Process: &event.Process{
+			PID:    info.Hdr.Pid,
+			TID:    info.Hdr.Tid,
+			Cgroup: event.Cgroup{ID: info.Hdr.CgroupId},
+		},
+		Network: &event.Network{
+			Family:     familyName(info.Family),
+			SocketType: socketTypeName(info.Type),
+			Protocol:   protocolName(info.Family, info.Protocol),
+		},
+	}
+	// a DNS query is taken at syscall entry: there is no result to report
+	if name := syscallName(info.Syscall); name != "" && kind != event.KindDNSQuery {
+		ev.Syscall = &event.Syscall{Name: name, Ret: info.Ret}
+		if info.Ret < 0 {
+			ev.Syscall.Error = errnoName(-info.Ret)
+		}
+	}
+	if err := d.kindFields(ev, &info, tail); err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
+
+func ours(k event.Kind) bool {
+	switch k {
+	case event.KindNetConnect, event.KindNetAccept, event.KindNetListen, event.KindNetBind,
+		event.KindNetSocket, event.KindNetClose, event.KindDNSQuery, event.KindFdRedirect:
+		return true
+	}
+	return false
+}
+
+// kindFields fills what differs between kinds: which endpoints mean
+// something, the result, and the kind's own object.
+func (d Decoder) kindFields(ev *event.Event, info *networkNetInfo, tail []byte) error {
+	n := ev.Network
+	switch ev.Kind {
+	case event.KindNetConnect:
+		n.Result = result(info.Ret)
+		endpoints(n, info, false)
+	case event.KindNetAccept:
+		n.Result = result(info.Ret)
+		endpoints(n, info, true)
+	case event.KindNetListen:
+		n.Result = result(info.Ret)
+		n.Backlog = int(info.Backlog)
+		local(n, info, true)
+	case event.KindNetBind:
+		n.Result = result(info.Ret)
+		local(n, info, true)
+	case event.KindNetSocket:
+		n.Result = result(info.Ret)
+	case event.KindNetClose:
+		n.State = tcpStateName(info.State)
+		n.OldState = tcpStateName(info.OldState)
+		if info.SkErr != 0 {
+			n.Result = errnoName(int64(info.SkErr))
+		}
+		endpoints(n, info, false)
+	case event.KindFdRedirect:
+		ev.Redirect = &event.Redirect{OldFD: int(info.Fd), NewFD: int(info.NewFd)}
+		endpoints(n, info, false)
+	case event.KindDNSQuery:
+		endpoints(n, info, false)
+		if info.Flags&networkNetFlagNET_TAIL_DNS == 0 {
+			return fmt.Errorf("%w: dns_query record without a DNS message", ring.ErrMalformed)
+		}
+		q, err := ParseQuery(tail)
+		if err != nil {
+			return fmt.Errorf("%w: dns_query: %w", ring.ErrMalformed, err)
+		}
+		ev.DNS = &event.DNS{Query: q.Name, Type: q.Type, ID: q.ID}
+	}
+	if info.Family == unix.AF_UNIX {
+		path := unixPath(tail)
+		switch {
+		case info.Flags&networkNetFlagNET_TAIL_UNIX_LOCAL != 0:
+			n.SAddr = path
+		case info.Flags&networkNetFlagNET_TAIL_UNIX_PEER != 0:
+			n.DAddr = path
+		}
+	}
+	return nil
+}
+
+// endpoints sets both ends of an inet socket; an end the kernel had not
+// set (no address, no port) is left out unless always says otherwise.
+func endpoints(n *event.Network, info *networkNetInfo, always bool) {
+	local(n, info, always)
+	if addr, ok := inetAddr(info.Family, info.Daddr); ok && (always || info.Dport != 0 || !addr.IsUnspecified()) {
+		n.DAddr, n.DPort = addr.String(), info.Dport
+	}
+}
+
+// local sets the local end: for bind and listen 0.0.0.0 means "every
+// address" and is kept.
+func local(n *event.Network, info *networkNetInfo, always bool) {
+	if addr, ok := inetAddr(info.Family, info.Saddr); ok && (always || info.Sport != 0 || !addr.IsUnspecified()) {
+		n.SAddr, n.SPort = addr.String(), info.Sport
+	}
+}
+
+func inetAddr(family uint16, raw [16]byte) (netip.Addr, bool) {
+	switch family {
+	case unix.AF_INET:
+		return netip.AddrFrom4([4]byte(raw[:4])), true
+	case unix.AF_INET6:
+		return netip.AddrFrom16(raw), true
+	}
+	return netip.Addr{}, false
+}
+
+// unixPath reads a sun_path: a file path up to its NUL, or an abstract
+// name (leading NUL) shown with "@" for each NUL, as ss(8) does.
+func unixPath(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if b[0] != 0 {
+		if i := bytes.IndexByte(b, 0); i >= 0 {
+			b = b[:i]
+		}
+		return string(b)
+	}
+	return string(bytes.ReplaceAll(b, []byte{0}, []byte{'@'}))
+}

@@ -1,0 +1,187 @@
+package privilege
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/kernel"
+	"github.com/vigil-sec/vigil/internal/sensor/privilege/privtest"
+	"github.com/vigil-sec/vigil/internal/sensor/ring"
+	"github.com/vigil-sec/vigil/internal/testenv"
+)
+
+var capture = flag.Bool("capture", false, "write the records the kernel tests see into testdata/fuzz as fuzz seeds")
+
+func TestMain(m *testing.M) {
+	privtest.RunIfHelper()
+	testenv.Main(m)
+}
+
+// session is the sensor running on a ring of its own; the test's own
+// process is not exempt.
+type session struct {
+	t      *testing.T
+	ring   *ring.Ring
+	sensor *Sensor
+	mu     sync.Mutex
+	raws   [][]byte
+	done   chan error
+}
+
+func startSession(t *testing.T, scope ring.Scope, opts Options) *session {
+	t.Helper()
+	testenv.RequirePrivileged(t)
+	cfg := ring.DefaultConfig()
+	cfg.Scope = scope
+	r, err := ring.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	s, err := Load(r, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss := &session{t: t, ring: r, sensor: s, done: make(chan error, 1)}
+	go func() { ss.done <- r.Read(ss.add, func() {}) }()
+	t.Cleanup(func() { ss.stop() })
+	return ss
+}
+
+func (s *session) add(raw []byte) {
+	s.mu.Lock()
+	s.raws = append(s.raws, append([]byte(nil), raw...))
+	s.mu.Unlock()
+}
+
+// stop detaches the sensor and drains the ring; the records stay.
+func (s *session) stop() {
+	s.t.Helper()
+	if s.sensor == nil {
+		return
+	}
+	time.Sleep(20 * time.Millisecond) // past one flush interval, so the ring wakes
+	if err := s.sensor.Close(); err != nil {
+		s.t.Error(err)
+	}
+	s.sensor = nil
+	if err := s.ring.Stop(); err != nil {
+		s.t.Fatal(err)
+	}
+	if err := <-s.done; err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// record is one decoded record with its bytes.
+type record struct {
+	ev  *event.Event
+	raw []byte
+}
+
+// of stops the session and returns the records of pid, decoded, in order.
+func (s *session) of(pid int) []record {
+	s.t.Helper()
+	s.stop()
+	d := testDecoder(s.t)
+	var out []record
+	for _, raw := range s.raws {
+		h, err := ring.ParseHeader(raw)
+		if err != nil {
+			s.t.Fatalf("record does not parse: %v", err)
+		}
+		if h.Pid != uint32(pid) {
+			continue
+		}
+		ev, err := d.Decode(raw)
+		if err != nil {
+			s.t.Fatalf("record does not decode: %v\n%q", err, raw)
+		}
+		out = append(out, record{ev, raw})
+	}
+	return out
+}
+
+func testDecoder(t *testing.T) *Decoder {
+	names, err := KernelBPFNames()
+	if err != nil {
+		t.Fatalf("bpf names: %v", err)
+	}
+	return NewDecoder(kernel.NewBootClock().Time, names)
+}
+
+// helper runs a privtest action to its end and returns its pid and output.
+func helper(t *testing.T, action string, args ...string) (int, string) {
+	t.Helper()
+	cmd, err := privtest.Command(action, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("helper %s %q: %v", action, args, err)
+	}
+	return cmd.Process.Pid, strings.TrimSpace(out.String())
+}
+
+// only returns the records of kind, failing the test unless there are want.
+func only(t *testing.T, recs []record, kind event.Kind, want int) []record {
+	t.Helper()
+	var out []record
+	for _, r := range recs {
+		if r.ev.Kind == kind {
+			out = append(out, r)
+		}
+	}
+	if len(out) != want {
+		t.Fatalf("%d %s records, want %d; all: %s", len(out), kind, want, describe(recs))
+	}
+	return out
+}
+
+func describe(recs []record) string {
+	var b strings.Builder
+	for _, r := range recs {
+		fmt.Fprintf(&b, "\n  %s %+v", r.ev.Kind, *r.ev.Syscall)
+	}
+	return b.String()
+}
+
+// wantSyscall checks the call's name, return value and integer arguments.
+func wantSyscall(t *testing.T, ev *event.Event, name string, ret int64, args ...int64) {
+	t.Helper()
+	sc := ev.Syscall
+	if sc == nil || sc.Name != name || sc.Ret != ret {
+		t.Errorf("syscall = %+v, want %s returning %d", sc, name, ret)
+		return
+	}
+	if args != nil && fmt.Sprint(sc.Args) != fmt.Sprint(args) {
+		t.Errorf("%s args = %v, want %v", name, sc.Args, args)
+	}
+}
+
+// seed stores a real record as a fuzz seed when -capture is given.
+func seed(t *testing.T, raw []byte) {
+	if !*capture {
+		return
+	}
+	dir := filepath.Join("testdata", "fuzz", "FuzzDecode")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := ring.ParseHeader(raw)
+	name := filepath.Join(dir, fmt.Sprintf("%s-%s-%d", strings.ReplaceAll(t.Name(), "/", "_"), ring.KindName(h.Kind), len(raw)))
+	body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", raw)
+	if err := os.WriteFile(name, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,60 @@
+package privtest
+
+import (
+	"fmt"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// unchanged is (uid_t)-1 as C passes it: 32 bits, zero-extended.
+const unchanged = uintptr(^uint32(0))
+
+// setresuidAndBack sets this thread's effective uid to args[0], then back
+// to 0: two privilege changes, both allowed to root.
+func setresuidAndBack(args []string) error {
+	if err := wantArgs(args, 1, "euid"); err != nil {
+		return err
+	}
+	euid, err := strconv.Atoi(args[0])
+	if err != nil {
+		return err
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, unchanged, uintptr(euid), unchanged); e != 0 {
+		return fmt.Errorf("setresuid(-1, %d, -1): %w", euid, e)
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, unchanged, 0, unchanged); e != 0 {
+		return fmt.Errorf("setresuid(-1, 0, -1): %w", e)
+	}
+	fmt.Println("ok")
+	return nil
+}
+
+// setuidDenied gives up root for good on this thread, then asks for it
+// back: setuid(0) must fail with EPERM.
+func setuidDenied([]string) error {
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, 65534, 65534, 65534); e != 0 {
+		return fmt.Errorf("setresuid(65534, 65534, 65534): %w", e)
+	}
+	_, _, e := unix.RawSyscall(unix.SYS_SETUID, 0, 0, 0)
+	if e != unix.EPERM {
+		return fmt.Errorf("setuid(0) as nobody: %v, want EPERM", e)
+	}
+	fmt.Println(unix.ErrnoName(e))
+	return nil
+}
+
+// capsetDrop drops CAP_NET_RAW from this thread's effective set.
+func capsetDrop([]string) error {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("capget: %w", err)
+	}
+	data[0].Effective &^= 1 << unix.CAP_NET_RAW
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("capset: %w", err)
+	}
+	fmt.Println("ok")
+	return nil
+}
