@@ -1,0 +1,216 @@
+package rule
+
+import (
+	"time"
+
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/interpreter"
+
+	"github.com/vigil-sec/vigil/internal/event"
+)
+
+// Config tunes an Engine.
+type Config struct {
+	Throttle Throttle
+	// OnMatch, when set, sees every match that no exception suppressed,
+	// before throttling: the enforcement stage acts on kill and deny
+	// rules here, throttled or not.
+	OnMatch func(r *Rule, ev *event.Event)
+}
+
+// Engine evaluates a Ruleset against events, one at a time. It keeps the
+// state of tracks and throttles; it is not safe for concurrent use.
+type Engine struct {
+	rs       *Ruleset
+	cfg      Config
+	act      activation
+	cand     bitset
+	tracks   []*trackTable // by check id; nil for rules
+	byName   map[string]*trackTable
+	throttle *throttle
+	stats    []CheckStats // by check id
+	events   uint64
+}
+
+// CheckStats counts what one rule (or track) did.
+type CheckStats struct {
+	Name string `json:"name"`
+	// Evaluations counts conditions evaluated (events that passed the index).
+	Evaluations uint64 `json:"evaluations"`
+	Matches     uint64 `json:"matches"`
+	// Excepted matches were suppressed by the rule's exceptions.
+	Excepted uint64 `json:"excepted,omitempty"`
+	// Errors counts evaluations that failed (e.g. a missing map key); a
+	// failed evaluation is not a match.
+	Errors    uint64 `json:"errors,omitempty"`
+	LastError string `json:"last_error,omitempty"`
+}
+
+// Stats is what an engine did.
+type Stats struct {
+	Events uint64       `json:"events"`
+	Rules  []CheckStats `json:"rules"`
+	Tracks []CheckStats `json:"tracks,omitempty"`
+	// ThrottleEvicted counts buckets dropped at the cap; TrackEvicted
+	// keys forgotten while still inside their window.
+	ThrottleEvicted uint64 `json:"throttle_evicted"`
+	TrackEvicted    uint64 `json:"track_evicted"`
+}
+
+// NewEngine prepares rs for evaluation with fresh state.
+func NewEngine(rs *Ruleset, cfg Config) *Engine {
+	e := &Engine{rs: rs, cfg: cfg, cand: newBitset(len(rs.checks)), throttle: newThrottle(cfg.Throttle),
+		tracks: make([]*trackTable, len(rs.checks)), stats: make([]CheckStats, len(rs.checks)),
+		byName: map[string]*trackTable{}}
+	e.act.vars = rs.env.vars
+	for id, ch := range rs.checks {
+		if ch.track != nil {
+			e.tracks[id] = newTrackTable(ch.track)
+			e.byName[ch.track.name] = e.tracks[id]
+			e.stats[id].Name = ch.track.name
+		} else {
+			e.stats[id].Name = ch.rule.Name
+		}
+	}
+	e.act.tracked, e.act.trackedCount = trackFuncs(e.byName, func() time.Time { return e.act.ev.Time })
+	return e
+}
+
+// Ruleset is the rule set the engine evaluates.
+func (e *Engine) Ruleset() *Ruleset { return e.rs }
+
+// Eval runs ev through the rules and appends the alerts to write to out:
+// ev's own, and those that throttling held back and may now go out.
+func (e *Engine) Eval(ev *event.Event, out []*event.Alert) []*event.Alert {
+	e.events++
+	out = e.throttle.flush(ev.Time, out)
+	ki := e.rs.byKind[ev.Kind]
+	if ki == nil {
+		ki = e.rs.anyKind
+	}
+	e.act.reset(ev)
+	defer e.act.reset(nil)
+	ki.candidates(&e.act, e.cand)
+	hit := false
+	for _, w := range e.cand {
+		hit = hit || w != 0
+	}
+	if !hit {
+		return out
+	}
+	frame, err := interpreter.NewExecutionFrame(&e.act)
+	if err != nil {
+		return out // only for inputs that are not activations
+	}
+	for w, word := range e.cand {
+		for word != 0 {
+			id := w<<6 | trailingZeros(word)
+			word &= word - 1
+			out = e.evalCheck(id, ev, frame, out)
+		}
+	}
+	frame.Close()
+	return out
+}
+
+func (e *Engine) evalCheck(id int, ev *event.Event, frame *interpreter.ExecutionFrame, out []*event.Alert) []*event.Alert {
+	ch := e.rs.checks[id]
+	st := &e.stats[id]
+	st.Evaluations++
+	if ch.track != nil {
+		e.feedTrack(id, frame)
+		return out
+	}
+	r := ch.rule
+	if r.pre != nil && !e.byName[r.pre.track].has(r.pre.get(&e.act), ev.Time) {
+		return out
+	}
+	v, _, err := r.prog.Eval(frame)
+	if err != nil {
+		st.Errors++
+		st.LastError = err.Error()
+		return out
+	}
+	if v != types.True {
+		return out
+	}
+	st.Matches++
+	if r.except != nil {
+		if x, _, err := r.except.Eval(frame); err == nil && x == types.True {
+			st.Excepted++
+			return out
+		}
+	}
+	if e.cfg.OnMatch != nil {
+		e.cfg.OnMatch(r, ev)
+	}
+	al := &event.Alert{Time: ev.Time, Kind: event.KindAlert, Node: ev.Node, Rule: r.ref,
+		Message: r.message.render(frame), Action: alertAction(r.Action), Event: ev}
+	return e.throttle.admit(int32(id), al, out)
+}
+
+// alertAction is what an alert reports until the enforcement stage
+// replaces it with what it did.
+func alertAction(a Action) event.Action {
+	switch a {
+	case ActionKill:
+		return event.ActionWouldKill
+	case ActionDeny:
+		return event.ActionWouldDeny
+	}
+	return event.ActionAlert
+}
+
+func (e *Engine) feedTrack(id int, frame *interpreter.ExecutionFrame) {
+	t := e.tracks[id]
+	st := &e.stats[id]
+	v, _, err := t.spec.cond.Eval(frame)
+	if err != nil {
+		st.Errors++
+		st.LastError = err.Error()
+		return
+	}
+	if v != types.True {
+		return
+	}
+	st.Matches++
+	k, _, err := t.spec.key.Eval(frame)
+	key, ok := k.(types.String)
+	if err != nil || !ok || key == "" {
+		return // nothing to key on: the event cannot be correlated
+	}
+	var val types.String
+	if t.spec.value != nil {
+		x, _, err := t.spec.value.Eval(frame)
+		if val, ok = x.(types.String); err != nil || !ok {
+			return
+		}
+	}
+	t.record(string(key), string(val), t.spec.value != nil, e.act.ev.Time)
+}
+
+// Flush writes the alerts that throttling held back and whose buckets
+// have refilled by now: call it when no events arrive for a while.
+func (e *Engine) Flush(now time.Time, out []*event.Alert) []*event.Alert {
+	return e.throttle.flush(now, out)
+}
+
+// Drain writes every alert still held back, e.g. at the end of a replay
+// or before the engine is replaced.
+func (e *Engine) Drain(out []*event.Alert) []*event.Alert {
+	return e.throttle.flush(time.Time{}, out)
+}
+
+// Stats reports the engine's counters.
+func (e *Engine) Stats() Stats {
+	s := Stats{Events: e.events, ThrottleEvicted: e.throttle.evicted}
+	for id, ch := range e.rs.checks {
+		if ch.track != nil {
+			s.Tracks = append(s.Tracks, e.stats[id])
+			s.TrackEvicted += e.tracks[id].evicted
+			continue
+		}
+		s.Rules = append(s.Rules, e.stats[id])
+	}
+	return s
+}

@@ -1,0 +1,156 @@
+package rule
+
+import (
+	"strconv"
+	"strings"
+
+	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/types"
+)
+
+// compileExceptions turns a rule's exceptions into one CEL program that is
+// true when any row of any exception matches the event. It runs only
+// after the condition matched, so its cost does not matter to events
+// that match nothing.
+func (c *compiler) compileExceptions(r *ruleDef, entry string) cel.Program {
+	var alts []string
+	ok := true
+	for _, x := range r.exceptions {
+		text, good := c.exceptionText(x, entry)
+		ok = ok && good
+		if text != "" {
+			alts = append(alts, text)
+		}
+	}
+	if !ok || len(alts) == 0 {
+		return nil
+	}
+	src := strings.Join(alts, " || ")
+	a, iss := c.env.Compile(src)
+	if iss.Err() != nil {
+		c.errs = append(c.errs, errAt(r.exceptions[0].at, entry, "exceptions", "%v", iss.Err()))
+		return nil
+	}
+	prg, err := c.env.Program(a, cel.EvalOptions(cel.OptOptimize))
+	if err != nil {
+		c.errs = append(c.errs, errAt(r.exceptions[0].at, entry, "exceptions", "%v", err))
+		return nil
+	}
+	return prg
+}
+
+// exceptionText renders one exception as a CEL disjunction of its rows.
+func (c *compiler) exceptionText(x *exceptionDef, entry string) (string, bool) {
+	fail := func(p pos, format string, args ...any) (string, bool) {
+		c.errs = append(c.errs, errAt(p, entry, "exceptions", "exception "+x.name+": "+format, args...))
+		return "", false
+	}
+	comps := x.comps
+	if len(comps) == 0 {
+		comps = make([]string, len(x.fields))
+		for i := range comps {
+			comps[i] = "="
+		}
+	}
+	if len(comps) != len(x.fields) {
+		return fail(x.at, "%d comps for %d fields; give one per field", len(comps), len(x.fields))
+	}
+	isInt := make([]bool, len(x.fields))
+	for i, f := range x.fields {
+		t, ok := c.ce.pathType(f)
+		if !ok {
+			return fail(x.at, "unknown field %s%s", f, didYouMean(f, c.ce.paths))
+		}
+		switch {
+		case t.IsExactType(types.IntType):
+			isInt[i] = true
+			if comps[i] != "=" && comps[i] != "!=" && comps[i] != "in" {
+				return fail(x.at, "%s is a number: compare it with =, != or in", f)
+			}
+		case !t.IsExactType(types.StringType):
+			return fail(x.at, "%s is %s; exceptions compare string and number fields", f, typeLabel(t))
+		}
+	}
+	var rows []string
+	for _, row := range x.rows {
+		if len(row) != len(x.fields) {
+			return fail(row[0].at, "a row has %d values for %d fields", len(row), len(x.fields))
+		}
+		terms := make([]string, len(row))
+		for i, cell := range row {
+			term, err := exceptionTerm(x.fields[i], comps[i], cell, isInt[i])
+			if err != "" {
+				return fail(cell.at, "%s", err)
+			}
+			terms[i] = term
+		}
+		rows = append(rows, "("+strings.Join(terms, " && ")+")")
+	}
+	return strings.Join(rows, " || "), true
+}
+
+// exceptionTerm renders one field comparison, or says what is wrong.
+func exceptionTerm(field, comp string, cell exceptionCell, isInt bool) (string, string) {
+	lit := func(v string) (string, string) {
+		if !isInt {
+			return strconv.Quote(v), ""
+		}
+		if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+			return "", field + " is a number; " + strconv.Quote(v) + " is not"
+		}
+		return v, ""
+	}
+	if comp == "in" {
+		parts := make([]string, len(cell.vals))
+		for i, v := range cell.vals {
+			l, err := lit(v)
+			if err != "" {
+				return "", err
+			}
+			parts[i] = l
+		}
+		return field + " in [" + strings.Join(parts, ", ") + "]", ""
+	}
+	if len(cell.vals) != 1 {
+		return "", "comparison " + comp + " takes one value, not a list"
+	}
+	l, err := lit(cell.vals[0])
+	if err != "" {
+		return "", err
+	}
+	switch comp {
+	case "=":
+		return field + " == " + l, ""
+	case "!=":
+		return field + " != " + l, ""
+	case "startswith":
+		return field + ".startsWith(" + l + ")", ""
+	case "endswith":
+		return field + ".endsWith(" + l + ")", ""
+	case "contains":
+		return field + ".contains(" + l + ")", ""
+	}
+	return field + ".glob(" + l + ")", ""
+}
+
+// pathType is the CEL type of a dotted field path.
+func (ce *celEnv) pathType(path string) (*types.Type, bool) {
+	parts := splitPath(path)
+	i, ok := ce.varIndex[parts[0]]
+	if !ok {
+		return nil, false
+	}
+	t := ce.vars[i].typ
+	for _, f := range parts[1:] {
+		obj, ok := ce.schema.byName[t.TypeName()]
+		if !ok {
+			return nil, false
+		}
+		ft, ok := obj.fields[f]
+		if !ok {
+			return nil, false
+		}
+		t = ft.Type
+	}
+	return t, true
+}

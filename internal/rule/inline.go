@@ -1,0 +1,99 @@
+package rule
+
+import (
+	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/ast"
+)
+
+// inliner replaces references to lists and macros with copies of their
+// checked expressions, so that a compiled condition refers only to the
+// event. Unlike cel-go's inlining optimizer it never introduces cel.bind:
+// a macro used twice is simply expanded twice, which keeps evaluation
+// free of extra scopes.
+type inliner struct {
+	defs map[string]*cel.Ast
+}
+
+// Optimize implements cel.ASTOptimizer.
+func (in *inliner) Optimize(ctx *cel.OptimizerContext, a *ast.AST) *ast.AST {
+	root := ast.NavigateAST(a)
+	matches := ast.MatchDescendants(root, func(e ast.NavigableExpr) bool {
+		if e.Kind() != ast.IdentKind {
+			return false
+		}
+		name := e.AsIdent()
+		if _, ok := in.defs[name]; !ok {
+			return false
+		}
+		return !shadowed(e, name)
+	})
+	for _, m := range matches {
+		ctx.UpdateExpr(m, ctx.CopyASTAndMetadata(in.defs[m.AsIdent()].NativeRep()))
+	}
+	return a
+}
+
+// shadowed says whether a comprehension around e binds name.
+func shadowed(e ast.NavigableExpr, name string) bool {
+	for p, ok := e.Parent(); ok; p, ok = p.Parent() {
+		if p.Kind() != ast.ComprehensionKind {
+			continue
+		}
+		c := p.AsComprehension()
+		if c.IterVar() == name || c.AccuVar() == name || (c.HasIterVar2() && c.IterVar2() == name) {
+			return true
+		}
+	}
+	return false
+}
+
+// identsIn lists the free identifiers an expression names.
+func identsIn(e ast.Expr) []string {
+	var out []string
+	seen := map[string]bool{}
+	var walk func(e ast.Expr, scope map[string]bool)
+	walk = func(e ast.Expr, scope map[string]bool) {
+		switch e.Kind() {
+		case ast.IdentKind:
+			if n := e.AsIdent(); !scope[n] && !seen[n] {
+				seen[n] = true
+				out = append(out, n)
+			}
+		case ast.SelectKind:
+			walk(e.AsSelect().Operand(), scope)
+		case ast.CallKind:
+			c := e.AsCall()
+			if c.IsMemberFunction() {
+				walk(c.Target(), scope)
+			}
+			for _, a := range c.Args() {
+				walk(a, scope)
+			}
+		case ast.ListKind:
+			for _, el := range e.AsList().Elements() {
+				walk(el, scope)
+			}
+		case ast.MapKind:
+			for _, en := range e.AsMap().Entries() {
+				walk(en.AsMapEntry().Key(), scope)
+				walk(en.AsMapEntry().Value(), scope)
+			}
+		case ast.ComprehensionKind:
+			c := e.AsComprehension()
+			walk(c.IterRange(), scope)
+			walk(c.AccuInit(), scope)
+			inner := map[string]bool{c.IterVar(): true, c.AccuVar(): true}
+			if c.HasIterVar2() {
+				inner[c.IterVar2()] = true
+			}
+			for k := range scope {
+				inner[k] = true
+			}
+			walk(c.LoopCondition(), inner)
+			walk(c.LoopStep(), inner)
+			walk(c.Result(), inner)
+		}
+	}
+	walk(e, map[string]bool{})
+	return out
+}
