@@ -30,6 +30,11 @@ with eBPF, detects attacks with readable rules, and exports what it sees.`,
 	root.AddCommand(
 		newRunCmd(),
 		newProbeCmd(),
+		newEventsCmd(),
+		newStatusCmd(),
+		newRulesCmd(),
+		newReplayCmd(),
+		newRecordCmd(),
 		newVersionCmd(),
 	)
 	return root
@@ -37,9 +42,10 @@ with eBPF, detects attacks with readable rules, and exports what it sees.`,
 
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print vigil's version",
-		Args:  cobra.NoArgs,
+		Use:     "version",
+		Short:   "Print vigil's version",
+		Example: "  vigil version",
+		Args:    cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
 			fmt.Fprintln(cmd.OutOrStdout(), version)
 		},

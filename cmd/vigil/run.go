@@ -17,8 +17,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vigil-sec/vigil/internal/agent"
+	"github.com/vigil-sec/vigil/internal/config"
 	"github.com/vigil-sec/vigil/internal/output"
 	"github.com/vigil-sec/vigil/internal/proctree"
+	"github.com/vigil-sec/vigil/internal/sensor/file"
+	"github.com/vigil-sec/vigil/internal/sensor/network"
 	"github.com/vigil-sec/vigil/internal/sensor/ring"
 )
 
@@ -34,7 +37,19 @@ type runFlags struct {
 	cgroup        string
 	node          string
 	logLevel      string
+	dnsPorts      []uint
+	netUnix       bool
+	watchPaths    []string
+	watchWrites   []string
 	cpuProfile    string
+	configFile    string
+	metricsAddr   string
+	metricsRemote bool
+	bpfStats      bool
+	socket        string
+	// changed says which flags were given; nil takes every field as given
+	changed func(flag string) bool
+	rules   ruleFlags
 }
 
 func newRunCmd() *cobra.Command {
@@ -46,22 +61,33 @@ func newRunCmd() *cobra.Command {
 and prints one line per event until it is stopped with SIGINT or SIGTERM.
 It then detaches everything, flushes, and prints a summary of what it saw
 and dropped to stderr. It needs root.`,
-		Example: `  # watch this host, readable lines on a terminal
+		Example: `  # watch this host with the default rules: alerts, readable on a terminal
   sudo vigil run
+
+  # every event and the alerts, with your rules after the default pack
+  # (kill -HUP reloads the rules; an invalid set is rejected and logged)
+  sudo vigil run --events all --rules /etc/vigil/rules.d/
 
   # JSON lines into a file, for another tool to read
   sudo vigil run --format json --output /var/log/vigil/events.json
 
   # only what happens inside one cgroup (v2) and its children
-  sudo vigil run --cgroup system.slice/nginx.service`,
+  sudo vigil run --cgroup system.slice/nginx.service
+
+  # outputs, filters and more from a file (docs/configuration.md)
+  sudo vigil run --config /etc/vigil/vigil.yaml
+
+  # Prometheus metrics on 127.0.0.1:9549, with BPF program run times
+  sudo vigil run --metrics-addr :9549 --bpf-stats`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.changed = cmd.Flags().Changed
 			return runAgent(cmd.Context(), f, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.format, "format", "", "output format: json or text (default: text on a terminal, json otherwise)")
-	fl.StringVar(&f.events, "events", "all", "what to print: all (every event) or alerts (rule matches only)")
+	fl.StringVar(&f.events, "events", "alerts", "what to print: alerts (rule matches only) or all (every event and the alerts)")
 	fl.StringVarP(&f.output, "output", "o", "", "write to this file (mode 0600, appended) instead of stdout")
 	fl.StringVar(&f.ringSize, "ring-buffer", "8MiB", "kernel ring buffer size, a power of two (e.g. 4MiB, 16MiB)")
 	fl.DurationVar(&f.flushInterval, "flush-interval", 5*time.Millisecond, "longest time an event waits in the ring buffer on an idle system")
@@ -71,8 +97,18 @@ and dropped to stderr. It needs root.`,
 	fl.StringVar(&f.cgroup, "cgroup", "", "only watch this cgroup v2 directory and its children (path below the cgroup2 mount)")
 	fl.StringVar(&f.node, "node", "", "node name in events (default: the hostname)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level on stderr: debug, info, warn, error")
+	fl.UintSliceVar(&f.dnsPorts, "dns-port", []uint{53}, "UDP ports whose traffic is parsed as DNS queries (repeat or comma-separate; at most 8; 0 for none)")
+	fl.BoolVar(&f.netUnix, "net-unix", false, "also report unix sockets (connect, accept, listen, bind, fd_redirect)")
+	fl.StringArrayVar(&f.watchPaths, "watch-path", nil, "also report every access (reads included) below this directory (repeat for more)")
+	fl.StringArrayVar(&f.watchWrites, "watch-writes", nil, "also report changes below this directory: writes, unlink, rename, chmod, … (repeat for more)")
 	fl.StringVar(&f.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the agent to this file")
 	_ = fl.MarkHidden("cpu-profile") // for developers chasing the agent's own cost
+	fl.StringVarP(&f.configFile, "config", "c", "", "configuration file (YAML): outputs, filters, metrics, API; flags override it")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics, /healthz and /readyz on host:port (\":9549\" means 127.0.0.1:9549)")
+	fl.BoolVar(&f.metricsRemote, "metrics-allow-remote", false, "allow --metrics-addr on an address other than loopback")
+	fl.BoolVar(&f.bpfStats, "bpf-stats", false, "switch on kernel.bpf_stats_enabled while running, to export BPF program run counts and times")
+	fl.StringVar(&f.socket, "socket", config.DefaultSocket, "local API socket for vigil status and vigil events (\"\" for none)")
+	f.rules.register(fl)
 	return cmd
 }
 
@@ -84,10 +120,7 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if f.events != "all" && f.events != "alerts" {
-		return fmt.Errorf("--events %q: want all or alerts", f.events)
-	}
-	format, err := pickFormat(f.format, f.output, stdout)
+	cfg, err := loadConfig(f)
 	if err != nil {
 		return err
 	}
@@ -95,11 +128,24 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--ring-buffer: %w", err)
 	}
-	sink, err := openSink(f.output, format, stdout)
+	netCfg, err := networkConfig(f)
 	if err != nil {
 		return err
 	}
-	defer sink.Close()
+	fileCfg, err := fileConfig(f)
+	if err != nil {
+		return err
+	}
+	outs, err := agent.OpenOutputs(cfg.Outputs, config.Env{Stdout: stdout, Terminal: isTerminal(stdout),
+		Node: f.node, UserAgent: "vigil/" + version}, log)
+	if err != nil {
+		return err
+	}
+	defer outs.Close()
+	rules, err := f.rules.load(log)
+	if err != nil {
+		return err
+	}
 
 	rc := ring.DefaultConfig()
 	rc.Size = ringSize
@@ -109,11 +155,19 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		Ring:     rc,
 		ProcTree: proctree.Config{MaxEntries: f.procCache, ExitGrace: f.exitGrace, AncestorDepth: f.ancestors},
 		Cgroup:   f.cgroup,
-		Sink:     sink,
+		Network:  netCfg,
+		File:     fileCfg,
+		Rules:    rules,
+		Sink:     outs.Fanout,
 		Log:      log,
 	})
 	if err != nil {
 		return err
+	}
+	svc, err := a.Serve(agent.ServeConfig{Version: version, Outputs: outs, Metrics: cfg.Metrics, Socket: cfg.API.Socket,
+		SocketOptional: cfg.API.Socket == config.DefaultSocket, Log: log})
+	if err != nil {
+		return errors.Join(err, a.Close())
 	}
 	if f.cpuProfile != "" {
 		stopProfile, err := startCPUProfile(f.cpuProfile)
@@ -124,10 +178,83 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	defer reloadRulesOnHUP(ctx, a, f.rules, log)()
 	runErr := a.Run(ctx)
+	// the outputs write what they hold (live streams get it too), then
+	// the servers stop, then the agent lets go of the kernel
+	outErr := outs.Close()
+	svcErr := svc.Close()
 	summary, sumErr := a.Summary()
 	fmt.Fprintln(stderr, summary)
-	return errors.Join(runErr, sumErr, a.Close(), sink.Close())
+	fmt.Fprintln(stderr, output.Summary(outs.Fanout.Stats()))
+	if rules != nil {
+		fmt.Fprintln(stderr, ruleSummary(a.RuleStats()))
+	}
+	return errors.Join(runErr, outErr, svcErr, sumErr, a.Close())
+}
+
+// fileConfig adds the directories of --watch-path and --watch-writes to
+// the file sensor's default watch set.
+func fileConfig(f runFlags) (file.Config, error) {
+	cfg := file.DefaultConfig()
+	cfg.Watch = append(cfg.Watch, f.watchPaths...)
+	cfg.WatchWrites = append(cfg.WatchWrites, f.watchWrites...)
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("--watch-path/--watch-writes: %w", err)
+	}
+	return cfg, nil
+}
+
+// networkConfig turns the network flags into the sensor's configuration.
+func networkConfig(f runFlags) (network.Config, error) {
+	cfg := network.DefaultConfig()
+	cfg.Unix = f.netUnix
+	cfg.DNSPorts = []uint16{}
+	if len(f.dnsPorts) == 1 && f.dnsPorts[0] == 0 {
+		return cfg, nil // DNS off
+	}
+	for _, p := range f.dnsPorts {
+		if p == 0 || p > 65535 {
+			return cfg, fmt.Errorf("--dns-port %d: want a port from 1 to 65535", p)
+		}
+		cfg.DNSPorts = append(cfg.DNSPorts, uint16(p))
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("--dns-port: %w", err)
+	}
+	return cfg, nil
+}
+
+// loadConfig reads --config, if given, and lays the flags given over it.
+func loadConfig(f runFlags) (*config.Config, error) {
+	cfg := config.Default()
+	if f.configFile != "" {
+		var err error
+		if cfg, err = config.Load(f.configFile); err != nil {
+			return nil, err
+		}
+	}
+	given := func(flag string) bool { return f.changed == nil || f.changed(flag) }
+	var o config.Overrides
+	// the output flags, defaults included (alerts only unless asked),
+	// make the output when the file names none, and replace the file's
+	// outputs when one of them is given
+	if len(cfg.Outputs) == 0 || given("output") || given("format") || given("events") {
+		o.Output, o.Format, o.Events = &f.output, &f.format, &f.events
+	}
+	if given("metrics-addr") {
+		o.MetricsAddress = &f.metricsAddr
+	}
+	if given("metrics-allow-remote") {
+		o.MetricsAllowRemote = &f.metricsRemote
+	}
+	if given("bpf-stats") {
+		o.BPFStats = &f.bpfStats
+	}
+	if given("socket") || f.configFile == "" {
+		o.Socket = &f.socket
+	}
+	return cfg, cfg.Apply(o)
 }
 
 func openSink(path string, format output.Format, stdout io.Writer) (output.Sink, error) {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -62,8 +63,11 @@ func TestRunEndToEnd(t *testing.T) {
 	if err := agent.Wait(); err != nil {
 		t.Fatalf("agent exited with %v after SIGTERM; stderr:\n%s", err, stderr.String())
 	}
-	if !strings.Contains(stderr.String(), "vigil stopped after") || !strings.Contains(stderr.String(), "dropped 0 in the kernel") {
-		t.Errorf("no clean summary on stderr:\n%s", stderr.String())
+	// the agent watches the whole (shared) host, so the counts are not
+	// ours to predict; the summary must be there and name what was lost
+	summary := regexp.MustCompile(`vigil stopped after \S+: (\d+) records .*; dropped (\d+) in the kernel`)
+	if m := summary.FindStringSubmatch(stderr.String()); m == nil || m[1] == "0" {
+		t.Errorf("no summary of records seen and dropped on stderr:\n%s", stderr.String())
 	}
 	st, err := os.Stat(out)
 	if err != nil {

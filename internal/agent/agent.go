@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/container"
@@ -17,6 +18,10 @@ import (
 	"github.com/vigil-sec/vigil/internal/kernel"
 	"github.com/vigil-sec/vigil/internal/output"
 	"github.com/vigil-sec/vigil/internal/proctree"
+	"github.com/vigil-sec/vigil/internal/rule"
+	"github.com/vigil-sec/vigil/internal/sensor/file"
+	"github.com/vigil-sec/vigil/internal/sensor/network"
+	"github.com/vigil-sec/vigil/internal/sensor/privilege"
 	"github.com/vigil-sec/vigil/internal/sensor/procfs"
 	"github.com/vigil-sec/vigil/internal/sensor/ring"
 )
@@ -30,6 +35,18 @@ type Config struct {
 	// Cgroup, when set, limits every sensor to this cgroup v2 directory
 	// and its descendants (a path below the cgroup2 mount, or absolute).
 	Cgroup string
+	// Network tunes the network sensor (DNS ports, unix sockets).
+	Network network.Config
+	// File says which paths the file sensor watches; nil lists take
+	// file.DefaultConfig's.
+	File file.Config
+	// Privilege tunes the privilege sensor: MissingSyscalls watches the
+	// calls this kernel lacks (modules, kexec) at a price every system
+	// call pays; off by default.
+	Privilege privilege.Options
+	// Rules, when set, matches every event after enrichment and writes
+	// alerts to Sink; SetRules replaces it while running.
+	Rules *rule.Engine
 	// Sink receives the events the pipeline passes on.
 	Sink output.Sink
 	Log  *slog.Logger
@@ -37,19 +54,22 @@ type Config struct {
 
 // Agent is a running vigil: loaded sensors and the pipeline behind them.
 type Agent struct {
-	cfg     Config
-	log     *slog.Logger
-	clock   *kernel.BootClock
-	ring    *ring.Ring
-	sensors []io.Closer
+	cfg      Config
+	log      *slog.Logger
+	clock    *kernel.BootClock
+	ring     *ring.Ring
+	sensors  []io.Closer
+	detachMu sync.Mutex
 	// sensorStatus says which sensors run, for status reports.
 	sensorStatus []SensorStatus
 	decoders     decoders
 	tree         *proctree.Tree
 	enricher     *enrich.Enricher
 	counts       counters
+	obs          observer // what metrics and status read
 	started      time.Time
 	lastSync     time.Time
+	rules        ruleStage
 }
 
 // New sets the kernel up, loads and attaches the sensors and snapshots the
@@ -68,6 +88,7 @@ func New(cfg Config) (_ *Agent, err error) {
 		}
 	}
 	a := &Agent{cfg: cfg, log: cfg.Log, clock: kernel.NewBootClock(), started: time.Now()}
+	a.rules.next.Store(cfg.Rules)
 	a.lastSync = a.started
 	defer func() {
 		if err != nil {
@@ -133,6 +154,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	err := a.ring.Read(a.handle, a.idle)
 	close(stopped)
 	a.detach()
+	a.flushRules(true)
 	return errors.Join(err, a.cfg.Sink.Flush())
 }
 
@@ -160,26 +182,33 @@ func (a *Agent) handle(raw []byte) {
 	if err := a.cfg.Sink.Write(ev); err != nil {
 		a.counts.sinkError(a.log, err)
 	}
+	a.evalRulesTimed(ev)
 	if a.counts.total()%1024 == 0 {
 		a.enricher.Expire(ev.Time)
+		a.publish()
 	}
 }
 
 // idle runs when the ring is drained: flush output, let caches age.
 func (a *Agent) idle() {
+	a.flushRules(false)
 	if err := a.cfg.Sink.Flush(); err != nil {
 		a.counts.sinkError(a.log, err)
 	}
 	now := time.Now()
 	a.enricher.Expire(now)
+	a.publish()
 	if now.Sub(a.lastSync) > time.Minute {
 		a.clock.Resync()
 		a.lastSync = now
 	}
 }
 
-// detach closes the sensors, so nothing more is written to the ring.
+// detach closes the sensors, so nothing more is written to the ring. Run's
+// stopping goroutine and Run itself may both call it.
 func (a *Agent) detach() {
+	a.detachMu.Lock()
+	defer a.detachMu.Unlock()
 	for _, s := range a.sensors {
 		if err := s.Close(); err != nil {
 			a.log.Error("detach sensor", "err", err)

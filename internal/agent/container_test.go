@@ -42,9 +42,12 @@ func TestContainerIdentity(t *testing.T) {
 		t.Fatalf("runc run: %v\n%s", err, out)
 	}
 
-	ev := r.waitFor(t, "exec in the container", func(ev *event.Event) bool {
-		return ev.Kind == event.KindProcessExec && ev.Process.Container != nil && ev.Process.Container.ID == id
-	})
+	// runc's own set-up (runc init, re-executed from a memfd) also runs in
+	// the container's cgroup: wait for the container's process proper
+	ev := r.waitFor(t, "exec in the container", withArg(event.KindProcessExec, "inside"))
+	if c := ev.Process.Container; c == nil || c.ID != id {
+		t.Fatalf("container = %+v, want id %s", c, id)
+	}
 	p := ev.Process
 	if p.Container.Runtime != "docker" {
 		t.Errorf("runtime = %q, want docker (a bare id under the cgroupfs driver)", p.Container.Runtime)

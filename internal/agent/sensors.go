@@ -28,6 +28,9 @@ type sensorLoader struct {
 func sensorLoaders() []sensorLoader {
 	return []sensorLoader{
 		{name: "process", required: true, load: loadProcessSensor},
+		{name: "network", load: loadNetworkSensor},
+		{name: "privilege", load: loadPrivilegeSensor},
+		{name: "file", load: loadFileSensor},
 	}
 }
 
@@ -43,6 +46,7 @@ func (a *Agent) loadSensors(h hostCgroups) error {
 			continue
 		}
 		a.sensors = append(a.sensors, closer)
+		a.trackPrograms(s.name, closer)
 		a.sensorStatus = append(a.sensorStatus, SensorStatus{Name: s.name, Running: true})
 	}
 	return nil

@@ -5,7 +5,6 @@ package output
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -44,18 +43,13 @@ func ParseFormat(s string) (Format, error) {
 // Stream writes one line per event to an io.Writer, buffered.
 type Stream struct {
 	buf    *bufio.Writer
-	enc    *json.Encoder
-	format Format
-	line   []byte    // reused for each JSON line
+	enc    *Encoder
 	closer io.Closer // nil for writers the stream does not own
 }
 
 // NewStream writes to w; it does not close w.
 func NewStream(w io.Writer, f Format) *Stream {
-	buf := bufio.NewWriterSize(w, 64<<10)
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	return &Stream{buf: buf, enc: enc, format: f}
+	return &Stream{buf: bufio.NewWriterSize(w, 64<<10), enc: NewEncoder(f)}
 }
 
 // OpenFile appends to path, creating it readable by its owner only (events
@@ -72,34 +66,27 @@ func OpenFile(path string, f Format) (*Stream, error) {
 
 // Write writes ev as one line.
 func (s *Stream) Write(ev *event.Event) error {
-	if s.format == FormatText {
-		_, err := s.buf.WriteString(Text(ev))
-		if err == nil {
-			err = s.buf.WriteByte('\n')
-		}
-		return err
-	}
-	// AppendJSON reuses the processes' cached encodings: several times
-	// cheaper than encoding/json for the events that dominate the stream
-	line, err := ev.AppendJSON(s.line[:0])
+	line, err := s.enc.Event(ev)
 	if err != nil {
 		return err
 	}
-	s.line = append(line, '\n')
-	_, err = s.buf.Write(s.line)
-	return err
+	return s.writeLine(line)
 }
 
 // WriteAlert writes al as one line.
 func (s *Stream) WriteAlert(al *event.Alert) error {
-	if s.format == FormatText {
-		_, err := s.buf.WriteString(AlertText(al))
-		if err == nil {
-			err = s.buf.WriteByte('\n')
-		}
+	line, err := s.enc.Alert(al)
+	if err != nil {
 		return err
 	}
-	return s.enc.Encode(al)
+	return s.writeLine(line)
+}
+
+func (s *Stream) writeLine(line []byte) error {
+	if _, err := s.buf.Write(line); err != nil {
+		return err
+	}
+	return s.buf.WriteByte('\n')
 }
 
 // Flush writes out what is buffered.

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigil-sec/vigil/internal/api"
+	"github.com/vigil-sec/vigil/internal/config"
+	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/output"
+)
+
+type eventsFlags struct {
+	socket     string
+	output     string
+	color      string
+	what       string
+	kinds      []string
+	rules      []string
+	severity   string
+	pids       []uint
+	binaries   []string
+	containers []string
+}
+
+func newEventsCmd() *cobra.Command {
+	var f eventsFlags
+	cmd := &cobra.Command{
+		Use:   "events",
+		Short: "Stream live events and alerts from the running agent",
+		Long: `events connects to the running agent's local API and prints its events and
+alerts as they happen, until interrupted. The agent applies the filters, so
+a narrow filter costs it little. Filters of one kind are alternatives (two
+--kind flags: either kind); filters of different kinds must all match.
+
+-o compact prints one line per event with an icon per kind:
+  🚀 exec  💥 exit  📂 open  🗑️ unlink  ✏️ rename  🔏 chmod  👤 chown  🔗 link
+  ✂️ truncate  📁 mkdir  🧠 memfd  🔌 connect  📥 accept  👂 listen  📌 bind
+  🧦 socket  🚪 close  🌐 dns  ↪️ redirect  🔑 privilege  💉 ptrace
+  🧱 namespace  💾 mount  🔒 chroot  🧩 module  🐝 bpf  ☢️ kexec  🚨 alert
+-o json prints the events as the schema in docs/events.md describes them,
+one JSON object per line.
+
+If this reader is too slow, the agent drops lines for it (never slowing
+itself down) and vigil events says how many on stderr.`,
+		Example: `  # everything, readable
+  sudo vigil events
+
+  # process starts of curl and wget, as JSON for jq
+  sudo vigil events --kind process_exec --binary curl --binary wget -o json | jq .process.args
+
+  # alerts of high severity or worse, from one container
+  sudo vigil events --severity high --container 3f2a9c
+
+  # what one process does
+  sudo vigil events --pid 4242`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return streamEvents(cmd.Context(), f, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.socket, "socket", config.DefaultSocket, "the agent's API socket (vigil run --socket)")
+	fl.StringVarP(&f.output, "output", "o", "compact", "output: compact (one line per event, icons) or json")
+	fl.StringVar(&f.color, "color", "auto", "colour compact lines: auto (on a terminal), always or never")
+	fl.StringVar(&f.what, "type", "", "all, events or alerts (default: all; alerts when --rule or --severity is given)")
+	fl.StringSliceVar(&f.kinds, "kind", nil, "event kind: process_exec, file_open, net_connect, … (repeatable)")
+	fl.StringSliceVar(&f.rules, "rule", nil, "alerts of this rule; globs like shell_* work (repeatable)")
+	fl.StringVar(&f.severity, "severity", "", "alerts of at least this severity: info, low, medium, high, critical")
+	fl.UintSliceVar(&f.pids, "pid", nil, "what this process did (repeatable)")
+	fl.StringSliceVar(&f.binaries, "binary", nil, "what this binary did: a path, a glob, or a bare name like curl (repeatable)")
+	fl.StringSliceVar(&f.containers, "container", nil, "what happened in this container: an id prefix, a name, or host (repeatable)")
+	return cmd
+}
+
+func (f eventsFlags) filter() (api.StreamFilter, error) {
+	sf := api.StreamFilter{Events: true, Alerts: true, Rules: f.rules, Binaries: f.binaries, Containers: f.containers}
+	if len(f.rules) > 0 || f.severity != "" {
+		sf.Events = false
+	}
+	switch f.what {
+	case "":
+	case "all":
+		sf.Events, sf.Alerts = true, true
+	case "events":
+		sf.Events, sf.Alerts = true, false
+	case "alerts":
+		sf.Events, sf.Alerts = false, true
+	default:
+		return sf, fmt.Errorf("--type %q: want all, events or alerts", f.what)
+	}
+	for _, k := range f.kinds {
+		sf.Kinds = append(sf.Kinds, event.Kind(k))
+	}
+	if f.severity != "" {
+		sev, err := output.ParseSeverity(f.severity)
+		if err != nil {
+			return sf, fmt.Errorf("--severity: %w", err)
+		}
+		sf.MinSeverity = sev
+	}
+	for _, p := range f.pids {
+		if p == 0 || p > 1<<32-1 {
+			return sf, fmt.Errorf("--pid %d: want a process id", p)
+		}
+		sf.PIDs = append(sf.PIDs, uint32(p))
+	}
+	return sf, nil
+}
+
+func streamEvents(ctx context.Context, f eventsFlags, stdout, stderr io.Writer) error {
+	if f.output != "compact" && f.output != "json" {
+		return fmt.Errorf("-o %q: want compact or json", f.output)
+	}
+	color, err := useColor(f.color, stdout)
+	if err != nil {
+		return err
+	}
+	filter, err := f.filter()
+	if err != nil {
+		return err
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	stream, err := api.NewClient(f.socket).Events(ctx, filter)
+	if err != nil {
+		return err
+	}
+	defer stream.Close()
+	w := bufio.NewWriter(stdout)
+	compact := output.Compact{Color: color}
+	for {
+		it, err := stream.Next()
+		if err != nil {
+			w.Flush()
+			if ctx.Err() != nil {
+				return nil // interrupted
+			}
+			if errors.Is(err, io.EOF) {
+				fmt.Fprintln(stderr, "vigil events: the agent ended the stream (it stopped)")
+				return nil
+			}
+			return fmt.Errorf("stream from %s: %w", f.socket, err)
+		}
+		switch {
+		case it.Dropped > 0:
+			w.Flush()
+			fmt.Fprintf(stderr, "vigil events: the agent dropped %d lines: this reader is too slow (narrow the filter)\n", it.Dropped)
+			continue
+		case f.output == "json":
+			w.Write(it.Raw)
+		case it.Alert != nil:
+			w.WriteString(compact.Alert(it.Alert))
+		default:
+			w.WriteString(compact.Event(it.Event))
+		}
+		w.WriteByte('\n')
+		// a live stream is read as it comes: flush unless more is waiting
+		if !stream.More() {
+			if err := w.Flush(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func useColor(mode string, w io.Writer) (bool, error) {
+	switch mode {
+	case "auto":
+		return isTerminal(w), nil
+	case "always":
+		return true, nil
+	case "never":
+		return false, nil
+	}
+	return false, fmt.Errorf("--color %q: want auto, always or never", mode)
+}

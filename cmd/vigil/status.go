@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigil-sec/vigil/internal/api"
+	"github.com/vigil-sec/vigil/internal/config"
+)
+
+func newStatusCmd() *cobra.Command {
+	var socket, format string
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show what the running agent does: sensors, rules, rates, drops, outputs",
+		Long: `status asks the running agent, over its local API, for its version and uptime,
+its sensors and how they run (full, degraded or off), how many rules and
+policies it loaded, how many events it handles per second, what it dropped
+and where, and whether each output keeps up.`,
+		Example: `  sudo vigil status
+  sudo vigil status --format json | jq .drops
+  sudo vigil status --socket /tmp/vigil.sock`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "text" && format != "json" {
+				return fmt.Errorf("--format %q: want text or json", format)
+			}
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			st, err := api.NewClient(socket).Status(ctx)
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(st)
+			}
+			return writeStatus(cmd.OutOrStdout(), st)
+		},
+	}
+	cmd.Flags().StringVar(&socket, "socket", config.DefaultSocket, "the agent's API socket (vigil run --socket)")
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	return cmd
+}
+
+func writeStatus(w io.Writer, st api.Status) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	up := time.Duration(st.UptimeSeconds * float64(time.Second)).Round(time.Second)
+	fmt.Fprintf(tw, "vigil %s on %s, pid %d, up %s (since %s)\n", st.Version, st.Node, st.PID, up,
+		st.Started.Local().Format(time.DateTime))
+	fmt.Fprintf(tw, "rules %d, policies %d; events %.1f/s, %d in all; %d live streams\n",
+		st.Rules, st.Policies, st.Events.PerSecond, st.Events.Total, st.Subscribers)
+	if st.MetricsAddress != "" {
+		stats := "off"
+		if st.BPFStats {
+			stats = "on"
+		}
+		fmt.Fprintf(tw, "metrics http://%s/metrics (bpf stats %s)\n", st.MetricsAddress, stats)
+	}
+
+	fmt.Fprintln(tw, "\nSENSOR\tMODE")
+	for _, s := range st.Sensors {
+		fmt.Fprintf(tw, "%s\t%s\n", s.Name, s.Mode)
+	}
+
+	d := st.Drops
+	fmt.Fprintln(tw, "\nDROPPED\tCOUNT")
+	var reasons []string
+	for r := range d.Kernel {
+		reasons = append(reasons, r)
+	}
+	sort.Strings(reasons)
+	for _, r := range reasons {
+		fmt.Fprintf(tw, "kernel %s\t%d\n", r, d.Kernel[r])
+	}
+	if len(reasons) == 0 {
+		fmt.Fprintf(tw, "kernel\t0\n")
+	}
+	fmt.Fprintf(tw, "truncated (delivered, cut short)\t%d\n", d.Truncated)
+	fmt.Fprintf(tw, "malformed records\t%d\n", d.Malformed)
+	fmt.Fprintf(tw, "outputs\t%d\n", d.Outputs)
+	fmt.Fprintf(tw, "live streams\t%d\n", d.Streams)
+
+	fmt.Fprintln(tw, "\nOUTPUT\tTYPE\tHEALTH\tQUEUE\tWRITTEN\tDROPPED\tERRORS\tLAST ERROR")
+	for _, o := range st.Outputs {
+		health := "ok"
+		if !o.Healthy {
+			health = "FAILING"
+		}
+		last := "-"
+		if o.LastError != "" {
+			last = fmt.Sprintf("%s ago: %s", time.Since(o.LastErrorTime).Round(time.Second), oneLine(o.LastError, 60))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%d\t%d\t%d\t%s\n", o.Name, o.Type, health, o.QueueDepth, o.QueueCapacity,
+			o.Written, o.QueueDropped+o.SinkDropped, o.Errors, last)
+	}
+	return tw.Flush()
+}
+
+func oneLine(s string, max int) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	if len(s) > max {
+		return s[:max-1] + "…"
+	}
+	return s
+}

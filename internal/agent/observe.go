@@ -1,0 +1,241 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/metrics"
+	"github.com/vigil-sec/vigil/internal/sensor/ring"
+)
+
+// observer holds what the pipeline publishes for readers on other
+// goroutines (metrics, status): the process cache's numbers, copied by
+// the pipeline goroutine that owns the cache; a heartbeat; the rule
+// stage's timings; and the sensors' BPF programs. Policies are not
+// counted: there is no enforcement stage yet.
+type observer struct {
+	procEntries   atomic.Int64
+	procEvictions atomic.Uint64
+	procExpired   atomic.Uint64
+	// heartbeat is when the pipeline last showed it reads (unix ns).
+	heartbeat atomic.Int64
+	ruleEval  durationHistogram
+
+	mu       sync.Mutex
+	programs []trackedProgram
+	degraded map[string]string // sensor → why it runs degraded
+}
+
+type trackedProgram struct {
+	sensor, name string
+	id           ebpf.ProgramID
+}
+
+// publish copies the pipeline's own state for other goroutines. Called
+// from the pipeline goroutine when idle and every 1024 records.
+func (a *Agent) publish() {
+	st := a.tree.Stats()
+	a.obs.procEntries.Store(int64(st.Entries))
+	a.obs.procEvictions.Store(st.Evictions)
+	a.obs.procExpired.Store(st.Expired)
+	a.obs.heartbeat.Store(time.Now().UnixNano())
+}
+
+// evalRulesTimed runs the rule stage on ev and records how long it took
+// (two clock reads and a few atomic adds) when there are rules.
+func (a *Agent) evalRulesTimed(ev *event.Event) {
+	if a.rules.current == nil && a.rules.next.Load() == nil {
+		return
+	}
+	start := time.Now()
+	a.evalRules(ev)
+	a.obs.ruleEval.observe(time.Since(start))
+}
+
+// ruleCount is how many rules the rule stage runs (or is about to);
+// safe from any goroutine.
+func (a *Agent) ruleCount() int {
+	if e := a.rules.next.Load(); e != nil {
+		return len(e.Ruleset().Rules())
+	}
+	return 0
+}
+
+// programSource is a sensor that names its BPF programs, so that their
+// run counts and run times can be exported.
+type programSource interface {
+	Programs() map[string]*ebpf.Program
+}
+
+// degradedSource is a sensor that may run with less than it wants (a
+// hook missing on this kernel); Degraded says what is missing, or "".
+type degradedSource interface {
+	Degraded() string
+}
+
+// trackPrograms remembers a loaded sensor's programs by id: reading their
+// statistics then opens them by id, which cannot touch a descriptor the
+// sensor closes meanwhile.
+func (a *Agent) trackPrograms(sensor string, c io.Closer) {
+	a.obs.mu.Lock()
+	defer a.obs.mu.Unlock()
+	if d, ok := c.(degradedSource); ok {
+		if why := d.Degraded(); why != "" {
+			if a.obs.degraded == nil {
+				a.obs.degraded = make(map[string]string)
+			}
+			a.obs.degraded[sensor] = why
+		}
+	}
+	ps, ok := c.(programSource)
+	if !ok {
+		return
+	}
+	for name, p := range ps.Programs() {
+		if p == nil {
+			continue
+		}
+		info, err := p.Info()
+		if err != nil {
+			a.log.Warn("no statistics for BPF program", "sensor", sensor, "program", name, "err", err)
+			continue
+		}
+		if id, ok := info.ID(); ok {
+			a.obs.programs = append(a.obs.programs, trackedProgram{sensor: sensor, name: name, id: id})
+		}
+	}
+	sort.Slice(a.obs.programs, func(i, j int) bool {
+		pi, pj := a.obs.programs[i], a.obs.programs[j]
+		return pi.sensor+"/"+pi.name < pj.sensor+"/"+pj.name
+	})
+}
+
+// programStats reads the run counters of the programs still loaded.
+func (a *Agent) programStats() []metrics.Program {
+	a.obs.mu.Lock()
+	progs := append([]trackedProgram(nil), a.obs.programs...)
+	a.obs.mu.Unlock()
+	out := make([]metrics.Program, 0, len(progs))
+	for _, tp := range progs {
+		p, err := ebpf.NewProgramFromID(tp.id)
+		if err != nil {
+			continue // detached and unloaded
+		}
+		st, err := p.Stats()
+		p.Close()
+		if err != nil {
+			continue
+		}
+		out = append(out, metrics.Program{Sensor: tp.sensor, Name: tp.name,
+			RunCount: st.RunCount, RunTime: st.Runtime, RecursionMisses: st.RecursionMisses})
+	}
+	return out
+}
+
+// PipelineStats is one reading of the agent's counters, for metrics and
+// status; safe from any goroutine until Close.
+func (a *Agent) PipelineStats() metrics.PipelineStats {
+	s := metrics.PipelineStats{
+		Records:    make(map[string]uint64),
+		Malformed:  a.counts.malformedN.Load(),
+		SinkErrors: a.counts.sinkErrN.Load(),
+		ProcCache: metrics.ProcCache{
+			Entries:   int(a.obs.procEntries.Load()),
+			Evictions: a.obs.procEvictions.Load(),
+			Expired:   a.obs.procExpired.Load(),
+		},
+		Programs: a.programStats(),
+		RuleEval: a.obs.ruleEval.snapshot(),
+		Rules:    a.ruleCount(),
+	}
+	for k := range a.counts.byKind {
+		if n := a.counts.byKind[k].Load(); n > 0 {
+			s.Records[string(ring.KindName(uint16(k)))] = n
+		}
+	}
+	if r := a.ring; r != nil {
+		s.RingPending, s.RingSize = r.Pending(), r.Size()
+		if losses, err := r.Losses(); err == nil {
+			for _, l := range losses {
+				s.KernelLosses = append(s.KernelLosses, metrics.KernelLoss{Reason: string(l.Reason), Kind: string(l.Kind), Count: l.Count})
+			}
+		}
+	}
+	a.obs.mu.Lock()
+	for _, st := range a.sensorStatus {
+		mode := "full"
+		switch {
+		case !st.Running:
+			mode = "off"
+		case a.obs.degraded[st.Name] != "":
+			mode = "degraded"
+		}
+		s.Sensors = append(s.Sensors, metrics.Sensor{Name: st.Name, Mode: mode})
+	}
+	a.obs.mu.Unlock()
+	return s
+}
+
+// Ready is nil once the sensors are attached (New returned, so every
+// required sensor is) and the pipeline reads: it has shown a sign of life
+// within the last ten seconds.
+func (a *Agent) Ready() error {
+	beat := a.obs.heartbeat.Load()
+	if beat == 0 {
+		return errors.New("the pipeline has not started reading")
+	}
+	if since := time.Since(time.Unix(0, beat)); since > 10*time.Second {
+		return fmt.Errorf("the pipeline last read %s ago", since.Round(time.Second))
+	}
+	return nil
+}
+
+// ruleEvalBuckets are the histogram's buckets: 250ns doubling up to
+// about 1ms, and one above.
+const ruleEvalBuckets = 13
+
+func ruleEvalBound(i int) time.Duration { return 250 * time.Nanosecond << i }
+
+// durationHistogram counts durations into fixed buckets with atomics, so
+// the rule stage can time every event without a lock.
+type durationHistogram struct {
+	counts [ruleEvalBuckets + 1]atomic.Uint64
+	count  atomic.Uint64
+	sumNs  atomic.Uint64
+}
+
+func (h *durationHistogram) observe(d time.Duration) {
+	i := 0
+	for i < ruleEvalBuckets && d > ruleEvalBound(i) {
+		i++
+	}
+	h.counts[i].Add(1)
+	h.count.Add(1)
+	h.sumNs.Add(uint64(max(d, 0)))
+}
+
+func (h *durationHistogram) snapshot() metrics.Histogram {
+	out := metrics.Histogram{
+		Bounds: make([]float64, ruleEvalBuckets),
+		Counts: make([]uint64, ruleEvalBuckets),
+		Count:  h.count.Load(),
+		Sum:    float64(h.sumNs.Load()) / 1e9,
+	}
+	var cum uint64
+	for i := range ruleEvalBuckets {
+		cum += h.counts[i].Load()
+		out.Bounds[i] = ruleEvalBound(i).Seconds()
+		out.Counts[i] = cum
+	}
+	// the total is read a moment apart from the buckets
+	out.Count = max(out.Count, cum)
+	return out
+}

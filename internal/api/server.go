@@ -1,0 +1,229 @@
+// Package api is the agent's local API: HTTP over a unix socket that only
+// root may open (mode 0600, in a 0700 directory), serving the agent's
+// status and live streams of events and alerts. `vigil status` and
+// `vigil events` are its clients (client.go).
+//
+//	GET /v1/status   Status as JSON
+//	GET /v1/events   NDJSON: events and alerts as the schema describes them,
+//	                 filtered by the query (see StreamFilter); a line
+//	                 {"kind":"stream_dropped","dropped":N} says N lines were
+//	                 dropped because the reader was slow.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vigil-sec/vigil/internal/metrics"
+)
+
+// ErrInUse says another agent answers on the socket.
+var ErrInUse = errors.New("socket in use")
+
+// SocketMode is the socket's permission: root only, as events name every
+// user's commands and files.
+const SocketMode os.FileMode = 0o600
+
+// Options configure the API server.
+type Options struct {
+	Socket  string
+	Version string
+	Node    string
+	PID     int
+	Started time.Time
+	// Pipeline and Outputs feed the status; Hub the streams.
+	Pipeline       metrics.Pipeline
+	Outputs        metrics.Outputs
+	Hub            *Hub
+	MetricsAddress string
+	BPFStats       bool
+	Log            *slog.Logger
+}
+
+// Server serves the API on its socket.
+type Server struct {
+	opts Options
+	ln   net.Listener
+	srv  *http.Server
+	rate rate
+	stop chan struct{}
+	once sync.Once
+	wg   sync.WaitGroup
+}
+
+// Listen creates the socket (removing a stale one) and starts serving.
+func Listen(opts Options) (*Server, error) {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Hub == nil {
+		opts.Hub = NewHub()
+	}
+	if opts.Started.IsZero() {
+		opts.Started = time.Now()
+	}
+	if opts.PID == 0 {
+		opts.PID = os.Getpid()
+	}
+	ln, err := listenUnix(opts.Socket)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, ln: ln, stop: make(chan struct{})}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/status", s.handleStatus)
+	mux.HandleFunc("GET /v1/events", s.handleEvents)
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog: slog.NewLogLogger(opts.Log.Handler(), slog.LevelWarn)}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			opts.Log.Error("api server", "err", err)
+		}
+	}()
+	if opts.Pipeline != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.sampleRate(opts.Pipeline)
+		}()
+	}
+	return s, nil
+}
+
+// Socket is the socket's path.
+func (s *Server) Socket() string { return s.opts.Socket }
+
+// Close ends the streams, stops serving and removes the socket.
+func (s *Server) Close() error {
+	var err error
+	s.once.Do(func() {
+		close(s.stop)
+		s.opts.Hub.Close() // ends the stream handlers
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err = s.srv.Shutdown(ctx)
+		s.wg.Wait()
+		if rmErr := os.Remove(s.opts.Socket); rmErr != nil && !errors.Is(rmErr, os.ErrNotExist) {
+			err = errors.Join(err, rmErr)
+		}
+	})
+	return err
+}
+
+func (s *Server) handleStatus(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(s.status())
+}
+
+// handleEvents streams matching events and alerts until the client goes
+// away or the agent stops.
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
+	filter, err := ParseStreamFilter(r.URL.Query())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	rc := http.NewResponseController(w)
+	sub := s.opts.Hub.subscribe(filter)
+	defer s.opts.Hub.unsubscribe(sub)
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.WriteHeader(http.StatusOK)
+	rc.Flush() // the client knows the stream is open
+	var reported uint64
+	for {
+		select {
+		case line, ok := <-sub.lines:
+			if !ok {
+				return
+			}
+			if d := sub.dropped.Load(); d != reported {
+				fmt.Fprintf(w, "{\"kind\":\"stream_dropped\",\"dropped\":%d}\n", d-reported)
+				reported = d
+			}
+			if _, err := w.Write(line); err != nil {
+				return
+			}
+			if len(sub.lines) == 0 {
+				if rc.Flush() != nil {
+					return
+				}
+			}
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+// listenUnix binds path with mode 0600 from the start (the mode is set on
+// the socket before bind, so the file never exists with a wider one), in
+// a directory it creates 0700 if missing. A socket left by an agent that
+// died is removed; one that still answers is refused.
+func listenUnix(path string) (net.Listener, error) {
+	if path == "" {
+		return nil, errors.New("api: no socket path")
+	}
+	dir := filepath.Dir(path)
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("api: create %s: %w", dir, err)
+		}
+	}
+	if st, err := os.Lstat(path); err == nil {
+		if st.Mode().Type() != os.ModeSocket {
+			return nil, fmt.Errorf("api: %s exists and is not a socket: remove it or choose another --socket", path)
+		}
+		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("api: %w: another vigil agent is serving on %s: stop it first, or give this one another --socket", ErrInUse, path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("api: remove stale socket: %w", err)
+		}
+	}
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("api: socket: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close() // FileListener dups it
+	if err := unix.Fchmod(fd, uint32(SocketMode)); err != nil {
+		return nil, fmt.Errorf("api: chmod socket: %w", err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		if errors.Is(err, unix.EADDRINUSE) {
+			// another agent bound it between our check and now
+			return nil, fmt.Errorf("api: %w: bind %s: %w", ErrInUse, path, err)
+		}
+		return nil, fmt.Errorf("api: bind %s: %w", path, err)
+	}
+	// in case the kernel applied the umask anyway
+	if err := os.Chmod(path, SocketMode); err != nil {
+		os.Remove(path)
+		return nil, fmt.Errorf("api: chmod %s: %w", path, err)
+	}
+	if err := unix.Listen(fd, 64); err != nil {
+		os.Remove(path)
+		return nil, fmt.Errorf("api: listen on %s: %w", path, err)
+	}
+	ln, err := net.FileListener(f)
+	if err != nil {
+		os.Remove(path)
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	return ln, nil
+}

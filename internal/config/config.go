@@ -1,0 +1,157 @@
+// Package config reads vigil's configuration file (YAML): the outputs and
+// their filters, the metrics endpoint, the local API socket, and sections
+// other parts of vigil read (sensors, rules, …). Every problem is
+// reported with the file, the line and the field, and what would be valid;
+// nothing is half-applied: Load returns a whole Config or an error.
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/vigil-sec/vigil/internal/metrics"
+)
+
+// Defaults for what the file leaves out.
+const (
+	DefaultMetricsAddress = "127.0.0.1:9549"
+	DefaultSocket         = "/run/vigil/vigil.sock"
+)
+
+// Config is the whole file.
+type Config struct {
+	// File is where it was read from.
+	File    string
+	Outputs []Output
+	Metrics Metrics
+	API     API
+	// Sections holds the top-level sections other parts of vigil decode
+	// themselves (sensors, rules, policies, …), with their positions.
+	Sections map[string]*yaml.Node
+}
+
+// Metrics is the Prometheus endpoint.
+type Metrics struct {
+	// Address is host:port to serve /metrics, /healthz and /readyz on;
+	// empty serves nothing.
+	Address string
+	// AllowNonLoopback lets Address be something other than loopback.
+	AllowNonLoopback bool
+	// BPFStats switches on the kernel's run time accounting of BPF
+	// programs (kernel.bpf_stats_enabled) while the agent runs.
+	BPFStats bool
+}
+
+// API is the local control socket.
+type API struct {
+	// Socket is the unix socket path; "" disables the API.
+	Socket string
+}
+
+// sections other parts of vigil own; the file may carry them.
+func otherSections() []string {
+	return []string{"sensors", "rules", "policies", "enforce", "intel", "kubernetes"}
+}
+
+// Default is the configuration without a file: the metrics and API
+// defaults and no outputs (the command line adds stdout).
+func Default() *Config {
+	return &Config{API: API{Socket: DefaultSocket}, Sections: map[string]*yaml.Node{}}
+}
+
+// Load reads and checks a config file.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse checks the YAML in data; file names it in errors.
+func Parse(file string, data []byte) (*Config, error) {
+	c := Default()
+	c.File = file
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if err == io.EOF {
+			return c, nil // an empty file is the defaults
+		}
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	var extra yaml.Node
+	if dec.Decode(&extra) != io.EOF {
+		return nil, fmt.Errorf("%s:%d: a second YAML document: keep the whole configuration in one", file, extra.Line)
+	}
+	d := &decoder{file: file}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return c, nil
+	}
+	allowed := append([]string{"outputs", "metrics", "api"}, otherSections()...)
+	top, ok := d.mapping(root, "", allowed...)
+	if !ok {
+		return nil, d.err()
+	}
+	if n := top["outputs"]; n != nil {
+		c.Outputs = d.outputs(n, "outputs")
+	}
+	if n := top["metrics"]; n != nil {
+		c.Metrics = d.metrics(n, "metrics")
+	}
+	if n := top["api"]; n != nil {
+		c.API = d.api(n, "api")
+	}
+	for _, name := range otherSections() {
+		if n := top[name]; n != nil {
+			c.Sections[name] = n
+		}
+	}
+	if err := d.err(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (d *decoder) metrics(n *yaml.Node, field string) Metrics {
+	m := Metrics{}
+	f, ok := d.mapping(n, field, "address", "allow_non_loopback", "bpf_stats")
+	if !ok {
+		return m
+	}
+	if v := f["address"]; v != nil {
+		m.Address = metrics.LoopbackByDefault(d.str(v, field+".address"))
+	}
+	if v := f["allow_non_loopback"]; v != nil {
+		m.AllowNonLoopback = d.boolean(v, field+".allow_non_loopback")
+	}
+	if v := f["bpf_stats"]; v != nil {
+		m.BPFStats = d.boolean(v, field+".bpf_stats")
+	}
+	if m.Address != "" {
+		if err := metrics.CheckAddress(m.Address, m.AllowNonLoopback); err != nil {
+			d.errorf(f["address"], field+".address", "%v", err)
+		}
+	}
+	return m
+}
+
+func (d *decoder) api(n *yaml.Node, field string) API {
+	a := API{Socket: DefaultSocket}
+	f, ok := d.mapping(n, field, "socket")
+	if !ok {
+		return a
+	}
+	if v := f["socket"]; v != nil {
+		a.Socket = d.str(v, field+".socket")
+	}
+	return a
+}

@@ -1,0 +1,213 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/output"
+	"github.com/vigil-sec/vigil/internal/output/webhook"
+)
+
+const full = `
+outputs:
+  - stdout:
+      format: text
+  - name: archive
+    file:
+      path: /var/log/vigil/events.json
+      max_size: 50MiB
+      max_backups: 3
+      compress: false
+  - syslog:
+      address: udp://127.0.0.1:514
+      facility: authpriv
+    filter:
+      min_severity: medium
+  - name: sidekick
+    webhook:
+      url: http://127.0.0.1:2801/
+      payload: falco
+      timeout: 5s
+      max_backoff: 1m
+      auth:
+        bearer_token: abc
+    filter:
+      rules: ["shell_*"]
+      kinds: [process_exec]
+    queue: 500
+metrics:
+  address: 127.0.0.1:9549
+  bpf_stats: true
+api:
+  socket: /tmp/vigil.sock
+rules:
+  paths: [/etc/vigil/rules]
+`
+
+func TestFullConfig(t *testing.T) {
+	c, err := Parse("vigil.yaml", []byte(full))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Outputs) != 4 {
+		t.Fatalf("%d outputs", len(c.Outputs))
+	}
+	std, arch, sys, hook := c.Outputs[0], c.Outputs[1], c.Outputs[2], c.Outputs[3]
+	if std.Name != "stdout" || std.Stdout.Format != output.FormatText || !std.Filter.Events || !std.Filter.Alerts {
+		t.Errorf("stdout %+v", std)
+	}
+	if arch.Name != "archive" || arch.File.MaxSize != 50<<20 || arch.File.MaxBackups != 3 || arch.File.Compress {
+		t.Errorf("file %+v %+v", arch, arch.File)
+	}
+	if sys.Syslog.Facility != 10 || sys.Filter.Events || sys.Filter.MinSeverity != event.SeverityMedium {
+		t.Errorf("syslog %+v %+v", sys, sys.Syslog)
+	}
+	w := hook.Webhook
+	if hook.Name != "sidekick" || hook.Queue != 500 || w.Payload != webhook.PayloadFalco || w.Timeout != 5*time.Second ||
+		w.MaxBackoff != time.Minute || w.BearerToken != "abc" {
+		t.Errorf("webhook %+v %+v", hook, w)
+	}
+	if hook.Filter.Events || !hook.Filter.Alerts || hook.Filter.Rules[0] != "shell_*" || hook.Filter.Kinds[0] != event.KindProcessExec {
+		t.Errorf("webhook filter %+v", hook.Filter)
+	}
+	if c.Metrics.Address != "127.0.0.1:9549" || !c.Metrics.BPFStats || c.API.Socket != "/tmp/vigil.sock" {
+		t.Errorf("metrics %+v api %+v", c.Metrics, c.API)
+	}
+	if c.Sections["rules"] == nil || c.Sections["rules"].Line != 34 {
+		t.Errorf("rules section not kept with its position: %+v", c.Sections["rules"])
+	}
+}
+
+// TestErrorsNameFileLineAndField: each mistake is reported where it is,
+// with what would be valid.
+func TestErrorsNameFileLineAndField(t *testing.T) {
+	for _, tc := range []struct {
+		yaml string
+		want string
+	}{
+		{"outputs:\n  - stdout:\n  - webhook:\n      url: siem.example.com/hook\n",
+			"config.yaml:4: outputs[1].webhook.url: missing scheme: want http:// or https://"},
+		{"outputs:\n  - file:\n      path: /x\n      max_size: big\n",
+			`config.yaml:4: outputs[0].file.max_size: "big" is not a size`},
+		{"outputs:\n  - stdout:\n    syslog:\n",
+			"config.yaml:3: outputs[0].syslog: an output has one sink: this one is already stdout"},
+		{"outputs:\n  - name: a\n",
+			"config.yaml:2: outputs[0]: no sink: add one of stdout, file, syslog, webhook"},
+		{"outputs:\n  - stdout:\n    filter:\n      min_severity: urgent\n",
+			`config.yaml:4: outputs[0].filter.min_severity: severity "urgent": want info, low, medium, high or critical`},
+		{"outputs:\n  - stdout:\n    filter:\n      kinds: [process_exe]\n",
+			`config.yaml:4: outputs[0].filter.kinds[0]: unknown event kind "process_exe"`},
+		{"outputs:\n  - webhook:\n      url: http://h/\n      payload: falco\n    filter:\n      events: true\n",
+			"outputs[0].filter.events: the falco payload carries alerts only"},
+		{"outputs:\n  - stdout:\n    name: x\n  - file: {path: /x}\n    name: x\n",
+			`config.yaml:4: outputs[1].name: "x" is already the name of outputs[0]`},
+		{"metrics:\n  address: 0.0.0.0:9549\n",
+			`config.yaml:2: metrics.address: "0.0.0.0:9549" is not a loopback address`},
+		{"metrics:\n  adress: 127.0.0.1:1\n",
+			"config.yaml:2: metrics.adress: unknown field; valid fields here: address, allow_non_loopback, bpf_stats"},
+		{"outptus: []\n", "config.yaml:1: outptus: unknown field"},
+		{"outputs:\n  - syslog:\n      address: 10.0.0.1:514\n",
+			`config.yaml:3: outputs[0].syslog.address: syslog address "10.0.0.1:514"`},
+		{"outputs:\n  - webhook:\n      url: http://h/\n      auth:\n        password: x\n",
+			"config.yaml:5: outputs[0].webhook.auth.username: missing: a password goes with a username"},
+		{"outputs:\n  - file:\n      path: /x\n      max_backups: -1\n",
+			"config.yaml:4: outputs[0].file.max_backups: -1 is too small: want at least 0"},
+		{"outputs: {stdout: {}}\n", "config.yaml:1: outputs: want a list, got a mapping"},
+	} {
+		_, err := Parse("config.yaml", []byte(tc.yaml))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("config\n%s\nerror %v\nwant it to contain %q", tc.yaml, err, tc.want)
+		}
+	}
+}
+
+func TestEveryErrorIsReported(t *testing.T) {
+	_, err := Parse("c.yaml", []byte("outputs:\n  - file: {}\n  - webhook: {url: x}\napi: {sock: y}\n"))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	if n := strings.Count(err.Error(), "\n") + 1; n != 3 {
+		t.Errorf("%d errors reported, want 3:\n%v", n, err)
+	}
+}
+
+func TestSecretFromFile(t *testing.T) {
+	dir := t.TempDir()
+	tok := filepath.Join(dir, "token")
+	if err := os.WriteFile(tok, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse("c.yaml", []byte("outputs:\n  - webhook:\n      url: https://h/\n      auth:\n        bearer_token_file: "+tok+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Outputs[0].Webhook.BearerToken; got != "s3cret" {
+		t.Errorf("token %q", got)
+	}
+	_, err = Parse("c.yaml", []byte("outputs:\n  - webhook:\n      url: https://h/\n      auth:\n        bearer_token_file: "+dir+"/missing\n"))
+	if err == nil || !strings.Contains(err.Error(), "c.yaml:5: outputs[0].webhook.auth.bearer_token_file:") {
+		t.Errorf("missing token file: %v", err)
+	}
+}
+
+func TestEmptyFileIsDefaults(t *testing.T) {
+	for _, in := range []string{"", "# nothing\n", "---\n"} {
+		c, err := Parse("c.yaml", []byte(in))
+		if err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		if c.API.Socket != DefaultSocket || len(c.Outputs) != 0 {
+			t.Errorf("%q: %+v", in, c)
+		}
+	}
+}
+
+// TestDocumentedExample parses the full example in docs/configuration.md,
+// so that the documentation cannot drift from the code.
+func TestDocumentedExample(t *testing.T) {
+	raw, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)<!-- example -->\\s*```yaml\n(.*?)```").FindSubmatch(raw)
+	if m == nil {
+		t.Fatal("docs/configuration.md has no ```yaml block after <!-- example -->")
+	}
+	dir := t.TempDir()
+	// the example reads its token from a file
+	example := strings.ReplaceAll(string(m[1]), "/etc/vigil/siem.token", filepath.Join(dir, "token"))
+	if err := os.WriteFile(filepath.Join(dir, "token"), []byte("t"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse("configuration.md", []byte(example))
+	if err != nil {
+		t.Fatalf("the documented example does not load:\n%v", err)
+	}
+	types := map[string]bool{}
+	for _, o := range c.Outputs {
+		types[o.Type] = true
+	}
+	for _, want := range []string{TypeStdout, TypeFile, TypeSyslog, TypeWebhook} {
+		if !types[want] {
+			t.Errorf("the example shows no %s output", want)
+		}
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"100MiB": 100 << 20, "1GiB": 1 << 30, "10MB": 10e6, "4096": 4096, "2 KiB": 2048} {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "MiB", "-1", "1.5MiB", "ten"} {
+		if _, err := ParseSize(bad); err == nil {
+			t.Errorf("ParseSize(%q) accepted", bad)
+		}
+	}
+}

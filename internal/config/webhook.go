@@ -1,0 +1,114 @@
+package config
+
+import (
+	"net/url"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/vigil-sec/vigil/internal/output/webhook"
+)
+
+func (d *decoder) webhookOutput(n *yaml.Node, field string) *webhook.Options {
+	o := &webhook.Options{Payload: webhook.PayloadVigil}
+	f, ok := d.mapping(n, field, "url", "payload", "batch_size", "timeout", "min_backoff", "max_backoff",
+		"max_retries", "headers", "auth", "tls")
+	if !ok {
+		return o
+	}
+	if v := f["url"]; v != nil {
+		o.URL = d.str(v, field+".url")
+		d.checkURL(v, field+".url", o.URL)
+	} else {
+		d.errorf(n, field+".url", "missing: where to POST, e.g. https://siem.example.com/vigil")
+	}
+	if v := f["payload"]; v != nil {
+		o.Payload = webhook.Payload(d.str(v, field+".payload"))
+		if o.Payload != webhook.PayloadVigil && o.Payload != webhook.PayloadFalco {
+			d.errorf(v, field+".payload", "%q: want vigil (JSON arrays of vigil's schema) or falco (what falcosidekick accepts)", o.Payload)
+		}
+	}
+	if v := f["batch_size"]; v != nil {
+		o.BatchSize = d.integer(v, field+".batch_size", 1)
+	}
+	if v := f["timeout"]; v != nil {
+		o.Timeout = d.duration(v, field+".timeout")
+	}
+	if v := f["min_backoff"]; v != nil {
+		o.MinBackoff = d.duration(v, field+".min_backoff")
+	}
+	if v := f["max_backoff"]; v != nil {
+		o.MaxBackoff = d.duration(v, field+".max_backoff")
+	}
+	if v := f["max_retries"]; v != nil {
+		o.MaxRetries = d.integer(v, field+".max_retries", 0)
+	}
+	if v := f["headers"]; v != nil {
+		o.Headers = d.stringMap(v, field+".headers")
+	}
+	if v := f["auth"]; v != nil {
+		d.auth(v, field+".auth", o)
+	}
+	if v := f["tls"]; v != nil {
+		o.TLS = d.tls(v, field+".tls")
+	}
+	return o
+}
+
+func (d *decoder) checkURL(n *yaml.Node, field, raw string) {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		d.errorf(n, field, "%q is not a URL: %v", raw, err)
+	case u.Scheme == "":
+		d.errorf(n, field, "missing scheme: want http:// or https://")
+	case u.Scheme != "http" && u.Scheme != "https":
+		d.errorf(n, field, "scheme %q: want http or https", u.Scheme)
+	case u.Host == "":
+		d.errorf(n, field, "missing host")
+	}
+}
+
+func (d *decoder) auth(n *yaml.Node, field string, o *webhook.Options) {
+	f, ok := d.mapping(n, field, "bearer_token", "bearer_token_file", "username", "password", "password_file")
+	if !ok {
+		return
+	}
+	o.BearerToken = d.secret(f, "bearer_token", field)
+	if v := f["username"]; v != nil {
+		o.Username = d.str(v, field+".username")
+	}
+	o.Password = d.secret(f, "password", field)
+	if o.BearerToken != "" && o.Username != "" {
+		d.errorf(n, field, "set a bearer token or a username and password, not both")
+	}
+	if o.Password != "" && o.Username == "" {
+		d.errorf(n, field+".username", "missing: a password goes with a username")
+	}
+}
+
+func (d *decoder) tls(n *yaml.Node, field string) webhook.TLSOptions {
+	var t webhook.TLSOptions
+	f, ok := d.mapping(n, field, "ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify")
+	if !ok {
+		return t
+	}
+	if v := f["ca_file"]; v != nil {
+		t.CAFile = d.str(v, field+".ca_file")
+	}
+	if v := f["cert_file"]; v != nil {
+		t.CertFile = d.str(v, field+".cert_file")
+	}
+	if v := f["key_file"]; v != nil {
+		t.KeyFile = d.str(v, field+".key_file")
+	}
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		d.errorf(n, field, "cert_file and key_file go together")
+	}
+	if v := f["server_name"]; v != nil {
+		t.ServerName = d.str(v, field+".server_name")
+	}
+	if v := f["insecure_skip_verify"]; v != nil {
+		t.InsecureSkipVerify = d.boolean(v, field+".insecure_skip_verify")
+	}
+	return t
+}

@@ -1,0 +1,178 @@
+package metrics
+
+import (
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vigil-sec/vigil/internal/output"
+)
+
+// Sources are what a Collector reads; any may be nil.
+type Sources struct {
+	Pipeline Pipeline
+	Outputs  Outputs
+	Streams  Streams
+	// BPFStats says the agent holds BPF run-time statistics on (the
+	// sysctl does not show what BPF_ENABLE_STATS switched on).
+	BPFStats bool
+}
+
+// Collector turns the sources' counters into Prometheus metrics at each
+// scrape.
+type Collector struct {
+	src  Sources
+	desc descs
+}
+
+// NewCollector reads from src.
+func NewCollector(src Sources) *Collector {
+	return &Collector{src: src, desc: newDescs()}
+}
+
+// Describe sends every metric's description.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.desc.all() {
+		ch <- d
+	}
+}
+
+// Collect reads the sources once.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	d := &c.desc
+	if c.src.BPFStats || bpfStatsEnabled() {
+		ch <- gauge(d.bpfStatsEnabled, 1)
+	} else {
+		ch <- gauge(d.bpfStatsEnabled, 0)
+	}
+	drops := map[string]float64{
+		"kernel_ringbuf_full": 0, "kernel_truncated": 0, "kernel_map_full": 0,
+		"decode": 0, "output_queue": 0, "output_sink": 0, "api_stream": 0,
+	}
+	if p := c.src.Pipeline; p != nil {
+		c.collectPipeline(ch, p.PipelineStats(), drops)
+	}
+	if o := c.src.Outputs; o != nil {
+		c.collectOutputs(ch, o.Stats(), o.Alerts(), drops)
+	}
+	if s := c.src.Streams; s != nil {
+		st := s.StreamStats()
+		ch <- gauge(d.apiSubscribers, float64(st.Subscribers))
+		drops["api_stream"] = float64(st.Dropped)
+	}
+	for stage, n := range drops {
+		ch <- counter(d.drops, n, stage)
+	}
+}
+
+func (c *Collector) collectPipeline(ch chan<- prometheus.Metric, s PipelineStats, drops map[string]float64) {
+	d := &c.desc
+	for kind, n := range s.Records {
+		ch <- counter(d.events, float64(n), kind)
+	}
+	// every kind seen has its three counters, zero or not, so that
+	// dashboards and alerting rules find the series before the first loss
+	lost := map[[2]string]uint64{}
+	for kind := range s.Records {
+		for _, reason := range []string{"ringbuf_full", "truncated", "map_full"} {
+			lost[[2]string{reason, kind}] = 0
+		}
+	}
+	for _, l := range s.KernelLosses {
+		lost[[2]string{l.Reason, l.Kind}] += l.Count
+		drops["kernel_"+l.Reason] += float64(l.Count)
+	}
+	for k, n := range lost {
+		ch <- counter(d.kernelDrops, float64(n), k[0], k[1])
+	}
+	drops["decode"] = float64(s.Malformed)
+	ch <- gauge(d.ringSize, float64(s.RingSize))
+	ch <- gauge(d.ringPending, float64(s.RingPending))
+	fill := 0.0
+	if s.RingSize > 0 {
+		fill = float64(s.RingPending) / float64(s.RingSize)
+	}
+	ch <- gauge(d.ringFill, fill)
+	ch <- gauge(d.procEntries, float64(s.ProcCache.Entries))
+	ch <- counter(d.procEvictions, float64(s.ProcCache.Evictions))
+	ch <- counter(d.procExpired, float64(s.ProcCache.Expired))
+	for _, sn := range s.Sensors {
+		up := 0.0
+		if sn.Mode != "off" {
+			up = 1
+		}
+		ch <- gauge(d.sensorUp, up, sn.Name, sn.Mode)
+	}
+	for _, p := range s.Programs {
+		ch <- counter(d.progRuns, float64(p.RunCount), p.Sensor, p.Name)
+		ch <- counter(d.progTime, p.RunTime.Seconds(), p.Sensor, p.Name)
+		ch <- counter(d.progMisses, float64(p.RecursionMisses), p.Sensor, p.Name)
+	}
+	h := s.RuleEval
+	buckets := make(map[float64]uint64, len(h.Bounds))
+	for i, b := range h.Bounds {
+		buckets[b] = h.Counts[i]
+	}
+	ch <- prometheus.MustNewConstHistogram(d.ruleEval, h.Count, h.Sum, buckets)
+	ch <- gauge(d.rules, float64(s.Rules))
+	ch <- gauge(d.policies, float64(s.Policies))
+}
+
+func (c *Collector) collectOutputs(ch chan<- prometheus.Metric, routes []output.RouteStats, alerts []output.AlertCount, drops map[string]float64) {
+	d := &c.desc
+	for _, r := range routes {
+		ch <- gauge(d.outQueueDepth, float64(r.QueueDepth), r.Name, r.Type)
+		ch <- gauge(d.outQueueCap, float64(r.QueueCapacity), r.Name, r.Type)
+		ch <- counter(d.outWritten, float64(r.Written), r.Name, r.Type)
+		ch <- counter(d.outDelivered, float64(r.Delivered), r.Name, r.Type)
+		ch <- counter(d.outDropped, float64(r.QueueDropped), r.Name, r.Type, "queue_full")
+		ch <- counter(d.outDropped, float64(r.SinkDropped), r.Name, r.Type, "sink")
+		ch <- counter(d.outErrors, float64(r.Errors), r.Name, r.Type)
+		ch <- counter(d.outRetries, float64(r.Retries), r.Name, r.Type)
+		up := 0.0
+		if r.Healthy {
+			up = 1
+		}
+		ch <- gauge(d.outUp, up, r.Name, r.Type)
+		last := 0.0
+		if !r.LastSuccess.IsZero() {
+			last = float64(r.LastSuccess.UnixNano()) / 1e9
+		}
+		ch <- gauge(d.outLastOK, last, r.Name, r.Type)
+		drops["output_queue"] += float64(r.QueueDropped)
+		drops["output_sink"] += float64(r.SinkDropped)
+	}
+	// one rule may act with several severities over time: enforcement
+	// counts add them up
+	acted := map[[2]string]uint64{}
+	for _, a := range alerts {
+		ch <- counter(d.alerts, float64(a.Count), a.Rule, string(a.Severity), string(a.Action))
+		if a.Action != "alert" {
+			acted[[2]string{a.Rule, string(a.Action)}] += a.Count
+		}
+	}
+	for k, n := range acted {
+		ch <- counter(d.enforcement, float64(n), k[0], k[1])
+	}
+}
+
+func gauge(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
+	return prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+}
+
+func counter(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
+	return prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
+}
+
+// bpfStatsEnabled reads the sysctl: an administrator may have switched it
+// on.
+func bpfStatsEnabled() bool {
+	raw, err := os.ReadFile("/proc/sys/kernel/bpf_stats_enabled")
+	if err != nil {
+		return false
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	return err == nil && n != 0
+}

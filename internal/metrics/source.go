@@ -1,0 +1,99 @@
+// Package metrics exports vigil's counters to Prometheus. A Collector reads
+// them at scrape time from small interfaces the agent, the outputs and the
+// local API implement, so the pipeline's hot path does nothing for them;
+// Serve runs the HTTP endpoint (/metrics, /healthz, /readyz).
+package metrics
+
+import (
+	"time"
+
+	"github.com/vigil-sec/vigil/internal/output"
+)
+
+// Pipeline is what the agent reports about its own stages.
+type Pipeline interface {
+	PipelineStats() PipelineStats
+}
+
+// Outputs is what the fan-out reports.
+type Outputs interface {
+	Stats() []output.RouteStats
+	Alerts() []output.AlertCount
+}
+
+// Streams is what the local API reports about its live subscribers.
+type Streams interface {
+	StreamStats() StreamStats
+}
+
+// PipelineStats is one reading of the agent's counters.
+type PipelineStats struct {
+	// Records counts records read from the ring, by event kind.
+	Records map[string]uint64
+	// KernelLosses are the kernel's drop counters.
+	KernelLosses []KernelLoss
+	// Malformed records did not decode.
+	Malformed uint64
+	// SinkErrors counts writes the pipeline's sink refused.
+	SinkErrors  uint64
+	RingPending int
+	RingSize    int
+	ProcCache   ProcCache
+	Sensors     []Sensor
+	// Programs are the sensors' BPF programs; their run counts and times
+	// stay zero unless kernel.bpf_stats_enabled is on.
+	Programs []Program
+	// RuleEval is how long the rule stage takes per event.
+	RuleEval Histogram
+	// Rules and Policies are how many are loaded.
+	Rules    int
+	Policies int
+}
+
+// KernelLoss is one kernel drop counter.
+type KernelLoss struct {
+	Reason string // ringbuf_full, truncated, map_full
+	Kind   string
+	Count  uint64
+}
+
+// ProcCache is the process cache's size and turnover.
+type ProcCache struct {
+	Entries   int
+	Evictions uint64
+	Expired   uint64
+}
+
+// Sensor says whether a sensor runs, and how.
+type Sensor struct {
+	Name string
+	// Mode is full, degraded or off.
+	Mode string
+}
+
+// Program is one BPF program's run-time statistics.
+type Program struct {
+	Sensor          string
+	Name            string
+	RunCount        uint64
+	RunTime         time.Duration
+	RecursionMisses uint64
+}
+
+// Histogram is a fixed-bucket histogram of durations, in seconds.
+type Histogram struct {
+	// Bounds are the buckets' upper bounds, ascending.
+	Bounds []float64
+	// Counts[i] counts observations at most Bounds[i] (cumulative, as
+	// Prometheus wants them).
+	Counts []uint64
+	Count  uint64
+	Sum    float64
+}
+
+// StreamStats are the live event streams' numbers.
+type StreamStats struct {
+	Subscribers int
+	// Dropped counts items a slow subscriber could not take.
+	Dropped uint64
+}

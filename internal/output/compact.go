@@ -1,0 +1,285 @@
+package output
+
+import (
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/vigil-sec/vigil/internal/event"
+)
+
+// Compact renders events and alerts as one short line each, an icon per
+// kind, for people watching a live stream (vigil events -o compact):
+//
+//	🚀 exec      1234 /usr/bin/curl https://example.com  [3f2a9c0d1e2f]
+//	🔌 connect   1234 /usr/bin/curl tcp 10.0.0.5:40000 → 93.184.216.34:443
+//	🚨 HIGH      shell_in_container: shell /bin/sh in container 3f2a…  [1234 /bin/sh]
+//
+// With Color set, icons' labels and severities are coloured with ANSI
+// escapes.
+type Compact struct {
+	Color bool
+}
+
+// KindIcon is the icon and short label of a kind.
+func KindIcon(k event.Kind) (icon, label string) {
+	switch k {
+	case event.KindProcessExec:
+		return "🚀", "exec"
+	case event.KindProcessExit:
+		return "💥", "exit"
+	case event.KindProcessFork:
+		return "🍴", "fork"
+	case event.KindFileOpen:
+		return "📂", "open"
+	case event.KindFileUnlink:
+		return "🗑️", "unlink"
+	case event.KindFileRename:
+		return "✏️", "rename"
+	case event.KindFileChmod:
+		return "🔏", "chmod"
+	case event.KindFileChown:
+		return "👤", "chown"
+	case event.KindFileLink, event.KindFileSymlink:
+		return "🔗", shortKind(k)
+	case event.KindFileTruncate:
+		return "✂️", "truncate"
+	case event.KindFileMkdir:
+		return "📁", "mkdir"
+	case event.KindMemfdCreate:
+		return "🧠", "memfd"
+	case event.KindNetConnect:
+		return "🔌", "connect"
+	case event.KindNetAccept:
+		return "📥", "accept"
+	case event.KindNetListen:
+		return "👂", "listen"
+	case event.KindNetBind:
+		return "📌", "bind"
+	case event.KindNetSocket:
+		return "🧦", "socket"
+	case event.KindNetClose:
+		return "🚪", "close"
+	case event.KindDNSQuery:
+		return "🌐", "dns"
+	case event.KindFdRedirect:
+		return "↪️", "redirect"
+	case event.KindPrivilegeChange:
+		return "🔑", "privilege"
+	case event.KindPtrace, event.KindProcessVMWrite:
+		return "💉", shortKind(k)
+	case event.KindNamespaceChange:
+		return "🧱", "namespace"
+	case event.KindMount, event.KindUmount:
+		return "💾", shortKind(k)
+	case event.KindChroot, event.KindPivotRoot:
+		return "🔒", shortKind(k)
+	case event.KindModuleLoad, event.KindModuleUnload:
+		return "🧩", shortKind(k)
+	case event.KindBPFLoad:
+		return "🐝", "bpf"
+	case event.KindKexecLoad:
+		return "☢️", "kexec"
+	case event.KindUserfaultfd:
+		return "🪤", "userfaultfd"
+	case event.KindPersonality:
+		return "🎭", "personality"
+	case event.KindAlert:
+		return "🚨", "alert"
+	}
+	return "❓", string(k)
+}
+
+// ANSI colours.
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiDim    = "\x1b[2m"
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+	ansiBlue   = "\x1b[34m"
+	ansiPurple = "\x1b[35m"
+	ansiCyan   = "\x1b[36m"
+)
+
+func kindColor(k event.Kind) string {
+	s := string(k)
+	switch {
+	case k == event.KindProcessExec:
+		return ansiGreen
+	case k == event.KindProcessExit:
+		return ansiDim
+	case strings.HasPrefix(s, "file_") || k == event.KindMemfdCreate:
+		return ansiBlue
+	case strings.HasPrefix(s, "net_") || k == event.KindDNSQuery || k == event.KindFdRedirect:
+		return ansiCyan
+	}
+	return ansiPurple // privilege, namespaces, modules, …
+}
+
+func severityColor(s event.Severity) string {
+	switch s {
+	case event.SeverityCritical:
+		return ansiBold + ansiRed
+	case event.SeverityHigh:
+		return ansiRed
+	case event.SeverityMedium:
+		return ansiYellow
+	case event.SeverityLow:
+		return ansiCyan
+	}
+	return ansiDim
+}
+
+func (c Compact) paint(color, s string) string {
+	if !c.Color || color == "" {
+		return s
+	}
+	return color + s + ansiReset
+}
+
+// Event renders ev.
+func (c Compact) Event(ev *event.Event) string {
+	var b strings.Builder
+	icon, label := KindIcon(ev.Kind)
+	b.WriteString(icon)
+	b.WriteByte(' ')
+	b.WriteString(c.paint(kindColor(ev.Kind), padRight(label, 10)))
+	if p := ev.Process; p != nil {
+		b.WriteString(padRight(strconv.FormatUint(uint64(p.PID), 10), 7))
+		b.WriteByte(' ')
+		b.WriteString(c.paint(ansiBold, clean(p.Binary)))
+		if ev.Kind == event.KindProcessExec && len(p.Args) > 1 {
+			b.WriteByte(' ')
+			b.WriteString(clean(quoteArgs(p.Args[1:])))
+		}
+	}
+	if d := detail(ev); d != "" {
+		b.WriteByte(' ')
+		b.WriteString(clean(d))
+	}
+	if p := ev.Process; p != nil && p.Container != nil && p.Container.ID != event.HostContainerID {
+		b.WriteString(c.paint(ansiDim, "  ["+clean(containerName(p.Container))+"]"))
+	}
+	return b.String()
+}
+
+// Alert renders al: severity, rule and message, then who.
+func (c Compact) Alert(al *event.Alert) string {
+	var b strings.Builder
+	b.WriteString("🚨 ")
+	b.WriteString(c.paint(severityColor(al.Rule.Severity), padRight(strings.ToUpper(string(al.Rule.Severity)), 10)))
+	b.WriteString(c.paint(ansiBold, clean(al.Rule.Name)))
+	b.WriteString(": ")
+	b.WriteString(clean(al.Message))
+	if al.Action != "" && al.Action != event.ActionAlert {
+		b.WriteString(c.paint(ansiRed, "  action="+string(al.Action)))
+	}
+	if ev := al.Event; ev != nil && ev.Process != nil {
+		b.WriteString(c.paint(ansiDim, "  ["+strconv.FormatUint(uint64(ev.Process.PID), 10)+" "+clean(ev.Process.Binary)+"]"))
+	}
+	return b.String()
+}
+
+// detail says what the event did, beyond who did it.
+func detail(ev *event.Event) string {
+	switch {
+	case ev.Exit != nil:
+		x := ev.Exit
+		if x.Signal != 0 {
+			name := x.SignalName
+			if name == "" {
+				name = strconv.Itoa(x.Signal)
+			}
+			return "signal=" + name
+		}
+		return "code=" + strconv.Itoa(x.Code)
+	case ev.File != nil:
+		f := ev.File
+		s := f.Path
+		if f.NewPath != "" {
+			s += " → " + f.NewPath
+		}
+		if f.Target != "" {
+			s += " → " + f.Target
+		}
+		if len(f.Flags) > 0 {
+			s += " " + strings.Join(f.Flags, "|")
+		}
+		return s
+	case ev.DNS != nil:
+		return ev.DNS.Type + " " + ev.DNS.Query
+	case ev.Network != nil:
+		n := ev.Network
+		s := n.Protocol
+		if n.SAddr != "" {
+			s += " " + hostPort(n.SAddr, n.SPort)
+		}
+		if n.DAddr != "" {
+			s += " → " + hostPort(n.DAddr, n.DPort)
+		}
+		return s
+	case ev.Redirect != nil:
+		return "fd " + strconv.Itoa(ev.Redirect.OldFD) + " → " + strconv.Itoa(ev.Redirect.NewFD)
+	case ev.Privilege != nil:
+		p := ev.Privilege
+		return "uid " + strconv.FormatUint(uint64(p.Before.EUID), 10) + " → " + strconv.FormatUint(uint64(p.After.EUID), 10)
+	case ev.Target != nil:
+		return "target " + strconv.FormatUint(uint64(ev.Target.PID), 10) + " " + ev.Target.Binary
+	case ev.Namespace != nil:
+		return strings.Join(ev.Namespace.Types, ",")
+	case ev.Mount != nil:
+		return ev.Mount.Source + " " + ev.Mount.Target + " " + ev.Mount.FSType
+	case ev.Module != nil:
+		return ev.Module.Name
+	case ev.BPF != nil:
+		return ev.BPF.Command + " " + ev.BPF.ProgType + " " + ev.BPF.ProgName
+	}
+	return ""
+}
+
+func hostPort(addr string, port uint16) string {
+	if strings.Contains(addr, ":") {
+		addr = "[" + addr + "]"
+	}
+	if port == 0 {
+		return addr
+	}
+	return addr + ":" + strconv.Itoa(int(port))
+}
+
+func containerName(c *event.Container) string {
+	if c.Pod != nil && c.Pod.Name != "" {
+		return c.Pod.Namespace + "/" + c.Pod.Name
+	}
+	if c.Name != "" {
+		return c.Name
+	}
+	return shortID(c.ID)
+}
+
+// clean escapes what a terminal would act on: data (a file name, an
+// argument) can hold line ends and escape sequences.
+func clean(s string) string {
+	printable := true
+	for _, r := range s {
+		if !unicode.IsPrint(r) && r != ' ' {
+			printable = false
+			break
+		}
+	}
+	if printable {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsPrint(r) || r == ' ' {
+			b.WriteRune(r)
+			continue
+		}
+		q := strconv.QuoteRuneToASCII(r) // '\x1b', '\n', …
+		b.WriteString(q[1 : len(q)-1])
+	}
+	return b.String()
+}

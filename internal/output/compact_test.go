@@ -1,0 +1,46 @@
+package output
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/vigil-sec/vigil/internal/event"
+)
+
+func TestCompact(t *testing.T) {
+	exec := &event.Event{Kind: event.KindProcessExec, Process: &event.Process{PID: 1234, Binary: "/usr/bin/curl",
+		Args: []string{"curl", "-s", "https://example.com"}, Container: &event.Container{ID: "3f2a9c0d1e2f3a4b", Runtime: "containerd"}}}
+	conn := &event.Event{Kind: event.KindNetConnect, Process: &event.Process{PID: 1234, Binary: "/usr/bin/curl"},
+		Network: &event.Network{Protocol: "tcp", SAddr: "10.0.0.5", SPort: 40000, DAddr: "2001:db8::1", DPort: 443}}
+	exit := &event.Event{Kind: event.KindProcessExit, Process: &event.Process{PID: 9, Binary: "/bin/sleep"},
+		Exit: &event.Exit{Signal: 9, SignalName: "SIGKILL"}}
+	evil := &event.Event{Kind: event.KindFileOpen, Process: &event.Process{PID: 5, Binary: "/tmp/\x1b[2Jx\nfake"},
+		File: &event.File{Path: "/etc/shadow"}}
+	al := &event.Alert{Kind: event.KindAlert, Message: "shell in container", Action: event.ActionKilled,
+		Rule: event.RuleRef{Name: "shell_in_container", Severity: event.SeverityHigh}, Event: exec}
+	c := Compact{}
+	for _, tc := range []struct {
+		got  string
+		want string
+	}{
+		{c.Event(exec), "🚀 exec      1234    /usr/bin/curl -s https://example.com  [3f2a9c0d1e2f]"},
+		{c.Event(conn), "🔌 connect   1234    /usr/bin/curl tcp 10.0.0.5:40000 → [2001:db8::1]:443"},
+		{c.Event(exit), "💥 exit      9       /bin/sleep signal=SIGKILL"},
+		{c.Event(evil), `📂 open      5       /tmp/\x1b[2Jx\nfake /etc/shadow`},
+		{c.Alert(al), "🚨 HIGH      shell_in_container: shell in container  action=killed  [1234 /usr/bin/curl]"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got  %q\nwant %q", tc.got, tc.want)
+		}
+	}
+	colored := Compact{Color: true}.Alert(al)
+	if !strings.Contains(colored, ansiRed+"HIGH") || !strings.HasSuffix(colored, ansiReset) {
+		t.Errorf("no colour: %q", colored)
+	}
+	// every kind has an icon of its own or shares one on purpose
+	for _, k := range []event.Kind{event.KindFileOpen, event.KindDNSQuery, event.KindPrivilegeChange, event.KindBPFLoad} {
+		if icon, _ := KindIcon(k); icon == "❓" {
+			t.Errorf("%s has no icon", k)
+		}
+	}
+}

@@ -1,0 +1,216 @@
+package output
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/vigil-sec/vigil/internal/event"
+)
+
+// DefaultQueue is how many items wait for one output unless configured.
+const DefaultQueue = 8192
+
+// Route is one output behind a Fanout.
+type Route struct {
+	// Name identifies the output in metrics and status; unique.
+	Name string
+	// Type is the kind of sink: stdout, file, syslog, webhook, api.
+	Type   string
+	Sink   Sink
+	Filter Filter
+	// Queue bounds what waits for this output; 0 means DefaultQueue.
+	Queue int
+}
+
+// FanoutOptions tune a Fanout.
+type FanoutOptions struct {
+	// DrainTimeout bounds Close: how long the outputs get to write what
+	// is queued before retrying sinks are interrupted. 0 means 10s.
+	DrainTimeout time.Duration
+	// FlushInterval is the longest a sink keeps output buffered while its
+	// queue never empties. 0 means 1s.
+	FlushInterval time.Duration
+	Log           *slog.Logger
+}
+
+// Interrupter is a sink whose writes may wait (retries with backoff).
+// Interrupt, called from another goroutine, makes it give up waiting:
+// what it still holds is dropped and counted.
+type Interrupter interface{ Interrupt() }
+
+// Listener is a sink that may have nobody to write to, like a stream with
+// no subscribers; the fan-out queues nothing for it then.
+type Listener interface{ Listening() bool }
+
+// Fanout is the Sink the pipeline writes to. It gives each output its own
+// bounded queue and goroutine, so that a slow or failing output drops (and
+// counts) what it cannot take instead of slowing the pipeline down. Write
+// and WriteAlert never block. Events reach an output in batches, handed
+// over when a batch is full or at Flush; alerts are handed over at once.
+// Write, WriteAlert and Flush are for one goroutine (the pipeline's);
+// Stats and Alerts may be called from any.
+type Fanout struct {
+	routes []*route
+	opts   FanoutOptions
+	alerts alertCounts
+	once   sync.Once
+}
+
+// NewFanout starts one goroutine per route. Names must be unique.
+func NewFanout(routes []Route, opts FanoutOptions) (*Fanout, error) {
+	if opts.DrainTimeout <= 0 {
+		opts.DrainTimeout = 10 * time.Second
+	}
+	if opts.FlushInterval <= 0 {
+		opts.FlushInterval = time.Second
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	f := &Fanout{opts: opts}
+	seen := make(map[string]bool)
+	for _, rt := range routes {
+		if rt.Name == "" || seen[rt.Name] {
+			return nil, fmt.Errorf("output name %q: empty or used twice", rt.Name)
+		}
+		seen[rt.Name] = true
+		if rt.Sink == nil {
+			return nil, fmt.Errorf("output %s: no sink", rt.Name)
+		}
+		if rt.Queue <= 0 {
+			rt.Queue = DefaultQueue
+		}
+		f.routes = append(f.routes, newRoute(rt, opts.Log))
+	}
+	for _, r := range f.routes {
+		go r.run(opts.FlushInterval)
+	}
+	return f, nil
+}
+
+// Write queues ev for every output whose filter takes it.
+func (f *Fanout) Write(ev *event.Event) error {
+	for _, r := range f.routes {
+		if r.Filter.Event(ev) && r.listening() {
+			r.offer(item{ev: ev}, false)
+		}
+	}
+	return nil
+}
+
+// WriteAlert counts al and queues it for every output whose filter takes it.
+func (f *Fanout) WriteAlert(al *event.Alert) error {
+	f.alerts.add(al)
+	for _, r := range f.routes {
+		if r.Filter.Alert(al) && r.listening() {
+			r.offer(item{al: al}, true)
+		}
+	}
+	return nil
+}
+
+// Flush hands the events collected for each output over to it; the
+// pipeline calls it when idle. Each output flushes its sink whenever its
+// queue runs empty.
+func (f *Fanout) Flush() error {
+	for _, r := range f.routes {
+		r.handoff()
+	}
+	return nil
+}
+
+// Close hands over what is pending, lets every output write what is
+// queued, then closes the sinks. Outputs still busy after the drain
+// timeout are interrupted; what they hold is dropped and counted. Call it
+// after the last Write.
+func (f *Fanout) Close() error {
+	f.once.Do(func() {
+		for _, r := range f.routes {
+			r.handoff()
+			close(r.stop)
+		}
+	})
+	deadline := time.NewTimer(f.opts.DrainTimeout)
+	defer deadline.Stop()
+	var errs []error
+	for _, r := range f.routes {
+		select {
+		case <-r.done:
+		case <-deadline.C:
+			deadline.Reset(0) // the others get no more time either
+			if i, ok := r.Sink.(Interrupter); ok {
+				i.Interrupt()
+			}
+			select {
+			case <-r.done:
+			case <-time.After(2 * time.Second):
+				errs = append(errs, fmt.Errorf("output %s: still writing after %s, abandoned", r.Name, f.opts.DrainTimeout))
+				continue
+			}
+		}
+		if r.closeErr != nil {
+			errs = append(errs, fmt.Errorf("close output %s: %w", r.Name, r.closeErr))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Stats reports every output's queue, counters and health.
+func (f *Fanout) Stats() []RouteStats {
+	out := make([]RouteStats, len(f.routes))
+	for i, r := range f.routes {
+		out[i] = r.stats()
+	}
+	return out
+}
+
+// Alerts reports how many alerts passed, by rule, severity and action.
+func (f *Fanout) Alerts() []AlertCount { return f.alerts.snapshot() }
+
+// AlertCount is how many alerts one rule raised with one severity and
+// action.
+type AlertCount struct {
+	Rule     string
+	Severity event.Severity
+	Action   event.Action
+	Count    uint64
+}
+
+type alertKey struct {
+	rule     string
+	severity event.Severity
+	action   event.Action
+}
+
+// alertCounts is locked: alerts are rare next to events, and rule names
+// are an open set.
+type alertCounts struct {
+	mu sync.Mutex
+	n  map[alertKey]uint64
+}
+
+func (c *alertCounts) add(al *event.Alert) {
+	k := alertKey{al.Rule.Name, al.Rule.Severity, al.Action}
+	if k.action == "" {
+		k.action = event.ActionAlert
+	}
+	c.mu.Lock()
+	if c.n == nil {
+		c.n = make(map[alertKey]uint64)
+	}
+	c.n[k]++
+	c.mu.Unlock()
+}
+
+func (c *alertCounts) snapshot() []AlertCount {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]AlertCount, 0, len(c.n))
+	for k, n := range c.n {
+		out = append(out, AlertCount{Rule: k.rule, Severity: k.severity, Action: k.action, Count: n})
+	}
+	return out
+}
