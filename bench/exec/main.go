@@ -1,159 +1,171 @@
-// Command exec measures what the running agent costs the processes it
-// watches: a fork+exec loop of /bin/true and a getppid loop, each run
-// without and with `vigil run`, in alternating rounds (A/B), reported as
-// medians and ratios, plus the agent's own CPU time per exec and its CPU
-// share at a fixed exec rate.
+// Command exec measures what vigil costs the processes it watches: a
+// fork+exec+wait loop of /bin/true and a getppid loop, without the agent
+// (A) and under `vigil run` (B), and the agent's own CPU time per exec and
+// share of one core while /bin/true is started at a fixed rate.
 //
-//	go run ./bench/exec -vigil bin/vigil -rounds 7
+// Rounds alternate the order of the modes (A before B in even rounds, B
+// before A in odd ones); ratios are taken within a round and the median of
+// the rounds is reported. Times are CPU time: the loop thread's own, plus
+// for fork+exec the CPU time of the children it reaped (the exec and the
+// run of /bin/true happen in the child), which leaves out the time other
+// programs on this shared machine had the CPU; wall time is reported too.
+// The agent's CPU time is its whole process's, read from its process CPU
+// clock (nanoseconds, exited threads included).
+//
+// To say which sensor costs what, the sensors are also loaded one at a
+// time in this process (each on a ring of its own, drained by a goroutine
+// that counts the records): the process sensor is on tp_btf scheduler
+// tracepoints, the others on per-syscall tracepoints, any one of which puts
+// every system call, getppid included, on the kernel's syscall-tracing path.
+//
+// The paced load is started by -workers threads sharing one schedule of
+// -rate starts per second; the rate reported is the one achieved.
+//
+// By default the benchmark runs in a cgroup of its own and the agent and the
+// sensors are scoped to it (vigil run --cgroup), so that the other
+// processes of a shared machine do not count in the agent's CPU time.
+//
+//	go build -o bin/vigil ./cmd/vigil && go build -o bin/bench-exec ./bench/exec
+//	sudo bin/bench-exec -vigil bin/vigil -rounds 11
 package main
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"sort"
+	"runtime"
+	"slices"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+
+	"github.com/vigil-sec/vigil/internal/sensor/ring"
 )
+
+// benchPinDir is where the measured agent pins its enforcement.
+var benchPinDir = fmt.Sprintf("/sys/fs/bpf/vigil-bench-exec-%d", os.Getpid())
 
 func main() {
 	vigil := flag.String("vigil", "bin/vigil", "the vigil binary to measure")
-	rounds := flag.Int("rounds", 7, "A/B rounds")
+	rounds := flag.Int("rounds", 11, "rounds; each runs every mode once")
 	execs := flag.Int("execs", 2000, "fork+execs per measurement")
-	calls := flag.Int("getppid", 5_000_000, "getppid calls per measurement")
-	rate := flag.Int("rate", 1600, "exec/s for the paced CPU measurement")
+	calls := flag.Int("getppid", 3_000_000, "getppid calls per measurement")
+	rate := flag.Int("rate", 1600, "exec/s of the paced run, under the agent")
 	paced := flag.Duration("paced", 5*time.Second, "length of the paced run")
+	workers := flag.Int("workers", 4, "threads that share the paced run's schedule")
+	idle := flag.Duration("idle", time.Second, "agent CPU measured with nothing to watch, before the loops")
+	sensors := flag.Bool("sensors", true, "also load each sensor alone in this process, to attribute the costs")
+	bpfStats := flag.Bool("bpf-stats", false, "switch on kernel.bpf_stats_enabled and report the run time of each "+
+		"sensor's programs per exec (sensors alone); it adds two clock reads to every program run, in every mode")
+	extra := flag.String("agent-args", "", "more flags for vigil run, space-separated (e.g. --flush-interval 20ms)")
+	scoped := flag.Bool("cgroup", true, "run in a cgroup of its own and scope the agent and the sensors to it (--cgroup), "+
+		"so that other processes on the machine do not count in the agent's CPU time")
 	flag.Parse()
 	if os.Geteuid() != 0 {
-		fail("the agent needs root: run as root")
+		fail("the agent and the sensors need root: run as root (sudo)")
+	}
+	if _, err := os.Stat(*vigil); err != nil {
+		fail("%v (build it: go build -o bin/vigil ./cmd/vigil)", err)
+	}
+	runtime.LockOSThread()          // the measured loops run on this one thread
+	defer os.RemoveAll(benchPinDir) // the agent's pins: detaches its enforcement programs
+	if *bpfStats {
+		stats, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
+		if err != nil {
+			fail("enable BPF statistics: %v", err)
+		}
+		defer stats.Close()
 	}
 
-	var execA, execB, ppidA, ppidB, agentPerExec, agentShare []float64
+	var cg *benchCgroup
+	var scope ring.Scope
+	if *scoped {
+		var err error
+		if cg, err = enterCgroup(); err != nil {
+			fail("%v", err)
+		}
+		scope = cg.scope
+	}
+	modes := []mode{baseline(), agentMode(*vigil, cg, strings.Fields(*extra))}
+	if *sensors {
+		// the sensors alone run beside a ring reader in this process: they
+		// are compared with that reader alone, the first of them
+		control := len(modes)
+		for _, m := range sensorModes(scope) {
+			m.base = control
+			modes = append(modes, m)
+		}
+	}
+	results := make([][]sample, len(modes))
+	progs := make([]progCost, len(modes))
+	var agent []agentSample
+	var others []string
 	for r := 0; r < *rounds; r++ {
-		execA = append(execA, perOp(forkExecLoop(*execs), *execs))
-		ppidA = append(ppidA, perOp(getppidLoop(*calls), *calls))
-
-		agent := startAgent(*vigil)
-		cpu0 := agent.cpu()
-		execB = append(execB, perOp(forkExecLoop(*execs), *execs))
-		agentPerExec = append(agentPerExec, float64(agent.cpu()-cpu0)/float64(*execs))
-		ppidB = append(ppidB, perOp(getppidLoop(*calls), *calls))
-		cpu1, t1 := agent.cpu(), time.Now()
-		pacedLoop(*rate, *paced)
-		agentShare = append(agentShare, float64(agent.cpu()-cpu1)/float64(time.Since(t1)))
-		agent.stop()
+		others = append(others, othersOnSyscalls())
+		order := make([]int, len(modes))
+		for i := range order {
+			order[i] = i
+		}
+		if r%2 == 1 {
+			slices.Reverse(order) // B, then A
+		}
+		for _, i := range order {
+			m := modes[i]
+			h, err := m.start()
+			if err != nil {
+				fail("%s: %v", m.name, err)
+			}
+			var s sample
+			var as agentSample
+			if a, ok := h.(*agentProc); ok {
+				cpu, wall := a.measure(func() { time.Sleep(*idle) })
+				as.idleShare = float64(cpu) / float64(wall)
+				cpu0 := a.cpu()
+				s.execCPU, s.execWall = forkExecLoop(*execs)
+				as.loopPerExec = float64(a.cpu()-cpu0) / float64(*execs)
+				s.ppidCPU, s.ppidWall = getppidLoop(*calls)
+				var run pacedRun
+				cpu, wall = a.measure(func() { run = pacedLoop(*rate, *paced, *workers) })
+				as.pacedRate = run.rate()
+				as.pacedShare = float64(cpu) / float64(wall)
+				as.pacedPerExec = float64(cpu) / float64(run.execs)
+				as.execs = *execs + run.execs
+			} else if l, ok := h.(*loadedSensor); ok {
+				before := l.programStats()
+				s.execCPU, s.execWall = forkExecLoop(*execs)
+				progs[i].add(before, l.programStats(), *execs)
+				s.ppidCPU, s.ppidWall = getppidLoop(*calls)
+			} else {
+				s.execCPU, s.execWall = forkExecLoop(*execs)
+				s.ppidCPU, s.ppidWall = getppidLoop(*calls)
+			}
+			note, err := h.stop()
+			if err != nil {
+				fail("%s: %v", m.name, err)
+			}
+			if _, ok := h.(*agentProc); ok {
+				as.note = note
+				agent = append(agent, as)
+			}
+			results[i] = append(results[i], s)
+		}
 		fmt.Fprintf(os.Stderr, "round %d/%d done\n", r+1, *rounds)
 	}
 
-	fmt.Printf("rounds: %d (A = no agent, B = vigil run --events all --format json --output /dev/null)\n\n", *rounds)
-	fmt.Printf("| measurement | A median | B median | B/A |\n|---|---|---|---|\n")
-	row := func(name string, a, b []float64, unit time.Duration) {
-		ma, mb := median(a), median(b)
-		fmt.Printf("| %s | %v | %v | %.3f |\n", name, time.Duration(ma*float64(unit)), time.Duration(mb*float64(unit)), mb/ma)
-	}
-	row("fork+exec+wait of /bin/true", execA, execB, time.Nanosecond)
-	row("getppid", ppidA, ppidB, time.Nanosecond)
-	fmt.Printf("\nagent CPU per exec (fork+exec+exit records): %v (median)\n", time.Duration(median(agentPerExec)))
-	fmt.Printf("agent CPU at %d exec/s: %.2f %% of one core (median)\n", *rate, 100*median(agentShare))
-}
-
-func perOp(d time.Duration, n int) float64 { return float64(d) / float64(n) }
-
-func forkExecLoop(n int) time.Duration {
-	attr := &syscall.ProcAttr{Env: []string{}}
-	start := time.Now()
-	for i := 0; i < n; i++ {
-		pid, err := syscall.ForkExec("/bin/true", []string{"true"}, attr)
-		if err != nil {
-			fail("fork/exec: %v", err)
-		}
-		var ws syscall.WaitStatus
-		if _, err := syscall.Wait4(pid, &ws, 0, nil); err != nil {
-			fail("wait: %v", err)
+	if cg != nil {
+		if err := cg.leave(); err != nil {
+			fail("%v", err)
 		}
 	}
-	return time.Since(start)
-}
-
-func getppidLoop(n int) time.Duration {
-	start := time.Now()
-	for i := 0; i < n; i++ {
-		syscall.RawSyscall(syscall.SYS_GETPPID, 0, 0, 0)
-	}
-	return time.Since(start)
-}
-
-// pacedLoop fork+execs at a fixed rate, in batches each millisecond tick.
-func pacedLoop(rate int, d time.Duration) {
-	start := time.Now()
-	done := 0
-	for elapsed := time.Duration(0); elapsed < d; elapsed = time.Since(start) {
-		due := int(float64(rate) * elapsed.Seconds())
-		if due > done {
-			forkExecLoop(due - done)
-			done = due
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
-type agent struct {
-	cmd *exec.Cmd
-}
-
-func startAgent(bin string) *agent {
-	cmd := exec.Command(bin, "run", "--events", "all", "--format", "json", "--output", "/dev/null")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		fail("%v", err)
-	}
-	if err := cmd.Start(); err != nil {
-		fail("start %s: %v", bin, err)
-	}
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		if strings.Contains(sc.Text(), "msg=started") {
-			go func() {
-				for sc.Scan() { // keep draining: the agent logs and prints its summary
-				}
-			}()
-			return &agent{cmd: cmd}
-		}
-	}
-	fail("agent exited before it started: %v", cmd.Wait())
-	return nil
-}
-
-// cpu is the agent's user+system time so far, in nanoseconds.
-func (a *agent) cpu() int64 {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", a.cmd.Process.Pid))
-	if err != nil {
-		fail("read agent stat: %v", err)
-	}
-	f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+1:]))
-	var utime, stime int64
-	fmt.Sscan(f[11], &utime)
-	fmt.Sscan(f[12], &stime)
-	return (utime + stime) * int64(time.Second) / 100 // USER_HZ
-}
-
-func (a *agent) stop() {
-	a.cmd.Process.Signal(syscall.SIGTERM)
-	if err := a.cmd.Wait(); err != nil {
-		fail("agent: %v", err)
-	}
-}
-
-func median(v []float64) float64 {
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	report(reportInput{
+		scoped: *scoped, agentArgs: *extra,
+		rounds: *rounds, execs: *execs, calls: *calls,
+		rate: *rate, paced: *paced, workers: *workers,
+		modes: modes, results: results, agent: agent, progs: progs,
+		others: others,
+	})
 }
 
 func fail(format string, args ...any) {

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/vigil-sec/vigil/internal/event"
 )
 
@@ -231,4 +233,48 @@ func TestKilledBySignal(t *testing.T) {
 	if x := ev.Exit; x == nil || x.Signal != int(syscall.SIGKILL) || x.SignalName != "SIGKILL" || x.Code != 0 {
 		t.Errorf("exit = %+v, want signal 9 (SIGKILL)", ev.Exit)
 	}
+}
+
+// TestExecOnATerminal: a process whose controlling terminal is a new
+// pseudo-terminal reports that terminal as its tty.
+func TestExecOnATerminal(t *testing.T) {
+	r := start(t, Config{})
+	slave, name := openPTY(t)
+	m := marker(t)
+	cmd := exec.Command("/bin/true", m)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	// a session of its own, with the terminal (its fd 0) as controlling tty
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	ev := r.waitFor(t, "exec", withArg(event.KindProcessExec, m))
+	if ev.Process.TTY != name {
+		t.Errorf("tty = %q, want %q", ev.Process.TTY, name)
+	}
+}
+
+// openPTY opens a new pseudo-terminal and returns its terminal side and
+// its name below /dev ("pts/3"); both sides are closed when the test ends.
+func openPTY(t *testing.T) (*os.File, string) {
+	t.Helper()
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { master.Close() })
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil { // unlockpt
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetUint32(int(master.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("pts/%d", n)
+	slave, err := os.OpenFile("/dev/"+name, os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { slave.Close() })
+	return slave, name
 }

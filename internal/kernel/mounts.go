@@ -87,15 +87,24 @@ func FindMount(mounts []Mount, fstype string) (Mount, bool) {
 // EnsureMounts mounts tracefs and bpffs where vigil expects them, when
 // they are not mounted yet. It returns what it mounted.
 func EnsureMounts() ([]string, error) {
+	return ensureMounts([]mountTarget{
+		{TraceFSPath, "tracefs"},
+		{BPFFSPath, "bpf"},
+	})
+}
+
+// mountTarget is a filesystem and where it must be mounted.
+type mountTarget struct{ path, fstype string }
+
+// ensureMounts mounts each target that is not mounted at its path yet,
+// creating the mount point if need be, and returns the paths it mounted.
+func ensureMounts(targets []mountTarget) ([]string, error) {
 	mounts, err := Mounts()
 	if err != nil {
 		return nil, fmt.Errorf("read mounts: %w", err)
 	}
 	var done []string
-	for _, want := range []struct{ path, fstype string }{
-		{TraceFSPath, "tracefs"},
-		{BPFFSPath, "bpf"},
-	} {
+	for _, want := range targets {
 		if mountedAt(mounts, want.path, want.fstype) {
 			continue
 		}

@@ -20,6 +20,8 @@ const (
 	CapabilityFileBlocking      = "file access blocking"
 	CapabilityNetworkDeny       = "network deny"
 	CapabilityPacketDrop        = "packet drop"
+	CapabilityModuleBlocking    = "kernel module blocking"
+	CapabilityLSMTier           = "BPF LSM tier"
 	CapabilityProcessSnapshot   = "process snapshot"
 	CapabilityRingBuffer        = "ring buffer transport"
 	CapabilityOverheadMetrics   = "BPF overhead metrics"
@@ -49,6 +51,8 @@ func DeriveCapabilities(features []Feature) []Capability {
 		fs.fileBlocking(),
 		fs.networkDeny(),
 		fs.packetDrop(),
+		fs.moduleBlocking(),
+		fs.lsmTier(),
 		fs.processSnapshot(),
 		fs.ringBuffer(),
 		fs.overheadMetrics(),
@@ -67,60 +71,84 @@ func unavailable(name, why string) Capability {
 	return Capability{name, StatusUnavailable, why}
 }
 
-// noTransport is why an event sensor cannot run: its events have no way out.
-const noTransport = "no BPF ring buffer to carry events (ringbuf unavailable)"
+// processSensorNeeds are the features the process sensor is built on:
+// tp_btf programs on the scheduler's tracepoints, paths walked with
+// bpf_loop (Linux 5.17), exec records reserved at their exact size with
+// bpf_ringbuf_reserve_dynptr (5.19) in the shared ring buffer. The agent
+// requires the sensor, so without one of them vigil run does not start.
+func processSensorNeeds() []string {
+	return []string{FeatureBTF, FeatureTPBTF, FeatureLoop, FeatureRingbuf, FeatureRingbufDynptr}
+}
+
+// agentDown is why a capability of the running agent is unavailable when
+// the process sensor cannot load.
+const agentDown = "vigil run does not start here: it requires the process sensor, which cannot load (see process monitoring)"
+
+// missing lists the named features that are unavailable, with the kernel's
+// reason for each.
+func (fs featureSet) missing(names ...string) []string {
+	var out []string
+	for _, n := range names {
+		if !fs.has(n) {
+			out = append(out, n+" ("+fs.reason(n)+")")
+		}
+	}
+	return out
+}
+
+func (fs featureSet) processSensorLoads() bool { return len(fs.missing(processSensorNeeds()...)) == 0 }
 
 func (fs featureSet) processMonitoring() Capability {
 	const name = CapabilityProcessMonitoring
-	switch {
-	case !fs.has(FeatureRingbuf):
-		return unavailable(name, noTransport)
-	case fs.has(FeatureTPBTF):
-		return full(name, "tp_btf sched_process_exec/exit/fork: typed arguments, no tracefs needed")
-	case fs.has(FeatureRawTP):
-		return degraded(name, "raw_tp sched_process_exec/exit/fork instead of tp_btf: untyped arguments, every field read with bpf_probe_read_kernel")
-	case fs.has(FeatureTracepoint):
-		return degraded(name, "classic sched/* tracepoints instead of tp_btf: costlier per event, needs tracefs")
+	if missing := fs.missing(processSensorNeeds()...); len(missing) > 0 {
+		return unavailable(name, "the process sensor, which vigil run requires, needs kernel BTF, tp_btf, "+
+			"bpf_loop (Linux 5.17) and bpf_ringbuf_reserve_dynptr (5.19); missing: "+strings.Join(missing, "; "))
 	}
-	return unavailable(name, "none of tp_btf, raw_tp or classic tracepoints attaches")
+	return full(name, "tp_btf sched_process_exec/exit/fork: typed arguments, no tracefs needed; "+
+		"paths walked with bpf_loop, exec records sized with bpf_ringbuf_reserve_dynptr")
 }
 
 func (fs featureSet) syscallSensors() Capability {
 	const name = CapabilitySyscallSensors
-	tracepoints, rawTP := fs.has(FeatureTracepoint), fs.has(FeatureRawTP)
 	switch {
-	case !fs.has(FeatureRingbuf):
-		return unavailable(name, noTransport)
-	case tracepoints && rawTP:
-		return full(name, "classic syscall tracepoints (sys_enter_*/sys_exit_*) and raw_tp sys_enter")
-	case tracepoints:
-		return degraded(name, "classic syscall tracepoints only: no raw_tp sys_enter for syscalls without a tracepoint sensor")
-	case rawTP:
-		return degraded(name, "raw_tp sys_enter/sys_exit only: one program runs on every syscall (~80 ns each) instead of only on watched ones; classic tracepoints: "+fs.reason(FeatureTracepoint))
+	case !fs.processSensorLoads():
+		return unavailable(name, agentDown)
+	case !fs.has(FeatureTracepoint):
+		return unavailable(name, "the file, network and privilege sensors attach to classic syscall tracepoints: "+
+			fs.reason(FeatureTracepoint)+"; vigil run mounts tracefs at "+TraceFSPath+
+			" when it is missing, and runs without a sensor that still cannot attach")
 	}
-	return unavailable(name, "neither classic syscall tracepoints nor raw_tp sys_enter attach")
+	return full(name, "file, network and privilege sensors on the classic sys_enter_*/sys_exit_* tracepoints "+
+		"of the calls they watch (network also on tp_btf inet_sock_set_state); calls without a tracepoint "+
+		"on this kernel only through the privilege sensor's opt-in tp_btf sys_enter/sys_exit dispatcher")
 }
 
 func (fs featureSet) execBlocking() Capability {
 	const name = CapabilityExecBlocking
-	switch {
-	case fs.has(FeatureLSMAttach):
-		return full(name, "synchronous: BPF LSM fails the exec with -EPERM")
-	case fs.has(FeatureSendSignal) && (fs.has(FeatureTPBTF) || fs.has(FeatureRawTP)):
-		return full(name, "kill at exec: bpf_send_signal(SIGKILL) at sched_process_exec, before the new image runs (no BPF LSM for a synchronous -EPERM)")
+	if !fs.has(FeatureSendSignal) || !fs.has(FeatureTPBTF) {
+		return unavailable(name, "the exec guard needs bpf_send_signal in a tp_btf program at sched_process_exec: "+
+			fs.reason(FeatureSendSignal)+"; "+fs.reason(FeatureTPBTF))
 	}
-	return unavailable(name, "needs BPF LSM, or bpf_send_signal with tp_btf or raw_tp at sched_process_exec")
+	how := "kill at exec: SIGKILL from tp_btf/sched_process_exec by (device, inode), before the new image's " +
+		"first instruction; copies caught by SHA-256 while held (SIGSTOP) for hashing"
+	if fs.has(FeatureLSMAttach) {
+		return full(name, how+"; with --lsm, BPF LSM bprm_check_security fails the exec with EPERM instead")
+	}
+	return full(name, how+" (no BPF LSM here to fail the exec itself)")
 }
 
 func (fs featureSet) fileBlocking() Capability {
 	const name = CapabilityFileBlocking
 	switch {
 	case fs.has(FeatureLSMAttach):
-		return full(name, "BPF LSM file_open returns -EPERM: the open fails")
-	case fs.has(FeatureSendSignal) && (fs.has(FeatureTracepoint) || fs.has(FeatureRawTP)):
-		return degraded(name, "detect and kill: the syscall still completes (O_CREAT/O_TRUNC side effects); no BPF LSM to fail it")
+		return degraded(name, "detect and kill at sys_exit_open* (O_CREAT/O_TRUNC side effects happen); "+
+			"with --lsm, BPF LSM file_open fails the open with EPERM instead")
+	case fs.has(FeatureSendSignal) && fs.has(FeatureTracepoint):
+		return degraded(name, "detect and kill: SIGKILL on return from the open, decided from the opened file; "+
+			"the open's O_CREAT/O_TRUNC side effects happen; no BPF LSM here to fail it")
 	}
-	return unavailable(name, "needs BPF LSM, or bpf_send_signal at a syscall tracepoint or raw_tp")
+	return unavailable(name, "the file guard needs bpf_send_signal at the sys_exit_open* tracepoints: "+
+		fs.reason(FeatureSendSignal)+"; "+fs.reason(FeatureTracepoint))
 }
 
 func (fs featureSet) networkDeny() Capability {
@@ -135,52 +163,85 @@ func (fs featureSet) networkDeny() Capability {
 		}
 	}
 	switch {
+	case !fs.has(FeatureCgroup2):
+		return unavailable(name, "no cgroup2 hierarchy to attach the network guard to")
 	case len(missing) == 0:
-		return full(name, "cgroup connect4/6 and sendmsg4/6 deny synchronously with EPERM")
-	case len(working) > 0:
-		return degraded(name, "only "+strings.Join(working, ", ")+"; not denied: "+strings.Join(missing, ", "))
+		return full(name, "cgroup connect4/6, sendmsg4/6 and bind4/6 at the cgroup2 root fail the call with EPERM")
 	}
-	return unavailable(name, "no cgroup connect/sendmsg hook attaches")
+	// the network guard loads its six programs as one collection
+	return unavailable(name, "the network guard needs every cgroup sock_addr hook; missing: "+strings.Join(missing, ", "))
 }
 
 func (fs featureSet) packetDrop() Capability {
 	const name = CapabilityPacketDrop
 	switch {
 	case fs.has(FeatureXDP):
-		return full(name, "XDP drops before the kernel allocates an skb")
+		return full(name, "XDP on the interfaces a policy names, tcx ingress where XDP cannot attach")
 	case fs.has(FeatureTCX):
-		return degraded(name, "tcx ingress instead of XDP: drops after the skb is allocated")
-	case fs.has(FeatureCgroupSKB):
-		return degraded(name, "cgroup_skb instead of XDP or tcx: drops only for processes in watched cgroups")
+		return degraded(name, "tcx ingress only: drops after the skb is allocated")
 	}
-	return unavailable(name, "none of XDP, tcx or cgroup_skb is available")
+	return unavailable(name, "neither XDP nor tcx is available: "+fs.reason(FeatureXDP)+"; "+fs.reason(FeatureTCX))
+}
+
+func (fs featureSet) moduleBlocking() Capability {
+	const name = CapabilityModuleBlocking
+	if !fs.has(FeatureSendSignal) || !fs.has(FeatureTPBTF) {
+		return unavailable(name, "needs bpf_send_signal from tp_btf sys_enter or the module syscalls' tracepoints")
+	}
+	how := "kill at init_module/finit_module entry (their tracepoints, or a sys_enter/sys_exit dispatcher " +
+		"that every system call pays for while a policy blocks modules); the kernel still finishes the call"
+	if fs.has(FeatureLSMAttach) {
+		return degraded(name, how+"; with --lsm, BPF LSM kernel_read_file/kernel_load_data refuse the module")
+	}
+	return degraded(name, how+"; no BPF LSM here to refuse the load")
+}
+
+func (fs featureSet) lsmTier() Capability {
+	const name = CapabilityLSMTier
+	if fs.has(FeatureLSMAttach) {
+		return full(name, "BPF LSM programs attach: --lsm refuses denied execs, protected opens and module loads with EPERM "+
+			"(untested: no kernel the project tests on runs BPF LSM)")
+	}
+	return unavailable(name, "BPF LSM programs do not load or attach here: "+fs.reason(FeatureLSMAttach)+
+		"; enforcement kills instead of refusing")
 }
 
 func (fs featureSet) processSnapshot() Capability {
 	const name = CapabilityProcessSnapshot
-	if fs.has(FeatureIterTask) {
-		return full(name, "iter/task walks every task in the kernel in one pass")
+	if !fs.processSensorLoads() {
+		return unavailable(name, agentDown)
 	}
-	return degraded(name, "reads /proc instead of iter/task: slower, and processes can start or exit between reads")
+	// iter/task is not used: reading other tasks' argv from an iterator
+	// needs a sleepable one and bpf_copy_from_user_task (docs/architecture.md)
+	return full(name, "reads /proc once the sensors are attached: binary, argv, cwd, ids, tty and cgroup "+
+		"of every running process; one born meanwhile is seen by both, never missed")
 }
 
 func (fs featureSet) ringBuffer() Capability {
 	const name = CapabilityRingBuffer
 	switch {
 	case !fs.has(FeatureRingbuf):
-		return unavailable(name, "vigil requires the BPF ring buffer (BPF_MAP_TYPE_RINGBUF, Linux 5.8+): "+fs.reason(FeatureRingbuf))
-	case fs.has(FeatureRingbufDynptr):
-		return full(name, "BPF ring buffer, variable-size records with bpf_ringbuf_reserve_dynptr")
+		return unavailable(name, "vigil requires the BPF ring buffer (BPF_MAP_TYPE_RINGBUF, Linux 5.8) and has no "+
+			"perf buffer fallback: "+fs.reason(FeatureRingbuf))
+	case !fs.has(FeatureRingbufDynptr):
+		return unavailable(name, "exec and file records are reserved at their exact size with "+
+			"bpf_ringbuf_reserve_dynptr (Linux 5.19): "+fs.reason(FeatureRingbufDynptr)+
+			"; the process sensor cannot load, so vigil run does not start")
 	}
-	return full(name, "BPF ring buffer, fixed-size records (no bpf_ringbuf_reserve_dynptr)")
+	return full(name, "one BPF ring buffer for all sensors: fixed-size records reserved in place, exec and file "+
+		"records copied into exact-size reservations with bpf_ringbuf_reserve_dynptr; wake-ups batched")
 }
 
 func (fs featureSet) overheadMetrics() Capability {
 	const name = CapabilityOverheadMetrics
-	if fs.has(FeatureBPFStats) {
-		return full(name, "per-program run count and time from kernel.bpf_stats_enabled")
+	switch {
+	case !fs.processSensorLoads():
+		return unavailable(name, agentDown)
+	case !fs.has(FeatureBPFStats):
+		return unavailable(name, "no kernel.bpf_stats_enabled sysctl: "+fs.reason(FeatureBPFStats))
 	}
-	return unavailable(name, "no kernel.bpf_stats_enabled sysctl: "+fs.reason(FeatureBPFStats))
+	return full(name, "per-program run count and run time in the metrics while kernel.bpf_stats_enabled is on "+
+		"(vigil run --bpf-stats switches it on while it runs)")
 }
 
 // reason is why a feature is unavailable, for a capability's detail.

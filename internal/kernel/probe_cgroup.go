@@ -12,8 +12,15 @@ import (
 )
 
 // probeCgroupPrefix names the temporary cgroups the probes create, so that a
-// leftover one (after a crash mid-probe) says whose it is.
+// leftover one (after a crash mid-probe) says whose it is; the probing
+// process's pid follows it (probeCgroupPattern).
 const probeCgroupPrefix = "vigil-probe-"
+
+// probeCgroupPattern is the os.MkdirTemp pattern of this process's
+// temporary cgroups: "vigil-probe-PID-" and a random suffix.
+func probeCgroupPattern() string {
+	return fmt.Sprintf("%s%d-", probeCgroupPrefix, os.Getpid())
+}
 
 // cgroupRemoveAttempts bounds how long removing a temporary cgroup is
 // retried: the kernel releases detached programs asynchronously, and rmdir
@@ -78,7 +85,7 @@ func attachToTempCgroup(pt ebpf.ProgramType, at ebpf.AttachType, section string)
 // withTempCgroup runs fn with a new empty cgroup under root and removes that
 // cgroup afterwards, whatever fn did.
 func withTempCgroup(root string, fn func(dir string) error) (err error) {
-	dir, err := os.MkdirTemp(root, probeCgroupPrefix)
+	dir, err := os.MkdirTemp(root, probeCgroupPattern())
 	if err != nil {
 		return fmt.Errorf("create temporary cgroup: %w", err)
 	}

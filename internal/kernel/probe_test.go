@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -45,8 +46,9 @@ func TestDeriveCapabilities(t *testing.T) {
 		name     string
 		features []Feature
 		want     map[string]Status
-		// detail holds substrings the capability's detail must contain.
-		detail map[string]string
+		// detail holds substrings the capability's detail must contain,
+		// absent substrings it must not.
+		detail, absent map[string]string
 	}{
 		{
 			name:     "this kernel",
@@ -61,41 +63,96 @@ func TestDeriveCapabilities(t *testing.T) {
 				CapabilityProcessSnapshot:   StatusFull,
 				CapabilityRingBuffer:        StatusFull,
 				CapabilityOverheadMetrics:   StatusFull,
+				CapabilityModuleBlocking:    StatusDegraded,
+				CapabilityLSMTier:           StatusUnavailable,
 			},
 			detail: map[string]string{
-				CapabilityExecBlocking: "kill at exec",
-				CapabilityFileBlocking: "detect and kill: the syscall still completes (O_CREAT/O_TRUNC side effects)",
+				CapabilityExecBlocking:      "kill at exec",
+				CapabilityFileBlocking:      "detect and kill: SIGKILL on return from the open",
+				CapabilityModuleBlocking:    "the kernel still finishes the call",
+				CapabilityLSMTier:           "enforcement kills instead of refusing",
+				CapabilityProcessMonitoring: "tp_btf sched_process_exec/exit/fork",
+				CapabilitySyscallSensors:    "classic sys_enter_*/sys_exit_* tracepoints",
+				CapabilityProcessSnapshot:   "reads /proc",
+				CapabilityRingBuffer:        "bpf_ringbuf_reserve_dynptr",
+			},
+			// what vigil does not do: no iter/task snapshot, no raw_tp
+			// programs, no fixed-size-only transport
+			absent: map[string]string{
+				CapabilityProcessSnapshot:   "iter/task",
+				CapabilityProcessMonitoring: "raw_tp",
+				CapabilitySyscallSensors:    "raw_tp",
+				CapabilityRingBuffer:        "no bpf_ringbuf_reserve_dynptr",
 			},
 		},
 		{
 			name:     "this kernel before tracefs is mounted",
 			features: without(thisKernel(), FeatureTracepoint),
 			want: map[string]Status{
-				CapabilitySyscallSensors: StatusDegraded,
-				CapabilityFileBlocking:   StatusDegraded, // raw_tp sys_enter still sees the open
+				CapabilityProcessMonitoring: StatusFull, // tp_btf needs no tracefs
+				CapabilitySyscallSensors:    StatusUnavailable,
+				CapabilityFileBlocking:      StatusUnavailable, // the file guard is on classic tracepoints too
+				CapabilityExecBlocking:      StatusFull,
 			},
-			detail: map[string]string{CapabilitySyscallSensors: "tracepoint refused"},
+			detail: map[string]string{CapabilitySyscallSensors: "tracepoint refused; vigil run mounts tracefs",
+				CapabilityFileBlocking: "tracepoint refused"},
+		},
+		{
+			name:     "without iter/task",
+			features: without(thisKernel(), FeatureIterTask),
+			want:     map[string]Status{CapabilityProcessSnapshot: StatusFull}, // it reads /proc anyway
+		},
+		{
+			name:     "without raw_tp",
+			features: without(thisKernel(), FeatureRawTP),
+			want: map[string]Status{
+				CapabilityProcessMonitoring: StatusFull,
+				CapabilitySyscallSensors:    StatusFull,
+			},
 		},
 		{
 			name:     "with BPF LSM",
 			features: allFeatures(),
 			want: map[string]Status{
 				CapabilityExecBlocking: StatusFull,
-				CapabilityFileBlocking: StatusFull,
+				CapabilityFileBlocking: StatusDegraded, // kill unless --lsm
+				CapabilityLSMTier:      StatusFull,
 			},
 			detail: map[string]string{
-				CapabilityExecBlocking: "synchronous",
-				CapabilityFileBlocking: "-EPERM",
+				CapabilityExecBlocking: "with --lsm, BPF LSM bprm_check_security fails the exec with EPERM",
+				CapabilityFileBlocking: "with --lsm, BPF LSM file_open fails the open with EPERM",
+				CapabilityLSMTier:      "untested",
 			},
 		},
 		{
+			// the process sensor is tp_btf only, and the agent requires it
 			name:     "without tp_btf",
 			features: without(thisKernel(), FeatureTPBTF),
 			want: map[string]Status{
-				CapabilityProcessMonitoring: StatusDegraded,
-				CapabilityExecBlocking:      StatusFull, // raw_tp sched_process_exec can still kill
+				CapabilityProcessMonitoring: StatusUnavailable,
+				CapabilitySyscallSensors:    StatusUnavailable,
+				CapabilityProcessSnapshot:   StatusUnavailable,
 			},
-			detail: map[string]string{CapabilityProcessMonitoring: "raw_tp"},
+			detail: map[string]string{
+				CapabilityProcessMonitoring: "missing: tp_btf (synthetic: tp_btf refused)",
+				CapabilitySyscallSensors:    "vigil run does not start",
+			},
+		},
+		{
+			// Linux 5.8 to 5.16: a ring buffer, but no bpf_loop or dynptr
+			name:     "ring buffer without dynptr or bpf_loop",
+			features: without(thisKernel(), FeatureRingbufDynptr, FeatureLoop),
+			want: map[string]Status{
+				CapabilityRingBuffer:        StatusUnavailable,
+				CapabilityProcessMonitoring: StatusUnavailable,
+				CapabilitySyscallSensors:    StatusUnavailable,
+				CapabilityProcessSnapshot:   StatusUnavailable,
+				CapabilityOverheadMetrics:   StatusUnavailable,
+			},
+			detail: map[string]string{
+				CapabilityRingBuffer:        "bpf_ringbuf_reserve_dynptr (Linux 5.19): synthetic",
+				CapabilityProcessMonitoring: "bpf_loop (synthetic: bpf_loop refused); bpf_ringbuf_reserve_dynptr (synthetic",
+			},
 		},
 		{
 			name:     "without ringbuf",
@@ -112,11 +169,11 @@ func TestDeriveCapabilities(t *testing.T) {
 			name:     "without some cgroup hooks and XDP",
 			features: without(thisKernel(), FeatureCgroupSendmsg6, FeatureXDP),
 			want: map[string]Status{
-				CapabilityNetworkDeny: StatusDegraded,
+				CapabilityNetworkDeny: StatusUnavailable, // one collection: all six hooks or none
 				CapabilityPacketDrop:  StatusDegraded,
 			},
 			detail: map[string]string{
-				CapabilityNetworkDeny: "not denied: cgroup/sendmsg6",
+				CapabilityNetworkDeny: "missing: cgroup/sendmsg6",
 				CapabilityPacketDrop:  "tcx",
 			},
 		},
@@ -130,9 +187,11 @@ func TestDeriveCapabilities(t *testing.T) {
 				CapabilityFileBlocking:      StatusUnavailable,
 				CapabilityNetworkDeny:       StatusUnavailable,
 				CapabilityPacketDrop:        StatusUnavailable,
-				CapabilityProcessSnapshot:   StatusDegraded, // /proc is always there
+				CapabilityProcessSnapshot:   StatusUnavailable, // the agent does not start
 				CapabilityRingBuffer:        StatusUnavailable,
 				CapabilityOverheadMetrics:   StatusUnavailable,
+				CapabilityModuleBlocking:    StatusUnavailable,
+				CapabilityLSMTier:           StatusUnavailable,
 			},
 		},
 	}
@@ -154,6 +213,12 @@ func TestDeriveCapabilities(t *testing.T) {
 					t.Errorf("%s: detail %q does not contain %q", name, c.Detail, want)
 				}
 			}
+			for name, not := range tt.absent {
+				c, _ := report.Capability(name)
+				if strings.Contains(c.Detail, not) {
+					t.Errorf("%s: detail %q claims %q, which vigil does not do", name, c.Detail, not)
+				}
+			}
 		})
 	}
 }
@@ -170,8 +235,8 @@ func TestDeriveCapabilitiesNamesEachOnce(t *testing.T) {
 			t.Errorf("capability %q has no detail", c.Name)
 		}
 	}
-	if len(caps) != 9 {
-		t.Errorf("got %d capabilities, want 9", len(caps))
+	if len(caps) != 11 {
+		t.Errorf("got %d capabilities, want 11", len(caps))
 	}
 }
 
@@ -212,7 +277,6 @@ func TestProbeThisKernel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := cgroupEntries(t, root)
 
 	report, err := Probe(t.Context())
 	if err != nil {
@@ -265,20 +329,49 @@ func TestProbeThisKernel(t *testing.T) {
 		CapabilityFileBlocking:      StatusDegraded,
 		CapabilityNetworkDeny:       StatusFull,
 		CapabilityRingBuffer:        StatusFull,
+		CapabilitySyscallSensors:    StatusFull,
+		CapabilityProcessSnapshot:   StatusFull,
 	} {
 		if c, _ := report.Capability(name); c.Status != want {
 			t.Errorf("%s: %s (%s), want %s", name, c.Status, c.Detail, want)
 		}
 	}
 
-	after := cgroupEntries(t, root)
-	if len(after) != len(before) {
-		t.Errorf("cgroup2 root %s had %d entries before probing, %d after", root, len(before), len(after))
-	}
-	for _, name := range after {
-		if strings.HasPrefix(name, probeCgroupPrefix) {
+	// Other packages' tests make and remove cgroups in the same root while
+	// this runs, and so may other probes: only this process's count.
+	for _, name := range cgroupEntries(t, root) {
+		if strings.HasPrefix(name, probeCgroupPattern()) {
 			t.Errorf("probe left cgroup %s/%s behind", root, name)
 		}
+	}
+}
+
+// TestTempCgroupRemovedAfterFailure: the probes' temporary cgroup exists,
+// named after this process, while the probe runs, and is gone afterwards
+// even when the probe failed.
+func TestTempCgroupRemovedAfterFailure(t *testing.T) {
+	testenv.RequirePrivileged(t)
+	root, err := cgroup2Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen string
+	failure := errors.New("attach refused")
+	err = withTempCgroup(root, func(dir string) error {
+		seen = dir
+		if !strings.HasPrefix(filepath.Base(dir), probeCgroupPattern()) {
+			t.Errorf("temporary cgroup %s is not named %s…", dir, probeCgroupPattern())
+		}
+		if _, err := os.Stat(filepath.Join(dir, "cgroup.procs")); err != nil {
+			t.Errorf("temporary cgroup %s is not a cgroup: %v", dir, err)
+		}
+		return failure
+	})
+	if !errors.Is(err, failure) {
+		t.Errorf("withTempCgroup returned %v, want the probe's error", err)
+	}
+	if _, err := os.Stat(seen); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("temporary cgroup %s still there after the probe failed (%v)", seen, err)
 	}
 }
 

@@ -32,7 +32,7 @@ func (d Decoder) Exec(raw []byte) (*event.Event, error) {
 	}
 	blob := raw[execInfoSize:]
 	s := strs{blob: blob}
-	flags := info.Flags
+	flags := processExecFlag(info.Flags)
 	p := &event.Process{
 		PID:       info.Hdr.Pid,
 		TID:       info.Hdr.Tid,
@@ -164,23 +164,8 @@ func (s *strs) str(off, n uint16) string {
 	return cString(s.bytes(off, n))
 }
 
-// path joins components written leaf first ("cat\0bin\0usr\0") into
-// "/usr/bin/cat".
-func (s *strs) path(off, n uint16) string {
-	parts := bytes.Split(bytes.TrimRight(s.bytes(off, n), "\x00"), []byte{0})
-	var b strings.Builder
-	for i := len(parts) - 1; i >= 0; i-- {
-		if len(parts[i]) == 0 {
-			continue
-		}
-		b.WriteByte('/')
-		b.Write(parts[i])
-	}
-	if b.Len() == 0 {
-		return "/"
-	}
-	return b.String()
-}
+// path joins components written leaf first (bpf/lib/path.h).
+func (s *strs) path(off, n uint16) string { return ring.Path(s.bytes(off, n)) }
 
 // args splits NUL-separated argv. A cut last argument is kept as it is.
 func (s *strs) args(off, n uint16) []string {

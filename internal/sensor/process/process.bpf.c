@@ -58,6 +58,18 @@ static __always_inline void read_file(struct exec_info *e, struct file *file)
 	}
 }
 
+/*
+ * count_cuts counts an exec whose strings were cut. Not inlined, like
+ * fill_fork below: its parameter is what puts enum exec_flag into BTF, where
+ * bpf2go finds it (exec_info holds the flags as a plain __u32).
+ */
+static __noinline void count_cuts(enum exec_flag flags)
+{
+	if (flags & (EXEC_ARGS_CUT | EXEC_BINARY_CUT | EXEC_FILENAME_CUT | EXEC_CWD_CUT |
+		     EXEC_CGROUP_CUT))
+		count_drop(DROP_TRUNCATED, KIND_PROCESS_EXEC);
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -118,9 +130,7 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 		e->flags |= EXEC_CGROUP_CUT;
 	blob_tty(b, &used, &e->tty, task);
 
-	if (e->flags & (EXEC_ARGS_CUT | EXEC_BINARY_CUT | EXEC_FILENAME_CUT |
-			EXEC_CWD_CUT | EXEC_CGROUP_CUT))
-		count_drop(DROP_TRUNCATED, KIND_PROCESS_EXEC);
+	count_cuts(e->flags);
 
 	emit_with_blob(e, sizeof(*e), b, used, KIND_PROCESS_EXEC);
 	return 0;

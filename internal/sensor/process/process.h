@@ -23,7 +23,7 @@ enum exec_flag {
 struct exec_info {
 	struct record_header hdr;
 	__u32 ppid;
-	enum exec_flag flags; /* a set of exec_flag bits */
+	__u32 flags; /* a set of enum exec_flag bits */
 	__u32 uid, euid, gid, egid;
 	__u32 auid;
 	__u32 pid_ns, mnt_ns, net_ns;

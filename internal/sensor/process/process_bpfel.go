@@ -44,7 +44,7 @@ type processExecInfo struct {
 		CgroupId uint64
 	}
 	Ppid      uint32
-	Flags     processExecFlag
+	Flags     uint32
 	Uid       uint32
 	Euid      uint32
 	Gid       uint32

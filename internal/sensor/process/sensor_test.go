@@ -3,6 +3,7 @@ package process
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,8 +42,15 @@ func (r *recorder) add(raw []byte) {
 // records seen, decoded, with their raw bytes.
 func record(t *testing.T, fn func()) (*recorder, *ring.Ring) {
 	t.Helper()
+	return recordScoped(t, ring.Scope{}, fn)
+}
+
+// recordScoped is record with the sensor limited to scope.
+func recordScoped(t *testing.T, scope ring.Scope, fn func()) (*recorder, *ring.Ring) {
+	t.Helper()
 	testenv.RequirePrivileged(t)
 	cfg := ring.DefaultConfig()
+	cfg.Scope = scope
 	r, err := ring.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -251,5 +259,81 @@ func TestMemfdExec(t *testing.T) {
 	}
 	if ev.Process.Executable == nil || !ev.Process.Executable.Deleted {
 		t.Errorf("executable = %+v, want it marked deleted (a memfd has no name on disk)", ev.Process.Executable)
+	}
+}
+
+// waitingShell is a shell that runs script once a line arrives on its
+// stdin, with marker as $0: a process whose pid is known before it execs.
+type waitingShell struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+}
+
+func startWaitingShell(t *testing.T, script, marker string) *waitingShell {
+	t.Helper()
+	cmd := exec.Command("/bin/sh", "-c", "read go; "+script, marker)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); cmd.Process.Kill(); cmd.Wait() })
+	return &waitingShell{cmd, stdin}
+}
+
+// release lets the shell run its script and waits for it to end.
+func (w *waitingShell) release(t *testing.T) {
+	t.Helper()
+	if _, err := w.stdin.Write([]byte("go\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.cmd.Wait(); err != nil {
+		t.Fatalf("shell: %v", err)
+	}
+}
+
+// TestAgentPIDIsExempt: with the agent's pid set to one child's, that
+// child's exec and exit are not reported, while a sibling doing the same
+// is, and so is a process the exempt one starts: only the agent's own
+// process is exempt, not what it runs.
+func TestAgentPIDIsExempt(t *testing.T) {
+	nonce := time.Now().UnixNano()
+	exemptMarker := fmt.Sprintf("vigil-exempt-%d", nonce)
+	siblingMarker := fmt.Sprintf("vigil-sibling-%d", nonce)
+	grandchildMarker := fmt.Sprintf("vigil-grandchild-%d", nonce)
+	// the exempt one starts a grandchild, then replaces itself (same pid)
+	exempt := startWaitingShell(t, `/bin/true "`+grandchildMarker+`"; exec /bin/true "$0"`, exemptMarker)
+	sibling := startWaitingShell(t, `exec /bin/true "$0"`, siblingMarker)
+	exemptPID := uint32(exempt.cmd.Process.Pid)
+
+	rec, _ := recordScoped(t, ring.Scope{AgentPID: exemptPID}, func() {
+		exempt.release(t)
+		sibling.release(t)
+	})
+
+	ev, _ := execOf(t, rec, siblingMarker)
+	if ev.Process.PID != uint32(sibling.cmd.Process.Pid) {
+		t.Errorf("sibling's exec has pid %d, want %d", ev.Process.PID, sibling.cmd.Process.Pid)
+	}
+	grandchild, _ := execOf(t, rec, grandchildMarker)
+	if grandchild.Process.PPID != exemptPID {
+		t.Errorf("grandchild's ppid = %d, want the exempt process %d", grandchild.Process.PPID, exemptPID)
+	}
+
+	var siblingExit bool
+	for _, raw := range rec.raws {
+		h, err := ring.ParseHeader(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Pid == exemptPID {
+			t.Errorf("record of kind %d from the exempt pid %d", h.Kind, exemptPID)
+		}
+		siblingExit = siblingExit || h.Kind == ring.WireProcessExit && h.Pid == uint32(sibling.cmd.Process.Pid)
+	}
+	if !siblingExit {
+		t.Error("the sibling's exit was not reported")
 	}
 }

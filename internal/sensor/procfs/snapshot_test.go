@@ -1,14 +1,19 @@
 package procfs
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/testenv"
 )
 
 func opts() Options {
@@ -63,6 +68,51 @@ func TestSnapshotSeesAChild(t *testing.T) {
 	if child.StartTime.IsZero() || child.StartTime.UnixNano() <= 0 {
 		t.Errorf("start time unset: %v", child.StartTime)
 	}
+}
+
+// TestSnapshotSeesTheTerminal: a process whose controlling terminal is a
+// new pseudo-terminal is snapshotted with that terminal as its tty.
+func TestSnapshotSeesTheTerminal(t *testing.T) {
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		testenv.Unavailable(t, fmt.Sprintf("no pseudo-terminals: %v", err))
+	}
+	defer master.Close()
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil { // unlockpt
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetUint32(int(master.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("pts/%d", n)
+	slave, err := os.OpenFile("/dev/"+name, os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slave.Close()
+
+	cmd := exec.Command("/bin/sleep", "30")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+
+	procs, err := Snapshot(opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range procs {
+		if p.PID == uint32(cmd.Process.Pid) {
+			if p.TTY != name {
+				t.Errorf("tty = %q, want %q", p.TTY, name)
+			}
+			return
+		}
+	}
+	t.Fatalf("pid %d not in the snapshot", cmd.Process.Pid)
 }
 
 func TestReadStatWithAwkwardComm(t *testing.T) {
