@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -10,6 +11,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+
+	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/kernel"
 	"github.com/vigil-sec/vigil/internal/sensor/file"
 	"github.com/vigil-sec/vigil/internal/sensor/ring"
@@ -17,15 +22,21 @@ import (
 
 // vigil is the file sensor, loaded with the default watch set plus the
 // benchmark's watched directory, and a reader that decodes every record.
+// The default watch set also reports other processes (a write under /etc,
+// a memfd_create): only the opens of the benchmark's watched file count
+// as its own.
 type vigil struct {
 	ring    *ring.Ring
 	sensor  *file.Sensor
+	stats   io.Closer // kernel BPF statistics, when asked for
 	done    chan error
-	records atomic.Uint64
+	own     string        // the watched file the loops open
+	records atomic.Uint64 // file_open records of own
+	others  atomic.Uint64 // every other record
 	errors  atomic.Uint64
 }
 
-func startVigil(watched string) (*vigil, error) {
+func startVigil(watched, own string, bpfStats bool) (*vigil, error) {
 	rc := ring.DefaultConfig()
 	rc.Scope.AgentPID = uint32(os.Getpid())
 	r, err := ring.New(rc)
@@ -39,31 +50,58 @@ func startVigil(watched string) (*vigil, error) {
 		r.Close()
 		return nil, err
 	}
-	v := &vigil{ring: r, sensor: s, done: make(chan error, 1)}
+	v := &vigil{ring: r, sensor: s, done: make(chan error, 1), own: own}
+	if bpfStats {
+		if v.stats, err = ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME)); err != nil {
+			s.Close()
+			r.Close()
+			return nil, fmt.Errorf("enable BPF statistics: %w", err)
+		}
+	}
 	dec := file.Decoder{Time: kernel.NewBootClock().Time}
 	go func() {
 		v.done <- r.Read(func(raw []byte) {
-			if _, err := dec.Decode(raw); err != nil {
+			ev, err := dec.Decode(raw)
+			switch {
+			case err != nil:
 				v.errors.Add(1)
-				return
+			case ev.Kind == event.KindFileOpen && ev.File.Path == v.own:
+				v.records.Add(1)
+			default:
+				v.others.Add(1)
 			}
-			v.records.Add(1)
 		}, func() {})
 	}()
 	return v, nil
 }
 
-// stop detaches, drains and reports what was lost.
-func (v *vigil) stop() (ring.Loss, error) {
+// progStats is a program's run count and total run time so far.
+type progStats struct{ runs, ns uint64 }
+
+// openatStats reads the openat program's statistics; zero without
+// -bpf-stats. Every process's opens count, the benchmark's are most.
+func (v *vigil) openatStats() progStats {
+	if v.stats == nil {
+		return progStats{}
+	}
+	st, err := v.sensor.Programs()["exit_openat"].Stats()
+	if err != nil {
+		return progStats{}
+	}
+	return progStats{st.RunCount, uint64(st.Runtime)}
+}
+
+// stop detaches, drains and reports how many file_open records the ring
+// had no room for. Those cannot be told apart by process: they are the
+// benchmark's own or others', an upper bound of its own losses.
+func (v *vigil) stop() (lost uint64, err error) {
+	if v.stats != nil {
+		v.stats.Close()
+	}
 	errs := []error{v.sensor.Close(), v.ring.Stop(), <-v.done}
 	losses, err := v.ring.Losses()
 	errs = append(errs, err, v.ring.Close())
-	var lost ring.Loss
-	for _, l := range losses {
-		if l.Reason == ring.RingbufFull {
-			lost.Count += l.Count
-		}
-	}
+	lost = ring.Lost(losses, ring.RingbufFull, event.KindFileOpen)
 	if n := v.errors.Load(); n > 0 {
 		errs = append(errs, fmt.Errorf("%d records did not decode", n))
 	}

@@ -10,8 +10,10 @@ import (
 // results holds every sample by mode, target and round.
 type results struct {
 	samples map[string]map[string]map[int]sample
-	records uint64 // vigil records delivered
-	lost    uint64 // and dropped for a full ring
+	program map[string][]uint64 // -bpf-stats: ns per run of exit_openat, by target
+	records uint64              // vigil's records of the watched opens
+	others  uint64              // records of other processes' files (the default watch set)
+	lost    uint64              // file_open records dropped for a full ring
 }
 
 func (r *results) add(mode, name string, round int, s sample) {
@@ -25,6 +27,13 @@ func (r *results) add(mode, name string, round int, s sample) {
 		r.samples[mode][name] = map[int]sample{}
 	}
 	r.samples[mode][name][round] = s
+}
+
+func (r *results) addProgram(name string, ns uint64) {
+	if r.program == nil {
+		r.program = map[string][]uint64{}
+	}
+	r.program[name] = append(r.program[name], ns)
 }
 
 // cost is a mode's median CPU time per operation, its median extra cost
@@ -93,7 +102,20 @@ func (r *results) print(w io.Writer, t tree, rounds, n int, audit bool) {
 		}
 		fmt.Fprintf(w, "| %s | %s | %s |\n", tg.name, signed(r.fastest("vigil", tg.name)), a)
 	}
-	fmt.Fprintf(w, "\nvigil delivered %d records of watched opens, dropped %d (ring full).\n", r.records, r.lost)
+	if len(r.program) > 0 {
+		fmt.Fprintln(w, "\nRun time of the openat program per run, median over the rounds (kernel BPF statistics, which add to every run):")
+		fmt.Fprintln(w, "\n| operation | exit_openat |")
+		fmt.Fprintln(w, "|---|---|")
+		for _, tg := range []target{t.other, t.beside, t.watched} {
+			v := slices.Clone(r.program[tg.name])
+			if len(v) == 0 {
+				continue
+			}
+			slices.Sort(v)
+			fmt.Fprintf(w, "| %s | %d ns |\n", tg.name, v[len(v)/2])
+		}
+	}
+	fmt.Fprintf(w, "\nvigil delivered %d records of the watched opens and %d of other processes' files; %d file_open records dropped (ring full).\n", r.records, r.others, r.lost)
 }
 
 func signed(d time.Duration) string {

@@ -10,10 +10,11 @@ import (
 const (
 	// MaxPathLen is the longest watched path, in bytes.
 	MaxPathLen = 254
-	// MaxComponents is how many component names can be watched.
-	MaxComponents = 8
+	// MaxComponents is how many component names can be watched, both
+	// lists together.
+	MaxComponents = 64
 	// MaxComponentLen is the longest component name, in bytes.
-	MaxComponentLen = 16
+	MaxComponentLen = 31
 )
 
 // Config says which paths the file sensor reports. Paths are absolute; a
@@ -33,6 +34,11 @@ type Config struct {
 	// wherever they appear in it: ".ssh" covers /root/.ssh/id_rsa and
 	// /home/ann/.ssh/authorized_keys.
 	Components []string
+	// ComponentWrites lists names that make a path's changes watched
+	// wherever they appear in it: ".bashrc" covers every user's, wherever
+	// the home directory is; "release_agent" every cgroup v1 hierarchy's,
+	// wherever it is mounted.
+	ComponentWrites []string
 	// ExecDirs lists directories where executables appearing are
 	// reported: a regular file with an x bit opened for writing, or a
 	// chmod that sets an x bit.
@@ -42,26 +48,55 @@ type Config struct {
 	IgnoreMemfd bool
 }
 
-// DefaultConfig is what the agent watches unless told otherwise. Reads are
-// watched only where reading is itself the attack (credentials, sudo
-// rules, host keys): reads elsewhere under /etc happen thousands of times
-// a second (ld.so.cache at every exec) and say nothing. Writes are watched
-// where a write changes what runs or who may log in, or hides tracks:
-// binaries and libraries, /etc, /root, /boot, cron spools, logs.
+// DefaultConfig is what the agent watches unless told otherwise, chosen
+// for what the default rule pack (rules/20-files.yaml) looks at.
+//
+// Reads are watched only where reading is itself the attack: password
+// hashes (and their backups), sudo rules, host keys and sshd's
+// configuration, the PAM stack (read to find how logins are checked before
+// a PAM backdoor is planted). Reads elsewhere under /etc happen thousands
+// of times a second (ld.so.cache at every exec) and say nothing.
+//
+// Changes are watched where a change alters what runs or who may log in,
+// or hides tracks: binaries and libraries, /etc (cron, systemd units,
+// ld.so.preload, PAM modules' configuration, profile scripts), /root,
+// /boot, cron and at spools, logs; the kernel's user-mode helpers and
+// every sysctl (/proc/sys: core_pattern, modprobe, binfmt_misc/register;
+// /sys/kernel/uevent_helper), which a container escape rewrites; and, by
+// name wherever they are, cgroup v1 release_agent files (an escape mounts
+// its own cgroup hierarchy anywhere) and the files of every user's home,
+// wherever it is: shell startup files, shell and REPL histories, and
+// ~/.config (user systemd units, fish's configuration). Homes are matched
+// by name rather than below /home: service accounts live elsewhere, and
+// the rest of a home directory is busy and says little.
 func DefaultConfig() Config {
 	return Config{
-		Watch: []string{"/etc/ssh", "/etc/sudoers.d"},
+		Watch: []string{"/etc/ssh", "/etc/sudoers.d", "/etc/pam.d"},
 		Exact: []string{
-			"/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/security/opasswd",
+			"/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-",
+			"/etc/sudoers", "/etc/security/opasswd", "/etc/pam.conf",
 		},
 		WatchWrites: []string{
 			"/etc", "/root", "/boot",
 			"/bin", "/sbin", "/lib", "/lib64",
-			"/usr/bin", "/usr/sbin", "/usr/lib", "/usr/local/bin", "/usr/local/sbin",
-			"/var/log", "/var/spool/cron",
+			"/usr/bin", "/usr/sbin", "/usr/lib", "/usr/libexec", "/usr/local/bin", "/usr/local/sbin",
+			"/var/log", "/var/spool/cron", "/var/spool/anacron", "/var/spool/at",
+			"/proc/sys", "/sys/kernel/uevent_helper",
 		},
 		Components: []string{".ssh"},
-		ExecDirs:   []string{"/tmp", "/var/tmp", "/dev/shm"},
+		ComponentWrites: []string{
+			"release_agent",
+			// shell startup files
+			".bashrc", ".bash_profile", ".bash_login", ".bash_logout", ".profile",
+			".zshrc", ".zprofile", ".zshenv", ".zlogin", ".cshrc", ".tcshrc", ".kshrc",
+			// user systemd units (~/.config/systemd/user), fish's config.fish
+			".config",
+			// histories: deleting or emptying them hides tracks
+			".bash_history", ".zsh_history", ".sh_history", ".ash_history", ".ksh_history",
+			".history", "fish_history", ".mysql_history", ".psql_history", ".python_history",
+			".node_repl_history", ".sqlite_history", ".rediscli_history", ".lesshst",
+		},
+		ExecDirs: []string{"/tmp", "/var/tmp", "/dev/shm"},
 	}
 }
 
@@ -70,7 +105,8 @@ func (c Config) withDefaults() Config {
 	def := DefaultConfig()
 	for _, f := range []struct{ dst, src *[]string }{
 		{&c.Watch, &def.Watch}, {&c.Exact, &def.Exact}, {&c.WatchWrites, &def.WatchWrites},
-		{&c.Components, &def.Components}, {&c.ExecDirs, &def.ExecDirs},
+		{&c.Components, &def.Components}, {&c.ComponentWrites, &def.ComponentWrites},
+		{&c.ExecDirs, &def.ExecDirs},
 	} {
 		if *f.dst == nil {
 			*f.dst = *f.src
@@ -92,11 +128,13 @@ const (
 	opExec  = uint32(fileWatchOpWATCH_EXEC)
 )
 
-// rules is a Config compiled for the kernel: trie keys and the filter
-// table.
+// rules is a Config compiled for the kernel: trie keys, the watch tree
+// and the filter table.
 type rules struct {
-	keys map[string]uint32 // "dir/", "dir\x00" or "file\x00" → ops
-	conf fileFilterConf
+	keys  map[string]uint32 // "dir/", "dir\x00" or "file\x00" → ops
+	comps map[string]uint32 // component name → ops
+	conf  fileFilterConf
+	tree  fileWatchTree
 }
 
 // compile checks c and builds the kernel's tables. resolve turns a path
@@ -131,18 +169,39 @@ func (c Config) compile(resolve func(string) (string, error)) (rules, error) {
 		}
 	}
 	r.inherit()
-	r.tops()
-	if len(c.Components) > MaxComponents {
-		return r, fmt.Errorf("file.components: %d names, at most %d are supported", len(c.Components), MaxComponents)
+	if n := len(c.Components) + len(c.ComponentWrites); n > MaxComponents {
+		return r, fmt.Errorf("file.components and file.component_writes: %d names, at most %d are supported", n, MaxComponents)
 	}
-	for i, name := range c.Components {
-		if err := checkComponent(name); err != nil {
-			return r, fmt.Errorf("file.components[%d] %q: %w", i, name, err)
+	r.comps = map[string]uint32{}
+	for _, l := range []struct {
+		field string
+		names []string
+		ops   uint32
+	}{
+		{"file.components", c.Components, opRead | opWrite | opExec},
+		{"file.component_writes", c.ComponentWrites, opWrite},
+	} {
+		for i, name := range l.names {
+			if err := checkComponent(name); err != nil {
+				return r, fmt.Errorf("%s[%d] %q: %w", l.field, i, name, err)
+			}
+			r.comps[name] |= l.ops
+			for i, class := range []uint32{opRead, opWrite} { // comp_maybe's two
+				if l.ops&class != 0 {
+					r.conf.CompLens[i] |= 1 << len(name)
+					r.conf.CompFirst[i][name[0]>>6] |= 1 << (name[0] & 63)
+				}
+			}
+			r.conf.AllOps |= l.ops
 		}
-		r.conf.Comp[i] = nameRule(name, opRead|opWrite|opExec)
-		r.conf.CompLens |= 1 << len(name)
 	}
-	r.conf.CompCount = uint32(len(c.Components))
+	if err := r.buildTree(); err != nil {
+		return r, err
+	}
+	r.conf.AllOps |= r.conf.RootOps
+	for _, ops := range r.keys {
+		r.conf.AllOps |= ops
+	}
 	if !c.IgnoreMemfd {
 		r.conf.Memfd = 1
 	}
@@ -202,41 +261,4 @@ func (r *rules) inherit() {
 			r.conf.MaxKey = uint32(len(k))
 		}
 	}
-}
-
-// tops lists the top-level names below which something is watched, so
-// that paths elsewhere are dismissed without being read. Past TOP_RULES
-// names, the filter does without.
-func (r *rules) tops() {
-	ops := map[string]uint32{}
-	for k, o := range r.keys {
-		name, _, _ := strings.Cut(strings.TrimRight(k[1:], "\x00"), "/")
-		ops[name] |= o
-	}
-	if len(ops) > len(r.conf.Top) {
-		for _, o := range ops {
-			r.conf.TopAny |= o
-		}
-		return
-	}
-	i := 0
-	for name, o := range ops {
-		r.conf.Top[i] = nameRule(name, o)
-		i++
-	}
-	r.conf.TopCount = uint32(i)
-}
-
-// nameRule packs a name as the kernel compares it: its length and its
-// first bytes, little-endian words, zero-padded.
-func nameRule(name string, ops uint32) fileNameRule {
-	rule := fileNameRule{Len: uint32(len(name)), Ops: fileWatchOp(ops)}
-	var b [16]byte
-	copy(b[:], name)
-	for w := range rule.Word {
-		for i := 7; i >= 0; i-- {
-			rule.Word[w] = rule.Word[w]<<8 | uint64(b[w*8+i])
-		}
-	}
-	return rule
 }

@@ -26,16 +26,23 @@ func TestConfigDefaultCompiles(t *testing.T) {
 			t.Errorf("key %q: ops %b (present %v), want %b", k, got, ok, ops)
 		}
 	}
-	if r.conf.CompCount != 1 || r.conf.CompLens != 1<<4 {
-		t.Errorf("components: count %d lens %b, want .ssh", r.conf.CompCount, r.conf.CompLens)
+	if len(r.comps) != 1+len(DefaultConfig().ComponentWrites) || r.comps[".ssh"] != opRead|opWrite|opExec ||
+		r.comps[".bashrc"] != opWrite || r.comps["release_agent"] != opWrite {
+		t.Errorf("components %v", r.comps)
 	}
-	if r.conf.TopAny != 0 || r.conf.TopCount == 0 {
-		t.Errorf("top-level names: %d, any %b", r.conf.TopCount, r.conf.TopAny)
+	if r.conf.CompLens[0] != 1<<4 || r.conf.CompLens[1]&(1<<4|1<<7|1<<13) != 1<<4|1<<7|1<<13 {
+		t.Errorf("component lengths %b %b: want .ssh alone for reads", r.conf.CompLens[0], r.conf.CompLens[1])
+	}
+	if root := r.tree.Node[0]; root.Flags != 0 || root.ChildLens == 0 {
+		t.Errorf("watch tree root %+v: want names below it and no trie fallback", root)
+	}
+	if r.conf.AllOps != opRead|opWrite|opExec {
+		t.Errorf("all ops %b", r.conf.AllOps)
 	}
 	if r.conf.Memfd != 1 {
 		t.Error("memfd_create is off by default")
 	}
-	if int(r.conf.MaxKey) != len("/etc/security/opasswd\x00") {
+	if int(r.conf.MaxKey) != len("/sys/kernel/uevent_helper/") {
 		t.Errorf("max key %d", r.conf.MaxKey)
 	}
 }
@@ -62,8 +69,9 @@ func TestConfigErrorsNameTheFieldAndEntry(t *testing.T) {
 		{Config{ExecDirs: []string{"/tmp\x00x"}}, "file.exec_dirs[0]"},
 		{Config{Components: []string{"a/b"}}, `file.components[0] "a/b": holds /`},
 		{Config{Components: []string{".."}}, "file.components[0]"},
-		{Config{Components: []string{strings.Repeat("x", 17)}}, "at most 16"},
-		{Config{Components: make([]string, 9)}, "at most 8"},
+		{Config{Components: []string{strings.Repeat("x", 32)}}, "at most 31"},
+		{Config{ComponentWrites: []string{"ok", ""}}, `file.component_writes[1] ""`},
+		{Config{Components: make([]string, 30), ComponentWrites: make([]string, 35)}, "at most 64"},
 	} {
 		err := tc.cfg.Validate()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -103,27 +111,13 @@ func TestConfigWatchesBothTheGivenAndTheResolvedPath(t *testing.T) {
 	}
 }
 
-func TestConfigTooManyTopLevelNamesTurnThatFilterOff(t *testing.T) {
-	var dirs []string
-	for c := 'a'; c < 'a'+20; c++ {
-		dirs = append(dirs, "/"+string(c))
+func TestNameWordsPackLittleEndian(t *testing.T) {
+	w := nameWords(".ssh")
+	if w[0] != 0x6873732e || w[1] != 0 {
+		t.Errorf("%x", w)
 	}
-	r, err := only(Config{WatchWrites: dirs}).compile(identity)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.conf.TopAny != opWrite || r.conf.TopCount != 0 {
-		t.Errorf("20 top-level names: any %b count %d, want the filter off for writes", r.conf.TopAny, r.conf.TopCount)
-	}
-}
-
-func TestNameRulePacksLittleEndian(t *testing.T) {
-	r := nameRule(".ssh", opRead)
-	if r.Len != 4 || r.Word[0] != 0x6873732e || r.Word[1] != 0 {
-		t.Errorf("%+v", r)
-	}
-	r = nameRule("0123456789abcdef", opRead)
-	if r.Word[0] != 0x3736353433323130 || r.Word[1] != 0x6665646362613938 {
-		t.Errorf("%+x", r.Word)
+	w = nameWords("0123456789abcdef0123456789ABCDEFtail")
+	if w[0] != 0x3736353433323130 || w[1] != 0x6665646362613938 || w[3] != 0x4645444342413938 {
+		t.Errorf("%x", w)
 	}
 }

@@ -49,18 +49,87 @@ static __always_inline bool env_get(struct env *e)
 	return true;
 }
 
-/* name_ops: the ops of the component rules (comp) or of the top-level names
- * that name (w0, w1, len); see rule_ops. */
-__noinline __u32 name_ops(__u32 comp, __u64 w0, __u64 w1, __u32 len)
+/* See filter.h: a component rule is a child of TREE_ANYWHERE. */
+__noinline __u32 comp_ops(__u32 len, __u64 w0, __u64 w1, __u64 w2, __u64 w3)
 {
 	__u32 zero = 0;
 	const struct filter_conf *conf = bpf_map_lookup_elem(&filter, &zero);
 
 	if (!conf)
 		return 0;
-	if (comp)
-		return rule_ops(conf->comp, COMP_RULES, conf->comp_count, w0, w1, len);
-	return conf->top_any | rule_ops(conf->top, TOP_RULES, conf->top_count, w0, w1, len);
+	__u32 slot = conf->tree_slot & 1;
+	const struct watch_tree *t = bpf_map_lookup_elem(&trees, &slot);
+
+	if (!t)
+		return 0;
+	__u64 w[4] = { w0, w1, w2, w3 };
+	__u32 at = tree_child(t, TREE_ANYWHERE, len, w);
+
+	return at < TREE_NODES ? t->node[at].here : 0;
+}
+
+/* See filter.h. A global function: the verifier checks it once, and its
+ * callers see one answer, not one per way out of the loop. The loop's
+ * state lives in the scratch (tk: names left, tn: the node reached, tops:
+ * the answer so far), unknown to the verifier, so that the loop converges. */
+__noinline __u32 tree_ops(__u32 need)
+{
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratches, &zero);
+	const struct filter_conf *conf = bpf_map_lookup_elem(&filter, &zero);
+
+	if (!s || !conf)
+		return TREE_ASK;
+	__u32 slot = conf->tree_slot & 1;
+	const struct watch_tree *t = bpf_map_lookup_elem(&trees, &slot);
+
+	if (!t || (t->node[0].flags & TREE_ASK_TRIE) || s->n > WALK_MAX_NAMES)
+		return TREE_ASK;
+
+	struct bpf_iter_num it;
+
+	s->tk = s->n;
+	s->tn = 0;
+	s->tops = 0; /* the trie has nothing for "/…" (root_ops aside) */
+	bpf_iter_num_new(&it, 0, TREE_DEPTH);
+	while (bpf_iter_num_next(&it)) {
+		__u32 k = s->tk, cur = s->tn & (TREE_NODES - 1);
+
+		if (k == 0 || k > WALK_MAX_NAMES)
+			break;
+		const struct tree_node *nd = &t->node[cur];
+		const struct name_ref *name = &s->names[(k - 1) & (WALK_MAX_NAMES - 1)];
+		__u32 len = name->len;
+
+		if (!((nd->child_lens >> (len < 31 ? len : 31)) & 1))
+			break; /* no child that long: the path stays below nd */
+		__u64 w[4];
+
+		name_words((const void *)name->name, len, w);
+		__u32 at = tree_child(t, cur, len, w);
+
+		if (at >= TREE_NODES)
+			break;
+		const struct tree_node *c = &t->node[at];
+
+		if (c->flags & TREE_ASK_TRIE) {
+			s->tops = TREE_ASK;
+			break;
+		}
+		if (k == 1) { /* the path ends here */
+			s->tops = c->here;
+			break;
+		}
+		s->tops = c->below;
+		/* deeper entries have this one's ops too (config.go inherits
+		 * them): watched already, or nothing more to find */
+		if ((c->below & need) || !(c->reach & need))
+			break;
+		s->tn = at;
+		s->tk = k - 1;
+	}
+	bpf_iter_num_destroy(&it);
+	return s->tops;
 }
 
 static __always_inline void set_inode(struct file_info *e, struct file *f)
@@ -134,7 +203,10 @@ __noinline __u32 decide_arg(int dirfd, __u64 upath, __u32 need, __u32 second)
 /*
  * decide_target reads a symlink's target text into path2 and matches it
  * when it is absolute: a link made to point into a watched tree is a
- * change worth seeing. Returns the matching ops.
+ * change worth seeing. The text is matched cleaned ("/etc//shadow" is
+ * /etc/shadow) and reported as written. An absolute target with ".." may
+ * point anywhere once followed: it is reported, flagged unclean. Returns
+ * the matching ops.
  */
 __noinline __u32 decide_target(__u64 target, __u32 need)
 {
@@ -144,7 +216,7 @@ __noinline __u32 decide_target(__u64 target, __u32 need)
 		return 0;
 	struct scratch *s = e.s;
 	__u32 base = next_base(&s->info.path);
-	__u32 unclean = s->unclean;
+	__u32 unclean = s->unclean; /* the link path's, kept apart */
 
 	s->info.path2.off = base;
 	s->info.path2.len = 0;
@@ -161,7 +233,21 @@ __noinline __u32 decide_target(__u64 target, __u32 need)
 	if (e.b->data[base & BLOB_OFF_MASK] != '/')
 		return 0;
 	s->comp_ops = 0;
-	scan(s, e.b, e.conf, base, 0, n - 1);
-	s->unclean = unclean; /* a target's ".." is text, not a path taken */
-	return (e.conf->root_ops | s->comp_ops | trie_ops(e.b, base, n - 1, true)) & need;
+	s->unclean = 0;
+	__u32 end = n - 1;
+	__u32 len = clean_path(s, e.b, e.conf, need, base, 1, end);
+	__u32 ops = (e.conf->root_ops | s->comp_ops | trie_ops(e.b, base, len, true)) & need;
+
+	if (s->unclean) {
+		ops = need;
+		s->info.info |= FILE_UNCLEAN;
+	}
+	s->unclean = unclean;
+	if (len != end) {
+		/* cleaning changed the text: the record has it as written */
+		n = bpf_probe_read_user_str(&e.b->data[base & BLOB_OFF_MASK], PATH_CAP,
+					    (const void *)target);
+		s->info.path2.len = n > 0 ? n : 0;
+	}
+	return ops;
 }

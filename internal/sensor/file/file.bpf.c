@@ -85,8 +85,26 @@ static __always_inline int emit(struct call *c, enum record_kind kind, enum file
 	return 0;
 }
 
-/* open, openat, openat2, creat: the opened file's own path, or for a failed
- * open the path it was given. */
+/*
+ * open, openat, openat2, creat: the opened file's own path, or for a failed
+ * open the path it was given.
+ *
+ * Why an open is judged here, at exit, from the kernel's struct file, and
+ * never skipped earlier on the strength of the path argument: a prefilter
+ * on the caller's string (read at sys_enter, or here) could skip only the
+ * opens whose string cannot name a watched file, but the string is the
+ * caller's memory. A second thread can let us read "/tmp/x" while the
+ * kernel copies "/etc/shadow" (getname() runs after sys_enter and before
+ * sys_exit: CVE-2021-33505, TestFileOpenRacerCannotSwapThePath), so any
+ * skip decided from it is a skip the attacker chooses; and the kernel's own
+ * copy is freed (putname) before sys_exit. The only inputs a racer cannot
+ * swap are the kernel's: the returned descriptor's struct file and its
+ * dentries. An entry program would also add a second tracepoint to every
+ * open, which costs more than this whole decision. So the exit side is made
+ * cheap instead (filter.h): the walk only notes where the names are, the
+ * watch tree dismisses the path at the first name nothing watched lies
+ * below, and nothing is written out for a path that is not watched.
+ */
 static __always_inline int on_open(struct trace_event_raw_sys_exit *ctx, enum file_syscall sys)
 {
 	struct call c;
@@ -164,7 +182,8 @@ static __always_inline int on_change(struct trace_event_raw_sys_exit *ctx, struc
 		ops |= decide_arg(dirfd2, path2, need, 1);
 	if (target)
 		ops |= decide_target(target, need);
-	/* a path with "." or ".." may lead anywhere: reported, not guessed */
+	/* a path with ".." may lead anywhere (a symlink before it): reported,
+	 * not guessed; "." and "//" were cleaned away before matching */
 	if (c->s->unclean)
 		c->s->info.info |= FILE_UNCLEAN;
 	else if (!ops)

@@ -8,9 +8,11 @@
 #define WATCH_KEY_DATA 256   /* path bytes the prefix filter compares (the LPM maximum) */
 #define WALK_MAX_NAMES 128   /* path components of one dentry walk */
 #define WALK_MAX_STEPS 160   /* components plus mount crossings */
-#define TOP_RULES 16         /* top-level names with a watch below them */
-#define COMP_RULES 8         /* component names watched wherever they appear */
-#define NAME_RULE_BYTES 16   /* bytes of a name a rule compares */
+#define TREE_NODES 256       /* names in the watch tree, its root included */
+#define TREE_SLOTS 512       /* hash slots of the watch tree: (parent, name) → node */
+#define TREE_PROBES 8        /* slots one lookup tries */
+#define TREE_DEPTH 32        /* components of a watched path the tree follows */
+#define TREE_NAME_BYTES 32   /* bytes of a name a tree node compares */
 
 /* The system call behind a record: its own numbering, the same on every
  * architecture. */
@@ -59,7 +61,7 @@ enum file_flag {
 	FILE_PATH_CUT = 1 << 2,    /* path was too long or too deep */
 	FILE_PATH2_CUT = 1 << 3,
 	FILE_INODE = 1 << 4,       /* ino, dev and ino_mode describe the file */
-	FILE_UNCLEAN = 1 << 5,     /* an argument path holds "." or ".." components */
+	FILE_UNCLEAN = 1 << 5,     /* an argument path holds ".." components */
 	FILE_PATH_FAULT = 1 << 6,  /* an argument path could not be read */
 };
 
@@ -87,23 +89,55 @@ struct watch_key {
 	__u8 data[WATCH_KEY_DATA];
 };
 
-/* A name compared by its first NAME_RULE_BYTES bytes and its length. */
-struct name_rule {
-	__u32 len;
-	enum watch_op ops; /* a set of watch_op bits */
-	__u64 word[NAME_RULE_BYTES / 8]; /* the name's bytes, zero-padded */
+/*
+ * The watch tree: the trie's paths as a tree of names, root first, so that
+ * the path of a kernel file is judged name by name from the root, with no
+ * path written out and no trie lookup, and most opens are dismissed at the
+ * first or second name. Every node holds what the trie would answer there.
+ * A node's children are found by hashing (parent, name) into slot[].
+ * Component rules (".ssh", watched wherever the name appears) are nodes
+ * too, children of TREE_ANYWHERE, their ops in here.
+ */
+#define TREE_ANYWHERE TREE_NODES /* the parent of the component rules */
+enum tree_flag {
+	/* the names cannot settle it at this node: the trie must (a name
+	 * longer than TREE_NAME_BYTES, compared by its first bytes only; a
+	 * path deeper than TREE_DEPTH; too many names) */
+	TREE_ASK_TRIE = 1 << 0,
+};
+
+struct tree_node {
+	__u32 len;        /* the name's length; 0 for the root */
+	__u32 parent;     /* the parent's index */
+	__u32 child_lens; /* bit n set: a child is n bytes long; bit 31: n >= 31 */
+	/* sets of watch_op bits: the trie's ops for paths below this one
+	 * ("dir/") and for this path itself ("dir\0", "file\0"; a component
+	 * rule's ops), and the ops of any watch at or below this path, which
+	 * say whether to go on */
+	enum watch_op below, here, reach;
+	enum tree_flag flags; /* a set of tree_flag bits */
+	__u32 pad;
+	__u64 word[TREE_NAME_BYTES / 8]; /* the name's first bytes, zero-padded */
+};
+
+struct watch_tree {
+	struct tree_node node[TREE_NODES]; /* node[0] is the root, "/" */
+	/* node index + 1 of the node that hashes here, or after up to
+	 * TREE_PROBES - 1 taken slots; 0: none */
+	__u16 slot[TREE_SLOTS];
 };
 
 /* What the programs read before every decision; one entry, set by the loader. */
 struct filter_conf {
 	__u32 max_key;    /* longest watch key in bytes: compare no further */
 	__u32 root_ops;   /* ops watched on every path ("/" is watched) */
-	__u32 top_any;    /* ops for which the top-level names do not filter (too many) */
-	__u32 top_count;  /* top-level names with a watch below them */
-	__u32 comp_count; /* component names watched wherever they appear */
-	__u32 comp_lens;  /* bit n set: a component rule is n bytes long */
+	__u32 all_ops;    /* ops watched anywhere: an access not among them is not looked at */
+	__u32 tree_slot;  /* which of the two watch trees is current */
 	__u32 memfd;      /* report memfd_create */
 	__u32 pad;
-	struct name_rule top[TOP_RULES];
-	struct name_rule comp[COMP_RULES];
+	/* of the component rules watched for reads ([0]) and for changes
+	 * ([1]): bit n set, one is n bytes long (n < 32); bit c of first, one
+	 * starts with byte c */
+	__u32 comp_lens[2];
+	__u64 comp_first[2][4];
 };

@@ -100,21 +100,12 @@ type fileFilterConf struct {
 	_         structs.HostLayout
 	MaxKey    uint32
 	RootOps   uint32
-	TopAny    uint32
-	TopCount  uint32
-	CompCount uint32
-	CompLens  uint32
+	AllOps    uint32
+	TreeSlot  uint32
 	Memfd     uint32
 	Pad       uint32
-	Top       [16]fileNameRule
-	Comp      [8]fileNameRule
-}
-
-type fileNameRule struct {
-	_    structs.HostLayout
-	Len  uint32
-	Ops  fileWatchOp
-	Word [2]uint64
+	CompLens  [2]uint32
+	CompFirst [2][4]uint64
 }
 
 type fileScratch struct {
@@ -125,17 +116,42 @@ type fileScratch struct {
 	CompOps uint32
 	Unclean uint32
 	At      uint32
+	Out     uint32
+	Walked  uint32
+	Tn      uint32
+	Tk      uint32
+	Tops    uint32
 	Ref     struct {
 		_   structs.HostLayout
 		Off uint16
 		Len uint16
 	}
+	_     [4]byte
 	Names [128]struct {
 		_    structs.HostLayout
 		Name uint64
 		Len  uint32
 		Pad  uint32
 	}
+}
+
+type fileTreeFlag uint32
+
+const (
+	fileTreeFlagTREE_ASK_TRIE fileTreeFlag = 1
+)
+
+type fileTreeNode struct {
+	_         structs.HostLayout
+	Len       uint32
+	Parent    uint32
+	ChildLens uint32
+	Below     fileWatchOp
+	Here      fileWatchOp
+	Reach     fileWatchOp
+	Flags     fileTreeFlag
+	Pad       uint32
+	Word      [4]uint64
 }
 
 type fileWatchKey struct {
@@ -152,6 +168,12 @@ const (
 	fileWatchOpWATCH_EXEC  fileWatchOp = 4
 )
 
+type fileWatchTree struct {
+	_    structs.HostLayout
+	Node [256]fileTreeNode
+	Slot [512]uint16
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
@@ -161,6 +183,7 @@ const (
 	fileMapEvents            = "events"
 	fileMapFilter            = "filter"
 	fileMapScratches         = "scratches"
+	fileMapTrees             = "trees"
 	fileMapWatch             = "watch"
 	fileProgExitChmod        = "exit_chmod"
 	fileProgExitChown        = "exit_chown"
@@ -275,6 +298,7 @@ type fileMapSpecs struct {
 	Events    *ebpf.MapSpec `ebpf:"events"`
 	Filter    *ebpf.MapSpec `ebpf:"filter"`
 	Scratches *ebpf.MapSpec `ebpf:"scratches"`
+	Trees     *ebpf.MapSpec `ebpf:"trees"`
 	Watch     *ebpf.MapSpec `ebpf:"watch"`
 }
 
@@ -313,6 +337,7 @@ type fileMaps struct {
 	Events    *ebpf.Map `ebpf:"events"`
 	Filter    *ebpf.Map `ebpf:"filter"`
 	Scratches *ebpf.Map `ebpf:"scratches"`
+	Trees     *ebpf.Map `ebpf:"trees"`
 	Watch     *ebpf.Map `ebpf:"watch"`
 }
 
@@ -323,6 +348,7 @@ func (m *fileMaps) Close() error {
 		m.Events,
 		m.Filter,
 		m.Scratches,
+		m.Trees,
 		m.Watch,
 	)
 }

@@ -110,6 +110,11 @@ func names(flags uint32, table []flagName) []string {
 	return out
 }
 
+// OpenFlagNames spells out open(2) flags as events carry them: the access
+// mode first (none for O_PATH), then each flag, unnamed bits as one hex
+// number. The enforcement records of opens use it too.
+func OpenFlagNames(flags uint32) []string { return openFlagNames(flags) }
+
 // openFlagNames always starts with the access mode.
 func openFlagNames(flags uint32) []string {
 	mode := "O_RDONLY"

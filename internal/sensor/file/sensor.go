@@ -10,6 +10,7 @@ package file
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -41,8 +42,10 @@ type Sensor struct {
 	links   []link.Link
 	missing []string
 
-	mu   sync.Mutex
-	keys map[string]uint32 // the trie's content
+	mu     sync.Mutex
+	keys   map[string]uint32 // the trie's content
+	slot   uint32            // the watch tree in use
+	loaded bool              // a watch set was applied
 }
 
 // Load loads the sensor's programs, sharing r's ring buffer, sets the
@@ -121,6 +124,24 @@ func (s *Sensor) attach(spec *ebpf.CollectionSpec) error {
 // Missing lists the tracepoints this kernel lacks, whose calls go unseen.
 func (s *Sensor) Missing() []string { return slices.Clone(s.missing) }
 
+// Programs are the loaded programs by name (exit_openat, …), for their run
+// statistics.
+func (s *Sensor) Programs() map[string]*ebpf.Program { return maps.Clone(s.coll.Programs) }
+
+// Degraded says which system calls go unseen because this kernel has no
+// tracepoint for them (fchmodat2 before Linux 6.6), or "" when every one
+// is watched.
+func (s *Sensor) Degraded() string {
+	if len(s.missing) == 0 {
+		return ""
+	}
+	calls := make([]string, len(s.missing))
+	for i, tp := range s.missing {
+		calls[i] = strings.TrimPrefix(tp, "sys_exit_")
+	}
+	return fmt.Sprintf("no tracepoint for %s: those calls go unseen", strings.Join(calls, ", "))
+}
+
 // Update replaces the watch set. On error the kernel keeps the old one.
 func (s *Sensor) Update(cfg Config) error {
 	compiled, err := cfg.withDefaults().compile(filepath.EvalSymlinks)
@@ -131,8 +152,9 @@ func (s *Sensor) Update(cfg Config) error {
 }
 
 // apply writes compiled tables into the kernel: new keys first, then the
-// filter table, then stale keys out, so that a path watched before and
-// after is never unwatched in between.
+// watch tree into the slot not in use, then the filter table (which
+// switches to that tree), then stale keys out, so that a path watched
+// before and after is never unwatched in between.
 func (s *Sensor) apply(r rules) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -146,9 +168,18 @@ func (s *Sensor) apply(r rules) error {
 		}
 		s.keys[k] = ops
 	}
+	slot := s.slot
+	if s.loaded {
+		slot ^= 1
+	}
+	if err := s.coll.Maps[fileMapTrees].Put(slot, &r.tree); err != nil {
+		return fmt.Errorf("set file watch tree: %w", err)
+	}
+	r.conf.TreeSlot = slot
 	if err := s.coll.Maps[fileMapFilter].Put(uint32(0), &r.conf); err != nil {
 		return fmt.Errorf("set file filter: %w", err)
 	}
+	s.slot, s.loaded = slot, true
 	for k := range s.keys {
 		if _, ok := r.keys[k]; ok {
 			continue

@@ -103,4 +103,14 @@ func TestDNSOff(t *testing.T) {
 	if got := off.find(func(ev *event.Event) bool { return ev.Kind == event.KindDNSQuery }); len(got) > 0 {
 		t.Errorf("DNS is off, yet a query was reported: %+v", got[0].ev.DNS)
 	}
+	// DNS off loads no program on write and the sends: write, the
+	// hottest call, pays nothing for it
+	for _, name := range dnsPrograms {
+		if p := off.sensor.Programs()[name]; p != nil {
+			t.Errorf("DNS is off, yet %s is loaded", name)
+		}
+		if p := on.sensor.Programs()[name]; p == nil {
+			t.Errorf("DNS is on, yet %s is not loaded", name)
+		}
+	}
 }

@@ -107,6 +107,13 @@ func Load(r *ring.Ring, cfg Config) (*Sensor, error) {
 	if err := setKnobs(spec, cfg); err != nil {
 		return nil, err
 	}
+	if len(cfg.DNSPorts) == 0 {
+		// DNS off: its programs are neither loaded nor attached, so that
+		// write, the hottest call, pays nothing for it
+		for _, name := range dnsPrograms {
+			delete(spec.Programs, name)
+		}
+	}
 	spec.Maps[networkMapOwners].MaxEntries = uint32(cfg.Sockets)
 	copts, err := r.CollectionOptions(spec)
 	if err != nil {
@@ -126,6 +133,11 @@ func Load(r *ring.Ring, cfg Config) (*Sensor, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// dnsPrograms only look for DNS queries (dns.h).
+var dnsPrograms = []string{
+	networkProgEnterWrite, networkProgEnterSendto, networkProgEnterSendmsg, networkProgEnterSendmmsg,
 }
 
 func setKnobs(spec *ebpf.CollectionSpec, cfg Config) error {

@@ -1,6 +1,7 @@
 package privilege
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -79,4 +80,74 @@ func TestCapset(t *testing.T) {
 		t.Errorf("capset args = %v, want none (both are pointers)", ev.ev.Syscall.Args)
 	}
 	seed(t, ev.raw)
+}
+
+// TestIDCalls: root's every other id call, each away to nobody's id and
+// back, is reported with its arguments, its return and the ids before and
+// after as the kernel's rules for that call set them (setreuid and
+// setregid also move the saved id; setfsuid and setfsgid return the
+// previous id).
+func TestIDCalls(t *testing.T) {
+	const n = 65534
+	root := event.Creds{}
+	for _, tc := range []struct {
+		action     string
+		awayArgs   []int64
+		backArgs   []int64
+		rets       [2]int64
+		away, back event.Creds // the ids after each call
+		capsAway   string      // an effective capability the call away drops
+		capsKept   string      // one it keeps
+	}{
+		{action: "setgid", awayArgs: []int64{n}, backArgs: []int64{0},
+			away: event.Creds{GID: n, EGID: n, SGID: n, FSGID: n}, back: root},
+		{action: "setreuid", awayArgs: []int64{-1, n}, backArgs: []int64{-1, 0},
+			away: event.Creds{EUID: n, SUID: n, FSUID: n}, back: event.Creds{SUID: n},
+			capsAway: "CAP_SYS_ADMIN"},
+		{action: "setregid", awayArgs: []int64{-1, n}, backArgs: []int64{-1, 0},
+			away: event.Creds{EGID: n, SGID: n, FSGID: n}, back: event.Creds{SGID: n}},
+		{action: "setresgid", awayArgs: []int64{-1, n, -1}, backArgs: []int64{-1, 0, -1},
+			away: event.Creds{EGID: n, FSGID: n}, back: root},
+		{action: "setfsuid", awayArgs: []int64{n}, backArgs: []int64{0}, rets: [2]int64{0, n},
+			away: event.Creds{FSUID: n}, back: root,
+			capsAway: "CAP_DAC_OVERRIDE", capsKept: "CAP_SYS_ADMIN"},
+		{action: "setfsgid", awayArgs: []int64{n}, backArgs: []int64{0}, rets: [2]int64{0, n},
+			away: event.Creds{FSGID: n}, back: root},
+	} {
+		t.Run(tc.action, func(t *testing.T) {
+			s := startSession(t, ring.Scope{}, Options{})
+			pid, out := helper(t, tc.action)
+			if want := fmt.Sprintf("%d %d", tc.rets[0], tc.rets[1]); out != want {
+				t.Fatalf("helper returned %q, want %q", out, want)
+			}
+			recs := only(t, s.of(pid), event.KindPrivilegeChange, 2)
+			away, back := recs[0].ev, recs[1].ev
+			wantSyscall(t, away, tc.action, tc.rets[0], tc.awayArgs...)
+			wantSyscall(t, back, tc.action, tc.rets[1], tc.backArgs...)
+			if p := away.Privilege; p == nil || p.Before != root || p.After != tc.away {
+				t.Fatalf("away: %+v, want %+v → %+v", p, root, tc.away)
+			}
+			if q := back.Privilege; q.Before != tc.away || q.After != tc.back {
+				t.Errorf("back: %+v → %+v, want %+v → %+v", q.Before, q.After, tc.away, tc.back)
+			}
+			p := away.Privilege
+			if tc.capsAway == "" {
+				if p.CapsBefore != nil {
+					t.Errorf("capabilities reported for a call that changed none: %+v → %+v", p.CapsBefore, p.CapsAfter)
+				}
+				return
+			}
+			if p.CapsBefore == nil || !slices.Contains(p.CapsBefore.Effective, tc.capsAway) ||
+				slices.Contains(p.CapsAfter.Effective, tc.capsAway) {
+				t.Errorf("caps %+v → %+v, want %s dropped from the effective set", p.CapsBefore, p.CapsAfter, tc.capsAway)
+			}
+			if tc.capsKept != "" && !slices.Contains(p.CapsAfter.Effective, tc.capsKept) {
+				t.Errorf("effective after %v, want %s kept", p.CapsAfter.Effective, tc.capsKept)
+			}
+			if q := back.Privilege; q.CapsAfter == nil || !slices.Contains(q.CapsAfter.Effective, tc.capsAway) {
+				t.Errorf("back: caps after %+v, want %s restored", q.CapsAfter, tc.capsAway)
+			}
+			seed(t, recs[0].raw)
+		})
+	}
 }

@@ -1,7 +1,6 @@
 package privilege
 
 import (
-	"bytes"
 	"fmt"
 	"path"
 	"strings"
@@ -32,26 +31,14 @@ func (b *blob) str(off, n uint16) string {
 	return cString(b.bytes(off, n))
 }
 
-// path joins components written leaf first ("cat\0bin\0usr\0") into
-// "/usr/bin/cat"; "" when absent.
+// path joins components written leaf first (bpf/lib/path.h); "" when
+// absent.
 func (b *blob) path(off, n uint16) string {
 	raw := b.bytes(off, n)
 	if len(raw) == 0 {
 		return ""
 	}
-	parts := bytes.Split(bytes.TrimRight(raw, "\x00"), []byte{0})
-	var s strings.Builder
-	for i := len(parts) - 1; i >= 0; i-- {
-		if len(parts[i]) == 0 {
-			continue
-		}
-		s.WriteByte('/')
-		s.Write(parts[i])
-	}
-	if s.Len() == 0 {
-		return "/"
-	}
-	return s.String()
+	return ring.Path(raw)
 }
 
 // cString reads a NUL-terminated string from a fixed array or blob slice.

@@ -3,6 +3,7 @@ package privtest
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -57,4 +58,61 @@ func capsetDrop([]string) error {
 	}
 	fmt.Println("ok")
 	return nil
+}
+
+// idCall is one raw id call: the system call and its arguments.
+type idCall struct {
+	name string
+	nr   uintptr
+	args [3]uintptr
+}
+
+// awayAndBack makes the call away from root's ids, then the one back:
+// two privilege changes, both allowed to root. setfsuid and setfsgid
+// return the previous id, not an error: their returns are printed.
+func awayAndBack(away, back idCall) error {
+	var rets []string
+	for _, c := range []idCall{away, back} {
+		r, _, e := unix.RawSyscall(c.nr, c.args[0], c.args[1], c.args[2])
+		if e != 0 {
+			return fmt.Errorf("%s%v: %w", c.name, c.args, e)
+		}
+		rets = append(rets, strconv.Itoa(int(r)))
+	}
+	fmt.Println(strings.Join(rets, " "))
+	return nil
+}
+
+const nobody = 65534
+
+// The actions below change one kind of id to nobody's and back.
+
+func setgidAndBack([]string) error {
+	return awayAndBack(idCall{"setgid", unix.SYS_SETGID, [3]uintptr{nobody}},
+		idCall{"setgid", unix.SYS_SETGID, [3]uintptr{0}})
+}
+
+func setreuidAndBack([]string) error {
+	return awayAndBack(idCall{"setreuid", unix.SYS_SETREUID, [3]uintptr{unchanged, nobody}},
+		idCall{"setreuid", unix.SYS_SETREUID, [3]uintptr{unchanged, 0}})
+}
+
+func setregidAndBack([]string) error {
+	return awayAndBack(idCall{"setregid", unix.SYS_SETREGID, [3]uintptr{unchanged, nobody}},
+		idCall{"setregid", unix.SYS_SETREGID, [3]uintptr{unchanged, 0}})
+}
+
+func setresgidAndBack([]string) error {
+	return awayAndBack(idCall{"setresgid", unix.SYS_SETRESGID, [3]uintptr{unchanged, nobody, unchanged}},
+		idCall{"setresgid", unix.SYS_SETRESGID, [3]uintptr{unchanged, 0, unchanged}})
+}
+
+func setfsuidAndBack([]string) error {
+	return awayAndBack(idCall{"setfsuid", unix.SYS_SETFSUID, [3]uintptr{nobody}},
+		idCall{"setfsuid", unix.SYS_SETFSUID, [3]uintptr{0}})
+}
+
+func setfsgidAndBack([]string) error {
+	return awayAndBack(idCall{"setfsgid", unix.SYS_SETFSGID, [3]uintptr{nobody}},
+		idCall{"setfsgid", unix.SYS_SETFSGID, [3]uintptr{0}})
 }

@@ -65,6 +65,12 @@ type action func(args []string) error
 func actions() map[string]action {
 	return map[string]action{
 		"setresuid":       setresuidAndBack,
+		"setgid":          setgidAndBack,
+		"setreuid":        setreuidAndBack,
+		"setregid":        setregidAndBack,
+		"setresgid":       setresgidAndBack,
+		"setfsuid":        setfsuidAndBack,
+		"setfsgid":        setfsgidAndBack,
 		"setuid-denied":   setuidDenied,
 		"capset-drop":     capsetDrop,
 		"ptrace-attach":   ptraceAttach,
