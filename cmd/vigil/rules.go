@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/vigil-sec/vigil/internal/agent"
+	"github.com/vigil-sec/vigil/internal/config"
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/rule"
 	"github.com/vigil-sec/vigil/rules"
@@ -24,17 +25,56 @@ import (
 // ruleFlags choose the rules and how alerts are throttled; run, replay
 // and the rules commands share them.
 type ruleFlags struct {
-	paths       []string
-	noDefaults  bool
-	alertBurst  int
-	alertRefill time.Duration
+	paths           []string
+	noDefaults      bool
+	alertBurst      int
+	alertRefill     time.Duration
+	alertRuleBurst  int
+	alertRuleRefill time.Duration
 }
 
 func (rf *ruleFlags) register(fl *pflag.FlagSet) {
+	def := rule.DefaultThrottle()
 	fl.StringArrayVar(&rf.paths, "rules", nil, "rule file or directory (*.yaml) loaded after the default pack; repeatable, loaded in order")
 	fl.BoolVar(&rf.noDefaults, "no-default-rules", false, "leave out the embedded default rule pack")
-	fl.IntVar(&rf.alertBurst, "alert-burst", rule.DefaultThrottle().Burst, "alerts one rule may raise at once for one source (container, or parent process on the host)")
-	fl.DurationVar(&rf.alertRefill, "alert-refill", rule.DefaultThrottle().Refill, "after a burst, one more alert per rule and source per this interval; 0 disables throttling")
+	fl.IntVar(&rf.alertBurst, "alert-burst", def.Burst, "alerts one rule may raise at once for one source (container, or parent process on the host)")
+	fl.DurationVar(&rf.alertRefill, "alert-refill", def.Refill, "after a burst, one more alert per rule and source per this interval; 0 disables throttling")
+	fl.IntVar(&rf.alertRuleBurst, "alert-rule-burst", def.RuleBurst, "alerts one rule may raise at once across all its sources (the per-rule ceiling)")
+	fl.DurationVar(&rf.alertRuleRefill, "alert-rule-refill", def.RuleRefill, "after that burst, one more alert per rule per this interval; 0 disables the per-rule ceiling")
+}
+
+// withConfig takes what the config file's rules section sets, except
+// where a flag was given: flags win. --rules replaces rules.paths.
+func (rf *ruleFlags) withConfig(c config.Rules, given func(flag string) bool) error {
+	if err := c.CheckPaths(); err != nil {
+		return err
+	}
+	if c.Paths != nil && !given("rules") {
+		rf.paths = c.Paths
+	}
+	if c.DefaultRules != nil && !given("no-default-rules") {
+		rf.noDefaults = !*c.DefaultRules
+	}
+	t := c.Throttle
+	for _, s := range []struct {
+		flag string
+		dst  *int
+		src  *int
+	}{{"alert-burst", &rf.alertBurst, t.Burst}, {"alert-rule-burst", &rf.alertRuleBurst, t.RuleBurst}} {
+		if s.src != nil && !given(s.flag) {
+			*s.dst = *s.src
+		}
+	}
+	for _, s := range []struct {
+		flag string
+		dst  *time.Duration
+		src  *time.Duration
+	}{{"alert-refill", &rf.alertRefill, t.Refill}, {"alert-rule-refill", &rf.alertRuleRefill, t.RuleRefill}} {
+		if s.src != nil && !given(s.flag) {
+			*s.dst = *s.src
+		}
+	}
+	return nil
 }
 
 // sources reads the default pack (unless left out) and the given paths.
@@ -63,21 +103,37 @@ func (rf *ruleFlags) ruleset() (*rule.Ruleset, error) {
 	return rule.Compile(srcs)
 }
 
-func (rf *ruleFlags) engineConfig() rule.Config {
-	t := rule.Throttle{Burst: rf.alertBurst, Refill: rf.alertRefill, MaxKeys: rule.DefaultThrottle().MaxKeys}
-	if rf.alertRefill <= 0 {
-		t.Disabled = true
+// engineConfig is the throttle the flags ask for, or what is wrong with
+// them.
+func (rf *ruleFlags) engineConfig() (rule.Config, error) {
+	switch {
+	case rf.alertBurst < 1:
+		return rule.Config{}, fmt.Errorf("--alert-burst %d: want at least 1", rf.alertBurst)
+	case rf.alertRuleBurst < 1:
+		return rule.Config{}, fmt.Errorf("--alert-rule-burst %d: want at least 1", rf.alertRuleBurst)
+	case rf.alertRefill < 0:
+		return rule.Config{}, fmt.Errorf("--alert-refill %v: want 0 (no throttling) or more", rf.alertRefill)
+	case rf.alertRuleRefill < 0:
+		return rule.Config{}, fmt.Errorf("--alert-rule-refill %v: want 0 (no per-rule ceiling) or more", rf.alertRuleRefill)
 	}
-	return rule.Config{Throttle: t}
+	t := rule.Throttle{Burst: rf.alertBurst, Refill: rf.alertRefill, RuleBurst: rf.alertRuleBurst,
+		RuleRefill: rf.alertRuleRefill, MaxKeys: rule.DefaultThrottle().MaxKeys}
+	t.Disabled = rf.alertRefill == 0
+	t.NoRuleCeiling = rf.alertRuleRefill == 0
+	return rule.Config{Throttle: t}, nil
 }
 
 // engine compiles the rules into a fresh engine; nil when there are none.
 func (rf *ruleFlags) engine() (*rule.Engine, error) {
+	cfg, err := rf.engineConfig()
+	if err != nil {
+		return nil, err
+	}
 	rs, err := rf.ruleset()
 	if err != nil || rs == nil {
 		return nil, err
 	}
-	return rule.NewEngine(rs, rf.engineConfig()), nil
+	return rule.NewEngine(rs, cfg), nil
 }
 
 // load compiles the rules for the agent and logs what it loaded; nil
@@ -98,12 +154,21 @@ func logWarnings(log *slog.Logger, rs *rule.Ruleset) {
 	}
 }
 
-// reloadRulesOnHUP recompiles the rules on SIGHUP and swaps them in. A set
+// notifyHUP starts catching SIGHUP, so that one arriving before the agent
+// runs (while the sensors load) does not kill it; reloadRulesOnHUP then
+// acts on it, and on those that follow. stop ends the catching.
+func notifyHUP() (hup chan os.Signal, stop func()) {
+	hup = make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	return hup, func() { signal.Stop(hup) }
+}
+
+// reloadRulesOnHUP recompiles the rules on every SIGHUP on hup and swaps
+// them in; one that came before it was called is acted on at once. A set
 // with errors is rejected, its errors logged, and the running set stays.
 // The returned function stops listening.
-func reloadRulesOnHUP(ctx context.Context, a *agent.Agent, rf ruleFlags, log *slog.Logger) func() {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
+func reloadRulesOnHUP(ctx context.Context, hup <-chan os.Signal, a *agent.Agent, rf ruleFlags, log *slog.Logger) func() {
+	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -111,17 +176,13 @@ func reloadRulesOnHUP(ctx context.Context, a *agent.Agent, rf ruleFlags, log *sl
 			select {
 			case <-ctx.Done():
 				return
-			case _, ok := <-hup:
-				if !ok {
-					return
-				}
+			case <-hup:
 				reloadRules(a, rf, log)
 			}
 		}
 	}()
 	return func() {
-		signal.Stop(hup)
-		close(hup)
+		cancel()
 		<-done
 	}
 }
@@ -165,6 +226,15 @@ func newRulesCmd() *cobra.Command {
 		Long: `Rule files are YAML lists of rule, list, macro and track entries; conditions
 are CEL expressions over the event schema (docs/rules.md). These commands work
 offline: they need no root and no kernel support.`,
+		Example: `  # check your rules against the default pack
+  vigil rules validate ./my-rules/
+
+  # run the default pack's own tests, then yours
+  vigil rules test rules/tests/ ./my-rules/tests/
+
+  # what is loaded, and the fields conditions can use
+  vigil rules list
+  vigil rules fields | grep ^process.`,
 	}
 	cmd.AddCommand(newRulesValidateCmd(), newRulesTestCmd(), newRulesListCmd(), newRulesFieldsCmd())
 	return cmd
@@ -178,8 +248,10 @@ func newRulesValidateCmd() *cobra.Command {
 		Long: `Validate loads the default pack, then the given files and directories in
 order, and checks every entry: YAML structure, names, append and override,
 conditions (unknown fields with the nearest valid name, type errors, unknown
-lists and macros), exceptions and message templates. It exits with status 1
-if anything is wrong, so it can gate a CI pipeline.`,
+lists and macros), exceptions and message templates. For every rule with
+action kill or deny it says whether the kernel carries it out (before the
+call returns) or user space does (after the event), and why. It exits with
+status 1 if anything is wrong, so it can gate a CI pipeline.`,
 		Example: `  # check your rules against the default pack
   vigil rules validate ./my-rules/
 
@@ -215,6 +287,12 @@ func validateRules(rf ruleFlags, w io.Writer) error {
 	for _, r := range rs.Rules() {
 		if r.Enabled {
 			enabled++
+		}
+		switch where, why := r.Enforcement(); where {
+		case rule.InKernel:
+			fmt.Fprintf(w, "%s: %s: action %s runs in the kernel\n", r.Source, r.Name, r.Action)
+		case rule.InUserspace:
+			fmt.Fprintf(w, "%s: %s: action %s runs in user space (the process is killed after the event): %s\n", r.Source, r.Name, r.Action, why)
 		}
 	}
 	fmt.Fprintf(w, "ok: %d rules (%d enabled) from %d files, %d warnings\n", len(rs.Rules()), enabled, len(srcs), len(rs.Warnings))
@@ -256,8 +334,12 @@ func testRules(rf ruleFlags, paths []string, verbose bool, w io.Writer) error {
 			return err
 		}
 	}
+	cfg, err := rf.engineConfig()
+	if err != nil {
+		return err
+	}
 	results, err := rule.RunFixtures(paths, rule.FixtureOptions{
-		Defaults: pack, NoDefaults: rf.noDefaults, Rules: rf.paths, Engine: rf.engineConfig()})
+		Defaults: pack, NoDefaults: rf.noDefaults, Rules: rf.paths, Engine: cfg})
 	if err != nil {
 		return err
 	}

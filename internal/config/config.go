@@ -1,8 +1,9 @@
 // Package config reads vigil's configuration file (YAML): the outputs and
-// their filters, the metrics endpoint, the local API socket, and sections
-// other parts of vigil read (sensors, rules, …). Every problem is
-// reported with the file, the line and the field, and what would be valid;
-// nothing is half-applied: Load returns a whole Config or an error.
+// their filters, the metrics endpoint, the local API socket, the rules
+// (files and throttling), and sections other parts of vigil read
+// (sensors, …). Every problem is reported with the file, the line and the
+// field, and what would be valid; nothing is half-applied: Load returns a
+// whole Config or an error.
 package config
 
 import (
@@ -29,8 +30,9 @@ type Config struct {
 	Outputs []Output
 	Metrics Metrics
 	API     API
+	Rules   Rules
 	// Sections holds the top-level sections other parts of vigil decode
-	// themselves (sensors, rules, policies, …), with their positions.
+	// themselves (sensors, policies, …), with their positions.
 	Sections map[string]*yaml.Node
 }
 
@@ -54,7 +56,7 @@ type API struct {
 
 // sections other parts of vigil own; the file may carry them.
 func otherSections() []string {
-	return []string{"sensors", "rules", "policies", "enforce", "intel", "kubernetes"}
+	return []string{"sensors", "policies", "enforce", "intel", "kubernetes"}
 }
 
 // Default is the configuration without a file: the metrics and API
@@ -96,7 +98,7 @@ func Parse(file string, data []byte) (*Config, error) {
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 		return c, nil
 	}
-	allowed := append([]string{"outputs", "metrics", "api"}, otherSections()...)
+	allowed := append([]string{"outputs", "metrics", "api", "rules"}, otherSections()...)
 	top, ok := d.mapping(root, "", allowed...)
 	if !ok {
 		return nil, d.err()
@@ -109,6 +111,10 @@ func Parse(file string, data []byte) (*Config, error) {
 	}
 	if n := top["api"]; n != nil {
 		c.API = d.api(n, "api")
+	}
+	c.Rules.file = file
+	if n := top["rules"]; n != nil {
+		c.Rules = d.rules(n, "rules")
 	}
 	for _, name := range otherSections() {
 		if n := top[name]; n != nil {

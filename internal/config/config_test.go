@@ -46,7 +46,16 @@ metrics:
 api:
   socket: /tmp/vigil.sock
 rules:
-  paths: [/etc/vigil/rules]
+  paths: [/etc/vigil/rules, local.d]
+  default_rules: false
+  throttle:
+    burst: 5
+    refill: 30s
+    rule_burst: 50
+    rule_refill: 0s
+sensors:
+  file:
+    watch: [/srv]
 `
 
 func TestFullConfig(t *testing.T) {
@@ -78,8 +87,17 @@ func TestFullConfig(t *testing.T) {
 	if c.Metrics.Address != "127.0.0.1:9549" || !c.Metrics.BPFStats || c.API.Socket != "/tmp/vigil.sock" {
 		t.Errorf("metrics %+v api %+v", c.Metrics, c.API)
 	}
-	if c.Sections["rules"] == nil || c.Sections["rules"].Line != 34 {
-		t.Errorf("rules section not kept with its position: %+v", c.Sections["rules"])
+	r := c.Rules
+	if len(r.Paths) != 2 || r.Paths[0] != "/etc/vigil/rules" || r.Paths[1] != "local.d" || r.DefaultRules == nil || *r.DefaultRules {
+		t.Errorf("rules %+v", r)
+	}
+	th := r.Throttle
+	if th.Burst == nil || *th.Burst != 5 || th.Refill == nil || *th.Refill != 30*time.Second ||
+		th.RuleBurst == nil || *th.RuleBurst != 50 || th.RuleRefill == nil || *th.RuleRefill != 0 {
+		t.Errorf("rules.throttle %+v", th)
+	}
+	if c.Sections["sensors"] == nil || c.Sections["sensors"].Line != 42 {
+		t.Errorf("sensors section not kept with its position: %+v", c.Sections["sensors"])
 	}
 }
 

@@ -21,17 +21,26 @@ import (
 //
 // ns/op and allocs/op are per event. The Unindexed variants turn the
 // field index off (kinds only) in the same run, as the baseline the index
-// is measured against.
+// is measured against; the Untracked variants leave out the runtime cost
+// limit (cost tracking), as the baseline of what it costs.
 
-func BenchmarkEngine10(b *testing.B)      { benchEngine(b, 10, true) }
-func BenchmarkEngine100(b *testing.B)     { benchEngine(b, 100, true) }
-func BenchmarkEngine1000(b *testing.B)    { benchEngine(b, 1000, true) }
-func BenchmarkUnindexed100(b *testing.B)  { benchEngine(b, 100, false) }
-func BenchmarkUnindexed1000(b *testing.B) { benchEngine(b, 1000, false) }
+func BenchmarkEngine10(b *testing.B)      { benchEngine(b, 10, true, defaultCostLimits()) }
+func BenchmarkEngine100(b *testing.B)     { benchEngine(b, 100, true, defaultCostLimits()) }
+func BenchmarkEngine1000(b *testing.B)    { benchEngine(b, 1000, true, defaultCostLimits()) }
+func BenchmarkUnindexed100(b *testing.B)  { benchEngine(b, 100, false, defaultCostLimits()) }
+func BenchmarkUnindexed1000(b *testing.B) { benchEngine(b, 1000, false, defaultCostLimits()) }
+func BenchmarkUntracked100(b *testing.B)  { benchEngine(b, 100, true, untracked()) }
+func BenchmarkUntracked1000(b *testing.B) { benchEngine(b, 1000, true, untracked()) }
 
-func benchEngine(b *testing.B, rules int, indexed bool) {
+func untracked() costLimits {
+	l := defaultCostLimits()
+	l.runtime = 0
+	return l
+}
+
+func benchEngine(b *testing.B, rules int, indexed bool, limits costLimits) {
 	events := loadCorpus(b)
-	rs := benchRuleset(b, rules)
+	rs := benchRuleset(b, rules, limits)
 	if !indexed {
 		rs = rs.withoutGuards()
 	}
@@ -89,8 +98,8 @@ func packSources(tb testing.TB) []Source {
 // benchRuleset is the default pack trimmed or grown to n enabled rules.
 // Grown rules imitate what users add: a binary to watch (35%), a
 // directory whose changes matter (25%), a port (20%), a domain (15%), and
-// a command-line substring, which no index helps (10%).
-func benchRuleset(tb testing.TB, n int) *Ruleset {
+// a command-line substring, which no index helps (5%).
+func benchRuleset(tb testing.TB, n int, limits costLimits) *Ruleset {
 	tb.Helper()
 	srcs := packSources(tb)
 	pack, err := Compile(srcs)
@@ -126,7 +135,7 @@ func benchRuleset(tb testing.TB, n int) *Ruleset {
 		}
 		fmt.Fprintf(&b, "- rule: generated_%d\n  description: generated for the benchmark\n  condition: '%s'\n  severity: low\n  tags: [T1059]\n", i, cond)
 	}
-	rs, err := Compile(append(srcs, Source{Name: "bench.yaml", Data: []byte(b.String())}))
+	rs, err := compile(append(srcs, Source{Name: "bench.yaml", Data: []byte(b.String())}), limits)
 	if err != nil {
 		tb.Fatal(err)
 	}

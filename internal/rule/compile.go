@@ -10,11 +10,26 @@ import (
 	"github.com/vigil-sec/vigil/internal/event"
 )
 
-// maxCost bounds the estimated worst-case cost of one condition, with
-// strings and lists as large as the sensors ever make them. It rejects
-// conditions such as nested loops over argv that could stall the
-// pipeline; every rule of the default pack is far below it.
-const maxCost = 5_000_000
+// costLimits bound what one rule may cost.
+type costLimits struct {
+	// static bounds the estimated worst-case cost of a rule's condition
+	// and its exceptions together (a match pays for both), and of each
+	// track expression and message hole, with strings and lists as large
+	// as the sensors ever make them. It rejects conditions such as
+	// nested loops over argv that could stall the pipeline; every rule of
+	// the default pack is far below it.
+	static uint64
+	// runtime bounds the actual cost of one evaluation of one program:
+	// an evaluation that exceeds it is stopped and counted as an error
+	// (no match), should an event be larger than the estimate assumed.
+	// 0 tracks no cost at run time (benchmarks compare against it).
+	runtime uint64
+}
+
+// defaultCostLimits are the limits Compile applies.
+func defaultCostLimits() costLimits {
+	return costLimits{static: 5_000_000, runtime: 5_000_000}
+}
 
 // compiler turns merged definitions into programs.
 type compiler struct {
@@ -25,24 +40,29 @@ type compiler struct {
 	// expanded maps list and macro names to their checked expressions.
 	expanded map[string]*cel.Ast
 	names    names
+	limits   costLimits
 }
 
 // Compile parses, merges and compiles rule files, in the order given. It
 // reports every problem it finds as Errors.
 func Compile(sources []Source) (*Ruleset, error) {
+	return compile(sources, defaultCostLimits())
+}
+
+func compile(sources []Source, limits costLimits) (*Ruleset, error) {
 	d, errs := collect(sources)
 	ce, err := newCELEnv()
 	if err != nil {
 		return nil, fmt.Errorf("rule environment: %w", err)
 	}
-	c := &compiler{ce: ce, d: d, errs: errs, expanded: map[string]*cel.Ast{},
+	c := &compiler{ce: ce, d: d, errs: errs, expanded: map[string]*cel.Ast{}, limits: limits,
 		names: names{lists: map[string]bool{}, macros: map[string]bool{}, tracks: map[string]bool{}}}
 	if err := c.declare(); err != nil {
 		return nil, err
 	}
 	c.compileLists()
 	c.compileMacros()
-	rs := &Ruleset{env: ce, Warnings: d.warns}
+	rs := &Ruleset{env: ce, Warnings: d.warns, costLimit: limits.runtime}
 	for _, t := range d.tracks {
 		if tr := c.compileTrack(t); tr != nil {
 			rs.tracks = append(rs.tracks, tr)
@@ -226,20 +246,35 @@ func lineColToByte(s string, line, col int) int {
 	return off + runeToByte(s[off:], col)
 }
 
-// program plans an expanded expression, after bounding its cost.
+// program plans an expanded expression, after bounding its cost; problems
+// are errors at the start of t.
 func (c *compiler) program(a *cel.Ast, t srcText, entry, field string) cel.Program {
-	est, err := c.env.EstimateCost(a, sizeEstimator{})
-	if err == nil && est.Max > maxCost {
+	prg, cost, err := c.plan(a, c.limits.static)
+	switch {
+	case cost > c.limits.static:
 		c.errs = append(c.errs, errAt(t.start(), entry, field,
-			"too expensive: worst case %d exceeds %d (avoid nested loops over lists such as process.args)", est.Max, maxCost))
-		return nil
-	}
-	prg, err := c.env.Program(a, cel.EvalOptions(cel.OptOptimize))
-	if err != nil {
+			"too expensive: worst case %d exceeds %d (avoid nested loops over lists such as process.args)", cost, c.limits.static))
+	case err != nil:
 		c.errs = append(c.errs, errAt(t.start(), entry, field, "%v", err))
-		return nil
 	}
 	return prg
+}
+
+// plan estimates a's worst-case cost and plans it if that is within
+// budget, with the runtime cost limit; prg is nil when it is not, or on
+// err.
+func (c *compiler) plan(a *cel.Ast, budget uint64) (prg cel.Program, cost uint64, err error) {
+	if est, err := c.env.EstimateCost(a, sizeEstimator{}); err == nil {
+		if cost = est.Max; cost > budget {
+			return nil, cost, nil
+		}
+	}
+	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
+	if c.limits.runtime > 0 {
+		opts = append(opts, cel.CostLimit(c.limits.runtime))
+	}
+	prg, err = c.env.Program(a, opts...)
+	return prg, cost, err
 }
 
 func (c *compiler) compileTrack(t *trackDef) *trackSpec {
@@ -270,12 +305,12 @@ func (c *compiler) compileRule(r *ruleDef) *Rule {
 	cr := &Rule{Name: r.name, Description: r.description, Severity: r.severity, Action: r.action,
 		Enabled: r.enabled, Tags: r.tags, at: r.at, Source: fmt.Sprintf("%s:%d", r.at.file, r.at.line)}
 	for _, t := range r.tags {
-		if isMITRE(t) {
+		if event.IsMITRE(t) {
 			cr.MITRE = append(cr.MITRE, t)
 		}
 	}
 	cond := c.compileExpr(r.cond, entry, "condition", cel.BoolType)
-	cr.except = c.compileExceptions(r, entry)
+	except := c.compileExceptions(r, entry)
 	cr.message = literalTemplate(r.description)
 	if r.hasMessage {
 		cr.message = c.compileTemplate(r.message, entry)
@@ -289,8 +324,12 @@ func (c *compiler) compileRule(r *ruleDef) *Rule {
 		c.errs = append(c.errs, errAt(r.cond.start(), entry, "condition", "can never match: its kind tests exclude each other"))
 		return nil
 	}
-	if cr.Action == ActionDeny && cr.Kinds == nil {
-		c.errs = append(c.errs, errAt(r.cond.start(), entry, "action", "deny needs the condition to name the event kinds it denies (kind == …)"))
+	if cr.Action != ActionAlert {
+		cr.kernel, cr.userspaceWhy = enforcementForm(cr.Action, expr, cr.Kinds, except != nil, len(trackRefs(expr)) > 0)
+		if cr.Action == ActionDeny && cr.kernel == nil {
+			c.errs = append(c.errs, errAt(r.cond.start(), entry, "action",
+				"deny happens in the kernel before the call returns, and the kernel cannot decide this rule: %s; use action: kill, or keep the condition to kind == \"net_connect\" with network.daddr, network.dport and network.protocol", cr.userspaceWhy))
+		}
 	}
 	cr.guard = c.ce.pickGuard(expr)
 	cr.tracks = trackRefs(expr)
@@ -298,8 +337,34 @@ func (c *compiler) compileRule(r *ruleDef) *Rule {
 	if cr.prog = c.program(cond, r.cond, entry, "condition"); cr.prog == nil {
 		return nil
 	}
+	if except != nil && !c.planExceptions(cr, cond, except, r, entry) {
+		return nil
+	}
 	cr.ref = event.RuleRef{Name: cr.Name, Severity: cr.Severity, Tags: cr.Tags, MITRE: cr.MITRE}
 	return cr
+}
+
+// planExceptions plans a rule's exceptions. A match pays for the
+// condition and the exceptions, so they share the rule's budget.
+func (c *compiler) planExceptions(cr *Rule, cond, except *cel.Ast, r *ruleDef, entry string) bool {
+	var condCost uint64
+	if est, err := c.env.EstimateCost(cond, sizeEstimator{}); err == nil {
+		condCost = est.Max
+	}
+	budget := c.limits.static - min(condCost, c.limits.static)
+	prg, cost, err := c.plan(except, budget)
+	switch {
+	case cost > budget:
+		c.errs = append(c.errs, errAt(r.exceptions[0].at, entry, "exceptions",
+			"too expensive: worst case %d, with the condition's %d, exceeds %d (fewer rows, or cheaper comparisons: =, in, startswith and endswith cost least)",
+			cost, condCost, c.limits.static))
+		return false
+	case err != nil:
+		c.errs = append(c.errs, errAt(r.exceptions[0].at, entry, "exceptions", "%v", err))
+		return false
+	}
+	cr.except = prg
+	return true
 }
 
 func kindsOf(ks []string) []event.Kind {
@@ -311,24 +376,4 @@ func kindsOf(ks []string) []event.Kind {
 		out[i] = event.Kind(k)
 	}
 	return out
-}
-
-// isMITRE says whether a tag is an ATT&CK technique id: T1059, T1059.004.
-func isMITRE(tag string) bool {
-	if len(tag) < 5 || tag[0] != 'T' {
-		return false
-	}
-	main, sub, hasSub := strings.Cut(tag[1:], ".")
-	digits := func(s string, n int) bool {
-		if len(s) != n {
-			return false
-		}
-		for _, r := range s {
-			if r < '0' || r > '9' {
-				return false
-			}
-		}
-		return true
-	}
-	return digits(main, 4) && (!hasSub || digits(sub, 3))
 }

@@ -91,7 +91,10 @@ type exceptionDef struct {
 type exceptionCell struct {
 	vals  []string
 	isInt bool
-	at    pos
+	// scalar says the cell was one value, not a list; for the "in"
+	// comparison it names a list.
+	scalar bool
+	at     pos
 }
 
 // exceptionComps are the comparisons an exception field may use.
@@ -186,7 +189,7 @@ func parseRow(e *entry, row *yaml.Node, bad func(*yaml.Node, string, ...any) *Er
 	cellOf := func(c *yaml.Node) (exceptionCell, *Error) {
 		switch c.Kind {
 		case yaml.ScalarNode:
-			return exceptionCell{vals: []string{c.Value}, isInt: c.Tag == "!!int", at: e.posOf(c)}, nil
+			return exceptionCell{vals: []string{c.Value}, isInt: c.Tag == "!!int", scalar: true, at: e.posOf(c)}, nil
 		case yaml.SequenceNode:
 			vals, err := scalarList(e, "exceptions", c)
 			return exceptionCell{vals: vals, at: e.posOf(c), isInt: len(c.Content) > 0 && c.Content[0].Tag == "!!int"}, err

@@ -1,9 +1,13 @@
 package rule
 
 import (
+	"fmt"
 	"time"
 
+	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/cost"
 	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/interpreter"
 
 	"github.com/vigil-sec/vigil/internal/event"
@@ -30,6 +34,9 @@ type Engine struct {
 	throttle *throttle
 	stats    []CheckStats // by check id
 	events   uint64
+	// cost is the cost tracker every evaluation uses, reset from
+	// freshCost before each; nil when the rules have no runtime limit.
+	cost, freshCost *interpreter.CostTracker
 }
 
 // CheckStats counts what one rule (or track) did.
@@ -55,6 +62,9 @@ type Stats struct {
 	// keys forgotten while still inside their window.
 	ThrottleEvicted uint64 `json:"throttle_evicted"`
 	TrackEvicted    uint64 `json:"track_evicted"`
+	// CeilingHeld counts matches the rules' ceilings held back (they are
+	// reported in the suppressed counts of later alerts).
+	CeilingHeld uint64 `json:"ceiling_held"`
 }
 
 // NewEngine prepares rs for evaluation with fresh state.
@@ -73,6 +83,14 @@ func NewEngine(rs *Ruleset, cfg Config) *Engine {
 		}
 	}
 	e.act.tracked, e.act.trackedCount = trackFuncs(e.byName, func() time.Time { return e.act.ev.Time })
+	if rs.costLimit > 0 {
+		e.freshCost, _ = cost.NewTracker(nil, cost.TrackerLimit(rs.costLimit),
+			cost.TrackerLimitExceededHandler(func() {
+				panic(interpreter.EvalCancelledError{Cause: interpreter.CostLimitExceeded,
+					Message: fmt.Sprintf("operation cancelled: actual cost limit %d exceeded", rs.costLimit)})
+			}))
+		e.cost = new(interpreter.CostTracker)
+	}
 	return e
 }
 
@@ -125,7 +143,7 @@ func (e *Engine) evalCheck(id int, ev *event.Event, frame *interpreter.Execution
 	if r.pre != nil && !e.byName[r.pre.track].has(r.pre.get(&e.act), ev.Time) {
 		return out
 	}
-	v, _, err := r.prog.Eval(frame)
+	v, err := e.eval(r.prog, frame)
 	if err != nil {
 		st.Errors++
 		st.LastError = err.Error()
@@ -136,7 +154,7 @@ func (e *Engine) evalCheck(id int, ev *event.Event, frame *interpreter.Execution
 	}
 	st.Matches++
 	if r.except != nil {
-		if x, _, err := r.except.Eval(frame); err == nil && x == types.True {
+		if x, err := e.eval(r.except, frame); err == nil && x == types.True {
 			st.Excepted++
 			return out
 		}
@@ -145,8 +163,27 @@ func (e *Engine) evalCheck(id int, ev *event.Event, frame *interpreter.Execution
 		e.cfg.OnMatch(r, ev)
 	}
 	al := &event.Alert{Time: ev.Time, Kind: event.KindAlert, Node: ev.Node, Rule: r.ref,
-		Message: r.message.render(frame), Action: alertAction(r.Action), Event: ev}
+		Message: r.message.render(e, frame), Action: alertAction(r.Action), Event: ev}
+	if r.Action != ActionAlert {
+		// a kill or deny is carried out on every match, and every action
+		// is reported: throttling would leave processes alive
+		return append(out, al)
+	}
 	return e.throttle.admit(int32(id), al, out)
+}
+
+// eval runs one program over the event the frame resolves. The frame is
+// shared by every program the event meets; each evaluation starts its
+// cost tracker afresh, so that the runtime cost limit bounds each
+// program alone, not the sum over the rules. One tracker is reused, so
+// that tracking allocates nothing.
+func (e *Engine) eval(p cel.Program, frame *interpreter.ExecutionFrame) (ref.Val, error) {
+	if e.cost != nil {
+		*e.cost = *e.freshCost
+		frame.SetCostTracker(e.cost)
+	}
+	v, _, err := p.Eval(frame)
+	return v, err
 }
 
 // alertAction is what an alert reports until the enforcement stage
@@ -164,7 +201,7 @@ func alertAction(a Action) event.Action {
 func (e *Engine) feedTrack(id int, frame *interpreter.ExecutionFrame) {
 	t := e.tracks[id]
 	st := &e.stats[id]
-	v, _, err := t.spec.cond.Eval(frame)
+	v, err := e.eval(t.spec.cond, frame)
 	if err != nil {
 		st.Errors++
 		st.LastError = err.Error()
@@ -174,14 +211,14 @@ func (e *Engine) feedTrack(id int, frame *interpreter.ExecutionFrame) {
 		return
 	}
 	st.Matches++
-	k, _, err := t.spec.key.Eval(frame)
+	k, err := e.eval(t.spec.key, frame)
 	key, ok := k.(types.String)
 	if err != nil || !ok || key == "" {
 		return // nothing to key on: the event cannot be correlated
 	}
 	var val types.String
 	if t.spec.value != nil {
-		x, _, err := t.spec.value.Eval(frame)
+		x, err := e.eval(t.spec.value, frame)
 		if val, ok = x.(types.String); err != nil || !ok {
 			return
 		}
@@ -203,7 +240,7 @@ func (e *Engine) Drain(out []*event.Alert) []*event.Alert {
 
 // Stats reports the engine's counters.
 func (e *Engine) Stats() Stats {
-	s := Stats{Events: e.events, ThrottleEvicted: e.throttle.evicted}
+	s := Stats{Events: e.events, ThrottleEvicted: e.throttle.evicted, CeilingHeld: e.throttle.ceilingHeld()}
 	for id, ch := range e.rs.checks {
 		if ch.track != nil {
 			s.Tracks = append(s.Tracks, e.stats[id])

@@ -1,6 +1,7 @@
 package rule
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -8,11 +9,11 @@ import (
 	"cel.dev/cel-go/common/types"
 )
 
-// compileExceptions turns a rule's exceptions into one CEL program that is
-// true when any row of any exception matches the event. It runs only
-// after the condition matched, so its cost does not matter to events
-// that match nothing.
-func (c *compiler) compileExceptions(r *ruleDef, entry string) cel.Program {
+// compileExceptions turns a rule's exceptions into one expression, lists
+// expanded, that is true when any row of any exception matches the event.
+// It runs only after the condition matched; its cost counts against the
+// rule's budget with the condition's (compileRule).
+func (c *compiler) compileExceptions(r *ruleDef, entry string) *cel.Ast {
 	var alts []string
 	ok := true
 	for _, x := range r.exceptions {
@@ -25,18 +26,24 @@ func (c *compiler) compileExceptions(r *ruleDef, entry string) cel.Program {
 	if !ok || len(alts) == 0 {
 		return nil
 	}
-	src := strings.Join(alts, " || ")
-	a, iss := c.env.Compile(src)
+	at := r.exceptions[0].at
+	fail := func(format string, args ...any) *cel.Ast {
+		c.errs = append(c.errs, errAt(at, entry, "exceptions", format, args...))
+		return nil
+	}
+	checked, iss := c.env.Compile(strings.Join(alts, " || "))
 	if iss.Err() != nil {
-		c.errs = append(c.errs, errAt(r.exceptions[0].at, entry, "exceptions", "%v", iss.Err()))
-		return nil
+		return fail("%v", iss.Err())
 	}
-	prg, err := c.env.Program(a, cel.EvalOptions(cel.OptOptimize))
+	opt, err := cel.NewStaticOptimizer(&inliner{defs: c.expanded})
 	if err != nil {
-		c.errs = append(c.errs, errAt(r.exceptions[0].at, entry, "exceptions", "%v", err))
-		return nil
+		return fail("expand lists: %v", err)
 	}
-	return prg
+	expanded, iss := opt.Optimize(c.env, checked)
+	if iss.Err() != nil {
+		return fail("expand lists: %v", iss.Err())
+	}
+	return expanded
 }
 
 // exceptionText renders one exception as a CEL disjunction of its rows.
@@ -78,7 +85,7 @@ func (c *compiler) exceptionText(x *exceptionDef, entry string) (string, bool) {
 		}
 		terms := make([]string, len(row))
 		for i, cell := range row {
-			term, err := exceptionTerm(x.fields[i], comps[i], cell, isInt[i])
+			term, err := c.exceptionTerm(x.fields[i], comps[i], cell, isInt[i])
 			if err != "" {
 				return fail(cell.at, "%s", err)
 			}
@@ -90,7 +97,7 @@ func (c *compiler) exceptionText(x *exceptionDef, entry string) (string, bool) {
 }
 
 // exceptionTerm renders one field comparison, or says what is wrong.
-func exceptionTerm(field, comp string, cell exceptionCell, isInt bool) (string, string) {
+func (c *compiler) exceptionTerm(field, comp string, cell exceptionCell, isInt bool) (string, string) {
 	lit := func(v string) (string, string) {
 		if !isInt {
 			return strconv.Quote(v), ""
@@ -99,6 +106,9 @@ func exceptionTerm(field, comp string, cell exceptionCell, isInt bool) (string, 
 			return "", field + " is a number; " + strconv.Quote(v) + " is not"
 		}
 		return v, ""
+	}
+	if comp == "in" && cell.scalar {
+		return c.listTerm(field, cell.vals[0], isInt)
 	}
 	if comp == "in" {
 		parts := make([]string, len(cell.vals))
@@ -131,6 +141,26 @@ func exceptionTerm(field, comp string, cell exceptionCell, isInt bool) (string, 
 		return field + ".contains(" + l + ")", ""
 	}
 	return field + ".glob(" + l + ")", ""
+}
+
+// listTerm renders "field in list" for a cell that names a list.
+func (c *compiler) listTerm(field, name string, isInt bool) (string, string) {
+	l := c.d.list(name)
+	if l == nil || !c.names.lists[name] {
+		return "", fmt.Sprintf("comparison in takes a list of values ([a, b]) or the name of a list; no list is named %q%s",
+			name, didYouMean(name, c.d.namesOf(entryList)))
+	}
+	if len(l.items) == 0 {
+		return "false", "" // an empty list holds nothing, of either type
+	}
+	if l.items[0].isInt != isInt {
+		want := "strings"
+		if isInt {
+			want = "numbers"
+		}
+		return "", fmt.Sprintf("list %s does not hold %s, as %s needs", name, want, field)
+	}
+	return field + " in " + name, ""
 }
 
 // pathType is the CEL type of a dotted field path.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,6 +56,9 @@ type TestResult struct {
 	Failures []string
 	// Fired lists the rules that alerted.
 	Fired []string
+	// Kinds lists the kinds of the test's events, in order, without
+	// repeats.
+	Kinds []event.Kind
 }
 
 func (r TestResult) Passed() bool { return len(r.Failures) == 0 }
@@ -137,7 +141,7 @@ func runFixture(path string, opt FixtureOptions, cache map[string]*Ruleset) ([]T
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, syntaxError(path, data, err)
 	}
 	var f fixtureFile
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -212,6 +216,9 @@ func runTest(path string, t *fixtureTest, rs *Ruleset, cfg Config) TestResult {
 	e := NewEngine(rs, cfg)
 	var alerts []*event.Alert
 	for _, ev := range events {
+		if !slices.Contains(res.Kinds, ev.Kind) {
+			res.Kinds = append(res.Kinds, ev.Kind)
+		}
 		alerts = e.Eval(ev, alerts)
 	}
 	alerts = e.Drain(alerts)

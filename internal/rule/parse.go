@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"sort"
 	"strconv"
 
@@ -75,11 +74,7 @@ func parseFile(src *Source) ([]*entry, Errors) {
 			break
 		}
 		if err != nil {
-			line := 0
-			if m := regexp.MustCompile(`line (\d+)`).FindStringSubmatch(err.Error()); m != nil {
-				line, _ = strconv.Atoi(m[1])
-			}
-			return nil, append(errs, &Error{File: src.Name, Line: line, Column: 1, Msg: err.Error()})
+			return nil, append(errs, syntaxError(src.Name, src.Data, err))
 		}
 		if len(doc.Content) == 0 {
 			continue

@@ -74,7 +74,7 @@ func TestBenignWorkloadIsQuiet(t *testing.T) {
 // of the pack's tests.
 func TestIndexIsExact(t *testing.T) {
 	evs := append(loadCorpus(t), fixtureCorpus(t)...)
-	rs := benchRuleset(t, 1000)
+	rs := benchRuleset(t, 1000, defaultCostLimits())
 	indexed := run(rs, Config{}, evs...)
 	plain := run(rs.withoutGuards(), Config{}, evs...)
 	if len(indexed) == 0 {

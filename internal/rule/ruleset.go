@@ -20,6 +20,8 @@ type Ruleset struct {
 	checks  []*check
 	byKind  map[event.Kind]*kindIndex
 	anyKind *kindIndex
+	// costLimit is the runtime cost limit of each program; 0 for none.
+	costLimit uint64
 	// Warnings are findings that do not stop the set from loading.
 	Warnings Errors
 }
@@ -47,6 +49,10 @@ type Rule struct {
 	prog    cel.Program
 	except  cel.Program // nil without exceptions
 	message *template
+	// kernel is what the kernel decides of a kill or deny rule; nil
+	// leaves it to user space, for userspaceWhy.
+	kernel       *KernelForm
+	userspaceWhy string
 }
 
 // Indexed names the field the rule is indexed on beyond its kinds ("" if

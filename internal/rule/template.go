@@ -73,14 +73,14 @@ func literalTemplate(s string) *template {
 }
 
 // render fills the template from the event the frame resolves.
-func (t *template) render(frame *interpreter.ExecutionFrame) string {
+func (t *template) render(e *Engine, frame *interpreter.ExecutionFrame) string {
 	var b strings.Builder
 	for _, p := range t.parts {
 		if p.prog == nil {
 			b.WriteString(p.text)
 			continue
 		}
-		v, _, err := p.prog.Eval(frame)
+		v, err := e.eval(p.prog, frame)
 		if err != nil {
 			b.WriteString("<" + p.text + "?>")
 			continue

@@ -7,26 +7,82 @@ import (
 	"github.com/vigil-sec/vigil/internal/event"
 )
 
-// Throttle bounds the alerts of one rule for one source: a token bucket
-// per (rule, container) for containerised processes and per (rule,
-// parent process) on the host, so that a loop spawning offenders shares
-// one bucket. Time is the events' time, so replays throttle exactly as
-// the live agent did.
+// Throttle bounds the alerts of a rule at two levels, each a token
+// bucket. Per source: a bucket per (rule, container) for containerised
+// processes and per (rule, parent process) on the host, so that a loop
+// spawning offenders shares one bucket. Per rule: a ceiling across all
+// its sources, so that a loop whose every repeat has a new parent (a new
+// source each time) is bounded too. An alert goes out only when both
+// levels have a token. A match held back is never lost: the next alert
+// of its source or rule to go out carries the count (Suppressed), so
+// that summing 1 + Suppressed over the alerts gives the matches exactly.
+// Time is the events' time, so replays throttle exactly as the live
+// agent did.
 type Throttle struct {
 	// Disabled lets every alert through.
 	Disabled bool
-	// Burst alerts pass at once; then one more per Refill.
+	// Burst alerts of one rule pass at once for one source; then one more
+	// per Refill.
 	Burst  int
 	Refill time.Duration
-	// MaxKeys bounds the buckets kept; the least recently used is
-	// dropped first, after reporting what it held back.
+	// RuleBurst alerts of one rule pass at once across all its sources;
+	// then one more per RuleRefill. NoRuleCeiling turns this level off.
+	RuleBurst     int
+	RuleRefill    time.Duration
+	NoRuleCeiling bool
+	// MaxKeys bounds the per-source buckets kept; the least recently used
+	// is dropped first, after writing what it held back.
 	MaxKeys int
 }
 
 // DefaultThrottle lets 10 alerts through at once, then one every 10 s,
-// per rule and source.
+// per rule and source, and at most 100 at once, then 10 a second, per
+// rule across its sources.
 func DefaultThrottle() Throttle {
-	return Throttle{Burst: 10, Refill: 10 * time.Second, MaxKeys: 16384}
+	return Throttle{Burst: 10, Refill: 10 * time.Second, RuleBurst: 100, RuleRefill: 100 * time.Millisecond,
+		MaxKeys: 16384}
+}
+
+// tokens is a token bucket's level at a time.
+type tokens struct {
+	level float64
+	last  time.Time
+}
+
+func (tk *tokens) refill(now time.Time, burst int, every time.Duration) {
+	if now.After(tk.last) {
+		tk.level = min(tk.level+float64(now.Sub(tk.last))/float64(every), float64(burst))
+		tk.last = now
+	}
+}
+
+// due is when the bucket holds a whole token again.
+func (tk *tokens) due(every time.Duration) time.Time {
+	if tk.level >= 1 {
+		return tk.last
+	}
+	return tk.last.Add(time.Duration((1 - tk.level) * float64(every)))
+}
+
+// held is what a bucket holds back: n matches, of which the latest is
+// kept to be written with the count of the others.
+type held struct {
+	count  uint64
+	latest *event.Alert
+}
+
+// add holds al back, with the matches it already stands for.
+func (h *held) add(al *event.Alert) {
+	h.count += 1 + al.Suppressed
+	h.latest = al
+}
+
+// take returns the latest held alert standing for all that were held.
+func (h *held) take() *event.Alert {
+	al := h.latest
+	al.Suppressed = h.count - 1
+	*h = held{}
+	return al
 }
 
 type throttleKey struct {
@@ -34,39 +90,57 @@ type throttleKey struct {
 	scope string
 }
 
+// bucket is one rule's bucket for one source.
 type bucket struct {
-	key        throttleKey
-	tokens     float64
-	last       time.Time
-	suppressed uint64
-	// held is the latest alert held back; it is written with the count
-	// when the bucket refills, so no suppressed match goes unreported.
-	held    *event.Alert
+	key throttleKey
+	tokens
+	held
 	lru     *list.Element
 	pending bool
 }
 
+// ceiling is one rule's bucket across its sources.
+type ceiling struct {
+	tokens
+	held
+	pending bool
+	// heldTotal counts the matches it ever held back.
+	heldTotal uint64
+}
+
 type throttle struct {
-	cfg     Throttle
-	buckets map[throttleKey]*bucket
-	lru     *list.List // front: most recently used
-	// pending buckets hold an alert back, in the order they started to.
-	pending []*bucket
-	nextDue time.Time
+	cfg      Throttle
+	buckets  map[throttleKey]*bucket
+	lru      *list.List // front: most recently used
+	ceilings map[int32]*ceiling
+	// pending buckets and ceilings hold an alert back, in the order they
+	// started to; nextDue is no later than the first of them is due.
+	pending        []*bucket
+	pendingCeiling []*ceiling
+	nextDue        time.Time
+	// latest is the latest time the throttle has seen.
+	latest  time.Time
 	evicted uint64
 }
 
 func newThrottle(cfg Throttle) *throttle {
+	def := DefaultThrottle()
 	if cfg.Burst <= 0 {
-		cfg.Burst = DefaultThrottle().Burst
+		cfg.Burst = def.Burst
 	}
 	if cfg.Refill <= 0 {
-		cfg.Refill = DefaultThrottle().Refill
+		cfg.Refill = def.Refill
+	}
+	if cfg.RuleBurst <= 0 {
+		cfg.RuleBurst = def.RuleBurst
+	}
+	if cfg.RuleRefill <= 0 {
+		cfg.RuleRefill = def.RuleRefill
 	}
 	if cfg.MaxKeys <= 0 {
-		cfg.MaxKeys = DefaultThrottle().MaxKeys
+		cfg.MaxKeys = def.MaxKeys
 	}
-	return &throttle{cfg: cfg, buckets: map[throttleKey]*bucket{}, lru: list.New()}
+	return &throttle{cfg: cfg, buckets: map[throttleKey]*bucket{}, lru: list.New(), ceilings: map[int32]*ceiling{}}
 }
 
 // scopeOf is the source an alert is throttled by.
@@ -90,94 +164,148 @@ func (t *throttle) admit(check int32, al *event.Alert, out []*event.Alert) []*ev
 	if t.cfg.Disabled {
 		return append(out, al)
 	}
+	if al.Time.After(t.latest) {
+		t.latest = al.Time
+	}
 	k := throttleKey{check, scopeOf(al.Event)}
 	b := t.buckets[k]
 	if b == nil {
-		b = &bucket{key: k, tokens: float64(t.cfg.Burst), last: al.Time}
+		b = &bucket{key: k, tokens: tokens{level: float64(t.cfg.Burst), last: al.Time}}
 		b.lru = t.lru.PushFront(b)
 		t.buckets[k] = b
-		out = t.evict(out)
+		out = t.evict(al.Time, out)
 	} else {
 		t.lru.MoveToFront(b.lru)
 	}
-	t.refill(b, al.Time)
-	if b.tokens >= 1 {
-		b.tokens--
-		al.Suppressed = b.suppressed
-		b.suppressed, b.held = 0, nil
+	b.refill(al.Time, t.cfg.Burst, t.cfg.Refill)
+	if b.level < 1 {
+		b.add(al)
+		if !b.pending {
+			b.pending = true
+			t.pending = append(t.pending, b)
+			t.schedule(b.due(t.cfg.Refill))
+		}
+		return out
+	}
+	b.level--
+	if b.count > 0 { // al stands for what its source held back
+		al.Suppressed += b.count
+		b.held = held{}
+	}
+	return t.pass(check, al, al.Time, out)
+}
+
+// pass lets an alert that its source's bucket let through past the
+// rule's ceiling, or holds it back there.
+func (t *throttle) pass(check int32, al *event.Alert, now time.Time, out []*event.Alert) []*event.Alert {
+	if t.cfg.NoRuleCeiling {
 		return append(out, al)
 	}
-	b.suppressed++
-	b.held = al
-	if !b.pending {
-		b.pending = true
-		t.pending = append(t.pending, b)
-		if due := t.due(b); t.nextDue.IsZero() || due.Before(t.nextDue) {
-			t.nextDue = due
-		}
+	c := t.ceilings[check]
+	if c == nil {
+		c = &ceiling{tokens: tokens{level: float64(t.cfg.RuleBurst), last: now}}
+		t.ceilings[check] = c
+	}
+	c.refill(now, t.cfg.RuleBurst, t.cfg.RuleRefill)
+	if c.level >= 1 {
+		c.level--
+		return append(out, al)
+	}
+	c.heldTotal += 1 + al.Suppressed
+	c.add(al)
+	if !c.pending {
+		c.pending = true
+		t.pendingCeiling = append(t.pendingCeiling, c)
+		t.schedule(c.due(t.cfg.RuleRefill))
 	}
 	return out
 }
 
-func (t *throttle) refill(b *bucket, now time.Time) {
-	if now.After(b.last) {
-		b.tokens += float64(now.Sub(b.last)) / float64(t.cfg.Refill)
-		b.tokens = min(b.tokens, float64(t.cfg.Burst))
-		b.last = now
+func (t *throttle) schedule(due time.Time) {
+	if t.nextDue.IsZero() || due.Before(t.nextDue) {
+		t.nextDue = due
 	}
-}
-
-// due is when b has a token for its held alert.
-func (t *throttle) due(b *bucket) time.Time {
-	return b.last.Add(time.Duration((1 - b.tokens) * float64(t.cfg.Refill)))
 }
 
 // flush writes the held alerts of buckets that have refilled by now; a
-// zero now flushes every one.
+// zero now (draining) writes every one. A ceiling's summary goes out
+// first, so that sources refilling cannot keep it waiting; a source's
+// held alert then meets the ceiling like any other, and what the ceiling
+// holds back of it goes out in the ceiling's summary. Draining lets no
+// time pass: a source's held alert meets the ceiling as it is at the
+// latest event, so that a drain writes at most one summary per rule
+// beyond what the ceiling allowed.
 func (t *throttle) flush(now time.Time, out []*event.Alert) []*event.Alert {
-	if len(t.pending) == 0 || (!now.IsZero() && now.Before(t.nextDue)) {
+	if len(t.pending) == 0 && len(t.pendingCeiling) == 0 {
 		return out
 	}
-	keep := t.pending[:0]
+	drain := now.IsZero()
+	if !drain && now.Before(t.nextDue) {
+		return out
+	}
+	if now.After(t.latest) {
+		t.latest = now
+	}
 	t.nextDue = time.Time{}
+	if !drain {
+		out = t.flushCeilings(now, out)
+	}
+	keep := t.pending[:0]
 	for _, b := range t.pending {
-		due := t.due(b)
-		if !now.IsZero() && now.Before(due) {
+		due := b.due(t.cfg.Refill)
+		if b.count > 0 && !drain && now.Before(due) {
 			keep = append(keep, b)
-			if t.nextDue.IsZero() || due.Before(t.nextDue) {
-				t.nextDue = due
-			}
+			t.schedule(due)
 			continue
 		}
-		if b.held != nil {
-			t.refill(b, due)
-			b.tokens = max(b.tokens-1, 0)
-			out = append(out, t.release(b))
-		}
 		b.pending = false
+		if b.count == 0 {
+			continue
+		}
+		at := t.latest
+		if !drain {
+			b.refill(due, t.cfg.Burst, t.cfg.Refill)
+			b.level = max(b.level-1, 0)
+			at = due
+		}
+		out = t.pass(b.key.check, b.take(), at, out)
 	}
 	clear(t.pending[len(keep):])
 	t.pending = keep
+	return t.flushCeilings(now, out)
+}
+
+func (t *throttle) flushCeilings(now time.Time, out []*event.Alert) []*event.Alert {
+	keep := t.pendingCeiling[:0]
+	for _, c := range t.pendingCeiling {
+		due := c.due(t.cfg.RuleRefill)
+		if c.count > 0 && !now.IsZero() && now.Before(due) {
+			keep = append(keep, c)
+			t.schedule(due)
+			continue
+		}
+		c.pending = false
+		if c.count == 0 {
+			continue
+		}
+		if !now.IsZero() { // draining takes no token: the one summary beyond the ceiling
+			c.refill(due, t.cfg.RuleBurst, t.cfg.RuleRefill)
+			c.level = max(c.level-1, 0)
+		}
+		out = append(out, c.take())
+	}
+	clear(t.pendingCeiling[len(keep):])
+	t.pendingCeiling = keep
 	return out
 }
 
-// release writes b's held alert with the count of those before it.
-func (t *throttle) release(b *bucket) *event.Alert {
-	al := b.held
-	al.Suppressed = b.suppressed - 1
-	b.suppressed, b.held = 0, nil
-	return al
-}
-
-// evict drops least recently used buckets beyond the cap.
-func (t *throttle) evict(out []*event.Alert) []*event.Alert {
+// evict drops least recently used buckets beyond the cap; what they held
+// goes to the rule's ceiling.
+func (t *throttle) evict(now time.Time, out []*event.Alert) []*event.Alert {
 	for t.lru.Len() > t.cfg.MaxKeys {
 		b := t.lru.Remove(t.lru.Back()).(*bucket)
 		delete(t.buckets, b.key)
 		t.evicted++
-		if b.held != nil {
-			out = append(out, t.release(b))
-		}
 		if b.pending {
 			for i, p := range t.pending {
 				if p == b {
@@ -186,6 +314,18 @@ func (t *throttle) evict(out []*event.Alert) []*event.Alert {
 				}
 			}
 		}
+		if b.count > 0 {
+			out = t.pass(b.key.check, b.take(), now, out)
+		}
 	}
 	return out
+}
+
+// ceilingHeld counts the matches the rules' ceilings held back.
+func (t *throttle) ceilingHeld() uint64 {
+	var n uint64
+	for _, c := range t.ceilings {
+		n += c.heldTotal
+	}
+	return n
 }

@@ -2,6 +2,8 @@ package rule
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -130,5 +132,154 @@ func TestThrottleBoundedAndDisabled(t *testing.T) {
 	all := run(rs, Config{Throttle: Throttle{Disabled: true}}, execEv(0, "/bin/sh"), execEv(0, "/bin/sh"), execEv(0, "/bin/sh"))
 	if len(all) != 3 {
 		t.Errorf("disabled throttle let %d of 3 through", len(all))
+	}
+}
+
+// bound is the most alerts a token bucket of burst, refilled one per
+// refill, lets out over span, plus the one held alert written at the end.
+func bound(burst int, refill, span time.Duration) int {
+	return burst + int(span/refill) + 1
+}
+
+// loop runs n matches of the shell rule 1 ms apart through an engine
+// with th; parentOf names each match's parent. It returns the alerts
+// written while the loop ran and after draining, and the engine.
+func loop(t *testing.T, th Throttle, n int, parentOf func(i int) string) (live, all []*event.Alert, e *Engine) {
+	t.Helper()
+	e = NewEngine(mustCompile(t, shellRule), Config{Throttle: th})
+	var out []*event.Alert
+	for i := range n {
+		ev := execEv(time.Duration(i)*time.Millisecond, "/bin/sh")
+		ev.Process.ParentExecID = parentOf(i)
+		out = e.Eval(ev, out)
+	}
+	live = out
+	return live, e.Drain(slices.Clone(out)), e
+}
+
+// TestSameParentLoopIsBoundedByItsSource: 10 000 matches from one parent
+// with the default throttle give the source's burst, its refills and the
+// held alert, and those alerts account for every match.
+func TestSameParentLoopIsBoundedByItsSource(t *testing.T) {
+	th := DefaultThrottle()
+	live, all, e := loop(t, th, 10000, func(int) string { return "p1" })
+	span := 9999 * time.Millisecond
+	if max := bound(th.Burst, th.Refill, span); len(all) > max || len(live) < th.Burst {
+		t.Errorf("%d alerts (%d live), want %d to %d", len(all), len(live), th.Burst, max)
+	}
+	if n := matchesOf(all); n != 10000 {
+		t.Errorf("alerts account for %d matches, want 10000", n)
+	}
+	if st := e.Stats(); st.Rules[0].Matches != 10000 || st.CeilingHeld != 0 {
+		t.Errorf("stats: %d matches, %d held by the ceiling; want 10000 and 0 (one source stays below it)",
+			st.Rules[0].Matches, st.CeilingHeld)
+	}
+}
+
+// TestFreshParentLoopIsBoundedByTheRuleCeiling: 10 000 matches, each from
+// a new parent (so each has a source bucket of its own), are bounded by
+// the rule's ceiling, and the alerts still account for every match.
+func TestFreshParentLoopIsBoundedByTheRuleCeiling(t *testing.T) {
+	th := DefaultThrottle()
+	live, all, e := loop(t, th, 10000, func(i int) string { return fmt.Sprint("p", i) })
+	span := 9999 * time.Millisecond
+	if max := bound(th.RuleBurst, th.RuleRefill, span); len(all) > max || len(live) < th.RuleBurst {
+		t.Errorf("%d alerts (%d live), want %d to %d", len(all), len(live), th.RuleBurst, max)
+	}
+	if n := matchesOf(all); n != 10000 {
+		t.Errorf("alerts account for %d matches, want 10000", n)
+	}
+	// all but the burst (and the odd token that refilled before the
+	// ceiling held anything) were held by the ceiling, and went out in
+	// its summaries
+	if held := e.Stats().CeilingHeld; held < uint64(10000-len(all)) || held > uint64(10000-th.RuleBurst) {
+		t.Errorf("the ceiling held %d matches, want %d to %d", held, 10000-len(all), 10000-th.RuleBurst)
+	}
+	last := all[len(all)-1]
+	if last.Suppressed == 0 || last.Event.Time != epoch.Add(span) {
+		t.Errorf("last alert: suppressed %d, event at %v; want the last match with the count before it", last.Suppressed, last.Event.Time)
+	}
+	// without the ceiling every fresh parent alerts: what the ceiling is for
+	th.NoRuleCeiling = true
+	_, all, _ = loop(t, th, 10000, func(i int) string { return fmt.Sprint("p", i) })
+	if len(all) != 10000 {
+		t.Errorf("without the ceiling: %d alerts, want 10000", len(all))
+	}
+}
+
+// TestLoopingFreshParentsAreBounded: parents that each repeat the match
+// past their own burst hold alerts back in their own buckets; when those
+// refill, the held alerts meet the ceiling too, so the output stays
+// bounded, during the loop and when draining.
+func TestLoopingFreshParentsAreBounded(t *testing.T) {
+	th := Throttle{Burst: 2, Refill: time.Second, RuleBurst: 20, RuleRefill: 100 * time.Millisecond, MaxKeys: 100}
+	live, all, e := loop(t, th, 10000, func(i int) string { return fmt.Sprint("p", i/5) }) // 2 000 parents × 5
+	span := 9999 * time.Millisecond
+	if max := bound(th.RuleBurst, th.RuleRefill, span); len(all) > max {
+		t.Errorf("%d alerts (%d live), want at most %d", len(all), len(live), max)
+	}
+	if n := matchesOf(all); n != 10000 {
+		t.Errorf("alerts account for %d matches, want 10000", n)
+	}
+	if e.Stats().ThrottleEvicted == 0 {
+		t.Error("no bucket was evicted: the test does not cover evicted buckets meeting the ceiling")
+	}
+}
+
+// TestThrottleAccountingHolds: for mixed workloads (several rules and
+// containers, hosts with repeating and fresh parents, pauses, flushes
+// between events) every match is accounted for and each rule stays within
+// its ceiling.
+func TestThrottleAccountingHolds(t *testing.T) {
+	rs := mustCompile(t, shellRule+`
+- rule: ls
+  description: ls ran
+  condition: kind == "process_exec" && process.name == "ls"
+  severity: low
+  tags: [T1083]
+`)
+	th := Throttle{Burst: 3, Refill: 500 * time.Millisecond, RuleBurst: 15, RuleRefill: 50 * time.Millisecond, MaxKeys: 40}
+	for seed := range 20 {
+		rnd := rand.New(rand.NewPCG(uint64(seed), 1))
+		e := NewEngine(rs, Config{Throttle: th})
+		var out []*event.Alert
+		at := time.Duration(0)
+		for range 5000 {
+			at += time.Duration(rnd.IntN(3)) * time.Millisecond
+			if rnd.IntN(500) == 0 {
+				at += time.Duration(rnd.IntN(3000)) * time.Millisecond // a pause
+			}
+			bin := "/bin/sh"
+			if rnd.IntN(3) == 0 {
+				bin = "/bin/ls"
+			}
+			ev := execEv(at, bin)
+			switch rnd.IntN(4) {
+			case 0:
+				ev.Process.Container = &event.Container{ID: fmt.Sprint("c", rnd.IntN(5))}
+			case 1:
+				ev.Process.ParentExecID = fmt.Sprint("p", rnd.IntN(10)) // repeating parents
+			default:
+				ev.Process.ParentExecID = fmt.Sprint("fresh", rnd.Uint64()) // a new parent each time
+			}
+			out = e.Eval(ev, out)
+			if rnd.IntN(50) == 0 {
+				out = e.Flush(epoch.Add(at+time.Duration(rnd.IntN(1000))*time.Millisecond), out)
+			}
+		}
+		out = e.Drain(out)
+		span := at + time.Second // the flushes may look up to 1 s past the last event
+		perRule := map[string][]*event.Alert{}
+		for _, a := range out {
+			perRule[a.Rule.Name] = append(perRule[a.Rule.Name], a)
+		}
+		for _, st := range e.Stats().Rules {
+			if n := matchesOf(perRule[st.Name]); n != st.Matches {
+				t.Errorf("seed %d, rule %s: alerts account for %d matches, want %d", seed, st.Name, n, st.Matches)
+			}
+			if max := bound(th.RuleBurst, th.RuleRefill, span); len(perRule[st.Name]) > max {
+				t.Errorf("seed %d, rule %s: %d alerts over %v, want at most %d", seed, st.Name, len(perRule[st.Name]), span, max)
+			}
+		}
 	}
 }
