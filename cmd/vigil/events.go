@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os/signal"
+	"strings"
 	"syscall"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -41,10 +43,7 @@ a narrow filter costs it little. Filters of one kind are alternatives (two
 --kind flags: either kind); filters of different kinds must all match.
 
 -o compact prints one line per event with an icon per kind:
-  🚀 exec  💥 exit  📂 open  🗑️ unlink  ✏️ rename  🔏 chmod  👤 chown  🔗 link
-  ✂️ truncate  📁 mkdir  🧠 memfd  🔌 connect  📥 accept  👂 listen  📌 bind
-  🧦 socket  🚪 close  🌐 dns  ↪️ redirect  🔑 privilege  💉 ptrace
-  🧱 namespace  💾 mount  🔒 chroot  🧩 module  🐝 bpf  ☢️ kexec  🚨 alert
+` + iconLegend() + `
 -o json prints the events as the schema in docs/events.md describes them,
 one JSON object per line.
 
@@ -60,7 +59,10 @@ itself down) and vigil events says how many on stderr.`,
   sudo vigil events --severity high --container 3f2a9c
 
   # what one process does
-  sudo vigil events --pid 4242`,
+  sudo vigil events --pid 4242
+
+  # alerts of the shell rules, JSON
+  sudo vigil events --rule 'shell_*' -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return streamEvents(cmd.Context(), f, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -71,7 +73,7 @@ itself down) and vigil events says how many on stderr.`,
 	fl.StringVarP(&f.output, "output", "o", "compact", "output: compact (one line per event, icons) or json")
 	fl.StringVar(&f.color, "color", "auto", "colour compact lines: auto (on a terminal), always or never")
 	fl.StringVar(&f.what, "type", "", "all, events or alerts (default: all; alerts when --rule or --severity is given)")
-	fl.StringSliceVar(&f.kinds, "kind", nil, "event kind: process_exec, file_open, net_connect, … (repeatable)")
+	fl.StringSliceVar(&f.kinds, "kind", nil, "event kind: process_exec, file_open, net_connect, … (repeatable; a wrong one lists them all)")
 	fl.StringSliceVar(&f.rules, "rule", nil, "alerts of this rule; globs like shell_* work (repeatable)")
 	fl.StringVar(&f.severity, "severity", "", "alerts of at least this severity: info, low, medium, high, critical")
 	fl.UintSliceVar(&f.pids, "pid", nil, "what this process did (repeatable)")
@@ -97,7 +99,11 @@ func (f eventsFlags) filter() (api.StreamFilter, error) {
 		return sf, fmt.Errorf("--type %q: want all, events or alerts", f.what)
 	}
 	for _, k := range f.kinds {
-		sf.Kinds = append(sf.Kinds, event.Kind(k))
+		kind, err := output.ParseKind(k)
+		if err != nil {
+			return sf, fmt.Errorf("--kind: %w", err)
+		}
+		sf.Kinds = append(sf.Kinds, kind)
 	}
 	if f.severity != "" {
 		sev, err := output.ParseSeverity(f.severity)
@@ -172,6 +178,46 @@ func streamEvents(ctx context.Context, f eventsFlags, stdout, stderr io.Writer) 
 			}
 		}
 	}
+}
+
+// iconLegend lists the compact format's icons, every kind that reaches an
+// output with its label, kinds sharing an icon together, wrapped for a
+// terminal.
+func iconLegend() string {
+	type entry struct{ icon, labels string }
+	var entries []*entry
+	byIcon := map[string]*entry{}
+	for _, k := range append(output.Kinds(), event.KindAlert) {
+		icon, label := output.KindIcon(k)
+		if e := byIcon[icon]; e != nil {
+			e.labels += "/" + label
+			continue
+		}
+		e := &entry{icon, label}
+		byIcon[icon] = e
+		entries = append(entries, e)
+	}
+	var b strings.Builder
+	width := 0
+	for _, e := range entries {
+		item := e.icon + " " + e.labels
+		// icons are one rune but two columns wide
+		w := 3 + utf8.RuneCountInString(e.labels)
+		if width > 0 && width+2+w > 76 {
+			b.WriteByte('\n')
+			width = 0
+		}
+		if width == 0 {
+			b.WriteString("  ")
+			width = 2
+		} else {
+			b.WriteString("  ")
+			width += 2
+		}
+		b.WriteString(item)
+		width += w
+	}
+	return b.String()
 }
 
 func useColor(mode string, w io.Writer) (bool, error) {

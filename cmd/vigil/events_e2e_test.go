@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,8 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+
 	"github.com/vigil-sec/vigil/internal/api"
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/output"
 	"github.com/vigil-sec/vigil/internal/testenv"
 )
 
@@ -69,9 +74,14 @@ func TestEventsAndStatusAgainstARunningAgent(t *testing.T) {
 	bin := buildVigil(t)
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "run", "vigil.sock")
+	marks := newMarkers()
+	rulesFile := filepath.Join(dir, "e2e-rules.yaml")
+	if err := os.WriteFile(rulesFile, []byte(marks.rules()), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	var agentErr syncBuffer
-	agent := exec.Command(bin, "run", "--socket", sock, "--events", "all", "--format", "json",
-		"--output", filepath.Join(dir, "events.json"), "--metrics-addr", "127.0.0.1:0")
+	agent := exec.Command(bin, runArgs(t, "--socket", sock, "--events", "all", "--format", "json",
+		"--output", filepath.Join(dir, "events.json"), "--metrics-addr", "127.0.0.1:0", "--rules", rulesFile)...)
 	agent.Stderr = &agentErr
 	if err := agent.Start(); err != nil {
 		t.Fatal(err)
@@ -140,13 +150,19 @@ func TestEventsAndStatusAgainstARunningAgent(t *testing.T) {
 		}
 	}
 
+	more := []*eventsChild{
+		checkPIDFilter(t, bin, sock),
+		checkAlertFilters(t, bin, sock, marks),
+	}
+	more = append(more, checkContainerFilters(t, bin, sock)...)
+
 	if err := agent.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	if err := agent.Wait(); err != nil {
 		t.Fatalf("agent exited with %v after SIGTERM; stderr:\n%s", err, agentErr.String())
 	}
-	for _, e := range []*eventsChild{jsonOut, compactOut} {
+	for _, e := range append([]*eventsChild{jsonOut, compactOut}, more...) {
 		if err := e.cmd.Wait(); err != nil {
 			t.Errorf("vigil events did not end cleanly with the agent: %v: %s", err, e.stderr.String())
 		}
@@ -171,6 +187,221 @@ func TestClientsSayWhatToDo(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "--severity") {
 		t.Errorf("bad severity: %v: %s", err, out)
 	}
+	// a kind that does not exist is refused before connecting, with the
+	// valid ones and the nearest
+	out, err = exec.Command(bin, "events", "--socket", sock, "--kind", "proces_exec").CombinedOutput()
+	for _, want := range []string{`--kind: unknown event kind "proces_exec"`, "did you mean process_exec?", "valid kinds: process_exec,", "personality"} {
+		if err == nil || !strings.Contains(string(out), want) {
+			t.Errorf("vigil events --kind proces_exec: %v: %s: want it to say %q", err, out, want)
+		}
+	}
+	out, err = exec.Command(bin, "events", "--socket", sock, "--kind", "bogus").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), `unknown event kind "bogus"`) || strings.Contains(string(out), "no agent") {
+		t.Errorf("vigil events --kind bogus: %v: %s", err, out)
+	}
+}
+
+// markers are the arguments that make the test's rules fire: a medium
+// alert, a critical one, and a second medium one after it.
+type markers struct{ mediumA, critical, mediumB string }
+
+func newMarkers() markers {
+	n := time.Now().UnixNano()
+	return markers{fmt.Sprintf("vigil-e2e-medium-a-%d", n), fmt.Sprintf("vigil-e2e-critical-%d", n), fmt.Sprintf("vigil-e2e-medium-b-%d", n)}
+}
+
+func (m markers) rules() string {
+	return fmt.Sprintf(`
+- rule: e2e_marker_medium
+  description: the e2e test's medium markers ran
+  condition: kind == "process_exec" && process.args.exists(a, a == "%s" || a == "%s")
+  severity: medium
+  message: "medium marker {process.binary}"
+- rule: e2e_marker_critical
+  description: the e2e test's critical marker ran
+  condition: kind == "process_exec" && process.args.exists(a, a == "%s")
+  severity: critical
+  message: "critical marker {process.binary}"
+`, m.mediumA, m.mediumB, m.critical)
+}
+
+// waitSubscribers waits until the agent counts n live streams.
+func waitSubscribers(t *testing.T, bin, sock string, n int) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("%d subscribers", n), func() bool { return status(t, bin, sock).Subscribers == n })
+}
+
+// jsonLine decodes a stream line as an event or an alert.
+func jsonLine(t *testing.T, line string) (ev *event.Event, al *event.Alert) {
+	t.Helper()
+	var head struct {
+		Kind event.Kind `json:"kind"`
+	}
+	if err := json.Unmarshal([]byte(line), &head); err != nil {
+		t.Fatalf("not JSON: %v: %s", err, line)
+	}
+	if head.Kind == event.KindAlert {
+		al = new(event.Alert)
+		if err := json.Unmarshal([]byte(line), al); err != nil {
+			t.Fatalf("not an alert: %v: %s", err, line)
+		}
+		return nil, al
+	}
+	ev = new(event.Event)
+	if err := json.Unmarshal([]byte(line), ev); err != nil {
+		t.Fatalf("not an event: %v: %s", err, line)
+	}
+	return ev, nil
+}
+
+// checkPIDFilter: a process waits on its stdin while a stream filtered
+// on its pid is opened, then execs the marker: the stream gets the exec,
+// and everything it carried before is that pid's.
+func checkPIDFilter(t *testing.T, bin, sock string) *eventsChild {
+	t.Helper()
+	marker := fmt.Sprintf("vigil-e2e-pid-%d", time.Now().UnixNano())
+	proc := exec.Command("/bin/sh", "-c", `read _; exec /bin/true "$0"`, marker)
+	stdin, err := proc.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := proc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := proc.Process.Pid
+	before := status(t, bin, sock).Subscribers
+	e := startEvents(t, bin, "--socket", sock, "--pid", fmt.Sprint(pid), "-o", "json")
+	waitSubscribers(t, bin, sock, before+1)
+	stdin.Write([]byte("go\n"))
+	stdin.Close()
+	if err := proc.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	line, earlier := e.r.next(t, marker)
+	for _, l := range append(earlier, line) {
+		ev, al := jsonLine(t, l)
+		if al != nil {
+			ev = al.Event
+		}
+		if ev == nil || ev.Process == nil || ev.Process.PID != uint32(pid) {
+			t.Errorf("the pid filter (%d) let through %s", pid, l)
+		}
+	}
+	if ev, _ := jsonLine(t, line); ev == nil || ev.Kind != event.KindProcessExec {
+		t.Errorf("want the exec of the marker, got %s", line)
+	}
+	return e
+}
+
+// checkAlertFilters: the medium marker runs, then the critical one, then
+// the second medium one. The --severity high stream gets the critical
+// alert and did not get the first medium one before it; the --rule
+// stream gets both medium alerts and not the critical one between them.
+// Alerts reach a stream in the order they were raised, so what was not
+// there before the later line never will be.
+func checkAlertFilters(t *testing.T, bin, sock string, m markers) *eventsChild {
+	t.Helper()
+	before := status(t, bin, sock).Subscribers
+	sev := startEvents(t, bin, "--socket", sock, "--severity", "high", "-o", "json")
+	rule := startEvents(t, bin, "--socket", sock, "--rule", "e2e_marker_m*", "-o", "json")
+	waitSubscribers(t, bin, sock, before+2)
+	for _, arg := range []string{m.mediumA, m.critical, m.mediumB} {
+		if err := exec.Command("/bin/true", arg).Run(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	line, earlier := sev.r.next(t, m.critical)
+	for _, l := range append(earlier, line) {
+		_, al := jsonLine(t, l)
+		if al == nil || (al.Rule.Severity != event.SeverityHigh && al.Rule.Severity != event.SeverityCritical) {
+			t.Errorf("the severity filter let through %s", l)
+		}
+		if strings.Contains(l, m.mediumA) {
+			t.Errorf("the severity filter let the medium alert through: %s", l)
+		}
+	}
+	if _, al := jsonLine(t, line); al == nil || al.Rule.Name != "e2e_marker_critical" {
+		t.Errorf("want the critical marker's alert, got %s", line)
+	}
+	line, earlier = rule.r.next(t, m.mediumB)
+	sawA := false
+	for _, l := range append(earlier, line) {
+		_, al := jsonLine(t, l)
+		if al == nil || !strings.HasPrefix(al.Rule.Name, "e2e_marker_m") {
+			t.Errorf("the rule filter let through %s", l)
+		}
+		sawA = sawA || strings.Contains(l, m.mediumA)
+	}
+	if !sawA {
+		t.Errorf("the rule stream did not carry the first medium alert")
+	}
+	sev.cmd.Process.Signal(syscall.SIGINT)
+	if err := sev.cmd.Wait(); err != nil {
+		t.Errorf("vigil events did not end cleanly on SIGINT: %v: %s", err, sev.stderr.String())
+	}
+	return rule
+}
+
+// checkContainerFilters runs the marker in a cgroup named as docker
+// names a container's (cgroupfs driver: a bare 64-digit id). The stream
+// filtered on the id's prefix gets it, with the container's id; the
+// stream of the host gets the marker run on the host afterwards and not
+// the container's before it.
+func checkContainerFilters(t *testing.T, bin, sock string) []*eventsChild {
+	t.Helper()
+	cg := testenv.NewCgroup(t)
+	id := fmt.Sprintf("%016x%016x%016x%016x", rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64())
+	path := filepath.Join(cg.Path, id)
+	if err := os.Mkdir(path, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		unix.Close(fd)
+		waitFor(t, "the container cgroup to go", func() bool {
+			err := os.Remove(path)
+			return err == nil || os.IsNotExist(err)
+		})
+	})
+	before := status(t, bin, sock).Subscribers
+	inside := startEvents(t, bin, "--socket", sock, "--container", id[:12], "-o", "json")
+	host := startEvents(t, bin, "--socket", sock, "--container", "host", "--kind", "process_exec", "--binary", "true", "-o", "json")
+	waitSubscribers(t, bin, sock, before+2)
+
+	stamp := time.Now().UnixNano()
+	inMarker, hostMarker := fmt.Sprintf("vigil-e2e-in-container-%d", stamp), fmt.Sprintf("vigil-e2e-on-host-%d", stamp)
+	cmd := exec.Command("/bin/true", inMarker)
+	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd}
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Command("/bin/true", hostMarker).Run(); err != nil {
+		t.Fatal(err)
+	}
+	line, earlier := inside.r.next(t, inMarker)
+	for _, l := range append(earlier, line) {
+		ev, al := jsonLine(t, l)
+		if al != nil {
+			ev = al.Event
+		}
+		if ev == nil || ev.Process == nil || ev.Process.Container == nil || ev.Process.Container.ID != id {
+			t.Errorf("the container filter (%s) let through %s", id[:12], l)
+		}
+	}
+	line, earlier = host.r.next(t, hostMarker)
+	for _, l := range append(earlier, line) {
+		ev, _ := jsonLine(t, l)
+		if ev == nil || ev.Process == nil || (ev.Process.Container != nil && ev.Process.Container.ID != event.HostContainerID) {
+			t.Errorf("the host filter let through %s", l)
+		}
+		if strings.Contains(l, inMarker) {
+			t.Errorf("the host filter let the container's exec through: %s", l)
+		}
+	}
+	return []*eventsChild{inside, host}
 }
 
 type eventsChild struct {
@@ -206,4 +437,39 @@ func status(t *testing.T, bin, sock string) api.Status {
 		t.Fatalf("vigil status --format json: %v: %s", err, out)
 	}
 	return s
+}
+
+// TestEveryCommandHasExamples walks the whole command tree, cobra's help
+// and completion commands included.
+func TestEveryCommandHasExamples(t *testing.T) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Hidden {
+			return
+		}
+		if strings.TrimSpace(c.Example) == "" {
+			t.Errorf("%q has no examples in --help", c.CommandPath())
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRootCmd())
+}
+
+// TestEventsHelpShowsEveryIcon: the compact format's legend in --help
+// names every kind an output can carry, with its icon.
+func TestEventsHelpShowsEveryIcon(t *testing.T) {
+	long := newEventsCmd().Long
+	for _, k := range append(output.Kinds(), event.KindAlert) {
+		icon, label := output.KindIcon(k)
+		if !strings.Contains(long, icon) || !strings.Contains(long, label) {
+			t.Errorf("vigil events --help does not show %s %s (%s)", icon, label, k)
+		}
+	}
+	for _, line := range strings.Split(long, "\n") {
+		if n := len([]rune(line)); n > 80 {
+			t.Errorf("help line of %d characters: %q", n, line)
+		}
+	}
 }

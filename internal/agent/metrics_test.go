@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,18 +9,20 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/vigil-sec/vigil/internal/policy"
+
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
 	"github.com/vigil-sec/vigil/internal/config"
+	"github.com/vigil-sec/vigil/internal/metrics/metricstest"
 	"github.com/vigil-sec/vigil/internal/output"
 	"github.com/vigil-sec/vigil/internal/output/file"
 	"github.com/vigil-sec/vigil/internal/proctree"
@@ -57,7 +58,11 @@ func serve(t *testing.T, cg testenv.Cgroup, rules string) *served {
 		t.Fatal(err)
 	}
 	a, err := New(Config{Ring: ring.DefaultConfig(), ProcTree: proctree.DefaultConfig(), Cgroup: cg.Rel(),
-		Rules: rule.NewEngine(rs, rule.Config{}), Sink: outs.Fanout, Log: log})
+		Rules: rule.NewEngine(rs, rule.Config{}), Sink: outs.Fanout, Log: log,
+		// as vigil run runs by default: with the enforce stage, whose
+		// counters are exported too
+		Enforce: &EnforceConfig{PinDir: testenv.PinDir(t), Policies: []policy.Policy{{Name: "scrape-test", Mode: policy.Monitor,
+			Scope: policy.Scope{Cgroup: cg.Path}, Modules: &policy.ModuleRule{}}}}})
 	if err != nil {
 		outs.Close()
 		t.Fatalf("start agent: %v", err)
@@ -192,7 +197,6 @@ func TestMetricsScrape(t *testing.T) {
 	}{
 		{"vigil_events_total", map[string]string{"kind": "process_exec"}, 1},
 		{"vigil_alerts_total", map[string]string{"rule": "metrics_test_marker", "severity": "medium", "action": "alert"}, 1},
-		{"vigil_enforcement_total", map[string]string{"rule": "metrics_test_would_kill", "action": "would_kill"}, 1},
 		{"vigil_bpf_stats_enabled", nil, 1},
 		{"vigil_bpf_program_runs_total", map[string]string{"sensor": "process", "program": "handle_exec"}, 1},
 		{"vigil_bpf_program_run_seconds_total", map[string]string{"sensor": "process", "program": "handle_exec"}, 1e-9},
@@ -207,11 +211,19 @@ func TestMetricsScrape(t *testing.T) {
 		{"process_cpu_seconds_total", nil, 1e-6},
 		{"process_resident_memory_bytes", nil, 1 << 20},
 		{"vigil_build_info", map[string]string{"version": "test"}, 1},
+		{"vigil_sink_errors_total", nil, 0},
 	} {
 		v, ok := value(fams, c.name, c.labels)
 		if !ok || v < c.atLeast {
 			t.Errorf("%s%v = %v (present %v), want at least %v", c.name, c.labels, v, ok, c.atLeast)
 		}
+	}
+	// the kill rule runs in user space: killed, or would_kill when
+	// /bin/true had exited before the agent's SIGKILL
+	killed, _ := value(fams, "vigil_enforcement_total", map[string]string{"rule": "metrics_test_would_kill", "action": "killed"})
+	wouldKill, _ := value(fams, "vigil_enforcement_total", map[string]string{"rule": "metrics_test_would_kill", "action": "would_kill"})
+	if killed+wouldKill < 1 {
+		t.Errorf("vigil_enforcement_total of the kill rule: killed %v, would_kill %v; want one", killed, wouldKill)
 	}
 	for _, stage := range []string{"kernel_ringbuf_full", "kernel_truncated", "kernel_map_full", "decode",
 		"output_queue", "output_sink", "api_stream"} {
@@ -232,37 +244,29 @@ func TestMetricsScrape(t *testing.T) {
 	checkDashboard(t, fams)
 }
 
-// checkDashboard reads every PromQL expression of the Grafana dashboard
-// and checks each metric it names is in the scrape.
+// checkDashboard reads every query of the Grafana dashboard (panels,
+// panels in rows, template variables, annotations) and checks each
+// metric it names is in the scrape of the running agent.
+// internal/metrics checks the same against the declared metrics, without
+// privileges.
 func checkDashboard(t *testing.T, fams map[string]*dto.MetricFamily) {
 	t.Helper()
 	raw, err := os.ReadFile("../../deploy/grafana/vigil-dashboard.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var dash struct {
-		Panels []struct {
-			Title   string `json:"title"`
-			Targets []struct {
-				Expr string `json:"expr"`
-			} `json:"targets"`
-		} `json:"panels"`
-	}
-	if err := json.Unmarshal(raw, &dash); err != nil {
-		t.Fatalf("the dashboard is not JSON: %v", err)
+	queries, err := metricstest.Queries(raw)
+	if err != nil {
+		t.Fatalf("the dashboard: %v", err)
 	}
 	used := map[string]bool{}
-	exprs := 0
-	for _, p := range dash.Panels {
-		for _, tg := range p.Targets {
-			exprs++
-			for _, name := range promqlMetrics(tg.Expr) {
-				used[name] = true
-			}
+	for _, q := range queries {
+		for _, name := range q.Metrics() {
+			used[name] = true
 		}
 	}
-	if exprs < 10 || len(used) < 15 {
-		t.Fatalf("the dashboard has %d queries over %d metrics: not the dashboard it should be", exprs, len(used))
+	if len(queries) < 20 || len(used) < 20 || !used["vigil_build_info"] {
+		t.Fatalf("the dashboard has %d queries over %d metrics: not the dashboard it should be", len(queries), len(used))
 	}
 	var missing []string
 	for name := range used {
@@ -274,7 +278,7 @@ func checkDashboard(t *testing.T, fams map[string]*dto.MetricFamily) {
 	if len(missing) > 0 {
 		t.Errorf("the dashboard uses metrics the agent does not export: %s", strings.Join(missing, ", "))
 	}
-	t.Logf("%d dashboard queries use %d metrics, all exported", exprs, len(used))
+	t.Logf("%d dashboard queries use %d metrics, all exported", len(queries), len(used))
 }
 
 // scraped: a family by that name, or the series of a histogram.
@@ -290,34 +294,4 @@ func scraped(fams map[string]*dto.MetricFamily, name string) bool {
 		}
 	}
 	return false
-}
-
-// promqlMetrics finds the metric names in a PromQL expression: the
-// identifiers left once strings, label matchers, ranges and groupings are
-// taken out, that are not functions (followed by a parenthesis) or
-// keywords.
-func promqlMetrics(expr string) []string {
-	for _, re := range []string{`"(?:[^"\\]|\\.)*"`, `\{[^}]*\}`, `\[[^\]]*\]`,
-		`\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)`} {
-		expr = regexp.MustCompile(re).ReplaceAllString(expr, " ")
-	}
-	keywords := map[string]bool{"by": true, "without": true, "on": true, "ignoring": true, "group_left": true,
-		"group_right": true, "bool": true, "and": true, "or": true, "unless": true, "offset": true}
-	var out []string
-	ident := regexp.MustCompile(`[a-zA-Z_:][a-zA-Z0-9_:]*(\s*\()?`)
-	for _, m := range ident.FindAllString(expr, -1) {
-		if strings.HasSuffix(m, "(") || keywords[m] {
-			continue
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
-func TestPromqlMetrics(t *testing.T) {
-	got := promqlMetrics(`sum by (rule, severity) (rate(vigil_alerts_total{instance=~"$i",x="a}b"}[$__rate_interval])) / on (instance) vigil_build_info and process_cpu_seconds_total > 0`)
-	want := []string{"vigil_alerts_total", "vigil_build_info", "process_cpu_seconds_total"}
-	if strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Errorf("got %v, want %v", got, want)
-	}
 }

@@ -110,7 +110,7 @@ func (a *Agent) Serve(c ServeConfig) (_ *Services, err error) {
 		}
 		s.api, err = api.Listen(api.Options{Socket: c.Socket, Version: c.Version, Node: a.cfg.Node,
 			PID: os.Getpid(), Started: a.started, Pipeline: a, Outputs: outs, Hub: hub,
-			MetricsAddress: metricsAddr, BPFStats: s.bpfStats != nil, Log: c.Log})
+			MetricsAddress: metricsAddr, BPFStats: s.bpfStats != nil, Policies: a.policyAPI(), Log: c.Log})
 		switch {
 		case errors.Is(err, api.ErrInUse) && c.SocketOptional:
 			c.Log.Warn("local API off: vigil status and vigil events will reach the other agent", "err", err)

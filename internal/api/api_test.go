@@ -187,15 +187,17 @@ func TestFilteredStream(t *testing.T) {
 func TestSlowReaderDropsAreReported(t *testing.T) {
 	hub := NewHub()
 	_, c := listen(t, Options{Hub: hub})
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	// a safety net only: the test ends when the stream is read
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	st, err := c.Events(ctx, StreamFilter{Events: true, Alerts: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	// far more than the subscriber buffer and the socket buffers hold
-	const n = 200000
+	// far more than the subscriber buffer (4096 lines) and the socket
+	// buffers (a few hundred of these lines) hold
+	const n = 40000
 	pad := strings.Repeat("x", 200)
 	for i := range n {
 		hub.Write(&event.Event{Kind: event.KindProcessExec, Process: &event.Process{PID: uint32(i), Cwd: pad}})
@@ -260,6 +262,13 @@ func TestClientErrorsSayWhatToDo(t *testing.T) {
 		!strings.Contains(err.Error(), `severity "urgent"`) {
 		t.Errorf("bad filter: %v", err)
 	}
+	// the agent checks kinds too, for clients other than vigil events
+	_, err = c2.Events(context.Background(), StreamFilter{Events: true, Kinds: []event.Kind{"proces_exec"}})
+	for _, want := range []string{`unknown event kind "proces_exec"`, "did you mean process_exec?", "valid kinds: process_exec, process_exit,", "personality"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("bad kind: %v: want it to say %q", err, want)
+		}
+	}
 }
 
 func TestParseStreamFilter(t *testing.T) {
@@ -267,7 +276,8 @@ func TestParseStreamFilter(t *testing.T) {
 	if err != nil || f.Events || !f.Alerts {
 		t.Errorf("rule filter %+v, %v: want alerts only", f, err)
 	}
-	for _, bad := range []map[string][]string{{"pid": {"x"}}, {"type": {"some"}}, {"colour": {"red"}}, {"binary": {"["}}} {
+	for _, bad := range []map[string][]string{{"pid": {"x"}}, {"type": {"some"}}, {"colour": {"red"}}, {"binary": {"["}},
+		{"kind": {"bogus"}}, {"kind": {"process_fork"}}, {"kind": {"alert"}}} {
 		if _, err := ParseStreamFilter(bad); err == nil {
 			t.Errorf("%v accepted", bad)
 		}

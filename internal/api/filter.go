@@ -88,7 +88,11 @@ func (f *StreamFilter) set(key, v string) error {
 			return fmt.Errorf("type %q: want all, events or alerts", v)
 		}
 	case "kind":
-		f.Kinds = append(f.Kinds, event.Kind(v))
+		k, err := output.ParseKind(v)
+		if err != nil {
+			return err
+		}
+		f.Kinds = append(f.Kinds, k)
 	case "rule":
 		if _, err := path.Match(v, ""); err != nil {
 			return fmt.Errorf("rule pattern %q: %w", v, err)

@@ -8,6 +8,7 @@
 //	                 filtered by the query (see StreamFilter); a line
 //	                 {"kind":"stream_dropped","dropped":N} says N lines were
 //	                 dropped because the reader was slow.
+//	/v1/policies     the policy set: list, apply, clear (policy.go)
 package api
 
 import (
@@ -48,7 +49,9 @@ type Options struct {
 	Hub            *Hub
 	MetricsAddress string
 	BPFStats       bool
-	Log            *slog.Logger
+	// Policies, when set, serves the policy endpoints (policy.go).
+	Policies Policies
+	Log      *slog.Logger
 }
 
 // Server serves the API on its socket.
@@ -84,6 +87,7 @@ func Listen(opts Options) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", s.handleStatus)
 	mux.HandleFunc("GET /v1/events", s.handleEvents)
+	mux.HandleFunc("/v1/policies", s.handlePolicies)
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,
 		ErrorLog: slog.NewLogLogger(opts.Log.Handler(), slog.LevelWarn)}
 	s.wg.Add(1)

@@ -110,14 +110,36 @@ func (c *Collector) collectPipeline(ch chan<- prometheus.Metric, s PipelineStats
 		ch <- counter(d.progTime, p.RunTime.Seconds(), p.Sensor, p.Name)
 		ch <- counter(d.progMisses, float64(p.RecursionMisses), p.Sensor, p.Name)
 	}
-	h := s.RuleEval
+	ch <- histogram(d.ruleEval, s.RuleEval)
+	ch <- gauge(d.rules, float64(s.Rules))
+	ch <- gauge(d.policies, float64(s.Policies))
+	ch <- counter(d.sinkErrors, float64(s.SinkErrors))
+	if e := s.Enforcement; e != nil {
+		c.collectEnforcement(ch, e)
+	}
+}
+
+func (c *Collector) collectEnforcement(ch chan<- prometheus.Metric, e *Enforcement) {
+	d := &c.desc
+	for _, h := range e.Hits {
+		ch <- counter(d.policyHits, float64(h.Count), h.Policy, h.Action)
+	}
+	ch <- counter(d.userKills, float64(e.UserspaceKills))
+	ch <- counter(d.userKillFails, float64(e.UserspaceKillFailures))
+	ch <- histogram(d.userKillLatency, e.KillLatency)
+	for _, outcome := range []string{"held", "killed", "overflow"} {
+		ch <- counter(d.execHolds, float64(e.Holds[outcome]), outcome)
+	}
+	ch <- counter(d.packetsDropped, float64(e.PacketsDropped))
+	ch <- counter(d.packetBytesDropped, float64(e.PacketBytesDropped))
+}
+
+func histogram(d *prometheus.Desc, h Histogram) prometheus.Metric {
 	buckets := make(map[float64]uint64, len(h.Bounds))
 	for i, b := range h.Bounds {
 		buckets[b] = h.Counts[i]
 	}
-	ch <- prometheus.MustNewConstHistogram(d.ruleEval, h.Count, h.Sum, buckets)
-	ch <- gauge(d.rules, float64(s.Rules))
-	ch <- gauge(d.policies, float64(s.Policies))
+	return prometheus.MustNewConstHistogram(d, h.Count, h.Sum, buckets)
 }
 
 func (c *Collector) collectOutputs(ch chan<- prometheus.Metric, routes []output.RouteStats, alerts []output.AlertCount, drops map[string]float64) {

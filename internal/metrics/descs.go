@@ -1,10 +1,18 @@
 package metrics
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
 
 // descs describe every metric the Collector exports; docs/metrics.md lists
 // them with their meaning.
 type descs struct {
+	// declared is every name with its type, in the order made
+	declared []declared
+
 	events, alerts, enforcement, drops, kernelDrops           *prometheus.Desc
 	ringSize, ringPending, ringFill                           *prometheus.Desc
 	procEntries, procEvictions, procExpired                   *prometheus.Desc
@@ -12,14 +20,32 @@ type descs struct {
 	ruleEval, rules, policies                                 *prometheus.Desc
 	outQueueDepth, outQueueCap, outWritten, outDelivered      *prometheus.Desc
 	outDropped, outErrors, outRetries, outUp, outLastOK       *prometheus.Desc
-	apiSubscribers                                            *prometheus.Desc
+	apiSubscribers, sinkErrors                                *prometheus.Desc
+	policyHits, userKills, userKillFails, userKillLatency     *prometheus.Desc
+	execHolds, packetsDropped, packetBytesDropped             *prometheus.Desc
+}
+
+type declared struct {
+	name string
+	typ  dto.MetricType
+	desc *prometheus.Desc
 }
 
 func newDescs() descs {
+	var made []declared
 	n := func(name, help string, labels ...string) *prometheus.Desc {
-		return prometheus.NewDesc("vigil_"+name, help, labels, nil)
+		typ := dto.MetricType_GAUGE
+		switch {
+		case name == "rule_evaluation_seconds" || name == "userspace_kill_latency_seconds":
+			typ = dto.MetricType_HISTOGRAM
+		case strings.HasSuffix(name, "_total"):
+			typ = dto.MetricType_COUNTER
+		}
+		d := prometheus.NewDesc("vigil_"+name, help, labels, nil)
+		made = append(made, declared{"vigil_" + name, typ, d})
+		return d
 	}
-	return descs{
+	d := descs{
 		events:      n("events_total", "Records read from the kernel ring buffer, by event kind.", "kind"),
 		alerts:      n("alerts_total", "Alerts raised, by rule, severity and action.", "rule", "severity", "action"),
 		enforcement: n("enforcement_total", "Alerts whose rule or policy acted (killed, denied) or would have (would_kill, would_deny).", "rule", "action"),
@@ -45,6 +71,14 @@ func newDescs() descs {
 		rules:    n("rules_loaded", "Rules loaded."),
 		policies: n("policies_loaded", "Enforcement policies loaded."),
 
+		policyHits:         n("policy_hits_total", "What the kernel did for a policy (killed, denied, would_kill, would_deny, held), counted in pinned maps: it includes what happened while no agent ran.", "policy", "action"),
+		userKills:          n("userspace_kills_total", "Processes the agent killed from user space (rules the kernel cannot decide, replaced binaries, hashes found after the fact)."),
+		userKillFails:      n("userspace_kill_failures_total", "User-space kills that found the process already gone."),
+		userKillLatency:    n("userspace_kill_latency_seconds", "Time from the event to the agent's SIGKILL, for user-space kills."),
+		execHolds:          n("exec_holds_total", "Binaries the kernel stopped before their first instruction to be hashed, by outcome: held, killed, overflow (released unhashed, the queue was full).", "outcome"),
+		packetsDropped:     n("packets_dropped_total", "Ingress packets the packet filter dropped, over every listed source prefix."),
+		packetBytesDropped: n("packet_bytes_dropped_total", "Bytes of the packets the packet filter dropped, Ethernet headers included."),
+
 		outQueueDepth: n("output_queue_depth", "Items waiting for the output.", "output", "type"),
 		outQueueCap:   n("output_queue_capacity", "Most items that may wait for the output.", "output", "type"),
 		outWritten:    n("output_written_total", "Items the output's sink took.", "output", "type"),
@@ -56,18 +90,16 @@ func newDescs() descs {
 		outLastOK:     n("output_last_success_timestamp_seconds", "When the output last wrote successfully (Unix time), 0 if never.", "output", "type"),
 
 		apiSubscribers: n("api_subscribers", "Live event streams open on the local API (vigil events)."),
+		sinkErrors:     n("sink_errors_total", "Writes and flushes the pipeline's sink (the fan-out) refused; each output's own failures are vigil_output_errors_total."),
 	}
+	d.declared = made
+	return d
 }
 
 func (d *descs) all() []*prometheus.Desc {
-	return []*prometheus.Desc{
-		d.events, d.alerts, d.enforcement, d.drops, d.kernelDrops,
-		d.ringSize, d.ringPending, d.ringFill,
-		d.procEntries, d.procEvictions, d.procExpired,
-		d.sensorUp, d.bpfStatsEnabled, d.progRuns, d.progTime, d.progMisses,
-		d.ruleEval, d.rules, d.policies,
-		d.outQueueDepth, d.outQueueCap, d.outWritten, d.outDelivered,
-		d.outDropped, d.outErrors, d.outRetries, d.outUp, d.outLastOK,
-		d.apiSubscribers,
+	out := make([]*prometheus.Desc, len(d.declared))
+	for i, m := range d.declared {
+		out[i] = m.desc
 	}
+	return out
 }

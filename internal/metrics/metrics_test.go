@@ -41,6 +41,13 @@ func sources() Sources {
 			Programs: []Program{{Sensor: "process", Name: "handle_exec", RunCount: 7, RunTime: 3 * time.Microsecond}},
 			RuleEval: Histogram{Bounds: []float64{1e-6, 1e-5}, Counts: []uint64{4, 6}, Count: 7, Sum: 0.001},
 			Rules:    12,
+			Enforcement: &Enforcement{
+				Hits:           []PolicyHit{{Policy: "no-nc", Action: "killed", Count: 4}},
+				UserspaceKills: 2, UserspaceKillFailures: 1,
+				KillLatency:    Histogram{Bounds: []float64{1e-4, 2e-4}, Counts: []uint64{1, 2}, Count: 2, Sum: 0.0003},
+				Holds:          map[string]uint64{"held": 5, "killed": 1},
+				PacketsDropped: 100, PacketBytesDropped: 6000,
+			},
 		}},
 		Outputs: outputs{
 			routes: []output.RouteStats{{Name: "siem", Type: "webhook", QueueDepth: 3, QueueCapacity: 10, QueueDropped: 4, SinkDropped: 1, Healthy: true}},

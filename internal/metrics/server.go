@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 	"golang.org/x/sys/unix"
 )
 
@@ -24,18 +25,45 @@ import (
 func NewRegistry(src Sources, version string) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	info := prometheus.NewGauge(prometheus.GaugeOpts{
-		Name:        "vigil_build_info",
+		Name:        buildInfo,
 		Help:        "Always 1; the labels say which vigil runs.",
 		ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version()},
 	})
 	info.Set(1)
-	reg.MustRegister(
-		NewCollector(src),
+	reg.MustRegister(append(runtimeCollectors(), NewCollector(src), info)...)
+	return reg
+}
+
+const buildInfo = "vigil_build_info"
+
+// runtimeCollectors are the agent process's and the Go runtime's.
+func runtimeCollectors() []prometheus.Collector {
+	return []prometheus.Collector{
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewGoCollector(),
-		info,
-	)
-	return reg
+	}
+}
+
+// Declared is every metric family a registry made by NewRegistry serves,
+// with its type: vigil's own as the Collector declares them,
+// vigil_build_info, and the families of the process and Go runtime
+// collectors (gathered, as they do not depend on the agent). It needs no
+// running agent: tests check the Grafana dashboard's queries against it.
+func Declared() (map[string]dto.MetricType, error) {
+	out := map[string]dto.MetricType{buildInfo: dto.MetricType_GAUGE}
+	for _, m := range newDescs().declared {
+		out[m.name] = m.typ
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(runtimeCollectors()...)
+	fams, err := reg.Gather()
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range fams {
+		out[f.GetName()] = f.GetType()
+	}
+	return out, nil
 }
 
 // EnableBPFStats switches kernel.bpf_stats_enabled on until the returned
@@ -78,7 +106,7 @@ func Listen(opts ServerOptions) (*Server, error) {
 	}
 	ln, err := net.Listen("tcp", opts.Address)
 	if err != nil {
-		return nil, fmt.Errorf("metrics: listen on %s: %w", opts.Address, err)
+		return nil, listenError(opts.Address, err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{
@@ -99,6 +127,22 @@ func Listen(opts ServerOptions) (*Server, error) {
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(opts.Log.Handler(), slog.LevelWarn)}
 	return &Server{srv: srv, ln: ln}, nil
+}
+
+// listenError says what to do about an address that cannot be bound.
+func listenError(addr string, err error) error {
+	switch {
+	case errors.Is(err, unix.EADDRINUSE):
+		return fmt.Errorf("metrics: %s is already in use (another vigil, or another exporter, listens there): "+
+			"stop it, or choose another --metrics-addr (metrics.address in the configuration file); "+
+			"127.0.0.1:0 takes any free port: %w", addr, err)
+	case errors.Is(err, unix.EADDRNOTAVAIL):
+		return fmt.Errorf("metrics: %s is not an address of this host: choose one it has, e.g. 127.0.0.1:9549: %w", addr, err)
+	case errors.Is(err, unix.EACCES):
+		return fmt.Errorf("metrics: binding %s is not permitted (ports below 1024 need CAP_NET_BIND_SERVICE): "+
+			"choose a port from 1024 up, e.g. 127.0.0.1:9549: %w", addr, err)
+	}
+	return fmt.Errorf("metrics: listen on %s: %w", addr, err)
 }
 
 // Addr is the bound address (with the port chosen when :0 was asked).

@@ -1,7 +1,10 @@
 // Package metrics exports vigil's counters to Prometheus. A Collector reads
 // them at scrape time from small interfaces the agent, the outputs and the
-// local API implement, so the pipeline's hot path does nothing for them;
-// Serve runs the HTTP endpoint (/metrics, /healthz, /readyz).
+// local API implement, counters the pipeline keeps anyway (the rule
+// stage's timing, two clock reads per event, is the one measurement made
+// for metrics); Listen and Serve run the HTTP endpoint (/metrics, /healthz,
+// /readyz). Declared lists every family served, for checks that need no
+// agent (the Grafana dashboard's).
 package metrics
 
 import (
@@ -34,7 +37,8 @@ type PipelineStats struct {
 	KernelLosses []KernelLoss
 	// Malformed records did not decode.
 	Malformed uint64
-	// SinkErrors counts writes the pipeline's sink refused.
+	// SinkErrors counts writes the pipeline's sink (the fan-out) refused:
+	// vigil_sink_errors_total.
 	SinkErrors  uint64
 	RingPending int
 	RingSize    int
@@ -48,6 +52,31 @@ type PipelineStats struct {
 	// Rules and Policies are how many are loaded.
 	Rules    int
 	Policies int
+	// Enforcement is what the enforce stage did; nil without one.
+	Enforcement *Enforcement
+}
+
+// Enforcement is the enforce stage's counters.
+type Enforcement struct {
+	// Hits are the kernel's per-policy counters (pinned: they count on
+	// while no agent runs), by action.
+	Hits []PolicyHit
+	// UserspaceKills are kills the agent sent, UserspaceKillFailures the
+	// ones that found the process gone; KillLatency is their latency.
+	UserspaceKills, UserspaceKillFailures uint64
+	KillLatency                           Histogram
+	// Holds counts binaries held for hashing, by outcome: held, killed,
+	// overflow (released unhashed: the queue was full).
+	Holds map[string]uint64
+	// PacketsDropped and PacketBytesDropped sum the packet filter's
+	// drops over every listed prefix.
+	PacketsDropped, PacketBytesDropped uint64
+}
+
+// PolicyHit is one kernel counter of a policy.
+type PolicyHit struct {
+	Policy, Action string
+	Count          uint64
 }
 
 // KernelLoss is one kernel drop counter.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/event"
@@ -33,6 +34,10 @@ type FanoutOptions struct {
 	// FlushInterval is the longest a sink keeps output buffered while its
 	// queue never empties. 0 means 1s.
 	FlushInterval time.Duration
+	// MaxBatchDelay is the longest events wait in a partial batch on the
+	// pipeline's side while the pipeline never idles (an output whose
+	// filter rarely matches, under sustained load). 0 means 250ms.
+	MaxBatchDelay time.Duration
 	Log           *slog.Logger
 }
 
@@ -49,14 +54,23 @@ type Listener interface{ Listening() bool }
 // bounded queue and goroutine, so that a slow or failing output drops (and
 // counts) what it cannot take instead of slowing the pipeline down. Write
 // and WriteAlert never block. Events reach an output in batches, handed
-// over when a batch is full or at Flush; alerts are handed over at once.
-// Write, WriteAlert and Flush are for one goroutine (the pipeline's);
-// Stats and Alerts may be called from any.
+// over when a batch is full, at Flush, or at the latest MaxBatchDelay after
+// the last hand-over; alerts are handed over at once. Write, WriteAlert and
+// Flush are for one goroutine (the pipeline's); Stats and Alerts may be
+// called from any.
 type Fanout struct {
 	routes []*route
 	opts   FanoutOptions
 	alerts alertCounts
 	once   sync.Once
+	// tick is advanced every MaxBatchDelay by a goroutine of its own; the
+	// pipeline hands partial batches over when it sees it move. That is
+	// one load of a word per Write: no clock read, no lock, no timer on
+	// the pipeline's side.
+	tick     atomic.Uint32
+	seenTick uint32 // the pipeline's
+	stopTick chan struct{}
+	tickDone chan struct{}
 }
 
 // NewFanout starts one goroutine per route. Names must be unique.
@@ -67,10 +81,13 @@ func NewFanout(routes []Route, opts FanoutOptions) (*Fanout, error) {
 	if opts.FlushInterval <= 0 {
 		opts.FlushInterval = time.Second
 	}
+	if opts.MaxBatchDelay <= 0 {
+		opts.MaxBatchDelay = 250 * time.Millisecond
+	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	f := &Fanout{opts: opts}
+	f := &Fanout{opts: opts, stopTick: make(chan struct{}), tickDone: make(chan struct{})}
 	seen := make(map[string]bool)
 	for _, rt := range routes {
 		if rt.Name == "" || seen[rt.Name] {
@@ -88,11 +105,40 @@ func NewFanout(routes []Route, opts FanoutOptions) (*Fanout, error) {
 	for _, r := range f.routes {
 		go r.run(opts.FlushInterval)
 	}
+	go f.ticker()
 	return f, nil
+}
+
+func (f *Fanout) ticker() {
+	defer close(f.tickDone)
+	t := time.NewTicker(f.opts.MaxBatchDelay)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			f.tick.Add(1)
+		case <-f.stopTick:
+			return
+		}
+	}
+}
+
+// handoffLate hands every partial batch over once a tick has passed since
+// the last time: under sustained load the pipeline never idles, and an
+// output whose filter rarely matches would otherwise hold its few events
+// until it did.
+func (f *Fanout) handoffLate() {
+	if t := f.tick.Load(); t != f.seenTick {
+		f.seenTick = t
+		for _, r := range f.routes {
+			r.handoff()
+		}
+	}
 }
 
 // Write queues ev for every output whose filter takes it.
 func (f *Fanout) Write(ev *event.Event) error {
+	f.handoffLate()
 	for _, r := range f.routes {
 		if r.Filter.Event(ev) && r.listening() {
 			r.offer(item{ev: ev}, false)
@@ -103,6 +149,7 @@ func (f *Fanout) Write(ev *event.Event) error {
 
 // WriteAlert counts al and queues it for every output whose filter takes it.
 func (f *Fanout) WriteAlert(al *event.Alert) error {
+	f.handoffLate()
 	f.alerts.add(al)
 	for _, r := range f.routes {
 		if r.Filter.Alert(al) && r.listening() {
@@ -128,6 +175,8 @@ func (f *Fanout) Flush() error {
 // after the last Write.
 func (f *Fanout) Close() error {
 	f.once.Do(func() {
+		close(f.stopTick)
+		<-f.tickDone
 		for _, r := range f.routes {
 			r.handoff()
 			close(r.stop)

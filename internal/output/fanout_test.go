@@ -273,3 +273,80 @@ func TestSummary(t *testing.T) {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }
+
+// TestPartialBatchesDoNotWaitForIdle: under sustained load the pipeline
+// never idles, so Flush is not called. An output whose filter matched one
+// event holds it in a partial batch; once the fan-out's tick moves, the
+// next Write hands it over. The tick is moved by hand here, so that the
+// test says exactly when.
+func TestPartialBatchesDoNotWaitForIdle(t *testing.T) {
+	rare, busy := &recorder{}, &recorder{}
+	f, err := NewFanout([]Route{
+		{Name: "rare", Sink: rare, Filter: Filter{Events: true, Kinds: []event.Kind{event.KindFileOpen}}},
+		{Name: "busy", Sink: busy, Filter: All()},
+	}, FanoutOptions{MaxBatchDelay: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.Write(&event.Event{Kind: event.KindFileOpen, Process: &event.Process{PID: 1}})
+	for i := range 10 * handoffBatch {
+		f.Write(exec(i))
+	}
+	// busy got its full batches; rare's one event is still on the
+	// pipeline's side, where its goroutine cannot see it
+	waitStatsOf(t, f, 1, func(s RouteStats) bool { return s.Written == 10*handoffBatch })
+	if n, _ := rare.counts(); n != 0 {
+		t.Fatalf("rare got %d events before the tick: the test does not test anything", n)
+	}
+	f.tick.Add(1)
+	f.Write(exec(-1))
+	st := waitStatsOf(t, f, 0, func(s RouteStats) bool { return s.Written == 1 })
+	if n, _ := rare.counts(); n != 1 || st.QueueDropped != 0 {
+		t.Errorf("rare got %d events, stats %+v: want the one event", n, st)
+	}
+}
+
+// TestPartialBatchesHaveAMaxDelay: the same with the fan-out's own
+// ticker: while events keep coming and Flush is never called, the rare
+// output's event arrives anyway.
+func TestPartialBatchesHaveAMaxDelay(t *testing.T) {
+	rare := &recorder{}
+	f, err := NewFanout([]Route{
+		{Name: "rare", Sink: rare, Filter: Filter{Events: true, Kinds: []event.Kind{event.KindFileOpen}}},
+		{Name: "busy", Sink: discard{}, Filter: All()},
+	}, FanoutOptions{MaxBatchDelay: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.Write(&event.Event{Kind: event.KindFileOpen, Process: &event.Process{PID: 1}})
+	deadline := time.Now().Add(20 * time.Second)
+	for i := 0; ; i++ {
+		if n, _ := rare.counts(); n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the partial batch was never handed over while the pipeline was busy")
+		}
+		f.Write(exec(i))
+		if i%64 == 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
+func waitStatsOf(t *testing.T, f *Fanout, i int, ok func(RouteStats) bool) RouteStats {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st := f.Stats()[i]
+		if ok(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stats never got there: %+v", st)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -4,7 +4,6 @@
 package output
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -40,16 +39,18 @@ func ParseFormat(s string) (Format, error) {
 	return "", fmt.Errorf("format %q: want json or text", s)
 }
 
-// Stream writes one line per event to an io.Writer, buffered.
+// Stream writes one line per event to an io.Writer, buffered. A failed
+// write loses what was buffered (counted: a *RecoveredError) and the
+// stream keeps going.
 type Stream struct {
-	buf    *bufio.Writer
+	buf    *LineWriter
 	enc    *Encoder
 	closer io.Closer // nil for writers the stream does not own
 }
 
 // NewStream writes to w; it does not close w.
 func NewStream(w io.Writer, f Format) *Stream {
-	return &Stream{buf: bufio.NewWriterSize(w, 64<<10), enc: NewEncoder(f)}
+	return &Stream{buf: NewLineWriter(w, 64<<10), enc: NewEncoder(f)}
 }
 
 // OpenFile appends to path, creating it readable by its owner only (events
@@ -82,12 +83,7 @@ func (s *Stream) WriteAlert(al *event.Alert) error {
 	return s.writeLine(line)
 }
 
-func (s *Stream) writeLine(line []byte) error {
-	if _, err := s.buf.Write(line); err != nil {
-		return err
-	}
-	return s.buf.WriteByte('\n')
-}
+func (s *Stream) writeLine(line []byte) error { return s.buf.WriteLine(line) }
 
 // Flush writes out what is buffered.
 func (s *Stream) Flush() error { return s.buf.Flush() }

@@ -1,6 +1,7 @@
 package output
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/bits"
@@ -44,11 +45,13 @@ type RouteStats struct {
 	Delivered uint64 `json:"delivered"`
 	// QueueDropped counts items dropped because the queue was full.
 	QueueDropped uint64 `json:"queue_dropped"`
-	// SinkDropped counts items the sink lost: a write that failed, or
-	// what a retrying sink gave up on.
+	// SinkDropped counts items the sink lost: a write that failed,
+	// buffered lines a failed write took with it, or what a retrying sink
+	// gave up on.
 	SinkDropped uint64 `json:"sink_dropped"`
-	// Errors counts failed writes and flushes (a failed flush may lose
-	// what was buffered; how much is not known).
+	// Errors counts failed writes and flushes, and failures a sink
+	// recovered from (a rotation that failed). What a failed flush lost is
+	// in SinkDropped when the sink said (file, stdout).
 	Errors        uint64    `json:"errors"`
 	Retries       uint64    `json:"retries"`
 	LastError     string    `json:"last_error,omitempty"`
@@ -87,8 +90,11 @@ type route struct {
 	written atomic.Uint64
 	dropped atomic.Uint64
 	lost    atomic.Uint64 // items whose write failed, for sinks that do not report
-	errors  atomic.Uint64
-	lastOK  atomic.Int64 // unix nanoseconds
+	// lostTaken counts items the sink took, then lost (buffered lines a
+	// failed write took with it), as its *RecoveredError said
+	lostTaken atomic.Uint64
+	errors    atomic.Uint64
+	lastOK    atomic.Int64 // unix nanoseconds
 	// failed says a write failed since the last flush, so that the flush
 	// does not count as a success. Only the output's goroutine touches it.
 	failed    bool
@@ -215,19 +221,29 @@ func (r *route) write(it item) {
 	} else {
 		err = r.Sink.Write(it.ev)
 	}
-	if err != nil {
-		if _, reports := r.Sink.(Reporter); !reports {
-			r.lost.Add(1) // a Reporter counts its own
-		}
-		r.fail(err)
+	if err == nil {
+		r.written.Add(1)
 		return
 	}
-	r.written.Add(1)
+	var rec *RecoveredError
+	if errors.As(err, &rec) {
+		r.lostTaken.Add(uint64(rec.Lost))
+	}
+	if _, taken := err.(*RecoveredError); taken {
+		r.written.Add(1)
+	} else if _, reports := r.Sink.(Reporter); !reports {
+		r.lost.Add(1) // a Reporter counts its own
+	}
+	r.fail(err)
 }
 
 func (r *route) flush() {
 	err := r.Sink.Flush()
 	if err != nil {
+		var rec *RecoveredError
+		if errors.As(err, &rec) {
+			r.lostTaken.Add(uint64(rec.Lost))
+		}
 		r.fail(err)
 	} else if !r.failed {
 		r.lastOK.Store(time.Now().UnixNano())
@@ -254,10 +270,11 @@ func (r *route) stats() RouteStats {
 		QueueCapacity: r.Queue,
 		Written:       r.written.Load(),
 		QueueDropped:  r.dropped.Load(),
-		SinkDropped:   r.lost.Load(),
 		Errors:        r.errors.Load(),
 	}
-	s.Delivered = s.Written
+	lostTaken := r.lostTaken.Load()
+	s.SinkDropped = r.lost.Load() + lostTaken
+	s.Delivered = s.Written - min(lostTaken, s.Written)
 	if ns := r.lastOK.Load(); ns != 0 {
 		s.LastSuccess = time.Unix(0, ns)
 	}

@@ -1,39 +1,71 @@
 package file
 
 import (
-	"compress/gzip"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
+	"time"
+
+	"github.com/vigil-sec/vigil/internal/output"
 )
 
-// rotate closes the current file, shifts the backups up by one (dropping
-// the oldest), moves the file to path.1, compresses it if asked, and opens
-// a fresh file. It runs between two lines, with the lock held.
+// Pauses between rotation attempts after failures: the first retry waits
+// retryMin, each later one twice as long, up to retryMax. Until then the
+// lines go to the current file, which grows past MaxSize.
+const (
+	retryMin = time.Second
+	retryMax = time.Minute
+)
+
+// rotate shifts the backups up by one (dropping the oldest), moves the
+// file to path.1, opens a fresh file and queues path.1 for compression if
+// asked. It runs between two lines, with the lock held. The file stays
+// open until the fresh one is, so that when anything fails the lines keep
+// going to it: the error is then an output.RecoveredError, the failure is
+// counted, and the next attempt waits (retryMin doubling up to retryMax).
 func (s *Sink) rotate() error {
-	if err := s.w.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", s.opts.Path, err)
+	var flushErr error
+	if err := s.lw.Flush(); err != nil {
+		flushErr = s.recover(err) // lost lines are counted; the rotation goes on
 	}
-	if err := s.f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", s.opts.Path, err)
-	}
-	s.f = nil
-	if err := s.shiftBackups(); err != nil {
-		// keep writing to the same file rather than lose lines
-		return errors.Join(err, s.open())
-	}
-	if err := s.open(); err != nil {
-		return err
-	}
-	s.rotations++
-	if s.opts.Compress && s.opts.MaxBackups > 0 {
-		if err := compress(s.backup(1, false), s.backup(1, true)); err != nil {
-			return fmt.Errorf("compress rotated file: %w", err)
+	if !s.moved {
+		if err := s.shiftBackups(); err != nil {
+			return output.JoinRecovered(flushErr, s.rotateFailed(err))
 		}
+		// the open file is path.1 now
+		s.moved = true
 	}
-	return nil
+	old := s.f
+	if err := s.open(); err != nil {
+		// keep writing to the file, now path.1, until a new one can be made
+		s.f = old
+		return output.JoinRecovered(flushErr, s.rotateFailed(err))
+	}
+	s.moved = false
+	old.Close()
+	s.rotations++
+	s.rotateFailStreak = 0
+	s.retryAt = time.Time{}
+	s.gz.add(1)
+	return flushErr
+}
+
+// rotateFailed counts a failed rotation and sets when to try again.
+func (s *Sink) rotateFailed(err error) error {
+	s.rotateFailures++
+	pause := retryMax
+	if s.rotateFailStreak < 8 {
+		pause = min(retryMin<<s.rotateFailStreak, retryMax)
+	}
+	s.rotateFailStreak++
+	s.retryAt = s.now().Add(pause)
+	where := s.opts.Path
+	if s.moved {
+		where = s.backup(1, false)
+	}
+	return &output.RecoveredError{Err: fmt.Errorf("rotate %s: %w (still writing to %s; next try in %s)",
+		s.opts.Path, err, where, pause)}
 }
 
 // backup names the i-th backup: path.i or path.i.gz.
@@ -45,9 +77,11 @@ func (s *Sink) backup(i int, gz bool) string {
 	return name
 }
 
-// shiftBackups makes room for path.1. Both the plain and the compressed
-// name are handled, so that turning compression on or off keeps counting
-// the older backups.
+// shiftBackups makes room for path.1 and moves the file there. Both the
+// plain and the compressed name are handled, so that turning compression
+// on or off keeps counting the older backups; compressions queued or
+// under way follow their files. A failure part way leaves every file
+// under a backup name or the file's, none lost but the oldest.
 func (s *Sink) shiftBackups() error {
 	keep := s.opts.MaxBackups
 	if keep == 0 {
@@ -58,6 +92,7 @@ func (s *Sink) shiftBackups() error {
 			return err
 		}
 	}
+	s.gz.moved(keep, keep+1) // gone
 	// only the backups that exist move: counting up to the first gap
 	// keeps a large MaxBackups cheap
 	top := 1
@@ -68,14 +103,12 @@ func (s *Sink) shiftBackups() error {
 		for _, gz := range []bool{false, true} {
 			err := os.Rename(s.backup(i, gz), s.backup(i+1, gz))
 			if err != nil && !errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("rotate: %w", err)
+				return err
 			}
 		}
+		s.gz.moved(i, i+1)
 	}
-	if err := os.Rename(s.opts.Path, s.backup(1, false)); err != nil {
-		return fmt.Errorf("rotate: %w", err)
-	}
-	return nil
+	return os.Rename(s.opts.Path, s.backup(1, false))
 }
 
 func exists(path string) bool {
@@ -85,42 +118,7 @@ func exists(path string) bool {
 
 func removeIfExists(path string) error {
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("rotate: %w", err)
+		return err
 	}
 	return nil
-}
-
-// compress writes src gzipped to dst (through a temporary name, so that a
-// reader never sees half a file) and removes src.
-func compress(src, dst string) (err error) {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	tmp := dst + ".tmp"
-	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, Mode)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			out.Close()
-			os.Remove(tmp)
-		}
-	}()
-	zw := gzip.NewWriter(out)
-	if _, err = io.Copy(zw, in); err != nil {
-		return err
-	}
-	if err = zw.Close(); err != nil {
-		return err
-	}
-	if err = out.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, dst); err != nil {
-		return err
-	}
-	return os.Remove(src)
 }

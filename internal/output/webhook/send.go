@@ -59,12 +59,7 @@ func (s *Sink) deliver(body []byte) error {
 			return fmt.Errorf("%w (interrupted at shutdown)", err)
 		}
 		s.retries.Add(1)
-		wait := s.backoff(attempt)
-		var se *statusError
-		if errors.As(err, &se) && se.retryAfter > wait {
-			wait = min(se.retryAfter, s.opts.MaxBackoff)
-		}
-		t := time.NewTimer(wait)
+		t := time.NewTimer(s.retryWait(attempt, err))
 		select {
 		case <-t.C:
 		case <-s.ctx.Done():
@@ -72,6 +67,17 @@ func (s *Sink) deliver(body []byte) error {
 			return fmt.Errorf("%w (interrupted at shutdown)", err)
 		}
 	}
+}
+
+// retryWait is how long to wait before retrying after err: the backoff,
+// or the server's Retry-After when that is longer, up to MaxRetryAfter.
+func (s *Sink) retryWait(attempt int, err error) time.Duration {
+	wait := s.backoff(attempt)
+	var se *statusError
+	if errors.As(err, &se) && se.retryAfter > wait {
+		wait = min(se.retryAfter, s.opts.MaxRetryAfter)
+	}
+	return wait
 }
 
 // backoff doubles from MinBackoff up to MaxBackoff; the wait is drawn
@@ -117,18 +123,22 @@ func (s *Sink) post(body []byte) error {
 	return &statusError{
 		code:       resp.StatusCode,
 		body:       string(bytes.TrimSpace(snippet)),
-		retryAfter: parseRetryAfter(resp.Header.Get("Retry-After")),
+		retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
 	}
 }
 
-// parseRetryAfter reads the seconds form; the date form is rare enough
-// for webhooks to be ignored.
-func parseRetryAfter(v string) time.Duration {
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
+// parseRetryAfter reads Retry-After: seconds, or an HTTP date.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
 		return 0
 	}
-	return time.Duration(n) * time.Second
+	if n, err := strconv.Atoi(v); err == nil {
+		return time.Duration(min(max(n, 0), 1<<30)) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
 }
 
 func (s *Sink) noteError(err error) {

@@ -34,6 +34,10 @@ const (
 	PayloadFalco Payload = "falco"
 )
 
+// DefaultMaxRetryAfter is the longest a Retry-After makes a retry wait
+// unless configured.
+const DefaultMaxRetryAfter = 5 * time.Minute
+
 // Options configure a webhook.
 type Options struct {
 	URL     string
@@ -47,6 +51,10 @@ type Options struct {
 	// doubles from the one to the other, with jitter; 200ms and 30s.
 	MinBackoff time.Duration
 	MaxBackoff time.Duration
+	// MaxRetryAfter caps how long a server's Retry-After may make a retry
+	// wait; 5m when 0. A Retry-After up to it is honoured even when it is
+	// longer than MaxBackoff.
+	MaxRetryAfter time.Duration
 	// MaxRetries gives up on a batch after this many failed retries and
 	// drops it (counted); 0 retries until the server takes it or the
 	// agent stops.
@@ -117,6 +125,9 @@ func New(opts Options) (*Sink, error) {
 	}
 	if opts.MaxBackoff < opts.MinBackoff {
 		opts.MaxBackoff = max(30*time.Second, opts.MinBackoff)
+	}
+	if opts.MaxRetryAfter <= 0 {
+		opts.MaxRetryAfter = DefaultMaxRetryAfter
 	}
 	if opts.BearerToken != "" && opts.Username != "" {
 		return nil, errors.New("webhook: set a bearer token or a username, not both")
