@@ -22,7 +22,9 @@ all: build
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/vigil
 
-# Runs the agent as root with its embedded defaults, printing what it sees.
+# Runs the agent as root with its embedded defaults, printing what it sees:
+# every event and every alert (ARGS replaces that, e.g. ARGS=--events=alerts).
+ARGS ?= --events all
 run: build
 	$(SUDO) $(BIN) run $(ARGS)
 
@@ -44,7 +46,8 @@ vet:
 	$(GO) vet ./...
 
 bench: build
-	$(GO) run ./bench/exec -vigil $(BIN)
+	$(GO) build -o bin/bench-exec ./bench/exec
+	$(SUDO) bin/bench-exec -vigil $(BIN)
 
 clean:
 	rm -rf bin

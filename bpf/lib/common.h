@@ -57,6 +57,14 @@ enum record_kind {
 	KIND_USERFAULTFD = 42,
 	KIND_PERSONALITY = 43,
 
+	/* enforcement: what a policy did (bpf/lib/enforce.h) */
+	KIND_ENFORCE_EXEC = 50,
+	KIND_ENFORCE_FILE = 51,
+	KIND_ENFORCE_NET = 52,
+	KIND_ENFORCE_MODULE = 53,
+	KIND_EXEC_HOLD = 54, /* a binary stopped until user space hashes it */
+	KIND_ENFORCE_LSM = 55, /* a BPF LSM hook refused an operation */
+
 	KIND_COUNT = 64, /* room for the sensors to come; sizes the drops map */
 };
 

@@ -49,5 +49,6 @@ It needs root.`,
 	fl.StringVar(&f.ringSize, "ring-buffer", f.ringSize, "kernel ring buffer size, a power of two (e.g. 4MiB, 16MiB)")
 	fl.StringVar(&f.logLevel, "log-level", f.logLevel, "log level on stderr: debug, info, warn, error")
 	fl.BoolVar(&f.netUnix, "net-unix", false, "also report unix sockets (connect, accept, listen, bind, fd_redirect)")
+	fl.BoolVar(&f.missingCalls, "watch-missing-syscalls", false, missingCallsHelp)
 	return cmd
 }

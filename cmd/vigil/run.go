@@ -18,10 +18,13 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/agent"
 	"github.com/vigil-sec/vigil/internal/config"
+	"github.com/vigil-sec/vigil/internal/enforce"
+	"github.com/vigil-sec/vigil/internal/enforce/pinned"
 	"github.com/vigil-sec/vigil/internal/output"
 	"github.com/vigil-sec/vigil/internal/proctree"
 	"github.com/vigil-sec/vigil/internal/sensor/file"
 	"github.com/vigil-sec/vigil/internal/sensor/network"
+	"github.com/vigil-sec/vigil/internal/sensor/privilege"
 	"github.com/vigil-sec/vigil/internal/sensor/ring"
 )
 
@@ -47,6 +50,12 @@ type runFlags struct {
 	metricsRemote bool
 	bpfStats      bool
 	socket        string
+	policies      []string
+	pinDir        string
+	stateDir      string
+	enforce       bool
+	lsm           bool
+	missingCalls  bool
 	// changed says which flags were given; nil takes every field as given
 	changed func(flag string) bool
 	rules   ruleFlags
@@ -78,7 +87,10 @@ and dropped to stderr. It needs root.`,
   sudo vigil run --config /etc/vigil/vigil.yaml
 
   # Prometheus metrics on 127.0.0.1:9549, with BPF program run times
-  sudo vigil run --metrics-addr :9549 --bpf-stats`,
+  sudo vigil run --metrics-addr :9549 --bpf-stats
+
+  # enforce a policy file (docs/policies.md); vigil policy apply adds more
+  sudo vigil run --policy /etc/vigil/policies/lock-down.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f.changed = cmd.Flags().Changed
@@ -103,25 +115,66 @@ and dropped to stderr. It needs root.`,
 	fl.StringArrayVar(&f.watchWrites, "watch-writes", nil, "also report changes below this directory: writes, unlink, rename, chmod, … (repeat for more)")
 	fl.StringVar(&f.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the agent to this file")
 	_ = fl.MarkHidden("cpu-profile") // for developers chasing the agent's own cost
-	fl.StringVarP(&f.configFile, "config", "c", "", "configuration file (YAML): outputs, filters, metrics, API; flags override it")
+	fl.StringVarP(&f.configFile, "config", "c", "", "configuration file (YAML): outputs, filters, metrics, API, rules; flags override it")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics, /healthz and /readyz on host:port (\":9549\" means 127.0.0.1:9549)")
 	fl.BoolVar(&f.metricsRemote, "metrics-allow-remote", false, "allow --metrics-addr on an address other than loopback")
 	fl.BoolVar(&f.bpfStats, "bpf-stats", false, "switch on kernel.bpf_stats_enabled while running, to export BPF program run counts and times")
 	fl.StringVar(&f.socket, "socket", config.DefaultSocket, "local API socket for vigil status and vigil events (\"\" for none)")
+	fl.StringArrayVar(&f.policies, "policy", nil, "enforce the policies of this file (docs/policies.md; repeat for more)")
+	fl.StringVar(&f.pinDir, "pin-dir", pinned.DefaultDir, "bpffs directory where enforcement is pinned, so it outlives the agent")
+	fl.StringVar(&f.stateDir, "state-dir", enforce.DefaultStateDir, "where policies applied with vigil policy apply are remembered (\"\" to forget them at exit)")
+	fl.BoolVar(&f.enforce, "enforce", true, "run the enforce stage (policies, rules with action kill or deny); --enforce=false only detects")
+	fl.BoolVar(&f.missingCalls, "watch-missing-syscalls", false, missingCallsHelp)
+	fl.BoolVar(&f.lsm, "lsm", false, "also load the BPF LSM tier (refuse with EPERM) where the kernel runs BPF LSM programs")
 	f.rules.register(fl)
 	return cmd
+}
+
+const missingCallsHelp = "also watch init_module, finit_module, delete_module, kexec_load and kexec_file_load where this kernel " +
+	"has no tracepoints for them, through a program on every system call (+50–80 ns per call)"
+
+// enforceConfig reads the --policy files; a file with errors stops the
+// agent before it starts.
+func enforceConfig(f runFlags) (*agent.EnforceConfig, error) {
+	if !f.enforce {
+		if len(f.policies) > 0 {
+			return nil, errors.New("--policy needs the enforce stage: drop --enforce=false")
+		}
+		return nil, nil
+	}
+	c := &agent.EnforceConfig{PinDir: f.pinDir, StateDir: f.stateDir, LSM: f.lsm}
+	for _, file := range f.policies {
+		ps, err := config.LoadPolicies(file)
+		if err != nil {
+			return nil, err
+		}
+		c.Policies = append(c.Policies, ps...)
+	}
+	return c, nil
 }
 
 func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	if os.Geteuid() != 0 {
 		return errors.New("vigil run needs root to load eBPF programs: rerun with sudo")
 	}
+	// Signals first: loading the sensors takes a while, and a signal that
+	// arrives meanwhile must not kill the agent with its default action.
+	// SIGINT and SIGTERM then stop it as soon as it runs; a SIGHUP is
+	// held and reloads the rules once it runs.
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	hup, stopHUP := notifyHUP()
+	defer stopHUP()
 	log, err := newLogger(stderr, f.logLevel)
 	if err != nil {
 		return err
 	}
+	log.Debug("signal handlers installed")
 	cfg, err := loadConfig(f)
 	if err != nil {
+		return err
+	}
+	if err := f.rules.withConfig(cfg.Rules, f.given); err != nil {
 		return err
 	}
 	ringSize, err := parseSize(f.ringSize)
@@ -146,20 +199,26 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	enf, err := enforceConfig(f)
+	if err != nil {
+		return err
+	}
 
 	rc := ring.DefaultConfig()
 	rc.Size = ringSize
 	rc.FlushInterval = f.flushInterval
 	a, err := agent.New(agent.Config{
-		Node:     f.node,
-		Ring:     rc,
-		ProcTree: proctree.Config{MaxEntries: f.procCache, ExitGrace: f.exitGrace, AncestorDepth: f.ancestors},
-		Cgroup:   f.cgroup,
-		Network:  netCfg,
-		File:     fileCfg,
-		Rules:    rules,
-		Sink:     outs.Fanout,
-		Log:      log,
+		Node:      f.node,
+		Ring:      rc,
+		ProcTree:  proctree.Config{MaxEntries: f.procCache, ExitGrace: f.exitGrace, AncestorDepth: f.ancestors},
+		Cgroup:    f.cgroup,
+		Network:   netCfg,
+		File:      fileCfg,
+		Privilege: privilege.Options{MissingSyscalls: f.missingCalls},
+		Rules:     rules,
+		Enforce:   enf,
+		Sink:      outs.Fanout,
+		Log:       log,
 	})
 	if err != nil {
 		return err
@@ -176,9 +235,7 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		}
 		defer stopProfile()
 	}
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	defer reloadRulesOnHUP(ctx, a, f.rules, log)()
+	defer reloadRulesOnHUP(ctx, hup, a, f.rules, log)()
 	runErr := a.Run(ctx)
 	// the outputs write what they hold (live streams get it too), then
 	// the servers stop, then the agent lets go of the kernel
@@ -225,6 +282,9 @@ func networkConfig(f runFlags) (network.Config, error) {
 	return cfg, nil
 }
 
+// given says whether a flag was given on the command line.
+func (f runFlags) given(flag string) bool { return f.changed == nil || f.changed(flag) }
+
 // loadConfig reads --config, if given, and lays the flags given over it.
 func loadConfig(f runFlags) (*config.Config, error) {
 	cfg := config.Default()
@@ -234,7 +294,7 @@ func loadConfig(f runFlags) (*config.Config, error) {
 			return nil, err
 		}
 	}
-	given := func(flag string) bool { return f.changed == nil || f.changed(flag) }
+	given := f.given
 	var o config.Overrides
 	// the output flags, defaults included (alerts only unless asked),
 	// make the output when the file names none, and replace the file's
@@ -255,24 +315,6 @@ func loadConfig(f runFlags) (*config.Config, error) {
 		o.Socket = &f.socket
 	}
 	return cfg, cfg.Apply(o)
-}
-
-func openSink(path string, format output.Format, stdout io.Writer) (output.Sink, error) {
-	if path == "" || path == "-" {
-		return output.NewStream(stdout, format), nil
-	}
-	return output.OpenFile(path, format)
-}
-
-// pickFormat: text for people at a terminal, JSON for everything else.
-func pickFormat(flag, path string, stdout io.Writer) (output.Format, error) {
-	if flag != "" {
-		return output.ParseFormat(flag)
-	}
-	if path == "" && isTerminal(stdout) {
-		return output.FormatText, nil
-	}
-	return output.FormatJSON, nil
 }
 
 func isTerminal(w io.Writer) bool {

@@ -33,6 +33,15 @@ func buildVigil(t *testing.T) string {
 	return bin
 }
 
+// runArgs is `vigil run args…` with enforcement pinned in a directory of
+// the test's own (removed at its end, which detaches the programs) rather
+// than the host's /sys/fs/bpf/vigil, and applied policies remembered in a
+// temporary directory.
+func runArgs(t *testing.T, args ...string) []string {
+	t.Helper()
+	return append([]string{"run", "--pin-dir", testenv.PinDir(t), "--state-dir", t.TempDir()}, args...)
+}
+
 // TestRunEndToEnd runs the built agent, makes it see a real process, stops
 // it with SIGTERM and checks the file it wrote and the summary it printed.
 func TestRunEndToEnd(t *testing.T) {
@@ -40,7 +49,7 @@ func TestRunEndToEnd(t *testing.T) {
 	bin := buildVigil(t)
 	out := filepath.Join(t.TempDir(), "events.json")
 	var stderr syncBuffer
-	agent := exec.Command(bin, "run", "--format", "json", "--events", "all", "--output", out)
+	agent := exec.Command(bin, runArgs(t, "--format", "json", "--events", "all", "--output", out)...)
 	agent.Stderr = &stderr
 	if err := agent.Start(); err != nil {
 		t.Fatal(err)
@@ -146,6 +155,79 @@ func TestParseSize(t *testing.T) {
 		if _, err := parseSize(bad); err == nil {
 			t.Errorf("parseSize(%q) accepted", bad)
 		}
+	}
+}
+
+// TestRunSurvivesEarlySIGHUP: a SIGHUP while the sensors load, before the
+// agent runs, neither kills the agent nor is lost: once running, it
+// reloads its rules. The rules come from the config file's rules section
+// (a relative path, no default pack, throttling off), which the reload
+// reads again; an error in that section stops the agent before it loads
+// anything, naming the file, line and field.
+func TestRunSurvivesEarlySIGHUP(t *testing.T) {
+	testenv.RequirePrivileged(t)
+	bin := buildVigil(t)
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	writeFile(t, bad, "rules:\n  throttle:\n    burst: 0\n")
+	if _, errOut, code := vigilCmd(t, bin, "run", "--config", bad); code == 0 ||
+		!strings.Contains(errOut, bad+":3: rules.throttle.burst: 0 is too small: want at least 1") {
+		t.Errorf("bad rules section: exit %d, stderr %q", code, errOut)
+	}
+
+	marker := fmt.Sprintf("vigil-early-hup-%d", time.Now().UnixNano())
+	writeFile(t, filepath.Join(dir, "rules.yaml"), fmt.Sprintf(
+		"- rule: marked\n  description: the test's marker\n  condition: kind == \"process_exec\" && process.args.exists(a, a == %q)\n  severity: low\n  tags: [T1059]\n", marker))
+	cfg := filepath.Join(dir, "vigil.yaml")
+	writeFile(t, cfg, "rules:\n  paths: [rules.yaml]\n  default_rules: false\n  throttle:\n    refill: 0s\napi:\n  socket: \"\"\n")
+	out := filepath.Join(dir, "alerts.json")
+	var stderr syncBuffer
+	agent := exec.Command(bin, runArgs(t, "--config", cfg, "--log-level", "debug", "--format", "json", "--output", out)...)
+	agent.Stderr = &stderr
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer agent.Process.Kill() // only if the test fails before SIGTERM
+	exited := make(chan error, 1)
+	go func() { exited <- agent.Wait() }()
+	alive := func(cond func() bool) func() bool {
+		return func() bool {
+			select {
+			case err := <-exited:
+				t.Fatalf("the agent exited (%v):\n%s", err, stderr.String())
+			default:
+			}
+			return cond()
+		}
+	}
+	waitFor(t, "signal handlers", alive(func() bool { return strings.Contains(stderr.String(), "signal handlers installed") }))
+	if err := agent.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "agent start", alive(func() bool { return strings.Contains(stderr.String(), "msg=started") }))
+	waitFor(t, "the held SIGHUP's reload", alive(func() bool { return strings.Contains(stderr.String(), `msg="rules reloaded" rules=1`) }))
+	if !strings.Contains(stderr.String(), `msg="rules loaded" rules=1`) {
+		t.Errorf("want the config's one rule and no default pack loaded:\n%s", stderr.String())
+	}
+	for range 3 {
+		if err := exec.Command("/bin/sh", "-c", "true", marker).Run(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "three alerts, none throttled", alive(func() bool {
+		n := 0
+		for _, a := range alertsIn(t, out) {
+			if a.Rule.Name == "marked" && slices.Contains(a.Event.Process.Args, marker) {
+				n++
+			}
+		}
+		return n == 3
+	}))
+	if err := agent.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-exited; err != nil {
+		t.Fatalf("agent exit: %v\n%s", err, stderr.String())
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/container"
+	"github.com/vigil-sec/vigil/internal/enforce"
 	"github.com/vigil-sec/vigil/internal/enrich"
 	"github.com/vigil-sec/vigil/internal/kernel"
 	"github.com/vigil-sec/vigil/internal/output"
@@ -47,6 +48,9 @@ type Config struct {
 	// Rules, when set, matches every event after enrichment and writes
 	// alerts to Sink; SetRules replaces it while running.
 	Rules *rule.Engine
+	// Enforce, when set, runs the enforce stage (policies, and rules
+	// with a kill or deny action).
+	Enforce *EnforceConfig
 	// Sink receives the events the pipeline passes on.
 	Sink output.Sink
 	Log  *slog.Logger
@@ -70,6 +74,8 @@ type Agent struct {
 	started      time.Time
 	lastSync     time.Time
 	rules        ruleStage
+	enforcer     *enforce.Enforcer // nil without an enforce stage
+	store        *enforce.Store
 }
 
 // New sets the kernel up, loads and attaches the sensors and snapshots the
@@ -118,6 +124,20 @@ func New(cfg Config) (_ *Agent, err error) {
 	if err := a.loadSensors(host); err != nil {
 		return nil, err
 	}
+	if cfg.Enforce != nil {
+		if err := a.startEnforcement(host); err != nil {
+			// policies asked for at start must hold, or the agent does
+			// not start; without them the agent can still detect
+			if len(cfg.Enforce.Policies) > 0 {
+				return nil, fmt.Errorf("enforcement: %w", err)
+			}
+			a.log.Error("enforcement unavailable: detection only", "err", err)
+			if a.enforcer != nil {
+				a.enforcer.Close()
+				a.enforcer = nil
+			}
+		}
+	}
 
 	a.tree = proctree.New(cfg.ProcTree)
 	a.enricher = enrich.New(cfg.Node, a.tree, container.NewResolver(4096))
@@ -165,6 +185,13 @@ func (a *Agent) handle(raw []byte) {
 		a.counts.malformed(a.log, err)
 		return
 	}
+	if isHold(h.Kind) {
+		a.counts.record(h.Kind)
+		if a.enforcer != nil {
+			a.enforcer.Hold(raw)
+		}
+		return
+	}
 	decode := a.decoders.get(h.Kind)
 	if decode == nil {
 		a.counts.malformed(a.log, fmt.Errorf("%w: unknown kind %d", ring.ErrMalformed, h.Kind))
@@ -179,19 +206,29 @@ func (a *Agent) handle(raw []byte) {
 	if !a.enricher.Enrich(ev) {
 		return
 	}
+	if ev.Enforcement != nil {
+		// what a policy did: an alert, not an event for the rules
+		a.enforceAlert(ev)
+		return
+	}
 	if err := a.cfg.Sink.Write(ev); err != nil {
 		a.counts.sinkError(a.log, err)
+	}
+	if a.enforcer != nil {
+		a.enforcer.Observe(ev)
 	}
 	a.evalRulesTimed(ev)
 	if a.counts.total()%1024 == 0 {
 		a.enricher.Expire(ev.Time)
 		a.publish()
+		a.drainEnforcement()
 	}
 }
 
 // idle runs when the ring is drained: flush output, let caches age.
 func (a *Agent) idle() {
 	a.flushRules(false)
+	a.drainEnforcement()
 	if err := a.cfg.Sink.Flush(); err != nil {
 		a.counts.sinkError(a.log, err)
 	}
@@ -224,6 +261,13 @@ func (a *Agent) Close() error {
 
 func (a *Agent) close() error {
 	a.detach()
+	if a.enforcer != nil {
+		// pinned enforcement stays in force; only the descriptors go
+		if err := a.enforcer.Close(); err != nil {
+			a.log.Error("close enforcement", "err", err)
+		}
+		a.enforcer = nil
+	}
 	if a.ring != nil {
 		err := a.ring.Close()
 		a.ring = nil

@@ -19,8 +19,7 @@ import (
 // observer holds what the pipeline publishes for readers on other
 // goroutines (metrics, status): the process cache's numbers, copied by
 // the pipeline goroutine that owns the cache; a heartbeat; the rule
-// stage's timings; and the sensors' BPF programs. Policies are not
-// counted: there is no enforcement stage yet.
+// stage's timings; and the sensors' BPF programs.
 type observer struct {
 	procEntries   atomic.Int64
 	procEvictions atomic.Uint64
@@ -42,7 +41,7 @@ type trackedProgram struct {
 // publish copies the pipeline's own state for other goroutines. Called
 // from the pipeline goroutine when idle and every 1024 records.
 func (a *Agent) publish() {
-	st := a.tree.Stats()
+	st := a.tree.Counts()
 	a.obs.procEntries.Store(int64(st.Entries))
 	a.obs.procEvictions.Store(st.Evictions)
 	a.obs.procExpired.Store(st.Expired)
@@ -156,6 +155,7 @@ func (a *Agent) PipelineStats() metrics.PipelineStats {
 		RuleEval: a.obs.ruleEval.snapshot(),
 		Rules:    a.ruleCount(),
 	}
+	s.Enforcement, s.Policies = a.enforcementStats()
 	for k := range a.counts.byKind {
 		if n := a.counts.byKind[k].Load(); n > 0 {
 			s.Records[string(ring.KindName(uint16(k)))] = n

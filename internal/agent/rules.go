@@ -30,7 +30,10 @@ type RuleStats struct {
 // SetRules replaces the rule engine from any goroutine; nil turns the
 // rule stage off. Alerts the old engine still held back are written
 // before the new one sees its first event.
-func (a *Agent) SetRules(e *rule.Engine) { a.rules.next.Store(e) }
+func (a *Agent) SetRules(e *rule.Engine) {
+	a.rules.next.Store(e)
+	a.enforceRules(e)
+}
 
 // RuleStats reports the rule stage's counters.
 func (a *Agent) RuleStats() RuleStats {
@@ -72,6 +75,10 @@ func (a *Agent) flushRules(drain bool) {
 
 func (a *Agent) writeAlerts(alerts []*event.Alert) {
 	for i, al := range alerts {
+		if a.enforcer != nil && a.enforcer.RuleAlert(al) {
+			alerts[i] = nil // the kernel acted and reports it
+			continue
+		}
 		a.rules.written.Add(1)
 		a.rules.suppressed.Add(al.Suppressed)
 		if err := a.cfg.Sink.WriteAlert(al); err != nil {

@@ -50,8 +50,12 @@ func (e *Enricher) Seed(procs []*event.Process) {
 // the caches (forks) and are not passed on.
 func (e *Enricher) Enrich(ev *event.Event) bool {
 	ev.Node = e.node
-	switch ev.Kind {
-	case event.KindProcessExec:
+	switch {
+	case ev.Enforcement != nil:
+		// a record of what a policy did: it names the process, whose
+		// exec (if any) the process sensor reported first
+		e.resolveEnforced(ev)
+	case ev.Kind == event.KindProcessExec:
 		p := ev.Process
 		p.ExecID = ExecID(e.node, p.PID, ev.Time)
 		p.Container = e.containers.Resolve(p.Cgroup.Path)
@@ -59,7 +63,7 @@ func (e *Enricher) Enrich(ev *event.Event) bool {
 			p.ParentExecID = parent.ExecID
 		}
 		e.tree.Put(p)
-	case event.KindProcessFork:
+	case ev.Kind == event.KindProcessFork:
 		child := ev.Process
 		child.ExecID = ExecID(e.node, child.PID, child.StartTime)
 		e.tree.Fork(child)
@@ -73,6 +77,29 @@ func (e *Enricher) Enrich(ev *event.Event) bool {
 		e.tree.Exit(ev.Process.PID, ev.Time)
 	}
 	return true
+}
+
+// resolveEnforced takes the tree's process for an enforcement record's,
+// unless the tree's is another image than the one the record names (the
+// exec was not seen): then the record's stays, partial, with the tree's
+// lineage and container.
+func (e *Enricher) resolveEnforced(ev *event.Event) {
+	bare := ev.Process
+	known := e.tree.Get(bare.PID)
+	if known == nil {
+		bare.Partial = true
+		bare.Container = e.containers.Resolve(bare.Cgroup.Path)
+		return
+	}
+	if x := bare.Executable; ev.Kind != event.KindProcessExec || x == nil ||
+		known.Executable != nil && known.Executable.Inode == x.Inode && known.Executable.Dev == x.Dev {
+		ev.Process = known
+		return
+	}
+	bare.Partial = true
+	bare.PPID, bare.ParentExecID, bare.Container = known.PPID, known.ParentExecID, known.Container
+	bare.Cgroup, bare.Namespaces, bare.Comm = known.Cgroup, known.Namespaces, known.Comm
+	bare.UID, bare.EUID, bare.GID, bare.EGID = known.UID, known.EUID, known.GID, known.EGID
 }
 
 // resolveProcess swaps the bare process a record carries (pid, tid) for

@@ -50,3 +50,29 @@ const (
 	ActionWouldKill Action = "would_kill"
 	ActionWouldDeny Action = "would_deny"
 )
+
+// IsMITRE says whether a tag is an ATT&CK technique id: T1059, T1059.004.
+func IsMITRE(tag string) bool {
+	if len(tag) < 5 || tag[0] != 'T' {
+		return false
+	}
+	digits := func(s string, n int) bool {
+		if len(s) != n {
+			return false
+		}
+		for _, r := range s {
+			if r < '0' || r > '9' {
+				return false
+			}
+		}
+		return true
+	}
+	main, sub := tag[1:], ""
+	for i := range len(main) {
+		if main[i] == '.' {
+			main, sub = main[:i], main[i+1:]
+			return digits(main, 4) && digits(sub, 3)
+		}
+	}
+	return digits(main, 4)
+}

@@ -82,6 +82,9 @@ type Event struct {
 	Mount     *Mount     `json:"mount,omitempty"`
 	Module    *Module    `json:"module,omitempty"`
 	BPF       *BPF       `json:"bpf,omitempty"`
+
+	// Enforcement is set on events a policy acted on.
+	Enforcement *Enforcement `json:"enforcement,omitempty"`
 }
 
 // Syscall is a system call and its outcome.

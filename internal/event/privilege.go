@@ -4,7 +4,9 @@ package event
 type Privilege struct {
 	Before Creds `json:"before"`
 	After  Creds `json:"after"`
-	// CapsBefore and CapsAfter are set for capset.
+	// CapsBefore and CapsAfter are set for capset, and for any call that
+	// changed the capabilities (a setuid or setfsuid away from root drops
+	// them).
 	CapsBefore *Caps `json:"caps_before,omitempty"`
 	CapsAfter  *Caps `json:"caps_after,omitempty"`
 }

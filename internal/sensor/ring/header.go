@@ -19,6 +19,25 @@ const (
 	WireProcessExec = uint16(ringRecordKindKIND_PROCESS_EXEC)
 	WireProcessExit = uint16(ringRecordKindKIND_PROCESS_EXIT)
 	WireProcessFork = uint16(ringRecordKindKIND_PROCESS_FORK)
+
+	WireEnforceExec   = uint16(ringRecordKindKIND_ENFORCE_EXEC)
+	WireEnforceFile   = uint16(ringRecordKindKIND_ENFORCE_FILE)
+	WireEnforceNet    = uint16(ringRecordKindKIND_ENFORCE_NET)
+	WireEnforceModule = uint16(ringRecordKindKIND_ENFORCE_MODULE)
+	WireExecHold      = uint16(ringRecordKindKIND_EXEC_HOLD)
+	WireEnforceLSM    = uint16(ringRecordKindKIND_ENFORCE_LSM)
+)
+
+// Names of the enforcement records: they are not event kinds (each
+// becomes an alert about an event of the kind it acted on), but the loss
+// counters and the record counts name them.
+const (
+	KindEnforceExec   event.Kind = "enforce_exec"
+	KindEnforceFile   event.Kind = "enforce_file"
+	KindEnforceNet    event.Kind = "enforce_net"
+	KindEnforceModule event.Kind = "enforce_module"
+	KindExecHold      event.Kind = "exec_hold"
+	KindEnforceLSM    event.Kind = "enforce_lsm"
 )
 
 // KindName names a wire kind as events do; an unknown one is "kind_N".
@@ -101,6 +120,18 @@ func kindName(k uint16) (event.Kind, bool) {
 		return event.KindUserfaultfd, true
 	case ringRecordKindKIND_PERSONALITY:
 		return event.KindPersonality, true
+	case ringRecordKindKIND_ENFORCE_EXEC:
+		return KindEnforceExec, true
+	case ringRecordKindKIND_ENFORCE_FILE:
+		return KindEnforceFile, true
+	case ringRecordKindKIND_ENFORCE_NET:
+		return KindEnforceNet, true
+	case ringRecordKindKIND_ENFORCE_MODULE:
+		return KindEnforceModule, true
+	case ringRecordKindKIND_EXEC_HOLD:
+		return KindExecHold, true
+	case ringRecordKindKIND_ENFORCE_LSM:
+		return KindEnforceLSM, true
 	}
 	return "", false
 }

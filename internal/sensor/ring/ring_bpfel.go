@@ -72,6 +72,12 @@ const (
 	ringRecordKindKIND_KEXEC_LOAD        ringRecordKind = 41
 	ringRecordKindKIND_USERFAULTFD       ringRecordKind = 42
 	ringRecordKindKIND_PERSONALITY       ringRecordKind = 43
+	ringRecordKindKIND_ENFORCE_EXEC      ringRecordKind = 50
+	ringRecordKindKIND_ENFORCE_FILE      ringRecordKind = 51
+	ringRecordKindKIND_ENFORCE_NET       ringRecordKind = 52
+	ringRecordKindKIND_ENFORCE_MODULE    ringRecordKind = 53
+	ringRecordKindKIND_EXEC_HOLD         ringRecordKind = 54
+	ringRecordKindKIND_ENFORCE_LSM       ringRecordKind = 55
 	ringRecordKindKIND_COUNT             ringRecordKind = 64
 )
 

@@ -1,0 +1,60 @@
+package enforce
+
+import (
+	"github.com/cilium/ebpf"
+
+	"github.com/vigil-sec/vigil/internal/enforce/execguard"
+	"github.com/vigil-sec/vigil/internal/enforce/fileguard"
+	"github.com/vigil-sec/vigil/internal/enforce/lsm"
+	"github.com/vigil-sec/vigil/internal/enforce/modguard"
+	"github.com/vigil-sec/vigil/internal/enforce/netguard"
+	"github.com/vigil-sec/vigil/internal/enforce/pinned"
+	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/sensor/ring"
+)
+
+// Decoders are the enforcement records' decoders by wire kind. Hold
+// records are not events: the agent hands them to Hold.
+func (e *Enforcer) Decoders() map[uint16]func(raw []byte) (*event.Event, error) {
+	t := e.cfg.Time
+	return map[uint16]func([]byte) (*event.Event, error){
+		ring.WireEnforceExec:   execguard.Decoder{Time: t}.Decode,
+		ring.WireEnforceFile:   fileguard.Decoder{Time: t}.Decode,
+		ring.WireEnforceNet:    netguard.Decoder{Time: t}.Decode,
+		ring.WireEnforceModule: modguard.Decoder{Time: t}.Decode,
+		ring.WireEnforceLSM:    lsm.Decoder{Time: t}.Decode,
+	}
+}
+
+// Programs names the loaded enforcement programs by mechanism, for their
+// run-time statistics.
+func (e *Enforcer) Programs() map[string]map[string]*ebpf.Program {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := map[string]map[string]*ebpf.Program{}
+	if e.exec != nil {
+		out[MechExec] = e.exec.Programs()
+	}
+	if e.net != nil {
+		out[MechNet] = e.net.Programs()
+	}
+	if e.file != nil {
+		out[MechFile] = e.file.Programs()
+	}
+	if e.mod != nil {
+		out[MechModules] = e.mod.Programs()
+	}
+	if e.xdp != nil {
+		out[MechPackets] = e.xdp.Programs()
+	}
+	if e.lsm != nil {
+		out[MechLSM] = e.lsm.Programs()
+	}
+	return out
+}
+
+// Uninstall removes every pin under dir: the enforcement programs detach
+// and their tables go. For `vigil policy clear` with no agent running.
+func Uninstall(dir string) error {
+	return pinned.Remove(dir)
+}

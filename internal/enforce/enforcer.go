@@ -1,0 +1,227 @@
+// Package enforce is vigil's prevention stage, and the only writer of the
+// kernel's deny maps. It turns policies (internal/policy) into the entries
+// of the enforcement objects (execguard, fileguard, netguard, xdpguard,
+// modguard: one package and one BPF collection each, pinned under
+// internal/enforce/pinned's directory so enforcement outlives the agent),
+// names what those programs report so every action becomes an alert, and
+// does what the kernel cannot decide: hashing held binaries, killing from
+// user space, resolving paths again when files are replaced.
+package enforce
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vigil-sec/vigil/internal/enforce/execguard"
+	"github.com/vigil-sec/vigil/internal/enforce/fileguard"
+	"github.com/vigil-sec/vigil/internal/enforce/lsm"
+	"github.com/vigil-sec/vigil/internal/enforce/modguard"
+	"github.com/vigil-sec/vigil/internal/enforce/netguard"
+	"github.com/vigil-sec/vigil/internal/enforce/pinned"
+	"github.com/vigil-sec/vigil/internal/enforce/xdpguard"
+	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/sensor/ring"
+)
+
+// Config is what the enforce stage needs from the agent.
+type Config struct {
+	// PinDir is where enforcement state is pinned (pinned.DefaultDir).
+	PinDir string
+	// Cgroup2Root is the cgroup2 mount: the network hooks attach there,
+	// and cgroup scopes are relative to it.
+	Cgroup2Root string
+	Ring        *ring.Ring
+	// Time turns boot-clock nanoseconds into wall-clock time.
+	Time func(uint64) time.Time
+	// Exempt are processes never acted on: the agent and its ancestors.
+	Exempt []uint32
+	// LSM asks for the BPF LSM tier where the kernel offers it.
+	LSM bool
+	Log *slog.Logger
+}
+
+// Enforcer runs the enforcement objects. Apply, Remove and Report may be
+// called from any goroutine; the event-path methods (Describe, Observe,
+// RuleAlert, Hold, Tick, Alerts) from the pipeline goroutine only.
+type Enforcer struct {
+	cfg   Config
+	log   *slog.Logger
+	state *pinned.State
+
+	exec *execguard.Guard
+	net  *netguard.Guard
+	// file, mod and xdp are loaded when a policy first needs them: their
+	// hooks cost every open, every system call, every packet.
+	file *fileguard.Guard
+	mod  *modguard.Guard
+	xdp  *xdpguard.Guard
+	lsm  *lsm.Tier
+
+	mu       sync.Mutex // serialises changes to the set
+	origins  map[Origin][]namedPolicy
+	xdpIface map[string]xdpguard.Mode
+	mechErr  map[string]string // mechanism → why it is unavailable
+	adopted  []string
+
+	cur     atomic.Pointer[current]
+	work    chan job
+	alerts  chan *event.Alert
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	hasher  *execguard.Hasher
+	counts  Counts
+	lastHB  time.Time
+	lastRes time.Time
+}
+
+// Counts are the enforce stage's own counters, for metrics.
+type Counts struct {
+	// UserspaceKills are kills the agent sent; UserspaceKillFailed the
+	// ones that found the process gone.
+	UserspaceKills, UserspaceKillFailed atomic.Uint64
+	// Holds are binaries the kernel held for hashing; HoldsKilled those
+	// whose hash was denied; HoldOverflow holds released unhashed because
+	// the queue was full.
+	Holds, HoldsKilled, HoldOverflow atomic.Uint64
+	// Resolved counts deny paths resolved again after a change.
+	Resolved atomic.Uint64
+	// KillLatency is the user-space kills' latency, event to signal.
+	KillLatency LatencyHistogram
+}
+
+// New opens the pinned state, loads the exec and network objects (adopting
+// what a previous agent pinned) and attaches them; the others load when a
+// policy needs them. A mechanism that cannot load is reported, and the
+// policies that need it are refused; the rest works.
+func New(cfg Config) (*Enforcer, error) {
+	if cfg.PinDir == "" {
+		cfg.PinDir = pinned.DefaultDir
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	st, err := pinned.Open(cfg.PinDir)
+	if err != nil {
+		return nil, fmt.Errorf("enforcement state: %w", err)
+	}
+	e := &Enforcer{
+		cfg: cfg, log: cfg.Log, state: st,
+		origins:  map[Origin][]namedPolicy{},
+		xdpIface: map[string]xdpguard.Mode{},
+		mechErr:  map[string]string{},
+		work:     make(chan job, 1024),
+		alerts:   make(chan *event.Alert, 1024),
+		stop:     make(chan struct{}),
+		hasher:   execguard.NewHasher(4096),
+	}
+	e.cur.Store(&current{plan: emptyPlan()})
+	if err := st.SetExempt(cfg.Exempt); err != nil {
+		e.Close()
+		return nil, fmt.Errorf("exempt the agent: %w", err)
+	}
+	if err := st.Heartbeat(); err != nil {
+		e.Close()
+		return nil, fmt.Errorf("heartbeat: %w", err)
+	}
+	if slots, err := st.Slots(); err == nil {
+		for _, s := range slots {
+			e.adopted = append(e.adopted, s.Name)
+		}
+	}
+	if e.exec, err = execguard.Load(execguard.Options{Dir: cfg.PinDir, Ring: cfg.Ring}); err != nil {
+		e.mechErr[MechExec] = err.Error()
+		e.log.Error("exec blocking unavailable", "err", err)
+	}
+	if e.net, err = netguard.Load(netguard.Options{PinDir: cfg.PinDir, Ring: cfg.Ring}); err == nil {
+		err = e.net.Attach(cfg.Cgroup2Root)
+	}
+	if err != nil {
+		e.mechErr[MechNet] = err.Error()
+		e.log.Error("network deny unavailable", "err", err)
+	}
+	if cfg.LSM {
+		e.loadLSM()
+	}
+	// a previous agent's pins: load what they need, so their programs
+	// are replaced by this agent's and report into its ring
+	for _, name := range []string{MechFile, MechModules, MechPackets} {
+		if pinnedBy(cfg.PinDir, name) {
+			if err := e.need(name); err != nil {
+				e.log.Error("adopt pinned enforcement", "mechanism", name, "err", err)
+			}
+		}
+	}
+	if err := e.releaseLeftHolds(); err != nil {
+		e.log.Warn("release processes a previous agent held", "err", err)
+	}
+	e.wg.Add(1)
+	go e.worker()
+	return e, nil
+}
+
+// loadLSM loads the LSM tier, which reads the kill tier's tables: those
+// are loaded first.
+func (e *Enforcer) loadLSM() {
+	err := errors.Join(e.need(MechExec), e.need(MechFile), e.need(MechModules))
+	if err == nil {
+		e.lsm, err = lsm.Load(lsm.Options{PinDir: e.cfg.PinDir, Ring: e.cfg.Ring,
+			ExecDeny: e.exec.DenyMap(), FileProtect: e.file.ProtectMap(), ModBlock: e.mod.BlockMap()})
+	}
+	if err != nil {
+		e.mechErr[MechLSM] = err.Error()
+		e.log.Warn("BPF LSM tier unavailable; kill-based enforcement only", "err", err)
+	}
+}
+
+// Close stops the worker and closes the descriptors. The pinned links and
+// maps stay: enforcement goes on without the agent.
+func (e *Enforcer) Close() error {
+	select {
+	case <-e.stop:
+	default:
+		close(e.stop)
+	}
+	e.wg.Wait()
+	var errs []error
+	for _, c := range []interface{ Close() error }{e.exec, e.net, e.file, e.mod, e.xdp, e.lsm, e.state} {
+		if c != nil && !isNilCloser(c) {
+			errs = append(errs, c.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// isNilCloser catches typed nil pointers stored in the interface.
+func isNilCloser(c interface{ Close() error }) bool {
+	switch v := c.(type) {
+	case *execguard.Guard:
+		return v == nil
+	case *netguard.Guard:
+		return v == nil
+	case *fileguard.Guard:
+		return v == nil
+	case *modguard.Guard:
+		return v == nil
+	case *xdpguard.Guard:
+		return v == nil
+	case *lsm.Tier:
+		return v == nil
+	case *pinned.State:
+		return v == nil
+	}
+	return false
+}
+
+// Alerts are what the enforce stage raised off the pipeline goroutine
+// (hash verdicts): the pipeline enriches and writes them.
+func (e *Enforcer) Alerts() <-chan *event.Alert { return e.alerts }
+
+// Stats are the enforce stage's counters.
+func (e *Enforcer) Stats() *Counts { return &e.counts }
+
+// Adopted names the policies the pinned state held when the agent started.
+func (e *Enforcer) Adopted() []string { return append([]string(nil), e.adopted...) }

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Keys, map values and records of the exec guard; bpf2go generates their Go
+ * twins. Only fixed-width types, explicit padding.
+ */
+#pragma once
+
+#include "enforce.h"
+
+#define EXECG_FILENAME_MAX 512 /* bytes of the execve filename kept, NUL included */
+
+/* A file as the kernel knows it: the key of every exec_* map. */
+struct inode_key {
+	__u64 ino;
+	__u32 dev; /* i_sb->s_dev: major << 20 | minor */
+	__u32 pad;
+};
+
+/*
+ * What says a file is still the one user space hashed. ctime is part of it
+ * because mtime can be set back with utimensat and an inode number can be
+ * reused by a new file of the same size; ctime can be set by neither.
+ */
+struct file_stamp {
+	__s64 mtime_sec;
+	__s64 ctime_sec;
+	__s64 size;
+	__u32 mtime_nsec;
+	__u32 ctime_nsec;
+};
+
+/* exec_held value: a process stopped at exec until user space decides. */
+struct held_exec {
+	struct inode_key key;
+	struct file_stamp stamp;
+	__u64 start_time; /* the process's start_boottime: tells a reused pid apart */
+	__u64 policies;   /* the hash-hold policies that asked for the hold */
+	__u64 held_at;    /* boot-clock ns when the process was stopped */
+};
+
+/* Flags of both records. */
+enum execg_flag {
+	EXECG_FILENAME_CUT = 1 << 0,    /* filename was longer than EXECG_FILENAME_MAX */
+	EXECG_SCRIPT = 1 << 1,          /* the matched file is a #! script, not the interpreter */
+	EXECG_SIGNAL_FAILED = 1 << 2,   /* bpf_send_signal failed: user space must act */
+	EXECG_CONTINUED = 1 << 3,       /* killed because a held process was continued by
+					 * someone other than the agent */
+};
+
+/* KIND_ENFORCE_EXEC: a denied file was executed. */
+struct exec_enforce {
+	struct record_header hdr;
+	struct enforce_hit hit;
+	enum execg_flag flags; /* a set of execg_flag bits */
+	__u32 dev;      /* the matched file */
+	__u64 ino;
+	__u64 exe_ino;  /* the executed file: the interpreter when EXECG_SCRIPT */
+	__u32 exe_dev;
+	__u32 filename_len; /* bytes of filename, without the NUL */
+	__u64 start_time;
+	char filename[EXECG_FILENAME_MAX]; /* as given to execve, NUL-terminated */
+};
+
+/* KIND_EXEC_HOLD: a process stopped before its first instruction because
+ * its binary is not known to be clean; user space hashes it and then
+ * continues or kills it. */
+struct exec_hold {
+	struct record_header hdr;
+	struct held_exec held;
+	enum execg_flag flags;
+	__u32 filename_len;
+	char filename[EXECG_FILENAME_MAX];
+};

@@ -1,0 +1,129 @@
+// Package execguard blocks the execution of denied binaries: a blocked
+// binary never runs its first instruction.
+//
+// No hook on this kernel can fail an exec, so the kernel side
+// (execguard.bpf.c) acts at sched_process_exec, between the new image's
+// set-up and its first instruction: SIGKILL for a denied file, SIGSTOP for a
+// file a hash-hold policy wants hashed first. Files are matched by the
+// kernel's (s_dev, i_ino) of the executed file, so symlinks and hardlinks
+// cannot bypass an entry. A copy is a new inode: under a hash-hold policy,
+// user space receives a KIND_EXEC_HOLD record, hashes the stopped process's
+// executable (Hasher) and Releases it, continued or killed; a binary found
+// clean is marked known (MarkKnown) and not held again while its mtime,
+// ctime and size stay the same. #! scripts are matched by their own inode
+// at sched_prepare_exec (see execguard_script).
+//
+// Holds fail open: the kernel holds only while the agent's heartbeat is
+// fresh, and an agent restarted after a crash finds the processes its
+// predecessor left stopped in exec_held (Held). A held process continued by
+// anyone else is killed (execguard_cont); the kill is deferred by the
+// kernel, so the process may run a few instructions first. A stopped child
+// is reported to its parent's wait(WUNTRACED): job-control shells show a
+// held foreground command as "Stopped", so hash-hold policies suit services
+// and containers better than interactive shells. A tracer (ptrace) can also
+// resume a held process without SIGCONT.
+package execguard
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+
+	"github.com/vigil-sec/vigil/internal/enforce/pinned"
+	"github.com/vigil-sec/vigil/internal/sensor/ring"
+)
+
+// Options say where the guard's state lives and where it reports.
+type Options struct {
+	// Dir is the pin directory; empty means pinned.DefaultDir.
+	Dir string
+	// Ring is the agent's ring buffer, which the programs write into.
+	Ring *ring.Ring
+}
+
+// Guard is the loaded exec guard. Its programs stay attached through pinned
+// links after Close, so that enforcement survives the agent.
+type Guard struct {
+	dir    string
+	objs   execguardObjects
+	links  []link.Link
+	closed bool
+}
+
+// Load loads the guard's programs against the pin directory (adopting the
+// deny, known and held maps an earlier agent pinned), attaches them and
+// pins their links in place of an earlier agent's.
+func Load(opts Options) (*Guard, error) {
+	if opts.Ring == nil {
+		return nil, errors.New("execguard: Options.Ring is required")
+	}
+	dir := opts.Dir
+	if dir == "" {
+		dir = pinned.DefaultDir
+	}
+	spec, err := loadExecguard()
+	if err != nil {
+		return nil, err
+	}
+	copts, err := opts.Ring.CollectionOptions(spec)
+	if err != nil {
+		return nil, err
+	}
+	g := &Guard{dir: dir}
+	if err := pinned.Load(dir, spec, copts, &g.objs); err != nil {
+		return nil, fmt.Errorf("exec guard: %w", err)
+	}
+	// the SIGCONT guard first: a hold must never be unguarded. The link
+	// pins are named after the programs.
+	for _, name := range LinkNames() {
+		if err := g.attach(name, g.Programs()[name]); err != nil {
+			g.Close()
+			return nil, err
+		}
+	}
+	return g, nil
+}
+
+// LinkNames are the names the guard's links are pinned under.
+func LinkNames() []string {
+	return []string{execguardProgExecguardCont, execguardProgExecguardScript, execguardProgExecguardExec}
+}
+
+func (g *Guard) attach(name string, prog *ebpf.Program) error {
+	l, err := link.AttachTracing(link.TracingOptions{Program: prog})
+	if err != nil {
+		return fmt.Errorf("attach %s: %w", name, err)
+	}
+	g.links = append(g.links, l)
+	if err := pinned.PinLink(g.dir, name, l); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Close releases the guard's descriptors. The pinned links keep the
+// programs attached: enforcement goes on until pinned.Remove.
+func (g *Guard) Close() error {
+	if g.closed {
+		return nil
+	}
+	g.closed = true
+	var errs []error
+	for _, l := range g.links {
+		errs = append(errs, l.Close())
+	}
+	g.links = nil
+	errs = append(errs, g.objs.Close())
+	return errors.Join(errs...)
+}
+
+// Programs names the guard's BPF programs, for their run-time statistics.
+func (g *Guard) Programs() map[string]*ebpf.Program {
+	return map[string]*ebpf.Program{
+		execguardProgExecguardExec:   g.objs.ExecguardExec,
+		execguardProgExecguardScript: g.objs.ExecguardScript,
+		execguardProgExecguardCont:   g.objs.ExecguardCont,
+	}
+}

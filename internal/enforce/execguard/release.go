@@ -1,0 +1,73 @@
+package execguard
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vigil-sec/vigil/internal/enforce/pidfd"
+)
+
+// ErrGone says a held process is no longer there: it exited, or its pid
+// now names another process. It is pidfd.ErrGone.
+var ErrGone = pidfd.ErrGone
+
+// Release ends a hold: it kills the process or continues it, through a
+// pidfd opened before checking that the pid still names the held process
+// (the same start time, to the tick), so a reused pid is never signalled.
+// The exec_held entry is deleted first, so that the continue never meets
+// the guard against foreign SIGCONTs.
+func (g *Guard) Release(h Hold, kill bool) error {
+	p, err := pidfd.Open(h.PID)
+	if err == nil {
+		defer p.Close()
+		err = p.Verify(h.StartTime, 0)
+	}
+	if errors.Is(err, ErrGone) {
+		return errors.Join(fmt.Errorf("release %d: %w", h.PID, err), g.forgetHeld(h))
+	}
+	if err != nil {
+		return fmt.Errorf("release %d: %w", h.PID, err)
+	}
+	if err := g.forgetHeld(h); err != nil {
+		return err
+	}
+	sig := unix.SIGCONT
+	if kill {
+		sig = unix.SIGKILL
+	}
+	if err := p.Signal(sig); err != nil {
+		return fmt.Errorf("release %d: %w", h.PID, err)
+	}
+	return nil
+}
+
+// Prune deletes the exec_held entries of processes that are gone (killed
+// while held, by someone else), so that they do not fill the map: a full
+// exec_held means no holds, which fails open. It returns how many went.
+func (g *Guard) Prune() (int, error) {
+	held, err := g.Held()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	var errs []error
+	for _, h := range held {
+		ticks, err := pidfd.StartTicks(h.PID)
+		if err == nil && pidfd.SameStart(ticks, h.StartTime, 0) {
+			continue
+		}
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+			continue
+		}
+		if err := g.forgetHeld(h); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		n++
+	}
+	return n, errors.Join(errs...)
+}

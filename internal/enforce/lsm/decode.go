@@ -1,0 +1,75 @@
+package lsm
+
+import (
+	"fmt"
+	"time"
+	"unsafe"
+
+	"github.com/vigil-sec/vigil/internal/enforce/pinned"
+	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/sensor/ring"
+)
+
+// WireKind is the record kind of the hooks (KIND_ENFORCE_LSM).
+const WireKind = ring.WireEnforceLSM
+
+var recordSize = int(unsafe.Sizeof(lsmLsmEnforce{}))
+
+// Decoder turns the hooks' records into events.
+type Decoder struct{ Time func(bootNS uint64) time.Time }
+
+// Decode decodes a KIND_ENFORCE_LSM record into the event it refused: a
+// process_exec, a file_open or a module_load, with action denied (the call
+// failed with EPERM) or would_deny.
+func (d Decoder) Decode(raw []byte) (*event.Event, error) {
+	h, err := ring.ParseHeader(raw)
+	if err != nil {
+		return nil, err
+	}
+	r, ok := ring.Fixed[lsmLsmEnforce](raw)
+	if !ok || h.Kind != WireKind || len(raw) != recordSize {
+		return nil, fmt.Errorf("%w: lsm record of %d bytes, want %d", ring.ErrMalformed, len(raw), recordSize)
+	}
+	if r.Hit.Policy >= pinned.MaxPolicies || r.PathLen >= uint32(len(r.Path)) {
+		return nil, fmt.Errorf("%w: lsm record policy %d, path length %d", ring.ErrMalformed, r.Hit.Policy, r.PathLen)
+	}
+	enf := &event.Enforcement{PolicyID: int(r.Hit.Policy), Mechanism: event.MechanismKernel,
+		Match: event.EnforceMatch{Dev: uint64(r.Dev), Ino: r.Ino}}
+	switch pinned.Action(r.Hit.Action) {
+	case pinned.ActionDenied:
+		enf.Action = event.ActionDenied
+	case pinned.ActionWouldDeny:
+		enf.Action = event.ActionWouldDeny
+	default:
+		return nil, fmt.Errorf("%w: lsm action %d", ring.ErrMalformed, r.Hit.Action)
+	}
+	path := make([]byte, r.PathLen)
+	for i := range path {
+		path[i] = byte(r.Path[i])
+	}
+	ev := &event.Event{Time: d.Time(h.Ktime),
+		Process:     &event.Process{PID: h.Pid, TID: h.Tid, Cgroup: event.Cgroup{ID: h.CgroupId}},
+		Syscall:     &event.Syscall{Ret: 0},
+		Enforcement: enf}
+	if enf.Action == event.ActionDenied {
+		ev.Syscall.Ret, ev.Syscall.Error = -1, "EPERM"
+	}
+	switch lsmLsmOp(r.Op) {
+	case lsmLsmOpLSM_OP_EXEC:
+		ev.Kind, enf.Hook, ev.Syscall.Name = event.KindProcessExec, "lsm/bprm_check_security", "execve"
+		ev.Process.Filename = string(path)
+		ev.Process.Executable = &event.FileID{Dev: r.Dev, Inode: r.Ino}
+	case lsmLsmOpLSM_OP_OPEN:
+		ev.Kind, enf.Hook, ev.Syscall.Name = event.KindFileOpen, "lsm/file_open", "open"
+		ev.File = &event.File{Path: string(path), Dev: r.Dev, Inode: r.Ino, PathSource: "kernel"}
+	case lsmLsmOpLSM_OP_MODULE:
+		ev.Kind, enf.Hook, ev.Syscall.Name = event.KindModuleLoad, "lsm/kernel_read_file", "finit_module"
+		if r.Ino == 0 {
+			enf.Hook, ev.Syscall.Name = "lsm/kernel_load_data", "init_module"
+		}
+		ev.Module = &event.Module{Path: string(path)}
+	default:
+		return nil, fmt.Errorf("%w: lsm operation %d", ring.ErrMalformed, r.Op)
+	}
+	return ev, nil
+}

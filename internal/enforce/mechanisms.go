@@ -1,0 +1,157 @@
+package enforce
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/vigil-sec/vigil/internal/enforce/execguard"
+	"github.com/vigil-sec/vigil/internal/enforce/fileguard"
+	"github.com/vigil-sec/vigil/internal/enforce/modguard"
+	"github.com/vigil-sec/vigil/internal/enforce/netguard"
+	"github.com/vigil-sec/vigil/internal/enforce/pinned"
+	"github.com/vigil-sec/vigil/internal/enforce/xdpguard"
+)
+
+// Mechanism names, as status and errors call them.
+const (
+	MechExec    = "exec"
+	MechFile    = "files"
+	MechNet     = "network"
+	MechPackets = "packets"
+	MechModules = "modules"
+	MechLSM     = "lsm"
+)
+
+// MechanismStatus says how one mechanism runs here.
+type MechanismStatus struct {
+	Name string
+	// Mode is "kernel", "off" (no policy needs it yet) or "unavailable".
+	Mode  string
+	Hook  string
+	Error string
+}
+
+// pinnedBy reports whether links of a lazily loaded mechanism are pinned.
+func pinnedBy(dir, mech string) bool {
+	names, err := pinned.PinnedLinks(dir)
+	if err != nil {
+		return false
+	}
+	return slices.ContainsFunc(names, func(n string) bool { return linkOwner(n) == mech })
+}
+
+// linkOwner names the mechanism a pinned link belongs to.
+func linkOwner(name string) string {
+	switch {
+	case slices.Contains(execguard.LinkNames(), name):
+		return MechExec
+	case slices.Contains(netguard.LinkNames(), name):
+		return MechNet
+	case strings.HasPrefix(name, fileguard.LinkName("")):
+		return MechFile
+	case strings.HasPrefix(name, "xdp") || strings.HasPrefix(name, "tcx"):
+		return MechPackets
+	case strings.HasPrefix(name, "modguard"):
+		return MechModules
+	}
+	return ""
+}
+
+// need loads a lazily loaded mechanism. Called with e.mu held, or from New.
+func (e *Enforcer) need(mech string) error {
+	if why, ok := e.mechErr[mech]; ok {
+		return fmt.Errorf("%s enforcement is unavailable here: %s", mech, why)
+	}
+	var err error
+	switch mech {
+	case MechExec:
+		if e.exec == nil {
+			err = fmt.Errorf("exec blocking is not loaded")
+		}
+	case MechNet:
+		if e.net == nil {
+			err = fmt.Errorf("network deny is not loaded")
+		}
+	case MechFile:
+		if e.file == nil {
+			e.file, err = fileguard.Load(fileguard.Options{PinDir: e.cfg.PinDir, Ring: e.cfg.Ring})
+		}
+	case MechModules:
+		if e.mod == nil {
+			e.mod, err = modguard.Load(modguard.Options{PinDir: e.cfg.PinDir, Ring: e.cfg.Ring})
+		}
+	case MechPackets:
+		if e.xdp == nil {
+			e.xdp, err = xdpguard.Load(xdpguard.Options{PinDir: e.cfg.PinDir})
+			if err == nil {
+				err = e.adoptInterfaces()
+			}
+		}
+	}
+	if err != nil {
+		e.mechErr[mech] = err.Error()
+		e.log.Error("enforcement mechanism unavailable", "mechanism", mech, "err", err)
+		return fmt.Errorf("%s enforcement is unavailable here: %w", mech, err)
+	}
+	return nil
+}
+
+// adoptInterfaces re-attaches the packet filter on the interfaces a
+// previous agent attached it to, so the pinned links run this agent's
+// program.
+func (e *Enforcer) adoptInterfaces() error {
+	atts, err := e.xdp.Attachments()
+	if err != nil {
+		return err
+	}
+	for _, a := range atts {
+		e.xdpIface[fmt.Sprintf("%d", a.Ifindex)] = a.Mode
+	}
+	return nil
+}
+
+// Mechanisms says how each mechanism runs.
+func (e *Enforcer) Mechanisms() []MechanismStatus {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []MechanismStatus
+	add := func(name string, loaded bool, hook string) {
+		s := MechanismStatus{Name: name, Mode: "off", Hook: hook}
+		switch why, bad := e.mechErr[name]; {
+		case bad && !loaded:
+			s.Mode, s.Error = "unavailable", why
+		case loaded:
+			s.Mode = "kernel"
+		}
+		out = append(out, s)
+	}
+	add(MechExec, e.exec != nil, "tp_btf/sched_process_exec (SIGKILL before the first instruction)")
+	add(MechNet, e.net != nil, "cgroup connect4/6, sendmsg4/6, bind4/6 (EPERM)")
+	fileHook := "syscalls/sys_exit_open* (SIGKILL after the open)"
+	if e.file != nil {
+		fileHook = "SIGKILL after " + strings.Join(e.file.Hooks(), ", ")
+	}
+	add(MechFile, e.file != nil, fileHook)
+	modHook := "init_module/finit_module (SIGKILL when the call returns)"
+	if e.mod != nil {
+		modHook = e.mod.Mode() + " (SIGKILL when the call returns)"
+	}
+	add(MechModules, e.mod != nil, modHook)
+	pktHook := "XDP, tcx as fallback (drop)"
+	if len(e.xdpIface) > 0 {
+		var parts []string
+		for i, m := range e.xdpIface {
+			parts = append(parts, i+":"+string(m))
+		}
+		slices.Sort(parts)
+		pktHook = strings.Join(parts, ", ")
+	}
+	add(MechPackets, e.xdp != nil, pktHook)
+	lsmHook := "lsm/bprm_check_security, file_open, kernel_read_file, kernel_load_data (EPERM)"
+	if !e.cfg.LSM {
+		lsmHook += ": --lsm loads it where the kernel runs BPF LSM"
+	}
+	add(MechLSM, e.lsm != nil, lsmHook)
+	return out
+}

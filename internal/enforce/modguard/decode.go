@@ -1,0 +1,179 @@
+package modguard
+
+import (
+	"bytes"
+	"fmt"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vigil-sec/vigil/internal/enforce/pinned"
+	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/sensor/ring"
+)
+
+// WireKind is the record kind the guard writes (KIND_ENFORCE_MODULE).
+const WireKind = uint16(modguardRecordKindKIND_ENFORCE_MODULE)
+
+// Record is a KIND_ENFORCE_MODULE record, decoded, with everything the
+// kernel put in it; Decode makes the event from it.
+type Record struct {
+	PID, TID uint32
+	CgroupID uint64
+	Ktime    uint64
+	Policy   int
+	Action   pinned.Action
+	Syscall  string // "init_module" or "finit_module"
+	Ret      int64  // what the call returned; < 0 is -errno
+	// Len and Params are init_module's image length and parameter string
+	// (at most 255 bytes; ParamsCut when it filled them).
+	Len    uint64
+	Params string
+	// FD and Flags are finit_module's, and Path the kernel's path of the
+	// file FD named at the call's exit; NoFile when it named none.
+	FD    int32
+	Flags uint32
+	Path  string
+	// Name is the module's name, where module/module_load told it.
+	Name                            string
+	ParamsCut, ParamsFault, PathCut bool
+	NoFile, Compat, Dispatched      bool
+}
+
+var recordSize = int(unsafe.Sizeof(modguardModEnforce{}))
+
+// DecodeRecord checks and decodes a raw record; every length and offset is
+// checked against the record, so a malformed one is an error wrapping
+// ring.ErrMalformed, never a panic.
+func DecodeRecord(raw []byte) (Record, error) {
+	h, err := ring.ParseHeader(raw)
+	if err != nil {
+		return Record{}, err
+	}
+	r, ok := ring.Fixed[modguardModEnforce](raw)
+	if !ok || h.Kind != WireKind {
+		return Record{}, fmt.Errorf("%w: module guard record of kind %d, %d bytes; want kind %d, at least %d bytes",
+			ring.ErrMalformed, h.Kind, len(raw), WireKind, recordSize)
+	}
+	var sys string
+	switch modguardModSyscall(r.Syscall) {
+	case modguardModSyscallMOD_INIT_MODULE:
+		sys = "init_module"
+	case modguardModSyscallMOD_FINIT_MODULE:
+		sys = "finit_module"
+	default:
+		return Record{}, fmt.Errorf("%w: module guard record from call %d", ring.ErrMalformed, r.Syscall)
+	}
+	action := pinned.Action(r.Hit.Action)
+	if action != pinned.ActionKilled && action != pinned.ActionWouldKill {
+		return Record{}, fmt.Errorf("%w: module guard record with action %d", ring.ErrMalformed, r.Hit.Action)
+	}
+	if r.Hit.Policy >= pinned.MaxPolicies {
+		return Record{}, fmt.Errorf("%w: module guard record for policy %d", ring.ErrMalformed, r.Hit.Policy)
+	}
+	blob := raw[recordSize:]
+	strs := make([][]byte, 3)
+	for i, ref := range []struct{ off, n uint16 }{{r.Path.Off, r.Path.Len}, {r.Params.Off, r.Params.Len}, {r.Name.Off, r.Name.Len}} {
+		end := int(ref.off) + int(ref.n)
+		if end > len(blob) {
+			return Record{}, fmt.Errorf("%w: string at %d+%d overruns a %d-byte blob", ring.ErrMalformed, ref.off, ref.n, len(blob))
+		}
+		strs[i] = blob[ref.off:end]
+	}
+	info := modguardModInfo(r.Info)
+	rec := Record{
+		PID: h.Pid, TID: h.Tid, CgroupID: h.CgroupId, Ktime: h.Ktime,
+		Policy:      int(r.Hit.Policy),
+		Action:      action,
+		Syscall:     sys,
+		Ret:         r.Ret,
+		Len:         r.Len,
+		Params:      cString(strs[1]),
+		FD:          r.Fd,
+		Flags:       r.Flags,
+		Name:        cString(strs[2]),
+		ParamsCut:   info&modguardModInfoMOD_PARAMS_CUT != 0,
+		ParamsFault: info&modguardModInfoMOD_PARAMS_FAULT != 0,
+		PathCut:     info&modguardModInfoMOD_PATH_CUT != 0,
+		NoFile:      info&modguardModInfoMOD_NO_FILE != 0,
+		Compat:      info&modguardModInfoMOD_COMPAT != 0,
+		Dispatched:  info&modguardModInfoMOD_DISPATCHED != 0,
+	}
+	if len(strs[0]) > 0 {
+		rec.Path = ring.Path(strs[0])
+	}
+	return rec, nil
+}
+
+func cString(b []byte) string {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b)
+}
+
+// Hook is where the decision was made, as event.Enforcement names it.
+func (r Record) Hook() string {
+	if r.Dispatched {
+		return "sys_enter"
+	}
+	return "sys_enter_" + r.Syscall
+}
+
+// Decoder turns the guard's records into events.
+type Decoder struct {
+	// Time converts kernel boot-clock nanoseconds to wall-clock time;
+	// nil leaves Event.Time zero.
+	Time func(bootNS uint64) time.Time
+}
+
+// Decode decodes a KIND_ENFORCE_MODULE record into a module_load event
+// with its enforcement. Syscall.Args are those docs/events.md lists for
+// module_load: init_module [len], finit_module [fd, flags].
+func (d Decoder) Decode(raw []byte) (*event.Event, error) {
+	r, err := DecodeRecord(raw)
+	if err != nil {
+		return nil, err
+	}
+	ev := &event.Event{
+		Kind: event.KindModuleLoad,
+		Process: &event.Process{
+			PID:    r.PID,
+			TID:    r.TID,
+			Cgroup: event.Cgroup{ID: r.CgroupID},
+		},
+		Syscall: &event.Syscall{Name: r.Syscall, Ret: r.Ret, Error: errnoName(r.Ret)},
+		Module:  &event.Module{Name: r.Name, Path: r.Path},
+		Enforcement: &event.Enforcement{
+			PolicyID:  r.Policy,
+			Action:    event.ActionKilled,
+			Mechanism: event.MechanismKernel,
+			Hook:      r.Hook(),
+		},
+	}
+	if r.Syscall == "init_module" {
+		ev.Syscall.Args = []int64{int64(r.Len)}
+	} else {
+		ev.Syscall.Args = []int64{int64(r.FD), int64(r.Flags)}
+	}
+	if r.Action == pinned.ActionWouldKill {
+		ev.Enforcement.Action = event.ActionWouldKill
+	}
+	if d.Time != nil {
+		ev.Time = d.Time(r.Ktime)
+	}
+	return ev, nil
+}
+
+// errnoName names -ret ("ENOSYS"), or "" when ret is not an error.
+func errnoName(ret int64) string {
+	if ret >= 0 {
+		return ""
+	}
+	if name := unix.ErrnoName(syscall.Errno(-ret)); name != "" {
+		return name
+	}
+	return fmt.Sprintf("errno %d", -ret)
+}

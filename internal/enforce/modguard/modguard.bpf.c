@@ -1,0 +1,333 @@
+//go:build ignore
+
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The module guard: kill a process that calls init_module or
+ * finit_module while a policy that blocks module loads governs it.
+ *
+ * The kill is sent at the call's entry, but a signal is only acted on when
+ * the call returns: on a kernel that supports modules the call still runs
+ * to its end, and a valid module is loaded before its caller dies. What
+ * the kill stops is whatever the caller would have done next. Refusing the
+ * load itself takes a BPF LSM program (the LSM tier), which this kernel
+ * does not allow. This kernel is built without modules: both calls fail
+ * with ENOSYS, and the guard reports the attempt with that outcome.
+ *
+ * The decision is kept per thread from the entry to the exit, where the
+ * record is written with the call's return value.
+ *
+ * Two ways in. Where the kernel has syscalls/sys_enter_init_module and
+ * friends (CONFIG_MODULES), those tracepoints, which only these calls pay
+ * for. Where it has not (here), a dispatcher on the raw sys_enter and
+ * sys_exit tracepoints that every system call pays for (~80 ns), which is
+ * why the agent loads this object only when a policy blocks module loads.
+ * The syscall tracepoints never show 32-bit (compat) calls; the dispatcher
+ * does, so on x86-64 it is the one that also stops "int $0x80" callers.
+ */
+#include "common.h"
+#include "enforce.h"
+#include "blob.h"
+#include "path.h"
+#include "modguard.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+#define SIGKILL 9
+#define TS_COMPAT 0x0002 /* x86 thread_info.status: inside a 32-bit syscall */
+
+/* This architecture's numbers of the calls, set by the loader; -1 for none.
+ * x32_bit is x86-64's __X32_SYSCALL_BIT, which x32 calls carry. */
+const volatile __s64 nr_init_module = -1;
+const volatile __s64 nr_finit_module = -1;
+const volatile __s64 nr_compat_init_module = -1;
+const volatile __s64 nr_compat_finit_module = -1;
+const volatile __s64 x32_bit = 0;
+
+/* mod_block[0]: the policies that block (enforce) or report (monitor)
+ * module loads. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct verdict);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mod_block SEC(".maps");
+
+/* pid_tgid → what the entry decided. LRU: an entry whose exit never came
+ * (the program was replaced meanwhile) cannot fill the map for good. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MOD_INFLIGHT_MAX);
+	__type(key, __u64);
+	__type(value, struct mod_call);
+} mod_inflight SEC(".maps");
+
+/* where an entry is built: too large for the stack */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mod_call);
+} mod_scratch SEC(".maps");
+
+/*
+ * judge decides for the current task. A global function, verified once:
+ * inlined, the 64 policy numbers decide() can find multiply the states the
+ * verifier walks through the rest of each program.
+ */
+__noinline int judge(struct enforce_hit *hit)
+{
+	__u32 zero = 0;
+	struct verdict *v = bpf_map_lookup_elem(&mod_block, &zero);
+	struct enforce_state *cfg = enforce_cfg();
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	if (!hit || !v || !cfg || !(v->enforce | v->monitor) || exempt(task->tgid))
+		return 0;
+	if (!decide(v, task_policies(task, cfg), ENFORCE_KILLED, hit))
+		return 0;
+	return hit->action;
+}
+
+/* enter: a call to sys with its first three arguments. */
+static __always_inline int enter(enum mod_syscall sys, __u64 a0, __u64 a1, __u64 a2, __u32 info)
+{
+	__u32 zero = 0;
+	struct mod_call *c = bpf_map_lookup_elem(&mod_scratch, &zero);
+
+	if (!c)
+		return 0;
+	int action = judge(&c->hit);
+
+	if (!action)
+		return 0;
+	if (action == ENFORCE_KILLED)
+		bpf_send_signal(SIGKILL);
+
+	c->syscall = sys;
+	c->info = info;
+	c->len = 0;
+	c->fd = -1;
+	c->flags = 0;
+	c->params[0] = 0;
+	c->name[0] = 0;
+	if (sys == MOD_INIT_MODULE) { /* (image, len, params) */
+		long n = bpf_probe_read_user_str(c->params, sizeof(c->params), (const void *)a2);
+
+		c->len = a1;
+		if (n < 0) {
+			c->params[0] = 0;
+			c->info |= MOD_PARAMS_FAULT;
+		} else if (n == sizeof(c->params)) {
+			c->info |= MOD_PARAMS_CUT; /* full: it may have gone on */
+		}
+	} else { /* (fd, params, flags) */
+		c->fd = a0;
+		c->flags = a2;
+	}
+
+	__u64 key = bpf_get_current_pid_tgid();
+
+	if (bpf_map_update_elem(&mod_inflight, &key, c, BPF_ANY))
+		count_drop(DROP_MAP_FULL, KIND_ENFORCE_MODULE);
+	return 0;
+}
+
+/* fd_file is the file open as fd in task's table, or NULL. */
+static __always_inline struct file *fd_file(struct task_struct *task, long fd)
+{
+	struct fdtable *fdt = task->files->fdt;
+	struct file *f;
+
+	if (fd < 0 || fd >= fdt->max_fds)
+		return NULL;
+	f = fdt->fd[fd];
+	if (!f)
+		return NULL;
+	return bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
+}
+
+/* leave reports the call the thread returns from, if its entry decided. */
+static __always_inline int leave(long ret)
+{
+	__u64 key = bpf_get_current_pid_tgid();
+	struct mod_call *c = bpf_map_lookup_elem(&mod_inflight, &key);
+	struct blob *b = blob_get();
+
+	if (!c)
+		return 0;
+	if (!b)
+		goto out;
+
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct mod_enforce r = {
+		.hit = c->hit,
+		.ret = ret,
+		.len = c->len,
+		.fd = c->fd,
+		.flags = c->flags,
+		.syscall = c->syscall,
+		.info = c->info,
+	};
+	__u32 used = 0;
+
+	if (c->syscall == MOD_FINIT_MODULE) {
+		/* the file the descriptor names now, at the exit: the same one
+		 * the kernel read unless another thread replaced it meanwhile */
+		struct file *f = fd_file(task, c->fd);
+
+		if (!f)
+			r.info |= MOD_NO_FILE;
+		else if (!blob_file_path(&used, &r.path, f))
+			r.info |= MOD_PATH_CUT;
+	} else {
+		blob_kstr(b, &used, &r.params, c->params, MOD_PARAMS_MAX);
+	}
+	if (c->name[0])
+		blob_kstr(b, &used, &r.name, c->name, MOD_NAME_MAX);
+	if (r.info & (MOD_PARAMS_CUT | MOD_PATH_CUT))
+		count_drop(DROP_TRUNCATED, KIND_ENFORCE_MODULE);
+	fill_header(&r.hdr, KIND_ENFORCE_MODULE, sizeof(r), task);
+	emit_with_blob(&r, sizeof(r), b, used, KIND_ENFORCE_MODULE);
+out:
+	/* deleted last: the entry's memory may be reused once it is */
+	bpf_map_delete_elem(&mod_inflight, &key);
+	return 0;
+}
+
+/* The syscall tracepoints, where the kernel has them. */
+SEC("tracepoint") /* syscalls/sys_enter_init_module */
+int tp_enter_init_module(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter(MOD_INIT_MODULE, ctx->args[0], ctx->args[1], ctx->args[2], 0);
+}
+
+SEC("tracepoint") /* syscalls/sys_enter_finit_module */
+int tp_enter_finit_module(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter(MOD_FINIT_MODULE, ctx->args[0], ctx->args[1], ctx->args[2], 0);
+}
+
+/* both exits: only a thread whose entry decided has an entry to report */
+SEC("tracepoint") /* syscalls/sys_exit_init_module and sys_exit_finit_module */
+int tp_exit_module(struct trace_event_raw_sys_exit *ctx)
+{
+	return leave(ctx->ret);
+}
+
+/* The dispatcher. */
+
+/* arm64's registers, relocated only there (vmlinux.h is x86-64's) */
+struct pt_regs___arm64 {
+	__u64 regs[31];
+	__s32 syscallno;
+} __attribute__((preserve_access_index));
+
+static __always_inline bool in_compat_syscall(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	return bpf_core_field_exists(task->thread_info.status) &&
+	       (task->thread_info.status & TS_COMPAT);
+}
+
+/* which returns the call nr is, if it is one of ours. */
+static __always_inline enum mod_syscall which(long nr, bool *compat)
+{
+	nr &= ~x32_bit;
+	if (nr == nr_init_module || nr == nr_finit_module ||
+	    nr == nr_compat_init_module || nr == nr_compat_finit_module) {
+		*compat = in_compat_syscall();
+		if (*compat)
+			return nr == nr_compat_init_module ? MOD_INIT_MODULE :
+			       nr == nr_compat_finit_module ? MOD_FINIT_MODULE : 0;
+		return nr == nr_init_module ? MOD_INIT_MODULE :
+		       nr == nr_finit_module ? MOD_FINIT_MODULE : 0;
+	}
+	return 0;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(dispatch_enter, struct pt_regs *regs, long id)
+{
+	bool compat = false;
+	enum mod_syscall sys = which(id, &compat);
+	__u32 info = MOD_DISPATCHED;
+
+	if (!sys)
+		return 0;
+	if (bpf_core_field_exists(regs->di)) {
+		if (compat) /* ia32: ebx, ecx, edx */
+			return enter(sys, (__u32)BPF_CORE_READ(regs, bx), (__u32)BPF_CORE_READ(regs, cx),
+				     (__u32)BPF_CORE_READ(regs, dx), info | MOD_COMPAT);
+		return enter(sys, BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si),
+			     BPF_CORE_READ(regs, dx), info);
+	}
+	struct pt_regs___arm64 *r = (void *)regs;
+
+	return enter(sys, BPF_CORE_READ(r, regs[0]), BPF_CORE_READ(r, regs[1]),
+		     BPF_CORE_READ(r, regs[2]), info);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(dispatch_exit, struct pt_regs *regs, long ret)
+{
+	bool compat = false;
+	long nr;
+
+	/* plain loads through the typed pointer, not bpf_probe_read_kernel:
+	 * every system call of the host runs this */
+	if (bpf_core_field_exists(regs->orig_ax)) {
+		nr = regs->orig_ax;
+	} else {
+		struct pt_regs___arm64 *r = (void *)regs;
+
+		nr = r->syscallno;
+	}
+	if (!which(nr, &compat))
+		return 0;
+	return leave(ret);
+}
+
+/* module/module_load's layout; relocated against the kernel's when it
+ * has modules (vmlinux.h comes from a kernel without). */
+struct trace_event_raw_module_load___vigil {
+	struct trace_entry ent;
+	unsigned int taints;
+	__u32 __data_loc_name;
+} __attribute__((preserve_access_index));
+
+/* A module was loaded by a call the guard acted on: its name, for the
+ * record written at the call's exit. Loaded only where the kernel has
+ * the tracepoint. */
+SEC("tracepoint/module/module_load")
+int on_module_load(struct trace_event_raw_module_load___vigil *ctx)
+{
+	__u64 key = bpf_get_current_pid_tgid();
+	struct mod_call *c = bpf_map_lookup_elem(&mod_inflight, &key);
+
+	if (!c)
+		return 0;
+	/* __data_loc: the string's offset in the record, in the low 16 bits */
+	__u32 loc = ctx->__data_loc_name;
+
+	bpf_probe_read_kernel_str(c->name, sizeof(c->name), (void *)ctx + (loc & 0xffff));
+	return 0;
+}
+
+/* Never created: it anchors the record types in BTF for bpf2go. */
+struct mod_wire_types {
+	struct mod_enforce record;
+	enum mod_syscall syscall;
+	enum mod_info info;
+	enum record_kind kind;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mod_wire_types);
+} mod_wire_types SEC(".maps");

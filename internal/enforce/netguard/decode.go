@@ -1,0 +1,192 @@
+package netguard
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vigil-sec/vigil/internal/enforce/pinned"
+	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/sensor/ring"
+)
+
+// WireKind is the record kind of the programs (KIND_ENFORCE_NET).
+const WireKind = uint16(netguardRecordKindKIND_ENFORCE_NET)
+
+var recordSize = int(unsafe.Sizeof(netguardNetRecord{}))
+
+// Decoder turns the programs' records into events.
+type Decoder struct {
+	// Time converts kernel boot-clock nanoseconds to wall-clock time.
+	Time func(bootNS uint64) time.Time
+}
+
+// Decode decodes a KIND_ENFORCE_NET record: a net_connect (connect, or an
+// unconnected UDP sendmsg) or a net_bind a policy denied (Result "EPERM")
+// or would have denied (Result "success": the call went on). The process
+// is the bare pid/tid/cgroup of the record; the agent enriches it. A bind's
+// address is the local one (SAddr, SPort), as in the network sensor's
+// net_bind; a connect's is the destination (DAddr, DPort).
+func (d Decoder) Decode(raw []byte) (*event.Event, error) {
+	r, err := parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	ev := &event.Event{
+		Time: d.Time(r.Hdr.Ktime),
+		Kind: event.KindNetConnect,
+		Process: &event.Process{
+			PID:    r.Hdr.Pid,
+			TID:    r.Hdr.Tid,
+			Cgroup: event.Cgroup{ID: r.Hdr.CgroupId},
+		},
+		Network: &event.Network{
+			Protocol: protocolName(r.Protocol),
+			Family:   familyName(r.Family),
+		},
+		Enforcement: &event.Enforcement{
+			PolicyID:  int(r.Hit.Policy),
+			Mechanism: event.MechanismKernel,
+			Hook:      hookName(r.Op, r.Flags),
+			Match:     matchEvent(matchOf(&r)),
+		},
+	}
+	denied := pinned.Action(r.Hit.Action) == pinned.ActionDenied
+	n, sc := ev.Network, &event.Syscall{Name: syscallName(r.Op)}
+	ev.Syscall = sc
+	if denied {
+		ev.Enforcement.Action = event.ActionDenied
+		n.Result = "EPERM"
+		sc.Ret, sc.Error = -int64(unix.EPERM), "EPERM"
+	} else {
+		ev.Enforcement.Action = event.ActionWouldDeny
+		n.Result = "success"
+	}
+	addr := recordAddr(&r).String()
+	if netguardNetOp(r.Op) == netguardNetOpNET_OP_BIND {
+		ev.Kind = event.KindNetBind
+		n.SAddr, n.SPort = addr, r.Port
+	} else {
+		n.DAddr, n.DPort = addr, r.Port
+	}
+	return ev, nil
+}
+
+// MatchedRule returns the deny entry a record's decision came from (give
+// it to RuleFor with the record's policy to find the rule).
+func MatchedRule(raw []byte) (Match, error) {
+	r, err := parse(raw)
+	if err != nil {
+		return Match{}, err
+	}
+	return matchOf(&r), nil
+}
+
+func matchOf(r *netguardNetRecord) Match {
+	a := recordAddr(r)
+	if r.Match.Family == unix.AF_INET {
+		a = a.Unmap()
+	}
+	return Match{
+		Prefix:   netip.PrefixFrom(a, int(r.Match.Bits)).Masked(),
+		Port:     r.Match.Port,
+		Protocol: Protocol(r.Match.Proto),
+	}
+}
+
+// matchEvent is the match as the event carries it, for the enforce stage.
+func matchEvent(m Match) event.EnforceMatch {
+	proto := ""
+	if m.Protocol != ProtocolAny {
+		proto = m.Protocol.String()
+	}
+	return event.EnforceMatch{Prefix: m.Prefix, Port: m.Port, Protocol: proto}
+}
+
+// parse checks every field user space relies on, so that a malformed
+// record is an error and never a wrong event.
+func parse(raw []byte) (netguardNetRecord, error) {
+	h, err := ring.ParseHeader(raw)
+	if err != nil {
+		return netguardNetRecord{}, err
+	}
+	if h.Kind != WireKind || len(raw) != recordSize {
+		return netguardNetRecord{}, fmt.Errorf("%w: kind %d record of %d bytes, want kind %d of %d", ring.ErrMalformed, h.Kind, len(raw), WireKind, recordSize)
+	}
+	r, _ := ring.Fixed[netguardNetRecord](raw)
+	action := pinned.Action(r.Hit.Action)
+	switch {
+	case r.Op < uint8(netguardNetOpNET_OP_CONNECT) || r.Op > uint8(netguardNetOpNET_OP_BIND):
+		return r, fmt.Errorf("%w: net enforcement op %d", ring.ErrMalformed, r.Op)
+	case r.Family != unix.AF_INET && r.Family != unix.AF_INET6:
+		return r, fmt.Errorf("%w: net enforcement family %d", ring.ErrMalformed, r.Family)
+	case r.Hit.Policy >= pinned.MaxPolicies:
+		return r, fmt.Errorf("%w: policy %d", ring.ErrMalformed, r.Hit.Policy)
+	case action != pinned.ActionDenied && action != pinned.ActionWouldDeny:
+		return r, fmt.Errorf("%w: net enforcement action %d", ring.ErrMalformed, r.Hit.Action)
+	}
+	switch {
+	case r.Match.Family == unix.AF_INET && r.Match.Bits <= 32:
+		if a := recordAddr(&r); !a.Is4() && !a.Is4In6() {
+			return r, fmt.Errorf("%w: IPv4 entry matched %s", ring.ErrMalformed, a)
+		}
+	case r.Match.Family == unix.AF_INET6 && r.Match.Bits <= 128 && r.Family == unix.AF_INET6:
+	default:
+		return r, fmt.Errorf("%w: matched entry of family %d, /%d", ring.ErrMalformed, r.Match.Family, r.Match.Bits)
+	}
+	return r, nil
+}
+
+// recordAddr is the record's address as the caller gave it.
+func recordAddr(r *netguardNetRecord) netip.Addr {
+	if r.Family == unix.AF_INET {
+		return netip.AddrFrom4([4]byte(r.Addr[:4]))
+	}
+	return netip.AddrFrom16(r.Addr)
+}
+
+func syscallName(op uint8) string {
+	switch netguardNetOp(op) {
+	case netguardNetOpNET_OP_CONNECT:
+		return "connect"
+	case netguardNetOpNET_OP_SENDMSG:
+		return "sendmsg"
+	}
+	return "bind"
+}
+
+func hookName(op, flags uint8) string {
+	v := "4"
+	if netguardNetFlag(flags)&netguardNetFlagNET_HOOK6 != 0 {
+		v = "6"
+	}
+	return "cgroup/" + syscallName(op) + v
+}
+
+func familyName(f uint16) string {
+	if f == unix.AF_INET6 {
+		return "inet6"
+	}
+	return "inet"
+}
+
+func protocolName(p uint16) string {
+	switch p {
+	case unix.IPPROTO_TCP:
+		return "tcp"
+	case unix.IPPROTO_UDP:
+		return "udp"
+	case unix.IPPROTO_ICMP:
+		return "icmp"
+	case unix.IPPROTO_ICMPV6:
+		return "icmpv6"
+	case unix.IPPROTO_SCTP:
+		return "sctp"
+	case unix.IPPROTO_UDPLITE:
+		return "udplite"
+	}
+	return fmt.Sprintf("proto_%d", p)
+}

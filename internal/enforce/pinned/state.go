@@ -1,0 +1,139 @@
+package pinned
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/vigil-sec/vigil/internal/kernel"
+)
+
+// ReadConfig returns the shared settings as the kernel sees them.
+func (s *State) ReadConfig() (Config, error) {
+	var c Config
+	err := s.maps.Config.Lookup(uint32(0), &c)
+	return c, err
+}
+
+// SetPolicies says which policies are host-wide and which hold unknown
+// binaries for hashing, and whether any policy is scoped to a cgroup.
+func (s *State) SetPolicies(host, hashHold uint64, scoped bool) error {
+	c, err := s.ReadConfig()
+	if err != nil {
+		return fmt.Errorf("read enforce_config: %w", err)
+	}
+	c.Host, c.HashHold, c.Scoped = host, hashHold, 0
+	if scoped {
+		c.Scoped = 1
+	}
+	return s.maps.Config.Update(uint32(0), &c, ebpf.UpdateAny)
+}
+
+// Heartbeat tells the kernel the agent is alive now. Programs that would
+// wait for the agent (holding a binary for hashing) only do so while the
+// heartbeat is fresh, so a dead agent never leaves processes stopped.
+func (s *State) Heartbeat() error {
+	c, err := s.ReadConfig()
+	if err != nil {
+		return err
+	}
+	c.HeartbeatNs = uint64(kernel.BootNanos())
+	return s.maps.Config.Update(uint32(0), &c, ebpf.UpdateAny)
+}
+
+// SetScopes makes scope_cgroups hold exactly want: cgroup v2 id → the
+// policies scoped to that cgroup.
+func (s *State) SetScopes(want map[uint64]uint64) error {
+	return reconcile(s.maps.Scopes, want)
+}
+
+// SetExempt makes exempt_tgids hold exactly these processes.
+func (s *State) SetExempt(tgids []uint32) error {
+	want := make(map[uint32]uint32, len(tgids))
+	for _, t := range tgids {
+		want[t] = 1
+	}
+	return reconcile(s.maps.Exempt, want)
+}
+
+// HitCount is how often a policy's programs did one thing.
+type HitCount struct {
+	Policy int
+	Action Action
+	Count  uint64
+}
+
+// Hits sums the per-CPU hit counters; zero counts are left out.
+func (s *State) Hits() ([]HitCount, error) {
+	var out []HitCount
+	var perCPU []uint64
+	for key := uint32(0); key < MaxPolicies*uint32(actionCount); key++ {
+		if err := s.maps.Hits.Lookup(key, &perCPU); err != nil {
+			return nil, fmt.Errorf("read enforce_hits: %w", err)
+		}
+		var sum uint64
+		for _, n := range perCPU {
+			sum += n
+		}
+		if sum > 0 {
+			out = append(out, HitCount{Policy: int(key) / actionCount, Action: Action(int(key) % actionCount), Count: sum})
+		}
+	}
+	return out, nil
+}
+
+// ResetHits zeroes one policy's counters, for a policy number given to a
+// new policy.
+func (s *State) ResetHits(policy int) error {
+	zero := make([]uint64, ebpf.MustPossibleCPU())
+	var errs []error
+	for a := range actionCount {
+		errs = append(errs, s.maps.Hits.Update(uint32(policy*actionCount+a), zero, ebpf.UpdateAny))
+	}
+	return errors.Join(errs...)
+}
+
+// reconcile makes a hash map hold exactly want, writing only what differs,
+// so that entries that stay never blink out while they are rewritten.
+func reconcile[K comparable, V comparable](m *ebpf.Map, want map[K]V) error {
+	var (
+		k     K
+		v     V
+		stale []K
+		errs  []error
+	)
+	have := make(map[K]V)
+	it := m.Iterate()
+	for it.Next(&k, &v) {
+		have[k] = v
+	}
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("iterate %s: %w", m, err)
+	}
+	for k := range have {
+		if _, ok := want[k]; !ok {
+			stale = append(stale, k)
+		}
+	}
+	for k, v := range want {
+		if old, ok := have[k]; ok && old == v {
+			continue
+		}
+		if err := m.Update(k, v, ebpf.UpdateAny); err != nil {
+			errs = append(errs, fmt.Errorf("update %s: %w", m, err))
+		}
+	}
+	for _, k := range stale {
+		if err := m.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			errs = append(errs, fmt.Errorf("delete from %s: %w", m, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Reconcile makes any enforcement hash map hold exactly want (keys and
+// values as the map's generated Go types), writing only what differs.
+func Reconcile[K comparable, V comparable](m *ebpf.Map, want map[K]V) error {
+	return reconcile(m, want)
+}

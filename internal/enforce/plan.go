@@ -1,0 +1,289 @@
+package enforce
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"time"
+
+	"github.com/vigil-sec/vigil/internal/enforce/pinned"
+	"github.com/vigil-sec/vigil/internal/policy"
+)
+
+// Inode names a file as the kernel does: its superblock's s_dev
+// (major<<20 | minor) and its inode number.
+type Inode struct{ Dev, Ino uint64 }
+
+// Resolver is what planning asks of the file system and the cgroup tree.
+type Resolver interface {
+	// ExecInode resolves a binary's path, following symlinks, to the
+	// inode exec sees.
+	ExecInode(path string) (Inode, error)
+	// FileInode resolves a protected path to the inode opens see.
+	FileInode(path string) (ino Inode, dir bool, err error)
+	// Cgroup returns the id of a policy scope's cgroup v2: a cgroup
+	// directory, or the cgroup of a container.
+	Cgroup(scope policy.Scope) (id uint64, err error)
+}
+
+// entryRef names what an entry of the kernel's maps stands for, per policy
+// number, so that a record the kernel writes can be told in words.
+type entryRef struct {
+	policy string
+	entry  policy.Entry
+	detail string // "/usr/bin/nc", "10.0.0.0/8 port 22/tcp", …
+}
+
+// FileEntry is the kernel's view of a protected file or directory.
+type FileEntry struct {
+	Subtree     bool
+	Write, Read pinned.Verdict
+}
+
+// NetEntry is one (prefix, port, protocol) the kernel refuses.
+type NetEntry struct {
+	Prefix   netip.Prefix // invalid: any address
+	Port     uint16       // 0: any port
+	Protocol string       // "tcp", "udp", "": both
+	Verdict  pinned.Verdict
+}
+
+// Unresolved is an entry whose path does not exist (yet): it is checked
+// again from time to time and whenever the agent sees the path change.
+type Unresolved struct {
+	Policy string
+	Entry  policy.Entry
+	Path   string
+	Err    error
+}
+
+// Plan is the kernel state a set of policies asks for, and how to name
+// what the kernel reports back.
+type Plan struct {
+	Policies []policy.Policy // by number; a zero Name is a free number
+	Host     uint64
+	HashHold uint64
+	Scopes   map[uint64]uint64
+	ExecDeny map[Inode]pinned.Verdict
+	// Hashes are binaries denied by content: SHA-256 → verdict.
+	Hashes  map[string]pinned.Verdict
+	Files   map[Inode]FileEntry
+	Connect []NetEntry
+	Bind    []NetEntry
+	// Drops are packet sources; Interfaces where they are dropped.
+	Drops      map[netip.Prefix]pinned.Verdict
+	Interfaces []string
+	Modules    pinned.Verdict
+	// DenyPaths are the exec deny paths, watched for replacement.
+	DenyPaths  map[string]bool
+	Unresolved []Unresolved
+
+	// execSince is when each exec_deny inode was first written to the
+	// kernel: an exec before that was not the kernel's to kill
+	execSince map[Inode]time.Time
+	execNames map[Inode][]entryRef
+	hashNames map[string][]entryRef
+	fileNames map[Inode][]entryRef
+	netNames  map[netKey][]entryRef
+	dropNames map[netip.Prefix][]entryRef
+	modNames  []entryRef
+}
+
+type netKey struct {
+	bind     bool
+	prefix   netip.Prefix
+	port     uint16
+	protocol string
+}
+
+// Numbers assigns each policy a kernel number, keeping the numbers the
+// pinned state already gave to the same names (so a restarted agent adopts
+// its entries without a gap) and reusing freed ones.
+func Numbers(policies []policy.Policy, held []pinned.Slot) (map[string]int, error) {
+	if len(policies) > pinned.MaxPolicies {
+		return nil, fmt.Errorf("%d policies: the kernel tells at most %d apart", len(policies), pinned.MaxPolicies)
+	}
+	want := make(map[string]bool, len(policies))
+	for _, p := range policies {
+		want[p.Name] = true
+	}
+	out := make(map[string]int, len(policies))
+	used := make(map[int]bool)
+	for _, s := range held {
+		if want[s.Name] {
+			out[s.Name] = s.Number
+			used[s.Number] = true
+		}
+	}
+	next := 0
+	for _, p := range policies {
+		if _, ok := out[p.Name]; ok {
+			continue
+		}
+		for used[next] {
+			next++
+		}
+		out[p.Name] = next
+		used[next] = true
+	}
+	return out, nil
+}
+
+// NewPlan computes the kernel state for policies numbered by numbers.
+// Scopes that cannot be resolved are errors (the whole set is refused);
+// paths that do not exist are Unresolved (policies may name binaries that
+// are not installed yet).
+func NewPlan(policies []policy.Policy, numbers map[string]int, r Resolver) (*Plan, error) {
+	pl := &Plan{
+		Policies:  make([]policy.Policy, pinned.MaxPolicies),
+		Scopes:    map[uint64]uint64{},
+		ExecDeny:  map[Inode]pinned.Verdict{},
+		Hashes:    map[string]pinned.Verdict{},
+		Files:     map[Inode]FileEntry{},
+		Drops:     map[netip.Prefix]pinned.Verdict{},
+		DenyPaths: map[string]bool{},
+		execSince: map[Inode]time.Time{},
+		execNames: map[Inode][]entryRef{},
+		hashNames: map[string][]entryRef{},
+		fileNames: map[Inode][]entryRef{},
+		netNames:  map[netKey][]entryRef{},
+		dropNames: map[netip.Prefix][]entryRef{},
+	}
+	connect := map[netKey]pinned.Verdict{}
+	ifaces := map[string]bool{}
+	for _, p := range policies {
+		n, ok := numbers[p.Name]
+		if !ok {
+			return nil, fmt.Errorf("policy %s has no number", p.Name)
+		}
+		pl.Policies[n] = p
+		bit := uint64(1) << n
+		if p.Scope.Host() {
+			pl.Host |= bit
+		} else {
+			id, err := r.Cgroup(p.Scope)
+			if err != nil {
+				return nil, fmt.Errorf("%s: policy %s: scope %s: %w", p.Source, p.Name, p.Scope, err)
+			}
+			pl.Scopes[id] |= bit
+		}
+		add := func(v pinned.Verdict) pinned.Verdict {
+			if p.Mode == policy.Enforce {
+				v.Enforce |= bit
+			} else {
+				v.Monitor |= bit
+			}
+			return v
+		}
+		ref := func(e policy.Entry, detail string) entryRef {
+			return entryRef{policy: p.Name, entry: e, detail: detail}
+		}
+
+		for _, d := range p.Exec.Deny {
+			pl.DenyPaths[d.Path] = true
+			ino, err := r.ExecInode(d.Path)
+			if err != nil {
+				pl.Unresolved = append(pl.Unresolved, Unresolved{Policy: p.Name, Entry: d.Entry, Path: d.Path, Err: err})
+				continue
+			}
+			pl.ExecDeny[ino] = add(pl.ExecDeny[ino])
+			pl.execNames[ino] = append(pl.execNames[ino], ref(d.Entry, d.Path))
+		}
+		for _, h := range p.Exec.DenySHA256 {
+			pl.Hashes[h.SHA256] = add(pl.Hashes[h.SHA256])
+			pl.hashNames[h.SHA256] = append(pl.hashNames[h.SHA256], ref(h.Entry, "sha256 "+h.SHA256))
+		}
+		if p.Exec.HoldUnknown && len(p.Exec.DenySHA256) > 0 {
+			pl.HashHold |= bit
+		}
+		for _, f := range p.Files {
+			ino, dir, err := r.FileInode(f.Path)
+			if err != nil {
+				pl.Unresolved = append(pl.Unresolved, Unresolved{Policy: p.Name, Entry: f.Entry, Path: f.Path, Err: err})
+				continue
+			}
+			fe := pl.Files[ino]
+			fe.Subtree = fe.Subtree || dir
+			if f.Access == policy.AccessWrite || f.Access == policy.AccessAny {
+				fe.Write = add(fe.Write)
+			}
+			if f.Access == policy.AccessRead || f.Access == policy.AccessAny {
+				fe.Read = add(fe.Read)
+			}
+			pl.Files[ino] = fe
+			pl.fileNames[ino] = append(pl.fileNames[ino], ref(f.Entry, f.Path))
+		}
+		for _, list := range []struct {
+			rules []policy.NetRule
+			bind  bool
+		}{{p.Connect, false}, {p.Bind, true}} {
+			for _, nr := range list.rules {
+				ports := nr.Ports
+				if len(ports) == 0 {
+					ports = []uint16{0}
+				}
+				for _, port := range ports {
+					k := netKey{bind: list.bind, prefix: nr.Prefix, port: port, protocol: nr.Protocol}
+					connect[k] = add(connect[k])
+					pl.netNames[k] = append(pl.netNames[k], ref(nr.Entry, describeNet(k)))
+				}
+			}
+		}
+		for _, d := range p.Packets.Drop {
+			pl.Drops[d.Prefix] = add(pl.Drops[d.Prefix])
+			pl.dropNames[d.Prefix] = append(pl.dropNames[d.Prefix], ref(d.Entry, d.Prefix.String()))
+		}
+		for _, i := range p.Packets.Interfaces {
+			ifaces[i] = true
+		}
+		if p.Modules != nil {
+			pl.Modules = add(pl.Modules)
+			pl.modNames = append(pl.modNames, ref(p.Modules.Entry, "kernel module loading"))
+		}
+	}
+	for k, v := range connect {
+		e := NetEntry{Prefix: k.prefix, Port: k.port, Protocol: k.protocol, Verdict: v}
+		if k.bind {
+			pl.Bind = append(pl.Bind, e)
+		} else {
+			pl.Connect = append(pl.Connect, e)
+		}
+	}
+	for _, list := range [][]NetEntry{pl.Connect, pl.Bind} {
+		sort.Slice(list, func(i, j int) bool { return describeNetEntry(list[i]) < describeNetEntry(list[j]) })
+	}
+	for i := range ifaces {
+		pl.Interfaces = append(pl.Interfaces, i)
+	}
+	sort.Strings(pl.Interfaces)
+	return pl, nil
+}
+
+func describeNet(k netKey) string {
+	return describeNetEntry(NetEntry{Prefix: k.prefix, Port: k.port, Protocol: k.protocol})
+}
+
+func describeNetEntry(e NetEntry) string {
+	s := "any address"
+	if e.Prefix.IsValid() {
+		s = e.Prefix.String()
+	}
+	if e.Port != 0 {
+		s += fmt.Sprintf(" port %d", e.Port)
+	}
+	if e.Protocol != "" {
+		s += "/" + e.Protocol
+	}
+	return s
+}
+
+// Slots is what the pinned state should say about the numbers.
+func (pl *Plan) Slots() []pinned.Slot {
+	var out []pinned.Slot
+	for n, p := range pl.Policies {
+		if p.Name != "" {
+			out = append(out, pinned.Slot{Number: n, Name: p.Name, Enforce: p.Mode == policy.Enforce})
+		}
+	}
+	return out
+}

@@ -1,0 +1,294 @@
+package enforce
+
+import (
+	"encoding/hex"
+	"errors"
+	"time"
+
+	"github.com/vigil-sec/vigil/internal/enforce/execguard"
+	"github.com/vigil-sec/vigil/internal/enforce/pinned"
+	"github.com/vigil-sec/vigil/internal/event"
+)
+
+// job is work the pipeline hands off because it does I/O: hashing a
+// binary, resolving paths again.
+type job struct {
+	hold    *execguard.Hold // a held process to hash and decide
+	learn   *learnJob       // a binary seen executed, to hash (no hold)
+	resolve bool            // resolve every deny path again
+}
+
+// learnJob is an exec the kernel did not hold (hold_unknown off): its
+// binary is hashed after the fact.
+type learnJob struct {
+	ev   *event.Event
+	hold execguard.Hold
+}
+
+// worker runs the jobs, one at a time, until Close.
+func (e *Enforcer) worker() {
+	defer e.wg.Done()
+	for {
+		select {
+		case <-e.stop:
+			return
+		case j := <-e.work:
+			switch {
+			case j.hold != nil:
+				e.decideHold(*j.hold)
+			case j.learn != nil:
+				e.learn(j.learn)
+			case j.resolve:
+				e.resolveAgain()
+			}
+		}
+	}
+}
+
+// Hold takes a KIND_EXEC_HOLD record: the kernel stopped a process before
+// its first instruction so that its binary can be hashed. A hold that
+// cannot be queued is released at once (fail open) and counted.
+func (e *Enforcer) Hold(raw []byte) {
+	h, err := execguard.DecodeHold(raw)
+	if err != nil {
+		e.log.Warn("malformed hold record", "err", err)
+		return
+	}
+	e.counts.Holds.Add(1)
+	select {
+	case e.work <- job{hold: &h}:
+	default:
+		e.counts.HoldOverflow.Add(1)
+		if e.exec != nil {
+			if err := e.exec.Release(h, false); err != nil && !errors.Is(err, execguard.ErrGone) {
+				e.log.Warn("release a hold the queue had no room for", "pid", h.PID, "err", err)
+			}
+		}
+	}
+}
+
+// decideHold hashes a held process's binary and kills or continues it.
+func (e *Enforcer) decideHold(h execguard.Hold) {
+	if e.exec == nil {
+		return
+	}
+	sum, err := e.hasher.Hash(h)
+	if err != nil {
+		// not the held file any more (gone, re-exec'd): nothing to decide
+		if rerr := e.exec.Release(h, false); rerr != nil && !errors.Is(rerr, execguard.ErrGone) {
+			e.log.Warn("release held process", "pid", h.PID, "err", rerr)
+		}
+		return
+	}
+	pl := e.cur.Load().plan
+	hexsum := hex.EncodeToString(sum[:])
+	v, denied := pl.Hashes[hexsum]
+	enforce, monitor := v.Enforce&h.Policies, v.Monitor&h.Policies
+	kill := denied && enforce != 0
+	if !denied || enforce == 0 && monitor == 0 {
+		// clean for every policy that held it: remember, so it is not
+		// held again
+		if err := e.exec.MarkKnown(h.Key, h.Stamp); err != nil {
+			e.log.Warn("remember a hashed binary", "err", err)
+		}
+	}
+	relErr := e.exec.Release(h, kill)
+	if !denied || enforce == 0 && monitor == 0 {
+		return
+	}
+	if kill {
+		e.counts.HoldsKilled.Add(1)
+		// the next exec of this inode dies in the kernel, unheld
+		e.denyInode(Inode{Dev: uint64(h.Key.Dev), Ino: h.Key.Ino}, hexsum, v)
+	}
+	n := int(lowestBit(enforce | monitor))
+	if enforce != 0 {
+		n = int(lowestBit(enforce))
+	}
+	ev := &event.Event{Time: e.cfg.Time(h.HeldAt), Kind: event.KindProcessExec,
+		Process: &event.Process{PID: h.PID, TID: h.TID, Filename: h.Filename,
+			Executable: &event.FileID{Dev: h.Key.Dev, Inode: h.Key.Ino}, Cgroup: event.Cgroup{ID: h.CgroupID}},
+		Enforcement: &event.Enforcement{PolicyID: n, Mechanism: event.MechanismKernel, Hook: execguard.HookExec + " (held, sha256)"}}
+	ev.Enforcement.Action = event.ActionWouldKill
+	if kill {
+		ev.Enforcement.Action = event.ActionKilled
+	}
+	if relErr != nil {
+		ev.Enforcement.Error = relErr.Error()
+	}
+	e.emitHash(ev, pl, n, hexsum)
+}
+
+// emitHash names a hash verdict and hands the alert to the pipeline.
+func (e *Enforcer) emitHash(ev *event.Event, pl *Plan, n int, hexsum string) {
+	p := policyOf(pl, n)
+	ev.Enforcement.Policy = p.Name
+	var ref entryRef
+	for _, r := range pl.hashNames[hexsum] {
+		if r.policy == p.Name {
+			ref = r
+			ev.Enforcement.Rule = r.entry.Name
+		}
+	}
+	select {
+	case e.alerts <- alertFor(ev, p, ref):
+	default:
+		e.log.Error("enforcement alert lost: the pipeline is behind", "policy", p.Name, "pid", ev.Process.PID)
+	}
+}
+
+// denyInode adds an inode to exec_deny with a hash's verdict, so that the
+// next exec of a copy found by its hash is killed without a hold.
+func (e *Enforcer) denyInode(ino Inode, hexsum string, v pinned.Verdict) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cur := e.cur.Load()
+	pl := cur.plan
+	old := pl.ExecDeny[ino]
+	merged := pinned.Verdict{Enforce: old.Enforce | v.Enforce, Monitor: old.Monitor | v.Monitor}
+	if merged == old {
+		return
+	}
+	next := *pl
+	next.ExecDeny = make(map[Inode]pinned.Verdict, len(pl.ExecDeny)+1)
+	for k, x := range pl.ExecDeny {
+		next.ExecDeny[k] = x
+	}
+	next.ExecDeny[ino] = merged
+	next.execNames = make(map[Inode][]entryRef, len(pl.execNames)+1)
+	for k, x := range pl.execNames {
+		next.execNames[k] = x
+	}
+	next.execNames[ino] = append(next.execNames[ino], pl.hashNames[hexsum]...)
+	next.execSince = make(map[Inode]time.Time, len(pl.execSince)+1)
+	for k, x := range pl.execSince {
+		next.execSince[k] = x
+	}
+	if err := e.exec.SetDeny(execKeys(next.ExecDeny)); err != nil {
+		e.log.Error("deny a copy found by its hash", "err", err)
+		return
+	}
+	if _, ok := pl.execSince[ino]; !ok {
+		next.execSince[ino] = time.Now()
+	}
+	c := *cur
+	c.plan = &next
+	e.cur.Store(&c)
+}
+
+// learn hashes a binary the kernel let run unheld; a denied hash is killed
+// from user space and its inode denied in the kernel from then on.
+func (e *Enforcer) learn(j *learnJob) {
+	sum, err := e.hasher.Hash(j.hold)
+	if err != nil {
+		return
+	}
+	pl := e.cur.Load().plan
+	hexsum := hex.EncodeToString(sum[:])
+	v, denied := pl.Hashes[hexsum]
+	if !denied {
+		return
+	}
+	mine := e.policiesOf(j.ev) & (v.Enforce | v.Monitor)
+	if mine == 0 {
+		return
+	}
+	ev := j.ev
+	n := int(lowestBit(mine))
+	ev.Enforcement = &event.Enforcement{PolicyID: n, Action: event.ActionWouldKill,
+		Mechanism: event.MechanismUserspace, Hook: "agent (sha256 of an exec)"}
+	if v.Enforce&mine != 0 {
+		n = int(lowestBit(v.Enforce & mine))
+		ev.Enforcement.PolicyID = n
+		e.killUserspace(ev)
+		e.denyInode(Inode{Dev: uint64(j.hold.Key.Dev), Ino: j.hold.Key.Ino}, hexsum, v)
+	}
+	e.emitHash(ev, pl, n, hexsum)
+}
+
+// releaseLeftHolds continues or decides the processes a previous agent left
+// held (it died between the hold and its verdict).
+func (e *Enforcer) releaseLeftHolds() error {
+	if e.exec == nil {
+		return nil
+	}
+	held, err := e.exec.Held()
+	if err != nil {
+		return err
+	}
+	for _, h := range held {
+		// no policy set yet: continue them; a denied hash is caught by
+		// the exec guard's next hold or, unheld, by hash learning
+		if err := e.exec.Release(h, false); err != nil && !errors.Is(err, execguard.ErrGone) {
+			e.log.Warn("release a process left held", "pid", h.PID, "err", err)
+		}
+	}
+	if len(held) > 0 {
+		e.log.Info("released processes a previous agent left held", "count", len(held))
+	}
+	return nil
+}
+
+// Tick does the periodic work, from the pipeline goroutine: the
+// heartbeat every second (a dead agent must never leave processes held),
+// and the deny paths resolved again every 30 s.
+func (e *Enforcer) Tick(now time.Time) {
+	if now.Sub(e.lastHB) >= time.Second {
+		e.lastHB = now
+		if err := e.state.Heartbeat(); err != nil {
+			e.log.Warn("enforcement heartbeat", "err", err)
+		}
+		if e.exec != nil {
+			e.exec.Prune()
+		}
+	}
+	if now.Sub(e.lastRes) >= 30*time.Second {
+		e.lastRes = now
+		e.queueResolve()
+	}
+}
+
+func (e *Enforcer) queueResolve() {
+	select {
+	case e.work <- job{resolve: true}:
+	default: // one is queued already, or the worker is busy: the next tick retries
+	}
+}
+
+// resolveAgain re-plans the current set: paths replaced since (a package
+// upgrade renames a new file over the old) get their new inodes.
+func (e *Enforcer) resolveAgain() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.origins) == 0 {
+		return
+	}
+	before := e.cur.Load().plan
+	if err := e.apply(e.origins); err != nil {
+		e.log.Warn("resolve policy paths again", "err", err)
+		return
+	}
+	after := e.cur.Load().plan
+	if len(after.ExecDeny) != len(before.ExecDeny) || len(after.Files) != len(before.Files) || !sameKeys(before.ExecDeny, after.ExecDeny) {
+		e.counts.Resolved.Add(1)
+		e.log.Info("policy paths resolved to new files", "exec", len(after.ExecDeny), "files", len(after.Files))
+	}
+}
+
+func sameKeys(a, b map[Inode]pinned.Verdict) bool {
+	for k := range a {
+		if _, ok := b[k]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func lowestBit(m uint64) uint {
+	for i := uint(0); i < 64; i++ {
+		if m&(1<<i) != 0 {
+			return i
+		}
+	}
+	return 0
+}

@@ -1,0 +1,188 @@
+// Package policy is what a prevention policy says: which binaries may not
+// run, which files may not be opened, which connections and packets are
+// refused, whether kernel modules may load, where (host-wide or one cgroup
+// or container) and in which mode (monitor or enforce). It is the model
+// that policy files (internal/config) and rules with a kill or deny action
+// (internal/rule) produce and that the enforce stage turns into kernel map
+// entries. Pure: no kernel, no I/O.
+package policy
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+
+	"github.com/vigil-sec/vigil/internal/event"
+)
+
+// Mode says whether a policy acts or only reports what it would do.
+type Mode string
+
+const (
+	// Monitor reports would_kill / would_deny and lets everything happen.
+	Monitor Mode = "monitor"
+	// Enforce kills and denies.
+	Enforce Mode = "enforce"
+)
+
+// Policy is one named policy.
+type Policy struct {
+	Name        string
+	Description string
+	Mode        Mode
+	// Severity and Tags go into the alerts the policy raises.
+	Severity event.Severity
+	Tags     []string
+	Scope    Scope
+	Exec     Exec
+	Files    []FileRule
+	// Connect refuses connections and datagrams (connect, sendmsg);
+	// Bind refuses binding local ports.
+	Connect []NetRule
+	Bind    []NetRule
+	Packets Packets
+	// Modules kills a process that tries to load a kernel module.
+	Modules *ModuleRule
+	// Source is where the policy was defined ("file:line").
+	Source string
+}
+
+// Scope is where a policy applies. The zero Scope is the whole host.
+type Scope struct {
+	// Cgroup is a cgroup v2 directory: absolute, or below the cgroup2
+	// mount. The policy applies to it and its descendants.
+	Cgroup string
+	// Container is a container id (or a unique prefix of at least 12
+	// characters), resolved to the container's cgroup v2.
+	Container string
+	// Namespaces and Labels select Kubernetes pods; reserved for the
+	// Kubernetes integration, refused until then.
+	Namespaces []string
+	Labels     map[string]string
+}
+
+// Host reports whether the scope is the whole host.
+func (s Scope) Host() bool {
+	return s.Cgroup == "" && s.Container == "" && len(s.Namespaces) == 0 && len(s.Labels) == 0
+}
+
+func (s Scope) String() string {
+	switch {
+	case s.Cgroup != "":
+		return "cgroup " + s.Cgroup
+	case s.Container != "":
+		return "container " + s.Container
+	case len(s.Namespaces) > 0 || len(s.Labels) > 0:
+		return "pods"
+	}
+	return "host"
+}
+
+// Entry is what every rule of a policy has: the name alerts report it by
+// and where it was written.
+type Entry struct {
+	// Name is what alerts call the entry: the rule's name for rules, the
+	// `name` given in a policy file, or its position ("exec.deny[2]").
+	Name   string
+	Source string
+}
+
+// Exec says which binaries may not run.
+type Exec struct {
+	// Deny are binaries by path (resolved to the file's device and inode,
+	// so a symlink or hardlink to it is the same binary).
+	Deny []PathRule
+	// DenySHA256 are binaries by content: a copy of a denied binary
+	// under any name is caught by its hash.
+	DenySHA256 []HashRule
+	// HoldUnknown stops a binary the agent has not hashed yet before its
+	// first instruction until it is hashed (see docs/policies.md for what
+	// that costs). Only meaningful with DenySHA256.
+	HoldUnknown bool
+}
+
+// PathRule names a file by path.
+type PathRule struct {
+	Entry
+	Path string
+}
+
+// HashRule names a binary by its SHA-256, lower-case hex.
+type HashRule struct {
+	Entry
+	SHA256 string
+}
+
+// Access is what opening a protected file for is refused.
+type Access string
+
+const (
+	AccessWrite Access = "write"
+	AccessRead  Access = "read"
+	AccessAny   Access = "any"
+)
+
+// FileRule protects a file, or, when Path is a directory, everything
+// below it.
+type FileRule struct {
+	Entry
+	Path   string
+	Access Access
+}
+
+// NetRule matches connections by destination (or, for bind, the local
+// address): a prefix (invalid = any address), ports (none = any) and a
+// protocol ("tcp", "udp" or "" for both).
+type NetRule struct {
+	Entry
+	Prefix   netip.Prefix
+	Ports    []uint16
+	Protocol string
+}
+
+// Packets drops ingress packets from sources on interfaces.
+type Packets struct {
+	Interfaces []string
+	Drop       []PrefixRule
+}
+
+// PrefixRule is a source prefix to drop.
+type PrefixRule struct {
+	Entry
+	Prefix netip.Prefix
+}
+
+// ModuleRule blocks kernel module loading.
+type ModuleRule struct {
+	Entry
+}
+
+// RulesName is the policy the rules with a kill or deny action become;
+// policy files may not use it.
+const RulesName = "rules"
+
+var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9._-]{0,54}[a-z0-9])?$`)
+
+// ValidName says why name cannot name a policy, or nil.
+func ValidName(name string) error {
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("%q is not a policy name: want 1–56 lower-case letters, digits, '.', '_' or '-', starting and ending with a letter or digit", name)
+	}
+	return nil
+}
+
+var sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// ValidSHA256 says why s is not a SHA-256 in lower-case hex, or nil.
+func ValidSHA256(s string) error {
+	if !sha256RE.MatchString(s) {
+		return fmt.Errorf("%q is not a SHA-256: want 64 lower-case hex digits", s)
+	}
+	return nil
+}
+
+// Empty reports whether the policy asks for nothing.
+func (p *Policy) Empty() bool {
+	return len(p.Exec.Deny) == 0 && len(p.Exec.DenySHA256) == 0 && len(p.Files) == 0 &&
+		len(p.Connect) == 0 && len(p.Bind) == 0 && len(p.Packets.Drop) == 0 && p.Modules == nil
+}
