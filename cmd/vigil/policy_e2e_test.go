@@ -21,8 +21,9 @@ import (
 // docs/policies.md, with the built binary: a policy denies a connection
 // and a binary in a test cgroup; the agent is killed with SIGKILL and the
 // kernel still denies; a restarted agent adopts the pinned state; `vigil
-// policy clear` lifts it; with no agent, `vigil policy clear` removes the
-// pins.
+// policy clear` lifts it; a clean stop with nothing to enforce removes
+// the pins; after another crash, `vigil policy clear` with no agent removes
+// them.
 func TestPolicySurvivesAgentKill9(t *testing.T) {
 	testenv.RequirePrivileged(t)
 	bin := buildVigil(t)
@@ -155,17 +156,27 @@ network:
 	}
 	allowed("after vigil policy clear")
 
-	// stopped cleanly, the agent leaves its (now empty) pins; without an
-	// agent, clear removes them
+	// stopped cleanly with nothing left to enforce, the agent removes its
+	// pins: no program stays attached
 	if err := agent.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	if err := agent.Wait(); err != nil {
 		t.Fatalf("agent exit: %v\n%s", err, stderr.String())
 	}
-	if _, err := os.Stat(filepath.Join(pinDir, "links")); err != nil {
-		t.Errorf("pins gone after a clean stop: %v", err)
+	if _, err := os.Stat(pinDir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("pin directory after a clean stop with no policy: %v, want it gone", err)
 	}
+
+	// a crash leaves the policy in force; without an agent, clear removes
+	// the pins, which lifts it
+	agent, _ = start(filepath.Join(dir, "alerts-3.json"))
+	denied("with the third agent")
+	if err := agent.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	agent.Wait()
+	denied("after the second kill -9")
 	if stdout, stderrOut, code := vigilCmd(t, bin, "policy", "clear", "--socket", sock, "--pin-dir", pinDir, "--state-dir", stateDir); code != 0 ||
 		!strings.Contains(stdout, "removed the pinned enforcement") {
 		t.Fatalf("policy clear with no agent: code %d\n%s%s", code, stdout, stderrOut)

@@ -186,6 +186,7 @@ func (e *Enforcer) apply(origins map[Origin][]namedPolicy) error {
 	}
 	e.origins = origins
 	e.cur.Store(cur)
+	e.applied = true
 	for _, u := range pl.Unresolved {
 		e.log.Warn("policy path does not exist yet; watched", "policy", u.Policy, "entry", u.Entry.Name, "path", u.Path, "err", u.Err)
 	}

@@ -66,6 +66,7 @@ type Enforcer struct {
 	xdpIface map[string]xdpguard.Mode
 	mechErr  map[string]string // mechanism → why it is unavailable
 	adopted  []string
+	applied  bool // a set was applied: Close may judge the pins
 
 	cur     atomic.Pointer[current]
 	work    chan job
@@ -177,9 +178,20 @@ func (e *Enforcer) loadLSM() {
 	}
 }
 
-// Close stops the worker and closes the descriptors. The pinned links and
-// maps stay: enforcement goes on without the agent.
+// Close stops the worker and closes the descriptors. With policies in
+// force, the pinned links and maps stay: enforcement goes on without the
+// agent. With none, there is nothing to keep, and the pins are removed so
+// that no program is left attached.
 func (e *Enforcer) Close() error {
+	defer func() {
+		// only once this agent applied a set: a failed start must not
+		// lift a previous agent's enforcement
+		if e.state != nil && e.applied && e.cur.Load().plan.empty() {
+			if err := pinned.Remove(e.cfg.PinDir); err != nil {
+				e.log.Warn("remove the unused enforcement pins", "dir", e.cfg.PinDir, "err", err)
+			}
+		}
+	}()
 	select {
 	case <-e.stop:
 	default:

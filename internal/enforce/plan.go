@@ -277,6 +277,16 @@ func describeNetEntry(e NetEntry) string {
 	return s
 }
 
+// empty reports whether the plan holds no policy.
+func (pl *Plan) empty() bool {
+	for _, p := range pl.Policies {
+		if p.Name != "" {
+			return false
+		}
+	}
+	return true
+}
+
 // Slots is what the pinned state should say about the numbers.
 func (pl *Plan) Slots() []pinned.Slot {
 	var out []pinned.Slot

@@ -83,12 +83,14 @@ func (h *harness) resolve(denied map[[sha256.Size]byte]bool) *resolver {
 					h.t.Error(err)
 				}
 			}
-			if err := h.guard.Release(hold, kill); err != nil {
-				h.t.Errorf("release %d: %v", hold.PID, err)
-			}
+			// recorded before the release: once released, the test may
+			// reap the process and look for the decision at once
 			rs.mu.Lock()
 			rs.decisions = append(rs.decisions, decision{hold, sum, kill})
 			rs.mu.Unlock()
+			if err := h.guard.Release(hold, kill); err != nil {
+				h.t.Errorf("release %d: %v", hold.PID, err)
+			}
 		}
 	}()
 	h.t.Cleanup(func() { close(stop); <-rs.done })
