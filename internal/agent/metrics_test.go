@@ -181,7 +181,10 @@ func TestMetricsScrape(t *testing.T) {
 		alerts, _ := value(fams, "vigil_alerts_total", map[string]string{"rule": "metrics_test_marker"})
 		written, _ := value(fams, "vigil_output_written_total", map[string]string{"output": "file"})
 		up, _ := value(fams, "vigil_output_up", map[string]string{"output": "file"})
-		if alerts == 1 && written >= 2 && up == 1 {
+		// the process cache's size is published when the ring drains,
+		// a moment after the alerts are counted
+		cached, _ := value(fams, "vigil_process_cache_entries", nil)
+		if alerts == 1 && written >= 2 && up == 1 && cached >= 1 {
 			break
 		}
 		if time.Now().After(deadline) {
