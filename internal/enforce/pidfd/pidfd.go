@@ -6,14 +6,14 @@
 package pidfd
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vigil-sec/vigil/internal/sensor/procfs"
 )
 
 // ErrGone says the process is no longer there: it exited, or its pid now
@@ -105,29 +105,6 @@ func SameStart(ticks, startBootNS uint64, slack time.Duration) bool {
 // StartTicks reads a process's start time, in clock ticks since boot, from
 // /proc/PID/stat.
 func StartTicks(pid uint32) (uint64, error) {
-	raw, err := os.ReadFile("/proc/" + strconv.FormatUint(uint64(pid), 10) + "/stat")
-	if err != nil {
-		return 0, err
-	}
-	return parseStartTicks(raw)
-}
-
-// parseStartTicks takes field 22 (starttime) of a stat line. The command
-// name (field 2) may hold spaces and parentheses, so fields are counted
-// from the last ')'.
-func parseStartTicks(stat []byte) (uint64, error) {
-	end := bytes.LastIndexByte(stat, ')')
-	if end < 0 {
-		return 0, errors.New("stat: no command name")
-	}
-	fields := bytes.Fields(stat[end+1:])
-	const starttime = 22 - 3 // fields[0] is field 3, state
-	if len(fields) <= starttime {
-		return 0, fmt.Errorf("stat: %d fields after the command name, want %d", len(fields), starttime+1)
-	}
-	v, err := strconv.ParseUint(string(fields[starttime]), 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("stat: starttime: %w", err)
-	}
-	return v, nil
+	st, err := procfs.ReadStat(pid)
+	return st.StartTicks, err
 }

@@ -2,7 +2,6 @@ package pidfd
 
 import (
 	"errors"
-	"os"
 	"os/exec"
 	"syscall"
 	"testing"
@@ -10,23 +9,6 @@ import (
 
 	"golang.org/x/sys/unix"
 )
-
-func TestParseStartTicks(t *testing.T) {
-	line := "4242 (a) b (c)) S 1 4242 4242 0 -1 4194304 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10 18446744073709551615\n"
-	if got, err := parseStartTicks([]byte(line)); err != nil || got != 987654 {
-		t.Errorf("parseStartTicks = %d, %v; want 987654", got, err)
-	}
-	if _, err := parseStartTicks([]byte("4242 (a) S 1 2\n")); err == nil {
-		t.Error("a short stat line was accepted")
-	}
-	raw, err := os.ReadFile("/proc/self/stat")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := parseStartTicks(raw); err != nil {
-		t.Errorf("own stat: %v", err)
-	}
-}
 
 func TestSameStart(t *testing.T) {
 	const ticks = 1000

@@ -69,17 +69,17 @@ func readProcess(opts Options, pid int) (*event.Process, bool) {
 	p := &event.Process{
 		PID:       uint32(pid),
 		TID:       uint32(pid),
-		PPID:      st.ppid,
-		Comm:      st.comm,
-		TTY:       ttyName(st.ttyNr),
-		StartTime: opts.Time(st.startTicks * (1e9 / clockTicks)),
+		PPID:      st.PPID,
+		Comm:      st.Comm,
+		TTY:       ttyName(st.TTYNr),
+		StartTime: opts.Time(st.StartTicks * (1e9 / clockTicks)),
 		Args:      []string{},
 	}
 	complete := readStatus(dir, p)
 	if exe, err := os.Readlink(filepath.Join(dir, "exe")); err == nil {
 		p.Binary = strings.TrimSuffix(exe, " (deleted)")
 		p.Executable = executable(dir, exe)
-	} else if st.ppid != 2 && pid != 2 {
+	} else if st.PPID != 2 && pid != 2 {
 		complete = false // kernel threads have no exe; others should
 	}
 	if cwd, err := os.Readlink(filepath.Join(dir, "cwd")); err == nil {
@@ -104,33 +104,43 @@ func readProcess(opts Options, pid int) (*event.Process, bool) {
 	return p, true
 }
 
-type stat struct {
-	comm       string
-	ppid       uint32
-	ttyNr      uint64
-	startTicks uint64
+// Stat is what vigil reads of /proc/PID/stat.
+type Stat struct {
+	Comm  string
+	PPID  uint32
+	TTYNr uint64
+	// StartTicks is the process's start in clock ticks after boot.
+	StartTicks uint64
 }
 
-// readStat parses /proc/PID/stat. comm is in parentheses and may itself
+// ReadStat parses /proc/PID/stat.
+func ReadStat(pid uint32) (Stat, error) {
+	return readStat("/proc/" + strconv.FormatUint(uint64(pid), 10))
+}
+
+// readStat parses DIR/stat. comm is in parentheses and may itself
 // contain spaces and parentheses, so the fields are counted from the last ')'.
-func readStat(dir string) (stat, error) {
+func readStat(dir string) (Stat, error) {
 	raw, err := os.ReadFile(filepath.Join(dir, "stat"))
 	if err != nil {
-		return stat{}, err
+		return Stat{}, err
 	}
 	open, end := bytes.IndexByte(raw, '('), bytes.LastIndexByte(raw, ')')
 	if open < 0 || end < open {
-		return stat{}, fmt.Errorf("%s/stat: no comm field", dir)
+		return Stat{}, fmt.Errorf("%s/stat: no comm field", dir)
 	}
 	// fields after comm: state(3) ppid(4) pgrp session tty_nr(7) … starttime(22)
 	f := strings.Fields(string(raw[end+1:]))
 	if len(f) < 20 {
-		return stat{}, fmt.Errorf("%s/stat: %d fields", dir, len(f))
+		return Stat{}, fmt.Errorf("%s/stat: %d fields", dir, len(f))
 	}
 	ppid, _ := strconv.ParseUint(f[1], 10, 32)
 	tty, _ := strconv.ParseUint(f[4], 10, 64)
-	start, _ := strconv.ParseUint(f[19], 10, 64)
-	return stat{comm: string(raw[open+1 : end]), ppid: uint32(ppid), ttyNr: tty, startTicks: start}, nil
+	start, err := strconv.ParseUint(f[19], 10, 64)
+	if err != nil {
+		return Stat{}, fmt.Errorf("%s/stat: starttime: %w", dir, err)
+	}
+	return Stat{Comm: string(raw[open+1 : end]), PPID: uint32(ppid), TTYNr: tty, StartTicks: start}, nil
 }
 
 // readStatus fills the ids from /proc/PID/status ("Uid: real effective saved fs").

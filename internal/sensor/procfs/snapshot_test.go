@@ -126,11 +126,21 @@ func TestReadStatWithAwkwardComm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.comm != "a) b (c" || st.ppid != 17 || st.startTicks != 987654 || st.ttyNr != 34816 {
+	if st.Comm != "a) b (c" || st.PPID != 17 || st.StartTicks != 987654 || st.TTYNr != 34816 {
 		t.Errorf("stat = %+v", st)
 	}
-	if name := ttyName(st.ttyNr); name != "pts/0" {
+	if name := ttyName(st.TTYNr); name != "pts/0" {
 		t.Errorf("tty 34816 = %q, want pts/0", name)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "stat"), []byte("4242 (a) S 1 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readStat(dir); err == nil {
+		t.Error("a short stat line was accepted")
+	}
+	self, err := ReadStat(uint32(os.Getpid()))
+	if err != nil || self.PPID != uint32(os.Getppid()) || self.StartTicks == 0 {
+		t.Errorf("own stat = %+v, %v", self, err)
 	}
 }
 
