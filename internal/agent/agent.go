@@ -17,6 +17,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/enforce"
 	"github.com/vigil-sec/vigil/internal/enrich"
 	"github.com/vigil-sec/vigil/internal/kernel"
+	"github.com/vigil-sec/vigil/internal/metrics"
 	"github.com/vigil-sec/vigil/internal/output"
 	"github.com/vigil-sec/vigil/internal/proctree"
 	"github.com/vigil-sec/vigil/internal/rule"
@@ -94,6 +95,8 @@ func New(cfg Config) (_ *Agent, err error) {
 		}
 	}
 	a := &Agent{cfg: cfg, log: cfg.Log, clock: kernel.NewBootClock(), started: time.Now()}
+	// rule evaluation: 250 ns doubling to about 1 ms, and one above
+	a.obs.ruleEval = metrics.NewDurationHistogram(250*time.Nanosecond, 13)
 	a.rules.next.Store(cfg.Rules)
 	a.lastSync = a.started
 	defer func() {

@@ -271,11 +271,7 @@ func (a *Agent) enforcementStats() (*metrics.Enforcement, int) {
 		Holds: map[string]uint64{"held": c.Holds.Load(), "killed": c.HoldsKilled.Load(),
 			"overflow": c.HoldOverflow.Load()},
 	}
-	cum, count, sum := c.KillLatency.Snapshot()
-	out.KillLatency = metrics.Histogram{Counts: cum, Count: count, Sum: sum.Seconds()}
-	for _, b := range enforce.LatencyBounds {
-		out.KillLatency.Bounds = append(out.KillLatency.Bounds, b.Seconds())
-	}
+	out.KillLatency = c.KillLatency.Snapshot()
 	policies := e.Policies()
 	for _, p := range policies {
 		// every action of every policy has its series from the start, so

@@ -26,7 +26,7 @@ type observer struct {
 	procExpired   atomic.Uint64
 	// heartbeat is when the pipeline last showed it reads (unix ns).
 	heartbeat atomic.Int64
-	ruleEval  durationHistogram
+	ruleEval  *metrics.DurationHistogram
 
 	mu       sync.Mutex
 	programs []trackedProgram
@@ -56,7 +56,7 @@ func (a *Agent) evalRulesTimed(ev *event.Event) {
 	}
 	start := time.Now()
 	a.evalRules(ev)
-	a.obs.ruleEval.observe(time.Since(start))
+	a.obs.ruleEval.Observe(time.Since(start))
 }
 
 // ruleCount is how many rules the rule stage runs (or is about to);
@@ -152,7 +152,7 @@ func (a *Agent) PipelineStats() metrics.PipelineStats {
 			Expired:   a.obs.procExpired.Load(),
 		},
 		Programs: a.programStats(),
-		RuleEval: a.obs.ruleEval.snapshot(),
+		RuleEval: a.obs.ruleEval.Snapshot(),
 		Rules:    a.ruleCount(),
 	}
 	s.Enforcement, s.Policies = a.enforcementStats()
@@ -196,46 +196,4 @@ func (a *Agent) Ready() error {
 		return fmt.Errorf("the pipeline last read %s ago", since.Round(time.Second))
 	}
 	return nil
-}
-
-// ruleEvalBuckets are the histogram's buckets: 250ns doubling up to
-// about 1ms, and one above.
-const ruleEvalBuckets = 13
-
-func ruleEvalBound(i int) time.Duration { return 250 * time.Nanosecond << i }
-
-// durationHistogram counts durations into fixed buckets with atomics, so
-// the rule stage can time every event without a lock.
-type durationHistogram struct {
-	counts [ruleEvalBuckets + 1]atomic.Uint64
-	count  atomic.Uint64
-	sumNs  atomic.Uint64
-}
-
-func (h *durationHistogram) observe(d time.Duration) {
-	i := 0
-	for i < ruleEvalBuckets && d > ruleEvalBound(i) {
-		i++
-	}
-	h.counts[i].Add(1)
-	h.count.Add(1)
-	h.sumNs.Add(uint64(max(d, 0)))
-}
-
-func (h *durationHistogram) snapshot() metrics.Histogram {
-	out := metrics.Histogram{
-		Bounds: make([]float64, ruleEvalBuckets),
-		Counts: make([]uint64, ruleEvalBuckets),
-		Count:  h.count.Load(),
-		Sum:    float64(h.sumNs.Load()) / 1e9,
-	}
-	var cum uint64
-	for i := range ruleEvalBuckets {
-		cum += h.counts[i].Load()
-		out.Bounds[i] = ruleEvalBound(i).Seconds()
-		out.Counts[i] = cum
-	}
-	// the total is read a moment apart from the buckets
-	out.Count = max(out.Count, cum)
-	return out
 }
