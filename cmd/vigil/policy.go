@@ -9,7 +9,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -159,7 +158,7 @@ agent running it reads the pinned state, which keeps enforcing.`,
 			defer cancel()
 			rep, err := api.NewClient(f.socket).PolicyReport(ctx)
 			if err != nil {
-				if !noAgent(err) {
+				if !errors.Is(err, api.ErrNoAgent) {
 					return err
 				}
 				return listPinned(cmd.OutOrStdout(), f.pinDir, err)
@@ -175,13 +174,6 @@ agent running it reads the pinned state, which keeps enforcing.`,
 	f.register(cmd, true)
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	return cmd
-}
-
-// noAgent says the API could not be reached at all (as opposed to an
-// agent that answered with an error).
-func noAgent(err error) bool {
-	return errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, os.ErrNotExist) ||
-		strings.Contains(err.Error(), "no agent")
 }
 
 func writePolicies(w io.Writer, rep api.PolicyReport) error {
@@ -289,7 +281,7 @@ policies: the way to lift enforcement left behind by an agent that is gone.`,
 			switch {
 			case errors.As(err, &perr):
 				return &exitError{code: 1, err: errors.New(perr.Message)}
-			case err != nil && noAgent(err):
+			case errors.Is(err, api.ErrNoAgent):
 				if len(names) > 0 {
 					return fmt.Errorf("no agent runs (%v): without one, clear removes everything; run it without names", err)
 				}

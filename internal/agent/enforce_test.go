@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -217,5 +219,57 @@ func TestReplacedBinaryIsStillDenied(t *testing.T) {
 			t.Fatal("the replaced path was never resolved again: every exec is still killed from user space")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestHashLearnedWithoutHold: with hold_unknown off, a copy of a denied
+// binary runs, is hashed after its exec, is killed from user space, and
+// from then on its inode is denied in the kernel.
+func TestHashLearnedWithoutHold(t *testing.T) {
+	testenv.RequirePrivileged(t)
+	sleep, err := os.ReadFile("/bin/sleep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(sleep)
+	bin := filepath.Join(t.TempDir(), "renamed-sleep")
+	if err := os.WriteFile(bin, sleep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pol := policy.Policy{Name: "learned", Mode: policy.Enforce, Source: "test",
+		Exec: policy.Exec{DenySHA256: []policy.HashRule{{Entry: policy.Entry{Name: "sleep-by-hash"}, SHA256: hex.EncodeToString(sum[:])}}}}
+	sink := &alertSink{}
+	a, err := New(Config{Ring: ring.DefaultConfig(), ProcTree: proctree.DefaultConfig(), Sink: sink,
+		Enforce: &EnforceConfig{PinDir: testenv.PinDir(t), Policies: []policy.Policy{pol}},
+		Log:     slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{Agent: a, cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- a.Run(ctx) }()
+	t.Cleanup(func() { r.stop(t); a.Close() })
+
+	mechanismOf := func() string {
+		cmd := exec.Command(bin, "20")
+		if err := cmd.Run(); !killedBy(err, syscall.SIGKILL) {
+			t.Fatalf("copy of a denied binary: %v, want SIGKILL", err)
+		}
+		al := sink.waitFor(t, func(al *event.Alert) bool {
+			return al.Event.Process != nil && int(al.Event.Process.PID) == cmd.Process.Pid
+		})
+		if al.Action != event.ActionKilled || al.Event.Enforcement.Rule != "sleep-by-hash" {
+			t.Fatalf("alert = %+v, enforcement %+v", al, al.Event.Enforcement)
+		}
+		return al.Event.Enforcement.Mechanism
+	}
+	if m := mechanismOf(); m != event.MechanismUserspace {
+		t.Errorf("first exec killed by %q, want userspace (no hold: it ran, then was hashed)", m)
+	}
+	if m := mechanismOf(); m != event.MechanismKernel {
+		for _, al := range sink.alertsOf("learned") {
+			t.Logf("alert %s: %+v", al.Message, al.Event.Enforcement)
+		}
+		t.Errorf("second exec killed by %q, want kernel (the inode is denied now)", m)
 	}
 }

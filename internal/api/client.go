@@ -136,13 +136,16 @@ func (c *Client) get(ctx context.Context, path string) (*http.Response, error) {
 	return resp, nil
 }
 
+// ErrNoAgent says nothing answers on the socket: no agent runs there.
+var ErrNoAgent = errors.New("no agent")
+
 // explain turns a connection failure into what to do about it.
 func (c *Client) explain(err error) error {
 	switch {
 	case errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOENT):
-		return fmt.Errorf("no agent at %s: start one with `sudo vigil run`, or point --socket at its socket", c.socket)
+		return fmt.Errorf("%w at %s: start one with `sudo vigil run`, or point --socket at its socket", ErrNoAgent, c.socket)
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Errorf("no agent answers at %s (a stale socket?): start one with `sudo vigil run`", c.socket)
+		return fmt.Errorf("%w answers at %s (a stale socket?): start one with `sudo vigil run`", ErrNoAgent, c.socket)
 	case errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EACCES):
 		return fmt.Errorf("cannot open %s: permission denied: the socket is root's, rerun with sudo", c.socket)
 	}

@@ -57,6 +57,10 @@ func emptyPlan() *Plan {
 func (e *Enforcer) Set(origin Origin, ps []policy.Policy) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	return e.setLocked(origin, ps)
+}
+
+func (e *Enforcer) setLocked(origin Origin, ps []policy.Policy) error {
 	next := make(map[Origin][]namedPolicy, len(e.origins)+1)
 	names := map[string]bool{}
 	for _, p := range ps {
@@ -105,6 +109,7 @@ func (e *Enforcer) SetAll(sets map[Origin][]policy.Policy) error {
 // Upsert adds policies of an origin, replacing those of the same names.
 func (e *Enforcer) Upsert(origin Origin, ps []policy.Policy) error {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	keep := map[string]bool{}
 	for _, p := range ps {
 		keep[p.Name] = true
@@ -115,8 +120,7 @@ func (e *Enforcer) Upsert(origin Origin, ps []policy.Policy) error {
 			merged = append(merged, np.Policy)
 		}
 	}
-	e.mu.Unlock()
-	return e.Set(origin, merged)
+	return e.setLocked(origin, merged)
 }
 
 // Remove takes policies out of the set, by name (all of them but the rules'
@@ -177,6 +181,7 @@ func (e *Enforcer) apply(origins map[Origin][]namedPolicy) error {
 	if err != nil {
 		return err
 	}
+	learned := pl.addLearned(e.learned, e.resolver())
 	if err := e.needsOf(pl); err != nil {
 		return err
 	}
@@ -185,6 +190,7 @@ func (e *Enforcer) apply(origins map[Origin][]namedPolicy) error {
 		return err
 	}
 	e.origins = origins
+	e.learned = learned
 	e.cur.Store(cur)
 	e.applied = true
 	for _, u := range pl.Unresolved {
@@ -346,7 +352,7 @@ func xdpSources(in map[netip.Prefix]pinned.Verdict) []xdpguard.Source {
 func (e *Enforcer) attachInterfaces(ifaces []string) error {
 	var errs []error
 	for _, name := range ifaces {
-		if _, ok := e.xdpIface[name]; ok {
+		if e.xdpIface[name] {
 			continue
 		}
 		mode, err := e.xdp.Attach(name)
@@ -354,7 +360,7 @@ func (e *Enforcer) attachInterfaces(ifaces []string) error {
 			errs = append(errs, fmt.Errorf("packets: %w", err))
 			continue
 		}
-		e.xdpIface[name] = mode
+		e.xdpIface[name] = true
 		e.log.Info("packet filter attached", "interface", name, "mode", mode)
 	}
 	return errors.Join(errs...)

@@ -16,7 +16,7 @@ import (
 // Decoders are the enforcement records' decoders by wire kind. Hold
 // records are not events: the agent hands them to Hold.
 func (e *Enforcer) Decoders() map[uint16]func(raw []byte) (*event.Event, error) {
-	t := e.cfg.Time
+	t := e.cfg.Clock.Time
 	return map[uint16]func([]byte) (*event.Event, error){
 		ring.WireEnforceExec:   execguard.Decoder{Time: t}.Decode,
 		ring.WireEnforceFile:   fileguard.Decoder{Time: t}.Decode,

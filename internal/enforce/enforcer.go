@@ -24,6 +24,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
 	"github.com/vigil-sec/vigil/internal/enforce/xdpguard"
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/kernel"
 	"github.com/vigil-sec/vigil/internal/metrics"
 	"github.com/vigil-sec/vigil/internal/sensor/ring"
 )
@@ -36,8 +37,8 @@ type Config struct {
 	// and cgroup scopes are relative to it.
 	Cgroup2Root string
 	Ring        *ring.Ring
-	// Time turns boot-clock nanoseconds into wall-clock time.
-	Time func(uint64) time.Time
+	// Clock converts between the kernel's boot clock and wall time.
+	Clock *kernel.BootClock
 	// Exempt are processes never acted on: the agent and its ancestors.
 	Exempt []uint32
 	// LSM asks for the BPF LSM tier where the kernel offers it.
@@ -64,10 +65,12 @@ type Enforcer struct {
 
 	mu       sync.Mutex // serialises changes to the set
 	origins  map[Origin][]namedPolicy
-	xdpIface map[string]xdpguard.Mode
+	xdpIface map[string]bool   // interfaces this agent attached the packet filter to
 	mechErr  map[string]string // mechanism → why it is unavailable
 	adopted  []string
 	applied  bool // a set was applied: Close may judge the pins
+	// learned are copies of denied binaries found by their hash
+	learned map[Inode]learnedCopy
 
 	cur     atomic.Pointer[current]
 	work    chan job
@@ -114,7 +117,8 @@ func New(cfg Config) (*Enforcer, error) {
 	e := &Enforcer{
 		cfg: cfg, log: cfg.Log, state: st,
 		origins:  map[Origin][]namedPolicy{},
-		xdpIface: map[string]xdpguard.Mode{},
+		xdpIface: map[string]bool{},
+		learned:  map[Inode]learnedCopy{},
 		mechErr:  map[string]string{},
 		work:     make(chan job, 1024),
 		alerts:   make(chan *event.Alert, 1024),
@@ -202,33 +206,19 @@ func (e *Enforcer) Close() error {
 	}
 	e.wg.Wait()
 	var errs []error
-	for _, c := range []interface{ Close() error }{e.exec, e.net, e.file, e.mod, e.xdp, e.lsm, e.state} {
-		if c != nil && !isNilCloser(c) {
+	closeIf := func(open bool, c interface{ Close() error }) {
+		if open {
 			errs = append(errs, c.Close())
 		}
 	}
+	closeIf(e.exec != nil, e.exec)
+	closeIf(e.net != nil, e.net)
+	closeIf(e.file != nil, e.file)
+	closeIf(e.mod != nil, e.mod)
+	closeIf(e.xdp != nil, e.xdp)
+	closeIf(e.lsm != nil, e.lsm)
+	closeIf(e.state != nil, e.state)
 	return errors.Join(errs...)
-}
-
-// isNilCloser catches typed nil pointers stored in the interface.
-func isNilCloser(c interface{ Close() error }) bool {
-	switch v := c.(type) {
-	case *execguard.Guard:
-		return v == nil
-	case *netguard.Guard:
-		return v == nil
-	case *fileguard.Guard:
-		return v == nil
-	case *modguard.Guard:
-		return v == nil
-	case *xdpguard.Guard:
-		return v == nil
-	case *lsm.Tier:
-		return v == nil
-	case *pinned.State:
-		return v == nil
-	}
-	return false
 }
 
 // Alerts are what the enforce stage raised off the pipeline goroutine

@@ -43,7 +43,7 @@ func newStage(t *testing.T, dir string) *stage {
 		t.Fatal(err)
 	}
 	clock := kernel.NewBootClock()
-	e, err := New(Config{PinDir: dir, Cgroup2Root: root, Ring: r, Time: clock.Time})
+	e, err := New(Config{PinDir: dir, Cgroup2Root: root, Ring: r, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

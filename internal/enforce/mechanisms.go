@@ -2,6 +2,7 @@ package enforce
 
 import (
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 
@@ -83,30 +84,16 @@ func (e *Enforcer) need(mech string) error {
 		}
 	case MechPackets:
 		if e.xdp == nil {
+			// links a previous agent pinned keep dropping with the same
+			// tables; Attach updates them in place when a policy names
+			// their interface again
 			e.xdp, err = xdpguard.Load(xdpguard.Options{PinDir: e.cfg.PinDir})
-			if err == nil {
-				err = e.adoptInterfaces()
-			}
 		}
 	}
 	if err != nil {
 		e.mechErr[mech] = err.Error()
 		e.log.Error("enforcement mechanism unavailable", "mechanism", mech, "err", err)
 		return fmt.Errorf("%s enforcement is unavailable here: %w", mech, err)
-	}
-	return nil
-}
-
-// adoptInterfaces re-attaches the packet filter on the interfaces a
-// previous agent attached it to, so the pinned links run this agent's
-// program.
-func (e *Enforcer) adoptInterfaces() error {
-	atts, err := e.xdp.Attachments()
-	if err != nil {
-		return err
-	}
-	for _, a := range atts {
-		e.xdpIface[fmt.Sprintf("%d", a.Ifindex)] = a.Mode
 	}
 	return nil
 }
@@ -139,13 +126,19 @@ func (e *Enforcer) Mechanisms() []MechanismStatus {
 	}
 	add(MechModules, e.mod != nil, modHook)
 	pktHook := "XDP, tcx as fallback (drop)"
-	if len(e.xdpIface) > 0 {
-		var parts []string
-		for i, m := range e.xdpIface {
-			parts = append(parts, i+":"+string(m))
+	if e.xdp != nil {
+		if atts, err := e.xdp.Attachments(); err == nil && len(atts) > 0 {
+			var parts []string
+			for _, a := range atts {
+				name := fmt.Sprintf("ifindex %d", a.Ifindex)
+				if ifc, err := net.InterfaceByIndex(a.Ifindex); err == nil {
+					name = ifc.Name
+				}
+				parts = append(parts, name+": "+string(a.Mode))
+			}
+			slices.Sort(parts)
+			pktHook = strings.Join(parts, ", ")
 		}
-		slices.Sort(parts)
-		pktHook = strings.Join(parts, ", ")
 	}
 	add(MechPackets, e.xdp != nil, pktHook)
 	lsmHook := "lsm/bprm_check_security, file_open, kernel_read_file, kernel_load_data (EPERM)"

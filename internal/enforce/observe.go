@@ -2,7 +2,6 @@ package enforce
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -33,12 +32,11 @@ func (e *Enforcer) Observe(ev *event.Event) {
 		}
 		ino := Inode{Dev: uint64(p.Executable.Dev), Ino: p.Executable.Inode}
 		if pl.DenyPaths[p.Binary] {
-			// the kernel acted if it knew the inode when the exec happened
-			if since, known := pl.execSince[ino]; !known || ev.Time.Before(since) {
+			if !pl.killedAtExec(ino, ev.Time) {
 				e.replacedBinary(ev, cur)
 			}
 		}
-		if len(pl.Hashes) > 0 && (pl.HashHold == 0 || e.policiesOf(ev)&pl.HashHold == 0) {
+		if len(pl.Hashes) > 0 && !pl.killedAtExec(ino, ev.Time) && (pl.HashHold == 0 || e.policiesOf(ev)&pl.HashHold == 0) {
 			e.queueLearn(ev)
 		}
 	case event.KindFileRename, event.KindFileLink, event.KindFileSymlink, event.KindFileUnlink:
@@ -50,6 +48,13 @@ func (e *Enforcer) Observe(ev *event.Event) {
 			e.queueResolve()
 		}
 	}
+}
+
+// killedAtExec says whether the kernel knew to kill an exec of this inode
+// at that time: then its record, not user space, reports it.
+func (pl *Plan) killedAtExec(ino Inode, at time.Time) bool {
+	since, known := pl.execSince[ino]
+	return known && !at.Before(since)
 }
 
 // watches says whether a path is one the plan resolved (or tried to).
@@ -108,14 +113,6 @@ func (e *Enforcer) replacedBinary(ev *event.Event, cur *current) {
 func (e *Enforcer) queueLearn(ev *event.Event) {
 	p := ev.Process
 	h := execguard.Hold{PID: p.PID, TID: p.TID, Key: execguard.InodeKey{Dev: p.Executable.Dev, Ino: p.Executable.Inode}}
-	var st os.FileInfo
-	if fi, err := os.Stat("/proc/" + itoa(p.PID) + "/exe"); err == nil {
-		st = fi
-	}
-	if st == nil {
-		return // gone already
-	}
-	h.Stamp = stampOf(st)
 	select {
 	case e.work <- job{learn: &learnJob{ev: ev, hold: h}}:
 	default: // the binary is hashed the next time it runs
@@ -172,7 +169,7 @@ func (e *Enforcer) killUserspace(ev *event.Event) {
 	p, enf := ev.Process, ev.Enforcement
 	start := uint64(0)
 	if !p.StartTime.IsZero() {
-		start = uint64(p.StartTime.UnixNano() - (time.Now().UnixNano() - kernel.BootNanos()))
+		start = e.cfg.Clock.BootNS(p.StartTime)
 	}
 	err := killProcess(p.PID, start)
 	lat := time.Since(ev.Time)

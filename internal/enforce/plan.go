@@ -287,6 +287,34 @@ func (pl *Plan) empty() bool {
 	return true
 }
 
+// learnedCopy is a binary found by its hash: a copy of a denied one.
+type learnedCopy struct {
+	sha256 string
+	path   string // where it was executed from, to tell when it is gone
+}
+
+// addLearned denies the inodes of the copies found so far, with their
+// hash's verdict, as long as the hash is still denied and the path still
+// names that inode (an inode number freed and given to another file must
+// not stay denied). It returns the copies that still hold.
+func (pl *Plan) addLearned(learned map[Inode]learnedCopy, r Resolver) map[Inode]learnedCopy {
+	keep := make(map[Inode]learnedCopy, len(learned))
+	for ino, l := range learned {
+		v, denied := pl.Hashes[l.sha256]
+		if !denied {
+			continue
+		}
+		if now, err := r.ExecInode(l.path); err != nil || now != ino {
+			continue
+		}
+		old := pl.ExecDeny[ino]
+		pl.ExecDeny[ino] = pinned.Verdict{Enforce: old.Enforce | v.Enforce, Monitor: old.Monitor | v.Monitor}
+		pl.execNames[ino] = append(pl.execNames[ino], pl.hashNames[l.sha256]...)
+		keep[ino] = l
+	}
+	return keep
+}
+
 // Slots is what the pinned state should say about the numbers.
 func (pl *Plan) Slots() []pinned.Slot {
 	var out []pinned.Slot

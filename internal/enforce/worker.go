@@ -3,6 +3,7 @@ package enforce
 import (
 	"encoding/hex"
 	"errors"
+	"os"
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/enforce/execguard"
@@ -92,6 +93,8 @@ func (e *Enforcer) decideHold(h execguard.Hold) {
 			e.log.Warn("remember a hashed binary", "err", err)
 		}
 	}
+	// where it was executed from, read while the held process still is
+	exe, _ := os.Readlink("/proc/" + itoa(h.PID) + "/exe")
 	relErr := e.exec.Release(h, kill)
 	if !denied || enforce == 0 && monitor == 0 {
 		return
@@ -99,13 +102,13 @@ func (e *Enforcer) decideHold(h execguard.Hold) {
 	if kill {
 		e.counts.HoldsKilled.Add(1)
 		// the next exec of this inode dies in the kernel, unheld
-		e.denyInode(Inode{Dev: uint64(h.Key.Dev), Ino: h.Key.Ino}, hexsum, v)
+		e.denyInode(Inode{Dev: uint64(h.Key.Dev), Ino: h.Key.Ino}, hexsum, exe)
 	}
 	n := int(lowestBit(enforce | monitor))
 	if enforce != 0 {
 		n = int(lowestBit(enforce))
 	}
-	ev := &event.Event{Time: e.cfg.Time(h.HeldAt), Kind: event.KindProcessExec,
+	ev := &event.Event{Time: e.cfg.Clock.Time(h.HeldAt), Kind: event.KindProcessExec,
 		Process: &event.Process{PID: h.PID, TID: h.TID, Filename: h.Filename,
 			Executable: &event.FileID{Dev: h.Key.Dev, Inode: h.Key.Ino}, Cgroup: event.Cgroup{ID: h.CgroupID}},
 		Enforcement: &event.Enforcement{PolicyID: n, Mechanism: event.MechanismKernel, Hook: execguard.HookExec + " (held, sha256)"}}
@@ -137,48 +140,31 @@ func (e *Enforcer) emitHash(ev *event.Event, pl *Plan, n int, hexsum string) {
 	}
 }
 
-// denyInode adds an inode to exec_deny with a hash's verdict, so that the
-// next exec of a copy found by its hash is killed without a hold.
-func (e *Enforcer) denyInode(ino Inode, hexsum string, v pinned.Verdict) {
+// denyInode remembers that the binary at path (this inode) has a denied
+// hash, and applies the set again: every plan denies the inodes of the
+// copies found so far, in the kernel, so their next exec dies unheld.
+func (e *Enforcer) denyInode(ino Inode, hexsum, path string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cur := e.cur.Load()
-	pl := cur.plan
-	old := pl.ExecDeny[ino]
-	merged := pinned.Verdict{Enforce: old.Enforce | v.Enforce, Monitor: old.Monitor | v.Monitor}
-	if merged == old {
+	if l, ok := e.learned[ino]; ok && l.sha256 == hexsum {
 		return
 	}
-	next := *pl
-	next.ExecDeny = make(map[Inode]pinned.Verdict, len(pl.ExecDeny)+1)
-	for k, x := range pl.ExecDeny {
-		next.ExecDeny[k] = x
+	e.learned[ino] = learnedCopy{sha256: hexsum, path: path}
+	if err := e.apply(e.origins); err != nil {
+		e.log.Error("deny a copy found by its hash", "path", path, "err", err)
 	}
-	next.ExecDeny[ino] = merged
-	next.execNames = make(map[Inode][]entryRef, len(pl.execNames)+1)
-	for k, x := range pl.execNames {
-		next.execNames[k] = x
-	}
-	next.execNames[ino] = append(next.execNames[ino], pl.hashNames[hexsum]...)
-	next.execSince = make(map[Inode]time.Time, len(pl.execSince)+1)
-	for k, x := range pl.execSince {
-		next.execSince[k] = x
-	}
-	if err := e.exec.SetDeny(execKeys(next.ExecDeny)); err != nil {
-		e.log.Error("deny a copy found by its hash", "err", err)
-		return
-	}
-	if _, ok := pl.execSince[ino]; !ok {
-		next.execSince[ino] = time.Now()
-	}
-	c := *cur
-	c.plan = &next
-	e.cur.Store(&c)
 }
 
 // learn hashes a binary the kernel let run unheld; a denied hash is killed
 // from user space and its inode denied in the kernel from then on.
 func (e *Enforcer) learn(j *learnJob) {
+	// the version of the file the hash is cached under: the running
+	// executable's, as the kernel holds it for hold records
+	fi, err := os.Stat("/proc/" + itoa(j.hold.PID) + "/exe")
+	if err != nil {
+		return // gone already
+	}
+	j.hold.Stamp = stampOf(fi)
 	sum, err := e.hasher.Hash(j.hold)
 	if err != nil {
 		return
@@ -201,7 +187,7 @@ func (e *Enforcer) learn(j *learnJob) {
 		n = int(lowestBit(v.Enforce & mine))
 		ev.Enforcement.PolicyID = n
 		e.killUserspace(ev)
-		e.denyInode(Inode{Dev: uint64(j.hold.Key.Dev), Ino: j.hold.Key.Ino}, hexsum, v)
+		e.denyInode(Inode{Dev: uint64(j.hold.Key.Dev), Ino: j.hold.Key.Ino}, hexsum, ev.Process.Binary)
 	}
 	e.emitHash(ev, pl, n, hexsum)
 }

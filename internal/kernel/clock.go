@@ -42,6 +42,12 @@ func (c *BootClock) Time(bootNS uint64) time.Time {
 	return time.Unix(0, int64(bootNS)+c.offset).UTC()
 }
 
+// BootNS converts a wall-clock time back to boot-clock nanoseconds (0 for
+// a time before boot).
+func (c *BootClock) BootNS(t time.Time) uint64 {
+	return uint64(max(t.UnixNano()-c.offset, 0))
+}
+
 // BootNanos reads CLOCK_BOOTTIME, the clock bpf_ktime_get_boot_ns uses.
 func BootNanos() int64 {
 	var ts unix.Timespec
