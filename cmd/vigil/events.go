@@ -207,13 +207,8 @@ func iconLegend() string {
 			b.WriteByte('\n')
 			width = 0
 		}
-		if width == 0 {
-			b.WriteString("  ")
-			width = 2
-		} else {
-			b.WriteString("  ")
-			width += 2
-		}
+		b.WriteString("  ") // the indent of a line, or the gap after an item
+		width += 2
 		b.WriteString(item)
 		width += w
 	}

@@ -288,7 +288,7 @@ policies: the way to lift enforcement left behind by an agent that is gone.`,
 				if err := enforce.Uninstall(f.pinDir); err != nil {
 					return err
 				}
-				if err := os.RemoveAll(f.stateDir + "/policies"); err != nil {
+				if err := enforce.NewStore(f.stateDir).Clear(); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "no agent runs: removed the pinned enforcement at %s and the applied policies in %s\n", f.pinDir, f.stateDir)

@@ -46,10 +46,11 @@ func (rf *ruleFlags) register(fl *pflag.FlagSet) {
 // withConfig takes what the config file's rules section sets, except
 // where a flag was given: flags win. --rules replaces rules.paths.
 func (rf *ruleFlags) withConfig(c config.Rules, given func(flag string) bool) error {
-	if err := c.CheckPaths(); err != nil {
-		return err
-	}
 	if c.Paths != nil && !given("rules") {
+		// the file's paths are checked only when they are the ones used
+		if err := c.CheckPaths(); err != nil {
+			return err
+		}
 		rf.paths = c.Paths
 	}
 	if c.DefaultRules != nil && !given("no-default-rules") {

@@ -120,7 +120,14 @@ func (s *Stream) More() bool {
 func (s *Stream) Close() error { return s.body.Close() }
 
 func (c *Client) get(ctx context.Context, path string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://vigil"+path, nil)
+	return c.request(ctx, http.MethodGet, path, nil)
+}
+
+// request sends one request and returns the response when the agent says
+// 200; a 422 (a policy file the agent refused) is a *PolicyError, any
+// other status an error with the agent's words.
+func (c *Client) request(ctx context.Context, method, path string, body []byte) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, "http://vigil"+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
@@ -128,12 +135,16 @@ func (c *Client) get(ctx context.Context, path string) (*http.Response, error) {
 	if err != nil {
 		return nil, c.explain(err)
 	}
-	if resp.StatusCode != http.StatusOK {
-		defer resp.Body.Close()
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return nil, fmt.Errorf("agent at %s: %s", c.socket, strings.TrimSpace(string(msg)))
+	if resp.StatusCode == http.StatusOK {
+		return resp, nil
 	}
-	return resp, nil
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	text := strings.TrimSpace(string(msg))
+	if resp.StatusCode == http.StatusUnprocessableEntity {
+		return nil, &PolicyError{Message: text}
+	}
+	return nil, fmt.Errorf("agent at %s: %s", c.socket, text)
 }
 
 // ErrNoAgent says nothing answers on the socket: no agent runs there.

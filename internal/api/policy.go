@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 )
 
 // The policy endpoints:
@@ -91,35 +89,43 @@ type PolicyError struct{ Message string }
 
 func (e *PolicyError) Error() string { return e.Message }
 
-func (s *Server) handlePolicies(w http.ResponseWriter, r *http.Request) {
-	p := s.opts.Policies
-	if p == nil {
-		http.Error(w, "this agent runs without enforcement (see vigil status)", http.StatusNotImplemented)
+// policyHandler serves a policy endpoint, or says the agent has no
+// enforce stage.
+func (s *Server) policyHandler(h func(Policies, http.ResponseWriter, *http.Request)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.opts.Policies == nil {
+			http.Error(w, "this agent runs without enforcement (see vigil status)", http.StatusNotImplemented)
+			return
+		}
+		h(s.opts.Policies, w, r)
+	}
+}
+
+func (s *Server) listPolicies(p Policies, w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, p.PolicyReport())
+}
+
+func (s *Server) applyPolicies(p Policies, w http.ResponseWriter, r *http.Request) {
+	var f PolicyFile
+	if err := json.NewDecoder(io.LimitReader(r.Body, 4<<20)).Decode(&f); err != nil {
+		http.Error(w, "want {\"file\": …, \"yaml\": …}: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	switch r.Method {
-	case http.MethodGet:
-		writeJSON(w, p.PolicyReport())
-	case http.MethodPost:
-		var f PolicyFile
-		if err := json.NewDecoder(io.LimitReader(r.Body, 4<<20)).Decode(&f); err != nil {
-			http.Error(w, "want {\"file\": …, \"yaml\": …}: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-		names, err := p.ApplyPolicies(f.File, []byte(f.YAML))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusUnprocessableEntity)
-			return
-		}
-		writeJSON(w, map[string][]string{"applied": names})
-	case http.MethodDelete:
-		names, err := p.ClearPolicies(r.URL.Query()["name"])
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusUnprocessableEntity)
-			return
-		}
-		writeJSON(w, map[string][]string{"cleared": names})
+	names, err := p.ApplyPolicies(f.File, []byte(f.YAML))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusUnprocessableEntity)
+		return
 	}
+	writeJSON(w, map[string][]string{"applied": names})
+}
+
+func (s *Server) clearPolicies(p Policies, w http.ResponseWriter, r *http.Request) {
+	names, err := p.ClearPolicies(r.URL.Query()["name"])
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusUnprocessableEntity)
+		return
+	}
+	writeJSON(w, map[string][]string{"cleared": names})
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
@@ -154,23 +160,11 @@ func (c *Client) ClearPolicies(ctx context.Context, names []string) ([]string, e
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, "http://vigil"+path, bytes.NewReader(body))
+	resp, err := c.request(ctx, method, path, body)
 	if err != nil {
 		return err
 	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return c.explain(err)
-	}
 	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusUnprocessableEntity {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		return &PolicyError{Message: strings.TrimSpace(string(msg))}
-	}
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return fmt.Errorf("agent at %s: %s", c.socket, strings.TrimSpace(string(msg)))
-	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("read reply from %s: %w", c.socket, err)
 	}

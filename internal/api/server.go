@@ -13,7 +13,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -87,7 +86,9 @@ func Listen(opts Options) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", s.handleStatus)
 	mux.HandleFunc("GET /v1/events", s.handleEvents)
-	mux.HandleFunc("/v1/policies", s.handlePolicies)
+	mux.HandleFunc("GET /v1/policies", s.policyHandler(s.listPolicies))
+	mux.HandleFunc("POST /v1/policies", s.policyHandler(s.applyPolicies))
+	mux.HandleFunc("DELETE /v1/policies", s.policyHandler(s.clearPolicies))
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,
 		ErrorLog: slog.NewLogLogger(opts.Log.Handler(), slog.LevelWarn)}
 	s.wg.Add(1)
@@ -128,10 +129,7 @@ func (s *Server) Close() error {
 }
 
 func (s *Server) handleStatus(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(s.status())
+	writeJSON(w, s.status())
 }
 
 // handleEvents streams matching events and alerts until the client goes

@@ -193,6 +193,12 @@ func (e *Enforcer) apply(origins map[Origin][]namedPolicy) error {
 	e.learned = learned
 	e.cur.Store(cur)
 	e.applied = true
+	if len(pl.Files) == 0 {
+		e.release(MechFile)
+	}
+	if pl.Modules == (pinned.Verdict{}) {
+		e.release(MechModules)
+	}
 	for _, u := range pl.Unresolved {
 		e.log.Warn("policy path does not exist yet; watched", "policy", u.Policy, "entry", u.Entry.Name, "path", u.Path, "err", u.Err)
 	}
@@ -261,9 +267,6 @@ func (e *Enforcer) write(pl *Plan, cur *current, held []pinned.Slot) error {
 	}
 	if e.xdp != nil {
 		errs = append(errs, e.xdp.SetSources(xdpSources(pl.Drops)), e.attachInterfaces(pl.Interfaces))
-	}
-	if e.lsm != nil {
-		errs = append(errs, e.lsm.Sync())
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err

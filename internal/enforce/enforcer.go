@@ -10,11 +10,15 @@ package enforce
 
 import (
 	"errors"
+
 	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/features"
 
 	"github.com/vigil-sec/vigil/internal/enforce/execguard"
 	"github.com/vigil-sec/vigil/internal/enforce/fileguard"
@@ -174,6 +178,13 @@ func New(cfg Config) (*Enforcer, error) {
 // loadLSM loads the LSM tier, which reads the kill tier's tables: those
 // are loaded first.
 func (e *Enforcer) loadLSM() {
+	// asked first, so that a kernel without it does not get the file and
+	// module guards (and the dispatcher's cost) for nothing
+	if err := features.HaveProgramType(ebpf.LSM); err != nil {
+		e.mechErr[MechLSM] = err.Error()
+		e.log.Warn("BPF LSM tier unavailable; kill-based enforcement only", "err", err)
+		return
+	}
 	err := errors.Join(e.need(MechExec), e.need(MechFile), e.need(MechModules))
 	if err == nil {
 		e.lsm, err = lsm.Load(lsm.Options{PinDir: e.cfg.PinDir, Ring: e.cfg.Ring,

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/enforce/enforcetest"
+	"github.com/vigil-sec/vigil/internal/enforce/pinned"
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/kernel"
 	"github.com/vigil-sec/vigil/internal/policy"
@@ -271,4 +272,52 @@ func TestHashAndFilePolicies(t *testing.T) {
 func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
+}
+
+// TestUnneededGuardsAreUnloaded: the file and module guards, whose hooks
+// cost every open and every system call, are attached while a policy
+// needs them and detached (their pins removed) once none does.
+func TestUnneededGuardsAreUnloaded(t *testing.T) {
+	testenv.RequirePrivileged(t)
+	dir := testenv.PinDir(t)
+	cg := testenv.NewCgroup(t)
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := newStage(t, dir)
+	owned := func(mech string) int {
+		names, err := pinned.PinnedLinks(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, name := range names {
+			if linkOwner(name) == mech {
+				n++
+			}
+		}
+		return n
+	}
+	full := policy.Policy{Name: "guards", Mode: policy.Enforce, Scope: policy.Scope{Cgroup: cg.Path}, Source: "test",
+		Files:   []policy.FileRule{{Entry: policy.Entry{Name: "secret"}, Path: secret, Access: policy.AccessWrite}},
+		Modules: &policy.ModuleRule{}}
+	if err := s.e.Set(OriginFile, []policy.Policy{full}); err != nil {
+		t.Fatal(err)
+	}
+	if owned(MechFile) == 0 || owned(MechModules) == 0 {
+		t.Fatalf("links pinned: files %d, modules %d; want both guards attached", owned(MechFile), owned(MechModules))
+	}
+	lean := full
+	lean.Files, lean.Modules = nil, nil
+	lean.Connect = []policy.NetRule{{Entry: policy.Entry{Name: "x"}, Ports: []uint16{9}}}
+	if err := s.e.Set(OriginFile, []policy.Policy{lean}); err != nil {
+		t.Fatal(err)
+	}
+	if owned(MechFile) != 0 || owned(MechModules) != 0 {
+		t.Errorf("links pinned after the last file and module rule went: files %d, modules %d", owned(MechFile), owned(MechModules))
+	}
+	if r := inCgroup(t, cg, "bash", "-c", "echo y > "+secret); !r.Success() {
+		t.Errorf("writing the once protected file: %+v", r)
+	}
 }

@@ -1,6 +1,7 @@
 package enforce
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -98,6 +99,34 @@ func (e *Enforcer) need(mech string) error {
 	return nil
 }
 
+// release unloads a lazily loaded mechanism no policy needs any more and
+// unpins its links: a file guard costs every open, the module guard's
+// dispatcher every system call. Called with e.mu held. The LSM tier reads
+// their tables, so with it they stay.
+func (e *Enforcer) release(mech string) {
+	if e.lsm != nil {
+		return
+	}
+	var c interface{ Close() error }
+	switch {
+	case mech == MechFile && e.file != nil:
+		c, e.file = e.file, nil
+	case mech == MechModules && e.mod != nil:
+		c, e.mod = e.mod, nil
+	default:
+		return
+	}
+	names, err := pinned.PinnedLinks(e.cfg.PinDir)
+	for _, n := range names {
+		if linkOwner(n) == mech {
+			err = errors.Join(err, pinned.UnpinLink(e.cfg.PinDir, n))
+		}
+	}
+	if err = errors.Join(err, c.Close()); err != nil {
+		e.log.Warn("unload an enforcement mechanism no policy needs", "mechanism", mech, "err", err)
+	}
+}
+
 // Mechanisms says how each mechanism runs.
 func (e *Enforcer) Mechanisms() []MechanismStatus {
 	e.mu.Lock()
@@ -118,6 +147,9 @@ func (e *Enforcer) Mechanisms() []MechanismStatus {
 	fileHook := "syscalls/sys_exit_open* (SIGKILL after the open)"
 	if e.file != nil {
 		fileHook = "SIGKILL after " + strings.Join(e.file.Hooks(), ", ")
+		if missing := e.file.Missing(); len(missing) > 0 {
+			fileHook += "; not seen on this kernel (no tracepoint): " + strings.Join(missing, ", ")
+		}
 	}
 	add(MechFile, e.file != nil, fileHook)
 	modHook := "init_module/finit_module (SIGKILL when the call returns)"

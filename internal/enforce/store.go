@@ -69,6 +69,17 @@ func (s *Store) Remove(name string) error {
 	return nil
 }
 
+// Clear forgets every stored policy.
+func (s *Store) Clear() error {
+	if s == nil {
+		return nil
+	}
+	if err := os.RemoveAll(s.dir); err != nil {
+		return fmt.Errorf("policy store: %w", err)
+	}
+	return nil
+}
+
 // StoredPolicy is one remembered policy file.
 type StoredPolicy struct {
 	Name, Path string

@@ -33,17 +33,21 @@ type declared struct {
 
 func newDescs() descs {
 	var made []declared
-	n := func(name, help string, labels ...string) *prometheus.Desc {
-		typ := dto.MetricType_GAUGE
-		switch {
-		case name == "rule_evaluation_seconds" || name == "userspace_kill_latency_seconds":
-			typ = dto.MetricType_HISTOGRAM
-		case strings.HasSuffix(name, "_total"):
-			typ = dto.MetricType_COUNTER
-		}
+	declare := func(typ dto.MetricType, name, help string, labels []string) *prometheus.Desc {
 		d := prometheus.NewDesc("vigil_"+name, help, labels, nil)
 		made = append(made, declared{"vigil_" + name, typ, d})
 		return d
+	}
+	// n declares a counter (a name ending in _total) or a gauge
+	n := func(name, help string, labels ...string) *prometheus.Desc {
+		typ := dto.MetricType_GAUGE
+		if strings.HasSuffix(name, "_total") {
+			typ = dto.MetricType_COUNTER
+		}
+		return declare(typ, name, help, labels)
+	}
+	hist := func(name, help string) *prometheus.Desc {
+		return declare(dto.MetricType_HISTOGRAM, name, help, nil)
 	}
 	d := descs{
 		events:      n("events_total", "Records read from the kernel ring buffer, by event kind.", "kind"),
@@ -67,14 +71,14 @@ func newDescs() descs {
 		progTime:        n("bpf_program_run_seconds_total", "Time a sensor's BPF program spent running (with bpf stats on).", "sensor", "program"),
 		progMisses:      n("bpf_program_recursion_misses_total", "Times a sensor's BPF program was skipped because another BPF program was running on the CPU.", "sensor", "program"),
 
-		ruleEval: n("rule_evaluation_seconds", "Time the rule stage took per event."),
+		ruleEval: hist("rule_evaluation_seconds", "Time the rule stage took per event."),
 		rules:    n("rules_loaded", "Rules loaded."),
 		policies: n("policies_loaded", "Enforcement policies loaded."),
 
 		policyHits:         n("policy_hits_total", "What the kernel did for a policy (killed, denied, would_kill, would_deny, held), counted in pinned maps: it includes what happened while no agent ran.", "policy", "action"),
 		userKills:          n("userspace_kills_total", "Processes the agent killed from user space (rules the kernel cannot decide, replaced binaries, hashes found after the fact)."),
 		userKillFails:      n("userspace_kill_failures_total", "User-space kills that found the process already gone."),
-		userKillLatency:    n("userspace_kill_latency_seconds", "Time from the event to the agent's SIGKILL, for user-space kills."),
+		userKillLatency:    hist("userspace_kill_latency_seconds", "Time from the event to the agent's SIGKILL, for user-space kills."),
 		execHolds:          n("exec_holds_total", "Binaries the kernel stopped before their first instruction to be hashed, by outcome: held, killed, overflow (released unhashed, the queue was full).", "outcome"),
 		packetsDropped:     n("packets_dropped_total", "Ingress packets the packet filter dropped, over every listed source prefix."),
 		packetBytesDropped: n("packet_bytes_dropped_total", "Bytes of the packets the packet filter dropped, Ethernet headers included."),

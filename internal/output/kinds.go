@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/vigil-sec/vigil/internal/suggest"
+
 	"github.com/vigil-sec/vigil/internal/event"
 )
 
@@ -48,43 +50,16 @@ func ParseKind(s string) (event.Kind, error) {
 	return "", fmt.Errorf("unknown event kind %q%s; valid kinds: %s", s, hint, strings.Join(names, ", "))
 }
 
-// nearest returns the candidate closest to s by edit distance, if it is
-// close enough to be a plausible typo.
+// nearest is suggest.Nearest, and a name with s as one of its words is as
+// plausible: "exec" for process_exec, "dns" for dns_query.
 func nearest(s string, candidates []string) string {
-	best, bestD := "", max(3, len(s)/3+1)
+	if best := suggest.Nearest(s, candidates); best != "" {
+		return best
+	}
 	for _, c := range candidates {
-		if d := editDistance(s, c); d < bestD || (d == bestD && c < best) {
-			best, bestD = c, d
+		if len(s) >= 3 && (strings.HasSuffix(c, "_"+s) || strings.HasPrefix(c, s+"_")) {
+			return c
 		}
 	}
-	// a prefix is as plausible: "exec" for process_exec, "dns" for dns_query
-	if best == "" {
-		for _, c := range candidates {
-			if len(s) >= 3 && (strings.HasSuffix(c, "_"+s) || strings.HasPrefix(c, s+"_")) {
-				return c
-			}
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return ""
 }

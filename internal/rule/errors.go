@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/vigil-sec/vigil/internal/suggest"
 )
 
 // Error is one problem in a rule file: where it is, which entry, which
@@ -75,43 +77,10 @@ func errAt(p pos, entry, field, format string, args ...any) *Error {
 	return &Error{File: p.file, Line: p.line, Column: p.col, Entry: entry, Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
-// nearest returns the candidate closest to s by edit distance, if it is
-// close enough to be a plausible typo.
-func nearest(s string, candidates []string) string {
-	best, bestD := "", max(3, len(s)/3+1)
-	for _, c := range candidates {
-		if d := editDistance(s, c); d < bestD || (d == bestD && c < best) {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
 // didYouMean renders a suggestion suffix, or "".
 func didYouMean(s string, candidates []string) string {
-	if n := nearest(s, candidates); n != "" && n != s {
+	if n := suggest.Nearest(s, candidates); n != "" && n != s {
 		return fmt.Sprintf(" (did you mean %s?)", n)
 	}
 	return ""
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

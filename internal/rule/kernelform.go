@@ -68,11 +68,11 @@ func kernelForm(e ast.Expr, kinds []event.Kind, hasExceptions, hasTracks bool) (
 	switch kinds[0] {
 	case event.KindProcessExec:
 		for _, c := range rest {
-			path, vals, ok := stringTest(c, "process.binary")
+			_, vals, ok := stringTest(c, "process.binary")
 			if !ok || len(vals.prefix)+len(vals.suffix)+len(vals.contains) > 0 {
 				return nil, "only process.binary == \"…\" or in […] is decided at exec in the kernel; " + describeExpr(c) + " is not"
 			}
-			if path != "process.binary" || k.ExecPaths != nil {
+			if k.ExecPaths != nil {
 				return nil, "one process.binary test only"
 			}
 			k.ExecPaths = vals.eq
@@ -145,8 +145,8 @@ func addrTest(e ast.Expr, prefixes *[]netip.Prefix) bool {
 		}
 		lits = stringLits(c.Args()[0])
 	default:
-		path, vals, ok := stringTest(e, "network.daddr")
-		if !ok || path != "network.daddr" || len(vals.prefix)+len(vals.suffix)+len(vals.contains) > 0 {
+		_, vals, ok := stringTest(e, "network.daddr")
+		if !ok || len(vals.prefix)+len(vals.suffix)+len(vals.contains) > 0 {
 			return false
 		}
 		lits = vals.eq
@@ -185,8 +185,8 @@ func portTest(e ast.Expr, ports *[]uint16) bool {
 }
 
 func protoTest(e ast.Expr, protocol *string) bool {
-	path, vals, ok := stringTest(e, "network.protocol")
-	if !ok || path != "network.protocol" || len(vals.eq) != 1 || *protocol != "" {
+	_, vals, ok := stringTest(e, "network.protocol")
+	if !ok || len(vals.eq) != 1 || *protocol != "" {
 		return false
 	}
 	switch vals.eq[0] {

@@ -306,14 +306,9 @@ func (t *throttle) evict(now time.Time, out []*event.Alert) []*event.Alert {
 		b := t.lru.Remove(t.lru.Back()).(*bucket)
 		delete(t.buckets, b.key)
 		t.evicted++
-		if b.pending {
-			for i, p := range t.pending {
-				if p == b {
-					t.pending = append(t.pending[:i], t.pending[i+1:]...)
-					break
-				}
-			}
-		}
+		// a pending bucket stays in t.pending: taken empty here, the
+		// next flush drops it (a scan of the list per eviction would
+		// make every alert of a fresh-parent flood cost O(MaxKeys))
 		if b.count > 0 {
 			out = t.pass(b.key.check, b.take(), now, out)
 		}

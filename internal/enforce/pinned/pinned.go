@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/cilium/ebpf"
 )
@@ -57,6 +58,10 @@ type sharedMaps struct {
 type State struct {
 	dir  string
 	maps sharedMaps
+	// configMu serialises the read-modify-writes of enforce_config: the
+	// heartbeat (pipeline goroutine) and policy changes (any goroutine)
+	// each rewrite the whole value
+	configMu sync.Mutex
 }
 
 // Open creates the pin directory if needed and opens the shared maps,

@@ -19,6 +19,8 @@ func (s *State) ReadConfig() (Config, error) {
 // SetPolicies says which policies are host-wide and which hold unknown
 // binaries for hashing, and whether any policy is scoped to a cgroup.
 func (s *State) SetPolicies(host, hashHold uint64, scoped bool) error {
+	s.configMu.Lock()
+	defer s.configMu.Unlock()
 	c, err := s.ReadConfig()
 	if err != nil {
 		return fmt.Errorf("read enforce_config: %w", err)
@@ -34,6 +36,8 @@ func (s *State) SetPolicies(host, hashHold uint64, scoped bool) error {
 // wait for the agent (holding a binary for hashing) only do so while the
 // heartbeat is fresh, so a dead agent never leaves processes stopped.
 func (s *State) Heartbeat() error {
+	s.configMu.Lock()
+	defer s.configMu.Unlock()
 	c, err := s.ReadConfig()
 	if err != nil {
 		return err

@@ -135,8 +135,19 @@ func (c *compressor) run() {
 			return
 		case <-c.wake:
 		}
-		for c.next() {
+		for c.running() && c.next() {
 		}
+	}
+}
+
+// running is false once stop was called: what is still queued waits for
+// the next start (resume).
+func (c *compressor) running() bool {
+	select {
+	case <-c.quit:
+		return false
+	default:
+		return true
 	}
 }
 

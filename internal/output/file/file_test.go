@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -255,4 +256,39 @@ func readLines(t *testing.T, name string) []string {
 		lines = append(lines, sc.Text())
 	}
 	return lines
+}
+
+// TestNoBackupsStartsOverInPlace: with max_backups 0 a full file starts
+// over where it is: no backup appears, the newest lines are in the file,
+// and it is the same file (a failed open can never strand the writer on a
+// deleted one).
+func TestNoBackupsStartsOverInPlace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.json")
+	s, err := Open(Options{Path: path, MaxSize: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		if err := s.WriteLine([]byte(fmt.Sprintf(`{"line":%d}`, i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.Stat(path)
+	if err != nil || !os.SameFile(before, after) {
+		t.Fatalf("the file was replaced: %v", err)
+	}
+	if _, err := os.Stat(path + ".1"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a backup exists with max_backups 0: %v", err)
+	}
+	raw, _ := os.ReadFile(path)
+	if len(raw) > 200 || !strings.HasSuffix(string(raw), "{\"line\":49}\n") {
+		t.Errorf("file after rotations (%d bytes): %q", len(raw), raw)
+	}
 }

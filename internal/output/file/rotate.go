@@ -29,6 +29,19 @@ func (s *Sink) rotate() error {
 	if err := s.lw.Flush(); err != nil {
 		flushErr = s.recover(err) // lost lines are counted; the rotation goes on
 	}
+	if s.opts.MaxBackups == 0 {
+		// no backups to keep: the file starts over in place, so a
+		// failure leaves the lines going to the file, never to a deleted
+		// one (appends follow the truncation)
+		if err := s.f.Truncate(0); err != nil {
+			return output.JoinRecovered(flushErr, s.rotateFailed(err))
+		}
+		s.size = 0
+		s.rotations++
+		s.rotateFailStreak = 0
+		s.retryAt = time.Time{}
+		return flushErr
+	}
 	if !s.moved {
 		if err := s.shiftBackups(); err != nil {
 			return output.JoinRecovered(flushErr, s.rotateFailed(err))
@@ -84,9 +97,6 @@ func (s *Sink) backup(i int, gz bool) string {
 // under a backup name or the file's, none lost but the oldest.
 func (s *Sink) shiftBackups() error {
 	keep := s.opts.MaxBackups
-	if keep == 0 {
-		return removeIfExists(s.opts.Path)
-	}
 	for _, gz := range []bool{false, true} {
 		if err := removeIfExists(s.backup(keep, gz)); err != nil {
 			return err
