@@ -208,15 +208,21 @@ func (c *compiler) compileExpr(t srcText, entry, field string, want *cel.Type) *
 			return fail(0, "uses %s, which has errors of its own", name)
 		}
 	}
-	opt, err := cel.NewStaticOptimizer(&inliner{defs: c.expanded})
+	expanded, err := c.expand(checked)
 	if err != nil {
 		return fail(0, "expand lists and macros: %v", err)
 	}
-	expanded, iss := opt.Optimize(c.env, checked)
-	if iss.Err() != nil {
-		return fail(0, "expand lists and macros: %v", iss.Err())
-	}
 	return expanded
+}
+
+// expand inlines the lists and macros a checked expression uses.
+func (c *compiler) expand(checked *cel.Ast) (*cel.Ast, error) {
+	opt, err := cel.NewStaticOptimizer(&inliner{defs: c.expanded})
+	if err != nil {
+		return nil, err
+	}
+	expanded, iss := opt.Optimize(c.env, checked)
+	return expanded, iss.Err()
 }
 
 // celIssues turns CEL's errors into file positions.

@@ -35,13 +35,9 @@ func (c *compiler) compileExceptions(r *ruleDef, entry string) *cel.Ast {
 	if iss.Err() != nil {
 		return fail("%v", iss.Err())
 	}
-	opt, err := cel.NewStaticOptimizer(&inliner{defs: c.expanded})
+	expanded, err := c.expand(checked)
 	if err != nil {
 		return fail("expand lists: %v", err)
-	}
-	expanded, iss := opt.Optimize(c.env, checked)
-	if iss.Err() != nil {
-		return fail("expand lists: %v", iss.Err())
 	}
 	return expanded
 }
