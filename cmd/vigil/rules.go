@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/agent"
 	"github.com/vigil-sec/vigil/internal/config"
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/output/termsafe"
 	"github.com/vigil-sec/vigil/internal/rule"
 	"github.com/vigil-sec/vigil/rules"
 )
@@ -381,8 +382,9 @@ func newRulesListCmd() *cobra.Command {
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "%-36s %-8s %-6s %-8s %-24s %-28s %s\n", "RULE", "SEVERITY", "ACTION", "ENABLED", "MITRE", "INDEXED ON", "SOURCE")
 			for _, r := range rs.Rules() {
-				fmt.Fprintf(w, "%-36s %-8s %-6s %-8t %-24s %-28s %s\n", r.Name, r.Severity, r.Action, r.Enabled,
-					strings.Join(r.MITRE, ","), kindsLabel(r.Kinds, r.Indexed()), r.Source)
+				// names and paths come from rule files, which may be someone else's
+				fmt.Fprintf(w, "%-36s %-8s %-6s %-8t %-24s %-28s %s\n", termsafe.Escape(r.Name), r.Severity, r.Action, r.Enabled,
+					strings.Join(r.MITRE, ","), kindsLabel(r.Kinds, r.Indexed()), termsafe.Escape(r.Source))
 			}
 			return nil
 		},

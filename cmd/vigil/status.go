@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/api"
 	"github.com/vigil-sec/vigil/internal/config"
+	"github.com/vigil-sec/vigil/internal/output/termsafe"
 )
 
 func newStatusCmd() *cobra.Command {
@@ -56,10 +57,14 @@ and where, and whether each output keeps up.`,
 	return cmd
 }
 
+// writeStatus prints st for people. Strings come from the agent, and some
+// of them (an output's last error) from what it handled: they are escaped,
+// which also keeps a tab from breaking the columns.
 func writeStatus(w io.Writer, st api.Status) error {
+	esc := termsafe.Escape
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	up := time.Duration(st.UptimeSeconds * float64(time.Second)).Round(time.Second)
-	fmt.Fprintf(tw, "vigil %s on %s, pid %d, up %s (since %s)\n", st.Version, st.Node, st.PID, up,
+	fmt.Fprintf(tw, "vigil %s on %s, pid %d, up %s (since %s)\n", esc(st.Version), esc(st.Node), st.PID, up,
 		st.Started.Local().Format(time.DateTime))
 	fmt.Fprintf(tw, "rules %d, policies %d; events %.1f/s, %d in all; %d live streams\n",
 		st.Rules, st.Policies, st.Events.PerSecond, st.Events.Total, st.Subscribers)
@@ -68,12 +73,12 @@ func writeStatus(w io.Writer, st api.Status) error {
 		if st.BPFStats {
 			stats = "on"
 		}
-		fmt.Fprintf(tw, "metrics http://%s/metrics (bpf stats %s)\n", st.MetricsAddress, stats)
+		fmt.Fprintf(tw, "metrics http://%s/metrics (bpf stats %s)\n", esc(st.MetricsAddress), stats)
 	}
 
 	fmt.Fprintln(tw, "\nSENSOR\tMODE")
 	for _, s := range st.Sensors {
-		fmt.Fprintf(tw, "%s\t%s\n", s.Name, s.Mode)
+		fmt.Fprintf(tw, "%s\t%s\n", esc(s.Name), esc(s.Mode))
 	}
 
 	d := st.Drops
@@ -84,7 +89,7 @@ func writeStatus(w io.Writer, st api.Status) error {
 	}
 	sort.Strings(reasons)
 	for _, r := range reasons {
-		fmt.Fprintf(tw, "kernel %s\t%d\n", r, d.Kernel[r])
+		fmt.Fprintf(tw, "kernel %s\t%d\n", esc(r), d.Kernel[r])
 	}
 	if len(reasons) == 0 {
 		fmt.Fprintf(tw, "kernel\t0\n")
@@ -104,16 +109,17 @@ func writeStatus(w io.Writer, st api.Status) error {
 		if o.LastError != "" {
 			last = fmt.Sprintf("%s ago: %s", time.Since(o.LastErrorTime).Round(time.Second), oneLine(o.LastError, 60))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%d\t%d\t%d\t%s\n", o.Name, o.Type, health, o.QueueDepth, o.QueueCapacity,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%d\t%d\t%d\t%s\n", esc(o.Name), esc(o.Type), health, o.QueueDepth, o.QueueCapacity,
 			o.Written, o.QueueDropped+o.SinkDropped, o.Errors, last)
 	}
 	return tw.Flush()
 }
 
+// oneLine shortens s to max runes on one line, escaped.
 func oneLine(s string, max int) string {
-	s = strings.ReplaceAll(s, "\n", " ")
-	if len(s) > max {
-		return s[:max-1] + "…"
+	s = termsafe.Escape(strings.ReplaceAll(s, "\n", " "))
+	if r := []rune(s); len(r) > max {
+		return string(r[:max-1]) + "…"
 	}
 	return s
 }

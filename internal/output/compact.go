@@ -3,9 +3,9 @@ package output
 import (
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/output/termsafe"
 )
 
 // Compact renders events and alerts as one short line each, an icon per
@@ -15,8 +15,10 @@ import (
 //	🔌 connect   1234 /usr/bin/curl tcp 10.0.0.5:40000 → 93.184.216.34:443
 //	🚨 HIGH      shell_in_container: shell /bin/sh in container 3f2a…  [1234 /bin/sh]
 //
-// With Color set, icons' labels and severities are coloured with ANSI
-// escapes.
+// A line carries the same facts as the text format (facts). With Color
+// set, icons' labels and severities are coloured with ANSI escapes; the
+// data around them is escaped (termsafe), so only vigil's own escapes
+// reach the terminal.
 type Compact struct {
 	Color bool
 }
@@ -145,22 +147,22 @@ func (c Compact) Event(ev *event.Event) string {
 	icon, label := KindIcon(ev.Kind)
 	b.WriteString(icon)
 	b.WriteByte(' ')
-	b.WriteString(c.paint(kindColor(ev.Kind), padRight(label, 10)))
+	b.WriteString(c.paint(kindColor(ev.Kind), padRight(termsafe.Escape(label)+" ", 10)))
 	if p := ev.Process; p != nil {
 		b.WriteString(padRight(strconv.FormatUint(uint64(p.PID), 10), 7))
 		b.WriteByte(' ')
-		b.WriteString(c.paint(ansiBold, clean(p.Binary)))
+		b.WriteString(c.paint(ansiBold, termsafe.Escape(p.Binary)))
 		if ev.Kind == event.KindProcessExec && len(p.Args) > 1 {
 			b.WriteByte(' ')
-			b.WriteString(clean(quoteArgs(p.Args[1:])))
+			b.WriteString(termsafe.Escape(quoteArgs(p.Args[1:])))
 		}
 	}
-	if d := detail(ev); d != "" {
+	if f := facts(ev); len(f) > 0 {
 		b.WriteByte(' ')
-		b.WriteString(clean(d))
+		b.WriteString(termsafe.Escape(strings.Join(f, " ")))
 	}
 	if p := ev.Process; p != nil && p.Container != nil && p.Container.ID != event.HostContainerID {
-		b.WriteString(c.paint(ansiDim, "  ["+clean(containerName(p.Container))+"]"))
+		b.WriteString(c.paint(ansiDim, "  ["+termsafe.Escape(containerName(p.Container))+"]"))
 	}
 	return b.String()
 }
@@ -169,84 +171,17 @@ func (c Compact) Event(ev *event.Event) string {
 func (c Compact) Alert(al *event.Alert) string {
 	var b strings.Builder
 	b.WriteString("🚨 ")
-	b.WriteString(c.paint(severityColor(al.Rule.Severity), padRight(strings.ToUpper(string(al.Rule.Severity)), 10)))
-	b.WriteString(c.paint(ansiBold, clean(al.Rule.Name)))
+	b.WriteString(c.paint(severityColor(al.Rule.Severity), padRight(termsafe.Escape(strings.ToUpper(string(al.Rule.Severity))), 10)))
+	b.WriteString(c.paint(ansiBold, termsafe.Escape(al.Rule.Name)))
 	b.WriteString(": ")
-	b.WriteString(clean(al.Message))
+	b.WriteString(termsafe.Escape(al.Message))
 	if al.Action != "" && al.Action != event.ActionAlert {
-		b.WriteString(c.paint(ansiRed, "  action="+string(al.Action)))
+		b.WriteString(c.paint(ansiRed, "  action="+termsafe.Escape(string(al.Action))))
 	}
 	if ev := al.Event; ev != nil && ev.Process != nil {
-		b.WriteString(c.paint(ansiDim, "  ["+strconv.FormatUint(uint64(ev.Process.PID), 10)+" "+clean(ev.Process.Binary)+"]"))
+		b.WriteString(c.paint(ansiDim, "  ["+strconv.FormatUint(uint64(ev.Process.PID), 10)+" "+termsafe.Escape(ev.Process.Binary)+"]"))
 	}
 	return b.String()
-}
-
-// detail says what the event did, beyond who did it.
-func detail(ev *event.Event) string {
-	switch {
-	case ev.Exit != nil:
-		x := ev.Exit
-		if x.Signal != 0 {
-			name := x.SignalName
-			if name == "" {
-				name = strconv.Itoa(x.Signal)
-			}
-			return "signal=" + name
-		}
-		return "code=" + strconv.Itoa(x.Code)
-	case ev.File != nil:
-		f := ev.File
-		s := f.Path
-		if f.NewPath != "" {
-			s += " → " + f.NewPath
-		}
-		if f.Target != "" {
-			s += " → " + f.Target
-		}
-		if len(f.Flags) > 0 {
-			s += " " + strings.Join(f.Flags, "|")
-		}
-		return s
-	case ev.DNS != nil:
-		return ev.DNS.Type + " " + ev.DNS.Query
-	case ev.Network != nil:
-		n := ev.Network
-		s := n.Protocol
-		if n.SAddr != "" {
-			s += " " + hostPort(n.SAddr, n.SPort)
-		}
-		if n.DAddr != "" {
-			s += " → " + hostPort(n.DAddr, n.DPort)
-		}
-		return s
-	case ev.Redirect != nil:
-		return "fd " + strconv.Itoa(ev.Redirect.OldFD) + " → " + strconv.Itoa(ev.Redirect.NewFD)
-	case ev.Privilege != nil:
-		p := ev.Privilege
-		return "uid " + strconv.FormatUint(uint64(p.Before.EUID), 10) + " → " + strconv.FormatUint(uint64(p.After.EUID), 10)
-	case ev.Target != nil:
-		return "target " + strconv.FormatUint(uint64(ev.Target.PID), 10) + " " + ev.Target.Binary
-	case ev.Namespace != nil:
-		return strings.Join(ev.Namespace.Types, ",")
-	case ev.Mount != nil:
-		return ev.Mount.Source + " " + ev.Mount.Target + " " + ev.Mount.FSType
-	case ev.Module != nil:
-		return ev.Module.Name
-	case ev.BPF != nil:
-		return ev.BPF.Command + " " + ev.BPF.ProgType + " " + ev.BPF.ProgName
-	}
-	return ""
-}
-
-func hostPort(addr string, port uint16) string {
-	if strings.Contains(addr, ":") {
-		addr = "[" + addr + "]"
-	}
-	if port == 0 {
-		return addr
-	}
-	return addr + ":" + strconv.Itoa(int(port))
 }
 
 func containerName(c *event.Container) string {
@@ -257,29 +192,4 @@ func containerName(c *event.Container) string {
 		return c.Name
 	}
 	return shortID(c.ID)
-}
-
-// clean escapes what a terminal would act on: data (a file name, an
-// argument) can hold line ends and escape sequences.
-func clean(s string) string {
-	printable := true
-	for _, r := range s {
-		if !unicode.IsPrint(r) && r != ' ' {
-			printable = false
-			break
-		}
-	}
-	if printable {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if unicode.IsPrint(r) || r == ' ' {
-			b.WriteRune(r)
-			continue
-		}
-		q := strconv.QuoteRuneToASCII(r) // '\x1b', '\n', …
-		b.WriteString(q[1 : len(q)-1])
-	}
-	return b.String()
 }

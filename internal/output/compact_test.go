@@ -37,6 +37,11 @@ func TestCompact(t *testing.T) {
 	if !strings.Contains(colored, ansiRed+"HIGH") || !strings.HasSuffix(colored, ansiReset) {
 		t.Errorf("no colour: %q", colored)
 	}
+	// a label as wide as the column still stands apart from the pid
+	persona := &event.Event{Kind: event.KindPersonality, Process: &event.Process{PID: 1, Binary: "/x"}}
+	if got := c.Event(persona); !strings.HasPrefix(got, "🎭 personality 1 ") {
+		t.Errorf("label and pid run together: %q", got)
+	}
 	// every kind has an icon of its own or shares one on purpose
 	for _, k := range []event.Kind{event.KindFileOpen, event.KindDNSQuery, event.KindPrivilegeChange, event.KindBPFLoad} {
 		if icon, _ := KindIcon(k); icon == "❓" {

@@ -6,33 +6,43 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/output/termsafe"
 )
 
-// Text renders ev as one readable line:
+// Text renders ev as one readable line: who (pid, uid, binary and
+// arguments), then what it did (the facts the compact format shows too:
+// path and flags, endpoints, ids, the result of a failed call), then
+// where (cwd, parent, container):
 //
-//	15:04:05.000000 exec  1234 uid=1000 /usr/bin/cat /etc/hostname  cwd=/home/a  parent=1200 /usr/bin/bash  container=host
+//	15:04:05.000000 open  1234 uid=1000 /usr/bin/cat /etc/shadow  /etc/shadow O_RDONLY result=EACCES  cwd=/home/a  parent=1200 /usr/bin/bash
+//
+// Whatever the event holds that a terminal would act on is escaped.
 func Text(ev *event.Event) string {
 	var b strings.Builder
 	b.WriteString(ev.Time.Local().Format("15:04:05.000000"))
 	b.WriteByte(' ')
 	b.WriteString(padRight(shortKind(ev.Kind), 5))
 	p := ev.Process
-	if p == nil {
-		return b.String()
-	}
-	b.WriteByte(' ')
-	b.WriteString(strconv.FormatUint(uint64(p.PID), 10))
-	b.WriteString(" uid=")
-	b.WriteString(strconv.FormatUint(uint64(p.UID), 10))
-	b.WriteByte(' ')
-	b.WriteString(p.Binary)
-	if len(p.Args) > 1 {
+	if p != nil {
 		b.WriteByte(' ')
-		b.WriteString(quoteArgs(p.Args[1:]))
+		b.WriteString(strconv.FormatUint(uint64(p.PID), 10))
+		b.WriteString(" uid=")
+		b.WriteString(strconv.FormatUint(uint64(p.UID), 10))
+		b.WriteByte(' ')
+		b.WriteString(p.Binary)
+		if len(p.Args) > 1 {
+			b.WriteByte(' ')
+			b.WriteString(quoteArgs(p.Args[1:]))
+		}
+	}
+	if f := facts(ev); len(f) > 0 {
+		b.WriteString("  ")
+		b.WriteString(strings.Join(f, " "))
 	}
 	if ev.Exit != nil {
-		writeExit(&b, ev.Exit)
-	} else if p.Cwd != "" {
+		b.WriteString("  lived=")
+		b.WriteString(time.Duration(ev.Exit.DurationNS).Round(time.Microsecond).String())
+	} else if p != nil && p.Cwd != "" {
 		b.WriteString("  cwd=")
 		b.WriteString(p.Cwd)
 	}
@@ -42,21 +52,34 @@ func Text(ev *event.Event) string {
 		b.WriteByte(' ')
 		b.WriteString(ev.Parent.Binary)
 	}
-	if c := p.Container; c != nil && c.ID != event.HostContainerID {
-		b.WriteString("  container=")
-		b.WriteString(c.Runtime)
-		b.WriteByte(':')
-		b.WriteString(shortID(c.ID))
+	if p != nil {
+		if c := p.Container; c != nil && c.ID != event.HostContainerID {
+			b.WriteString("  container=")
+			b.WriteString(c.Runtime)
+			b.WriteByte(':')
+			b.WriteString(shortID(c.ID))
+		}
 	}
-	if len(p.Truncated) > 0 {
+	var cut []string
+	if p != nil {
+		cut = append(cut, p.Truncated...)
+	}
+	if ev.File != nil {
+		for _, f := range ev.File.Truncated {
+			cut = append(cut, "file."+f)
+		}
+	}
+	if len(cut) > 0 {
 		b.WriteString("  truncated=")
-		b.WriteString(strings.Join(p.Truncated, ","))
+		b.WriteString(strings.Join(cut, ","))
 	}
-	return b.String()
+	// one pass over the whole line: no field can be forgotten
+	return termsafe.Escape(b.String())
 }
 
 // AlertText renders an alert as one line: severity, rule, message, then
-// the event's process.
+// the event's process. The message is escaped here, not when the rule
+// renders it, so that JSON keeps what the event held.
 //
 //	15:04:05.000000 ALERT high  shell_in_container: shell /bin/sh started in container 3f2a…  [1234 /bin/sh]
 func AlertText(al *event.Alert) string {
@@ -76,30 +99,15 @@ func AlertText(al *event.Alert) string {
 		b.WriteString(strconv.FormatUint(al.Suppressed, 10))
 		b.WriteString(" suppressed)")
 	}
-	if p := al.Event.Process; p != nil {
+	if ev := al.Event; ev != nil && ev.Process != nil {
+		p := ev.Process
 		b.WriteString("  [")
 		b.WriteString(strconv.FormatUint(uint64(p.PID), 10))
 		b.WriteByte(' ')
 		b.WriteString(p.Binary)
 		b.WriteByte(']')
 	}
-	return b.String()
-}
-
-func writeExit(b *strings.Builder, x *event.Exit) {
-	if x.Signal != 0 {
-		b.WriteString("  signal=")
-		if x.SignalName != "" {
-			b.WriteString(x.SignalName)
-		} else {
-			b.WriteString(strconv.Itoa(x.Signal))
-		}
-	} else {
-		b.WriteString("  code=")
-		b.WriteString(strconv.Itoa(x.Code))
-	}
-	b.WriteString("  lived=")
-	b.WriteString(time.Duration(x.DurationNS).Round(time.Microsecond).String())
+	return termsafe.Escape(b.String())
 }
 
 func shortKind(k event.Kind) string {
@@ -117,11 +125,12 @@ func padRight(s string, n int) string {
 	return s + strings.Repeat(" ", n-len(s))
 }
 
-// quoteArgs joins arguments, quoting those a shell would split.
+// quoteArgs joins arguments, quoting those a shell would split and those
+// holding what the terminal would act on, so each stays one visible word.
 func quoteArgs(args []string) string {
 	parts := make([]string, len(args))
 	for i, a := range args {
-		if a == "" || strings.ContainsAny(a, " \t\n\"'\\$`") {
+		if a == "" || strings.ContainsAny(a, " \t\n\"'\\$`") || termsafe.Escape(a) != a {
 			parts[i] = strconv.Quote(a)
 		} else {
 			parts[i] = a

@@ -72,7 +72,10 @@ func literalTemplate(s string) *template {
 	return &template{parts: []templatePart{{text: s}}}
 }
 
-// render fills the template from the event the frame resolves.
+// render fills the template from the event the frame resolves. Values go
+// in raw, control characters and all, so that the alert's JSON says
+// exactly what the event held; the human formats escape the message
+// (internal/output/termsafe).
 func (t *template) render(e *Engine, frame *interpreter.ExecutionFrame) string {
 	var b strings.Builder
 	for _, p := range t.parts {
