@@ -54,7 +54,16 @@ type Config struct {
 	Enforce *EnforceConfig
 	// Sink receives the events the pipeline passes on.
 	Sink output.Sink
-	Log  *slog.Logger
+	// Serve, when set, has New bind the metrics address and the API
+	// socket before it loads anything, so that a busy port fails at
+	// once, and serve them when it returns; Services returns them.
+	Serve *ServeConfig
+	// VigilExecutable is the file whose processes are vigil's own
+	// (process.is_vigil), known by device and inode, never by name; ""
+	// is the running agent's executable, as for vigil run. An agent run
+	// inside a test binary names here the vigil binary a test runs.
+	VigilExecutable string
+	Log             *slog.Logger
 }
 
 // Agent is a running vigil: loaded sensors and the pipeline behind them.
@@ -77,6 +86,7 @@ type Agent struct {
 	rules        ruleStage
 	enforcer     *enforce.Enforcer // nil without an enforce stage
 	store        *enforce.Store
+	services     *Services // nil without Config.Serve
 }
 
 // New sets the kernel up, loads and attaches the sensors and snapshots the
@@ -105,6 +115,24 @@ func New(cfg Config) (_ *Agent, err error) {
 		}
 	}()
 
+	t := time.Now()
+	exe := cfg.VigilExecutable
+	if exe == "" {
+		exe = ownExecutable
+	}
+	self, err := executableKey(exe)
+	if err != nil {
+		return nil, err
+	}
+	// bound first: a busy port or socket fails in milliseconds, not after
+	// seconds of loading
+	if cfg.Serve != nil {
+		if a.services, err = a.listen(*cfg.Serve); err != nil {
+			return nil, err
+		}
+		t = a.took("listen", t)
+	}
+
 	// Mount before anything touches tracefs: cilium/ebpf remembers a
 	// missing tracefs for the life of the process.
 	if mounted, err := kernel.EnsureMounts(); err != nil {
@@ -124,26 +152,36 @@ func New(cfg Config) (_ *Agent, err error) {
 	if a.ring, err = ring.New(cfg.Ring); err != nil {
 		return nil, err
 	}
-	if err := a.loadSensors(host); err != nil {
+	t = a.took("mounts, cgroups and ring", t)
+	var enforceErr error
+	var enforcement func()
+	if cfg.Enforce != nil {
+		enforcement = func() {
+			start := time.Now()
+			enforceErr = a.startEnforcement(host)
+			a.took("enforcement", start)
+		}
+	}
+	if err := a.loadSensors(host, enforcement); err != nil {
 		return nil, err
 	}
-	if cfg.Enforce != nil {
-		if err := a.startEnforcement(host); err != nil {
-			// policies asked for at start must hold, or the agent does
-			// not start; without them the agent can still detect
-			if len(cfg.Enforce.Policies) > 0 {
-				return nil, fmt.Errorf("enforcement: %w", err)
-			}
-			a.log.Error("enforcement unavailable: detection only", "err", err)
-			if a.enforcer != nil {
-				a.enforcer.Close()
-				a.enforcer = nil
-			}
+	t = a.took("sensors and enforcement", t)
+	if enforceErr != nil {
+		// policies asked for at start must hold, or the agent does not
+		// start; without them the agent can still detect
+		if len(cfg.Enforce.Policies) > 0 {
+			return nil, fmt.Errorf("enforcement: %w", enforceErr)
+		}
+		a.log.Error("enforcement unavailable: detection only", "err", enforceErr)
+		if a.enforcer != nil {
+			a.enforcer.Close()
+			a.enforcer = nil
 		}
 	}
 
 	a.tree = proctree.New(cfg.ProcTree)
 	a.enricher = enrich.New(cfg.Node, a.tree, container.NewResolver(4096))
+	a.enricher.SetVigil(self)
 	procs, err := procfs.Snapshot(procfs.Options{
 		Proc:         "/proc",
 		Cgroup2Root:  host.cgroup2Root,
@@ -154,9 +192,26 @@ func New(cfg Config) (_ *Agent, err error) {
 		return nil, fmt.Errorf("snapshot processes: %w", err)
 	}
 	a.enricher.Seed(procs)
+	a.took("process snapshot", t)
 	a.log.Info("started", "node", cfg.Node, "processes", len(procs),
 		"ring_bytes", cfg.Ring.Size, "cgroup_v1", host.v1Controller)
+	if a.services != nil {
+		a.services.serve(a)
+	}
 	return a, nil
+}
+
+// Services are what Config.Serve asked New to serve, nil without it.
+// Close them before closing the agent (Close does if they are left).
+func (a *Agent) Services() *Services { return a.services }
+
+// took logs at debug level how long a start-up stage took, and returns
+// the time the next one starts: vigil run --log-level debug shows where
+// start-up goes.
+func (a *Agent) took(stage string, since time.Time) time.Time {
+	now := time.Now()
+	a.log.Debug("start-up stage", "stage", stage, "took", now.Sub(since).Round(time.Millisecond))
+	return now
 }
 
 // Run delivers events until ctx ends, then detaches the sensors, drains
@@ -263,6 +318,12 @@ func (a *Agent) Close() error {
 }
 
 func (a *Agent) close() error {
+	if a.services != nil {
+		if err := a.services.Close(); err != nil {
+			a.log.Error("stop services", "err", err)
+		}
+		a.services = nil
+	}
 	a.detach()
 	if a.enforcer != nil {
 		// pinned enforcement stays in force; only the descriptors go

@@ -3,6 +3,8 @@ package agent
 import (
 	"fmt"
 	"io"
+	"sync"
+	"time"
 )
 
 // SensorStatus says whether a sensor runs.
@@ -34,22 +36,61 @@ func sensorLoaders() []sensorLoader {
 	}
 }
 
-func (a *Agent) loadSensors(h hostCgroups) error {
-	for _, s := range sensorLoaders() {
-		closer, err := s.load(a, h)
-		if err != nil {
-			if s.required {
-				return fmt.Errorf("%s sensor: %w", s.name, err)
-			}
+// loadSensors loads the required sensors first, one after the other, then
+// the others and alongside (the enforce stage, which must attach after
+// the process sensor so that it reports an exec before the exec guard
+// kills) all at once: loading is mostly the kernel verifying programs,
+// which runs on as many CPUs as there are loaders. Results are recorded
+// in list order whatever order the loads finish in.
+func (a *Agent) loadSensors(h hostCgroups, alongside func()) error {
+	type result struct {
+		closer io.Closer
+		err    error
+	}
+	loaders := sensorLoaders()
+	results := make([]result, len(loaders))
+	load := func(i int) {
+		t := time.Now()
+		results[i].closer, results[i].err = loaders[i].load(a, h)
+		a.took("sensor "+loaders[i].name, t)
+	}
+	for i, s := range loaders {
+		if !s.required {
+			continue
+		}
+		if load(i); results[i].err != nil {
+			return fmt.Errorf("%s sensor: %w", s.name, results[i].err)
+		}
+		a.addSensor(s.name, results[i].closer)
+	}
+	var wg sync.WaitGroup
+	for i, s := range loaders {
+		if !s.required {
+			wg.Go(func() { load(i) })
+		}
+	}
+	if alongside != nil {
+		wg.Go(alongside)
+	}
+	wg.Wait()
+	for i, s := range loaders {
+		if s.required {
+			continue
+		}
+		if err := results[i].err; err != nil {
 			a.log.Error("sensor not running", "sensor", s.name, "err", err)
 			a.sensorStatus = append(a.sensorStatus, SensorStatus{Name: s.name, Error: err.Error()})
 			continue
 		}
-		a.sensors = append(a.sensors, closer)
-		a.trackPrograms(s.name, closer)
-		a.sensorStatus = append(a.sensorStatus, SensorStatus{Name: s.name, Running: true})
+		a.addSensor(s.name, results[i].closer)
 	}
 	return nil
+}
+
+func (a *Agent) addSensor(name string, c io.Closer) {
+	a.sensors = append(a.sensors, c)
+	a.trackPrograms(name, c)
+	a.sensorStatus = append(a.sensorStatus, SensorStatus{Name: name, Running: true})
 }
 
 // Sensors reports which sensors run.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"time"
 
@@ -64,19 +65,34 @@ type ServeConfig struct {
 type Services struct {
 	metrics  *metrics.Server
 	api      *api.Server
+	apiLn    net.Listener // the API's socket, bound and not yet served
+	cfg      ServeConfig
 	bpfStats io.Closer
 	served   chan error
+	serving  bool // metrics served: Close waits for served
 	log      *slog.Logger
 }
 
 // Serve starts the metrics endpoint and the local API; both read the
 // agent's counters from their own goroutines. Stop them with Close
-// before closing the agent.
+// before closing the agent. Config.Serve does the same from New, binding
+// before the sensors load.
 func (a *Agent) Serve(c ServeConfig) (_ *Services, err error) {
+	s, err := a.listen(c)
+	if err != nil {
+		return nil, err
+	}
+	s.serve(a)
+	return s, nil
+}
+
+// listen binds the metrics address and the API socket without serving,
+// so that a busy port or socket fails before anything is loaded.
+func (a *Agent) listen(c ServeConfig) (_ *Services, err error) {
 	if c.Log == nil {
 		c.Log = a.log
 	}
-	s := &Services{served: make(chan error, 1), log: c.Log}
+	s := &Services{served: make(chan error, 1), log: c.Log, cfg: c}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -88,40 +104,54 @@ func (a *Agent) Serve(c ServeConfig) (_ *Services, err error) {
 		}
 	}
 	var outs metrics.Outputs
-	var hub *api.Hub
 	var streams metrics.Streams
 	if c.Outputs != nil {
-		outs, hub, streams = c.Outputs.Fanout, c.Outputs.Hub, c.Outputs.Hub
+		outs, streams = c.Outputs.Fanout, c.Outputs.Hub
 	}
 	if c.Metrics.Address != "" {
+		// the registry reads the agent only when scraped, once served
 		reg := metrics.NewRegistry(metrics.Sources{Pipeline: a, Outputs: outs, Streams: streams, BPFStats: s.bpfStats != nil}, c.Version)
 		s.metrics, err = metrics.Listen(metrics.ServerOptions{Address: c.Metrics.Address,
 			AllowNonLoopback: c.Metrics.AllowNonLoopback, Registry: reg, Ready: a.Ready, Log: c.Log})
 		if err != nil {
 			return nil, err
 		}
-		go func() { s.served <- s.metrics.Serve() }()
-		c.Log.Info("serving metrics", "address", "http://"+s.metrics.Addr()+"/metrics")
 	}
 	if c.Socket != "" {
-		metricsAddr := ""
-		if s.metrics != nil {
-			metricsAddr = s.metrics.Addr()
-		}
-		s.api, err = api.Listen(api.Options{Socket: c.Socket, Version: c.Version, Node: a.cfg.Node,
-			PID: os.Getpid(), Started: a.started, Pipeline: a, Outputs: outs, Hub: hub,
-			MetricsAddress: metricsAddr, BPFStats: s.bpfStats != nil, Policies: a.policyAPI(), Log: c.Log})
+		s.apiLn, err = api.Bind(c.Socket)
 		switch {
 		case errors.Is(err, api.ErrInUse) && c.SocketOptional:
 			c.Log.Warn("local API off: vigil status and vigil events will reach the other agent", "err", err)
-			s.api, err = nil, nil
+			s.apiLn, err = nil, nil
 		case err != nil:
 			return nil, err
-		default:
-			c.Log.Info("serving the local API", "socket", c.Socket)
 		}
 	}
 	return s, nil
+}
+
+// serve answers on what listen bound, once the agent is complete.
+func (s *Services) serve(a *Agent) {
+	c := s.cfg
+	if s.metrics != nil {
+		s.serving = true
+		go func() { s.served <- s.metrics.Serve() }()
+		c.Log.Info("serving metrics", "address", "http://"+s.metrics.Addr()+"/metrics")
+	}
+	if s.apiLn == nil {
+		return
+	}
+	var outs metrics.Outputs
+	var hub *api.Hub
+	if c.Outputs != nil {
+		outs, hub = c.Outputs.Fanout, c.Outputs.Hub
+	}
+	// Listen cannot fail with a listener given
+	s.api, _ = api.Listen(api.Options{Socket: c.Socket, Listener: s.apiLn, Version: c.Version, Node: a.cfg.Node,
+		PID: os.Getpid(), Started: a.started, Pipeline: a, Outputs: outs, Hub: hub,
+		MetricsAddress: s.MetricsAddr(), BPFStats: s.bpfStats != nil, Policies: a.policyAPI(), Log: c.Log})
+	s.apiLn = nil
+	c.Log.Info("serving the local API", "socket", c.Socket)
 }
 
 // MetricsAddr is where metrics are served, "" if nowhere.
@@ -136,6 +166,13 @@ func (s *Services) MetricsAddr() string {
 // off again.
 func (s *Services) Close() error {
 	var errs []error
+	if s.apiLn != nil { // bound, never served
+		errs = append(errs, s.apiLn.Close())
+		if err := os.Remove(s.cfg.Socket); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+		s.apiLn = nil
+	}
 	if s.api != nil {
 		errs = append(errs, s.api.Close())
 		s.api = nil
@@ -144,7 +181,9 @@ func (s *Services) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		errs = append(errs, s.metrics.Shutdown(ctx))
 		cancel()
-		errs = append(errs, <-s.served)
+		if s.serving {
+			errs = append(errs, <-s.served)
+		}
 		s.metrics = nil
 	}
 	if s.bpfStats != nil {

@@ -50,6 +50,9 @@ type Options struct {
 	BPFStats       bool
 	// Policies, when set, serves the policy endpoints (policy.go).
 	Policies Policies
+	// Listener, when set, is Socket bound beforehand with Bind: the
+	// agent binds before it loads anything, and serves once it runs.
+	Listener net.Listener
 	Log      *slog.Logger
 }
 
@@ -78,9 +81,12 @@ func Listen(opts Options) (*Server, error) {
 	if opts.PID == 0 {
 		opts.PID = os.Getpid()
 	}
-	ln, err := listenUnix(opts.Socket)
-	if err != nil {
-		return nil, err
+	ln := opts.Listener
+	if ln == nil {
+		var err error
+		if ln, err = listenUnix(opts.Socket); err != nil {
+			return nil, err
+		}
 	}
 	s := &Server{opts: opts, ln: ln, stop: make(chan struct{})}
 	mux := http.NewServeMux()
@@ -175,6 +181,11 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 // the socket before bind, so the file never exists with a wider one), in
 // a directory it creates 0700 if missing. A socket left by an agent that
 // died is removed; one that still answers is refused.
+// Bind creates the socket (removing a stale one) without serving on it;
+// Listen serves on it when given as Options.Listener. Closing it unserved
+// leaves the file: remove it too.
+func Bind(socket string) (net.Listener, error) { return listenUnix(socket) }
+
 func listenUnix(path string) (net.Listener, error) {
 	if path == "" {
 		return nil, errors.New("api: no socket path")

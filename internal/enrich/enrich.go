@@ -19,6 +19,26 @@ type Enricher struct {
 	node       string
 	tree       *proctree.Tree
 	containers *container.Resolver
+	vigil      FileKey // zero: no process is marked as vigil's
+}
+
+// FileKey names a file as the kernel reports it: device (major<<20 |
+// minor) and inode.
+type FileKey struct {
+	Dev   uint32
+	Inode uint64
+}
+
+// SetVigil says which executable is vigil's own: processes running it are
+// marked Process.IsVigil, which rules use to leave vigil's own work alone.
+// Only the file's identity counts, never its name or path, so a copy or a
+// program named vigil is not marked. Call it before Seed.
+func (e *Enricher) SetVigil(exe FileKey) { e.vigil = exe }
+
+// markVigil sets p.IsVigil when p runs vigil's executable.
+func (e *Enricher) markVigil(p *event.Process) {
+	x := p.Executable
+	p.IsVigil = x != nil && e.vigil.Inode != 0 && x.Inode == e.vigil.Inode && x.Dev == e.vigil.Dev
 }
 
 // New wires the stage to its caches. node names this host in every event.
@@ -33,6 +53,7 @@ func (e *Enricher) Seed(procs []*event.Process) {
 	for _, p := range procs {
 		p.ExecID = ExecID(e.node, p.PID, p.StartTime)
 		p.Container = e.containers.Resolve(p.Cgroup.Path)
+		e.markVigil(p)
 		byPID[p.PID] = p
 	}
 	for _, p := range procs {
@@ -59,6 +80,7 @@ func (e *Enricher) Enrich(ev *event.Event) bool {
 		p := ev.Process
 		p.ExecID = ExecID(e.node, p.PID, ev.Time)
 		p.Container = e.containers.Resolve(p.Cgroup.Path)
+		e.markVigil(p)
 		if parent := e.tree.Parent(p); parent != nil {
 			p.ParentExecID = parent.ExecID
 		}
@@ -89,6 +111,7 @@ func (e *Enricher) resolveEnforced(ev *event.Event) {
 	if known == nil {
 		bare.Partial = true
 		bare.Container = e.containers.Resolve(bare.Cgroup.Path)
+		e.markVigil(bare)
 		return
 	}
 	if x := bare.Executable; ev.Kind != event.KindProcessExec || x == nil ||
@@ -97,6 +120,7 @@ func (e *Enricher) resolveEnforced(ev *event.Event) {
 		return
 	}
 	bare.Partial = true
+	e.markVigil(bare)
 	bare.PPID, bare.ParentExecID, bare.Container = known.PPID, known.ParentExecID, known.Container
 	bare.Cgroup, bare.Namespaces, bare.Comm = known.Cgroup, known.Namespaces, known.Comm
 	bare.UID, bare.EUID, bare.GID, bare.EGID = known.UID, known.EUID, known.GID, known.EGID
@@ -114,6 +138,7 @@ func (e *Enricher) resolveProcess(ev *event.Event) {
 	if bare.Container == nil {
 		bare.Container = e.containers.Resolve(bare.Cgroup.Path)
 	}
+	e.markVigil(bare)
 }
 
 // Expire lets the tree forget processes whose grace period has passed.

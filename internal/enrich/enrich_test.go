@@ -61,3 +61,57 @@ func TestEnrichLinksExecForkExit(t *testing.T) {
 		t.Errorf("event of an unknown process = %+v, want partial with a container", unknown.Process)
 	}
 }
+
+// TestVigilMarkedByFileNotName: processes running vigil's executable are
+// marked, whatever they are called; a file of another device or inode is
+// not, even named vigil; forks keep the mark.
+func TestVigilMarkedByFileNotName(t *testing.T) {
+	e := New("n1", proctree.New(proctree.DefaultConfig()), container.NewResolver(16))
+	e.SetVigil(FileKey{Dev: 8<<20 | 1, Inode: 4242})
+	t0 := time.Unix(1700000000, 0)
+	own := &event.FileID{Dev: 8<<20 | 1, Inode: 4242}
+	running := &event.Process{PID: 10, Binary: "/usr/local/bin/vigil", StartTime: t0, Executable: own}
+	e.Seed([]*event.Process{running})
+	if !running.IsVigil {
+		t.Error("a running vigil from the snapshot is not marked")
+	}
+	cases := []struct {
+		binary string
+		exe    *event.FileID
+		want   bool
+	}{
+		{"/tmp/x/renamed", own, true},
+		{"/tmp/x/vigil", &event.FileID{Dev: 8<<20 | 1, Inode: 4243}, false},
+		{"/usr/local/bin/vigil", &event.FileID{Dev: 8<<20 | 2, Inode: 4242}, false},
+		{"/usr/local/bin/vigil", nil, false},
+	}
+	for i, c := range cases {
+		pid := uint32(100 + i)
+		exec := &event.Event{Kind: event.KindProcessExec, Time: t0.Add(time.Second),
+			Process: &event.Process{PID: pid, Binary: c.binary, StartTime: t0, Executable: c.exe}}
+		e.Enrich(exec)
+		if exec.Process.IsVigil != c.want {
+			t.Errorf("%s %+v: is_vigil %v, want %v", c.binary, c.exe, exec.Process.IsVigil, c.want)
+		}
+	}
+	fork := &event.Event{Kind: event.KindProcessFork, Time: t0.Add(2 * time.Second),
+		Process: &event.Process{PID: 200, PPID: 10, StartTime: t0.Add(2 * time.Second)}}
+	e.Enrich(fork)
+	open := &event.Event{Kind: event.KindFileOpen, Time: t0.Add(3 * time.Second), Process: &event.Process{PID: 200}}
+	e.Enrich(open)
+	if !open.Process.IsVigil {
+		t.Error("a fork of vigil lost the mark")
+	}
+}
+
+// TestNoVigilWithoutIdentity: without SetVigil nothing is marked, not even
+// a file of inode 0.
+func TestNoVigilWithoutIdentity(t *testing.T) {
+	e := New("n1", proctree.New(proctree.DefaultConfig()), container.NewResolver(16))
+	exec := &event.Event{Kind: event.KindProcessExec, Time: time.Unix(1700000000, 0),
+		Process: &event.Process{PID: 5, Binary: "/usr/bin/vigil", Executable: &event.FileID{}}}
+	e.Enrich(exec)
+	if exec.Process.IsVigil {
+		t.Error("marked as vigil without an identity")
+	}
+}

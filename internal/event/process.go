@@ -44,6 +44,9 @@ type Process struct {
 	// Partial is set when vigil never saw this process's exec and knows it
 	// only from its fork or from a snapshot that could not read everything.
 	Partial bool `json:"partial,omitempty"`
+	// IsVigil is set when the process runs vigil's own executable: the
+	// same device and inode as the running agent's, never by name.
+	IsVigil bool `json:"is_vigil,omitempty"`
 
 	cache *jsonCache // set by Seal
 }

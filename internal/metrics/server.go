@@ -156,8 +156,16 @@ func (s *Server) Serve() error {
 	return nil
 }
 
-// Shutdown stops serving, letting requests in flight finish.
-func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
+// Shutdown stops serving, letting requests in flight finish, and frees the
+// address, also when Serve never ran (the agent binds before it loads
+// and may stop before it serves).
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	if cerr := s.ln.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) {
+		err = errors.Join(err, cerr)
+	}
+	return err
+}
 
 // LoopbackByDefault puts an address without a host (":9549") on
 // 127.0.0.1, rather than on every interface.

@@ -58,7 +58,7 @@ func (c *compiler) exceptionText(x *exceptionDef, entry string) (string, bool) {
 	if len(comps) != len(x.fields) {
 		return fail(x.at, "%d comps for %d fields; give one per field", len(comps), len(x.fields))
 	}
-	isInt := make([]bool, len(x.fields))
+	kinds := make([]cellKind, len(x.fields))
 	for i, f := range x.fields {
 		t, ok := c.ce.pathType(f)
 		if !ok {
@@ -66,12 +66,18 @@ func (c *compiler) exceptionText(x *exceptionDef, entry string) (string, bool) {
 		}
 		switch {
 		case t.IsExactType(types.IntType):
-			isInt[i] = true
+			kinds[i] = cellInt
 			if comps[i] != "=" && comps[i] != "!=" && comps[i] != "in" {
 				return fail(x.at, "%s is a number: compare it with =, != or in", f)
 			}
+		case t.IsExactType(types.BoolType):
+			// process.is_vigil: an exception for vigil's own executable
+			kinds[i] = cellBool
+			if comps[i] != "=" && comps[i] != "!=" {
+				return fail(x.at, "%s is a bool: compare it with = or !=", f)
+			}
 		case !t.IsExactType(types.StringType):
-			return fail(x.at, "%s is %s; exceptions compare string and number fields", f, typeLabel(t))
+			return fail(x.at, "%s is %s; exceptions compare string, number and bool fields", f, typeLabel(t))
 		}
 	}
 	var rows []string
@@ -81,7 +87,7 @@ func (c *compiler) exceptionText(x *exceptionDef, entry string) (string, bool) {
 		}
 		terms := make([]string, len(row))
 		for i, cell := range row {
-			term, err := c.exceptionTerm(x.fields[i], comps[i], cell, isInt[i])
+			term, err := c.exceptionTerm(x.fields[i], comps[i], cell, kinds[i])
 			if err != "" {
 				return fail(cell.at, "%s", err)
 			}
@@ -92,19 +98,34 @@ func (c *compiler) exceptionText(x *exceptionDef, entry string) (string, bool) {
 	return strings.Join(rows, " || "), true
 }
 
+// cellKind is the type of the field an exception's cell compares.
+type cellKind int
+
+const (
+	cellString cellKind = iota
+	cellInt
+	cellBool
+)
+
 // exceptionTerm renders one field comparison, or says what is wrong.
-func (c *compiler) exceptionTerm(field, comp string, cell exceptionCell, isInt bool) (string, string) {
+func (c *compiler) exceptionTerm(field, comp string, cell exceptionCell, kind cellKind) (string, string) {
 	lit := func(v string) (string, string) {
-		if !isInt {
-			return strconv.Quote(v), ""
+		switch kind {
+		case cellInt:
+			if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+				return "", field + " is a number; " + strconv.Quote(v) + " is not"
+			}
+			return v, ""
+		case cellBool:
+			if v != "true" && v != "false" {
+				return "", field + " is a bool: want true or false, not " + strconv.Quote(v)
+			}
+			return v, ""
 		}
-		if _, err := strconv.ParseInt(v, 10, 64); err != nil {
-			return "", field + " is a number; " + strconv.Quote(v) + " is not"
-		}
-		return v, ""
+		return strconv.Quote(v), ""
 	}
 	if comp == "in" && cell.scalar {
-		return c.listTerm(field, cell.vals[0], isInt)
+		return c.listTerm(field, cell.vals[0], kind == cellInt)
 	}
 	if comp == "in" {
 		parts := make([]string, len(cell.vals))

@@ -1,6 +1,7 @@
 package rule
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -80,5 +81,47 @@ func TestExceptionListErrors(t *testing.T) {
 				t.Errorf("error\n%s\ndoes not contain\n%s", got, c.want)
 			}
 		})
+	}
+}
+
+// TestBoolException: an exception on a bool field (process.is_vigil)
+// compares with = or != against true or false.
+func TestBoolException(t *testing.T) {
+	rs := mustCompile(t, `
+- rule: tmp_exec
+  description: a program ran from /tmp
+  condition: kind == "process_exec" && process.binary.startsWith("/tmp/")
+  severity: medium
+  exceptions:
+    - name: vigil_itself
+      fields: process.is_vigil
+      values: [true]
+`)
+	own := execEv(0, "/tmp/vigil")
+	own.Process.IsVigil = true
+	copied := execEv(0, "/tmp/vigil")
+	alerts := run(rs, Config{}, own, copied)
+	if len(alerts) != 1 || alerts[0].Event != copied {
+		t.Errorf("alerts %v, want one for the copy that is not vigil's executable", ruleNames(alerts))
+	}
+
+	bad := `
+- rule: x
+  description: d
+  condition: kind == "process_exec"
+  severity: low
+  exceptions:
+    - name: e
+      fields: process.is_vigil
+      comps: %s
+      values: [%s]
+`
+	for _, c := range []struct{ comp, value, want string }{
+		{"=", "yes", `process.is_vigil is a bool: want true or false, not "yes"`},
+		{"startswith", "true", "process.is_vigil is a bool: compare it with = or !="},
+	} {
+		if got := compileErrors(t, fmt.Sprintf(bad, c.comp, c.value)); !strings.Contains(got, c.want) {
+			t.Errorf("error\n%s\ndoes not contain\n%s", got, c.want)
+		}
 	}
 }

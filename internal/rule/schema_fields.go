@@ -104,6 +104,7 @@ func newSchema(baseProvider types.Provider, baseAdapter types.Adapter) (*schema,
 		objField("container", "the container it runs in", containerT, &z.container, func(p *procView) *event.Container { return p.Container }),
 		strListField("truncated", "fields the kernel cut", func(p *procView) []string { return p.Truncated }),
 		boolField("partial", "vigil never saw its exec", func(p *procView) bool { return p.Partial }),
+		boolField("is_vigil", "runs vigil's own executable (same device and inode as the agent's)", func(p *procView) bool { return p.IsVigil }),
 	)
 	ancT := newObjType("vigil.Ancestor",
 		intField("pid", "pid", func(a *event.Ancestor) int64 { return int64(a.PID) }),
