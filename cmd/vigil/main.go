@@ -4,12 +4,16 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/debug"
+	"time"
 
 	"github.com/spf13/cobra"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// version is set at build time with -ldflags "-X main.version=…" (the
+// Makefile stamps git describe); builds without it (go build, go install,
+// go run) get their version from the build info: see vigilVersion.
+var version = ""
 
 func main() {
 	if err := newRootCmd().Execute(); err != nil {
@@ -89,7 +93,62 @@ func newVersionCmd() *cobra.Command {
 		Example: "  vigil version",
 		Args:    cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
-			fmt.Fprintln(cmd.OutOrStdout(), version)
+			fmt.Fprintln(cmd.OutOrStdout(), vigilVersion())
 		},
 	}
+}
+
+// vigilVersion is the version stamped with -ldflags, or else the one
+// the Go toolchain recorded in the binary.
+func vigilVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return resolveVersion(version, nil)
+	}
+	return resolveVersion(version, bi)
+}
+
+// resolveVersion picks, in order: the stamped version ("dev" is the
+// Makefile's word for "no git", so it does not count); the module's
+// version, which go install module@version records, and go build in a
+// git checkout records as a pseudo-version (v0.0.0-<time>-<rev>[+dirty]);
+// the same pseudo-version made from the vcs settings, for toolchains
+// that record those only; "dev" when the binary carries none of them
+// (-buildvcs=false, go run, go test).
+func resolveVersion(stamped string, bi *debug.BuildInfo) string {
+	if stamped != "" && stamped != "dev" {
+		return stamped
+	}
+	if bi == nil {
+		return "dev"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, at string
+	dirty := false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return "dev"
+	}
+	v := rev
+	if len(rev) > 12 {
+		v = rev[:12]
+	}
+	if t, err := time.Parse(time.RFC3339, at); err == nil {
+		v = "v0.0.0-" + t.UTC().Format("20060102150405") + "-" + v
+	}
+	if dirty {
+		v += "+dirty"
+	}
+	return v
 }

@@ -19,6 +19,9 @@ func newRecordCmd() *cobra.Command {
 		ancestors:     proctree.DefaultConfig().AncestorDepth,
 		logLevel:      "info",
 		dnsPorts:      []uint{53},
+		// record registers no rule flags: without the defaults the
+		// throttle would be all zeros, which the engine refuses
+		rules: defaultRuleFlags(),
 	}
 	f.rules.noDefaults = true
 	cmd := &cobra.Command{

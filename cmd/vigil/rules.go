@@ -34,6 +34,14 @@ type ruleFlags struct {
 	alertRuleRefill time.Duration
 }
 
+// defaultRuleFlags are the rule flags' defaults: the throttle of
+// rule.DefaultThrottle. Commands without the flags (record) start from it
+// too, so their zero values are never taken for a setting.
+func defaultRuleFlags() ruleFlags {
+	def := rule.DefaultThrottle()
+	return ruleFlags{alertBurst: def.Burst, alertRefill: def.Refill, alertRuleBurst: def.RuleBurst, alertRuleRefill: def.RuleRefill}
+}
+
 func (rf *ruleFlags) register(fl *pflag.FlagSet) {
 	def := rule.DefaultThrottle()
 	fl.StringArrayVar(&rf.paths, "rules", nil, "rule file or directory (*.yaml) loaded after the default pack; repeatable, loaded in order")
@@ -342,6 +350,12 @@ func testRules(rf ruleFlags, paths []string, verbose bool, w io.Writer) error {
 	}
 	results, err := rule.RunFixtures(paths, rule.FixtureOptions{
 		Defaults: pack, NoDefaults: rf.noDefaults, Rules: rf.paths, Engine: cfg})
+	var errs rule.Errors
+	if errors.As(err, &errs) {
+		// every mistake of the fixture (or its rules), one a line
+		fmt.Fprintln(w, errs.Error())
+		return &exitError{code: 1, err: fmt.Errorf("%d error(s) in rule tests or their rules", len(errs))}
+	}
 	if err != nil {
 		return err
 	}

@@ -104,6 +104,35 @@ func TestRulesTestCommand(t *testing.T) {
 	}
 }
 
+// TestRulesTestRefusesTypos: a fixture naming an event kind or a rule that
+// does not exist is an error with its place, never a passing test.
+func TestRulesTestRefusesTypos(t *testing.T) {
+	bin := buildVigil(t)
+	dir := t.TempDir()
+	for _, c := range []struct{ name, fixture, want string }{
+		{"kind", `tests:
+  - name: a typo in the kind passes nothing
+    events:
+      - {kind: proces_exec, process: {binary: /bin/sh, args: [sh]}}
+    expect: []
+`, `:4:16: test "a typo in the kind passes nothing": events[0].kind: unknown event kind "proces_exec" (did you mean process_exec?)`},
+		{"rule", `tests:
+  - name: a typo in the expected rule
+    events:
+      - {kind: process_exec, process: {binary: /usr/bin/ls, args: [ls]}}
+    expect:
+      - rule: terminal_shel_in_container
+`, `:6:15: test "a typo in the expected rule": expect[0].rule: no loaded rule is named "terminal_shel_in_container" (did you mean terminal_shell_in_container?)`},
+	} {
+		fixture := filepath.Join(dir, c.name+".yaml")
+		writeFile(t, fixture, c.fixture)
+		out, errOut, code := vigilCmd(t, bin, "rules", "test", fixture)
+		if code != 1 || !strings.Contains(out, fixture+c.want) || strings.Contains(out, "PASS") {
+			t.Errorf("%s typo: exit %d, stdout:\n%s\nstderr:\n%s\nwant %s%s", c.name, code, out, errOut, fixture, c.want)
+		}
+	}
+}
+
 // TestReplayIsDeterministic: the same recording gives the same alerts, and
 // a line that is not an event is reported with its place and fails the run.
 func TestReplayIsDeterministic(t *testing.T) {

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
-	"strings"
 	"syscall"
 	"time"
 
@@ -177,9 +176,9 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	if err := f.rules.withConfig(cfg.Rules, f.given); err != nil {
 		return err
 	}
-	ringSize, err := parseSize(f.ringSize)
+	ringSize, err := ringBufferSize(f.ringSize)
 	if err != nil {
-		return fmt.Errorf("--ring-buffer: %w", err)
+		return err
 	}
 	netCfg, err := networkConfig(f)
 	if err != nil {
@@ -190,7 +189,7 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		return err
 	}
 	outs, err := agent.OpenOutputs(cfg.Outputs, config.Env{Stdout: stdout, Terminal: isTerminal(stdout),
-		Node: f.node, UserAgent: "vigil/" + version}, log)
+		Node: f.node, UserAgent: "vigil/" + vigilVersion()}, log)
 	if err != nil {
 		return err
 	}
@@ -218,16 +217,15 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		Rules:     rules,
 		Enforce:   enf,
 		Sink:      outs.Fanout,
-		Log:       log,
+		// bound before the sensors load, so that a busy port fails at once
+		Serve: &agent.ServeConfig{Version: vigilVersion(), Outputs: outs, Metrics: cfg.Metrics, Socket: cfg.API.Socket,
+			SocketOptional: cfg.API.Socket == config.DefaultSocket, Log: log},
+		Log: log,
 	})
 	if err != nil {
 		return err
 	}
-	svc, err := a.Serve(agent.ServeConfig{Version: version, Outputs: outs, Metrics: cfg.Metrics, Socket: cfg.API.Socket,
-		SocketOptional: cfg.API.Socket == config.DefaultSocket, Log: log})
-	if err != nil {
-		return errors.Join(err, a.Close())
-	}
+	svc := a.Services()
 	if f.cpuProfile != "" {
 		stopProfile, err := startCPUProfile(f.cpuProfile)
 		if err != nil {
@@ -295,12 +293,18 @@ func loadConfig(f runFlags) (*config.Config, error) {
 		}
 	}
 	given := f.given
-	var o config.Overrides
-	// the output flags, defaults included (alerts only unless asked),
-	// make the output when the file names none, and replace the file's
-	// outputs when one of them is given
-	if len(cfg.Outputs) == 0 || given("output") || given("format") || given("events") {
-		o.Output, o.Format, o.Events = &f.output, &f.format, &f.events
+	// the output flags given make the only output when the file names
+	// none; otherwise they change the file's stdout output or add one,
+	// and the file's other outputs stay (config.Apply)
+	o := config.Overrides{DefaultEvents: f.events}
+	if given("output") {
+		o.Output = &f.output
+	}
+	if given("format") {
+		o.Format = &f.format
+	}
+	if given("events") {
+		o.Events = &f.events
 	}
 	if given("metrics-addr") {
 		o.MetricsAddress = &f.metricsAddr
@@ -334,25 +338,18 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
-// parseSize reads "8MiB", "512KiB", "8M" or a plain byte count.
-func parseSize(s string) (int, error) {
-	units := []struct {
-		suffix string
-		mult   int
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}}
-	mult := 1
-	num := strings.TrimSpace(s)
-	for _, u := range units {
-		if rest, ok := strings.CutSuffix(num, u.suffix); ok {
-			num, mult = rest, u.mult
-			break
-		}
+// ringBufferSize reads --ring-buffer with the config file's size parser:
+// a power of two of at least a page, as the kernel wants it.
+func ringBufferSize(s string) (int, error) {
+	n, err := config.ParseSize(s)
+	if err != nil {
+		return 0, fmt.Errorf("--ring-buffer: %w", err)
 	}
-	var n int
-	if _, err := fmt.Sscanf(num, "%d", &n); err != nil || n <= 0 || fmt.Sprint(n) != num {
-		return 0, fmt.Errorf("size %q: want a number of bytes with an optional KiB, MiB or GiB", s)
+	page := int64(os.Getpagesize())
+	if n < page || n > 1<<30 || n&(n-1) != 0 {
+		return 0, fmt.Errorf("--ring-buffer %s: want a power of two from %dKiB to 1GiB, e.g. 8MiB", s, page>>10)
 	}
-	return n * mult, nil
+	return int(n), nil
 }
 
 func startCPUProfile(path string) (stop func(), err error) {

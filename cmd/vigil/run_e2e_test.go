@@ -145,25 +145,22 @@ func TestRunNeedsRoot(t *testing.T) {
 	}
 }
 
-func TestParseSize(t *testing.T) {
-	for in, want := range map[string]int{"8MiB": 8 << 20, "4096": 4096, "512KiB": 512 << 10, "1G": 1 << 30, "16M": 16 << 20} {
-		if got, err := parseSize(in); err != nil || got != want {
-			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+// TestRingBufferSize: --ring-buffer takes the config file's units (one
+// parser) and says what is valid.
+func TestRingBufferSize(t *testing.T) {
+	for in, want := range map[string]int{"8MiB": 8 << 20, "8MB": 8 << 20, "8M": 8 << 20, "4096": 4096, "512KiB": 512 << 10, "1G": 1 << 30, "16 MiB": 16 << 20} {
+		if got, err := ringBufferSize(in); err != nil || got != want {
+			t.Errorf("ringBufferSize(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "MiB", "-1", "8 apples", "1.5MiB"} {
-		if _, err := parseSize(bad); err == nil {
-			t.Errorf("parseSize(%q) accepted", bad)
+	for _, bad := range []string{"", "MiB", "-1", "8 apples", "1.5MiB", "3MiB", "0", "2GiB", "1000"} {
+		_, err := ringBufferSize(bad)
+		if err == nil || !strings.HasPrefix(err.Error(), "--ring-buffer") || !strings.Contains(err.Error(), "MiB") {
+			t.Errorf("ringBufferSize(%q): %v, want an error naming the flag and what is valid", bad, err)
 		}
 	}
 }
 
-// TestRunSurvivesEarlySIGHUP: a SIGHUP while the sensors load, before the
-// agent runs, neither kills the agent nor is lost: once running, it
-// reloads its rules. The rules come from the config file's rules section
-// (a relative path, no default pack, throttling off), which the reload
-// reads again; an error in that section stops the agent before it loads
-// anything, naming the file, line and field.
 func TestRunSurvivesEarlySIGHUP(t *testing.T) {
 	testenv.RequirePrivileged(t)
 	bin := buildVigil(t)

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -218,14 +219,33 @@ func TestDocumentedExample(t *testing.T) {
 }
 
 func TestParseSize(t *testing.T) {
-	for in, want := range map[string]int64{"100MiB": 100 << 20, "1GiB": 1 << 30, "10MB": 10e6, "4096": 4096, "2 KiB": 2048} {
+	// every unit is binary: KB, K and KiB are all 1024 bytes
+	for in, want := range map[string]int64{
+		"4096": 4096, "0": 0, "10B": 10, "2 KiB": 2 << 10, "2K": 2 << 10, "2KB": 2 << 10,
+		"100MiB": 100 << 20, "8M": 8 << 20, "8MB": 8 << 20, "1GiB": 1 << 30, "1G": 1 << 30, "3GB": 3 << 30,
+	} {
 		if got, err := ParseSize(in); err != nil || got != want {
 			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "MiB", "-1", "1.5MiB", "ten"} {
-		if _, err := ParseSize(bad); err == nil {
-			t.Errorf("ParseSize(%q) accepted", bad)
+	for _, bad := range []string{"", "MiB", "-1", "+1", "1.5MiB", "ten", "8mb", "8Mi", "8TB", "9999999999GiB"} {
+		_, err := ParseSize(bad)
+		if err == nil || !strings.Contains(err.Error(), strconv.Quote(bad)) {
+			t.Errorf("ParseSize(%q): %v, want an error quoting it", bad, err)
 		}
+	}
+}
+
+// TestSizeFieldError: a bad size names the file, line and field, and says
+// which units are valid.
+func TestSizeFieldError(t *testing.T) {
+	_, err := Parse("vigil.yaml", []byte("outputs:\n  - file:\n      path: /tmp/x\n      max_size: 8 apples\n"))
+	want := `vigil.yaml:4: outputs[0].file.max_size: "8 apples" is not a size: want ` + SizeUnits
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error %v, want %s", err, want)
+	}
+	c, err := Parse("vigil.yaml", []byte("outputs:\n  - file:\n      path: /tmp/x\n      max_size: 8MB\n"))
+	if err != nil || c.Outputs[0].File.MaxSize != 8<<20 {
+		t.Errorf("max_size: 8MB: %v, %+v; want 8MiB", err, c)
 	}
 }

@@ -115,7 +115,7 @@ func (d *decoder) duration(n *yaml.Node, field string) time.Duration {
 	return v
 }
 
-// size reads "100MiB", "512KiB", "1GiB", "10MB" or a number of bytes.
+// size reads a byte size (ParseSize).
 func (d *decoder) size(n *yaml.Node, field string) int64 {
 	s := strings.TrimSpace(d.str(n, field))
 	if s == "" {
@@ -152,27 +152,6 @@ func (d *decoder) stringMap(n *yaml.Node, field string) map[string]string {
 		out[k] = d.str(n.Content[i+1], join(field, k))
 	}
 	return out
-}
-
-// ParseSize reads a byte size with an optional binary (KiB, MiB, GiB) or
-// decimal (KB, MB, GB) unit.
-func ParseSize(s string) (int64, error) {
-	units := []struct {
-		suffix string
-		mult   int64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}, {"B", 1}}
-	num, mult := strings.TrimSpace(s), int64(1)
-	for _, u := range units {
-		if rest, ok := strings.CutSuffix(num, u.suffix); ok {
-			num, mult = strings.TrimSpace(rest), u.mult
-			break
-		}
-	}
-	v, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || v < 0 {
-		return 0, fmt.Errorf("%q is not a size: want e.g. 100MiB, 512KiB or a number of bytes", s)
-	}
-	return v * mult, nil
 }
 
 // resolve follows an alias to what it names.

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"github.com/vigil-sec/vigil/internal/metrics"
 	"github.com/vigil-sec/vigil/internal/output"
@@ -15,11 +16,15 @@ const StreamOutput = "api"
 // Overrides are command-line flags that override the file; nil (or
 // false for Events) means the flag was not given.
 type Overrides struct {
-	// Output, Format and Events describe one stdout (Output "" or "-")
-	// or file output; given, it replaces the file's outputs.
+	// Output, Format and Events describe the command line's output:
+	// stdout (Output "" or "-") or a file. See Apply for how it combines
+	// with the file's outputs.
 	Output *string
 	Format *string
 	Events *string
+	// DefaultEvents is what the command line's output takes when Events
+	// is not given: "alerts" or "all" ("" is all).
+	DefaultEvents string
 	// MetricsAddress "" turns metrics off.
 	MetricsAddress     *string
 	MetricsAllowRemote *bool
@@ -28,15 +33,24 @@ type Overrides struct {
 	Socket *string
 }
 
-// Apply lays the flags over c. Without outputs in the file or on the
-// command line, the agent prints every event to stdout.
+// Apply lays the flags over c. Without outputs in the file, the command
+// line's output (stdout unless Output names a file) is the only one. With
+// outputs in the file, every one of them is kept, and Output, Format and
+// Events, when given, change the file's stdout output (Output moves it
+// into a file), or add one when the file has none. What cannot be merged
+// is refused, naming the file, line and field.
 func (c *Config) Apply(o Overrides) error {
-	if o.Output != nil || o.Format != nil || o.Events != nil || len(c.Outputs) == 0 {
+	switch {
+	case len(c.Outputs) == 0:
 		out, err := flagOutput(o)
 		if err != nil {
 			return err
 		}
 		c.Outputs = []Output{out}
+	case o.Output != nil || o.Format != nil || o.Events != nil:
+		if err := c.mergeFlagOutput(o); err != nil {
+			return err
+		}
 	}
 	if o.MetricsAddress != nil {
 		c.Metrics.Address = metrics.LoopbackByDefault(*o.MetricsAddress)
@@ -58,35 +72,167 @@ func (c *Config) Apply(o Overrides) error {
 	return nil
 }
 
-func flagOutput(o Overrides) (Output, error) {
-	get := func(p *string) string {
-		if p == nil {
-			return ""
-		}
-		return *p
+func get(p *string) string {
+	if p == nil {
+		return ""
 	}
-	var format output.Format
-	if f := get(o.Format); f != "" {
-		var err error
-		if format, err = output.ParseFormat(f); err != nil {
-			return Output{}, fmt.Errorf("--format: %w", err)
-		}
+	return *p
+}
+
+// flagEvents reads --events into f, over what f already passes.
+func flagEvents(o Overrides, f *output.Filter) error {
+	ev := o.DefaultEvents
+	if o.Events != nil {
+		ev = *o.Events
 	}
-	filter := output.All()
-	switch get(o.Events) {
+	switch ev {
 	case "", "all":
+		f.Events, f.Alerts = true, true
 	case "alerts":
-		filter.Events = false
+		f.Events, f.Alerts = false, true
 	default:
-		return Output{}, fmt.Errorf("--events %q: want all or alerts", get(o.Events))
+		return fmt.Errorf("--events %q: want all or alerts", ev)
 	}
-	path := get(o.Output)
-	if path == "" || path == "-" {
+	return nil
+}
+
+func flagFormat(o Overrides) (output.Format, error) {
+	f := get(o.Format)
+	if f == "" {
+		return "", nil
+	}
+	format, err := output.ParseFormat(f)
+	if err != nil {
+		return "", fmt.Errorf("--format: %w", err)
+	}
+	return format, nil
+}
+
+// toStdout says whether the command line's output is stdout.
+func toStdout(o Overrides) bool { return get(o.Output) == "" || get(o.Output) == "-" }
+
+func flagOutput(o Overrides) (Output, error) {
+	format, err := flagFormat(o)
+	if err != nil {
+		return Output{}, err
+	}
+	var filter output.Filter
+	if err := flagEvents(o, &filter); err != nil {
+		return Output{}, err
+	}
+	if toStdout(o) {
 		return Output{Name: TypeStdout, Type: TypeStdout, Filter: filter, Stdout: &StdoutOptions{Format: format}}, nil
 	}
 	if format == "" {
 		format = output.FormatJSON
 	}
 	// a file named on the command line is appended to, never rotated
-	return Output{Name: TypeFile, Type: TypeFile, Filter: filter, File: &file.Options{Path: path, Format: format}}, nil
+	return Output{Name: TypeFile, Type: TypeFile, Filter: filter, File: &file.Options{Path: get(o.Output), Format: format}}, nil
+}
+
+// mergeFlagOutput lays the output flags over the file's outputs: the
+// file's stdout output takes them (one stdout cannot carry two streams
+// of lines), or a new output does when the file has none.
+func (c *Config) mergeFlagOutput(o Overrides) error {
+	where := func(i int) string {
+		return fmt.Sprintf("%s:%d: outputs[%d]", c.File, c.Outputs[i].Line, i)
+	}
+	at := -1
+	for i, out := range c.Outputs {
+		if out.Type != TypeStdout {
+			continue
+		}
+		if at >= 0 {
+			return fmt.Errorf("--output, --format and --events change the stdout output of the config file, and it has two: %s and %s; "+
+				"drop the flags or one of the outputs", where(at), where(i))
+		}
+		at = i
+	}
+	if at < 0 {
+		// nothing to merge with: the flags' output joins the file's
+		out, err := flagOutput(o)
+		if err != nil {
+			return err
+		}
+		if err := c.checkFlagFile(out); err != nil {
+			return err
+		}
+		out.Name = c.freeName(out.Name)
+		c.Outputs = append(c.Outputs, out)
+		return nil
+	}
+	out := c.Outputs[at]
+	format, err := flagFormat(o)
+	if err != nil {
+		return err
+	}
+	if format == "" {
+		format = out.Stdout.Format
+	}
+	if o.Events != nil {
+		// --events promises every event, or every alert: a filter that
+		// keeps only some of them contradicts it
+		f := out.Filter
+		for _, narrow := range []struct {
+			set   bool
+			field string
+		}{{len(f.Kinds) > 0, "kinds"}, {len(f.Rules) > 0, "rules"}, {f.MinSeverity != "", "min_severity"}} {
+			if narrow.set {
+				return fmt.Errorf("--events %s: %s.filter.%s keeps only some of them; change the filter there, or drop --events",
+					*o.Events, where(at), narrow.field)
+			}
+		}
+		if err := flagEvents(o, &out.Filter); err != nil {
+			return err
+		}
+	}
+	if toStdout(o) {
+		out.Stdout = &StdoutOptions{Format: format}
+	} else {
+		if format == "" {
+			format = output.FormatJSON
+		}
+		out.Type, out.Stdout = TypeFile, nil
+		out.File = &file.Options{Path: get(o.Output), Format: format}
+		if err := c.checkFlagFile(out); err != nil {
+			return err
+		}
+		if out.Name == TypeStdout {
+			out.Name = c.freeName(TypeFile) // not named after what it no longer is
+		}
+	}
+	c.Outputs[at] = out
+	return nil
+}
+
+// checkFlagFile refuses a file of --output that an output of the file
+// already writes: two writers would interleave and rotate it apart.
+func (c *Config) checkFlagFile(out Output) error {
+	if out.File == nil {
+		return nil
+	}
+	for i, other := range c.Outputs {
+		if other.File != nil && other.Type == TypeFile && filepath.Clean(other.File.Path) == filepath.Clean(out.File.Path) {
+			return fmt.Errorf("--output %s: %s:%d: outputs[%d].file.path writes that file already; choose another file, or drop --output",
+				out.File.Path, c.File, other.Line, i)
+		}
+	}
+	return nil
+}
+
+// freeName is name, or name with a suffix, so that no output has it.
+func (c *Config) freeName(name string) string {
+	taken := map[string]bool{StreamOutput: true}
+	for _, o := range c.Outputs {
+		taken[o.Name] = true
+	}
+	for n, i := name, 1; ; i++ {
+		if !taken[n] {
+			return n
+		}
+		n = name + "-flag"
+		if i > 1 {
+			n = fmt.Sprintf("%s-flag-%d", name, i)
+		}
+	}
 }

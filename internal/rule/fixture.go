@@ -2,7 +2,6 @@ package rule
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -79,6 +78,9 @@ type fixtureTest struct {
 	Events yaml.Node     `yaml:"events"`
 	Expect []expectAlert `yaml:"expect"`
 	line   int
+	// where the test's rule and each expected alert's rule are named
+	rulePos   pos
+	expectPos []pos
 }
 
 type expectAlert struct {
@@ -149,34 +151,25 @@ func runFixture(path string, opt FixtureOptions, cache map[string]*Ruleset) ([]T
 	if err := dec.Decode(&f); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	setTestLines(&doc, f.Tests)
+	setTestPositions(path, &doc, f.Tests)
 	rs, err := fixtureRules(path, f, opt, cache)
 	if err != nil {
 		return nil, err
 	}
+	// a misspelt kind or rule name would let a test expecting nothing
+	// pass: the fixture is refused before any test runs
+	decoded := make([]decodedEvents, len(f.Tests))
+	for i := range f.Tests {
+		decoded[i] = decodeFixtureEvents(path, data, &f.Tests[i].Events)
+	}
+	if errs := checkFixture(f.Tests, decoded, rs); len(errs) > 0 {
+		return nil, errs.sorted()
+	}
 	var out []TestResult
 	for i := range f.Tests {
-		out = append(out, runTest(path, &f.Tests[i], rs, opt.Engine))
+		out = append(out, runTest(path, &f.Tests[i], decoded[i], rs, opt.Engine))
 	}
 	return out, nil
-}
-
-// setTestLines records where each test starts, for messages.
-func setTestLines(doc *yaml.Node, tests []fixtureTest) {
-	if len(doc.Content) == 0 {
-		return
-	}
-	root := doc.Content[0]
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		if root.Content[i].Value != "tests" {
-			continue
-		}
-		for j, t := range root.Content[i+1].Content {
-			if j < len(tests) {
-				tests[j].line = t.Line
-			}
-		}
-	}
 }
 
 func fixtureRules(path string, f fixtureFile, opt FixtureOptions, cache map[string]*Ruleset) (*Ruleset, error) {
@@ -206,16 +199,15 @@ func fixtureRules(path string, f fixtureFile, opt FixtureOptions, cache map[stri
 	return rs, nil
 }
 
-func runTest(path string, t *fixtureTest, rs *Ruleset, cfg Config) TestResult {
+func runTest(path string, t *fixtureTest, evs decodedEvents, rs *Ruleset, cfg Config) TestResult {
 	res := TestResult{File: path, Line: t.line, Name: t.Name, Rule: t.Rule}
-	events, err := fixtureEvents(&t.Events)
-	if err != nil {
-		res.Failures = append(res.Failures, fmt.Sprintf("%s:%d: events: %v", path, t.Events.Line, err))
+	if evs.err != nil {
+		res.Failures = append(res.Failures, fmt.Sprintf("%s:%d: events: %v", path, t.Events.Line, evs.err))
 		return res
 	}
 	e := NewEngine(rs, cfg)
 	var alerts []*event.Alert
-	for _, ev := range events {
+	for _, ev := range evs.events {
 		if !slices.Contains(res.Kinds, ev.Kind) {
 			res.Kinds = append(res.Kinds, ev.Kind)
 		}
@@ -234,52 +226,6 @@ func runTest(path string, t *fixtureTest, rs *Ruleset, cfg Config) TestResult {
 		res.Failures = append(res.Failures, diff)
 	}
 	return res
-}
-
-// fixtureEvents decodes a test's events, rejecting unknown fields so that
-// a misspelt field cannot make a test pass.
-func fixtureEvents(n *yaml.Node) ([]*event.Event, error) {
-	var raws [][]byte
-	switch n.Kind {
-	case yaml.ScalarNode:
-		for _, line := range strings.Split(n.Value, "\n") {
-			if line = strings.TrimSpace(line); line != "" {
-				raws = append(raws, []byte(line))
-			}
-		}
-	case yaml.SequenceNode:
-		for _, item := range n.Content {
-			var v any
-			if err := item.Decode(&v); err != nil {
-				return nil, fmt.Errorf("line %d: %w", item.Line, err)
-			}
-			raw, err := json.Marshal(jsonable(v))
-			if err != nil {
-				return nil, fmt.Errorf("line %d: %w", item.Line, err)
-			}
-			raws = append(raws, raw)
-		}
-	default:
-		return nil, fmt.Errorf("want a list of events or a string of JSON lines")
-	}
-	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	out := make([]*event.Event, 0, len(raws))
-	for i, raw := range raws {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		ev := &event.Event{}
-		if err := dec.Decode(ev); err != nil {
-			return nil, fmt.Errorf("event %d: %w", i+1, err)
-		}
-		if ev.Time.IsZero() {
-			ev.Time = base.Add(time.Duration(i) * time.Second)
-			if i > 0 {
-				ev.Time = out[i-1].Time.Add(time.Second)
-			}
-		}
-		out = append(out, ev)
-	}
-	return out, nil
 }
 
 // jsonable turns YAML's map[string]any trees into what encoding/json

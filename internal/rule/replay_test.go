@@ -110,11 +110,11 @@ func fixtureCorpus(t *testing.T) []*event.Event {
 			t.Fatal(err)
 		}
 		for _, tt := range ff.Tests {
-			evs, err := fixtureEvents(&tt.Events)
-			if err != nil {
-				t.Fatal(err)
+			evs := decodeFixtureEvents(f, data, &tt.Events)
+			if evs.err != nil {
+				t.Fatal(evs.err)
 			}
-			out = append(out, evs...)
+			out = append(out, evs.events...)
 		}
 	}
 	return out

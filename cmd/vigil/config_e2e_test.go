@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/testenv"
+)
+
+// TestOutputFlagsKeepConfiguredOutputs: a config file with a file output
+// and --events all on the command line: the file output stays, stdout
+// is added, and both get the events of a real process.
+func TestOutputFlagsKeepConfiguredOutputs(t *testing.T) {
+	testenv.RequirePrivileged(t)
+	bin := buildVigil(t)
+	dir := t.TempDir()
+	archive := filepath.Join(dir, "archive.json")
+	cfg := filepath.Join(dir, "vigil.yaml")
+	writeFile(t, cfg, fmt.Sprintf("outputs:\n  - name: archive\n    file:\n      path: %s\napi:\n  socket: \"\"\n", archive))
+	cg := testenv.NewCgroup(t)
+
+	var stdout, stderr syncBuffer
+	agent := exec.Command(bin, runArgs(t, "--config", cfg, "--events", "all", "--format", "json", "--cgroup", cg.Rel())...)
+	agent.Stdout, agent.Stderr = &stdout, &stderr
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- agent.Wait() }()
+	stopped := false
+	defer func() {
+		if !stopped { // only if the test fails before SIGTERM
+			agent.Process.Kill()
+			<-exited
+		}
+	}()
+	waitForOrExit(t, "agent start", exited, &stderr, func() bool { return strings.Contains(stderr.String(), "msg=started") })
+
+	marker := fmt.Sprintf("vigil-e2e-outputs-%d", time.Now().UnixNano())
+	sh := exec.Command("/bin/sh", "-c", "exit 4", marker)
+	sh.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: cg.FD}
+	if err := sh.Run(); err == nil {
+		t.Fatal("sh -c 'exit 4' succeeded")
+	}
+	// the marker's exit is an event, not an alert: only --events all
+	// brings it to stdout, and only the kept file output to the file
+	hasExit := func(s string) bool {
+		for _, line := range strings.Split(s, "\n") {
+			if strings.Contains(line, marker) && strings.Contains(line, `"kind":"`+string(event.KindProcessExit)+`"`) {
+				return true
+			}
+		}
+		return false
+	}
+	waitForOrExit(t, "the marker's exit on stdout and in the file", exited, &stderr, func() bool {
+		raw, _ := os.ReadFile(archive)
+		return hasExit(stdout.String()) && hasExit(string(raw))
+	})
+	if err := agent.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	stopped = true
+	if err := <-exited; err != nil {
+		t.Fatalf("agent exited with %v after SIGTERM; stderr:\n%s", err, stderr.String())
+	}
+	for _, want := range []string{"archive wrote", "stdout wrote"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("the summary does not say %q:\n%s", want, stderr.String())
+		}
+	}
+}
