@@ -11,6 +11,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/spf13/cobra"
+
 	"github.com/vigil-sec/vigil/internal/api"
 	"github.com/vigil-sec/vigil/internal/output"
 )
@@ -91,5 +93,44 @@ func TestLogsEscape(t *testing.T) {
 	}
 	if bad := rawControl(line); bad != "" {
 		t.Errorf("a log line holds %s:\n%q", bad, line)
+	}
+}
+
+// TestReportsEscape: the other human reports (rules validate, rules test,
+// policy validate) quote names and errors from files someone else wrote.
+func TestReportsEscape(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "r\x1b[31m.yaml")
+	yaml := "- rule: \"evil\\e[2J\\r\\u202e\"\n  description: d\n  condition: kind == \"process_exec\" && process.nosuch\n  severity: low\n"
+	if err := os.WriteFile(rules, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	policy := filepath.Join(dir, "p\x1b]0;t\x07.yaml")
+	if err := os.WriteFile(policy, []byte("policy: \"x\\e[2J\"\nmode: nonsense\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		cmd  func() *cobra.Command
+		args []string
+	}{
+		{"rules validate", newRulesValidateCmd, []string{"--no-default-rules", "--rules", rules}},
+		{"policy validate", newPolicyValidateCmd, []string{policy}},
+	} {
+		cmd := c.cmd()
+		var out bytes.Buffer
+		cmd.SetOut(&out)
+		cmd.SetErr(&out)
+		cmd.SetArgs(c.args)
+		err := cmd.Execute()
+		if err == nil {
+			t.Errorf("%s accepted a broken file:\n%s", c.name, out.String())
+		}
+		if bad := rawControl(out.String()); bad != "" {
+			t.Errorf("vigil %s prints %s:\n%q", c.name, bad, out.String())
+		}
+		if !strings.Contains(out.String(), `\x1b`) {
+			t.Errorf("vigil %s does not name the file or rule, escaped:\n%q", c.name, out.String())
+		}
 	}
 }

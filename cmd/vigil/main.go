@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/vigil-sec/vigil/internal/output/termsafe"
 )
 
 // version is set at build time with -ldflags "-X main.version=…" (the
@@ -17,7 +19,7 @@ var version = ""
 
 func main() {
 	if err := newRootCmd().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "vigil:", err)
+		fmt.Fprintln(os.Stderr, "vigil:", termsafe.Text(err.Error()))
 		os.Exit(exitCode(err))
 	}
 }

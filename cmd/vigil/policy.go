@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/config"
 	"github.com/vigil-sec/vigil/internal/enforce"
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
+	"github.com/vigil-sec/vigil/internal/output/termsafe"
 )
 
 // policyFlags reach the agent, or, when none runs, its pinned state.
@@ -90,13 +91,13 @@ restarted agent applies them again. A file with any error applies nothing.`,
 				names, err := c.ApplyPolicies(ctx, file, raw)
 				var perr *api.PolicyError
 				if errors.As(err, &perr) {
-					fmt.Fprintln(cmd.ErrOrStderr(), perr.Message)
+					fmt.Fprintln(cmd.ErrOrStderr(), termsafe.Text(perr.Message))
 					return &exitError{code: 1, err: fmt.Errorf("%s: not applied", file)}
 				}
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: applied %s\n", file, strings.Join(names, ", "))
+				fmt.Fprintf(termsafe.NewWriter(cmd.OutOrStdout()), "%s: applied %s\n", file, strings.Join(names, ", "))
 			}
 			return nil
 		},
@@ -119,12 +120,12 @@ agent and no root: paths are resolved when the agent applies the policy.`,
 			for _, file := range files {
 				ps, err := config.LoadPolicies(file)
 				if err != nil {
-					fmt.Fprintln(cmd.OutOrStdout(), err)
+					fmt.Fprintln(cmd.OutOrStdout(), termsafe.Text(err.Error()))
 					bad++
 					continue
 				}
 				for _, p := range ps {
-					fmt.Fprintf(cmd.OutOrStdout(), "%s: policy %s: %s, %s\n", p.Source, p.Name, p.Mode, p.Scope)
+					fmt.Fprintf(termsafe.NewWriter(cmd.OutOrStdout()), "%s: policy %s: %s, %s\n", p.Source, p.Name, p.Mode, p.Scope)
 				}
 			}
 			if bad > 0 {
@@ -161,14 +162,14 @@ agent running it reads the pinned state, which keeps enforcing.`,
 				if !errors.Is(err, api.ErrNoAgent) {
 					return err
 				}
-				return listPinned(cmd.OutOrStdout(), f.pinDir, err)
+				return listPinned(termsafe.NewWriter(cmd.OutOrStdout()), f.pinDir, err)
 			}
 			if format == "json" {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
 				return enc.Encode(rep)
 			}
-			return writePolicies(cmd.OutOrStdout(), rep)
+			return writePolicies(termsafe.NewWriter(cmd.OutOrStdout()), rep)
 		},
 	}
 	f.register(cmd, true)
@@ -300,7 +301,7 @@ policies: the way to lift enforcement left behind by an agent that is gone.`,
 				fmt.Fprintln(cmd.OutOrStdout(), "no policies to clear")
 				return nil
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "cleared %s\n", strings.Join(removed, ", "))
+			fmt.Fprintf(termsafe.NewWriter(cmd.OutOrStdout()), "cleared %s\n", strings.Join(removed, ", "))
 			return nil
 		},
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/output"
+	"github.com/vigil-sec/vigil/internal/output/termsafe"
 	"github.com/vigil-sec/vigil/internal/rule"
 )
 
@@ -54,6 +55,8 @@ counted, and makes replay exit with status 1 after the rest is processed.
 }
 
 func replay(f replayFlags, files []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	// the summary names rules and quotes their errors: escaped for a terminal
+	stderr = termsafe.NewWriter(stderr)
 	if f.events != "all" && f.events != "alerts" {
 		return fmt.Errorf("--events %q: want all or alerts", f.events)
 	}

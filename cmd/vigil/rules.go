@@ -269,7 +269,7 @@ status 1 if anything is wrong, so it can gate a CI pipeline.`,
   vigil rules validate --no-default-rules team.yaml`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rf.paths = append(rf.paths, args...)
-			return validateRules(rf, cmd.OutOrStdout())
+			return validateRules(rf, termsafe.NewWriter(cmd.OutOrStdout()))
 		},
 	}
 	rf.register(cmd.Flags())
@@ -328,7 +328,7 @@ docs/rules.md. It exits with status 1 if a test fails.`,
   vigil rules test --rules ./my-rules/ ./my-rules/tests/`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return testRules(rf, args, verbose, cmd.OutOrStdout())
+			return testRules(rf, args, verbose, termsafe.NewWriter(cmd.OutOrStdout()))
 		},
 	}
 	rf.register(cmd.Flags())

@@ -20,6 +20,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/enforce"
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
 	"github.com/vigil-sec/vigil/internal/output"
+	"github.com/vigil-sec/vigil/internal/output/termsafe"
 	"github.com/vigil-sec/vigil/internal/proctree"
 	"github.com/vigil-sec/vigil/internal/sensor/file"
 	"github.com/vigil-sec/vigil/internal/sensor/network"
@@ -240,10 +241,12 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	outErr := outs.Close()
 	svcErr := svc.Close()
 	summary, sumErr := a.Summary()
-	fmt.Fprintln(stderr, summary)
-	fmt.Fprintln(stderr, output.Summary(outs.Fanout.Stats()))
+	// the summary names outputs and rules and quotes their errors
+	safe := termsafe.NewWriter(stderr)
+	fmt.Fprintln(safe, summary)
+	fmt.Fprintln(safe, output.Summary(outs.Fanout.Stats()))
 	if rules != nil {
-		fmt.Fprintln(stderr, ruleSummary(a.RuleStats()))
+		fmt.Fprintln(safe, ruleSummary(a.RuleStats()))
 	}
 	return errors.Join(runErr, outErr, svcErr, sumErr, a.Close())
 }

@@ -10,6 +10,7 @@
 package termsafe
 
 import (
+	"io"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -106,4 +107,42 @@ func writeHex(b *strings.Builder, prefix string, v uint32, digits int) {
 	for shift := 4 * (digits - 1); shift >= 0; shift -= 4 {
 		b.WriteByte(hex[v>>uint(shift)&0xf])
 	}
+}
+
+// Text is Escape for text of several lines: newlines and tabs stay, so a
+// report keeps its layout, and everything else Escape rewrites is escaped.
+func Text(s string) string {
+	if firstUnsafe(s) < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 16)
+	for {
+		i := strings.IndexAny(s, "\n\t")
+		if i < 0 {
+			b.WriteString(Escape(s))
+			return b.String()
+		}
+		b.WriteString(Escape(s[:i]))
+		b.WriteByte(s[i])
+		s = s[i+1:]
+	}
+}
+
+// Writer escapes, as Text does, everything written through it. A command
+// whose report mixes its own words with names and messages from files or
+// processes writes through one, so that no field can be forgotten. Each
+// Write is escaped on its own: callers write whole strings (fmt, tabwriter).
+type Writer struct{ w io.Writer }
+
+// NewWriter wraps w.
+func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
+
+// Write escapes p and writes it; it reports len(p) when all of it went out.
+func (t *Writer) Write(p []byte) (int, error) {
+	s := Text(string(p))
+	if _, err := io.WriteString(t.w, s); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

@@ -1,6 +1,8 @@
 package termsafe
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"unicode"
 	"unicode/utf8"
@@ -96,4 +98,27 @@ func active(s string) string {
 		i += size
 	}
 	return ""
+}
+
+func TestTextKeepsLayout(t *testing.T) {
+	in := "rule\tx\x1b[2J\nnext \u202eline\r\n"
+	want := "rule\tx\\x1b[2J\nnext \\u202eline\\r\n"
+	if got := Text(in); got != want {
+		t.Errorf("Text(%q) = %q, want %q", in, got, want)
+	}
+	if got := Text("plain\n\tline"); got != "plain\n\tline" {
+		t.Errorf("clean text changed: %q", got)
+	}
+}
+
+func TestWriterEscapesEachWrite(t *testing.T) {
+	var b strings.Builder
+	w := NewWriter(&b)
+	n, err := fmt.Fprintf(w, "%s: %s\n", "evil\x1b]0;title\x07", "ok")
+	if err != nil || n != len("evil\x1b]0;title\x07: ok\n") {
+		t.Fatalf("Fprintf = %d, %v", n, err)
+	}
+	if got, want := b.String(), "evil\\x1b]0;title\\a: ok\n"; got != want {
+		t.Errorf("wrote %q, want %q", got, want)
+	}
 }
