@@ -10,51 +10,6 @@ package event
 
 import "time"
 
-// Kind names what happened.
-type Kind string
-
-const (
-	KindProcessExec Kind = "process_exec"
-	KindProcessExit Kind = "process_exit"
-	// KindProcessFork feeds the process tree; it is not output.
-	KindProcessFork Kind = "process_fork"
-
-	KindFileOpen     Kind = "file_open"
-	KindFileUnlink   Kind = "file_unlink"
-	KindFileRename   Kind = "file_rename"
-	KindFileChmod    Kind = "file_chmod"
-	KindFileChown    Kind = "file_chown"
-	KindFileLink     Kind = "file_link"
-	KindFileSymlink  Kind = "file_symlink"
-	KindFileTruncate Kind = "file_truncate"
-	KindFileMkdir    Kind = "file_mkdir"
-	KindMemfdCreate  Kind = "memfd_create"
-
-	KindNetConnect Kind = "net_connect"
-	KindNetAccept  Kind = "net_accept"
-	KindNetListen  Kind = "net_listen"
-	KindNetBind    Kind = "net_bind"
-	KindNetSocket  Kind = "net_socket"
-	KindNetClose   Kind = "net_close"
-	KindDNSQuery   Kind = "dns_query"
-	KindFdRedirect Kind = "fd_redirect"
-
-	KindPrivilegeChange Kind = "privilege_change"
-	KindPtrace          Kind = "ptrace"
-	KindProcessVMWrite  Kind = "process_vm_writev"
-	KindNamespaceChange Kind = "namespace_change"
-	KindMount           Kind = "mount"
-	KindUmount          Kind = "umount"
-	KindChroot          Kind = "chroot"
-	KindPivotRoot       Kind = "pivot_root"
-	KindModuleLoad      Kind = "module_load"
-	KindModuleUnload    Kind = "module_unload"
-	KindBPFLoad         Kind = "bpf_load"
-	KindKexecLoad       Kind = "kexec_load"
-	KindUserfaultfd     Kind = "userfaultfd"
-	KindPersonality     Kind = "personality"
-)
-
 // Event is one thing a sensor saw, with its context.
 type Event struct {
 	Time time.Time `json:"time"`

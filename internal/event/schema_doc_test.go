@@ -2,15 +2,11 @@ package event
 
 import (
 	"encoding/json"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"os"
 	"reflect"
 	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -114,42 +110,11 @@ func TestKeyPathsOfAFullEvent(t *testing.T) {
 	}
 }
 
-// kindConstants are the values of every Kind constant the package
-// declares, alerts aside: those are documented with the rules.
+// kindConstants are the event kinds of the table, records aside (they are
+// never encoded), sorted.
 func kindConstants(t *testing.T) []Kind {
 	t.Helper()
-	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, ".", func(fi os.FileInfo) bool {
-		return !strings.HasSuffix(fi.Name(), "_test.go")
-	}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var kinds []Kind
-	for _, pkg := range pkgs {
-		for _, f := range pkg.Files {
-			for _, decl := range f.Decls {
-				gd, ok := decl.(*ast.GenDecl)
-				if !ok || gd.Tok != token.CONST {
-					continue
-				}
-				for _, spec := range gd.Specs {
-					vs := spec.(*ast.ValueSpec)
-					if id, ok := vs.Type.(*ast.Ident); !ok || id.Name != "Kind" {
-						continue
-					}
-					for _, v := range vs.Values {
-						if lit, ok := v.(*ast.BasicLit); ok {
-							s, _ := strconv.Unquote(lit.Value)
-							if Kind(s) != KindAlert {
-								kinds = append(kinds, Kind(s))
-							}
-						}
-					}
-				}
-			}
-		}
-	}
+	kinds := KindsWhere(func(row KindInfo) bool { return !row.Record })
 	sort.Slice(kinds, func(i, j int) bool { return kinds[i] < kinds[j] })
 	return kinds
 }
