@@ -3,6 +3,10 @@ package ring
 import (
 	"encoding/binary"
 	"errors"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/vigil-sec/vigil/internal/event"
@@ -46,6 +50,64 @@ func TestKindNamesRoundTrip(t *testing.T) {
 	}
 	if len(seen) < 35 {
 		t.Errorf("only %d named kinds, want every kind of common.h", len(seen))
+	}
+}
+
+// enumValues reads the KIND_ values out of text (C or generated Go) with
+// re, whose groups are the name without KIND_ and the number.
+func enumValues(t *testing.T, path string, re *regexp.Regexp) map[string]uint16 {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]uint16{}
+	for _, m := range re.FindAllStringSubmatch(string(raw), -1) {
+		n, err := strconv.ParseUint(m[2], 10, 16)
+		if err != nil {
+			t.Fatalf("%s: %s = %s: %v", path, m[1], m[2], err)
+		}
+		out[m[1]] = uint16(n)
+	}
+	if len(out) < 40 {
+		t.Fatalf("%s: found only %d KIND_ values: the pattern no longer fits", path, len(out))
+	}
+	return out
+}
+
+// TestKindTableMatchesTheEnum holds internal/event's table of kinds to
+// enum record_kind, as bpf/lib/common.h declares it and as bpf2go generated
+// it: every value has the row of its lower-cased name and number, and every
+// row has a value.
+func TestKindTableMatchesTheEnum(t *testing.T) {
+	header := enumValues(t, "../../../bpf/lib/common.h", regexp.MustCompile(`(?m)^\s*KIND_(\w+)\s*=\s*(\d+)`))
+	generated := enumValues(t, "ring_bpfel.go", regexp.MustCompile(`(?m)^\s*ringRecordKindKIND_(\w+)\s+ringRecordKind = (\d+)`))
+	for name, w := range header {
+		if g, ok := generated[name]; !ok || g != w {
+			t.Errorf("KIND_%s is %d in common.h, %d (%v) in ring_bpfel.go: run go generate", name, w, g, ok)
+		}
+	}
+	for name := range generated {
+		if _, ok := header[name]; !ok {
+			t.Errorf("KIND_%s is generated but no longer in common.h: run go generate", name)
+		}
+	}
+	if w := header["COUNT"]; w != event.WireKinds {
+		t.Errorf("KIND_COUNT is %d, event.WireKinds %d", w, event.WireKinds)
+	}
+	rows := 0
+	for name, w := range header {
+		if name == "NONE" || name == "COUNT" {
+			continue
+		}
+		rows++
+		row, ok := event.KindOfWire(w)
+		if want := event.Kind(strings.ToLower(name)); !ok || row.Kind != want {
+			t.Errorf("KIND_%s = %d: internal/event's table has %q there (%v), want a row named %s", name, w, row.Kind, ok, want)
+		}
+	}
+	if n := len(event.KindInfos()); n != rows {
+		t.Errorf("the table has %d rows, enum record_kind %d kinds", n, rows)
 	}
 }
 
