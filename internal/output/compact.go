@@ -23,71 +23,14 @@ type Compact struct {
 	Color bool
 }
 
-// KindIcon is the icon and short label of a kind.
+// KindIcon is the icon and short label of a kind, from internal/event's
+// table.
 func KindIcon(k event.Kind) (icon, label string) {
-	switch k {
-	case event.KindProcessExec:
-		return "🚀", "exec"
-	case event.KindProcessExit:
-		return "💥", "exit"
-	case event.KindProcessFork:
-		return "🍴", "fork"
-	case event.KindFileOpen:
-		return "📂", "open"
-	case event.KindFileUnlink:
-		return "🗑️", "unlink"
-	case event.KindFileRename:
-		return "✏️", "rename"
-	case event.KindFileChmod:
-		return "🔏", "chmod"
-	case event.KindFileChown:
-		return "👤", "chown"
-	case event.KindFileLink, event.KindFileSymlink:
-		return "🔗", shortKind(k)
-	case event.KindFileTruncate:
-		return "✂️", "truncate"
-	case event.KindFileMkdir:
-		return "📁", "mkdir"
-	case event.KindMemfdCreate:
-		return "🧠", "memfd"
-	case event.KindNetConnect:
-		return "🔌", "connect"
-	case event.KindNetAccept:
-		return "📥", "accept"
-	case event.KindNetListen:
-		return "👂", "listen"
-	case event.KindNetBind:
-		return "📌", "bind"
-	case event.KindNetSocket:
-		return "🧦", "socket"
-	case event.KindNetClose:
-		return "🚪", "close"
-	case event.KindDNSQuery:
-		return "🌐", "dns"
-	case event.KindFdRedirect:
-		return "↪️", "redirect"
-	case event.KindPrivilegeChange:
-		return "🔑", "privilege"
-	case event.KindPtrace, event.KindProcessVMWrite:
-		return "💉", shortKind(k)
-	case event.KindNamespaceChange:
-		return "🧱", "namespace"
-	case event.KindMount, event.KindUmount:
-		return "💾", shortKind(k)
-	case event.KindChroot, event.KindPivotRoot:
-		return "🔒", shortKind(k)
-	case event.KindModuleLoad, event.KindModuleUnload:
-		return "🧩", shortKind(k)
-	case event.KindBPFLoad:
-		return "🐝", "bpf"
-	case event.KindKexecLoad:
-		return "☢️", "kexec"
-	case event.KindUserfaultfd:
-		return "🪤", "userfaultfd"
-	case event.KindPersonality:
-		return "🎭", "personality"
-	case event.KindAlert:
+	if k == event.KindAlert {
 		return "🚨", "alert"
+	}
+	if row, ok := event.LookupKind(k); ok && row.Icon != "" {
+		return row.Icon, row.Label
 	}
 	return "❓", string(k)
 }
@@ -106,15 +49,16 @@ const (
 )
 
 func kindColor(k event.Kind) string {
-	s := string(k)
-	switch {
-	case k == event.KindProcessExec:
+	switch k {
+	case event.KindProcessExec:
 		return ansiGreen
-	case k == event.KindProcessExit:
+	case event.KindProcessExit:
 		return ansiDim
-	case strings.HasPrefix(s, "file_") || k == event.KindMemfdCreate:
+	}
+	switch row, _ := event.LookupKind(k); row.Family {
+	case event.FamilyFile:
 		return ansiBlue
-	case strings.HasPrefix(s, "net_") || k == event.KindDNSQuery || k == event.KindFdRedirect:
+	case event.FamilyNetwork:
 		return ansiCyan
 	}
 	return ansiPurple // privilege, namespaces, modules, …

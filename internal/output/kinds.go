@@ -9,21 +9,11 @@ import (
 	"github.com/vigil-sec/vigil/internal/event"
 )
 
-// Kinds are the event kinds that reach outputs, in the order docs/events.md
-// lists them. process_fork is not among them: forks only feed the process
-// cache.
+// Kinds are the event kinds that reach outputs (internal/event's table),
+// in wire order, which is the order docs/events.md's families follow.
+// process_fork is not among them: forks only feed the process cache.
 func Kinds() []event.Kind {
-	return []event.Kind{
-		event.KindProcessExec, event.KindProcessExit,
-		event.KindFileOpen, event.KindFileUnlink, event.KindFileRename, event.KindFileChmod, event.KindFileChown,
-		event.KindFileLink, event.KindFileSymlink, event.KindFileTruncate, event.KindFileMkdir, event.KindMemfdCreate,
-		event.KindNetConnect, event.KindNetAccept, event.KindNetListen, event.KindNetBind, event.KindNetSocket,
-		event.KindNetClose, event.KindDNSQuery, event.KindFdRedirect,
-		event.KindPrivilegeChange, event.KindPtrace, event.KindProcessVMWrite, event.KindNamespaceChange,
-		event.KindMount, event.KindUmount, event.KindChroot, event.KindPivotRoot,
-		event.KindModuleLoad, event.KindModuleUnload, event.KindBPFLoad, event.KindKexecLoad,
-		event.KindUserfaultfd, event.KindPersonality,
-	}
+	return event.KindsWhere(func(row event.KindInfo) bool { return row.Output })
 }
 
 // ParseKind checks an event kind given to a filter. The error names the
