@@ -13,21 +13,14 @@ import (
 	"github.com/vigil-sec/vigil/internal/event"
 )
 
-// knownKinds are the event kinds a condition may test for.
+// knownKinds are the event kinds a condition may test for, as the table of
+// kinds says.
 func knownKinds() []string {
-	ks := []event.Kind{
-		event.KindProcessExec, event.KindProcessExit, event.KindProcessFork,
-		event.KindFileOpen, event.KindFileUnlink, event.KindFileRename, event.KindFileChmod, event.KindFileChown,
-		event.KindFileLink, event.KindFileSymlink, event.KindFileTruncate, event.KindFileMkdir, event.KindMemfdCreate,
-		event.KindNetConnect, event.KindNetAccept, event.KindNetListen, event.KindNetBind, event.KindNetSocket,
-		event.KindNetClose, event.KindDNSQuery, event.KindFdRedirect,
-		event.KindPrivilegeChange, event.KindPtrace, event.KindProcessVMWrite, event.KindNamespaceChange,
-		event.KindMount, event.KindUmount, event.KindChroot, event.KindPivotRoot, event.KindModuleLoad,
-		event.KindModuleUnload, event.KindBPFLoad, event.KindKexecLoad, event.KindUserfaultfd, event.KindPersonality,
-	}
-	out := make([]string, len(ks))
-	for i, k := range ks {
-		out[i] = string(k)
+	var out []string
+	for _, row := range event.KindInfos() {
+		if row.Rule {
+			out = append(out, string(row.Kind))
+		}
 	}
 	return out
 }
