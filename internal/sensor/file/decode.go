@@ -110,12 +110,8 @@ func (d Decoder) fill(f *event.File, kind event.Kind, info *fileFileInfo, second
 }
 
 func ours(k event.Kind) bool {
-	for _, o := range Kinds() {
-		if k == o {
-			return true
-		}
-	}
-	return false
+	row, ok := event.LookupKind(k)
+	return ok && row.Family == event.FamilyFile && !row.Record
 }
 
 // owner is a chown id; -1 leaves it unchanged and is absent.

@@ -26,13 +26,10 @@ import (
 	"github.com/vigil-sec/vigil/internal/sensor/ring"
 )
 
-// Kinds are the event kinds the sensor produces; one Decoder handles all.
+// Kinds are the event kinds the sensor produces, as internal/event's table
+// of kinds lists them; one Decoder handles all.
 func Kinds() []event.Kind {
-	return []event.Kind{
-		event.KindFileOpen, event.KindFileUnlink, event.KindFileRename, event.KindFileChmod,
-		event.KindFileChown, event.KindFileLink, event.KindFileSymlink, event.KindFileTruncate,
-		event.KindFileMkdir, event.KindMemfdCreate,
-	}
+	return event.KindsOf(event.FamilyFile)
 }
 
 // Sensor holds the loaded collection, its attachments and the watch set

@@ -67,12 +67,8 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 }
 
 func ours(k event.Kind) bool {
-	switch k {
-	case event.KindNetConnect, event.KindNetAccept, event.KindNetListen, event.KindNetBind,
-		event.KindNetSocket, event.KindNetClose, event.KindDNSQuery, event.KindFdRedirect:
-		return true
-	}
-	return false
+	row, ok := event.LookupKind(k)
+	return ok && row.Family == event.FamilyNetwork && !row.Record
 }
 
 // kindFields fills what differs between kinds: which endpoints mean

@@ -74,12 +74,10 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Kinds are the event kinds the sensor produces; one Decoder handles all.
+// Kinds are the event kinds the sensor produces, as internal/event's table
+// of kinds lists them; one Decoder handles all.
 func Kinds() []event.Kind {
-	return []event.Kind{
-		event.KindNetConnect, event.KindNetAccept, event.KindNetListen, event.KindNetBind,
-		event.KindNetSocket, event.KindNetClose, event.KindDNSQuery, event.KindFdRedirect,
-	}
+	return event.KindsOf(event.FamilyNetwork)
 }
 
 // Sensor holds the loaded collection and its attachments.

@@ -76,12 +76,8 @@ func (t *callTable) get(c privilegePrivCall) *callSpec {
 	return t[c]
 }
 
-// Kinds are the event kinds the sensor produces; one Decoder handles all.
+// Kinds are the event kinds the sensor produces, as internal/event's table
+// of kinds lists them; one Decoder handles all.
 func Kinds() []event.Kind {
-	return []event.Kind{
-		event.KindPrivilegeChange, event.KindPtrace, event.KindProcessVMWrite,
-		event.KindNamespaceChange, event.KindMount, event.KindUmount, event.KindChroot,
-		event.KindPivotRoot, event.KindModuleLoad, event.KindModuleUnload, event.KindBPFLoad,
-		event.KindKexecLoad, event.KindUserfaultfd, event.KindPersonality,
-	}
+	return event.KindsOf(event.FamilyPrivilege)
 }
