@@ -7,8 +7,9 @@ import (
 	"github.com/vigil-sec/vigil/internal/event"
 )
 
-// wireKinds bounds the wire kind numbers (KIND_COUNT in common.h).
-const wireKinds = 64
+// wireKinds bounds the wire kind numbers (KIND_COUNT in common.h, held to
+// the table of kinds by internal/sensor/ring's tests).
+const wireKinds = event.WireKinds
 
 type decodeFunc func(raw []byte) (*event.Event, error)
 
