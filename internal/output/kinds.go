@@ -10,7 +10,7 @@ import (
 )
 
 // Kinds are the event kinds that reach outputs (internal/event's table),
-// in wire order, which is the order docs/events.md's families follow.
+// in wire order: process, file, network, privilege.
 // process_fork is not among them: forks only feed the process cache.
 func Kinds() []event.Kind {
 	return event.KindsWhere(func(row event.KindInfo) bool { return row.Output })
