@@ -149,8 +149,11 @@ func KindOfWire(w uint16) (KindInfo, bool) {
 
 // LookupKind is the row of kind k, and whether there is one.
 func LookupKind(k Kind) (KindInfo, bool) {
+	if k == "" {
+		return KindInfo{}, false // the unused numbers' rows
+	}
 	for w := range kindTable {
-		if kindTable[w].Kind == k && k != "" {
+		if kindTable[w].Kind == k {
 			return KindOfWire(uint16(w))
 		}
 	}
