@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vigil-sec/vigil/internal/kernel"
+	"github.com/vigil-sec/vigil/internal/output/termsafe"
 )
 
 func newProbeCmd() *cobra.Command {
@@ -22,7 +23,9 @@ func newProbeCmd() *cobra.Command {
 		Short: "Report what this kernel offers and how each vigil capability runs on it",
 		Long: `probe loads and attaches small real eBPF programs (tp_btf, raw_tp, fentry, LSM,
 kprobes, cgroup hooks, XDP, tcx, task iterators, ...) and reports what the kernel
-accepts and why it refuses the rest. It then says, for each vigil capability,
+accepts and why it refuses the rest. A throwaway child makes one 32-bit system
+call ("int $0x80"), which some kernels refuse with SIGSEGV: where such calls
+exist, they are a path the syscall tracepoints do not show. It then says, for each vigil capability,
 whether it runs fully, degraded (and how) or not at all.
 
 Nothing is left behind: every program, link and temporary cgroup is removed, and
@@ -53,7 +56,7 @@ itself cannot run.`,
 			if format == "json" {
 				return writeProbeJSON(cmd.OutOrStdout(), report)
 			}
-			return writeProbeTable(cmd.OutOrStdout(), report)
+			return writeProbeTable(termsafe.NewWriter(cmd.OutOrStdout()), report)
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")

@@ -13,5 +13,10 @@ func TestMain(m *testing.M) {
 	if root := os.Getenv(ensureMountsHelperEnv); root != "" {
 		os.Exit(ensureMountsHelper(root))
 	}
+	// Or the helper making one real 32-bit system call
+	// (TestCompatSyscallsAgreesWithARealCall).
+	if os.Getenv(compatHelperEnv) != "" {
+		os.Exit(compatHelper())
+	}
 	testenv.Main(m)
 }

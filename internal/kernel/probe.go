@@ -51,6 +51,7 @@ const (
 	FeatureTracefs        = "tracefs"
 	FeatureCgroup2        = "cgroup2"
 	FeatureBPFFS          = "bpffs"
+	FeatureCompatSyscalls = "compat (32-bit) syscalls"
 )
 
 // probeTimeout bounds one probe. Every probe normally takes milliseconds; the
@@ -165,6 +166,7 @@ func probes() []probe {
 		{FeatureTracefs, GroupSystem, probeFilesystem("tracefs", TraceFSPath)},
 		{FeatureCgroup2, GroupSystem, probeCgroup2},
 		{FeatureBPFFS, GroupSystem, probeFilesystem("bpf", BPFFSPath)},
+		{FeatureCompatSyscalls, GroupSystem, probeCompatSyscalls},
 	}
 }
 

@@ -190,6 +190,11 @@ func (fs featureSet) moduleBlocking() Capability {
 	}
 	how := "kill at init_module/finit_module entry (their tracepoints, or a sys_enter/sys_exit dispatcher " +
 		"that every system call pays for while a policy blocks modules); the kernel still finishes the call"
+	if fs.has(FeatureCompatSyscalls) {
+		how += "; 32-bit calls (int $0x80) exist here and only the dispatcher sees them"
+	} else {
+		how += "; no 32-bit calls here to slip past the tracepoints"
+	}
 	if fs.has(FeatureLSMAttach) {
 		return degraded(name, how+"; with --lsm, BPF LSM kernel_read_file/kernel_load_data refuse the module")
 	}
