@@ -20,13 +20,9 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 type collector struct {
 	mu     sync.Mutex
 	events []*event.Event
-	delay  time.Duration // per event, to make the pipeline slow on purpose
 }
 
 func (c *collector) Write(ev *event.Event) error {
-	if c.delay > 0 {
-		time.Sleep(c.delay)
-	}
 	c.mu.Lock()
 	c.events = append(c.events, ev)
 	c.mu.Unlock()
@@ -56,9 +52,24 @@ type running struct {
 	done   chan error
 }
 
+// waitLimit bounds every wait for the agent to deliver something. It is
+// not a timing assertion, only what keeps a broken agent from hanging the
+// test: waits end as soon as the awaited thing arrives, and the CI
+// machines are shared and loaded (load 10-20 on 2 cores).
+const waitLimit = time.Minute
+
 // start runs an agent in this process. The agent stops when the test ends,
 // or earlier through stop.
 func start(t *testing.T, cfg Config) *running {
+	t.Helper()
+	r := load(t, cfg)
+	r.run()
+	return r
+}
+
+// load starts an agent whose sensors are attached and write to the ring,
+// but which does not read it until run.
+func load(t *testing.T, cfg Config) *running {
 	t.Helper()
 	testenv.RequirePrivileged(t)
 	sink := &collector{}
@@ -77,9 +88,7 @@ func start(t *testing.T, cfg Config) *running {
 	if err != nil {
 		t.Fatalf("start agent: %v", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{Agent: a, sink: sink, cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- a.Run(ctx) }()
+	r := &running{Agent: a, sink: sink}
 	t.Cleanup(func() {
 		r.stop(t)
 		if err := r.Close(); err != nil {
@@ -87,6 +96,13 @@ func start(t *testing.T, cfg Config) *running {
 		}
 	})
 	return r
+}
+
+// run starts reading the ring (Agent.Run), until stop.
+func (r *running) run() {
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel, r.done = cancel, make(chan error, 1)
+	go func() { r.done <- r.Agent.Run(ctx) }()
 }
 
 // stop ends the agent after it has delivered everything in the ring; its
@@ -107,13 +123,13 @@ func (r *running) stop(t *testing.T) {
 // arrives in time.
 func (r *running) waitFor(t *testing.T, what string, match func(*event.Event) bool) *event.Event {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(waitLimit)
 	for {
 		if found := r.sink.find(match); len(found) > 0 {
 			return found[0]
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no %s event within 10s", what)
+			t.Fatalf("no %s event within %v", what, waitLimit)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

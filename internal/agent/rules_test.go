@@ -59,13 +59,13 @@ func (s *alertSink) find(rule, marker string) []*event.Alert {
 // waitAlerts waits for n alerts of rule about processes carrying marker.
 func (s *alertSink) waitAlerts(t *testing.T, rule, marker string, n int) []*event.Alert {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(waitLimit)
 	for {
 		if got := s.find(rule, marker); len(got) >= n {
 			return got
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d %s alerts for %s within 10s, want %d", len(s.find(rule, marker)), rule, marker, n)
+			t.Fatalf("%d %s alerts for %s within %v, want %d", len(s.find(rule, marker)), rule, marker, waitLimit, n)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

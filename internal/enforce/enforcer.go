@@ -128,6 +128,9 @@ func New(cfg Config) (*Enforcer, error) {
 		alerts:   make(chan *event.Alert, 1024),
 		stop:     make(chan struct{}),
 		hasher:   execguard.NewHasher(4096),
+		// a set is resolved when it is applied: the first periodic
+		// resolve (Tick) is due one period after start, not at once
+		lastRes: time.Now(),
 	}
 	e.counts.KillLatency = metrics.NewDurationHistogram(100*time.Microsecond, 15)
 	e.cur.Store(&current{plan: emptyPlan()})

@@ -215,9 +215,13 @@ func (e *Enforcer) releaseLeftHolds() error {
 	return nil
 }
 
+// ResolveEvery is how often Tick resolves the deny paths again, the first
+// time one period after New.
+const ResolveEvery = 30 * time.Second
+
 // Tick does the periodic work, from the pipeline goroutine: the
 // heartbeat every second (a dead agent must never leave processes held),
-// and the deny paths resolved again every 30 s.
+// and the deny paths resolved again every ResolveEvery.
 func (e *Enforcer) Tick(now time.Time) {
 	if now.Sub(e.lastHB) >= time.Second {
 		e.lastHB = now
@@ -228,7 +232,7 @@ func (e *Enforcer) Tick(now time.Time) {
 			e.exec.Prune()
 		}
 	}
-	if now.Sub(e.lastRes) >= 30*time.Second {
+	if now.Sub(e.lastRes) >= ResolveEvery {
 		e.lastRes = now
 		e.queueResolve()
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -54,9 +55,24 @@ func InCgroup(cmd *exec.Cmd, cg testenv.Cgroup) *exec.Cmd {
 	return cmd
 }
 
-// AwaitGate is the helper's side of RunGated: it returns once the test has
-// let the helper go on.
+// gateFDEnv names the descriptor on which a helper run by RunGated says
+// that it has reached the gate.
+const gateFDEnv = "VIGIL_ENFORCETEST_GATE_FD"
+
+// AwaitGate is the helper's side of RunGated: it tells the test that it
+// waits (it runs its own image, its exec finished), and returns once the
+// test has let the helper go on.
 func AwaitGate() error {
+	if fd, err := strconv.Atoi(os.Getenv(gateFDEnv)); err == nil {
+		// closed before anything else happens, so that no exec the
+		// helper makes next inherits it
+		ready := os.NewFile(uintptr(fd), "gate")
+		_, werr := ready.WriteString("ready\n")
+		ready.Close()
+		if werr != nil {
+			return fmt.Errorf("tell the test: %w", werr)
+		}
+	}
 	_, err := bufio.NewReader(os.Stdin).ReadString('\n')
 	return err
 }
@@ -142,14 +158,35 @@ func Run(tb testing.TB, cmd *exec.Cmd) Result {
 }
 
 // RunGated runs cmd, a helper that calls AwaitGate before it acts, to its
-// end; before runs while the helper waits, given its pid.
+// end; before runs while the helper waits at the gate, given its pid.
+// "Waits" is the helper's own word: cmd.Start returns as soon as the
+// child's exec has closed its descriptors, before the exec is over (and
+// before sched_process_exec), so a state set then could still meet the
+// helper's own exec.
 func RunGated(tb testing.TB, cmd *exec.Cmd, before func(pid int)) Result {
 	tb.Helper()
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		tb.Fatal(err)
 	}
+	ready, readyW, err := os.Pipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ready.Close()
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%d", gateFDEnv, 3+len(cmd.ExtraFiles)))
+	cmd.ExtraFiles = append(cmd.ExtraFiles, readyW)
 	p := Start(tb, cmd)
+	readyW.Close() // the helper holds the only write end: EOF if it dies
+	line, err := bufio.NewReader(ready).ReadString('\n')
+	if err != nil || line != "ready\n" {
+		stdin.Close()
+		res := p.Wait()
+		tb.Fatalf("helper ended before it reached the gate (%q, %v): %v", line, err, res)
+	}
 	before(p.PID())
 	if _, err := io.WriteString(stdin, "go\n"); err != nil {
 		tb.Error(err)
