@@ -1,11 +1,13 @@
 package enforce
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/vigil-sec/vigil/internal/enforce/execguard"
 	"github.com/vigil-sec/vigil/internal/enforce/fileguard"
@@ -13,6 +15,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/enforce/netguard"
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
 	"github.com/vigil-sec/vigil/internal/enforce/xdpguard"
+	"github.com/vigil-sec/vigil/internal/kernel"
 )
 
 // Mechanism names, as status and errors call them.
@@ -81,7 +84,10 @@ func (e *Enforcer) need(mech string) error {
 		}
 	case MechModules:
 		if e.mod == nil {
-			e.mod, err = modguard.Load(modguard.Options{PinDir: e.cfg.PinDir, Ring: e.cfg.Ring})
+			// syscall tracepoints never see 32-bit calls: where the kernel
+			// delivers them, only the dispatcher closes that bypass
+			e.mod, err = modguard.Load(modguard.Options{PinDir: e.cfg.PinDir, Ring: e.cfg.Ring,
+				Dispatcher: compatSyscalls()})
 		}
 	case MechPackets:
 		if e.xdp == nil {
@@ -179,4 +185,12 @@ func (e *Enforcer) Mechanisms() []MechanismStatus {
 	}
 	add(MechLSM, e.lsm != nil, lsmHook)
 	return out
+}
+
+// compatSyscalls reports whether this kernel runs 32-bit system calls,
+// asked once per module-guard load (a throwaway child makes one call).
+func compatSyscalls() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return kernel.CompatSyscalls(ctx) == nil
 }
