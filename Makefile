@@ -30,7 +30,9 @@ run: build
 
 # The whole suite, kernel tests included (they need root: run as root, or
 # they skip with the reason; under CI=true they fail instead).
+# scripts/test-deps.sh checks (under CI=true: installs) what they need.
 test:
+	@scripts/test-deps.sh
 	$(GO) test -count=1 -timeout 20m ./...
 
 generate:
