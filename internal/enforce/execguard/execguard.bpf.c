@@ -12,8 +12,8 @@
  * denied binary is the denied binary. A copy is a new inode: policies that
  * hold unknown binaries stop the process until user space has hashed it.
  */
-#include "common.h"
-#include "enforce.h"
+#include "common.bpf.h"
+#include "enforce.bpf.h"
 #include "execguard.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include "common.h"
 #include "enforce.h"
 
 #define EXECG_FILENAME_MAX 512 /* bytes of the execve filename kept, NUL included */

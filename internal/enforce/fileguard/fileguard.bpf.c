@@ -19,10 +19,10 @@
  * it): symlinks, hardlinks, relative paths, "..", bind mounts and renames
  * all end at the same inode.
  */
-#include "common.h"
-#include "enforce.h"
-#include "blob.h"
-#include "path.h"
+#include "common.bpf.h"
+#include "enforce.bpf.h"
+#include "blob.bpf.h"
+#include "path.bpf.h"
 #include "fileguard.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -2,6 +2,7 @@
 /* The file guard's map entries and records; bpf2go generates their Go twins. */
 #pragma once
 
+#include "common.h"
 #include "blob.h"
 #include "enforce.h"
 

@@ -11,7 +11,7 @@
  * Loaded in a collection of its own and only where it loads: no kernel the
  * project tests on runs BPF LSM programs (see docs/policies.md).
  */
-#include "enforce.h"
+#include "enforce.bpf.h"
 #include "fileguard.h"
 #include "lsm.h"
 

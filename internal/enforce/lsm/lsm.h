@@ -2,6 +2,7 @@
 /* The LSM tier's record: what a BPF LSM hook refused. */
 #pragma once
 
+#include "common.h"
 #include "enforce.h"
 
 #define LSM_PATH_MAX 256

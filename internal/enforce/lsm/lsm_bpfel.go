@@ -13,11 +13,6 @@ import (
 	"github.com/cilium/ebpf"
 )
 
-type lsmBlob struct {
-	_    structs.HostLayout
-	Data [16384]uint8
-}
-
 type lsmEnforceState struct {
 	_           structs.HostLayout
 	Host        uint64
@@ -93,7 +88,6 @@ type lsmVerdict struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	lsmMapBlobs             = "blobs"
 	lsmMapDrops             = "drops"
 	lsmMapEnforceConfig     = "enforce_config"
 	lsmMapEnforceHits       = "enforce_hits"
@@ -166,7 +160,6 @@ type lsmProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type lsmMapSpecs struct {
-	Blobs         *ebpf.MapSpec `ebpf:"blobs"`
 	Drops         *ebpf.MapSpec `ebpf:"drops"`
 	EnforceConfig *ebpf.MapSpec `ebpf:"enforce_config"`
 	EnforceHits   *ebpf.MapSpec `ebpf:"enforce_hits"`
@@ -209,7 +202,6 @@ func (o *lsmObjects) Close() error {
 //
 // It can be passed to loadLsmObjects or ebpf.CollectionSpec.LoadAndAssign.
 type lsmMaps struct {
-	Blobs         *ebpf.Map `ebpf:"blobs"`
 	Drops         *ebpf.Map `ebpf:"drops"`
 	EnforceConfig *ebpf.Map `ebpf:"enforce_config"`
 	EnforceHits   *ebpf.Map `ebpf:"enforce_hits"`
@@ -224,7 +216,6 @@ type lsmMaps struct {
 
 func (m *lsmMaps) Close() error {
 	return _LsmClose(
-		m.Blobs,
 		m.Drops,
 		m.EnforceConfig,
 		m.EnforceHits,

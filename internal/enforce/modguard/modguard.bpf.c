@@ -24,10 +24,10 @@
  * The syscall tracepoints never show 32-bit (compat) calls; the dispatcher
  * does, so on x86-64 it is the one that also stops "int $0x80" callers.
  */
-#include "common.h"
-#include "enforce.h"
-#include "blob.h"
-#include "path.h"
+#include "common.bpf.h"
+#include "enforce.bpf.h"
+#include "blob.bpf.h"
+#include "path.bpf.h"
 #include "modguard.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -2,6 +2,7 @@
 /* The module guard's records; bpf2go generates their Go twins. */
 #pragma once
 
+#include "common.h"
 #include "blob.h"
 #include "enforce.h"
 

@@ -16,6 +16,7 @@
  * Nothing that matches no entry, or that no policy of the caller holds,
  * reaches the ring buffer.
  */
+#include "enforce.bpf.h"
 #include "netguard.h"
 #include <bpf/bpf_endian.h>
 

@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include "common.h"
 #include "enforce.h"
 
 #define NET_DENY_MAX (1 << 16) /* entries per connect table (IPv4, IPv6) */

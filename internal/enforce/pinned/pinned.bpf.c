@@ -6,7 +6,7 @@
  * (bpf/lib/enforce.h), so that the Go side creates and pins them before any
  * enforcement object loads, and the wire types bpf2go generates for Go.
  */
-#include "enforce.h"
+#include "enforce.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

@@ -21,6 +21,7 @@
  * parsed within the bounds (truncated, unknown ethertype, a third VLAN tag)
  * passes: the kernel's own parsing will judge it.
  */
+#include "enforce.bpf.h"
 #include "xdpguard.h"
 #include <bpf/bpf_endian.h>
 

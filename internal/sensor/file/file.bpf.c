@@ -10,8 +10,8 @@
  * opened file is the kernel's: the walk of the dentries of the struct file
  * the returned descriptor names.
  */
-#include "common.h"
-#include "blob.h"
+#include "common.bpf.h"
+#include "blob.bpf.h"
 #include "file.h"
 #include "decide.h"
 

@@ -2,6 +2,7 @@
 /* Records and filter tables of the file sensor; bpf2go generates their Go twins. */
 #pragma once
 
+#include "common.h"
 #include "blob.h"
 
 #define PATH_CAP 4088        /* bytes kept of one path, its NUL included; more is cut */

@@ -23,7 +23,7 @@
  */
 #pragma once
 
-#include "blob.h"
+#include "blob.bpf.h"
 #include "file.h"
 
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;

@@ -8,8 +8,8 @@
  * that calls nobody watches pay only the kernel's syscall-tracepoint check;
  * addresses are read from the kernel's socket at syscall exit.
  */
-#include "common.h"
-#include "blob.h"
+#include "common.bpf.h"
+#include "blob.bpf.h"
 #include "network.h"
 #include "sock.h"
 #include "track.h"

@@ -2,6 +2,7 @@
 /* Records of the network sensor; bpf2go generates their Go twins. */
 #pragma once
 
+#include "common.h"
 #include "blob.h"
 
 #define DNS_PORTS_MAX 8      /* UDP ports whose payload is read as DNS */

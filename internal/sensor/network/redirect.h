@@ -8,8 +8,8 @@
  */
 #pragma once
 
-#include "common.h"
-#include "blob.h"
+#include "common.bpf.h"
+#include "blob.bpf.h"
 #include "network.h"
 #include "sock.h"
 #include "track.h"

@@ -6,7 +6,7 @@
  */
 #pragma once
 
-#include "common.h"
+#include "common.bpf.h"
 #include <bpf/bpf_endian.h>
 #include "network.h"
 

@@ -7,8 +7,8 @@
  */
 #pragma once
 
-#include "common.h"
-#include "blob.h"
+#include "common.bpf.h"
+#include "blob.bpf.h"
 #include "network.h"
 #include "sock.h"
 

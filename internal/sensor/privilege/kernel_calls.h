@@ -6,7 +6,7 @@
 #pragma once
 
 #include "record.h"
-#include "path.h"
+#include "path.bpf.h"
 
 #define MODULE_NAME_MAX 64 /* MODULE_NAME_LEN is 56 */
 #define TP_NAME_MAX 128

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "record.h"
-#include "path.h"
+#include "path.bpf.h"
 
 #define AT_FDCWD -100
 #define MS_BIND 4096

@@ -17,9 +17,9 @@
  * and sys_exit tracepoints instead, which every system call pays for; the
  * loader attaches it only when such a call is asked for.
  */
-#include "common.h"
-#include "blob.h"
-#include "args.h"
+#include "common.bpf.h"
+#include "blob.bpf.h"
+#include "args.bpf.h"
 #include "privilege.h"
 #include "record.h"
 #include "creds.h"

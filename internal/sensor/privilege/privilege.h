@@ -2,6 +2,7 @@
 /* Records of the privilege sensor; bpf2go generates their Go twins. */
 #pragma once
 
+#include "common.h"
 #include "blob.h"
 
 /*

@@ -5,9 +5,9 @@
  */
 #pragma once
 
-#include "common.h"
-#include "blob.h"
-#include "args.h"
+#include "common.bpf.h"
+#include "blob.bpf.h"
+#include "args.bpf.h"
 #include "privilege.h"
 
 struct {

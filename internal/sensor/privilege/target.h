@@ -3,7 +3,7 @@
 #pragma once
 
 #include "record.h"
-#include "path.h"
+#include "path.bpf.h"
 
 /* ptrace requests, from include/uapi/linux/ptrace.h */
 #define PTRACE_TRACEME 0

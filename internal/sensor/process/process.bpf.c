@@ -5,10 +5,10 @@
  * The process sensor: exec, exit and fork, from BTF-typed tracepoints
  * (tp_btf), so neither kprobes nor tracefs are needed.
  */
-#include "common.h"
-#include "blob.h"
-#include "path.h"
-#include "task.h"
+#include "common.bpf.h"
+#include "blob.bpf.h"
+#include "path.bpf.h"
+#include "task.bpf.h"
 #include "process.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -2,6 +2,7 @@
 /* Records of the process sensor; bpf2go generates their Go twins. */
 #pragma once
 
+#include "common.h"
 #include "blob.h"
 
 #define ARGS_MAX 4096 /* argv bytes per exec; more is cut and flagged */

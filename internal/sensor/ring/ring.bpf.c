@@ -6,7 +6,7 @@
  * the wire types of common.h, so that the Go side creates the maps once and
  * bpf2go generates the record header and kind enum for it.
  */
-#include "common.h"
+#include "common.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

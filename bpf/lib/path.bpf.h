@@ -10,7 +10,7 @@
  */
 #pragma once
 
-#include "blob.h"
+#include "blob.bpf.h"
 
 #define PATH_MAX_DEPTH 64 /* components plus mount crossings */
 

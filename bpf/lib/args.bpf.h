@@ -5,7 +5,7 @@
  */
 #pragma once
 
-#include "blob.h"
+#include "blob.bpf.h"
 
 /* blob_ustr's outcome */
 enum ustr_result {

@@ -2,7 +2,7 @@
 /* What a record says about a task: ids, namespaces, cgroup path, tty. */
 #pragma once
 
-#include "blob.h"
+#include "blob.bpf.h"
 
 #define CGROUP_MAX_DEPTH 32
 
