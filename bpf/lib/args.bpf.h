@@ -6,6 +6,7 @@
 #pragma once
 
 #include "blob.bpf.h"
+#include "kfuncs.bpf.h"
 
 /* blob_ustr's outcome */
 enum ustr_result {
@@ -48,9 +49,11 @@ static __always_inline char blob_first_byte(struct blob *b, struct str_ref *ref)
 }
 
 /*
- * task_fd_file returns the file open as fd in task's table, or NULL. The
- * pointer is read without taking a reference: use it for reads only, as
- * another thread may close the descriptor at any time.
+ * task_fd_file returns the file open as fd in task's table, or NULL, read
+ * with helpers: it needs no kfunc (the privilege sensor runs without
+ * them), and the pointer is untyped (read through it with BPF_CORE_READ).
+ * The pointer is read without taking a reference: use it for reads only,
+ * as another thread may close the descriptor at any time.
  */
 static __always_inline struct file *task_fd_file(struct task_struct *task, long fd)
 {
@@ -63,4 +66,25 @@ static __always_inline struct file *task_fd_file(struct task_struct *task, long 
 		return NULL;
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	return f;
+}
+
+/*
+ * fd_file is the same file as a typed pointer (bpf_rdonly_cast), whose
+ * fields are read with plain loads instead of a helper call each; the task
+ * must be a typed pointer too (bpf_get_current_task_btf). No reference is
+ * taken: read it only, in a syscall of the same task (the descriptor may be
+ * closed by another thread meanwhile; the loads then read what is there or
+ * fault to 0).
+ */
+static __always_inline struct file *fd_file(struct task_struct *task, long fd)
+{
+	struct fdtable *fdt = task->files->fdt;
+	struct file *f;
+
+	if (fd < 0 || fd >= fdt->max_fds)
+		return NULL;
+	f = fdt->fd[fd];
+	if (!f)
+		return NULL;
+	return bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
 }

@@ -14,6 +14,7 @@
  */
 #include "common.bpf.h"
 #include "enforce.bpf.h"
+#include "kfuncs.bpf.h"
 #include "execguard.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -35,15 +36,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* multigrain timestamps keep a flag in the top bit of i_ctime_nsec (6.13+) */
 #define NSEC_MASK 0x7fffffffU
 
-/* 6.13+; weak, so that the object still loads where it is missing */
-extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type type,
-				__u64 value) __ksym __weak;
+/* bpf_send_signal_task (kfuncs.bpf.h) is 6.13+ and weak, so that the object
+ * still loads where it is missing */
 
 /* the deferred-release callback a file on task_works carries (fput) */
 extern void ____fput __ksym __weak;
 
-/* libbpf 1.1 lacks bpf_ksym_exists: a weak ksym the kernel lacks is 0 */
-#define ksym_exists(sym) (!!(sym))
 
 /* files whose exec is denied, with the policies that deny them */
 struct {

@@ -23,11 +23,11 @@
 #include "enforce.bpf.h"
 #include "blob.bpf.h"
 #include "path.bpf.h"
+#include "kfuncs.bpf.h"
+#include "args.bpf.h"
 #include "fileguard.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
 /* include/uapi/asm-generic/fcntl.h and linux/fs.h: #defines, not in BTF */
 #define O_WRONLY 00000001
@@ -107,21 +107,6 @@ static __always_inline __u32 call_flags(struct task_struct *task, enum guard_sys
 	default: /* openat, open_by_handle_at: the third argument */
 		return syscall_arg(regs, 2);
 	}
-}
-
-/* fd_file is the file open as fd in task's table, or NULL. No reference is
- * taken: it is only read, at the exit of a syscall of the same task. */
-static __always_inline struct file *fd_file(struct task_struct *task, long fd)
-{
-	struct fdtable *fdt = task->files->fdt;
-	struct file *f;
-
-	if (fd < 0 || fd >= fdt->max_fds)
-		return NULL;
-	f = fdt->fd[fd];
-	if (!f)
-		return NULL;
-	return bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
 }
 
 /*

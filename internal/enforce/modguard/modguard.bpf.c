@@ -28,11 +28,11 @@
 #include "enforce.bpf.h"
 #include "blob.bpf.h"
 #include "path.bpf.h"
+#include "kfuncs.bpf.h"
+#include "args.bpf.h"
 #include "modguard.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
 #define SIGKILL 9
 #define TS_COMPAT 0x0002 /* x86 thread_info.status: inside a 32-bit syscall */
@@ -133,20 +133,6 @@ static __always_inline int enter(enum mod_syscall sys, __u64 a0, __u64 a1, __u64
 	if (bpf_map_update_elem(&mod_inflight, &key, c, BPF_ANY))
 		count_drop(DROP_MAP_FULL, KIND_ENFORCE_MODULE);
 	return 0;
-}
-
-/* fd_file is the file open as fd in task's table, or NULL. */
-static __always_inline struct file *fd_file(struct task_struct *task, long fd)
-{
-	struct fdtable *fdt = task->files->fdt;
-	struct file *f;
-
-	if (fd < 0 || fd >= fdt->max_fds)
-		return NULL;
-	f = fdt->fd[fd];
-	if (!f)
-		return NULL;
-	return bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
 }
 
 /* leave reports the call the thread returns from, if its entry decided. */

@@ -24,12 +24,10 @@
 #pragma once
 
 #include "blob.bpf.h"
+#include "kfuncs.bpf.h"
+#include "args.bpf.h"
 #include "file.h"
 
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
-extern int bpf_iter_num_new(struct bpf_iter_num *it, int start, int end) __ksym;
-extern int *bpf_iter_num_next(struct bpf_iter_num *it) __ksym;
-extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __ksym;
 
 #define AT_FDCWD -100
 #define KEY_SLOT 4 /* the prefix length before each string */
@@ -100,23 +98,6 @@ static __always_inline struct mount *real_mount_of(struct vfsmount *vfsmnt)
 {
 	return bpf_rdonly_cast((void *)vfsmnt - bpf_core_field_offset(struct mount, mnt),
 			       bpf_core_type_id_kernel(struct mount));
-}
-
-/*
- * fd_file is the file open as fd in task's table, or NULL. No reference is
- * taken: it is only read, at the exit of a syscall of the same task.
- */
-static __always_inline struct file *fd_file(struct task_struct *task, long fd)
-{
-	struct fdtable *fdt = task->files->fdt;
-	struct file *f = NULL;
-
-	if (fd < 0 || fd >= fdt->max_fds)
-		return NULL;
-	f = fdt->fd[fd];
-	if (!f)
-		return NULL;
-	return bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
 }
 
 /* low_bytes keeps the first n bytes of a little-endian word. */

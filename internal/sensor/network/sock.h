@@ -7,6 +7,8 @@
 #pragma once
 
 #include "common.bpf.h"
+#include "kfuncs.bpf.h"
+#include "args.bpf.h"
 #include <bpf/bpf_endian.h>
 #include "network.h"
 
@@ -42,36 +44,19 @@ static __always_inline bool family_wanted(__u16 family)
  * Reads go through BTF-typed pointers: a load from one is a single
  * instruction with a fault handler, where BPF_CORE_READ is a helper call
  * per field. bpf_rdonly_cast types an address the verifier sees as a plain
- * number (an fd table slot, file->private_data).
+ * number (file->private_data); fd_file (args.bpf.h) returns a typed file.
  */
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
 static __always_inline struct task_struct *current_task(void)
 {
 	return bpf_get_current_task_btf();
 }
 
-/* fd_file is the current task's open file at fd, or NULL. */
-static __always_inline struct file *fd_file(long fd)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct fdtable *fdt = task->files->fdt;
-	struct file *f = NULL;
-
-	if (fd < 0 || (unsigned long)fd >= fdt->max_fds)
-		return NULL;
-	/* fd[] is indexed at run time: the slot is read with a helper */
-	bpf_probe_read_kernel(&f, sizeof(f), (void *)fdt->fd + fd * sizeof(f));
-	if (!f)
-		return NULL;
-	return bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
-}
-
 /* fd_sock is the sock behind the current task's fd, or NULL when fd is
  * not a socket. */
 static __always_inline struct sock *fd_sock(long fd)
 {
-	struct file *f = fd_file(fd);
+	struct file *f = fd_file(current_task(), fd);
 
 	if (!f || (f->f_inode->i_mode & S_IFMT) != S_IFSOCK)
 		return NULL;

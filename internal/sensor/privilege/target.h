@@ -4,6 +4,7 @@
 
 #include "record.h"
 #include "path.bpf.h"
+#include "kfuncs.bpf.h"
 
 /* ptrace requests, from include/uapi/linux/ptrace.h */
 #define PTRACE_TRACEME 0
@@ -16,21 +17,18 @@
 #define PTRACE_SETREGSET 0x4205
 #define PTRACE_SEIZE 0x4206
 
-/* The task with this pid in the caller's pid namespace (6.13+), or in the
- * initial one (6.2+); a reference to drop with bpf_task_release. Weak: a
- * kernel without them loads the sensor, and finds no targets. */
-extern struct task_struct *bpf_task_from_vpid(s32 vpid) __ksym __weak;
-extern struct task_struct *bpf_task_from_pid(s32 pid) __ksym __weak;
-extern void bpf_task_release(struct task_struct *p) __ksym __weak;
+/* bpf_task_from_vpid (6.13+) and bpf_task_from_pid (6.2+) are weak
+ * (kfuncs.bpf.h): a kernel without them loads the sensor, and finds no
+ * targets. */
 
 /* find_task returns a reference to the task the caller knows as vpid. */
 static __always_inline struct task_struct *find_task(struct task_struct *caller, long vpid)
 {
-	if (bpf_task_from_vpid)
+	if (ksym_exists(bpf_task_from_vpid))
 		return bpf_task_from_vpid(vpid);
 	/* before 6.13: only a caller in the initial pid namespace, whose
 	 * pids are the host's, can be resolved */
-	if (bpf_task_from_pid && BPF_CORE_READ(caller, thread_pid, level) == 0)
+	if (ksym_exists(bpf_task_from_pid) && BPF_CORE_READ(caller, thread_pid, level) == 0)
 		return bpf_task_from_pid(vpid);
 	return NULL;
 }
