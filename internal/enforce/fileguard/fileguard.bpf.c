@@ -25,6 +25,7 @@
 #include "path.bpf.h"
 #include "kfuncs.bpf.h"
 #include "args.bpf.h"
+#include "syscall.bpf.h"
 #include "fileguard.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -59,31 +60,6 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } file_state SEC(".maps");
 
-/* arm64's registers, relocated only there (vmlinux.h is x86-64's) */
-struct user_pt_regs___arm64 {
-	__u64 regs[31];
-} __attribute__((preserve_access_index));
-
-/* syscall_arg is the i-th argument (i < 4) of the task's system call, from
- * its saved user registers: at syscall exit only the return value register
- * has been written, and on arm64 that is x0, which no caller here reads. */
-static __always_inline __u64 syscall_arg(struct pt_regs *regs, int i)
-{
-	if (bpf_core_field_exists(regs->di)) {
-		switch (i) {
-		case 0: return BPF_CORE_READ(regs, di);
-		case 1: return BPF_CORE_READ(regs, si);
-		case 2: return BPF_CORE_READ(regs, dx);
-		default: return BPF_CORE_READ(regs, r10);
-		}
-	}
-	struct user_pt_regs___arm64 *r = (void *)regs;
-
-	if (bpf_core_field_exists(r->regs))
-		return BPF_CORE_READ(r, regs[i & 3]);
-	return 0;
-}
-
 /* call_flags are the open flags the call passed. openat2 passes them in
  * user memory, read here after the kernel read its own copy: a racing
  * thread can change what the record says, and the one decision that rests
@@ -92,20 +68,24 @@ static __always_inline __u64 syscall_arg(struct pt_regs *regs, int i)
 static __always_inline __u32 call_flags(struct task_struct *task, enum guard_syscall sys)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	__u64 arg[6];
 
+	/* at syscall exit only the return value register has been written,
+	 * and on arm64 that is x0, which no case here reads */
+	syscall_args(regs, false, arg);
 	switch (sys) {
 	case GUARD_OPEN:
-		return syscall_arg(regs, 1);
+		return arg[1];
 	case GUARD_CREAT:
 		return O_CREAT | O_WRONLY | O_TRUNC;
 	case GUARD_OPENAT2: {
 		struct open_how how = {};
 
-		bpf_probe_read_user(&how, sizeof(how), (const void *)syscall_arg(regs, 2));
+		bpf_probe_read_user(&how, sizeof(how), (const void *)arg[2]);
 		return how.flags;
 	}
 	default: /* openat, open_by_handle_at: the third argument */
-		return syscall_arg(regs, 2);
+		return arg[2];
 	}
 }
 

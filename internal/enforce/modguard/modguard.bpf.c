@@ -30,12 +30,13 @@
 #include "path.bpf.h"
 #include "kfuncs.bpf.h"
 #include "args.bpf.h"
+#include "syscall.bpf.h"
+#include "module.bpf.h"
 #include "modguard.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define SIGKILL 9
-#define TS_COMPAT 0x0002 /* x86 thread_info.status: inside a 32-bit syscall */
 
 /* This architecture's numbers of the calls, set by the loader; -1 for none.
  * x32_bit is x86-64's __X32_SYSCALL_BIT, which x32 calls carry. */
@@ -205,20 +206,6 @@ int tp_exit_module(struct trace_event_raw_sys_exit *ctx)
 
 /* The dispatcher. */
 
-/* arm64's registers, relocated only there (vmlinux.h is x86-64's) */
-struct pt_regs___arm64 {
-	__u64 regs[31];
-	__s32 syscallno;
-} __attribute__((preserve_access_index));
-
-static __always_inline bool in_compat_syscall(void)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-
-	return bpf_core_field_exists(task->thread_info.status) &&
-	       (task->thread_info.status & TS_COMPAT);
-}
-
 /* which returns the call nr is, if it is one of ours. */
 static __always_inline enum mod_syscall which(long nr, bool *compat)
 {
@@ -240,50 +227,23 @@ int BPF_PROG(dispatch_enter, struct pt_regs *regs, long id)
 {
 	bool compat = false;
 	enum mod_syscall sys = which(id, &compat);
-	__u32 info = MOD_DISPATCHED;
+	__u64 args[6];
 
 	if (!sys)
 		return 0;
-	if (bpf_core_field_exists(regs->di)) {
-		if (compat) /* ia32: ebx, ecx, edx */
-			return enter(sys, (__u32)BPF_CORE_READ(regs, bx), (__u32)BPF_CORE_READ(regs, cx),
-				     (__u32)BPF_CORE_READ(regs, dx), info | MOD_COMPAT);
-		return enter(sys, BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si),
-			     BPF_CORE_READ(regs, dx), info);
-	}
-	struct pt_regs___arm64 *r = (void *)regs;
-
-	return enter(sys, BPF_CORE_READ(r, regs[0]), BPF_CORE_READ(r, regs[1]),
-		     BPF_CORE_READ(r, regs[2]), info);
+	syscall_args(regs, compat, args);
+	return enter(sys, args[0], args[1], args[2], MOD_DISPATCHED | (compat ? MOD_COMPAT : 0));
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(dispatch_exit, struct pt_regs *regs, long ret)
 {
 	bool compat = false;
-	long nr;
 
-	/* plain loads through the typed pointer, not bpf_probe_read_kernel:
-	 * every system call of the host runs this */
-	if (bpf_core_field_exists(regs->orig_ax)) {
-		nr = regs->orig_ax;
-	} else {
-		struct pt_regs___arm64 *r = (void *)regs;
-
-		nr = r->syscallno;
-	}
-	if (!which(nr, &compat))
+	if (!which(syscall_nr(regs), &compat))
 		return 0;
 	return leave(ret);
 }
-
-/* module/module_load's layout; relocated against the kernel's when it
- * has modules (vmlinux.h comes from a kernel without). */
-struct trace_event_raw_module_load___vigil {
-	struct trace_entry ent;
-	unsigned int taints;
-	__u32 __data_loc_name;
-} __attribute__((preserve_access_index));
 
 /* A module was loaded by a call the guard acted on: its name, for the
  * record written at the call's exit. Loaded only where the kernel has
@@ -294,12 +254,8 @@ int on_module_load(struct trace_event_raw_module_load___vigil *ctx)
 	__u64 key = bpf_get_current_pid_tgid();
 	struct mod_call *c = bpf_map_lookup_elem(&mod_inflight, &key);
 
-	if (!c)
-		return 0;
-	/* __data_loc: the string's offset in the record, in the low 16 bits */
-	__u32 loc = ctx->__data_loc_name;
-
-	bpf_probe_read_kernel_str(c->name, sizeof(c->name), (void *)ctx + (loc & 0xffff));
+	if (c)
+		module_load_name(ctx, c->name, sizeof(c->name));
 	return 0;
 }
 

@@ -27,10 +27,10 @@
 #include "namespaces.h"
 #include "mounts.h"
 #include "kernel_calls.h"
+#include "syscall.bpf.h"
+#include "module.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-#define TS_COMPAT 0x0002 /* x86 thread_info.status: inside a 32-bit syscall */
 
 static __always_inline struct nr_call *nr_call(long nr)
 {
@@ -175,9 +175,9 @@ int on_exit(struct trace_event_raw_sys_exit *ctx)
 }
 
 /*
- * The dispatcher, for calls without a tracepoint; x86-64 only (its
- * registers). A 32-bit (ia32) system call has numbers of its own, which
- * the table does not hold.
+ * The dispatcher, for calls without a tracepoint; the registers are read
+ * by syscall.bpf.h. A 32-bit (ia32) system call has numbers of its own,
+ * which the table does not hold.
  */
 SEC("tp_btf/sys_enter")
 int BPF_PROG(dispatch_enter, struct pt_regs *regs, long id)
@@ -186,33 +186,23 @@ int BPF_PROG(dispatch_enter, struct pt_regs *regs, long id)
 
 	if (!nc || !nc->dispatched)
 		return 0;
-	struct task_struct *task = bpf_get_current_task_btf();
-
-	if (bpf_core_field_exists(task->thread_info.status) &&
-	    (task->thread_info.status & TS_COMPAT))
+	if (in_compat_syscall())
 		return 0;
-	__u64 args[6] = {regs->di, regs->si, regs->dx, regs->r10, regs->r8, regs->r9};
+	__u64 args[6];
 
+	syscall_args(regs, false, args);
 	return enter(nc, args);
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(dispatch_exit, struct pt_regs *regs, long ret)
 {
-	struct nr_call *nc = nr_call(regs->orig_ax);
+	struct nr_call *nc = nr_call(syscall_nr(regs));
 
 	if (!nc || !nc->dispatched)
 		return 0;
 	return leave(ret);
 }
-
-/* module/module_load's layout; relocated against the kernel's when it
- * has modules (vmlinux.h comes from a kernel without). */
-struct trace_event_raw_module_load___vigil {
-	struct trace_entry ent;
-	unsigned int taints;
-	__u32 __data_loc_name;
-} __attribute__((preserve_access_index));
 
 /* A module was loaded: its name, for the init_module or finit_module call
  * that loads it, reported at the call's exit. */
@@ -224,9 +214,6 @@ int on_module_load(struct trace_event_raw_module_load___vigil *ctx)
 
 	if (!in || (in->call != CALL_INIT_MODULE && in->call != CALL_FINIT_MODULE))
 		return 0;
-	/* __data_loc: the string's offset in the record, in the low 16 bits */
-	__u32 loc = ctx->__data_loc_name;
-
-	bpf_probe_read_kernel_str(in->modname, sizeof(in->modname), (void *)ctx + (loc & 0xffff));
+	module_load_name(ctx, in->modname, sizeof(in->modname));
 	return 0;
 }
