@@ -13,7 +13,7 @@
 #include "common.bpf.h"
 #include "blob.bpf.h"
 #include "file.h"
-#include "decide.h"
+#include "decide.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -101,7 +101,7 @@ static __always_inline int emit(struct call *c, enum record_kind kind, enum file
  * swap are the kernel's: the returned descriptor's struct file and its
  * dentries. An entry program would also add a second tracepoint to every
  * open, which costs more than this whole decision. So the exit side is made
- * cheap instead (filter.h): the walk only notes where the names are, the
+ * cheap instead (filter.bpf.h): the walk only notes where the names are, the
  * watch tree dismisses the path at the first name nothing watched lies
  * below, and nothing is written out for a path that is not watched.
  */

@@ -148,7 +148,7 @@ func (r *rules) layTree(all, comps []*tnode) bool {
 	return true
 }
 
-// treeHash is tree_hash (decide.h).
+// treeHash is tree_hash (filter.bpf.h).
 func treeHash(parent, length uint32, w0 uint64) uint32 {
 	return uint32((w0 ^ uint64(length)<<56 ^ uint64(parent)<<40) * 0x9E3779B97F4A7C15 >> 55)
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// kernelTree is tree_ops (decide.h) in Go: the answer for a path's names,
+// kernelTree is tree_ops (filter.bpf.h) in Go: the answer for a path's names,
 // root first, or ask when the kernel would go to the trie.
 func kernelTree(t *fileWatchTree, names []string, need uint32) (ops uint32, ask bool) {
 	if t.Node[0].Flags&fileTreeFlagTREE_ASK_TRIE != 0 {
@@ -214,7 +214,7 @@ func TestTreeLayout(t *testing.T) {
 	}
 }
 
-// kernelComp is comp_ops (decide.h) in Go.
+// kernelComp is comp_ops (filter.bpf.h) in Go.
 func kernelComp(t *fileWatchTree, name string) uint32 {
 	w := nameWords(name)
 	h := treeHash(uint32(treeAnywhere), uint32(len(name)), w[0])

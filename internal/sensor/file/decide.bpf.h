@@ -7,8 +7,8 @@
  */
 #pragma once
 
-#include "filter.h"
-#include "argpath.h"
+#include "filter.bpf.h"
+#include "argpath.bpf.h"
 
 /* include/uapi/asm-generic/fcntl.h and linux/fs.h: #defines, not in BTF */
 #define O_ACCMODE 00000003
@@ -47,89 +47,6 @@ static __always_inline bool env_get(struct env *e)
 	e->root.dentry = e->task->fs->root.dentry;
 	e->root.mnt = e->task->fs->root.mnt;
 	return true;
-}
-
-/* See filter.h: a component rule is a child of TREE_ANYWHERE. */
-__noinline __u32 comp_ops(__u32 len, __u64 w0, __u64 w1, __u64 w2, __u64 w3)
-{
-	__u32 zero = 0;
-	const struct filter_conf *conf = bpf_map_lookup_elem(&filter, &zero);
-
-	if (!conf)
-		return 0;
-	__u32 slot = conf->tree_slot & 1;
-	const struct watch_tree *t = bpf_map_lookup_elem(&trees, &slot);
-
-	if (!t)
-		return 0;
-	__u64 w[4] = { w0, w1, w2, w3 };
-	__u32 at = tree_child(t, TREE_ANYWHERE, len, w);
-
-	return at < TREE_NODES ? t->node[at].here : 0;
-}
-
-/* See filter.h. A global function: the verifier checks it once, and its
- * callers see one answer, not one per way out of the loop. The loop's
- * state lives in the scratch (tk: names left, tn: the node reached, tops:
- * the answer so far), unknown to the verifier, so that the loop converges. */
-__noinline __u32 tree_ops(__u32 need)
-{
-	__u32 zero = 0;
-	struct scratch *s = bpf_map_lookup_elem(&scratches, &zero);
-	const struct filter_conf *conf = bpf_map_lookup_elem(&filter, &zero);
-
-	if (!s || !conf)
-		return TREE_ASK;
-	__u32 slot = conf->tree_slot & 1;
-	const struct watch_tree *t = bpf_map_lookup_elem(&trees, &slot);
-
-	if (!t || (t->node[0].flags & TREE_ASK_TRIE) || s->n > WALK_MAX_NAMES)
-		return TREE_ASK;
-
-	struct bpf_iter_num it;
-
-	s->tk = s->n;
-	s->tn = 0;
-	s->tops = 0; /* the trie has nothing for "/…" (root_ops aside) */
-	bpf_iter_num_new(&it, 0, TREE_DEPTH);
-	while (bpf_iter_num_next(&it)) {
-		__u32 k = s->tk, cur = s->tn & (TREE_NODES - 1);
-
-		if (k == 0 || k > WALK_MAX_NAMES)
-			break;
-		const struct tree_node *nd = &t->node[cur];
-		const struct name_ref *name = &s->names[(k - 1) & (WALK_MAX_NAMES - 1)];
-		__u32 len = name->len;
-
-		if (!((nd->child_lens >> (len < 31 ? len : 31)) & 1))
-			break; /* no child that long: the path stays below nd */
-		__u64 w[4];
-
-		name_words((const void *)name->name, len, w);
-		__u32 at = tree_child(t, cur, len, w);
-
-		if (at >= TREE_NODES)
-			break;
-		const struct tree_node *c = &t->node[at];
-
-		if (c->flags & TREE_ASK_TRIE) {
-			s->tops = TREE_ASK;
-			break;
-		}
-		if (k == 1) { /* the path ends here */
-			s->tops = c->here;
-			break;
-		}
-		s->tops = c->below;
-		/* deeper entries have this one's ops too (config.go inherits
-		 * them): watched already, or nothing more to find */
-		if ((c->below & need) || !(c->reach & need))
-			break;
-		s->tn = at;
-		s->tk = k - 1;
-	}
-	bpf_iter_num_destroy(&it);
-	return s->tops;
 }
 
 static __always_inline void set_inode(struct file_info *e, struct file *f)

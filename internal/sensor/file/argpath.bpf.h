@@ -8,7 +8,7 @@
  */
 #pragma once
 
-#include "filter.h"
+#include "filter.bpf.h"
 
 /*
  * Argument paths are cleaned lexically before they are matched, as far as

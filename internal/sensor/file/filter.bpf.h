@@ -106,8 +106,62 @@ static __always_inline __u64 low_bytes(__u64 w, __u32 n)
 	return n >= 8 ? w : w & ((1ULL << (n * 8)) - 1);
 }
 
-/* comp_ops: the ops of the component rule named (w, len), or 0 (decide.h). */
-__u32 comp_ops(__u32 len, __u64 w0, __u64 w1, __u64 w2, __u64 w3);
+/* tree_hash is where the child (len, w0) of node parent sits in slot[];
+ * config.go has the same function. */
+static __always_inline __u32 tree_hash(__u32 parent, __u32 len, __u64 w0)
+{
+	__u64 h = (w0 ^ ((__u64)len << 56) ^ ((__u64)parent << 40)) * 0x9E3779B97F4A7C15ULL;
+
+	return h >> 55; /* 9 bits: TREE_SLOTS */
+}
+
+/* tree_child is the index of the child of node parent named (w, len), or
+ * TREE_NODES when there is none. */
+static __always_inline __u32 tree_child(const struct watch_tree *t, __u32 parent, __u32 len,
+					const __u64 w[4])
+{
+	__u32 h = tree_hash(parent, len, w[0]);
+
+	for (__u32 i = 0; i < TREE_PROBES; i++) {
+		__u32 idx = t->slot[(h + i) & (TREE_SLOTS - 1)];
+
+		if (!idx)
+			break;
+		__u32 at = (idx - 1) & (TREE_NODES - 1);
+		const struct tree_node *c = &t->node[at];
+
+		/* one test, not six: fewer branches to predict, and to verify */
+		__u64 diff = (c->parent ^ parent) | (c->len ^ len) | (c->word[0] ^ w[0]) |
+			     (c->word[1] ^ w[1]) | (c->word[2] ^ w[2]) | (c->word[3] ^ w[3]);
+
+		if (!diff)
+			return at;
+	}
+	return TREE_NODES;
+}
+
+/*
+ * comp_ops: the ops of the component rule named (w, len), or 0; a
+ * component rule is a child of TREE_ANYWHERE. A global function: the
+ * verifier checks it once, and every program shares it.
+ */
+__noinline __u32 comp_ops(__u32 len, __u64 w0, __u64 w1, __u64 w2, __u64 w3)
+{
+	__u32 zero = 0;
+	const struct filter_conf *conf = bpf_map_lookup_elem(&filter, &zero);
+
+	if (!conf)
+		return 0;
+	__u32 slot = conf->tree_slot & 1;
+	const struct watch_tree *t = bpf_map_lookup_elem(&trees, &slot);
+
+	if (!t)
+		return 0;
+	__u64 w[4] = { w0, w1, w2, w3 };
+	__u32 at = tree_child(t, TREE_ANYWHERE, len, w);
+
+	return at < TREE_NODES ? t->node[at].here : 0;
+}
 
 /* comp_maybe: may a name of len bytes starting with first match a
  * component rule watched for need? Two bit tests, before any comparison:
@@ -311,40 +365,6 @@ static __always_inline __u32 trie_ops(struct blob *b, __u32 base, __u32 pos, boo
 	return ops ? *ops : 0;
 }
 
-/* tree_hash is where the child (len, w0) of node parent sits in slot[];
- * config.go has the same function. */
-static __always_inline __u32 tree_hash(__u32 parent, __u32 len, __u64 w0)
-{
-	__u64 h = (w0 ^ ((__u64)len << 56) ^ ((__u64)parent << 40)) * 0x9E3779B97F4A7C15ULL;
-
-	return h >> 55; /* 9 bits: TREE_SLOTS */
-}
-
-/* tree_child is the index of the child of node parent named (w, len), or
- * TREE_NODES when there is none. */
-static __always_inline __u32 tree_child(const struct watch_tree *t, __u32 parent, __u32 len,
-					const __u64 w[4])
-{
-	__u32 h = tree_hash(parent, len, w[0]);
-
-	for (__u32 i = 0; i < TREE_PROBES; i++) {
-		__u32 idx = t->slot[(h + i) & (TREE_SLOTS - 1)];
-
-		if (!idx)
-			break;
-		__u32 at = (idx - 1) & (TREE_NODES - 1);
-		const struct tree_node *c = &t->node[at];
-
-		/* one test, not six: fewer branches to predict, and to verify */
-		__u64 diff = (c->parent ^ parent) | (c->len ^ len) | (c->word[0] ^ w[0]) |
-			     (c->word[1] ^ w[1]) | (c->word[2] ^ w[2]) | (c->word[3] ^ w[3]);
-
-		if (!diff)
-			return at;
-	}
-	return TREE_NODES;
-}
-
 #define TREE_ASK (1U << 31) /* tree_ops: ask the trie */
 
 /*
@@ -352,8 +372,70 @@ static __always_inline __u32 tree_child(const struct watch_tree *t, __u32 parent
  * against the current watch tree, and returns the ops the trie would
  * return for the whole path, or TREE_ASK when the tree cannot tell. It
  * stops at the first name below which nothing watched for need lies.
- */
-__u32 tree_ops(__u32 need);
+ *
+ * A global function: the verifier checks it once, and its
+ * callers see one answer, not one per way out of the loop. The loop's
+ * state lives in the scratch (tk: names left, tn: the node reached, tops:
+ * the answer so far), unknown to the verifier, so that the loop converges. */
+__noinline __u32 tree_ops(__u32 need)
+{
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratches, &zero);
+	const struct filter_conf *conf = bpf_map_lookup_elem(&filter, &zero);
+
+	if (!s || !conf)
+		return TREE_ASK;
+	__u32 slot = conf->tree_slot & 1;
+	const struct watch_tree *t = bpf_map_lookup_elem(&trees, &slot);
+
+	if (!t || (t->node[0].flags & TREE_ASK_TRIE) || s->n > WALK_MAX_NAMES)
+		return TREE_ASK;
+
+	struct bpf_iter_num it;
+
+	s->tk = s->n;
+	s->tn = 0;
+	s->tops = 0; /* the trie has nothing for "/…" (root_ops aside) */
+	bpf_iter_num_new(&it, 0, TREE_DEPTH);
+	while (bpf_iter_num_next(&it)) {
+		__u32 k = s->tk, cur = s->tn & (TREE_NODES - 1);
+
+		if (k == 0 || k > WALK_MAX_NAMES)
+			break;
+		const struct tree_node *nd = &t->node[cur];
+		const struct name_ref *name = &s->names[(k - 1) & (WALK_MAX_NAMES - 1)];
+		__u32 len = name->len;
+
+		if (!((nd->child_lens >> (len < 31 ? len : 31)) & 1))
+			break; /* no child that long: the path stays below nd */
+		__u64 w[4];
+
+		name_words((const void *)name->name, len, w);
+		__u32 at = tree_child(t, cur, len, w);
+
+		if (at >= TREE_NODES)
+			break;
+		const struct tree_node *c = &t->node[at];
+
+		if (c->flags & TREE_ASK_TRIE) {
+			s->tops = TREE_ASK;
+			break;
+		}
+		if (k == 1) { /* the path ends here */
+			s->tops = c->here;
+			break;
+		}
+		s->tops = c->below;
+		/* deeper entries have this one's ops too (config.go inherits
+		 * them): watched already, or nothing more to find */
+		if ((c->below & need) || !(c->reach & need))
+			break;
+		s->tn = at;
+		s->tk = k - 1;
+	}
+	bpf_iter_num_destroy(&it);
+	return s->tops;
+}
 
 /*
  * kernel_path decides whether the file at (dentry, vfsmount) is watched for
