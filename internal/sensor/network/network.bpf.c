@@ -11,8 +11,10 @@
 #include "common.bpf.h"
 #include "blob.bpf.h"
 #include "network.h"
-#include "sock.h"
-#include "track.h"
+#include "sock.bpf.h"
+#include "track.bpf.h"
+#include "dns.bpf.h"
+#include "redirect.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -343,5 +345,139 @@ int BPF_PROG(handle_set_state_again, const struct sock *sk, int oldstate, int ne
 	return 0;
 }
 
-#include "dns.h"
-#include "redirect.h"
+/* DNS queries: the first message a socket to port 53 sends (dns.bpf.h). */
+
+/* write(fd, buf, count) */
+SEC("tracepoint/syscalls/sys_enter_write")
+int enter_write(struct trace_event_raw_sys_enter *ctx)
+{
+	if (ctx->args[2] < DNS_MIN_LEN)
+		return 0; /* the cheapest test first: write is the hottest call */
+	struct sock *sk;
+	struct dns_msg *m = dns_start(ctx->args[0], NET_SYS_WRITE, &sk);
+	if (!m)
+		return 0;
+	m->buf = ctx->args[1];
+	m->len = ctx->args[2];
+	dns_send(sk, m);
+	return 0;
+}
+
+/* sendto(fd, buf, len, flags, addr, addrlen) */
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	if (ctx->args[2] < DNS_MIN_LEN)
+		return 0;
+	struct sock *sk;
+	struct dns_msg *m = dns_start(ctx->args[0], NET_SYS_SENDTO, &sk);
+	if (!m)
+		return 0;
+	m->buf = ctx->args[1];
+	m->len = ctx->args[2];
+	m->name = ctx->args[4];
+	m->namelen = ctx->args[5];
+	dns_send(sk, m);
+	return 0;
+}
+
+/* sendmsg(fd, msg, flags) */
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	struct sock *sk;
+	struct dns_msg *m = dns_start(ctx->args[0], NET_SYS_SENDMSG, &sk);
+
+	if (m && msghdr_parts(m, (const struct user_msghdr *)ctx->args[1]))
+		dns_send(sk, m);
+	return 0;
+}
+
+/* sendmmsg(fd, vec, vlen, flags): the first DNS_MMSG_MAX messages */
+SEC("tracepoint/syscalls/sys_enter_sendmmsg")
+int enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	struct sock *sk;
+	struct dns_msg *m = dns_start(ctx->args[0], NET_SYS_SENDMMSG, &sk);
+
+	if (!m)
+		return 0;
+	struct mmsg_walk w = {
+		.sk = sk,
+		.vec = (const struct mmsghdr *)ctx->args[1],
+		.vlen = ctx->args[2],
+	};
+	bpf_loop(DNS_MMSG_MAX, mmsg_step, &w, 0);
+	return 0;
+}
+
+/* Sockets put on another descriptor: dup, dup2, dup3 and fcntl(F_DUPFD*)
+ * (redirect.bpf.h). */
+
+SEC("tracepoint/syscalls/sys_enter_dup2")
+int enter_dup2(struct trace_event_raw_sys_enter *ctx)
+{
+	begin_dup(NET_SYS_DUP2, ctx->args[0], ctx->args[1]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_dup2")
+int exit_dup2(struct trace_event_raw_sys_exit *ctx)
+{
+	report_dup(NET_SYS_DUP2, ctx->ret);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_dup3")
+int enter_dup3(struct trace_event_raw_sys_enter *ctx)
+{
+	begin_dup(NET_SYS_DUP3, ctx->args[0], ctx->args[1]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_dup3")
+int exit_dup3(struct trace_event_raw_sys_exit *ctx)
+{
+	report_dup(NET_SYS_DUP3, ctx->ret);
+	return 0;
+}
+
+/* fcntl(fd, cmd, arg): F_DUPFD* returns the lowest free fd >= arg. */
+SEC("tracepoint/syscalls/sys_enter_fcntl")
+int enter_fcntl(struct trace_event_raw_sys_enter *ctx)
+{
+	long cmd = ctx->args[1];
+
+	if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
+		begin_dup(NET_SYS_FCNTL, ctx->args[0], ctx->args[2]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_fcntl")
+int exit_fcntl(struct trace_event_raw_sys_exit *ctx)
+{
+	report_dup(NET_SYS_FCNTL, ctx->ret);
+	return 0;
+}
+
+/* dup(fd) returns the lowest free fd: 0, 1 or 2 once one of them is
+ * closed. Only sockets are remembered. */
+SEC("tracepoint/syscalls/sys_enter_dup")
+int enter_dup(struct trace_event_raw_sys_enter *ctx)
+{
+	struct task_struct *task = current_task();
+	long fd = ctx->args[0];
+
+	if (!fd_sock(fd) || !traced(task))
+		return 0;
+	struct pending p = {.syscall = NET_SYS_DUP, .args = {fd}};
+	begin(&p, KIND_FD_REDIRECT);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_dup")
+int exit_dup(struct trace_event_raw_sys_exit *ctx)
+{
+	report_dup(NET_SYS_DUP, ctx->ret);
+	return 0;
+}

@@ -133,7 +133,7 @@ func Load(r *ring.Ring, cfg Config) (*Sensor, error) {
 	return s, nil
 }
 
-// dnsPrograms only look for DNS queries (dns.h).
+// dnsPrograms only look for DNS queries (dns.bpf.h).
 var dnsPrograms = []string{
 	networkProgEnterWrite, networkProgEnterSendto, networkProgEnterSendmsg, networkProgEnterSendmmsg,
 }

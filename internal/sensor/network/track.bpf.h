@@ -10,7 +10,7 @@
 #include "common.bpf.h"
 #include "blob.bpf.h"
 #include "network.h"
-#include "sock.h"
+#include "sock.bpf.h"
 
 /* A call between its entry and its exit, in the calling thread's task
  * storage. syscall is NET_SYS_NONE between calls. */

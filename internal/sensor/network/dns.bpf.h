@@ -4,15 +4,15 @@
  * sendmmsg (glibc sends A and AAAA together) and write (Go's resolver) on
  * UDP sockets whose destination port is a DNS port. The kernel only checks
  * that the message looks like a query; user space parses the question.
- * Programs of network.bpf.c, which includes this file once.
+ * Helpers and maps; the programs are in network.bpf.c.
  */
 #pragma once
 
 #include "common.bpf.h"
 #include "blob.bpf.h"
 #include "network.h"
-#include "sock.h"
-#include "track.h"
+#include "sock.bpf.h"
+#include "track.bpf.h"
 
 #define DNS_HEADER_LEN 12
 #define DNS_MIN_LEN (DNS_HEADER_LEN + 5) /* the root name, type and class */
@@ -152,52 +152,6 @@ static __always_inline bool msghdr_parts(struct dns_msg *m, const struct user_ms
 	return true;
 }
 
-/* write(fd, buf, count) */
-SEC("tracepoint/syscalls/sys_enter_write")
-int enter_write(struct trace_event_raw_sys_enter *ctx)
-{
-	if (ctx->args[2] < DNS_MIN_LEN)
-		return 0; /* the cheapest test first: write is the hottest call */
-	struct sock *sk;
-	struct dns_msg *m = dns_start(ctx->args[0], NET_SYS_WRITE, &sk);
-	if (!m)
-		return 0;
-	m->buf = ctx->args[1];
-	m->len = ctx->args[2];
-	dns_send(sk, m);
-	return 0;
-}
-
-/* sendto(fd, buf, len, flags, addr, addrlen) */
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int enter_sendto(struct trace_event_raw_sys_enter *ctx)
-{
-	if (ctx->args[2] < DNS_MIN_LEN)
-		return 0;
-	struct sock *sk;
-	struct dns_msg *m = dns_start(ctx->args[0], NET_SYS_SENDTO, &sk);
-	if (!m)
-		return 0;
-	m->buf = ctx->args[1];
-	m->len = ctx->args[2];
-	m->name = ctx->args[4];
-	m->namelen = ctx->args[5];
-	dns_send(sk, m);
-	return 0;
-}
-
-/* sendmsg(fd, msg, flags) */
-SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	struct sock *sk;
-	struct dns_msg *m = dns_start(ctx->args[0], NET_SYS_SENDMSG, &sk);
-
-	if (m && msghdr_parts(m, (const struct user_msghdr *)ctx->args[1]))
-		dns_send(sk, m);
-	return 0;
-}
-
 struct mmsg_walk {
 	struct sock *sk;
 	const struct mmsghdr *vec;
@@ -219,23 +173,5 @@ static long mmsg_step(__u32 i, void *arg)
 	/* struct mmsghdr is user ABI: msg_hdr first, 64 bytes each */
 	if (msghdr_parts(m, (const void *)vec + (__u64)i * sizeof(struct mmsghdr)))
 		dns_send(sk, m);
-	return 0;
-}
-
-/* sendmmsg(fd, vec, vlen, flags): the first DNS_MMSG_MAX messages */
-SEC("tracepoint/syscalls/sys_enter_sendmmsg")
-int enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	struct sock *sk;
-	struct dns_msg *m = dns_start(ctx->args[0], NET_SYS_SENDMMSG, &sk);
-
-	if (!m)
-		return 0;
-	struct mmsg_walk w = {
-		.sk = sk,
-		.vec = (const struct mmsghdr *)ctx->args[1],
-		.vlen = ctx->args[2],
-	};
-	bpf_loop(DNS_MMSG_MAX, mmsg_step, &w, 0);
 	return 0;
 }
