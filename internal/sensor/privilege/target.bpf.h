@@ -2,7 +2,7 @@
 /* ptrace and process_vm_writev: the other process, found in the kernel. */
 #pragma once
 
-#include "record.h"
+#include "record.bpf.h"
 #include "path.bpf.h"
 #include "kfuncs.bpf.h"
 

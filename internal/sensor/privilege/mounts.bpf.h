@@ -2,7 +2,7 @@
 /* mount, move_mount, umount, chroot and pivot_root. */
 #pragma once
 
-#include "record.h"
+#include "record.bpf.h"
 #include "path.bpf.h"
 
 #define AT_FDCWD -100

@@ -2,7 +2,7 @@
 /* namespace_change: unshare, setns, and clone/clone3 that create namespaces. */
 #pragma once
 
-#include "record.h"
+#include "record.bpf.h"
 
 /* CLONE_NEW* from include/uapi/linux/sched.h */
 #define CLONE_NEWTIME 0x00000080

@@ -2,7 +2,7 @@
 /* privilege_change: a task's ids and capabilities, before and after. */
 #pragma once
 
-#include "record.h"
+#include "record.bpf.h"
 
 /*
  * read_creds reads the current task's ids and capabilities. task must be

@@ -5,7 +5,7 @@
  */
 #pragma once
 
-#include "record.h"
+#include "record.bpf.h"
 #include "path.bpf.h"
 
 #define MODULE_NAME_MAX 64 /* MODULE_NAME_LEN is 56 */
