@@ -7,15 +7,9 @@
 
 #include "common.h"
 #include "enforce.h"
+#include "deny.h"
 
 #define EXECG_FILENAME_MAX 512 /* bytes of the execve filename kept, NUL included */
-
-/* A file as the kernel knows it: the key of every exec_* map. */
-struct inode_key {
-	__u64 ino;
-	__u32 dev; /* i_sb->s_dev: major << 20 | minor */
-	__u32 pad;
-};
 
 /*
  * What says a file is still the one user space hashed. ctime is part of it

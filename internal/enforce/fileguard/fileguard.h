@@ -5,6 +5,7 @@
 #include "common.h"
 #include "blob.h"
 #include "enforce.h"
+#include "deny.h"
 
 #define PROTECT_MAX_ENTRIES 16384
 #define GUARD_WALK_MAX 64 /* directory levels (and mount crossings) searched for subtrees */
@@ -16,30 +17,6 @@ enum guard_syscall {
 	GUARD_OPENAT2 = 3,
 	GUARD_CREAT = 4,
 	GUARD_OPEN_BY_HANDLE_AT = 5,
-};
-
-/* protect_entry.flags */
-enum protect_flag {
-	/* the entry is a directory: it protects itself and everything below
-	 * it, down through mount points */
-	PROTECT_SUBTREE = 1 << 0,
-};
-
-/* A file as the kernel names it: the inode's number and its superblock's
- * s_dev (major << 20 | minor). */
-struct inode_key {
-	__u64 ino;
-	__u32 dev;
-	__u32 pad;
-};
-
-/* The value of a file_protect entry: which policies block (or report) an
- * open of the file for writing, and which for reading. */
-struct protect_entry {
-	struct verdict write;
-	struct verdict read;
-	__u32 flags; /* enum protect_flag bits */
-	__u32 pad;
 };
 
 /*

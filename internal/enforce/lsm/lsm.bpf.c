@@ -12,7 +12,7 @@
  * project tests on runs BPF LSM programs (see docs/policies.md).
  */
 #include "enforce.bpf.h"
-#include "fileguard.h"
+#include "deny.h"
 #include "lsm.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
