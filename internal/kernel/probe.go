@@ -45,6 +45,8 @@ const (
 	FeatureSendSignal     = "bpf_send_signal"
 	FeatureRingbufDynptr  = "bpf_ringbuf_reserve_dynptr"
 	FeatureLoop           = "bpf_loop"
+	FeatureIterNum        = "bpf_iter_num"
+	FeatureRdonlyCast     = "bpf_rdonly_cast"
 	FeatureRingbuf        = "ringbuf"
 	FeatureBTF            = "btf"
 	FeatureBPFStats       = "bpf_stats"
@@ -158,6 +160,8 @@ func probes() []probe {
 		{FeatureSendSignal, GroupHelpers, probeHelper(asm.FnSendSignal)},
 		{FeatureRingbufDynptr, GroupHelpers, probeHelper(asm.FnRingbufReserveDynptr)},
 		{FeatureLoop, GroupHelpers, probeHelper(asm.FnLoop)},
+		{FeatureIterNum, GroupHelpers, probeKfunc("probe_iter_num", "6.4")},
+		{FeatureRdonlyCast, GroupHelpers, probeKfunc("probe_rdonly_cast", "6.2")},
 
 		{FeatureRingbuf, GroupMaps, probeRingbuf},
 

@@ -296,7 +296,7 @@ func TestProbeThisKernel(t *testing.T) {
 		t.Errorf("got %d features, want one per probe (%d)", len(report.Features), len(probes()))
 	}
 	for _, name := range []string{
-		FeatureTPBTF, FeatureRawTP, FeatureRingbuf, FeatureSendSignal, FeatureLoop,
+		FeatureTPBTF, FeatureRawTP, FeatureRingbuf, FeatureSendSignal, FeatureLoop, FeatureIterNum, FeatureRdonlyCast,
 		FeatureCgroupConnect4, FeatureCgroupConnect6, FeatureCgroupSendmsg4, FeatureCgroupSendmsg6,
 		FeatureCgroupSKB, FeatureXDP, FeatureTCX, FeatureIterTask, FeatureBTF, FeatureBPFStats,
 		FeatureCgroup2,
