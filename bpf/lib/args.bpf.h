@@ -11,7 +11,7 @@
 /* blob_ustr's outcome */
 enum ustr_result {
 	USTR_OK = 0,
-	USTR_CUT = 1,   /* longer than max or than the room left: cut, still NUL-terminated */
+	USTR_CUT = 1,	/* longer than max or than the room left: cut, still NUL-terminated */
 	USTR_FAULT = 2, /* unreadable user memory: left absent */
 };
 
@@ -32,7 +32,8 @@ static __always_inline enum ustr_result blob_ustr(struct blob *b, __u32 *used, s
 		return USTR_CUT;
 	/* used < BLOB_USED_MAX and room < BLOB_USED_MAX here: the masks change
 	 * nothing but show the verifier that the write ends inside the blob */
-	long n = bpf_probe_read_user_str(&b->data[*used & BLOB_OFF_MASK], room & BLOB_OFF_MASK, src);
+	long n =
+		bpf_probe_read_user_str(&b->data[*used & BLOB_OFF_MASK], room & BLOB_OFF_MASK, src);
 	if (n < 0)
 		return USTR_FAULT;
 	ref->len = n;

@@ -17,7 +17,7 @@
 #include "common.h"
 
 /* Set by the loader before load (read-only data). */
-const volatile __u32 agent_tgid = 0;        /* vigil itself: never reported */
+const volatile __u32 agent_tgid = 0;	     /* vigil itself: never reported */
 const volatile __u64 wakeup_bytes = 1 << 20; /* wake the reader past this fill */
 const volatile __u64 filter_cgroup_id = 0;   /* 0: all cgroups; else this subtree */
 const volatile __s32 filter_cgroup_level = 0;
@@ -29,7 +29,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, DROP_REASON_COUNT * KIND_COUNT);
+	__uint(max_entries, (DROP_REASON_COUNT * KIND_COUNT));
 	__type(key, __u32);
 	__type(value, __u64);
 } drops SEC(".maps");
@@ -89,8 +89,8 @@ static __always_inline bool traced(struct task_struct *task)
 	return anc && BPF_CORE_READ(anc, kn, id) == filter_cgroup_id;
 }
 
-static __always_inline void fill_header(struct record_header *h, enum record_kind kind,
-					__u32 size, struct task_struct *task)
+static __always_inline void fill_header(struct record_header *h, enum record_kind kind, __u32 size,
+					struct task_struct *task)
 {
 	h->kind = kind;
 	h->flags = 0;

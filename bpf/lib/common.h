@@ -54,7 +54,7 @@ enum record_kind {
 	KIND_ENFORCE_FILE = 51,
 	KIND_ENFORCE_NET = 52,
 	KIND_ENFORCE_MODULE = 53,
-	KIND_EXEC_HOLD = 54, /* a binary stopped until user space hashes it */
+	KIND_EXEC_HOLD = 54,   /* a binary stopped until user space hashes it */
 	KIND_ENFORCE_LSM = 55, /* a BPF LSM hook refused an operation */
 
 	KIND_COUNT = 64, /* room for the sensors to come; sizes the drops map */
@@ -73,8 +73,8 @@ struct record_header {
 	__u16 kind;
 	__u16 flags;
 	__u32 size;
-	__u64 ktime;     /* bpf_ktime_get_boot_ns() when the record was made */
-	__u32 pid;       /* tgid of the process the record is about */
-	__u32 tid;       /* thread id of the same */
+	__u64 ktime;	 /* bpf_ktime_get_boot_ns() when the record was made */
+	__u32 pid;	 /* tgid of the process the record is about */
+	__u32 tid;	 /* thread id of the same */
 	__u64 cgroup_id; /* its cgroup v2 id */
 };

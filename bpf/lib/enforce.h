@@ -8,11 +8,11 @@
 
 enum enforce_action {
 	ENFORCE_NONE = 0,
-	ENFORCE_KILLED = 1,     /* SIGKILL sent by the kernel program */
+	ENFORCE_KILLED = 1,	/* SIGKILL sent by the kernel program */
 	ENFORCE_WOULD_KILL = 2, /* monitor mode: reported, not killed */
-	ENFORCE_DENIED = 3,     /* the operation failed with EPERM */
+	ENFORCE_DENIED = 3,	/* the operation failed with EPERM */
 	ENFORCE_WOULD_DENY = 4, /* monitor mode: reported, allowed */
-	ENFORCE_HELD = 5,       /* stopped until user space decides (exec by hash) */
+	ENFORCE_HELD = 5,	/* stopped until user space decides (exec by hash) */
 	ENFORCE_ACTION_COUNT = 6,
 };
 
@@ -30,9 +30,9 @@ struct enforce_hit {
 };
 
 struct enforce_state {
-	__u64 host;         /* host-wide policies */
+	__u64 host;	    /* host-wide policies */
 	__u64 hash_hold;    /* policies that hold unknown binaries for hashing */
 	__u64 heartbeat_ns; /* boot-clock time of the agent's last sign of life */
-	__u32 scoped;       /* non-zero when scope_cgroups has entries */
+	__u32 scoped;	    /* non-zero when scope_cgroups has entries */
 	__u32 pad;
 };

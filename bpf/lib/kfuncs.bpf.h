@@ -34,5 +34,5 @@ extern struct task_struct *bpf_task_from_pid(s32 pid) __ksym __weak;
 extern struct task_struct *bpf_task_from_vpid(s32 vpid) __ksym __weak;
 extern void bpf_task_release(struct task_struct *p) __ksym __weak;
 
-extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type type,
-				__u64 value) __ksym __weak;
+extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type type, __u64 value)
+	__ksym __weak;

@@ -146,6 +146,7 @@ static __always_inline void blob_tty(struct blob *b, __u32 *used, struct str_ref
 	ref->off = *used;
 	ref->len = 0;
 	if (tty)
-		blob_kstr(b, used, ref, (const char *)tty + bpf_core_field_offset(struct tty_struct, name),
+		blob_kstr(b, used, ref,
+			  (const char *)tty + bpf_core_field_offset(struct tty_struct, name),
 			  sizeof(tty->name));
 }

@@ -23,7 +23,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define SIGKILL 9
 #define SIGCONT 18
 #define SIGSTOP 19
-#define FMODE_EXEC 0x20   /* f_mode, where older kernels mark exec opens */
+#define FMODE_EXEC 0x20	  /* f_mode, where older kernels mark exec opens */
 #define __FMODE_EXEC 0x20 /* f_flags, where 6.x marks them (open flag of do_open_execat) */
 
 /* A hold waits for the agent only while its heartbeat is this fresh, so a
@@ -41,7 +41,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* the deferred-release callback a file on task_works carries (fput) */
 extern void ____fput __ksym __weak;
-
 
 /* files whose exec is denied, with the policies that deny them */
 struct {
@@ -129,8 +128,7 @@ static __always_inline void file_stamp(struct file *file, struct file_stamp *s)
 static __always_inline bool same_stamp(const struct file_stamp *a, const struct file_stamp *b)
 {
 	return a->mtime_sec == b->mtime_sec && a->mtime_nsec == b->mtime_nsec &&
-	       a->ctime_sec == b->ctime_sec && a->ctime_nsec == b->ctime_nsec &&
-	       a->size == b->size;
+	       a->ctime_sec == b->ctime_sec && a->ctime_nsec == b->ctime_nsec && a->size == b->size;
 }
 
 /* read_filename copies the execve filename into a record; returns its length. */

@@ -29,16 +29,16 @@ struct held_exec {
 	struct inode_key key;
 	struct file_stamp stamp;
 	__u64 start_time; /* the process's start_boottime: tells a reused pid apart */
-	__u64 policies;   /* the hash-hold policies that asked for the hold */
-	__u64 held_at;    /* boot-clock ns when the process was stopped */
+	__u64 policies;	  /* the hash-hold policies that asked for the hold */
+	__u64 held_at;	  /* boot-clock ns when the process was stopped */
 };
 
 /* Flags of both records. */
 enum execg_flag {
-	EXECG_FILENAME_CUT = 1 << 0,    /* filename was longer than EXECG_FILENAME_MAX */
-	EXECG_SCRIPT = 1 << 1,          /* the matched file is a #! script, not the interpreter */
-	EXECG_SIGNAL_FAILED = 1 << 2,   /* bpf_send_signal failed: user space must act */
-	EXECG_CONTINUED = 1 << 3,       /* killed because a held process was continued by
+	EXECG_FILENAME_CUT = 1 << 0,  /* filename was longer than EXECG_FILENAME_MAX */
+	EXECG_SCRIPT = 1 << 1,	      /* the matched file is a #! script, not the interpreter */
+	EXECG_SIGNAL_FAILED = 1 << 2, /* bpf_send_signal failed: user space must act */
+	EXECG_CONTINUED = 1 << 3,     /* killed because a held process was continued by
 					 * someone other than the agent */
 };
 
@@ -47,9 +47,9 @@ struct exec_enforce {
 	struct record_header hdr;
 	struct enforce_hit hit;
 	enum execg_flag flags; /* a set of execg_flag bits */
-	__u32 dev;      /* the matched file */
+	__u32 dev;	       /* the matched file */
 	__u64 ino;
-	__u64 exe_ino;  /* the executed file: the interpreter when EXECG_SCRIPT */
+	__u64 exe_ino; /* the executed file: the interpreter when EXECG_SCRIPT */
 	__u32 exe_dev;
 	__u32 filename_len; /* bytes of filename, without the NUL */
 	__u64 start_time;

@@ -100,10 +100,10 @@ struct guard_walk {
 	struct dentry *dentry;
 	struct dentry *mnt_root;
 	struct mount *mnt;
-	__u64 mine;       /* the task's policies that care about this access */
-	__u32 access;     /* GUARD_WRITE | GUARD_READ */
-	__u32 depth;      /* of dentry, 0 for the file */
-	__u32 best_rank;  /* 0: none yet; 1 + policy enforcing; 65 + policy monitoring */
+	__u64 mine;	 /* the task's policies that care about this access */
+	__u32 access;	 /* GUARD_WRITE | GUARD_READ */
+	__u32 depth;	 /* of dentry, 0 for the file */
+	__u32 best_rank; /* 0: none yet; 1 + policy enforcing; 65 + policy monitoring */
 	__u32 best_depth;
 	struct inode_key best_key;
 	struct verdict best;
@@ -130,7 +130,7 @@ static __always_inline __u32 rank(const struct verdict *v, __u64 mine)
  */
 __noinline int consider(struct guard_walk *w, __u64 ino, __u32 dev, __u32 leaf)
 {
-	struct inode_key key = {.ino = ino, .dev = dev};
+	struct inode_key key = { .ino = ino, .dev = dev };
 	struct protect_entry *e;
 	struct verdict v = {};
 
@@ -179,7 +179,8 @@ __noinline bool judge(struct guard_walk *w, __u32 tgid, struct enforce_hit *hit)
 /* as_btf makes a pointer kept in the walk a typed kernel pointer again, so
  * that its fields are read with plain (fault-tolerant) loads instead of a
  * bpf_probe_read_kernel call each: on a deep path that halves the walk. */
-#define as_btf(p, type) ((struct type *)bpf_rdonly_cast((void *)(p), bpf_core_type_id_kernel(struct type)))
+#define as_btf(p, type) \
+	((struct type *)bpf_rdonly_cast((void *)(p), bpf_core_type_id_kernel(struct type)))
 
 /* One directory up; a bpf_loop callback, so it is verified only once. The
  * mount crossing is path.h's: from a mount's root to the dentry it is
@@ -269,7 +270,7 @@ static __always_inline int on_open(long ret, enum guard_syscall sys)
 
 	struct inode *inode = f->f_inode;
 	struct vfsmount *vfsmnt = f->f_path.mnt;
-	struct inode_key key = {.ino = inode->i_ino, .dev = inode->i_sb->s_dev};
+	struct inode_key key = { .ino = inode->i_ino, .dev = inode->i_sb->s_dev };
 	struct guard_walk w = {
 		.dentry = f->f_path.dentry,
 		.mnt_root = vfsmnt->mnt_root,
@@ -322,11 +323,11 @@ static __always_inline int on_open(long ret, enum guard_syscall sys)
 	return 0;
 }
 
-#define EXIT(name, sys)                                                \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                     \
-	int guard_##name(struct trace_event_raw_sys_exit *ctx)         \
-	{                                                              \
-		return on_open(ctx->ret, sys);                         \
+#define EXIT(name, sys)                                        \
+	SEC("tracepoint/syscalls/sys_exit_" #name)             \
+	int guard_##name(struct trace_event_raw_sys_exit *ctx) \
+	{                                                      \
+		return on_open(ctx->ret, sys);                 \
 	}
 
 EXIT(open, GUARD_OPEN)

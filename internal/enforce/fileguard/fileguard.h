@@ -26,8 +26,8 @@ enum guard_syscall {
  * before its task's policies are looked up.
  */
 struct guard_state {
-	__u32 entries;        /* entries in file_protect */
-	__u32 subtrees;       /* of which PROTECT_SUBTREE */
+	__u32 entries;	      /* entries in file_protect */
+	__u32 subtrees;	      /* of which PROTECT_SUBTREE */
 	__u64 write_policies; /* union of every entry's write verdict (enforce | monitor) */
 	__u64 read_policies;  /* likewise read */
 };
@@ -35,26 +35,26 @@ struct guard_state {
 /* file_enforce.info */
 enum guard_info {
 	GUARD_PATH_CUT = 1 << 0, /* the path was too long or too deep */
-	GUARD_WRITE = 1 << 1,    /* the open counted as a write */
-	GUARD_READ = 1 << 2,     /* the open counted as a read */
+	GUARD_WRITE = 1 << 1,	 /* the open counted as a write */
+	GUARD_READ = 1 << 2,	 /* the open counted as a read */
 };
 
 /* KIND_ENFORCE_FILE: an open a policy acted on; the path's blob follows. */
 struct file_enforce {
 	struct record_header hdr;
 	struct enforce_hit hit;
-	__s64 fd;          /* what the open returned */
-	__u64 ino;         /* the opened file */
-	__u64 match_ino;   /* the entry that matched: the file, or a directory above it */
+	__s64 fd;	 /* what the open returned */
+	__u64 ino;	 /* the opened file */
+	__u64 match_ino; /* the entry that matched: the file, or a directory above it */
 	__u32 dev;
 	__u32 match_dev;
-	__u32 f_flags;     /* the struct file's flags (the kernel clears O_CREAT, O_EXCL, O_NOCTTY, O_TRUNC) */
-	__u32 call_flags;  /* the flags the call passed */
-	__u32 f_mode;      /* FMODE_* of the struct file */
-	__u32 ino_mode;    /* the opened inode's i_mode */
-	__u16 syscall;     /* enum guard_syscall */
-	__u16 depth;       /* levels from the file up to the matched entry; 0: the file itself */
-	__u32 info;        /* enum guard_info bits */
+	__u32 f_flags; /* the struct file's flags (the kernel clears O_CREAT, O_EXCL, O_NOCTTY, O_TRUNC) */
+	__u32 call_flags;    /* the flags the call passed */
+	__u32 f_mode;	     /* FMODE_* of the struct file */
+	__u32 ino_mode;	     /* the opened inode's i_mode */
+	__u16 syscall;	     /* enum guard_syscall */
+	__u16 depth;	     /* levels from the file up to the matched entry; 0: the file itself */
+	__u32 info;	     /* enum guard_info bits */
 	struct str_ref path; /* leaf first: "passwd\0etc\0" */
 	__u32 pad;
 };

@@ -119,7 +119,8 @@ int BPF_PROG(lsm_open, struct file *file, int ret)
 	}
 	if (!decide(&v, task_policies(task, cfg), ENFORCE_DENIED, &hit))
 		return 0;
-	return refuse(&hit, LSM_OP_OPEN, &k, fmode, (const char *)BPF_CORE_READ(file, f_path.dentry, d_name.name), false);
+	return refuse(&hit, LSM_OP_OPEN, &k, fmode,
+		      (const char *)BPF_CORE_READ(file, f_path.dentry, d_name.name), false);
 }
 
 static __always_inline int module_load(struct file *file)
@@ -130,18 +131,21 @@ static __always_inline int module_load(struct file *file)
 	__u32 zero = 0;
 	struct verdict *v = bpf_map_lookup_elem(&mod_block, &zero);
 
-	if (!cfg || !v || exempt(task->tgid) || !decide(v, task_policies(task, cfg), ENFORCE_DENIED, &hit))
+	if (!cfg || !v || exempt(task->tgid) ||
+	    !decide(v, task_policies(task, cfg), ENFORCE_DENIED, &hit))
 		return 0;
 	if (file) {
 		struct inode_key k = key_of(file);
 
-		return refuse(&hit, LSM_OP_MODULE, &k, 0, (const char *)BPF_CORE_READ(file, f_path.dentry, d_name.name), false);
+		return refuse(&hit, LSM_OP_MODULE, &k, 0,
+			      (const char *)BPF_CORE_READ(file, f_path.dentry, d_name.name), false);
 	}
 	return refuse(&hit, LSM_OP_MODULE, NULL, 0, NULL, false);
 }
 
 SEC("lsm/kernel_read_file")
-int BPF_PROG(lsm_module_file, struct file *file, enum kernel_read_file_id id, bool contents, int ret)
+int BPF_PROG(lsm_module_file, struct file *file, enum kernel_read_file_id id, bool contents,
+	     int ret)
 {
 	if (ret || id != READING_MODULE)
 		return ret;

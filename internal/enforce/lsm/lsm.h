@@ -16,8 +16,8 @@ enum lsm_op {
 struct lsm_enforce {
 	struct record_header hdr;
 	struct enforce_hit hit;
-	__u32 op;    /* enum lsm_op */
-	__u32 dev;   /* the file refused (0 for a module loaded from memory) */
+	__u32 op;  /* enum lsm_op */
+	__u32 dev; /* the file refused (0 for a module loaded from memory) */
 	__u64 ino;
 	__u32 fmode; /* file_open: the file's f_mode */
 	__u32 path_len;

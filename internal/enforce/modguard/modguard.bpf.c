@@ -210,14 +210,16 @@ int tp_exit_module(struct trace_event_raw_sys_exit *ctx)
 static __always_inline enum mod_syscall which(long nr, bool *compat)
 {
 	nr &= ~x32_bit;
-	if (nr == nr_init_module || nr == nr_finit_module ||
-	    nr == nr_compat_init_module || nr == nr_compat_finit_module) {
+	if (nr == nr_init_module || nr == nr_finit_module || nr == nr_compat_init_module ||
+	    nr == nr_compat_finit_module) {
 		*compat = in_compat_syscall();
 		if (*compat)
-			return nr == nr_compat_init_module ? MOD_INIT_MODULE :
-			       nr == nr_compat_finit_module ? MOD_FINIT_MODULE : 0;
-		return nr == nr_init_module ? MOD_INIT_MODULE :
-		       nr == nr_finit_module ? MOD_FINIT_MODULE : 0;
+			return nr == nr_compat_init_module    ? MOD_INIT_MODULE
+			       : nr == nr_compat_finit_module ? MOD_FINIT_MODULE
+							      : 0;
+		return nr == nr_init_module    ? MOD_INIT_MODULE
+		       : nr == nr_finit_module ? MOD_FINIT_MODULE
+					       : 0;
 	}
 	return 0;
 }

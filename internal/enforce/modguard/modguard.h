@@ -7,7 +7,7 @@
 #include "enforce.h"
 
 #define MOD_PARAMS_MAX 256 /* bytes of init_module's parameter string kept */
-#define MOD_NAME_MAX 64    /* MODULE_NAME_LEN is 56 */
+#define MOD_NAME_MAX 64	   /* MODULE_NAME_LEN is 56 */
 #define MOD_INFLIGHT_MAX 1024
 
 /* The call behind a record: the guard's own numbering. */
@@ -20,9 +20,9 @@ enum mod_syscall {
 enum mod_info {
 	MOD_PARAMS_CUT = 1 << 0,   /* the parameter string was longer than kept */
 	MOD_PARAMS_FAULT = 1 << 1, /* the parameter string could not be read */
-	MOD_PATH_CUT = 1 << 2,     /* the file's path was too long or too deep */
-	MOD_NO_FILE = 1 << 3,      /* finit_module's descriptor named no file at exit */
-	MOD_COMPAT = 1 << 4,       /* a 32-bit (compat) system call */
+	MOD_PATH_CUT = 1 << 2,	   /* the file's path was too long or too deep */
+	MOD_NO_FILE = 1 << 3,	   /* finit_module's descriptor named no file at exit */
+	MOD_COMPAT = 1 << 4,	   /* a 32-bit (compat) system call */
 	MOD_DISPATCHED = 1 << 5,   /* seen by the sys_enter dispatcher, not a syscall tracepoint */
 };
 
@@ -43,12 +43,12 @@ struct mod_call {
 struct mod_enforce {
 	struct record_header hdr;
 	struct enforce_hit hit;
-	__s64 ret;    /* what the call returned; < 0 is -errno */
-	__u64 len;    /* init_module: the image's length */
-	__s32 fd;     /* finit_module: the descriptor */
-	__u32 flags;  /* finit_module: MODULE_INIT_* flags */
-	__u16 syscall; /* enum mod_syscall */
-	__u16 info;    /* enum mod_info bits */
+	__s64 ret;	       /* what the call returned; < 0 is -errno */
+	__u64 len;	       /* init_module: the image's length */
+	__s32 fd;	       /* finit_module: the descriptor */
+	__u32 flags;	       /* finit_module: MODULE_INIT_* flags */
+	__u16 syscall;	       /* enum mod_syscall */
+	__u16 info;	       /* enum mod_info bits */
 	struct str_ref path;   /* finit_module: the file, leaf first ("x.ko\0tmp\0") */
 	struct str_ref params; /* init_module: the parameter string */
 	struct str_ref name;   /* the module's name, when module/module_load told */

@@ -91,18 +91,24 @@ struct {
 
 /* What a hook is asked to judge. */
 struct net_call {
-	__u32 addr[4];   /* network order; IPv4 (or the mapped IPv4) in addr[0] */
-	__u32 table;     /* enum net_table */
-	__u16 port;      /* network order */
-	__u16 family;    /* the socket's */
-	__u16 protocol;  /* the socket's */
+	__u32 addr[4];	/* network order; IPv4 (or the mapped IPv4) in addr[0] */
+	__u32 table;	/* enum net_table */
+	__u16 port;	/* network order */
+	__u16 family;	/* the socket's */
+	__u16 protocol; /* the socket's */
 	__u8 op;
 	__u8 flags;
-	__u32 orig[4];   /* the address as the caller gave it, for the record */
+	__u32 orig[4]; /* the address as the caller gave it, for the record */
 };
 
 /* The entries of the four (protocol, port) classes, most specific first. */
-enum { CLASS_PROTO_PORT, CLASS_PROTO_ANY, CLASS_ANY_PORT, CLASS_ANY_ANY, CLASS_COUNT };
+enum {
+	CLASS_PROTO_PORT,
+	CLASS_PROTO_ANY,
+	CLASS_ANY_PORT,
+	CLASS_ANY_ANY,
+	CLASS_COUNT
+};
 
 static __always_inline bool port_bit(const __u64 *words, __u16 port)
 {
@@ -110,7 +116,8 @@ static __always_inline bool port_bit(const __u64 *words, __u16 port)
 	return words[port >> 6] & (1ULL << (port & 63));
 }
 
-static __always_inline const struct net_entry *lookup(const struct net_call *c, __u8 proto, __u16 port)
+static __always_inline const struct net_entry *lookup(const struct net_call *c, __u8 proto,
+						      __u16 port)
 {
 	if (c->table == NET_TABLE_CONNECT4 || c->table == NET_TABLE_BIND4) {
 		struct net_key4 k = {
@@ -119,7 +126,9 @@ static __always_inline const struct net_entry *lookup(const struct net_call *c, 
 			.port = port,
 		};
 		__builtin_memcpy(k.addr, &c->addr[0], 4);
-		return bpf_map_lookup_elem(c->table == NET_TABLE_CONNECT4 ? (void *)&net_deny4 : (void *)&net_bind_deny4, &k);
+		return bpf_map_lookup_elem(c->table == NET_TABLE_CONNECT4 ? (void *)&net_deny4
+									  : (void *)&net_bind_deny4,
+					   &k);
 	}
 	struct net_key6 k = {
 		.prefixlen = NET_KEY_HEAD_BITS + 128,
@@ -127,7 +136,8 @@ static __always_inline const struct net_entry *lookup(const struct net_call *c, 
 		.port = port,
 	};
 	__builtin_memcpy(k.addr, c->addr, 16);
-	return bpf_map_lookup_elem(c->table == NET_TABLE_CONNECT6 ? (void *)&net_deny6 : (void *)&net_bind_deny6, &k);
+	return bpf_map_lookup_elem(
+		c->table == NET_TABLE_CONNECT6 ? (void *)&net_deny6 : (void *)&net_bind_deny6, &k);
 }
 
 static __always_inline void report(const struct net_call *c, const struct enforce_hit *hit,
@@ -152,7 +162,9 @@ static __always_inline void report(const struct net_call *c, const struct enforc
 	r->protocol = c->protocol;
 	r->port = bpf_ntohs(c->port);
 	__builtin_memcpy(r->addr, c->orig, 16);
-	r->match.family = (c->table == NET_TABLE_CONNECT4 || c->table == NET_TABLE_BIND4) ? AF_INET : AF_INET6;
+	r->match.family = (c->table == NET_TABLE_CONNECT4 || c->table == NET_TABLE_BIND4)
+				  ? AF_INET
+				  : AF_INET6;
 	r->match.proto = proto;
 	r->match.pad = 0;
 	r->match.port = bpf_ntohs(port);
@@ -177,10 +189,12 @@ static __always_inline int judge(const struct net_call *c)
 	if (!ports)
 		return 1;
 
-	__u8 proto = c->protocol == IPPROTO_TCP ? NET_PROTO_TCP :
-		     c->protocol == IPPROTO_UDP ? NET_PROTO_UDP : NET_PROTO_ANY;
-	const __u64 *own = proto == NET_PROTO_TCP ? ports->tcp :
-			   proto == NET_PROTO_UDP ? ports->udp : NULL;
+	__u8 proto = c->protocol == IPPROTO_TCP	  ? NET_PROTO_TCP
+		     : c->protocol == IPPROTO_UDP ? NET_PROTO_UDP
+						  : NET_PROTO_ANY;
+	const __u64 *own = proto == NET_PROTO_TCP   ? ports->tcp
+			   : proto == NET_PROTO_UDP ? ports->udp
+						    : NULL;
 	__u16 hport = bpf_ntohs(c->port);
 	const struct net_entry *e[CLASS_COUNT] = {};
 
@@ -213,13 +227,17 @@ static __always_inline int judge(const struct net_call *c)
 	if (!decide(&v, current_policies(cfg), ENFORCE_DENIED, &hit))
 		return 1;
 
-	__u64 bit = 1ULL << (hit.policy & 63); /* policy < 64 already; the mask keeps the shift defined */
+	__u64 bit = 1ULL << (hit.policy &
+			     63); /* policy < 64 already; the mask keeps the shift defined */
 	bool enforced = hit.action == ENFORCE_DENIED;
-	if (enforced ? ENTRY_HAS(e[CLASS_PROTO_PORT], enforce, bit) : ENTRY_HAS(e[CLASS_PROTO_PORT], monitor, bit))
+	if (enforced ? ENTRY_HAS(e[CLASS_PROTO_PORT], enforce, bit)
+		     : ENTRY_HAS(e[CLASS_PROTO_PORT], monitor, bit))
 		report(c, &hit, e[CLASS_PROTO_PORT], proto, c->port);
-	else if (enforced ? ENTRY_HAS(e[CLASS_PROTO_ANY], enforce, bit) : ENTRY_HAS(e[CLASS_PROTO_ANY], monitor, bit))
+	else if (enforced ? ENTRY_HAS(e[CLASS_PROTO_ANY], enforce, bit)
+			  : ENTRY_HAS(e[CLASS_PROTO_ANY], monitor, bit))
 		report(c, &hit, e[CLASS_PROTO_ANY], proto, 0);
-	else if (enforced ? ENTRY_HAS(e[CLASS_ANY_PORT], enforce, bit) : ENTRY_HAS(e[CLASS_ANY_PORT], monitor, bit))
+	else if (enforced ? ENTRY_HAS(e[CLASS_ANY_PORT], enforce, bit)
+			  : ENTRY_HAS(e[CLASS_ANY_PORT], monitor, bit))
 		report(c, &hit, e[CLASS_ANY_PORT], NET_PROTO_ANY, c->port);
 	else
 		report(c, &hit, e[CLASS_ANY_ANY], NET_PROTO_ANY, 0);

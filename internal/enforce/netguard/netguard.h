@@ -97,19 +97,19 @@ struct net_match {
 	__u16 family; /* AF_INET or AF_INET6: the table */
 	__u8 proto;   /* enum net_proto */
 	__u8 pad;
-	__u16 port;   /* host byte order; 0 = any port */
-	__u16 bits;   /* CIDR length; the address is the record's, masked */
+	__u16 port; /* host byte order; 0 = any port */
+	__u16 bits; /* CIDR length; the address is the record's, masked */
 };
 
 /* KIND_ENFORCE_NET: a connect, sendmsg or bind that a policy acted on. */
 struct net_record {
 	struct record_header hdr;
 	struct enforce_hit hit;
-	__u8 op;        /* enum net_op */
-	__u8 flags;     /* enum net_flag */
-	__u16 family;   /* the socket's AF_* */
+	__u8 op;	/* enum net_op */
+	__u8 flags;	/* enum net_flag */
+	__u16 family;	/* the socket's AF_* */
 	__u16 protocol; /* the socket's IPPROTO_* */
-	__u16 port;     /* host byte order: destination, or local for bind */
-	__u8 addr[16];  /* same; IPv4 in the first 4 bytes */
+	__u16 port;	/* host byte order: destination, or local for bind */
+	__u8 addr[16];	/* same; IPv4 in the first 4 bytes */
 	struct net_match match;
 };

@@ -208,7 +208,8 @@ static __always_inline enum judgement judge_v6(struct ipv6hdr *ip6, void *end, _
 {
 	if ((void *)(ip6 + 1) > end)
 		return JUDGE_SHORT;
-	if (!class_listed(XDP_FAMILY_V6, (bpf_ntohl(ip6->saddr.in6_u.u6_addr32[0]) * XDP_CLASS_HASH) >> 16))
+	if (!class_listed(XDP_FAMILY_V6,
+			  (bpf_ntohl(ip6->saddr.in6_u.u6_addr32[0]) * XDP_CLASS_HASH) >> 16))
 		return JUDGE_PASS;
 
 	struct lpm_v6_key key = { .prefixlen = 128 };
@@ -269,8 +270,8 @@ int xdp_guard(struct xdp_md *ctx)
 }
 
 /* The headers a judgement reads at most: Ethernet, two tags, IPv6. */
-#define HEADERS_MAX (sizeof(struct ethhdr) + XDP_VLAN_MAX * sizeof(struct vlan_hdr) + \
-		     sizeof(struct ipv6hdr))
+#define HEADERS_MAX \
+	(sizeof(struct ethhdr) + XDP_VLAN_MAX * sizeof(struct vlan_hdr) + sizeof(struct ipv6hdr))
 
 SEC("tcx/ingress")
 int tc_guard(struct __sk_buff *skb)

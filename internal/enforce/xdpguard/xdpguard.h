@@ -10,9 +10,9 @@
 /* Sizes; the loader may change the first two (Options). */
 enum xdp_limits {
 	XDP_MAX_PREFIXES = 16384, /* source prefixes, IPv4 and IPv6 together */
-	XDP_MAX_TALKERS = 8192,   /* source addresses whose drops are counted */
-	XDP_VLAN_MAX = 2,         /* VLAN tags parsed (802.1Q, 802.1AD) */
-	XDP_CLASS_WORDS = 1024,   /* 64-bit words of a family's class bitmap: 65536 classes */
+	XDP_MAX_TALKERS = 8192,	  /* source addresses whose drops are counted */
+	XDP_VLAN_MAX = 2,	  /* VLAN tags parsed (802.1Q, 802.1AD) */
+	XDP_CLASS_WORDS = 1024,	  /* 64-bit words of a family's class bitmap: 65536 classes */
 };
 
 /*
@@ -65,9 +65,9 @@ struct src_entry {
 /* What one entry (or one source address) did, per CPU. Bytes are whole
  * frames from the Ethernet header on. */
 struct prefix_counters {
-	__u64 packets;          /* dropped: an enforcing policy holds the entry */
+	__u64 packets; /* dropped: an enforcing policy holds the entry */
 	__u64 bytes;
-	__u64 would_drop;       /* passed: only monitoring policies hold it */
+	__u64 would_drop; /* passed: only monitoring policies hold it */
 	__u64 would_drop_bytes;
 };
 

@@ -43,9 +43,10 @@ static __always_inline bool end_component(struct scratch *s, struct blob *b,
 		__u64 w0 = *(__u64 *)&b->data[at], w1 = *(__u64 *)&b->data[at + 8];
 		__u64 w2 = *(__u64 *)&b->data[at + 16], w3 = *(__u64 *)&b->data[at + 24];
 
-		s->comp_ops |= comp_ops(len, low_bytes(w0, len), len > 8 ? low_bytes(w1, len - 8) : 0,
-					len > 16 ? low_bytes(w2, len - 16) : 0,
-					len > 24 ? low_bytes(w3, len - 24) : 0);
+		s->comp_ops |=
+			comp_ops(len, low_bytes(w0, len), len > 8 ? low_bytes(w1, len - 8) : 0,
+				 len > 16 ? low_bytes(w2, len - 16) : 0,
+				 len > 24 ? low_bytes(w3, len - 24) : 0);
 	}
 	return true;
 }
@@ -97,7 +98,7 @@ static __always_inline __u32 clean_path(struct scratch *s, struct blob *b,
 		return 1;
 	if (!end_component(s, b, conf, need, base, start, out))
 		out = start - 1; /* drop it and the '/' before it */
-	return out ? out : 1; /* "/" stays "/" */
+	return out ? out : 1;	 /* "/" stays "/" */
 }
 
 /*

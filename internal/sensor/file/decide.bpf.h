@@ -84,7 +84,8 @@ __noinline __u32 decide_fd(long fd, __u32 need, __u32 refine, __u32 always)
 			need |= WATCH_EXEC;
 	}
 	__u32 ops = file_path(e.s, e.b, e.conf, need, f, &e.root, KEY_SLOT, &e.s->ref,
-			      FILE_PATH_CUT, always) & need;
+			      FILE_PATH_CUT, always) &
+		    need;
 
 	if (ops || always) {
 		e.s->info.path = e.s->ref;
@@ -108,7 +109,8 @@ __noinline __u32 decide_arg(int dirfd, __u64 upath, __u32 need, __u32 second)
 	__u32 base = second ? next_base(&info->path) : KEY_SLOT;
 	__u32 ops = arg_path(e.s, e.b, e.conf, e.task, need, dirfd, (const char *)upath, &e.root,
 			     base, &e.s->ref, second ? FILE_PATH2_ARG : FILE_PATH_ARG,
-			     second ? FILE_PATH2_CUT : FILE_PATH_CUT) & need;
+			     second ? FILE_PATH2_CUT : FILE_PATH_CUT) &
+		    need;
 
 	if (second)
 		info->path2 = e.s->ref;

@@ -192,7 +192,7 @@ static __always_inline int on_change(struct trace_event_raw_sys_exit *ctx, struc
 }
 
 /* One program per system call, at its exit. */
-#define EXIT(name) \
+#define EXIT(name)                                 \
 	SEC("tracepoint/syscalls/sys_exit_" #name) \
 	int exit_##name(struct trace_event_raw_sys_exit *ctx)
 
@@ -202,10 +202,22 @@ static __always_inline __u32 chmod_need(__u32 mode)
 	return WATCH_WRITE | (mode & S_IXUGO ? WATCH_EXEC : 0);
 }
 
-EXIT(open) { return on_open(ctx, SYS_OPEN); }
-EXIT(openat) { return on_open(ctx, SYS_OPENAT); }
-EXIT(openat2) { return on_open(ctx, SYS_OPENAT2); }
-EXIT(creat) { return on_open(ctx, SYS_CREAT); }
+EXIT(open)
+{
+	return on_open(ctx, SYS_OPEN);
+}
+EXIT(openat)
+{
+	return on_open(ctx, SYS_OPENAT);
+}
+EXIT(openat2)
+{
+	return on_open(ctx, SYS_OPENAT2);
+}
+EXIT(creat)
+{
+	return on_open(ctx, SYS_CREAT);
+}
 
 /* chown's new owner; (u32)-1 leaves an id unchanged */
 static __always_inline void owner(struct call *c, __u64 uid, __u64 gid)
@@ -217,16 +229,16 @@ static __always_inline void owner(struct call *c, __u64 uid, __u64 gid)
 /* A change program: begin, note what only this call passes (setup), then
  * decide and emit. A(i) is the i-th argument. */
 #define A(i) (c.arg[i])
-#define CHANGE(name, kind, sys, need, fd, dirfd, path, dirfd2, path2, target, setup)    \
-	EXIT(name)                                                                       \
-	{                                                                                \
-		struct call c;                                                           \
-                                                                                         \
-		if (!begin(&c))                                                          \
-			return 0;                                                        \
-		setup;                                                                   \
-		return on_change(ctx, &c, kind, sys, need, fd, dirfd, path, dirfd2,     \
-				 path2, target);                                         \
+#define CHANGE(name, kind, sys, need, fd, dirfd, path, dirfd2, path2, target, setup)       \
+	EXIT(name)                                                                         \
+	{                                                                                  \
+		struct call c;                                                             \
+                                                                                           \
+		if (!begin(&c))                                                            \
+			return 0;                                                          \
+		setup;                                                                     \
+		return on_change(ctx, &c, kind, sys, need, fd, dirfd, path, dirfd2, path2, \
+				 target);                                                  \
 	}
 #define NONE (void)0
 #define W WATCH_WRITE
@@ -234,8 +246,7 @@ static __always_inline void owner(struct call *c, __u64 uid, __u64 gid)
 
 CHANGE(unlink, KIND_FILE_UNLINK, SYS_UNLINK, W, -1, CWD, A(0), 0, 0, 0, NONE)
 CHANGE(rmdir, KIND_FILE_UNLINK, SYS_RMDIR, W, -1, CWD, A(0), 0, 0, 0, NONE)
-CHANGE(unlinkat, KIND_FILE_UNLINK, SYS_UNLINKAT, W, -1, A(0), A(1), 0, 0, 0,
-       c.s->info.flags = A(2))
+CHANGE(unlinkat, KIND_FILE_UNLINK, SYS_UNLINKAT, W, -1, A(0), A(1), 0, 0, 0, c.s->info.flags = A(2))
 
 CHANGE(rename, KIND_FILE_RENAME, SYS_RENAME, W, -1, CWD, A(0), CWD, A(1), 0, NONE)
 CHANGE(renameat, KIND_FILE_RENAME, SYS_RENAMEAT, W, -1, A(0), A(1), A(2), A(3), 0, NONE)
@@ -249,25 +260,24 @@ CHANGE(fchmod, KIND_FILE_CHMOD, SYS_FCHMOD, chmod_need(A(1)), A(0), 0, 0, 0, 0, 
 CHANGE(fchmodat, KIND_FILE_CHMOD, SYS_FCHMODAT, chmod_need(A(2)), -1, A(0), A(1), 0, 0, 0,
        c.s->info.mode = A(2) & 07777)
 CHANGE(fchmodat2, KIND_FILE_CHMOD, SYS_FCHMODAT2, chmod_need(A(2)), -1, A(0), A(1), 0, 0, 0,
-       c.s->info.mode = A(2) & 07777; c.s->info.flags = A(3))
+       c.s->info.mode = A(2) & 07777;
+       c.s->info.flags = A(3))
 
 CHANGE(chown, KIND_FILE_CHOWN, SYS_CHOWN, W, -1, CWD, A(0), 0, 0, 0, owner(&c, A(1), A(2)))
 CHANGE(lchown, KIND_FILE_CHOWN, SYS_LCHOWN, W, -1, CWD, A(0), 0, 0, 0, owner(&c, A(1), A(2)))
 CHANGE(fchown, KIND_FILE_CHOWN, SYS_FCHOWN, W, A(0), 0, 0, 0, 0, 0, owner(&c, A(1), A(2)))
-CHANGE(fchownat, KIND_FILE_CHOWN, SYS_FCHOWNAT, W, -1, A(0), A(1), 0, 0, 0,
-       owner(&c, A(2), A(3)); c.s->info.flags = A(4))
+CHANGE(fchownat, KIND_FILE_CHOWN, SYS_FCHOWNAT, W, -1, A(0), A(1), 0, 0, 0, owner(&c, A(2), A(3));
+       c.s->info.flags = A(4))
 
 CHANGE(link, KIND_FILE_LINK, SYS_LINK, W, -1, CWD, A(0), CWD, A(1), 0, NONE)
-CHANGE(linkat, KIND_FILE_LINK, SYS_LINKAT, W, -1, A(0), A(1), A(2), A(3), 0,
-       c.s->info.flags = A(4))
+CHANGE(linkat, KIND_FILE_LINK, SYS_LINKAT, W, -1, A(0), A(1), A(2), A(3), 0, c.s->info.flags = A(4))
 CHANGE(symlink, KIND_FILE_SYMLINK, SYS_SYMLINK, W, -1, CWD, A(1), 0, 0, A(0), NONE)
 CHANGE(symlinkat, KIND_FILE_SYMLINK, SYS_SYMLINKAT, W, -1, A(1), A(2), 0, 0, A(0), NONE)
 
 CHANGE(truncate, KIND_FILE_TRUNCATE, SYS_TRUNCATE, W, -1, CWD, A(0), 0, 0, 0, NONE)
 CHANGE(ftruncate, KIND_FILE_TRUNCATE, SYS_FTRUNCATE, W, A(0), 0, 0, 0, 0, 0, NONE)
 
-CHANGE(mkdir, KIND_FILE_MKDIR, SYS_MKDIR, W, -1, CWD, A(0), 0, 0, 0,
-       c.s->info.mode = A(1) & 07777)
+CHANGE(mkdir, KIND_FILE_MKDIR, SYS_MKDIR, W, -1, CWD, A(0), 0, 0, 0, c.s->info.mode = A(1) & 07777)
 CHANGE(mkdirat, KIND_FILE_MKDIR, SYS_MKDIRAT, W, -1, A(0), A(1), 0, 0, 0,
        c.s->info.mode = A(2) & 07777)
 

@@ -5,15 +5,15 @@
 #include "common.h"
 #include "blob.h"
 
-#define PATH_CAP 4088        /* bytes kept of one path, its NUL included; more is cut */
-#define WATCH_KEY_DATA 256   /* path bytes the prefix filter compares (the LPM maximum) */
-#define WALK_MAX_NAMES 128   /* path components of one dentry walk */
-#define WALK_MAX_STEPS 160   /* components plus mount crossings */
-#define TREE_NODES 256       /* names in the watch tree, its root included */
-#define TREE_SLOTS 512       /* hash slots of the watch tree: (parent, name) → node */
-#define TREE_PROBES 8        /* slots one lookup tries */
-#define TREE_DEPTH 32        /* components of a watched path the tree follows */
-#define TREE_NAME_BYTES 32   /* bytes of a name a tree node compares */
+#define PATH_CAP 4088	   /* bytes kept of one path, its NUL included; more is cut */
+#define WATCH_KEY_DATA 256 /* path bytes the prefix filter compares (the LPM maximum) */
+#define WALK_MAX_NAMES 128 /* path components of one dentry walk */
+#define WALK_MAX_STEPS 160 /* components plus mount crossings */
+#define TREE_NODES 256	   /* names in the watch tree, its root included */
+#define TREE_SLOTS 512	   /* hash slots of the watch tree: (parent, name) → node */
+#define TREE_PROBES 8	   /* slots one lookup tries */
+#define TREE_DEPTH 32	   /* components of a watched path the tree follows */
+#define TREE_NAME_BYTES 32 /* bytes of a name a tree node compares */
 
 /* The system call behind a record: its own numbering, the same on every
  * architecture. */
@@ -57,25 +57,25 @@ enum watch_op {
 
 /* file_info.info: where the strings came from and what was cut. */
 enum file_flag {
-	FILE_PATH_ARG = 1 << 0,    /* path is the syscall's argument, not the kernel's file */
-	FILE_PATH2_ARG = 1 << 1,   /* likewise path2 */
-	FILE_PATH_CUT = 1 << 2,    /* path was too long or too deep */
+	FILE_PATH_ARG = 1 << 0,	 /* path is the syscall's argument, not the kernel's file */
+	FILE_PATH2_ARG = 1 << 1, /* likewise path2 */
+	FILE_PATH_CUT = 1 << 2,	 /* path was too long or too deep */
 	FILE_PATH2_CUT = 1 << 3,
-	FILE_INODE = 1 << 4,       /* ino, dev and ino_mode describe the file */
-	FILE_UNCLEAN = 1 << 5,     /* an argument path holds ".." components */
-	FILE_PATH_FAULT = 1 << 6,  /* an argument path could not be read */
+	FILE_INODE = 1 << 4,	  /* ino, dev and ino_mode describe the file */
+	FILE_UNCLEAN = 1 << 5,	  /* an argument path holds ".." components */
+	FILE_PATH_FAULT = 1 << 6, /* an argument path could not be read */
 };
 
 /* The fixed part of every file record; the blob follows it. */
 struct file_info {
 	struct record_header hdr;
-	__s64 ret;        /* the syscall's return value; < 0 is -errno */
+	__s64 ret; /* the syscall's return value; < 0 is -errno */
 	enum file_syscall syscall;
-	__u32 flags;      /* as passed: open, at-, rename or memfd flags */
-	__u32 mode;       /* as passed: open with O_CREAT, chmod, mkdir */
-	__u32 uid, gid;   /* chown: the new owner, (u32)-1 when unchanged */
+	__u32 flags;	     /* as passed: open, at-, rename or memfd flags */
+	__u32 mode;	     /* as passed: open with O_CREAT, chmod, mkdir */
+	__u32 uid, gid;	     /* chown: the new owner, (u32)-1 when unchanged */
 	enum file_flag info; /* a set of file_flag bits */
-	__u64 ino;        /* the file, when FILE_INODE: inode, device, i_mode */
+	__u64 ino;	     /* the file, when FILE_INODE: inode, device, i_mode */
 	__u32 dev;
 	__u32 ino_mode;
 	struct str_ref path;  /* root first: "/etc/passwd" */
@@ -108,8 +108,8 @@ enum tree_flag {
 };
 
 struct tree_node {
-	__u32 len;        /* the name's length; 0 for the root */
-	__u32 parent;     /* the parent's index */
+	__u32 len;	  /* the name's length; 0 for the root */
+	__u32 parent;	  /* the parent's index */
 	__u32 child_lens; /* bit n set: a child is n bytes long; bit 31: n >= 31 */
 	/* sets of watch_op bits: the trie's ops for paths below this one
 	 * ("dir/") and for this path itself ("dir\0", "file\0"; a component
@@ -130,11 +130,11 @@ struct watch_tree {
 
 /* What the programs read before every decision; one entry, set by the loader. */
 struct filter_conf {
-	__u32 max_key;    /* longest watch key in bytes: compare no further */
-	__u32 root_ops;   /* ops watched on every path ("/" is watched) */
-	__u32 all_ops;    /* ops watched anywhere: an access not among them is not looked at */
-	__u32 tree_slot;  /* which of the two watch trees is current */
-	__u32 memfd;      /* report memfd_create */
+	__u32 max_key;	 /* longest watch key in bytes: compare no further */
+	__u32 root_ops;	 /* ops watched on every path ("/" is watched) */
+	__u32 all_ops;	 /* ops watched anywhere: an access not among them is not looked at */
+	__u32 tree_slot; /* which of the two watch trees is current */
+	__u32 memfd;	 /* report memfd_create */
 	__u32 pad;
 	/* of the component rules watched for reads ([0]) and for changes
 	 * ([1]): bit n set, one is n bytes long (n < 32); bit c of first, one

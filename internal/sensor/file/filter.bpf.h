@@ -28,7 +28,6 @@
 #include "args.bpf.h"
 #include "file.h"
 
-
 #define AT_FDCWD -100
 #define KEY_SLOT 4 /* the prefix length before each string */
 
@@ -43,16 +42,16 @@ struct name_ref {
  * that the verifier sees them as unknown and the loops converge. */
 struct scratch {
 	struct file_info info;
-	__u32 n;        /* names collected, leaf first */
-	__u32 pos;      /* bytes of the path written */
-	__u32 comp_ops; /* ops of the component rules the names matched */
-	__u32 unclean;  /* an argument path has ".." components */
-	__u32 at;       /* read position while an argument path is cleaned */
-	__u32 out;      /* write position while an argument path is cleaned */
-	__u32 walked;   /* how collect's walk ended: enum walk_step */
-	__u32 tn;       /* tree_ops: the node reached */
-	__u32 tk;       /* tree_ops: the names left */
-	__u32 tops;     /* tree_ops: the answer so far */
+	__u32 n;	    /* names collected, leaf first */
+	__u32 pos;	    /* bytes of the path written */
+	__u32 comp_ops;	    /* ops of the component rules the names matched */
+	__u32 unclean;	    /* an argument path has ".." components */
+	__u32 at;	    /* read position while an argument path is cleaned */
+	__u32 out;	    /* write position while an argument path is cleaned */
+	__u32 walked;	    /* how collect's walk ended: enum walk_step */
+	__u32 tn;	    /* tree_ops: the node reached */
+	__u32 tk;	    /* tree_ops: the names left */
+	__u32 tops;	    /* tree_ops: the answer so far */
 	struct str_ref ref; /* the string a decision wrote */
 	struct name_ref names[WALK_MAX_NAMES];
 };
@@ -204,7 +203,11 @@ struct walk {
 	struct dentry *mnt_root;
 };
 
-enum walk_step { WALK_ON, WALK_DONE, WALK_FULL };
+enum walk_step {
+	WALK_ON,
+	WALK_DONE,
+	WALK_FULL
+};
 
 /* walk_step takes one step of a walk towards the root: a mount crossing
  * or one name, recorded at s->names[n]. */
@@ -256,9 +259,8 @@ static __always_inline enum walk_step walk_step(struct walk *w, struct scratch *
  * component rules watched for need. It returns false when the path
  * is deeper than WALK_MAX_NAMES: the names nearest the root are unknown.
  */
-static __always_inline bool collect(struct scratch *s, const struct filter_conf *conf,
-				    __u32 need, struct dentry *d, struct vfsmount *vm,
-				    const struct root *root)
+static __always_inline bool collect(struct scratch *s, const struct filter_conf *conf, __u32 need,
+				    struct dentry *d, struct vfsmount *vm, const struct root *root)
 {
 	struct walk w = { .d = d, .mnt = real_mount_of(vm), .mnt_root = vm->mnt_root };
 	struct bpf_iter_num it;
@@ -295,8 +297,7 @@ out:
  * blob[base + s->pos], consuming them, until more than limit bytes are
  * written. It returns false when the path does not fit in PATH_CAP.
  */
-static __always_inline bool write_names(struct scratch *s, struct blob *b, __u32 base,
-					__u32 limit)
+static __always_inline bool write_names(struct scratch *s, struct blob *b, __u32 base, __u32 limit)
 {
 	struct bpf_iter_num it;
 	bool fits = true;
@@ -483,9 +484,9 @@ static __always_inline __u32 kernel_path(struct scratch *s, struct blob *b,
 
 /* file_path: kernel_path for an open file. */
 static __always_inline __u32 file_path(struct scratch *s, struct blob *b,
-				       const struct filter_conf *conf, __u32 need, struct file *file,
-				       const struct root *root, __u32 base, struct str_ref *ref,
-				       __u32 cut_flag, bool always)
+				       const struct filter_conf *conf, __u32 need,
+				       struct file *file, const struct root *root, __u32 base,
+				       struct str_ref *ref, __u32 cut_flag, bool always)
 {
 	return kernel_path(s, b, conf, need, file->f_path.dentry, file->f_path.mnt, root, base, ref,
 			   cut_flag, always);

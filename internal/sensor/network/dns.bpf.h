@@ -16,7 +16,7 @@
 
 #define DNS_HEADER_LEN 12
 #define DNS_MIN_LEN (DNS_HEADER_LEN + 5) /* the root name, type and class */
-#define DNS_QR 0x80                      /* flags byte 2: set in responses */
+#define DNS_QR 0x80			 /* flags byte 2: set in responses */
 
 /* UDP destination ports whose payload is DNS; set by the loader. */
 const volatile __u16 dns_ports[DNS_PORTS_MAX] = {};
@@ -46,13 +46,13 @@ static __always_inline struct sock *dns_sock(long fd)
 
 /* One message to send: where to (NULL: the socket's peer) and what. */
 struct dns_msg {
-	__u64 name;   /* user pointers, as numbers: bpf2go has no pointer types */
+	__u64 name; /* user pointers, as numbers: bpf2go has no pointer types */
 	__u64 namelen;
 	__u64 buf;
 	__u64 len;
 	__s64 fd;
 	enum net_syscall syscall;
-	__u16 port;   /* destination, host order */
+	__u16 port; /* destination, host order */
 	__u16 pad;
 	__u8 addr[16];
 	struct user_addr user;

@@ -26,7 +26,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 SEC("tracepoint/syscalls/sys_enter_connect")
 int enter_connect(struct trace_event_raw_sys_enter *ctx)
 {
-	struct pending p = {.syscall = NET_SYS_CONNECT, .args = {ctx->args[0]}};
+	struct pending p = { .syscall = NET_SYS_CONNECT, .args = { ctx->args[0] } };
 	struct task_struct *task = current_task();
 
 	if (!copy_user_addr(&p.user, (const void *)ctx->args[1], ctx->args[2]) ||
@@ -36,8 +36,7 @@ int enter_connect(struct trace_event_raw_sys_enter *ctx)
 	if (!pp)
 		return 0;
 	struct sock *sk = fd_sock(ctx->args[0]);
-	if (sk && tcp_like(sk->sk_protocol) &&
-	    own_sock(sk, OWNER_IN_CONNECT))
+	if (sk && tcp_like(sk->sk_protocol) && own_sock(sk, OWNER_IN_CONNECT))
 		pp->sk = (__u64)sk;
 	return 0;
 }
@@ -132,7 +131,7 @@ int exit_accept4(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_enter_listen")
 int enter_listen(struct trace_event_raw_sys_enter *ctx)
 {
-	struct pending p = {.syscall = NET_SYS_LISTEN, .args = {ctx->args[0], ctx->args[1]}};
+	struct pending p = { .syscall = NET_SYS_LISTEN, .args = { ctx->args[0], ctx->args[1] } };
 
 	if (traced(current_task()))
 		begin(&p, KIND_NET_LISTEN);
@@ -176,7 +175,7 @@ out:
 SEC("tracepoint/syscalls/sys_enter_bind")
 int enter_bind(struct trace_event_raw_sys_enter *ctx)
 {
-	struct pending p = {.syscall = NET_SYS_BIND, .args = {ctx->args[0]}};
+	struct pending p = { .syscall = NET_SYS_BIND, .args = { ctx->args[0] } };
 
 	if (copy_user_addr(&p.user, (const void *)ctx->args[1], ctx->args[2]) &&
 	    family_wanted(user_addr_family(&p.user)) && traced(current_task()))
@@ -235,7 +234,7 @@ int enter_socket(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	struct pending p = {
 		.syscall = NET_SYS_SOCKET,
-		.args = {family, type, ctx->args[2]},
+		.args = { family, type, ctx->args[2] },
 	};
 	if (traced(current_task()))
 		begin(&p, KIND_NET_SOCKET);
@@ -470,7 +469,7 @@ int enter_dup(struct trace_event_raw_sys_enter *ctx)
 
 	if (!fd_sock(fd) || !traced(task))
 		return 0;
-	struct pending p = {.syscall = NET_SYS_DUP, .args = {fd}};
+	struct pending p = { .syscall = NET_SYS_DUP, .args = { fd } };
 	begin(&p, KIND_FD_REDIRECT);
 	return 0;
 }

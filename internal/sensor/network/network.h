@@ -5,10 +5,10 @@
 #include "common.h"
 #include "blob.h"
 
-#define DNS_PORTS_MAX 8      /* UDP ports whose payload is read as DNS */
-#define DNS_PAYLOAD_MAX 512  /* DNS bytes copied per query: header + first question fit */
-#define DNS_MMSG_MAX 4       /* messages of one sendmmsg looked at (glibc sends 2) */
-#define SOCKADDR_MAX 112     /* sizeof(struct sockaddr_un) is 110 */
+#define DNS_PORTS_MAX 8	    /* UDP ports whose payload is read as DNS */
+#define DNS_PAYLOAD_MAX 512 /* DNS bytes copied per query: header + first question fit */
+#define DNS_MMSG_MAX 4	    /* messages of one sendmmsg looked at (glibc sends 2) */
+#define SOCKADDR_MAX 112    /* sizeof(struct sockaddr_un) is 110 */
 
 /* The system call behind a record; user space names it. */
 enum net_syscall {
@@ -34,10 +34,10 @@ enum net_flag {
 	/* daddr/dport (connect, sendto) or saddr/sport (bind) are what the
 	 * caller passed: the socket did not hold them (any more) at exit */
 	NET_ADDR_FROM_USER = 1 << 0,
-	NET_TAIL_DNS = 1 << 1,         /* the tail is a DNS message */
-	NET_TAIL_UNIX_LOCAL = 1 << 2,  /* the tail is the socket's own sun_path */
-	NET_TAIL_UNIX_PEER = 1 << 3,   /* the tail is the peer's sun_path */
-	NET_DNS_CUT = 1 << 4,          /* the DNS message was longer than the tail */
+	NET_TAIL_DNS = 1 << 1,	      /* the tail is a DNS message */
+	NET_TAIL_UNIX_LOCAL = 1 << 2, /* the tail is the socket's own sun_path */
+	NET_TAIL_UNIX_PEER = 1 << 3,  /* the tail is the peer's sun_path */
+	NET_DNS_CUT = 1 << 4,	      /* the DNS message was longer than the tail */
 };
 
 /*
@@ -47,22 +47,22 @@ enum net_flag {
  */
 struct net_info {
 	struct record_header hdr;
-	__s64 ret;                /* the call's result: fd, 0 or -errno */
+	__s64 ret; /* the call's result: fd, 0 or -errno */
 	enum net_syscall syscall;
-	enum net_flag flags;      /* a set of net_flag bits */
-	__u16 family;             /* AF_* */
-	__u16 type;               /* SOCK_* (flags masked off) */
-	__u16 protocol;           /* IPPROTO_*; for AF_PACKET the ethertype */
-	__u16 sport;              /* host byte order */
-	__u16 dport;              /* host byte order */
+	enum net_flag flags; /* a set of net_flag bits */
+	__u16 family;	     /* AF_* */
+	__u16 type;	     /* SOCK_* (flags masked off) */
+	__u16 protocol;	     /* IPPROTO_*; for AF_PACKET the ethertype */
+	__u16 sport;	     /* host byte order */
+	__u16 dport;	     /* host byte order */
 	__u16 tail_len;
-	__u8 state;               /* net_close: the TCP state entered (CLOSE) */
-	__u8 old_state;           /* net_close: the state it left */
+	__u8 state;	/* net_close: the TCP state entered (CLOSE) */
+	__u8 old_state; /* net_close: the state it left */
 	__u16 pad;
-	__s32 fd;                 /* the socket's fd; fd_redirect: the old fd */
-	__s32 new_fd;             /* fd_redirect: 0, 1 or 2 */
-	__s32 backlog;            /* net_listen */
-	__s32 sk_err;             /* net_close: the socket's pending error (errno) */
-	__u8 saddr[16];           /* IPv4 in the first 4 bytes */
+	__s32 fd;	/* the socket's fd; fd_redirect: the old fd */
+	__s32 new_fd;	/* fd_redirect: 0, 1 or 2 */
+	__s32 backlog;	/* net_listen */
+	__s32 sk_err;	/* net_close: the socket's pending error (errno) */
+	__u8 saddr[16]; /* IPv4 in the first 4 bytes */
 	__u8 daddr[16];
 };

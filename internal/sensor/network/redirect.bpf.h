@@ -24,7 +24,7 @@ static __always_inline void begin_dup(enum net_syscall sc, long oldfd, long newf
 	if ((unsigned long)newfd > 2 || (oldfd == newfd && sc != NET_SYS_FCNTL) ||
 	    !traced(current_task()))
 		return;
-	struct pending p = {.syscall = sc, .args = {oldfd, newfd}};
+	struct pending p = { .syscall = sc, .args = { oldfd, newfd } };
 	begin(&p, KIND_FD_REDIRECT);
 }
 

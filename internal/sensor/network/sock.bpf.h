@@ -60,7 +60,8 @@ static __always_inline struct sock *fd_sock(long fd)
 
 	if (!f || (f->f_inode->i_mode & S_IFMT) != S_IFSOCK)
 		return NULL;
-	struct socket *sock = bpf_rdonly_cast(f->private_data, bpf_core_type_id_kernel(struct socket));
+	struct socket *sock =
+		bpf_rdonly_cast(f->private_data, bpf_core_type_id_kernel(struct socket));
 	return sock->sk;
 }
 
@@ -160,7 +161,8 @@ static __always_inline __u16 tail_sock_path(struct blob *b, struct sock *sk)
 		return 0;
 	len -= SUN_PATH_OFF;
 	bpf_probe_read_kernel(b->data, len & 127,
-			      (void *)ua + bpf_core_field_offset(struct unix_address, name) + SUN_PATH_OFF);
+			      (void *)ua + bpf_core_field_offset(struct unix_address, name) +
+				      SUN_PATH_OFF);
 	return len;
 }
 

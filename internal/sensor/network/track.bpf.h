@@ -47,7 +47,7 @@ static __always_inline bool restarting(long ret)
 /* sock_owner.flags, changed only with atomic operations: the owner's
  * connect() and the TCP stack's close may run on two CPUs at once. */
 #define OWNER_IN_CONNECT 1 /* connect() has not returned yet */
-#define OWNER_CLOSED 2     /* the socket reached CLOSE; the fields below say how */
+#define OWNER_CLOSED 2	   /* the socket reached CLOSE; the fields below say how */
 
 /* The process that opened a TCP socket, and, once it is closed, the close. */
 struct sock_owner {
@@ -76,7 +76,7 @@ struct sock_owner {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536); /* the loader sets the real size */
-	__type(key, __u64);         /* the struct sock's address */
+	__type(key, __u64);	    /* the struct sock's address */
 	__type(value, struct sock_owner);
 } owners SEC(".maps");
 

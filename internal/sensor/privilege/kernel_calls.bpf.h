@@ -88,13 +88,14 @@ static __always_inline void emit_bpf(struct task_struct *task, struct call_entry
 		bpf_probe_read_user(&r->bpf.prog_type, sizeof(__u32), &attr->prog_type);
 		bpf_probe_read_user(&r->bpf.insns, sizeof(__u32), &attr->insn_cnt);
 		bpf_probe_read_user(r->bpf.prog_name, sizeof(r->bpf.prog_name), attr->prog_name);
-		bpf_probe_read_user(&r->bpf.attach_type, sizeof(__u32), &attr->expected_attach_type);
+		bpf_probe_read_user(&r->bpf.attach_type, sizeof(__u32),
+				    &attr->expected_attach_type);
 		if (ret >= 0) {
 			/* a tracing program's target is resolved at load */
 			prog = prog_of(task, ret);
-			if (prog && !blob_kstr(b, &used, &r->bpf.target,
-					       BPF_CORE_READ(prog, aux, attach_func_name),
-					       FUNC_NAME_MAX))
+			if (prog &&
+			    !blob_kstr(b, &used, &r->bpf.target,
+				       BPF_CORE_READ(prog, aux, attach_func_name), FUNC_NAME_MAX))
 				r->call.flags |= PRIV_STR_CUT;
 			prog = NULL; /* the caller's attributes say it all */
 		}
@@ -104,7 +105,8 @@ static __always_inline void emit_bpf(struct task_struct *task, struct call_entry
 		have_fd = !bpf_probe_read_user(&fd, sizeof(fd), &attr->attach_bpf_fd);
 		break;
 	case BPF_LINK_CREATE:
-		bpf_probe_read_user(&r->bpf.attach_type, sizeof(__u32), &attr->link_create.attach_type);
+		bpf_probe_read_user(&r->bpf.attach_type, sizeof(__u32),
+				    &attr->link_create.attach_type);
 		have_fd = !bpf_probe_read_user(&fd, sizeof(fd), &attr->link_create.prog_fd);
 		break;
 	case BPF_RAW_TRACEPOINT_OPEN: {

@@ -13,8 +13,8 @@
 #define CLONE_NEWUSER 0x10000000
 #define CLONE_NEWPID 0x20000000
 #define CLONE_NEWNET 0x40000000
-#define CLONE_NEW_ANY                                                                      \
-	(CLONE_NEWTIME | CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |     \
+#define CLONE_NEW_ANY                                                                  \
+	(CLONE_NEWTIME | CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | \
 	 CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET)
 
 #define NSFS_MAGIC 0x6e736673

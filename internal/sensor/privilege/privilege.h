@@ -47,15 +47,15 @@ enum priv_call {
 
 /* What the loader says about one syscall number (the nr_calls map). */
 struct nr_call {
-	__u8 call;       /* enum priv_call; CALL_NONE when not watched */
-	__u8 nargs;      /* how many arguments it takes; the others are garbage */
+	__u8 call;	 /* enum priv_call; CALL_NONE when not watched */
+	__u8 nargs;	 /* how many arguments it takes; the others are garbage */
 	__u8 dispatched; /* the kernel has no tracepoint for it: the dispatcher watches it */
 	__u8 pad;
 };
 
 /* call_info.flags */
 enum priv_flag {
-	PRIV_STR_CUT = 1 << 0,      /* a string or path was cut */
+	PRIV_STR_CUT = 1 << 0,	    /* a string or path was cut */
 	PRIV_STR_FAULT = 1 << 1,    /* a string in user memory could not be read */
 	PRIV_TARGET_FOUND = 1 << 2, /* target_info: the other task was found */
 	PRIV_PROG_FOUND = 1 << 3,   /* bpf_info: the program was read from the kernel */
@@ -65,7 +65,7 @@ enum priv_flag {
 struct call_info {
 	struct record_header hdr;
 	__s64 ret;
-	__u64 args[6];        /* as passed; unused ones are 0 */
+	__u64 args[6]; /* as passed; unused ones are 0 */
 	enum priv_call call;
 	enum priv_flag flags; /* a set of priv_flag bits */
 };
@@ -89,7 +89,7 @@ struct cred_info {
 /* ptrace, process_vm_writev: the other process. */
 struct target_info {
 	struct call_info call;
-	__u32 pid, tid;        /* host ids of the target; 0 when not found */
+	__u32 pid, tid;	       /* host ids of the target; 0 when not found */
 	struct str_ref binary; /* its executable, components leaf first */
 	__u32 pad;
 };
@@ -119,7 +119,7 @@ struct mount_info {
 /* module_load, module_unload. */
 struct module_info {
 	struct call_info call;
-	char name[64];       /* module/module_load's name, or delete_module's argument */
+	char name[64];	     /* module/module_load's name, or delete_module's argument */
 	struct str_ref path; /* finit_module's file, components leaf first */
 	__u32 pad;
 };
@@ -132,7 +132,8 @@ struct bpf_info {
 	__u32 attach_type;
 	__u32 insns;
 	char prog_name[16];
-	struct str_ref target; /* raw tracepoint name, or the kernel function a tracing program attaches to */
+	struct str_ref
+		target; /* raw tracepoint name, or the kernel function a tracing program attaches to */
 	__u32 pad;
 };
 
@@ -140,9 +141,9 @@ struct bpf_info {
 struct call_entry {
 	__u64 args[6];
 	enum priv_call call;
-	__u32 ns_types;    /* setns: the namespace the descriptor refers to */
-	__u64 aux;         /* clone3: its flags, read from user memory at entry */
+	__u32 ns_types;		 /* setns: the namespace the descriptor refers to */
+	__u64 aux;		 /* clone3: its flags, read from user memory at entry */
 	struct priv_creds creds; /* before the call, for privilege_change */
 	struct priv_caps caps;
-	char modname[64];  /* module/module_load fired inside this call */
+	char modname[64]; /* module/module_load fired inside this call */
 };

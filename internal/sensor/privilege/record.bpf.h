@@ -13,7 +13,7 @@
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096); /* threads inside a watched call at once; the loader sets it */
-	__type(key, __u64);        /* pid_tgid */
+	__type(key, __u64);	   /* pid_tgid */
 	__type(value, struct call_entry);
 } inflight SEC(".maps");
 
@@ -42,7 +42,7 @@ struct entry_path {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 64); /* pivot_roots in progress at once */
-	__type(key, __u64);      /* pid_tgid */
+	__type(key, __u64);	 /* pid_tgid */
 	__type(value, struct entry_path);
 } entry_paths SEC(".maps");
 

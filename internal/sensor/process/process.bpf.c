@@ -65,8 +65,8 @@ static __always_inline void read_file(struct exec_info *e, struct file *file)
  */
 static __noinline void count_cuts(enum exec_flag flags)
 {
-	if (flags & (EXEC_ARGS_CUT | EXEC_BINARY_CUT | EXEC_FILENAME_CUT | EXEC_CWD_CUT |
-		     EXEC_CGROUP_CUT))
+	if (flags &
+	    (EXEC_ARGS_CUT | EXEC_BINARY_CUT | EXEC_FILENAME_CUT | EXEC_CWD_CUT | EXEC_CGROUP_CUT))
 		count_drop(DROP_TRUNCATED, KIND_PROCESS_EXEC);
 }
 

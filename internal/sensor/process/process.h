@@ -29,7 +29,7 @@ struct exec_info {
 	__u32 auid;
 	__u32 pid_ns, mnt_ns, net_ns;
 	__u64 start_time; /* boot ns when the process was forked */
-	__u64 ino;        /* executed file: inode, device, mode, size, mtime */
+	__u64 ino;	  /* executed file: inode, device, mode, size, mtime */
 	__u32 dev;
 	__u32 mode;
 	__s64 size;
@@ -38,10 +38,10 @@ struct exec_info {
 	__u32 argc;
 	char comm[COMM_LEN];
 	struct str_ref filename; /* as given to execve */
-	struct str_ref binary;   /* path of the executed file, components leaf first */
-	struct str_ref cwd;      /* components leaf first */
-	struct str_ref cgroup;   /* components leaf first */
-	struct str_ref args;     /* NUL-separated argv */
+	struct str_ref binary;	 /* path of the executed file, components leaf first */
+	struct str_ref cwd;	 /* components leaf first */
+	struct str_ref cgroup;	 /* components leaf first */
+	struct str_ref args;	 /* NUL-separated argv */
 	struct str_ref tty;
 };
 
