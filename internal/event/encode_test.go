@@ -37,3 +37,21 @@ func TestSealedProcessEncodesOnceAndCopiesDoNotShare(t *testing.T) {
 		t.Errorf("round trip: %v %+v", err, back)
 	}
 }
+
+// TestContainerRefIsNotEncoded: a process encodes the Container it was
+// published with, whatever its reference holds by now; the tree publishes
+// a new Process to show a newer value.
+func TestContainerRefIsNotEncoded(t *testing.T) {
+	p := sampleProcess(7, "/usr/bin/top")
+	p.Container = &Container{ID: "c1", Runtime: "containerd"}
+	p.ContainerRef = NewContainerRef(p.Container)
+	p.Seal()
+	p.ContainerRef.Store(&Container{ID: "c1", Runtime: "containerd", Name: "web"})
+	raw, err := p.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), `"web"`) || !strings.Contains(string(raw), `"container":{"id":"c1","runtime":"containerd"}`) {
+		t.Errorf("encoded %s, want the published container only", raw)
+	}
+}

@@ -3,7 +3,8 @@ package event
 import "time"
 
 // Process is a process as of its last exec (or its fork, if it never
-// exec'd). It is immutable once published: a later exec creates a new one.
+// exec'd). It is immutable once published: a later exec, or metadata about
+// its container learnt later (see ContainerRef), creates a new one.
 type Process struct {
 	PID  uint32 `json:"pid"`
 	TID  uint32 `json:"tid"`
@@ -38,6 +39,11 @@ type Process struct {
 	Cgroup     Cgroup     `json:"cgroup"`
 	Namespaces Namespaces `json:"namespaces"`
 	Container  *Container `json:"container,omitempty"`
+	// ContainerRef, when set, is where the container's metadata is kept
+	// current: Container is the value it held when this Process was
+	// published, and the process tree publishes a new Process when it
+	// changes. Not encoded.
+	ContainerRef *ContainerRef `json:"-"`
 
 	// Truncated names the fields the kernel had to cut ("args", "cwd", …).
 	Truncated []string `json:"truncated,omitempty"`
