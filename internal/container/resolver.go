@@ -4,38 +4,62 @@ import (
 	"github.com/vigil-sec/vigil/internal/event"
 )
 
-// Resolver maps cgroup paths to containers, caching by path so that the
-// hot path parses each cgroup once. Values it returns are shared: never
-// modify them. Not safe for concurrent use; the pipeline owns it.
+// Resolver maps cgroup paths to containers for the pipeline, caching by
+// path so that the hot path parses each cgroup once. The containers
+// themselves live in its Table, where metadata sources update them. Values
+// it returns are shared: never modify them. Not safe for concurrent use;
+// the pipeline owns it (its Table is shared).
 type Resolver struct {
-	cache map[string]*event.Container
+	table *Table
+	cache map[string]*slot // nil: the host
 	max   int
-	host  *event.Container
+	host  *event.ContainerRef
 }
 
 // NewResolver caches up to max paths (cgroups come and go with
-// containers; past max the cache starts over).
+// containers; past max the cache starts over) and keeps up to max
+// containers in its table.
 func NewResolver(max int) *Resolver {
-	return &Resolver{cache: make(map[string]*event.Container), max: max, host: Host()}
+	return &Resolver{table: NewTable(max), cache: make(map[string]*slot), max: max,
+		host: event.NewContainerRef(Host())}
 }
 
-// Resolve returns the container of a cgroup path, or the host container.
-func (r *Resolver) Resolve(cgroupPath string) *event.Container {
-	if c, ok := r.cache[cgroupPath]; ok {
-		return c
-	}
-	c := r.host
-	if id, ok := Parse(cgroupPath); ok {
-		c = &event.Container{ID: id.ID, Runtime: id.Runtime}
-		if id.PodUID != "" {
-			c.Pod = &event.Pod{UID: id.PodUID}
+// Table is where the resolver's containers are kept current; metadata
+// sources update it from their own goroutines.
+func (r *Resolver) Table() *Table { return r.table }
+
+// Bind returns the reference to the current metadata of a cgroup path's
+// container (the host's outside containers, a value that never changes).
+func (r *Resolver) Bind(cgroupPath string) *event.ContainerRef {
+	if s, ok := r.cache[cgroupPath]; ok {
+		if s == nil {
+			return r.host
 		}
+		if !s.evicted.Load() {
+			if !s.used.Load() {
+				s.used.Store(true)
+			}
+			return s.ref
+		}
+	}
+	var s *slot
+	if id, ok := Parse(cgroupPath); ok {
+		s = r.table.bind(id)
 	}
 	if len(r.cache) >= r.max {
 		clear(r.cache)
 	}
-	r.cache[cgroupPath] = c
-	return c
+	r.cache[cgroupPath] = s
+	if s == nil {
+		return r.host
+	}
+	return s.ref
+}
+
+// Resolve returns the current container of a cgroup path, or the host
+// container.
+func (r *Resolver) Resolve(cgroupPath string) *event.Container {
+	return r.Bind(cgroupPath).Load()
 }
 
 // Len is the number of cached paths.
