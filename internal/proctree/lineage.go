@@ -53,7 +53,7 @@ func (t *Tree) Fork(child *event.Process) *event.Process {
 		if child.Cgroup.ID != 0 && child.Cgroup.ID != parent.Cgroup.ID {
 			// cloned into another cgroup: the parent's path is not ours
 			c.Cgroup = child.Cgroup
-			c.Container = child.Container
+			c.Container, c.ContainerRef = child.Container, child.ContainerRef
 			c.Partial = true
 		}
 		stored = c

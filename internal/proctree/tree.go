@@ -5,9 +5,10 @@
 // events still resolve, and reports its size and evictions.
 //
 // The tree stores *event.Process values and never modifies one after
-// storing it: a fork or an exec stores a new value. Events may therefore
-// keep the pointers they get. A Tree is not safe for concurrent use; the
-// pipeline goroutine owns it.
+// storing it: a fork or an exec stores a new value, and so does news of
+// the process's container (see rebind). Events may therefore keep the
+// pointers they get. A Tree is not safe for concurrent use; the pipeline
+// goroutine owns it.
 package proctree
 
 import (
@@ -40,6 +41,7 @@ type Tree struct {
 	exited    []*node   // in exit order, for expiry
 	evictions uint64
 	expired   uint64
+	rebinds   uint64
 }
 
 type node struct {
@@ -89,7 +91,7 @@ func (t *Tree) Get(pid uint32) *event.Process {
 		return nil
 	}
 	t.lru.MoveToFront(n.elem)
-	return n.proc
+	return t.rebind(n)
 }
 
 // Exit marks pid as exited at the given time; it stays resolvable for the
@@ -135,13 +137,14 @@ type Stats struct {
 	Exited    int    `json:"exited"`    // of Entries, waiting out their grace
 	Evictions uint64 `json:"evictions"` // forgotten because the tree was full
 	Expired   uint64 `json:"expired"`   // forgotten after their grace period
+	Rebinds   uint64 `json:"rebinds"`   // copies made to carry newer container metadata
 }
 
 // Counts reports the tree's size and turnover in constant time: Stats
 // without Exited, which takes a walk of the exited processes (tens of
 // thousands at a high exec rate). For readings taken often.
 func (t *Tree) Counts() Stats {
-	return Stats{Entries: len(t.nodes), Evictions: t.evictions, Expired: t.expired}
+	return Stats{Entries: len(t.nodes), Evictions: t.evictions, Expired: t.expired, Rebinds: t.rebinds}
 }
 
 // Stats reports the tree's size and turnover.
@@ -152,5 +155,5 @@ func (t *Tree) Stats() Stats {
 			exited++
 		}
 	}
-	return Stats{Entries: len(t.nodes), Exited: exited, Evictions: t.evictions, Expired: t.expired}
+	return Stats{Entries: len(t.nodes), Exited: exited, Evictions: t.evictions, Expired: t.expired, Rebinds: t.rebinds}
 }
