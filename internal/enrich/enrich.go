@@ -52,7 +52,7 @@ func (e *Enricher) Seed(procs []*event.Process) {
 	byPID := make(map[uint32]*event.Process, len(procs))
 	for _, p := range procs {
 		p.ExecID = ExecID(e.node, p.PID, p.StartTime)
-		p.Container = e.containers.Resolve(p.Cgroup.Path)
+		e.bindContainer(p)
 		e.markVigil(p)
 		byPID[p.PID] = p
 	}
@@ -79,7 +79,7 @@ func (e *Enricher) Enrich(ev *event.Event) bool {
 	case ev.Kind == event.KindProcessExec:
 		p := ev.Process
 		p.ExecID = ExecID(e.node, p.PID, ev.Time)
-		p.Container = e.containers.Resolve(p.Cgroup.Path)
+		e.bindContainer(p)
 		e.markVigil(p)
 		if parent := e.tree.Parent(p); parent != nil {
 			p.ParentExecID = parent.ExecID
@@ -99,6 +99,14 @@ func (e *Enricher) Enrich(ev *event.Event) bool {
 		e.tree.Exit(ev.Process.PID, ev.Time)
 	}
 	return true
+}
+
+// bindContainer gives a process that is about to be stored its container:
+// the value known now, and the reference through which the tree keeps it
+// current as metadata arrives (see proctree's rebind).
+func (e *Enricher) bindContainer(p *event.Process) {
+	p.ContainerRef = e.containers.Bind(p.Cgroup.Path)
+	p.Container = p.ContainerRef.Load()
 }
 
 // resolveEnforced takes the tree's process for an enforcement record's,
