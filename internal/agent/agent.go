@@ -87,6 +87,11 @@ type Agent struct {
 	enforcer     *enforce.Enforcer // nil without an enforce stage
 	store        *enforce.Store
 	services     *Services // nil without Config.Serve
+
+	// containers is where what is learnt of a container after its first
+	// exec goes (names, images, pods); its updates reach the processes
+	// already running in it. Safe for use from other goroutines.
+	containers *container.Table
 }
 
 // New sets the kernel up, loads and attaches the sensors and snapshots the
@@ -180,7 +185,9 @@ func New(cfg Config) (_ *Agent, err error) {
 	}
 
 	a.tree = proctree.New(cfg.ProcTree)
-	a.enricher = enrich.New(cfg.Node, a.tree, container.NewResolver(4096))
+	containers := container.NewResolver(container.DefaultTableSize)
+	a.containers = containers.Table()
+	a.enricher = enrich.New(cfg.Node, a.tree, containers)
 	a.enricher.SetVigil(self)
 	procs, err := procfs.Snapshot(procfs.Options{
 		Proc:         "/proc",

@@ -1,0 +1,88 @@
+package agent
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/testenv"
+)
+
+// TestContainerMetadataLearntLate: metadata about a container that comes
+// after its first exec (as a pod's name comes from Kubernetes) is on the
+// events of the processes already running in it, and on their children's
+// parent, but not on the events the agent had emitted before.
+func TestContainerMetadataLearntLate(t *testing.T) {
+	testenv.RequirePrivileged(t)
+	runc, err := exec.LookPath("runc")
+	if err != nil {
+		testenv.Unavailable(t, "runc is not installed (apt-get install runc)")
+	}
+	busybox, err := exec.LookPath("busybox")
+	if err != nil {
+		testenv.Unavailable(t, "busybox is not installed (apt-get install busybox-static)")
+	}
+	id := fmt.Sprintf("%016x%016x%016x%016x", rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64())
+	parent := fmt.Sprintf("vigil-test-%d-%x", os.Getpid(), rand.Uint32())
+	bundle := containerBundle(t, busybox, "/"+parent+"/"+id)
+	// the shell waits, leaving the test time to learn the name, then
+	// forks (the command is not its last, so it is not exec'd in place) and
+	// exits itself
+	setContainerArgs(t, bundle, "/bin/sh", "-c", "/bin/busybox sleep 2; /bin/true late; exit 0")
+	r := start(t, Config{})
+
+	name := "vigil-test-" + id[:12]
+	run := exec.Command(runc, "run", "--bundle", bundle, name)
+	var out strings.Builder
+	run.Stdout, run.Stderr = &out, &out
+	if err := run.Start(); err != nil {
+		t.Fatalf("runc run: %v", err)
+	}
+	t.Cleanup(func() {
+		run.Wait()
+		exec.Command(runc, "delete", "--force", name).Run()
+		removeCgroupDirs(parent)
+	})
+
+	inContainer := func(kind event.Kind, arg string) func(*event.Event) bool {
+		return func(ev *event.Event) bool {
+			return withArg(kind, arg)(ev) && ev.Process.Container != nil && ev.Process.Container.ID == id
+		}
+	}
+	shell := r.waitFor(t, "the shell's exec", inContainer(event.KindProcessExec, "-c"))
+	r.containers.Update(id, func(c *event.Container) { c.Name, c.Image = "late-web", "busybox:late" })
+
+	child := r.waitFor(t, "the child's exec", inContainer(event.KindProcessExec, "late"))
+	if err := run.Wait(); err != nil {
+		t.Fatalf("runc run: %v\n%s", err, out.String())
+	}
+	if c := child.Process.Container; c.Name != "late-web" || c.Image != "busybox:late" || c.Runtime != "docker" {
+		t.Errorf("child's container = %+v, want the late name and image", c)
+	}
+	if p := child.Parent; p == nil || p.PID != shell.Process.PID || p.Container.Name != "late-web" {
+		t.Errorf("child's parent = %+v, want the shell with the late name", p)
+	}
+	exit := r.waitFor(t, "the shell's exit", func(ev *event.Event) bool {
+		return ev.Kind == event.KindProcessExit && ev.Process.PID == shell.Process.PID &&
+			slices.Contains(ev.Process.Args, "-c")
+	})
+	raw, err := exit.AppendJSON(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw), `"name":"late-web"`) {
+		t.Errorf("the shell's exit does not carry the late name: %s", raw)
+	}
+	raw, err = shell.AppendJSON(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), "late-web") {
+		t.Errorf("the shell's exec, emitted before the name was known, carries it: %s", raw)
+	}
+}
