@@ -3,7 +3,7 @@
 // containerd (CRI and plain), cri-o, podman and LXC, under both the cgroupfs
 // and the systemd cgroup drivers. Metadata the path does not hold (names,
 // images, pods' names and labels) is for the runtime and Kubernetes
-// clients to add.
+// clients to add, whenever they learn it, through Table.Update.
 package container
 
 import (
