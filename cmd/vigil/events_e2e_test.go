@@ -47,7 +47,7 @@ func readLines(t *testing.T, r io.Reader) *lineReader {
 func (lr *lineReader) next(t *testing.T, marker string) (string, []string) {
 	t.Helper()
 	var before []string
-	timeout := time.After(15 * time.Second)
+	timeout := time.After(testenv.WaitLimit)
 	for {
 		select {
 		case line, ok := <-lr.lines:
@@ -59,7 +59,7 @@ func (lr *lineReader) next(t *testing.T, marker string) (string, []string) {
 			}
 			before = append(before, line)
 		case <-timeout:
-			t.Fatalf("no line with %s within 15s; got %d others", marker, len(before))
+			t.Fatalf("no line with %s within %v; got %d others", marker, testenv.WaitLimit, len(before))
 		}
 	}
 }

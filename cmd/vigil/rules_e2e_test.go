@@ -425,7 +425,7 @@ func TestPackRulesFireOnRealActions(t *testing.T) {
 		}
 		return missing
 	}
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(testenv.WaitLimit)
 	for len(found()) > 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -102,7 +102,7 @@ func (s *stage) close() {
 // waitAlert waits for an alert about pid.
 func (s *stage) waitAlert(pid int) *event.Alert {
 	s.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testenv.WaitLimit)
 	for time.Now().Before(deadline) {
 		s.mu.Lock()
 		for _, al := range s.alerts {

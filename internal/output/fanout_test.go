@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/event"
+
+	"github.com/vigil-sec/vigil/internal/testenv"
 )
 
 // recorder is a sink that keeps what it gets; gate, when set, holds every
@@ -206,7 +208,7 @@ func TestFilterValidate(t *testing.T) {
 
 func waitStats(t *testing.T, f *Fanout, ok func(RouteStats) bool) RouteStats {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testenv.WaitLimit)
 	for {
 		st := f.Stats()[0]
 		if ok(st) {
@@ -321,7 +323,7 @@ func TestPartialBatchesHaveAMaxDelay(t *testing.T) {
 	}
 	defer f.Close()
 	f.Write(&event.Event{Kind: event.KindFileOpen, Process: &event.Process{PID: 1}})
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(testenv.WaitLimit)
 	for i := 0; ; i++ {
 		if n, _ := rare.counts(); n == 1 {
 			break
@@ -338,7 +340,7 @@ func TestPartialBatchesHaveAMaxDelay(t *testing.T) {
 
 func waitStatsOf(t *testing.T, f *Fanout, i int, ok func(RouteStats) bool) RouteStats {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testenv.WaitLimit)
 	for {
 		st := f.Stats()[i]
 		if ok(st) {

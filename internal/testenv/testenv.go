@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -54,3 +55,9 @@ func missingPrivilege() string {
 	}
 	return ""
 }
+
+// WaitLimit bounds every wait for a condition in the tests: long enough
+// that a machine under heavy load never reaches it while the condition is
+// on its way, so it only ends a test that is broken or hung. Tests never
+// measure with it.
+const WaitLimit = 2 * time.Minute

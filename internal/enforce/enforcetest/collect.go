@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/sensor/ring"
+
+	"github.com/vigil-sec/vigil/internal/testenv"
 )
 
 // Collector reads a ring on a goroutine of its own and keeps a copy of
@@ -92,7 +94,7 @@ func (c *Collector) Records(pid int) [][]byte {
 // false when there are fewer after a deadline that only bounds a test that
 // would otherwise hang.
 func (c *Collector) WaitFor(pid, n int) bool {
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testenv.WaitLimit)
 	for len(c.of(pid)) < n {
 		if time.Now().After(deadline) {
 			return false

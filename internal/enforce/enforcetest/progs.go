@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+
+	"github.com/vigil-sec/vigil/internal/testenv"
 )
 
 // ProgramIDs are the kernel's ids of progs (a guard's Programs), by name.
@@ -30,7 +32,7 @@ func ProgramIDs(tb testing.TB, progs map[string]*ebpf.Program) map[string]ebpf.P
 // test that would otherwise hang.
 func WaitFreed(tb testing.TB, ids map[string]ebpf.ProgramID) {
 	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testenv.WaitLimit)
 	for name, id := range ids {
 		for {
 			p, err := ebpf.NewProgramFromID(id)

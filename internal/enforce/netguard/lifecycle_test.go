@@ -11,6 +11,8 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/enforce/enforcetest"
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
+
+	"github.com/vigil-sec/vigil/internal/testenv"
 )
 
 // TestPinnedLinksOutliveGuard: the deny holds with no agent (the guard and
@@ -155,7 +157,7 @@ func attachedAt(t *testing.T, cgroup string) map[ebpf.AttachType]map[ebpf.Progra
 // only bounds a test that would otherwise hang.
 func waitDetached(t *testing.T, cgroup string, ids map[string]ebpf.ProgramID) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testenv.WaitLimit)
 	for {
 		left := 0
 		for _, progs := range attachedAt(t, cgroup) {

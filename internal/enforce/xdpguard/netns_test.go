@@ -11,6 +11,8 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/enforce/netns"
 	"github.com/vigil-sec/vigil/internal/enforce/xdpguard/testnet"
+
+	"github.com/vigil-sec/vigil/internal/testenv"
 )
 
 // The test network is testnet's; the receiver listens on recvPort.
@@ -82,7 +84,7 @@ func (p *pair) exchange(t *testing.T, n int, sources ...netip.Addr) map[netip.Ad
 		buf := make([]byte, 2048)
 		// a guard against a hang, not a timed assertion: the
 		// sentinel is never dropped, so it comes unless the test fails
-		rc.SetReadDeadline(time.Now().Add(20 * time.Second))
+		rc.SetReadDeadline(time.Now().Add(testenv.WaitLimit))
 		for {
 			k, from, err := rc.ReadFromUDPAddrPort(buf)
 			if err != nil {
@@ -125,7 +127,7 @@ func (p *pair) exchange(t *testing.T, n int, sources ...netip.Addr) map[netip.Ad
 // covers a queue drained on another CPU.
 func waitCounts(t *testing.T, g *Guard, prefix netip.Prefix, packets, wouldDrop uint64) PrefixStats {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(testenv.WaitLimit)
 	for {
 		s := statsOf(t, g, prefix)
 		if (s.Packets >= packets && s.WouldDrop >= wouldDrop) || time.Now().After(deadline) {

@@ -78,7 +78,7 @@ func TestPinnedLinkOutlivesAgent(t *testing.T) {
 	}
 	// the kernel detaches a link whose pin was its last reference from a
 	// work queue, a moment after the unpin: wait for it (bounded)
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(testenv.WaitLimit)
 	for {
 		recv := p.exchange(t, sent, testnet.Blocked4)
 		if recv[testnet.Blocked4] == sent {

@@ -16,6 +16,8 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/output"
+
+	"github.com/vigil-sec/vigil/internal/testenv"
 )
 
 // rfc5424 parses what Open sends: PRI VERSION TIMESTAMP HOSTNAME APP-NAME
@@ -212,14 +214,14 @@ func TestTCPReconnects(t *testing.T) {
 	}()
 	// a write into a connection the peer closed may still succeed once
 	// (the reset comes back later): write until the sink has reconnected
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(testenv.WaitLimit)
 	for reconnected := false; !reconnected; {
 		_ = s.Write(ev)
 		select {
 		case <-accepted:
 			reconnected = true
 		case <-deadline:
-			t.Fatal("no reconnection within 10s")
+			t.Fatalf("no reconnection within %v", testenv.WaitLimit)
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
@@ -267,7 +269,7 @@ func readDatagrams(t *testing.T, pc net.PacketConn, n int) []string {
 	t.Helper()
 	var out []string
 	buf := make([]byte, 65536)
-	pc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	pc.SetReadDeadline(time.Now().Add(testenv.WaitLimit))
 	for len(out) < n {
 		k, _, err := pc.ReadFrom(buf)
 		if err != nil {

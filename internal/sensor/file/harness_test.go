@@ -135,17 +135,17 @@ func (w *watcher) find(match func(*event.Event) bool) []record {
 }
 
 // waitFor returns the first event that matches, failing the test when
-// none arrives within 10s. what names the seed the record is captured as.
+// none arrives within testenv.WaitLimit. what names the seed the record is captured as.
 func (w *watcher) waitFor(t *testing.T, what string, match func(*event.Event) bool) *event.Event {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testenv.WaitLimit)
 	for {
 		if found := w.find(match); len(found) > 0 {
 			capture(t, what, found[0].raw)
 			return found[0].ev
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no %s event within 10s; have %s", what, w.summary())
+			t.Fatalf("no %s event within %v; have %s", what, testenv.WaitLimit, w.summary())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -15,6 +15,8 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/sensor/ring"
+
+	"github.com/vigil-sec/vigil/internal/testenv"
 )
 
 // TestConnectInterruptedBySignal: a blocking connect, waiting for its SYN
@@ -101,7 +103,7 @@ func TestConnectInterruptedBySignal(t *testing.T) {
 func waitInSyscall(t *testing.T, tid int, nr int) {
 	t.Helper()
 	path := fmt.Sprintf("/proc/self/task/%d/syscall", tid)
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testenv.WaitLimit)
 	for {
 		raw, err := os.ReadFile(path)
 		if err != nil {
@@ -160,7 +162,7 @@ func TestClosesAccountedUnderLoad(t *testing.T) {
 	const conns = workers * each
 	// both ends of every connection
 	ends := func(ev *event.Event) bool { return ev.Network.DPort == port || ev.Network.SPort == port }
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(testenv.WaitLimit)
 	var closed, lost int
 	for {
 		closed = len(w.find(of(event.KindNetClose, pid, ends)))

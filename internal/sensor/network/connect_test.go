@@ -13,6 +13,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vigil-sec/vigil/internal/event"
+
+	"github.com/vigil-sec/vigil/internal/testenv"
 )
 
 // TestConnectAcceptListenBindClose: a real TCP connection over loopback,
@@ -230,7 +232,7 @@ func somaxconn(t *testing.T) int {
 // of pid's: no entry leaks.
 func waitNoOpenSockets(t *testing.T, w *watcher, pid int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testenv.WaitLimit)
 	for {
 		n, err := w.sensor.OpenSockets(uint32(pid))
 		if err != nil {

@@ -101,7 +101,7 @@ func (w *watcher) find(match func(*event.Event) bool) []record {
 }
 
 // waitFor returns the first event that matches, failing the test when
-// none arrives within 10s.
+// none arrives within testenv.WaitLimit.
 func (w *watcher) waitFor(t *testing.T, what string, match func(*event.Event) bool) *event.Event {
 	t.Helper()
 	return w.waitForRecord(t, what, match).ev
@@ -109,14 +109,14 @@ func (w *watcher) waitFor(t *testing.T, what string, match func(*event.Event) bo
 
 func (w *watcher) waitForRecord(t *testing.T, what string, match func(*event.Event) bool) record {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testenv.WaitLimit)
 	for {
 		if found := w.find(match); len(found) > 0 {
 			capture(t, what, found[0].raw)
 			return found[0]
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no %s event within 10s", what)
+			t.Fatalf("no %s event within %v", what, testenv.WaitLimit)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

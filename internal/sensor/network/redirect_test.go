@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/event"
+
+	"github.com/vigil-sec/vigil/internal/testenv"
 )
 
 // TestFdRedirectCalls: a helper connects to the test's listener and puts
@@ -75,7 +77,7 @@ func TestReverseShell(t *testing.T) {
 		if err != nil {
 			t.Fatalf("listener: %v", err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(testenv.WaitLimit):
 		t.Fatal("the shell never closed the connection")
 	}
 
