@@ -19,12 +19,12 @@ import (
 	"github.com/vigil-sec/vigil/internal/kernel"
 	"github.com/vigil-sec/vigil/internal/metrics"
 	"github.com/vigil-sec/vigil/internal/output"
+	"github.com/vigil-sec/vigil/internal/procfs"
 	"github.com/vigil-sec/vigil/internal/proctree"
 	"github.com/vigil-sec/vigil/internal/rule"
 	"github.com/vigil-sec/vigil/internal/sensor/file"
 	"github.com/vigil-sec/vigil/internal/sensor/network"
 	"github.com/vigil-sec/vigil/internal/sensor/privilege"
-	"github.com/vigil-sec/vigil/internal/sensor/procfs"
 	"github.com/vigil-sec/vigil/internal/sensor/ring"
 )
 

@@ -15,8 +15,8 @@ import (
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/metrics"
 	"github.com/vigil-sec/vigil/internal/policy"
+	"github.com/vigil-sec/vigil/internal/procfs"
 	"github.com/vigil-sec/vigil/internal/rule"
-	"github.com/vigil-sec/vigil/internal/sensor/procfs"
 	"github.com/vigil-sec/vigil/internal/sensor/ring"
 )
 

@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/vigil-sec/vigil/internal/sensor/procfs"
+	"github.com/vigil-sec/vigil/internal/procfs"
 )
 
 // ErrGone says the process is no longer there: it exited, or its pid now

@@ -1,7 +1,10 @@
 // Package procfs snapshots the processes that exist when vigil starts,
 // from /proc, so that events of processes older than the agent still carry
 // their ancestry. Take the snapshot after the sensors are attached: a
-// process born in between is then seen twice, never missed.
+// process born in between is then seen twice, never missed. It also reads
+// one process's stat (ReadStat), which enforcement uses to tell a process
+// from a later one with the same pid; neither use is a sensor, so the
+// package sits at the top of internal/ where both may import it.
 package procfs
 
 import (
