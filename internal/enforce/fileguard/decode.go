@@ -7,6 +7,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/fileflags"
 	"github.com/vigil-sec/vigil/internal/sensor/ring"
 )
 
@@ -151,5 +152,5 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 // Flags are the open's flags: the struct file's, with the ones the kernel
 // clears from it after the open taken from the call.
 func (r Record) Flags() uint32 {
-	return r.FileFlags | r.CallFlags&(oCreat|oExcl|oNoctty|oTrunc)
+	return r.FileFlags | r.CallFlags&(fileflags.OCreat|fileflags.OExcl|fileflags.ONoctty|fileflags.OTrunc)
 }

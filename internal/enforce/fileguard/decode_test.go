@@ -63,21 +63,6 @@ func TestDecodeRejectsMalformed(t *testing.T) {
 	enforcetest.WantMalformed(t, func(raw []byte) error { _, err := (Decoder{}).Decode(raw); return err }, bad)
 }
 
-func TestOpenFlagNames(t *testing.T) {
-	for flags, want := range map[uint32][]string{
-		0:                     {"O_RDONLY"},
-		0o1 | 0o100 | 0o200:   {"O_WRONLY", "O_CREAT", "O_EXCL"},
-		0o10000000 | 0o400000: {"O_NOFOLLOW", "O_PATH"},
-		0o2 | 0o20200000:      {"O_RDWR", "O_TMPFILE"},
-		0o2 | 0o4010000:       {"O_RDWR", "O_SYNC"},
-		0o1 | 0x40000000:      {"O_WRONLY", "0x40000000"},
-	} {
-		if got := openFlagNames(flags); !slices.Equal(got, want) {
-			t.Errorf("openFlagNames(%#o) = %v, want %v", flags, got, want)
-		}
-	}
-}
-
 // FuzzDecode: no input panics, and whatever decodes is a whole record.
 // The seeds in testdata/fuzz/FuzzDecode are records the kernel tests
 // captured (go test -run . -capture).

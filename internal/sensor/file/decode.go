@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/fileflags"
 	"github.com/vigil-sec/vigil/internal/sensor/ring"
 )
 
@@ -74,38 +75,38 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 func (d Decoder) fill(f *event.File, kind event.Kind, info *fileFileInfo, second string) {
 	switch kind {
 	case event.KindFileOpen:
-		f.Flags = openFlagNames(info.Flags)
-		if info.Flags&oCreat != 0 || info.Flags&oTmpfile == oTmpfile {
+		f.Flags = fileflags.Open(info.Flags)
+		if info.Flags&fileflags.OCreat != 0 || info.Flags&fileflags.OTmpfile == fileflags.OTmpfile {
 			f.Mode = info.Mode
 		}
 	case event.KindFileUnlink:
-		f.Flags = names(info.Flags, atFlags)
+		f.Flags = fileflags.At(info.Flags)
 		if info.Syscall == fileFileSyscallSYS_RMDIR {
 			f.Flags = []string{"AT_REMOVEDIR"}
 		}
 	case event.KindFileRename:
 		f.NewPath = clean(second)
-		f.Flags = names(info.Flags, renameFlags)
+		f.Flags = fileflags.Rename(info.Flags)
 	case event.KindFileLink:
 		f.NewPath = clean(second)
-		f.Flags = names(info.Flags, atFlags)
+		f.Flags = fileflags.At(info.Flags)
 	case event.KindFileSymlink:
 		f.Target = second
 	case event.KindFileChmod:
 		f.Mode = info.Mode
 		f.Setuid = info.Mode&0o4000 != 0
 		f.Setgid = info.Mode&0o2000 != 0
-		f.Flags = names(info.Flags, atFlags)
+		f.Flags = fileflags.At(info.Flags)
 	case event.KindFileChown:
 		f.UID, f.GID = owner(info.Uid), owner(info.Gid)
-		f.Flags = names(info.Flags, atFlags)
+		f.Flags = fileflags.At(info.Flags)
 	case event.KindFileMkdir:
 		f.Mode = info.Mode
 	case event.KindMemfdCreate:
 		f.Name = f.Path
 		f.Path = "memfd:" + f.Name
 		f.PathSource = sourceArgument
-		f.Flags = names(info.Flags, memfdFlags)
+		f.Flags = fileflags.Memfd(info.Flags)
 	}
 }
 

@@ -73,21 +73,3 @@ func TestDecodeRejectsWhatTheKernelNeverWrites(t *testing.T) {
 		}
 	}
 }
-
-func TestOpenFlagNames(t *testing.T) {
-	for _, tc := range []struct {
-		flags uint32
-		want  []string
-	}{
-		{0, []string{"O_RDONLY"}},
-		{0o1 | 0o100 | 0o1000, []string{"O_WRONLY", "O_CREAT", "O_TRUNC"}},
-		{0o2 | 0o20200000, []string{"O_RDWR", "O_TMPFILE"}},
-		{0o10000000 | 0o2000000, []string{"O_CLOEXEC", "O_PATH"}},
-		{0o4010000, []string{"O_RDONLY", "O_SYNC"}},
-		{1 << 30, []string{"O_RDONLY", "0x40000000"}},
-	} {
-		if got := openFlagNames(tc.flags); !slices.Equal(got, tc.want) {
-			t.Errorf("%#o: %v, want %v", tc.flags, got, tc.want)
-		}
-	}
-}
