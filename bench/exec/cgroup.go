@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/vigil-sec/vigil/internal/kernel"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
+	"github.com/vigil-sec/vigil/internal/ring"
 )
 
 // benchCgroup is a cgroup v2 child of the root that this process runs in,

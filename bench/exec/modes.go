@@ -21,7 +21,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/sensor/network"
 	"github.com/vigil-sec/vigil/internal/sensor/privilege"
 	"github.com/vigil-sec/vigil/internal/sensor/process"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
+	"github.com/vigil-sec/vigil/internal/ring"
 )
 
 // mode is one configuration the loops run under.

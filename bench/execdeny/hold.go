@@ -10,7 +10,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/enforce/execguard"
 	"github.com/vigil-sec/vigil/internal/kernel"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
+	"github.com/vigil-sec/vigil/internal/ring"
 )
 
 // holdPolicy is the hash-hold policy's number.

@@ -34,7 +34,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/enforce/execguard"
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
 	"github.com/vigil-sec/vigil/internal/kernel"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
+	"github.com/vigil-sec/vigil/internal/ring"
 )
 
 // quitEnv makes a copy of this binary exit at once: the "unknown binary"

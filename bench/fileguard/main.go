@@ -29,7 +29,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/enforce/fileguard"
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
 	"github.com/vigil-sec/vigil/internal/kernel"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
+	"github.com/vigil-sec/vigil/internal/ring"
 )
 
 const childEnv = "VIGIL_FILEGUARD_BENCH_CHILD"

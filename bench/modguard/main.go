@@ -27,7 +27,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/enforce/modguard"
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
 	"github.com/vigil-sec/vigil/internal/kernel"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
+	"github.com/vigil-sec/vigil/internal/ring"
 )
 
 const childEnv = "VIGIL_MODGUARD_BENCH_CHILD"

@@ -35,7 +35,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/enforce/netguard"
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
+	"github.com/vigil-sec/vigil/internal/ring"
 )
 
 type workload struct {

@@ -32,7 +32,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vigil-sec/vigil/internal/sensor/privilege"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
+	"github.com/vigil-sec/vigil/internal/ring"
 )
 
 func main() {

@@ -22,10 +22,10 @@ import (
 	"github.com/vigil-sec/vigil/internal/output"
 	"github.com/vigil-sec/vigil/internal/output/termsafe"
 	"github.com/vigil-sec/vigil/internal/proctree"
+	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/sensor/file"
 	"github.com/vigil-sec/vigil/internal/sensor/network"
 	"github.com/vigil-sec/vigil/internal/sensor/privilege"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
 )
 
 type runFlags struct {

@@ -21,11 +21,11 @@ import (
 	"github.com/vigil-sec/vigil/internal/output"
 	"github.com/vigil-sec/vigil/internal/procfs"
 	"github.com/vigil-sec/vigil/internal/proctree"
+	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/rule"
 	"github.com/vigil-sec/vigil/internal/sensor/file"
 	"github.com/vigil-sec/vigil/internal/sensor/network"
 	"github.com/vigil-sec/vigil/internal/sensor/privilege"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
 )
 
 // Config is everything the agent needs; cmd/vigil fills it from flags.

@@ -8,7 +8,7 @@ import (
 )
 
 // wireKinds bounds the wire kind numbers (KIND_COUNT in common.h, held to
-// the table of kinds by internal/sensor/ring's tests).
+// the table of kinds by internal/ring's tests).
 const wireKinds = event.WireKinds
 
 type decodeFunc func(raw []byte) (*event.Event, error)

@@ -16,8 +16,8 @@ import (
 	"github.com/vigil-sec/vigil/internal/metrics"
 	"github.com/vigil-sec/vigil/internal/policy"
 	"github.com/vigil-sec/vigil/internal/procfs"
+	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/rule"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
 )
 
 // EnforceConfig configures the enforce stage.

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/vigil-sec/vigil/internal/kernel"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
+	"github.com/vigil-sec/vigil/internal/ring"
 )
 
 // hostCgroups is how this host lays out its cgroups.

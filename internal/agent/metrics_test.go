@@ -27,8 +27,8 @@ import (
 	"github.com/vigil-sec/vigil/internal/output"
 	"github.com/vigil-sec/vigil/internal/output/file"
 	"github.com/vigil-sec/vigil/internal/proctree"
+	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/rule"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
 	"github.com/vigil-sec/vigil/internal/testenv"
 )
 

@@ -14,8 +14,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/sensor/network"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
 	"github.com/vigil-sec/vigil/internal/testenv"
 )
 

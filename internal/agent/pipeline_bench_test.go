@@ -16,8 +16,8 @@ import (
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/output"
 	"github.com/vigil-sec/vigil/internal/proctree"
+	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/sensor/process"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
 )
 
 // BenchmarkPipelinePerExec is the agent's user-space cost of one short

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/sensor/privilege"
 	"github.com/vigil-sec/vigil/internal/sensor/privilege/privtest"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
 	"github.com/vigil-sec/vigil/internal/testenv"
 )
 

@@ -13,8 +13,8 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/proctree"
+	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/rule"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
 	"github.com/vigil-sec/vigil/internal/testenv"
 )
 

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/sensor/file"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
 )
 
 func loadFileSensor(a *Agent, _ hostCgroups) (io.Closer, error) {

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/sensor/network"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
 )
 
 func loadNetworkSensor(a *Agent, _ hostCgroups) (io.Closer, error) {

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/sensor/privilege"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
 )
 
 // loadPrivilegeSensor loads the privilege and kernel-integrity sensor.

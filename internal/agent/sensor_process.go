@@ -3,8 +3,8 @@ package agent
 import (
 	"io"
 
+	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/sensor/process"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
 )
 
 func loadProcessSensor(a *Agent, h hostCgroups) (io.Closer, error) {

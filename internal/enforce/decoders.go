@@ -10,7 +10,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/enforce/netguard"
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
 	"github.com/vigil-sec/vigil/internal/event"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
+	"github.com/vigil-sec/vigil/internal/ring"
 )
 
 // Decoders are the enforcement records' decoders by wire kind. Hold

@@ -6,8 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
-
+	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/testenv"
 )
 

@@ -11,7 +11,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/enforce/enforcetest"
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
+	"github.com/vigil-sec/vigil/internal/ring"
 )
 
 // The test binary doubles as the binary under test: run with helperEnv set

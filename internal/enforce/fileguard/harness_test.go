@@ -13,7 +13,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/enforce/enforcetest"
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
+	"github.com/vigil-sec/vigil/internal/ring"
 )
 
 // helperEnv makes the test binary a helper process that opens one file:

@@ -15,7 +15,7 @@ import (
 	"github.com/cilium/ebpf/link"
 
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
+	"github.com/vigil-sec/vigil/internal/ring"
 )
 
 // Options are the tables the hooks read and where to pin their links.

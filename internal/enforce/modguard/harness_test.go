@@ -14,7 +14,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/enforce/enforcetest"
 	"github.com/vigil-sec/vigil/internal/enforce/modguard/compat"
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
+	"github.com/vigil-sec/vigil/internal/ring"
 )
 
 // helperEnv makes the test binary a helper process that tries to load a

@@ -10,7 +10,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
 	"github.com/vigil-sec/vigil/internal/event"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
+	"github.com/vigil-sec/vigil/internal/ring"
 )
 
 // WireKind is the record kind of the programs (KIND_ENFORCE_NET).

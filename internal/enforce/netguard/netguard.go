@@ -21,7 +21,7 @@ import (
 	"github.com/cilium/ebpf/link"
 
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
+	"github.com/vigil-sec/vigil/internal/ring"
 )
 
 // Options say where the pinned state lives and which ring records go to.

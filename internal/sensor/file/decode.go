@@ -8,7 +8,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/fileflags"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
+	"github.com/vigil-sec/vigil/internal/ring"
 )
 
 // Decoder turns the sensor's records into events. It checks every length

@@ -8,7 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/vigil-sec/vigil/internal/event"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
+	"github.com/vigil-sec/vigil/internal/ring"
 )
 
 // record builds a file record as the kernel lays it out.

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/event"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
+	"github.com/vigil-sec/vigil/internal/ring"
 )
 
 // The seed corpus in testdata/fuzz/FuzzDecodeFile is real records captured

@@ -12,7 +12,7 @@ import (
 	"unsafe"
 
 	"github.com/vigil-sec/vigil/internal/event"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
+	"github.com/vigil-sec/vigil/internal/ring"
 )
 
 // seed reads a record the kernel tests captured (go test -capture).

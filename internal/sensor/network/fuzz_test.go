@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/event"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
+	"github.com/vigil-sec/vigil/internal/ring"
 )
 
 // The seed corpora in testdata/fuzz are real records and DNS messages

@@ -9,8 +9,8 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/kernel"
+	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/sensor/privilege/privtest"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
 	"github.com/vigil-sec/vigil/internal/testenv"
 )
 

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/vigil-sec/vigil/internal/event"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
+	"github.com/vigil-sec/vigil/internal/ring"
 )
 
 // TestSetresuid: root sets its effective uid to nobody and back; both

@@ -6,7 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/vigil-sec/vigil/internal/event"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
+	"github.com/vigil-sec/vigil/internal/ring"
 )
 
 // Decoder turns the sensor's records, of every kind it produces, into

@@ -8,7 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/vigil-sec/vigil/internal/event"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
+	"github.com/vigil-sec/vigil/internal/ring"
 )
 
 // The seeds in testdata/fuzz are records captured from the kernel

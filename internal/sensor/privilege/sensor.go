@@ -25,7 +25,7 @@ import (
 	"github.com/cilium/ebpf/link"
 
 	"github.com/vigil-sec/vigil/internal/kernel"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
+	"github.com/vigil-sec/vigil/internal/ring"
 )
 
 // DefaultInFlight is how many threads may be inside watched calls at once

@@ -5,7 +5,7 @@ import (
 	"path"
 	"strings"
 
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
+	"github.com/vigil-sec/vigil/internal/ring"
 )
 
 // blob reads the strings a record references after its fixed part,

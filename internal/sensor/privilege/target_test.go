@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/sensor/privilege/privtest"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
 )
 
 // TestPtraceAttach: one child attaches to another (a real sleep), writes

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/event"
-	"github.com/vigil-sec/vigil/internal/sensor/ring"
+	"github.com/vigil-sec/vigil/internal/ring"
 )
 
 // The seeds in testdata/fuzz are records captured from the kernel

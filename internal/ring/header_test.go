@@ -80,7 +80,7 @@ func enumValues(t *testing.T, path string, re *regexp.Regexp) map[string]uint16 
 // it: every value has the row of its lower-cased name and number, and every
 // row has a value.
 func TestKindTableMatchesTheEnum(t *testing.T) {
-	header := enumValues(t, "../../../bpf/lib/common.h", regexp.MustCompile(`(?m)^\s*KIND_(\w+)\s*=\s*(\d+)`))
+	header := enumValues(t, "../../bpf/lib/common.h", regexp.MustCompile(`(?m)^\s*KIND_(\w+)\s*=\s*(\d+)`))
 	generated := enumValues(t, "ring_bpfel.go", regexp.MustCompile(`(?m)^\s*ringRecordKindKIND_(\w+)\s+ringRecordKind = (\d+)`))
 	for name, w := range header {
 		if g, ok := generated[name]; !ok || g != w {
