@@ -10,7 +10,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/enforce/execguard"
 	"github.com/vigil-sec/vigil/internal/kernel"
-	"github.com/vigil-sec/vigil/internal/ring"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // holdPolicy is the hash-hold policy's number.
@@ -122,7 +122,7 @@ func (b *bench) freshExecs(bin, tmp string, n int) float64 {
 func (b *bench) startResolver(st *resolverStats) func() {
 	holds := make(chan execguard.Hold, 64)
 	onRecord := func(raw []byte) {
-		h, err := ring.ParseHeader(raw)
+		h, err := wire.ParseHeader(raw)
 		if err != nil || h.Kind != execguard.WireExecHold || h.CgroupId != b.cgID {
 			return
 		}

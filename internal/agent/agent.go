@@ -26,6 +26,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/sensor/file"
 	"github.com/vigil-sec/vigil/internal/sensor/network"
 	"github.com/vigil-sec/vigil/internal/sensor/privilege"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // Config is everything the agent needs; cmd/vigil fills it from flags.
@@ -245,7 +246,7 @@ func (a *Agent) Run(ctx context.Context) error {
 
 // handle is the hot path: one record, decoded, enriched, written.
 func (a *Agent) handle(raw []byte) {
-	h, err := ring.ParseHeader(raw)
+	h, err := wire.ParseHeader(raw)
 	if err != nil {
 		a.counts.malformed(a.log, err)
 		return
@@ -259,7 +260,7 @@ func (a *Agent) handle(raw []byte) {
 	}
 	decode := a.decoders.get(h.Kind)
 	if decode == nil {
-		a.counts.malformed(a.log, fmt.Errorf("%w: unknown kind %d", ring.ErrMalformed, h.Kind))
+		a.counts.malformed(a.log, fmt.Errorf("%w: unknown kind %d", wire.ErrMalformed, h.Kind))
 		return
 	}
 	ev, err := decode(raw)

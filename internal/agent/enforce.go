@@ -16,8 +16,8 @@ import (
 	"github.com/vigil-sec/vigil/internal/metrics"
 	"github.com/vigil-sec/vigil/internal/policy"
 	"github.com/vigil-sec/vigil/internal/procfs"
-	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/rule"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // EnforceConfig configures the enforce stage.
@@ -240,7 +240,7 @@ func (a *Agent) PolicyReport() api.PolicyReport {
 }
 
 // isHold says a record is a hold request, not an event.
-func isHold(kind uint16) bool { return kind == ring.WireExecHold }
+func isHold(kind uint16) bool { return kind == wire.ExecHold }
 
 // programSet lets trackPrograms read a mechanism's programs.
 type programSet map[string]*ebpf.Program

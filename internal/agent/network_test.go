@@ -17,6 +17,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/sensor/network"
 	"github.com/vigil-sec/vigil/internal/testenv"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // netHelperEnv makes the test binary a network helper: "<mode>,<n>,<tcp
@@ -349,7 +350,7 @@ func requireRunning(t *testing.T, r *running, sensor string) {
 // kernel counted as lost (ring full, tracking map full).
 func delivered(t *testing.T, r *running, kind event.Kind) (got, lost uint64) {
 	t.Helper()
-	wire, ok := ring.WireKind(kind)
+	w, ok := wire.Kind(kind)
 	if !ok {
 		t.Fatalf("kind %s has no wire number", kind)
 	}
@@ -357,7 +358,7 @@ func delivered(t *testing.T, r *running, kind event.Kind) (got, lost uint64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return r.counts.byKind[wire].Load(), ring.Lost(losses, ring.RingbufFull, kind) + ring.Lost(losses, ring.MapFull, kind)
+	return r.counts.byKind[w].Load(), ring.Lost(losses, ring.RingbufFull, kind) + ring.Lost(losses, ring.MapFull, kind)
 }
 
 // waitAccounted waits until every kind's records, delivered or counted

@@ -13,7 +13,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/metrics"
-	"github.com/vigil-sec/vigil/internal/ring"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // observer holds what the pipeline publishes for readers on other
@@ -158,7 +158,7 @@ func (a *Agent) PipelineStats() metrics.PipelineStats {
 	s.Enforcement, s.Policies = a.enforcementStats()
 	for k := range a.counts.byKind {
 		if n := a.counts.byKind[k].Load(); n > 0 {
-			s.Records[string(ring.KindName(uint16(k)))] = n
+			s.Records[string(wire.KindName(uint16(k)))] = n
 		}
 	}
 	if r := a.ring; r != nil {

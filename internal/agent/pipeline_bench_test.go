@@ -16,8 +16,8 @@ import (
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/output"
 	"github.com/vigil-sec/vigil/internal/proctree"
-	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/sensor/process"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // BenchmarkPipelinePerExec is the agent's user-space cost of one short
@@ -31,9 +31,9 @@ func BenchmarkPipelinePerExec(b *testing.B) {
 		log: nil,
 	}
 	dec := process.Decoder{Time: clock}
-	a.decoders.set(ring.WireProcessExec, dec.Exec)
-	a.decoders.set(ring.WireProcessExit, dec.Exit)
-	a.decoders.set(ring.WireProcessFork, dec.Fork)
+	a.decoders.set(wire.ProcessExec, dec.Exec)
+	a.decoders.set(wire.ProcessExit, dec.Exit)
+	a.decoders.set(wire.ProcessFork, dec.Fork)
 	a.tree = proctree.New(proctree.DefaultConfig())
 	a.enricher = enrich.New("bench-node", a.tree, container.NewResolver(64))
 	const parent = 100
@@ -48,7 +48,7 @@ func BenchmarkPipelinePerExec(b *testing.B) {
 			binary.LittleEndian.PutUint64(raw[8:], ktime)
 			binary.LittleEndian.PutUint32(raw[16:], pid)
 			binary.LittleEndian.PutUint32(raw[20:], pid)
-			if binary.LittleEndian.Uint16(raw) != ring.WireProcessExit {
+			if binary.LittleEndian.Uint16(raw) != wire.ProcessExit {
 				binary.LittleEndian.PutUint32(raw[32:], parent) // ppid follows the header
 			}
 			a.handle(raw)

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/sensor/file"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 func loadFileSensor(a *Agent, _ hostCgroups) (io.Closer, error) {
@@ -18,7 +18,7 @@ func loadFileSensor(a *Agent, _ hostCgroups) (io.Closer, error) {
 	}
 	dec := file.Decoder{Time: a.clock.Time}
 	for _, k := range file.Kinds() {
-		w, ok := ring.WireKind(k)
+		w, ok := wire.Kind(k)
 		if !ok {
 			s.Close()
 			return nil, fmt.Errorf("file sensor: no wire kind for %s", k)

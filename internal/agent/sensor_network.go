@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/sensor/network"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 func loadNetworkSensor(a *Agent, _ hostCgroups) (io.Closer, error) {
@@ -15,12 +15,12 @@ func loadNetworkSensor(a *Agent, _ hostCgroups) (io.Closer, error) {
 	}
 	dec := network.Decoder{Time: a.clock.Time}
 	for _, kind := range network.Kinds() {
-		wire, ok := ring.WireKind(kind)
+		w, ok := wire.Kind(kind)
 		if !ok {
 			s.Close()
 			return nil, fmt.Errorf("event kind %s has no wire number", kind)
 		}
-		a.decoders.set(wire, dec.Decode)
+		a.decoders.set(w, dec.Decode)
 	}
 	return s, nil
 }

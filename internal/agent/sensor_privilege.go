@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/sensor/privilege"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // loadPrivilegeSensor loads the privilege and kernel-integrity sensor.
@@ -38,12 +38,12 @@ func loadPrivilegeSensor(a *Agent, _ hostCgroups) (io.Closer, error) {
 	}
 	dec := privilege.NewDecoder(a.clock.Time, names)
 	for _, kind := range privilege.Kinds() {
-		wire, ok := ring.WireKind(kind)
+		w, ok := wire.Kind(kind)
 		if !ok {
 			s.Close()
 			return nil, fmt.Errorf("event kind %s has no wire number", kind)
 		}
-		a.decoders.set(wire, dec.Decode)
+		a.decoders.set(w, dec.Decode)
 	}
 	return s, nil
 }

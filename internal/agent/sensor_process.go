@@ -3,8 +3,8 @@ package agent
 import (
 	"io"
 
-	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/sensor/process"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 func loadProcessSensor(a *Agent, h hostCgroups) (io.Closer, error) {
@@ -13,8 +13,8 @@ func loadProcessSensor(a *Agent, h hostCgroups) (io.Closer, error) {
 		return nil, err
 	}
 	dec := process.Decoder{Time: a.clock.Time}
-	a.decoders.set(ring.WireProcessExec, dec.Exec)
-	a.decoders.set(ring.WireProcessExit, dec.Exit)
-	a.decoders.set(ring.WireProcessFork, dec.Fork)
+	a.decoders.set(wire.ProcessExec, dec.Exec)
+	a.decoders.set(wire.ProcessExit, dec.Exit)
+	a.decoders.set(wire.ProcessFork, dec.Fork)
 	return s, nil
 }

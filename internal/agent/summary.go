@@ -9,6 +9,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/proctree"
 	"github.com/vigil-sec/vigil/internal/ring"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // Summary is what the agent saw and lost.
@@ -37,7 +38,7 @@ func (a *Agent) Summary() (Summary, error) {
 	}
 	for k := range a.counts.byKind {
 		if n := a.counts.byKind[k].Load(); n > 0 {
-			s.Records[ring.KindName(uint16(k))] = n
+			s.Records[wire.KindName(uint16(k))] = n
 		}
 	}
 	if a.ring != nil {

@@ -10,7 +10,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/enforce/netguard"
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
 	"github.com/vigil-sec/vigil/internal/event"
-	"github.com/vigil-sec/vigil/internal/ring"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // Decoders are the enforcement records' decoders by wire kind. Hold
@@ -18,11 +18,11 @@ import (
 func (e *Enforcer) Decoders() map[uint16]func(raw []byte) (*event.Event, error) {
 	t := e.cfg.Clock.Time
 	return map[uint16]func([]byte) (*event.Event, error){
-		ring.WireEnforceExec:   execguard.Decoder{Time: t}.Decode,
-		ring.WireEnforceFile:   fileguard.Decoder{Time: t}.Decode,
-		ring.WireEnforceNet:    netguard.Decoder{Time: t}.Decode,
-		ring.WireEnforceModule: modguard.Decoder{Time: t}.Decode,
-		ring.WireEnforceLSM:    lsm.Decoder{Time: t}.Decode,
+		wire.EnforceExec:   execguard.Decoder{Time: t}.Decode,
+		wire.EnforceFile:   fileguard.Decoder{Time: t}.Decode,
+		wire.EnforceNet:    netguard.Decoder{Time: t}.Decode,
+		wire.EnforceModule: modguard.Decoder{Time: t}.Decode,
+		wire.EnforceLSM:    lsm.Decoder{Time: t}.Decode,
 	}
 }
 

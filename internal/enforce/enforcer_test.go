@@ -19,6 +19,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/policy"
 	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/testenv"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -51,8 +52,8 @@ func newStage(t *testing.T, dir string) *stage {
 	s := &stage{t: t, dir: dir, ring: r, e: e, col: enforcetest.Collect(t, r)}
 	decoders := e.Decoders()
 	s.col.OnRecord = func(raw []byte) bool {
-		h, _ := ring.ParseHeader(raw)
-		if h.Kind == ring.WireExecHold {
+		h, _ := wire.ParseHeader(raw)
+		if h.Kind == wire.ExecHold {
 			e.Hold(raw)
 			return false
 		}

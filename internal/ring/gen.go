@@ -1,3 +1,3 @@
 package ring
 
-//go:generate go tool bpf2go -target bpfel -type record_header -type record_kind -type drop_reason ring ring.bpf.c -- -I../../bpf/include -I../../bpf/lib
+//go:generate go tool bpf2go -target bpfel ring ring.bpf.c -- -I../../bpf/include -I../../bpf/lib

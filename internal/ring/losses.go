@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // Reason says why data was lost in the kernel.
@@ -19,13 +20,13 @@ const (
 	MapFull Reason = "map_full"
 )
 
-func reasonName(r ringDropReason) Reason {
+func reasonName(r uint32) Reason {
 	switch r {
-	case ringDropReasonDROP_RINGBUF_FULL:
+	case wire.DropRingbufFull:
 		return RingbufFull
-	case ringDropReasonDROP_TRUNCATED:
+	case wire.DropTruncated:
 		return Truncated
-	case ringDropReasonDROP_MAP_FULL:
+	case wire.DropMapFull:
 		return MapFull
 	}
 	return Reason(fmt.Sprintf("reason_%d", r))
@@ -54,10 +55,10 @@ func (r *Ring) Losses() ([]Loss, error) {
 		if sum == 0 {
 			continue
 		}
-		kinds := uint32(ringRecordKindKIND_COUNT)
+		kinds := uint32(wire.KindCount)
 		losses = append(losses, Loss{
-			Reason: reasonName(ringDropReason(key / kinds)),
-			Kind:   KindName(uint16(key % kinds)),
+			Reason: reasonName(key / kinds),
+			Kind:   wire.KindName(uint16(key % kinds)),
 			Count:  sum,
 		})
 	}

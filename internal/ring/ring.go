@@ -1,9 +1,9 @@
 // Package ring owns the transport every kernel object shares, sensors and
 // enforcement mechanisms alike: one BPF ring buffer that all objects write
-// into, the per-CPU loss counters beside it, the common record header and
-// kinds, and the knobs bpf/lib/common.h declares. Objects load through
-// Ring.CollectionOptions, which hands them this package's map instances in
-// place of their own.
+// into, the per-CPU loss counters beside it, and the knobs bpf/lib/common.h
+// declares. Objects load through Ring.CollectionOptions, which hands them
+// this package's map instances in place of their own. What a record says is
+// internal/wire's business.
 package ring
 
 import (

@@ -8,85 +8,9 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
-	"structs"
 
 	"github.com/cilium/ebpf"
 )
-
-type ringDropReason uint32
-
-const (
-	ringDropReasonDROP_RINGBUF_FULL ringDropReason = 0
-	ringDropReasonDROP_TRUNCATED    ringDropReason = 1
-	ringDropReasonDROP_MAP_FULL     ringDropReason = 2
-	ringDropReasonDROP_REASON_COUNT ringDropReason = 3
-)
-
-type ringRecordHeader struct {
-	_        structs.HostLayout
-	Kind     uint16
-	Flags    uint16
-	Size     uint32
-	Ktime    uint64
-	Pid      uint32
-	Tid      uint32
-	CgroupId uint64
-}
-
-type ringRecordKind uint32
-
-const (
-	ringRecordKindKIND_NONE              ringRecordKind = 0
-	ringRecordKindKIND_PROCESS_EXEC      ringRecordKind = 1
-	ringRecordKindKIND_PROCESS_EXIT      ringRecordKind = 2
-	ringRecordKindKIND_PROCESS_FORK      ringRecordKind = 3
-	ringRecordKindKIND_FILE_OPEN         ringRecordKind = 10
-	ringRecordKindKIND_FILE_UNLINK       ringRecordKind = 11
-	ringRecordKindKIND_FILE_RENAME       ringRecordKind = 12
-	ringRecordKindKIND_FILE_CHMOD        ringRecordKind = 13
-	ringRecordKindKIND_FILE_CHOWN        ringRecordKind = 14
-	ringRecordKindKIND_FILE_LINK         ringRecordKind = 15
-	ringRecordKindKIND_FILE_SYMLINK      ringRecordKind = 16
-	ringRecordKindKIND_FILE_TRUNCATE     ringRecordKind = 17
-	ringRecordKindKIND_FILE_MKDIR        ringRecordKind = 18
-	ringRecordKindKIND_MEMFD_CREATE      ringRecordKind = 19
-	ringRecordKindKIND_NET_CONNECT       ringRecordKind = 20
-	ringRecordKindKIND_NET_ACCEPT        ringRecordKind = 21
-	ringRecordKindKIND_NET_LISTEN        ringRecordKind = 22
-	ringRecordKindKIND_NET_BIND          ringRecordKind = 23
-	ringRecordKindKIND_NET_SOCKET        ringRecordKind = 24
-	ringRecordKindKIND_NET_CLOSE         ringRecordKind = 25
-	ringRecordKindKIND_DNS_QUERY         ringRecordKind = 26
-	ringRecordKindKIND_FD_REDIRECT       ringRecordKind = 27
-	ringRecordKindKIND_PRIVILEGE_CHANGE  ringRecordKind = 30
-	ringRecordKindKIND_PTRACE            ringRecordKind = 31
-	ringRecordKindKIND_PROCESS_VM_WRITEV ringRecordKind = 32
-	ringRecordKindKIND_NAMESPACE_CHANGE  ringRecordKind = 33
-	ringRecordKindKIND_MOUNT             ringRecordKind = 34
-	ringRecordKindKIND_UMOUNT            ringRecordKind = 35
-	ringRecordKindKIND_CHROOT            ringRecordKind = 36
-	ringRecordKindKIND_PIVOT_ROOT        ringRecordKind = 37
-	ringRecordKindKIND_MODULE_LOAD       ringRecordKind = 38
-	ringRecordKindKIND_MODULE_UNLOAD     ringRecordKind = 39
-	ringRecordKindKIND_BPF_LOAD          ringRecordKind = 40
-	ringRecordKindKIND_KEXEC_LOAD        ringRecordKind = 41
-	ringRecordKindKIND_USERFAULTFD       ringRecordKind = 42
-	ringRecordKindKIND_PERSONALITY       ringRecordKind = 43
-	ringRecordKindKIND_ENFORCE_EXEC      ringRecordKind = 50
-	ringRecordKindKIND_ENFORCE_FILE      ringRecordKind = 51
-	ringRecordKindKIND_ENFORCE_NET       ringRecordKind = 52
-	ringRecordKindKIND_ENFORCE_MODULE    ringRecordKind = 53
-	ringRecordKindKIND_EXEC_HOLD         ringRecordKind = 54
-	ringRecordKindKIND_ENFORCE_LSM       ringRecordKind = 55
-	ringRecordKindKIND_COUNT             ringRecordKind = 64
-)
-
-type ringWireTypes struct {
-	_      structs.HostLayout
-	Hdr    ringRecordHeader
-	Kind   ringRecordKind
-	Reason ringDropReason
-}
 
 // Names of all BPF objects in the ELF.
 //
@@ -94,7 +18,6 @@ type ringWireTypes struct {
 const (
 	ringMapDrops             = "drops"
 	ringMapEvents            = "events"
-	ringMapWireTypes         = "wire_types"
 	ringVarAgentTgid         = "agent_tgid"
 	ringVarFilterCgroupId    = "filter_cgroup_id"
 	ringVarFilterCgroupLevel = "filter_cgroup_level"
@@ -149,9 +72,8 @@ type ringProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type ringMapSpecs struct {
-	Drops     *ebpf.MapSpec `ebpf:"drops"`
-	Events    *ebpf.MapSpec `ebpf:"events"`
-	WireTypes *ebpf.MapSpec `ebpf:"wire_types"`
+	Drops  *ebpf.MapSpec `ebpf:"drops"`
+	Events *ebpf.MapSpec `ebpf:"events"`
 }
 
 // ringVariableSpecs contains global variables before they are loaded into the kernel.
@@ -184,16 +106,14 @@ func (o *ringObjects) Close() error {
 //
 // It can be passed to loadRingObjects or ebpf.CollectionSpec.LoadAndAssign.
 type ringMaps struct {
-	Drops     *ebpf.Map `ebpf:"drops"`
-	Events    *ebpf.Map `ebpf:"events"`
-	WireTypes *ebpf.Map `ebpf:"wire_types"`
+	Drops  *ebpf.Map `ebpf:"drops"`
+	Events *ebpf.Map `ebpf:"events"`
 }
 
 func (m *ringMaps) Close() error {
 	return _RingClose(
 		m.Drops,
 		m.Events,
-		m.WireTypes,
 	)
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/testenv"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // Collector reads a ring on a goroutine of its own and keeps a copy of
@@ -48,7 +49,7 @@ func (c *Collector) Start() {
 
 func (c *Collector) handle(raw []byte) {
 	raw = bytes.Clone(raw)
-	if _, err := ring.ParseHeader(raw); err != nil {
+	if _, err := wire.ParseHeader(raw); err != nil {
 		c.tb.Errorf("record does not parse: %v\n%q", err, raw)
 		return
 	}
@@ -108,7 +109,7 @@ func (c *Collector) of(pid int) [][]byte {
 	defer c.mu.Unlock()
 	var out [][]byte
 	for _, raw := range c.raws {
-		if h, err := ring.ParseHeader(raw); err == nil && h.Pid == uint32(pid) {
+		if h, err := wire.ParseHeader(raw); err == nil && h.Pid == uint32(pid) {
 			out = append(out, raw)
 		}
 	}

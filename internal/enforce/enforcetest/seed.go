@@ -12,7 +12,7 @@ import (
 	"testing"
 	"unsafe"
 
-	"github.com/vigil-sec/vigil/internal/ring"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // The decoders are fuzzed from records the kernel tests captured: run them
@@ -80,15 +80,15 @@ func Seeds(tb testing.TB, target string) map[string][]byte {
 
 // FuzzDecoder fuzzes decode from the target's captured seeds (there must
 // be some) and those added with f.Add: no input panics, every error wraps
-// ring.ErrMalformed, and check approves whatever decodes.
+// wire.ErrMalformed, and check approves whatever decodes.
 func FuzzDecoder[T any](f *testing.F, decode func(raw []byte) (T, error), check func(t *testing.T, v T, raw []byte)) {
 	f.Helper()
 	Seeds(f, f.Name())
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		v, err := decode(raw)
 		if err != nil {
-			if !errors.Is(err, ring.ErrMalformed) {
-				t.Fatalf("error %v does not wrap ring.ErrMalformed", err)
+			if !errors.Is(err, wire.ErrMalformed) {
+				t.Fatalf("error %v does not wrap wire.ErrMalformed", err)
 			}
 			return
 		}
@@ -97,12 +97,12 @@ func FuzzDecoder[T any](f *testing.F, decode func(raw []byte) (T, error), check 
 }
 
 // WantMalformed checks that decode refuses each of the records, by name,
-// with ring.ErrMalformed.
+// with wire.ErrMalformed.
 func WantMalformed(t *testing.T, decode func(raw []byte) error, bad map[string][]byte) {
 	t.Helper()
 	for name, raw := range bad {
-		if err := decode(raw); !errors.Is(err, ring.ErrMalformed) {
-			t.Errorf("%s: %v, want ring.ErrMalformed", name, err)
+		if err := decode(raw); !errors.Is(err, wire.ErrMalformed) {
+			t.Errorf("%s: %v, want wire.ErrMalformed", name, err)
 		}
 	}
 }

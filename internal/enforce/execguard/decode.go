@@ -7,15 +7,13 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
 	"github.com/vigil-sec/vigil/internal/event"
-	"github.com/vigil-sec/vigil/internal/ring"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
-// Wire kinds of the guard's records, as enum record_kind in
-// bpf/lib/common.h numbers them (the enum is not in the object's BTF: no
-// record field has its type).
+// Wire kinds of the guard's records.
 const (
-	WireEnforceExec uint16 = 50 // KIND_ENFORCE_EXEC
-	WireExecHold    uint16 = 54 // KIND_EXEC_HOLD
+	WireEnforceExec = wire.EnforceExec
+	WireExecHold    = wire.ExecHold
 )
 
 // Hooks the records come from, as event.Enforcement names them.
@@ -32,7 +30,7 @@ var (
 
 // Decoder turns the guard's records into events and holds. It checks every
 // length against the record, so a malformed record yields an error wrapping
-// ring.ErrMalformed, never a panic.
+// wire.ErrMalformed, never a panic.
 type Decoder struct {
 	// Time converts kernel boot-clock nanoseconds to wall-clock time.
 	Time func(bootNS uint64) time.Time
@@ -102,7 +100,7 @@ func DecodeHold(raw []byte) (Hold, error) {
 		return Hold{}, err
 	}
 	if r.Held.Policies == 0 || r.Held.Key.Pad != 0 {
-		return Hold{}, fmt.Errorf("%w: hold without policies or with a padded key", ring.ErrMalformed)
+		return Hold{}, fmt.Errorf("%w: hold without policies or with a padded key", wire.ErrMalformed)
 	}
 	h := holdOf(r.Hdr.Pid, r.Held)
 	h.TID = r.Hdr.Tid
@@ -117,24 +115,24 @@ func DecodeHold(raw []byte) (Hold, error) {
 // record's) and copies out its fixed layout.
 func fixedRecord[T any](raw []byte, kind uint16, size int) (T, error) {
 	var zero T
-	h, err := ring.ParseHeader(raw)
+	h, err := wire.ParseHeader(raw)
 	if err != nil {
 		return zero, err
 	}
 	if h.Kind != kind {
-		return zero, fmt.Errorf("%w: kind %d, want %d", ring.ErrMalformed, h.Kind, kind)
+		return zero, fmt.Errorf("%w: kind %d, want %d", wire.ErrMalformed, h.Kind, kind)
 	}
 	if len(raw) != size {
-		return zero, fmt.Errorf("%w: kind %d record of %d bytes, want %d", ring.ErrMalformed, kind, len(raw), size)
+		return zero, fmt.Errorf("%w: kind %d record of %d bytes, want %d", wire.ErrMalformed, kind, len(raw), size)
 	}
-	v, _ := ring.Fixed[T](raw)
+	v, _ := wire.Fixed[T](raw)
 	return v, nil
 }
 
 // recordString reads a NUL-terminated string of n bytes from a fixed array.
 func recordString(b []int8, n uint32) (string, error) {
 	if int(n) >= len(b) || b[n] != 0 {
-		return "", fmt.Errorf("%w: filename of %d bytes in a %d-byte field", ring.ErrMalformed, n, len(b))
+		return "", fmt.Errorf("%w: filename of %d bytes in a %d-byte field", wire.ErrMalformed, n, len(b))
 	}
 	out := make([]byte, n)
 	for i := range out {
@@ -145,7 +143,7 @@ func recordString(b []int8, n uint32) (string, error) {
 
 func killAction(policy uint32, action uint16) (event.Action, error) {
 	if policy >= pinned.MaxPolicies {
-		return "", fmt.Errorf("%w: policy %d", ring.ErrMalformed, policy)
+		return "", fmt.Errorf("%w: policy %d", wire.ErrMalformed, policy)
 	}
 	switch pinned.Action(action) {
 	case pinned.ActionKilled:
@@ -153,5 +151,5 @@ func killAction(policy uint32, action uint16) (event.Action, error) {
 	case pinned.ActionWouldKill:
 		return event.ActionWouldKill, nil
 	}
-	return "", fmt.Errorf("%w: action %d at exec", ring.ErrMalformed, action)
+	return "", fmt.Errorf("%w: action %d at exec", wire.ErrMalformed, action)
 }

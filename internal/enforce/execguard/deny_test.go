@@ -11,6 +11,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/kernel"
 	"github.com/vigil-sec/vigil/internal/ring"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 func testDecoder() Decoder { return Decoder{Time: kernel.NewBootClock().Time} }
@@ -236,7 +237,7 @@ func TestLongFilenameIsCut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := ring.Lost(losses, ring.Truncated, ring.KindName(WireEnforceExec)); n != 1 {
+	if n := ring.Lost(losses, ring.Truncated, wire.KindName(WireEnforceExec)); n != 1 {
 		t.Errorf("%d truncated enforce records counted, want 1 (%+v)", n, losses)
 	}
 }

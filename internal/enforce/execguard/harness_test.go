@@ -12,6 +12,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/enforce/enforcetest"
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
 	"github.com/vigil-sec/vigil/internal/ring"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // The test binary doubles as the binary under test: run with helperEnv set
@@ -82,7 +83,7 @@ func newHarness(t *testing.T) *harness {
 
 // add keeps the records of the test's cgroup and hands holds over.
 func (h *harness) add(raw []byte) bool {
-	hdr, _ := ring.ParseHeader(raw)
+	hdr, _ := wire.ParseHeader(raw)
 	if hdr.CgroupId != h.CgroupID {
 		return false // another test's or process's record
 	}

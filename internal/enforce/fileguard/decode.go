@@ -8,11 +8,11 @@ import (
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/fileflags"
-	"github.com/vigil-sec/vigil/internal/ring"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // WireKind is the record kind the guard writes (KIND_ENFORCE_FILE).
-const WireKind = uint16(fileguardRecordKindKIND_ENFORCE_FILE)
+const WireKind = wire.EnforceFile
 
 // Record is a KIND_ENFORCE_FILE record, decoded, with everything the
 // kernel put in it; Decode makes the event from it.
@@ -50,32 +50,32 @@ var syscallNames = map[fileguardGuardSyscall]string{
 
 // DecodeRecord checks and decodes a raw record; every length and offset is
 // checked against the record, so a malformed one is an error wrapping
-// ring.ErrMalformed, never a panic.
+// wire.ErrMalformed, never a panic.
 func DecodeRecord(raw []byte) (Record, error) {
-	h, err := ring.ParseHeader(raw)
+	h, err := wire.ParseHeader(raw)
 	if err != nil {
 		return Record{}, err
 	}
-	r, ok := ring.Fixed[fileguardFileEnforce](raw)
+	r, ok := wire.Fixed[fileguardFileEnforce](raw)
 	if !ok || h.Kind != WireKind {
 		return Record{}, fmt.Errorf("%w: file guard record of kind %d, %d bytes; want kind %d, at least %d bytes",
-			ring.ErrMalformed, h.Kind, len(raw), WireKind, recordSize)
+			wire.ErrMalformed, h.Kind, len(raw), WireKind, recordSize)
 	}
 	sys, ok := syscallNames[fileguardGuardSyscall(r.Syscall)]
 	if !ok {
-		return Record{}, fmt.Errorf("%w: file guard record from call %d", ring.ErrMalformed, r.Syscall)
+		return Record{}, fmt.Errorf("%w: file guard record from call %d", wire.ErrMalformed, r.Syscall)
 	}
 	action := pinned.Action(r.Hit.Action)
 	if action != pinned.ActionKilled && action != pinned.ActionWouldKill {
-		return Record{}, fmt.Errorf("%w: file guard record with action %d", ring.ErrMalformed, r.Hit.Action)
+		return Record{}, fmt.Errorf("%w: file guard record with action %d", wire.ErrMalformed, r.Hit.Action)
 	}
 	if r.Hit.Policy >= pinned.MaxPolicies {
-		return Record{}, fmt.Errorf("%w: file guard record for policy %d", ring.ErrMalformed, r.Hit.Policy)
+		return Record{}, fmt.Errorf("%w: file guard record for policy %d", wire.ErrMalformed, r.Hit.Policy)
 	}
 	blob := raw[recordSize:]
 	end := int(r.Path.Off) + int(r.Path.Len)
 	if end > len(blob) {
-		return Record{}, fmt.Errorf("%w: path at %d+%d overruns a %d-byte blob", ring.ErrMalformed, r.Path.Off, r.Path.Len, len(blob))
+		return Record{}, fmt.Errorf("%w: path at %d+%d overruns a %d-byte blob", wire.ErrMalformed, r.Path.Off, r.Path.Len, len(blob))
 	}
 	info := fileguardGuardInfo(r.Info)
 	return Record{
@@ -93,7 +93,7 @@ func DecodeRecord(raw []byte) (Record, error) {
 		InodeMode: r.InoMode,
 		Write:     info&fileguardGuardInfoGUARD_WRITE != 0,
 		Read:      info&fileguardGuardInfoGUARD_READ != 0,
-		Path:      ring.Path(blob[r.Path.Off:end]),
+		Path:      wire.Path(blob[r.Path.Off:end]),
 		PathCut:   info&fileguardGuardInfoGUARD_PATH_CUT != 0,
 	}, nil
 }

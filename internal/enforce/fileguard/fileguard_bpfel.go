@@ -98,7 +98,7 @@ type fileguardGuardWireTypes struct {
 	Syscall  fileguardGuardSyscall
 	Info     fileguardGuardInfo
 	Flag     fileguardProtectFlag
-	Kind     fileguardRecordKind
+	Kind     uint32
 }
 
 type fileguardInodeKey struct {
@@ -128,54 +128,6 @@ type fileguardProtectFlag uint32
 
 const (
 	fileguardProtectFlagPROTECT_SUBTREE fileguardProtectFlag = 1
-)
-
-type fileguardRecordKind uint32
-
-const (
-	fileguardRecordKindKIND_NONE              fileguardRecordKind = 0
-	fileguardRecordKindKIND_PROCESS_EXEC      fileguardRecordKind = 1
-	fileguardRecordKindKIND_PROCESS_EXIT      fileguardRecordKind = 2
-	fileguardRecordKindKIND_PROCESS_FORK      fileguardRecordKind = 3
-	fileguardRecordKindKIND_FILE_OPEN         fileguardRecordKind = 10
-	fileguardRecordKindKIND_FILE_UNLINK       fileguardRecordKind = 11
-	fileguardRecordKindKIND_FILE_RENAME       fileguardRecordKind = 12
-	fileguardRecordKindKIND_FILE_CHMOD        fileguardRecordKind = 13
-	fileguardRecordKindKIND_FILE_CHOWN        fileguardRecordKind = 14
-	fileguardRecordKindKIND_FILE_LINK         fileguardRecordKind = 15
-	fileguardRecordKindKIND_FILE_SYMLINK      fileguardRecordKind = 16
-	fileguardRecordKindKIND_FILE_TRUNCATE     fileguardRecordKind = 17
-	fileguardRecordKindKIND_FILE_MKDIR        fileguardRecordKind = 18
-	fileguardRecordKindKIND_MEMFD_CREATE      fileguardRecordKind = 19
-	fileguardRecordKindKIND_NET_CONNECT       fileguardRecordKind = 20
-	fileguardRecordKindKIND_NET_ACCEPT        fileguardRecordKind = 21
-	fileguardRecordKindKIND_NET_LISTEN        fileguardRecordKind = 22
-	fileguardRecordKindKIND_NET_BIND          fileguardRecordKind = 23
-	fileguardRecordKindKIND_NET_SOCKET        fileguardRecordKind = 24
-	fileguardRecordKindKIND_NET_CLOSE         fileguardRecordKind = 25
-	fileguardRecordKindKIND_DNS_QUERY         fileguardRecordKind = 26
-	fileguardRecordKindKIND_FD_REDIRECT       fileguardRecordKind = 27
-	fileguardRecordKindKIND_PRIVILEGE_CHANGE  fileguardRecordKind = 30
-	fileguardRecordKindKIND_PTRACE            fileguardRecordKind = 31
-	fileguardRecordKindKIND_PROCESS_VM_WRITEV fileguardRecordKind = 32
-	fileguardRecordKindKIND_NAMESPACE_CHANGE  fileguardRecordKind = 33
-	fileguardRecordKindKIND_MOUNT             fileguardRecordKind = 34
-	fileguardRecordKindKIND_UMOUNT            fileguardRecordKind = 35
-	fileguardRecordKindKIND_CHROOT            fileguardRecordKind = 36
-	fileguardRecordKindKIND_PIVOT_ROOT        fileguardRecordKind = 37
-	fileguardRecordKindKIND_MODULE_LOAD       fileguardRecordKind = 38
-	fileguardRecordKindKIND_MODULE_UNLOAD     fileguardRecordKind = 39
-	fileguardRecordKindKIND_BPF_LOAD          fileguardRecordKind = 40
-	fileguardRecordKindKIND_KEXEC_LOAD        fileguardRecordKind = 41
-	fileguardRecordKindKIND_USERFAULTFD       fileguardRecordKind = 42
-	fileguardRecordKindKIND_PERSONALITY       fileguardRecordKind = 43
-	fileguardRecordKindKIND_ENFORCE_EXEC      fileguardRecordKind = 50
-	fileguardRecordKindKIND_ENFORCE_FILE      fileguardRecordKind = 51
-	fileguardRecordKindKIND_ENFORCE_NET       fileguardRecordKind = 52
-	fileguardRecordKindKIND_ENFORCE_MODULE    fileguardRecordKind = 53
-	fileguardRecordKindKIND_EXEC_HOLD         fileguardRecordKind = 54
-	fileguardRecordKindKIND_ENFORCE_LSM       fileguardRecordKind = 55
-	fileguardRecordKindKIND_COUNT             fileguardRecordKind = 64
 )
 
 type fileguardResolvedFd struct {

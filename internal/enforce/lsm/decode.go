@@ -7,11 +7,11 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
 	"github.com/vigil-sec/vigil/internal/event"
-	"github.com/vigil-sec/vigil/internal/ring"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // WireKind is the record kind of the hooks (KIND_ENFORCE_LSM).
-const WireKind = ring.WireEnforceLSM
+const WireKind = wire.EnforceLSM
 
 var recordSize = int(unsafe.Sizeof(lsmLsmEnforce{}))
 
@@ -22,16 +22,16 @@ type Decoder struct{ Time func(bootNS uint64) time.Time }
 // process_exec, a file_open or a module_load, with action denied (the call
 // failed with EPERM) or would_deny.
 func (d Decoder) Decode(raw []byte) (*event.Event, error) {
-	h, err := ring.ParseHeader(raw)
+	h, err := wire.ParseHeader(raw)
 	if err != nil {
 		return nil, err
 	}
-	r, ok := ring.Fixed[lsmLsmEnforce](raw)
+	r, ok := wire.Fixed[lsmLsmEnforce](raw)
 	if !ok || h.Kind != WireKind || len(raw) != recordSize {
-		return nil, fmt.Errorf("%w: lsm record of %d bytes, want %d", ring.ErrMalformed, len(raw), recordSize)
+		return nil, fmt.Errorf("%w: lsm record of %d bytes, want %d", wire.ErrMalformed, len(raw), recordSize)
 	}
 	if r.Hit.Policy >= pinned.MaxPolicies || r.PathLen >= uint32(len(r.Path)) {
-		return nil, fmt.Errorf("%w: lsm record policy %d, path length %d", ring.ErrMalformed, r.Hit.Policy, r.PathLen)
+		return nil, fmt.Errorf("%w: lsm record policy %d, path length %d", wire.ErrMalformed, r.Hit.Policy, r.PathLen)
 	}
 	enf := &event.Enforcement{PolicyID: int(r.Hit.Policy), Mechanism: event.MechanismKernel,
 		Match: event.EnforceMatch{Dev: uint64(r.Dev), Ino: r.Ino}}
@@ -41,7 +41,7 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 	case pinned.ActionWouldDeny:
 		enf.Action = event.ActionWouldDeny
 	default:
-		return nil, fmt.Errorf("%w: lsm action %d", ring.ErrMalformed, r.Hit.Action)
+		return nil, fmt.Errorf("%w: lsm action %d", wire.ErrMalformed, r.Hit.Action)
 	}
 	path := make([]byte, r.PathLen)
 	for i := range path {
@@ -69,7 +69,7 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 		}
 		ev.Module = &event.Module{Path: string(path)}
 	default:
-		return nil, fmt.Errorf("%w: lsm operation %d", ring.ErrMalformed, r.Op)
+		return nil, fmt.Errorf("%w: lsm operation %d", wire.ErrMalformed, r.Op)
 	}
 	return ev, nil
 }

@@ -11,11 +11,11 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
 	"github.com/vigil-sec/vigil/internal/event"
-	"github.com/vigil-sec/vigil/internal/ring"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // WireKind is the record kind the guard writes (KIND_ENFORCE_MODULE).
-const WireKind = uint16(modguardRecordKindKIND_ENFORCE_MODULE)
+const WireKind = wire.EnforceModule
 
 // Record is a KIND_ENFORCE_MODULE record, decoded, with everything the
 // kernel put in it; Decode makes the event from it.
@@ -46,16 +46,16 @@ var recordSize = int(unsafe.Sizeof(modguardModEnforce{}))
 
 // DecodeRecord checks and decodes a raw record; every length and offset is
 // checked against the record, so a malformed one is an error wrapping
-// ring.ErrMalformed, never a panic.
+// wire.ErrMalformed, never a panic.
 func DecodeRecord(raw []byte) (Record, error) {
-	h, err := ring.ParseHeader(raw)
+	h, err := wire.ParseHeader(raw)
 	if err != nil {
 		return Record{}, err
 	}
-	r, ok := ring.Fixed[modguardModEnforce](raw)
+	r, ok := wire.Fixed[modguardModEnforce](raw)
 	if !ok || h.Kind != WireKind {
 		return Record{}, fmt.Errorf("%w: module guard record of kind %d, %d bytes; want kind %d, at least %d bytes",
-			ring.ErrMalformed, h.Kind, len(raw), WireKind, recordSize)
+			wire.ErrMalformed, h.Kind, len(raw), WireKind, recordSize)
 	}
 	var sys string
 	switch modguardModSyscall(r.Syscall) {
@@ -64,21 +64,21 @@ func DecodeRecord(raw []byte) (Record, error) {
 	case modguardModSyscallMOD_FINIT_MODULE:
 		sys = "finit_module"
 	default:
-		return Record{}, fmt.Errorf("%w: module guard record from call %d", ring.ErrMalformed, r.Syscall)
+		return Record{}, fmt.Errorf("%w: module guard record from call %d", wire.ErrMalformed, r.Syscall)
 	}
 	action := pinned.Action(r.Hit.Action)
 	if action != pinned.ActionKilled && action != pinned.ActionWouldKill {
-		return Record{}, fmt.Errorf("%w: module guard record with action %d", ring.ErrMalformed, r.Hit.Action)
+		return Record{}, fmt.Errorf("%w: module guard record with action %d", wire.ErrMalformed, r.Hit.Action)
 	}
 	if r.Hit.Policy >= pinned.MaxPolicies {
-		return Record{}, fmt.Errorf("%w: module guard record for policy %d", ring.ErrMalformed, r.Hit.Policy)
+		return Record{}, fmt.Errorf("%w: module guard record for policy %d", wire.ErrMalformed, r.Hit.Policy)
 	}
 	blob := raw[recordSize:]
 	strs := make([][]byte, 3)
 	for i, ref := range []struct{ off, n uint16 }{{r.Path.Off, r.Path.Len}, {r.Params.Off, r.Params.Len}, {r.Name.Off, r.Name.Len}} {
 		end := int(ref.off) + int(ref.n)
 		if end > len(blob) {
-			return Record{}, fmt.Errorf("%w: string at %d+%d overruns a %d-byte blob", ring.ErrMalformed, ref.off, ref.n, len(blob))
+			return Record{}, fmt.Errorf("%w: string at %d+%d overruns a %d-byte blob", wire.ErrMalformed, ref.off, ref.n, len(blob))
 		}
 		strs[i] = blob[ref.off:end]
 	}
@@ -102,7 +102,7 @@ func DecodeRecord(raw []byte) (Record, error) {
 		Dispatched:  info&modguardModInfoMOD_DISPATCHED != 0,
 	}
 	if len(strs[0]) > 0 {
-		rec.Path = ring.Path(strs[0])
+		rec.Path = wire.Path(strs[0])
 	}
 	return rec, nil
 }

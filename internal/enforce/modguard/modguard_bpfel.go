@@ -108,57 +108,9 @@ type modguardModWireTypes struct {
 	Record  modguardModEnforce
 	Syscall modguardModSyscall
 	Info    modguardModInfo
-	Kind    modguardRecordKind
+	Kind    uint32
 	_       [4]byte
 }
-
-type modguardRecordKind uint32
-
-const (
-	modguardRecordKindKIND_NONE              modguardRecordKind = 0
-	modguardRecordKindKIND_PROCESS_EXEC      modguardRecordKind = 1
-	modguardRecordKindKIND_PROCESS_EXIT      modguardRecordKind = 2
-	modguardRecordKindKIND_PROCESS_FORK      modguardRecordKind = 3
-	modguardRecordKindKIND_FILE_OPEN         modguardRecordKind = 10
-	modguardRecordKindKIND_FILE_UNLINK       modguardRecordKind = 11
-	modguardRecordKindKIND_FILE_RENAME       modguardRecordKind = 12
-	modguardRecordKindKIND_FILE_CHMOD        modguardRecordKind = 13
-	modguardRecordKindKIND_FILE_CHOWN        modguardRecordKind = 14
-	modguardRecordKindKIND_FILE_LINK         modguardRecordKind = 15
-	modguardRecordKindKIND_FILE_SYMLINK      modguardRecordKind = 16
-	modguardRecordKindKIND_FILE_TRUNCATE     modguardRecordKind = 17
-	modguardRecordKindKIND_FILE_MKDIR        modguardRecordKind = 18
-	modguardRecordKindKIND_MEMFD_CREATE      modguardRecordKind = 19
-	modguardRecordKindKIND_NET_CONNECT       modguardRecordKind = 20
-	modguardRecordKindKIND_NET_ACCEPT        modguardRecordKind = 21
-	modguardRecordKindKIND_NET_LISTEN        modguardRecordKind = 22
-	modguardRecordKindKIND_NET_BIND          modguardRecordKind = 23
-	modguardRecordKindKIND_NET_SOCKET        modguardRecordKind = 24
-	modguardRecordKindKIND_NET_CLOSE         modguardRecordKind = 25
-	modguardRecordKindKIND_DNS_QUERY         modguardRecordKind = 26
-	modguardRecordKindKIND_FD_REDIRECT       modguardRecordKind = 27
-	modguardRecordKindKIND_PRIVILEGE_CHANGE  modguardRecordKind = 30
-	modguardRecordKindKIND_PTRACE            modguardRecordKind = 31
-	modguardRecordKindKIND_PROCESS_VM_WRITEV modguardRecordKind = 32
-	modguardRecordKindKIND_NAMESPACE_CHANGE  modguardRecordKind = 33
-	modguardRecordKindKIND_MOUNT             modguardRecordKind = 34
-	modguardRecordKindKIND_UMOUNT            modguardRecordKind = 35
-	modguardRecordKindKIND_CHROOT            modguardRecordKind = 36
-	modguardRecordKindKIND_PIVOT_ROOT        modguardRecordKind = 37
-	modguardRecordKindKIND_MODULE_LOAD       modguardRecordKind = 38
-	modguardRecordKindKIND_MODULE_UNLOAD     modguardRecordKind = 39
-	modguardRecordKindKIND_BPF_LOAD          modguardRecordKind = 40
-	modguardRecordKindKIND_KEXEC_LOAD        modguardRecordKind = 41
-	modguardRecordKindKIND_USERFAULTFD       modguardRecordKind = 42
-	modguardRecordKindKIND_PERSONALITY       modguardRecordKind = 43
-	modguardRecordKindKIND_ENFORCE_EXEC      modguardRecordKind = 50
-	modguardRecordKindKIND_ENFORCE_FILE      modguardRecordKind = 51
-	modguardRecordKindKIND_ENFORCE_NET       modguardRecordKind = 52
-	modguardRecordKindKIND_ENFORCE_MODULE    modguardRecordKind = 53
-	modguardRecordKindKIND_EXEC_HOLD         modguardRecordKind = 54
-	modguardRecordKindKIND_ENFORCE_LSM       modguardRecordKind = 55
-	modguardRecordKindKIND_COUNT             modguardRecordKind = 64
-)
 
 type modguardVerdict struct {
 	_       structs.HostLayout

@@ -10,11 +10,11 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
 	"github.com/vigil-sec/vigil/internal/event"
-	"github.com/vigil-sec/vigil/internal/ring"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // WireKind is the record kind of the programs (KIND_ENFORCE_NET).
-const WireKind = uint16(netguardRecordKindKIND_ENFORCE_NET)
+const WireKind = wire.EnforceNet
 
 var recordSize = int(unsafe.Sizeof(netguardNetRecord{}))
 
@@ -109,33 +109,33 @@ func matchEvent(m Match) event.EnforceMatch {
 // parse checks every field user space relies on, so that a malformed
 // record is an error and never a wrong event.
 func parse(raw []byte) (netguardNetRecord, error) {
-	h, err := ring.ParseHeader(raw)
+	h, err := wire.ParseHeader(raw)
 	if err != nil {
 		return netguardNetRecord{}, err
 	}
 	if h.Kind != WireKind || len(raw) != recordSize {
-		return netguardNetRecord{}, fmt.Errorf("%w: kind %d record of %d bytes, want kind %d of %d", ring.ErrMalformed, h.Kind, len(raw), WireKind, recordSize)
+		return netguardNetRecord{}, fmt.Errorf("%w: kind %d record of %d bytes, want kind %d of %d", wire.ErrMalformed, h.Kind, len(raw), WireKind, recordSize)
 	}
-	r, _ := ring.Fixed[netguardNetRecord](raw)
+	r, _ := wire.Fixed[netguardNetRecord](raw)
 	action := pinned.Action(r.Hit.Action)
 	switch {
 	case r.Op < uint8(netguardNetOpNET_OP_CONNECT) || r.Op > uint8(netguardNetOpNET_OP_BIND):
-		return r, fmt.Errorf("%w: net enforcement op %d", ring.ErrMalformed, r.Op)
+		return r, fmt.Errorf("%w: net enforcement op %d", wire.ErrMalformed, r.Op)
 	case r.Family != unix.AF_INET && r.Family != unix.AF_INET6:
-		return r, fmt.Errorf("%w: net enforcement family %d", ring.ErrMalformed, r.Family)
+		return r, fmt.Errorf("%w: net enforcement family %d", wire.ErrMalformed, r.Family)
 	case r.Hit.Policy >= pinned.MaxPolicies:
-		return r, fmt.Errorf("%w: policy %d", ring.ErrMalformed, r.Hit.Policy)
+		return r, fmt.Errorf("%w: policy %d", wire.ErrMalformed, r.Hit.Policy)
 	case action != pinned.ActionDenied && action != pinned.ActionWouldDeny:
-		return r, fmt.Errorf("%w: net enforcement action %d", ring.ErrMalformed, r.Hit.Action)
+		return r, fmt.Errorf("%w: net enforcement action %d", wire.ErrMalformed, r.Hit.Action)
 	}
 	switch {
 	case r.Match.Family == unix.AF_INET && r.Match.Bits <= 32:
 		if a := recordAddr(&r); !a.Is4() && !a.Is4In6() {
-			return r, fmt.Errorf("%w: IPv4 entry matched %s", ring.ErrMalformed, a)
+			return r, fmt.Errorf("%w: IPv4 entry matched %s", wire.ErrMalformed, a)
 		}
 	case r.Match.Family == unix.AF_INET6 && r.Match.Bits <= 128 && r.Family == unix.AF_INET6:
 	default:
-		return r, fmt.Errorf("%w: matched entry of family %d, /%d", ring.ErrMalformed, r.Match.Family, r.Match.Bits)
+		return r, fmt.Errorf("%w: matched entry of family %d, /%d", wire.ErrMalformed, r.Match.Family, r.Match.Bits)
 	}
 	return r, nil
 }

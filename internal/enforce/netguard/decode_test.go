@@ -12,7 +12,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/enforce/enforcetest"
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
 	"github.com/vigil-sec/vigil/internal/event"
-	"github.com/vigil-sec/vigil/internal/ring"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // The seeds in testdata/fuzz are records captured from the kernel
@@ -129,7 +129,7 @@ func TestDecodeRefusesMalformed(t *testing.T) {
 		bad[name] = bytesOf(r)
 	}
 	raw := bytesOf(sample())
-	for _, n := range []int{0, ring.HeaderSize - 1, ring.HeaderSize, len(raw) - 1} {
+	for _, n := range []int{0, wire.HeaderSize - 1, wire.HeaderSize, len(raw) - 1} {
 		bad[fmt.Sprintf("%d bytes", n)] = raw[:n]
 	}
 	enforcetest.WantMalformed(t, func(raw []byte) error { _, err := fixedDecoder().Decode(raw); return err }, bad)

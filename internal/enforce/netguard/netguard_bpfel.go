@@ -130,61 +130,13 @@ const (
 type netguardNetWireTypes struct {
 	_      structs.HostLayout
 	Record netguardNetRecord
-	Kind   netguardRecordKind
+	Kind   uint32
 	Op     netguardNetOp
 	Proto  netguardNetProto
 	Table  netguardNetTable
 	Flag   netguardNetFlag
 	_      [4]byte
 }
-
-type netguardRecordKind uint32
-
-const (
-	netguardRecordKindKIND_NONE              netguardRecordKind = 0
-	netguardRecordKindKIND_PROCESS_EXEC      netguardRecordKind = 1
-	netguardRecordKindKIND_PROCESS_EXIT      netguardRecordKind = 2
-	netguardRecordKindKIND_PROCESS_FORK      netguardRecordKind = 3
-	netguardRecordKindKIND_FILE_OPEN         netguardRecordKind = 10
-	netguardRecordKindKIND_FILE_UNLINK       netguardRecordKind = 11
-	netguardRecordKindKIND_FILE_RENAME       netguardRecordKind = 12
-	netguardRecordKindKIND_FILE_CHMOD        netguardRecordKind = 13
-	netguardRecordKindKIND_FILE_CHOWN        netguardRecordKind = 14
-	netguardRecordKindKIND_FILE_LINK         netguardRecordKind = 15
-	netguardRecordKindKIND_FILE_SYMLINK      netguardRecordKind = 16
-	netguardRecordKindKIND_FILE_TRUNCATE     netguardRecordKind = 17
-	netguardRecordKindKIND_FILE_MKDIR        netguardRecordKind = 18
-	netguardRecordKindKIND_MEMFD_CREATE      netguardRecordKind = 19
-	netguardRecordKindKIND_NET_CONNECT       netguardRecordKind = 20
-	netguardRecordKindKIND_NET_ACCEPT        netguardRecordKind = 21
-	netguardRecordKindKIND_NET_LISTEN        netguardRecordKind = 22
-	netguardRecordKindKIND_NET_BIND          netguardRecordKind = 23
-	netguardRecordKindKIND_NET_SOCKET        netguardRecordKind = 24
-	netguardRecordKindKIND_NET_CLOSE         netguardRecordKind = 25
-	netguardRecordKindKIND_DNS_QUERY         netguardRecordKind = 26
-	netguardRecordKindKIND_FD_REDIRECT       netguardRecordKind = 27
-	netguardRecordKindKIND_PRIVILEGE_CHANGE  netguardRecordKind = 30
-	netguardRecordKindKIND_PTRACE            netguardRecordKind = 31
-	netguardRecordKindKIND_PROCESS_VM_WRITEV netguardRecordKind = 32
-	netguardRecordKindKIND_NAMESPACE_CHANGE  netguardRecordKind = 33
-	netguardRecordKindKIND_MOUNT             netguardRecordKind = 34
-	netguardRecordKindKIND_UMOUNT            netguardRecordKind = 35
-	netguardRecordKindKIND_CHROOT            netguardRecordKind = 36
-	netguardRecordKindKIND_PIVOT_ROOT        netguardRecordKind = 37
-	netguardRecordKindKIND_MODULE_LOAD       netguardRecordKind = 38
-	netguardRecordKindKIND_MODULE_UNLOAD     netguardRecordKind = 39
-	netguardRecordKindKIND_BPF_LOAD          netguardRecordKind = 40
-	netguardRecordKindKIND_KEXEC_LOAD        netguardRecordKind = 41
-	netguardRecordKindKIND_USERFAULTFD       netguardRecordKind = 42
-	netguardRecordKindKIND_PERSONALITY       netguardRecordKind = 43
-	netguardRecordKindKIND_ENFORCE_EXEC      netguardRecordKind = 50
-	netguardRecordKindKIND_ENFORCE_FILE      netguardRecordKind = 51
-	netguardRecordKindKIND_ENFORCE_NET       netguardRecordKind = 52
-	netguardRecordKindKIND_ENFORCE_MODULE    netguardRecordKind = 53
-	netguardRecordKindKIND_EXEC_HOLD         netguardRecordKind = 54
-	netguardRecordKindKIND_ENFORCE_LSM       netguardRecordKind = 55
-	netguardRecordKindKIND_COUNT             netguardRecordKind = 64
-)
 
 // Names of all BPF objects in the ELF.
 //

@@ -9,7 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vigil-sec/vigil/internal/event"
-	"github.com/vigil-sec/vigil/internal/ring"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // dottedChanges makes, in dir (the cwd), the same changes through paths
@@ -99,7 +99,7 @@ func TestFileDottedArgumentPathsAreCleanedBeforeMatching(t *testing.T) {
 // the decoder's own cleaning.
 func rawPaths(t *testing.T, raw []byte) []string {
 	t.Helper()
-	info, ok := ring.Fixed[fileFileInfo](raw)
+	info, ok := wire.Fixed[fileFileInfo](raw)
 	if !ok {
 		t.Fatalf("short record %q", raw)
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/fileflags"
-	"github.com/vigil-sec/vigil/internal/ring"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // Decoder turns the sensor's records into events. It checks every length
@@ -30,14 +30,14 @@ const (
 // Decode decodes any file record. The process it returns is what the
 // kernel reported (pid, tid, cgroup); the process tree fills in the rest.
 func (d Decoder) Decode(raw []byte) (*event.Event, error) {
-	info, ok := ring.Fixed[fileFileInfo](raw)
+	info, ok := wire.Fixed[fileFileInfo](raw)
 	if !ok {
-		return nil, fmt.Errorf("%w: file record of %d bytes, want at least %d", ring.ErrMalformed, len(raw), fileInfoSize)
+		return nil, fmt.Errorf("%w: file record of %d bytes, want at least %d", wire.ErrMalformed, len(raw), fileInfoSize)
 	}
-	kind := ring.KindName(info.Hdr.Kind)
+	kind := wire.KindName(info.Hdr.Kind)
 	sys, ok := syscallNames[info.Syscall]
 	if !ok || !ours(kind) {
-		return nil, fmt.Errorf("%w: %s record from syscall %d", ring.ErrMalformed, kind, info.Syscall)
+		return nil, fmt.Errorf("%w: %s record from syscall %d", wire.ErrMalformed, kind, info.Syscall)
 	}
 	blob := raw[fileInfoSize:]
 	first, err := str(blob, info.Path.Off, info.Path.Len)
@@ -152,7 +152,7 @@ func cut(flags fileFileFlag, kind event.Kind) []string {
 func str(blob []byte, off, n uint16) (string, error) {
 	end := int(off) + int(n)
 	if end > len(blob) {
-		return "", fmt.Errorf("%w: string at %d+%d overruns a %d-byte blob", ring.ErrMalformed, off, n, len(blob))
+		return "", fmt.Errorf("%w: string at %d+%d overruns a %d-byte blob", wire.ErrMalformed, off, n, len(blob))
 	}
 	b := blob[off:end]
 	for i, c := range b {

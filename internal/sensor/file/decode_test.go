@@ -8,7 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/vigil-sec/vigil/internal/event"
-	"github.com/vigil-sec/vigil/internal/ring"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // record builds a file record as the kernel lays it out.
@@ -19,9 +19,9 @@ func rawRecord(info fileFileInfo, blob string) []byte {
 	return append(raw, blob...)
 }
 
-func wire(t *testing.T, k event.Kind) uint16 {
+func wireKind(t *testing.T, k event.Kind) uint16 {
 	t.Helper()
-	w, ok := ring.WireKind(k)
+	w, ok := wire.Kind(k)
 	if !ok {
 		t.Fatalf("no wire kind for %s", k)
 	}
@@ -34,7 +34,7 @@ func testDecoder() Decoder {
 
 func TestDecodeArgumentPathIsCleanedAndFlagged(t *testing.T) {
 	var info fileFileInfo
-	info.Hdr.Kind = wire(t, event.KindFileRename)
+	info.Hdr.Kind = wireKind(t, event.KindFileRename)
 	info.Syscall = fileFileSyscallSYS_RENAMEAT2
 	info.Ret = -13
 	info.Flags = 1 // RENAME_NOREPLACE
@@ -59,7 +59,7 @@ func TestDecodeArgumentPathIsCleanedAndFlagged(t *testing.T) {
 
 func TestDecodeRejectsWhatTheKernelNeverWrites(t *testing.T) {
 	var info fileFileInfo
-	info.Hdr.Kind = wire(t, event.KindFileOpen)
+	info.Hdr.Kind = wireKind(t, event.KindFileOpen)
 	info.Syscall = fileFileSyscallSYS_OPENAT
 	info.Path.Off, info.Path.Len = 0, 200 // past the blob
 	for name, raw := range map[string][]byte{
@@ -68,7 +68,7 @@ func TestDecodeRejectsWhatTheKernelNeverWrites(t *testing.T) {
 		"unknown syscall": rawRecord(fileFileInfo{Hdr: info.Hdr, Syscall: 99}, ""),
 		"not a file kind": rawRecord(fileFileInfo{Syscall: fileFileSyscallSYS_OPENAT}, ""),
 	} {
-		if _, err := testDecoder().Decode(raw); !errors.Is(err, ring.ErrMalformed) {
+		if _, err := testDecoder().Decode(raw); !errors.Is(err, wire.ErrMalformed) {
 			t.Errorf("%s: error %v, want ErrMalformed", name, err)
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/event"
-	"github.com/vigil-sec/vigil/internal/ring"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // The seed corpus in testdata/fuzz/FuzzDecodeFile is real records captured
@@ -19,7 +19,7 @@ func FuzzDecodeFile(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		ev, err := dec.Decode(raw)
 		if err != nil {
-			if !errors.Is(err, ring.ErrMalformed) {
+			if !errors.Is(err, wire.ErrMalformed) {
 				t.Fatalf("error %v is not ErrMalformed", err)
 			}
 			return

@@ -10,7 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vigil-sec/vigil/internal/event"
-	"github.com/vigil-sec/vigil/internal/ring"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // Decoder turns the sensor's records into events. It checks every length
@@ -27,17 +27,17 @@ var netInfoSize = int(unsafe.Sizeof(networkNetInfo{}))
 // carries is the bare pid/tid/cgroup of the record's header; the
 // enrichment stage puts the known process, its ancestry and container in.
 func (d Decoder) Decode(raw []byte) (*event.Event, error) {
-	info, ok := ring.Fixed[networkNetInfo](raw)
+	info, ok := wire.Fixed[networkNetInfo](raw)
 	if !ok {
-		return nil, fmt.Errorf("%w: network record of %d bytes, want at least %d", ring.ErrMalformed, len(raw), netInfoSize)
+		return nil, fmt.Errorf("%w: network record of %d bytes, want at least %d", wire.ErrMalformed, len(raw), netInfoSize)
 	}
 	tail := raw[netInfoSize:]
 	if int(info.TailLen) != len(tail) {
-		return nil, fmt.Errorf("%w: network record says %d tail bytes, has %d", ring.ErrMalformed, info.TailLen, len(tail))
+		return nil, fmt.Errorf("%w: network record says %d tail bytes, has %d", wire.ErrMalformed, info.TailLen, len(tail))
 	}
-	kind := ring.KindName(info.Hdr.Kind)
+	kind := wire.KindName(info.Hdr.Kind)
 	if !ours(kind) {
-		return nil, fmt.Errorf("%w: kind %s is not a network kind", ring.ErrMalformed, kind)
+		return nil, fmt.Errorf("%w: kind %s is not a network kind", wire.ErrMalformed, kind)
 	}
 	ev := &event.Event{
 		Time: d.Time(info.Hdr.Ktime),
@@ -104,11 +104,11 @@ func (d Decoder) kindFields(ev *event.Event, info *networkNetInfo, tail []byte) 
 	case event.KindDNSQuery:
 		endpoints(n, info, false)
 		if info.Flags&networkNetFlagNET_TAIL_DNS == 0 {
-			return fmt.Errorf("%w: dns_query record without a DNS message", ring.ErrMalformed)
+			return fmt.Errorf("%w: dns_query record without a DNS message", wire.ErrMalformed)
 		}
 		q, err := ParseQuery(tail)
 		if err != nil {
-			return fmt.Errorf("%w: dns_query: %w", ring.ErrMalformed, err)
+			return fmt.Errorf("%w: dns_query: %w", wire.ErrMalformed, err)
 		}
 		ev.DNS = &event.DNS{Query: q.Name, Type: q.Type, ID: q.ID}
 	}

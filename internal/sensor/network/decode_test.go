@@ -12,7 +12,7 @@ import (
 	"unsafe"
 
 	"github.com/vigil-sec/vigil/internal/event"
-	"github.com/vigil-sec/vigil/internal/ring"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // seed reads a record the kernel tests captured (go test -capture).
@@ -109,7 +109,7 @@ func TestDecodeMalformed(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			raw := tc.mutate(append([]byte(nil), good...))
-			if ev, err := dec.Decode(raw); !errors.Is(err, ring.ErrMalformed) {
+			if ev, err := dec.Decode(raw); !errors.Is(err, wire.ErrMalformed) {
 				t.Errorf("Decode = %+v, %v; want ErrMalformed", ev, err)
 			}
 		})

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/event"
-	"github.com/vigil-sec/vigil/internal/ring"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // The seed corpora in testdata/fuzz are real records and DNS messages
@@ -21,7 +21,7 @@ func FuzzDecodeNetwork(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		ev, err := dec.Decode(raw)
 		if err != nil {
-			if !errors.Is(err, ring.ErrMalformed) {
+			if !errors.Is(err, wire.ErrMalformed) {
 				t.Fatalf("error %v is not ErrMalformed", err)
 			}
 			return

@@ -6,7 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/vigil-sec/vigil/internal/event"
-	"github.com/vigil-sec/vigil/internal/ring"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // Decoder turns the sensor's records, of every kind it produces, into
@@ -26,10 +26,10 @@ func NewDecoder(bootTime func(bootNS uint64) time.Time, names BPFNames) *Decoder
 
 // fixed reads a record's fixed part and hands out the blob behind it.
 func fixed[T any](raw []byte) (T, *blob, error) {
-	v, ok := ring.Fixed[T](raw)
+	v, ok := wire.Fixed[T](raw)
 	size := int(unsafe.Sizeof(v))
 	if !ok {
-		return v, nil, fmt.Errorf("%w: %T record of %d bytes, want at least %d", ring.ErrMalformed, v, len(raw), size)
+		return v, nil, fmt.Errorf("%w: %T record of %d bytes, want at least %d", wire.ErrMalformed, v, len(raw), size)
 	}
 	return v, &blob{data: raw[size:]}, nil
 }
@@ -43,11 +43,11 @@ func (d *Decoder) Decode(raw []byte) (*event.Event, error) {
 	}
 	spec := d.calls.get(info.Call)
 	if spec == nil {
-		return nil, fmt.Errorf("%w: unknown call %d", ring.ErrMalformed, info.Call)
+		return nil, fmt.Errorf("%w: unknown call %d", wire.ErrMalformed, info.Call)
 	}
-	kind := ring.KindName(info.Hdr.Kind)
+	kind := wire.KindName(info.Hdr.Kind)
 	if kind != spec.kind {
-		return nil, fmt.Errorf("%w: a %s record for %s, which makes %s", ring.ErrMalformed, kind, spec.name, spec.kind)
+		return nil, fmt.Errorf("%w: a %s record for %s, which makes %s", wire.ErrMalformed, kind, spec.name, spec.kind)
 	}
 	ev := &event.Event{
 		Time: d.time(info.Hdr.Ktime),

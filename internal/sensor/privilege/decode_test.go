@@ -8,7 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/vigil-sec/vigil/internal/event"
-	"github.com/vigil-sec/vigil/internal/ring"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // The seeds in testdata/fuzz are records captured from the kernel
@@ -23,7 +23,7 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		ev, err := d.Decode(raw)
 		if err != nil {
-			if !errors.Is(err, ring.ErrMalformed) {
+			if !errors.Is(err, wire.ErrMalformed) {
 				t.Fatalf("error %v is not ErrMalformed", err)
 			}
 			return
@@ -84,7 +84,7 @@ func build[T any](fill func(*T)) []byte {
 }
 
 func header(kind event.Kind, call privilegePrivCall, size int) privilegeCallInfo {
-	wire, _ := ring.WireKind(kind)
+	wire, _ := wire.Kind(kind)
 	var c privilegeCallInfo
 	c.Hdr.Kind, c.Hdr.Size, c.Hdr.Pid, c.Hdr.Tid = wire, uint32(size), 42, 43
 	c.Call = call
@@ -116,7 +116,7 @@ func TestDecodeRejectsMalformed(t *testing.T) {
 			r.Call = header(event.KindPrivilegeChange, privilegePrivCallCALL_SETUID, int(unsafe.Sizeof(*r)))
 		})[:int(unsafe.Sizeof(privilegeCallInfo{}))+8],
 	} {
-		if _, err := d.Decode(raw); !errors.Is(err, ring.ErrMalformed) {
+		if _, err := d.Decode(raw); !errors.Is(err, wire.ErrMalformed) {
 			t.Errorf("%s: err = %v, want ErrMalformed", name, err)
 		}
 	}

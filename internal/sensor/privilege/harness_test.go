@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/sensor/privilege/privtest"
 	"github.com/vigil-sec/vigil/internal/testenv"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 var capture = flag.Bool("capture", false, "write the records the kernel tests see into testdata/fuzz as fuzz seeds")
@@ -94,7 +95,7 @@ func (s *session) of(pid int) []record {
 	d := testDecoder(s.t)
 	var out []record
 	for _, raw := range s.raws {
-		h, err := ring.ParseHeader(raw)
+		h, err := wire.ParseHeader(raw)
 		if err != nil {
 			s.t.Fatalf("record does not parse: %v", err)
 		}
@@ -178,8 +179,8 @@ func seed(t *testing.T, raw []byte) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	h, _ := ring.ParseHeader(raw)
-	name := filepath.Join(dir, fmt.Sprintf("%s-%s-%d", strings.ReplaceAll(t.Name(), "/", "_"), ring.KindName(h.Kind), len(raw)))
+	h, _ := wire.ParseHeader(raw)
+	name := filepath.Join(dir, fmt.Sprintf("%s-%s-%d", strings.ReplaceAll(t.Name(), "/", "_"), wire.KindName(h.Kind), len(raw)))
 	body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", raw)
 	if err := os.WriteFile(name, []byte(body), 0o644); err != nil {
 		t.Fatal(err)

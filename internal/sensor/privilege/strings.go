@@ -5,7 +5,7 @@ import (
 	"path"
 	"strings"
 
-	"github.com/vigil-sec/vigil/internal/ring"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // blob reads the strings a record references after its fixed part,
@@ -19,7 +19,7 @@ func (b *blob) bytes(off, n uint16) []byte {
 	end := int(off) + int(n)
 	if end > len(b.data) {
 		if b.err == nil {
-			b.err = fmt.Errorf("%w: string at %d+%d overruns a %d-byte blob", ring.ErrMalformed, off, n, len(b.data))
+			b.err = fmt.Errorf("%w: string at %d+%d overruns a %d-byte blob", wire.ErrMalformed, off, n, len(b.data))
 		}
 		return nil
 	}
@@ -38,7 +38,7 @@ func (b *blob) path(off, n uint16) string {
 	if len(raw) == 0 {
 		return ""
 	}
-	return ring.Path(raw)
+	return wire.Path(raw)
 }
 
 // cString reads a NUL-terminated string from a fixed array or blob slice.

@@ -10,7 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/vigil-sec/vigil/internal/event"
-	"github.com/vigil-sec/vigil/internal/ring"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // Decoder turns the sensor's records into events. It checks every length
@@ -26,9 +26,9 @@ var execInfoSize = int(unsafe.Sizeof(processExecInfo{}))
 // Exec decodes a process_exec record. The process it returns is what the
 // kernel reported; ancestry, container and exec ids are added downstream.
 func (d Decoder) Exec(raw []byte) (*event.Event, error) {
-	info, ok := ring.Fixed[processExecInfo](raw)
+	info, ok := wire.Fixed[processExecInfo](raw)
 	if !ok {
-		return nil, fmt.Errorf("%w: exec record of %d bytes, want at least %d", ring.ErrMalformed, len(raw), execInfoSize)
+		return nil, fmt.Errorf("%w: exec record of %d bytes, want at least %d", wire.ErrMalformed, len(raw), execInfoSize)
 	}
 	blob := raw[execInfoSize:]
 	s := strs{blob: blob}
@@ -76,9 +76,9 @@ func (d Decoder) Exec(raw []byte) (*event.Event, error) {
 // Fork decodes a process_fork record: the child, known so far only by its
 // parent and its start.
 func (d Decoder) Fork(raw []byte) (*event.Event, error) {
-	info, ok := ring.Fixed[processForkInfo](raw)
+	info, ok := wire.Fixed[processForkInfo](raw)
 	if !ok {
-		return nil, fmt.Errorf("%w: fork record of %d bytes", ring.ErrMalformed, len(raw))
+		return nil, fmt.Errorf("%w: fork record of %d bytes", wire.ErrMalformed, len(raw))
 	}
 	p := &event.Process{
 		PID:       info.Hdr.Pid,
@@ -93,9 +93,9 @@ func (d Decoder) Fork(raw []byte) (*event.Event, error) {
 
 // Exit decodes a process_exit record.
 func (d Decoder) Exit(raw []byte) (*event.Event, error) {
-	info, ok := ring.Fixed[processExitInfo](raw)
+	info, ok := wire.Fixed[processExitInfo](raw)
 	if !ok {
-		return nil, fmt.Errorf("%w: exit record of %d bytes", ring.ErrMalformed, len(raw))
+		return nil, fmt.Errorf("%w: exit record of %d bytes", wire.ErrMalformed, len(raw))
 	}
 	at := d.Time(info.Hdr.Ktime)
 	exit := waitStatus(info.Code)
@@ -153,7 +153,7 @@ func (s *strs) bytes(off, n uint16) []byte {
 	end := int(off) + int(n)
 	if end > len(s.blob) {
 		if s.err == nil {
-			s.err = fmt.Errorf("%w: string at %d+%d overruns a %d-byte blob", ring.ErrMalformed, off, n, len(s.blob))
+			s.err = fmt.Errorf("%w: string at %d+%d overruns a %d-byte blob", wire.ErrMalformed, off, n, len(s.blob))
 		}
 		return nil
 	}
@@ -165,7 +165,7 @@ func (s *strs) str(off, n uint16) string {
 }
 
 // path joins components written leaf first (bpf/lib/path.h).
-func (s *strs) path(off, n uint16) string { return ring.Path(s.bytes(off, n)) }
+func (s *strs) path(off, n uint16) string { return wire.Path(s.bytes(off, n)) }
 
 // args splits NUL-separated argv. A cut last argument is kept as it is.
 func (s *strs) args(off, n uint16) []string {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/event"
-	"github.com/vigil-sec/vigil/internal/ring"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // The seeds in testdata/fuzz are records captured from the kernel
@@ -28,9 +28,9 @@ var decodeTargets = []struct {
 	decode func(Decoder, []byte) (*event.Event, error)
 	check  func(*testing.T, *event.Event)
 }{
-	{"FuzzDecodeExec", event.KindProcessExec, ring.WireProcessExec, Decoder.Exec, checkExec},
-	{"FuzzDecodeExit", event.KindProcessExit, ring.WireProcessExit, Decoder.Exit, checkExit},
-	{"FuzzDecodeFork", event.KindProcessFork, ring.WireProcessFork, Decoder.Fork, func(*testing.T, *event.Event) {}},
+	{"FuzzDecodeExec", event.KindProcessExec, wire.ProcessExec, Decoder.Exec, checkExec},
+	{"FuzzDecodeExit", event.KindProcessExit, wire.ProcessExit, Decoder.Exit, checkExit},
+	{"FuzzDecodeFork", event.KindProcessFork, wire.ProcessFork, Decoder.Fork, func(*testing.T, *event.Event) {}},
 }
 
 func fuzzDecode(f *testing.F, i int) {
@@ -96,7 +96,7 @@ func TestFuzzSeedsDecode(t *testing.T) {
 				continue // found by the fuzzer: any bytes
 			}
 			captured++
-			h, err := ring.ParseHeader(raw)
+			h, err := wire.ParseHeader(raw)
 			if err != nil || h.Kind != target.wire {
 				t.Errorf("%s: header %+v (%v), want a whole %s record", name, h, err, target.kind)
 			}

@@ -19,6 +19,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/kernel"
 	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/testenv"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 var capture = flag.Bool("capture", false, "write the records the kernel tests see into testdata/fuzz as fuzz seeds")
@@ -84,11 +85,11 @@ func execOf(t *testing.T, rec *recorder, marker string) (*event.Event, []byte) {
 	t.Helper()
 	d := decoder()
 	for _, raw := range rec.raws {
-		h, err := ring.ParseHeader(raw)
+		h, err := wire.ParseHeader(raw)
 		if err != nil {
 			t.Fatalf("record does not parse: %v", err)
 		}
-		if h.Kind != ring.WireProcessExec {
+		if h.Kind != wire.ProcessExec {
 			continue
 		}
 		ev, err := d.Exec(raw)
@@ -135,19 +136,19 @@ func TestExecRecord(t *testing.T) {
 	var sawExit, sawFork bool
 	d := decoder()
 	for _, raw := range rec.raws {
-		h, _ := ring.ParseHeader(raw)
+		h, _ := wire.ParseHeader(raw)
 		if h.Pid != uint32(pid) {
 			continue
 		}
 		switch h.Kind {
-		case ring.WireProcessExit:
+		case wire.ProcessExit:
 			ev, err := d.Exit(raw)
 			if err != nil || ev.Exit.Code != 3 {
 				t.Errorf("exit record: %v %+v, want code 3", err, ev)
 			}
 			sawExit = true
 			seed(t, "FuzzDecodeExit", raw)
-		case ring.WireProcessFork:
+		case wire.ProcessFork:
 			ev, err := d.Fork(raw)
 			if err != nil || ev.Process.PPID != uint32(os.Getpid()) {
 				t.Errorf("fork record: %v %+v, want ppid %d", err, ev, os.Getpid())
@@ -324,14 +325,14 @@ func TestAgentPIDIsExempt(t *testing.T) {
 
 	var siblingExit bool
 	for _, raw := range rec.raws {
-		h, err := ring.ParseHeader(raw)
+		h, err := wire.ParseHeader(raw)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if h.Pid == exemptPID {
 			t.Errorf("record of kind %d from the exempt pid %d", h.Kind, exemptPID)
 		}
-		siblingExit = siblingExit || h.Kind == ring.WireProcessExit && h.Pid == uint32(sibling.cmd.Process.Pid)
+		siblingExit = siblingExit || h.Kind == wire.ProcessExit && h.Pid == uint32(sibling.cmd.Process.Pid)
 	}
 	if !siblingExit {
 		t.Error("the sibling's exit was not reported")

@@ -1,4 +1,4 @@
-package ring
+package wire
 
 import (
 	"encoding/binary"
@@ -14,11 +14,11 @@ import (
 
 func TestParseHeader(t *testing.T) {
 	raw := make([]byte, HeaderSize+8)
-	binary.LittleEndian.PutUint16(raw[0:], WireProcessExec)
+	binary.LittleEndian.PutUint16(raw[0:], ProcessExec)
 	binary.LittleEndian.PutUint32(raw[4:], uint32(len(raw)))
 	binary.LittleEndian.PutUint32(raw[16:], 4242)
 	h, err := ParseHeader(raw)
-	if err != nil || h.Kind != WireProcessExec || h.Pid != 4242 {
+	if err != nil || h.Kind != ProcessExec || h.Pid != 4242 {
 		t.Fatalf("ParseHeader = %+v, %v", h, err)
 	}
 	if _, err := ParseHeader(raw[:HeaderSize-1]); !errors.Is(err, ErrMalformed) {
@@ -33,7 +33,7 @@ func TestKindNamesRoundTrip(t *testing.T) {
 	seen := map[event.Kind]bool{}
 	for w := uint16(1); w < 64; w++ {
 		k := KindName(w)
-		back, ok := WireKind(k)
+		back, ok := Kind(k)
 		if k[:5] == "kind_" {
 			if ok {
 				t.Errorf("unnamed wire kind %d maps back", w)
@@ -81,10 +81,10 @@ func enumValues(t *testing.T, path string, re *regexp.Regexp) map[string]uint16 
 // row has a value.
 func TestKindTableMatchesTheEnum(t *testing.T) {
 	header := enumValues(t, "../../bpf/lib/common.h", regexp.MustCompile(`(?m)^\s*KIND_(\w+)\s*=\s*(\d+)`))
-	generated := enumValues(t, "ring_bpfel.go", regexp.MustCompile(`(?m)^\s*ringRecordKindKIND_(\w+)\s+ringRecordKind = (\d+)`))
+	generated := enumValues(t, "wire_bpfel.go", regexp.MustCompile(`(?m)^\s*wireRecordKindKIND_(\w+)\s+wireRecordKind = (\d+)`))
 	for name, w := range header {
 		if g, ok := generated[name]; !ok || g != w {
-			t.Errorf("KIND_%s is %d in common.h, %d (%v) in ring_bpfel.go: run go generate", name, w, g, ok)
+			t.Errorf("KIND_%s is %d in common.h, %d (%v) in wire_bpfel.go: run go generate", name, w, g, ok)
 		}
 	}
 	for name := range generated {
