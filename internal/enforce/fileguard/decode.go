@@ -72,10 +72,10 @@ func DecodeRecord(raw []byte) (Record, error) {
 	if r.Hit.Policy >= pinned.MaxPolicies {
 		return Record{}, fmt.Errorf("%w: file guard record for policy %d", wire.ErrMalformed, r.Hit.Policy)
 	}
-	blob := raw[recordSize:]
-	end := int(r.Path.Off) + int(r.Path.Len)
-	if end > len(blob) {
-		return Record{}, fmt.Errorf("%w: path at %d+%d overruns a %d-byte blob", wire.ErrMalformed, r.Path.Off, r.Path.Len, len(blob))
+	blob := wire.NewBlob(raw[recordSize:])
+	path := wire.Path(blob.Bytes(r.Path.Off, r.Path.Len))
+	if err := blob.Err(); err != nil {
+		return Record{}, err
 	}
 	info := fileguardGuardInfo(r.Info)
 	return Record{
@@ -93,7 +93,7 @@ func DecodeRecord(raw []byte) (Record, error) {
 		InodeMode: r.InoMode,
 		Write:     info&fileguardGuardInfoGUARD_WRITE != 0,
 		Read:      info&fileguardGuardInfoGUARD_READ != 0,
-		Path:      wire.Path(blob[r.Path.Off:end]),
+		Path:      path,
 		PathCut:   info&fileguardGuardInfoGUARD_PATH_CUT != 0,
 	}, nil
 }

@@ -1,7 +1,6 @@
 package modguard
 
 import (
-	"bytes"
 	"fmt"
 	"syscall"
 	"time"
@@ -73,14 +72,10 @@ func DecodeRecord(raw []byte) (Record, error) {
 	if r.Hit.Policy >= pinned.MaxPolicies {
 		return Record{}, fmt.Errorf("%w: module guard record for policy %d", wire.ErrMalformed, r.Hit.Policy)
 	}
-	blob := raw[recordSize:]
-	strs := make([][]byte, 3)
-	for i, ref := range []struct{ off, n uint16 }{{r.Path.Off, r.Path.Len}, {r.Params.Off, r.Params.Len}, {r.Name.Off, r.Name.Len}} {
-		end := int(ref.off) + int(ref.n)
-		if end > len(blob) {
-			return Record{}, fmt.Errorf("%w: string at %d+%d overruns a %d-byte blob", wire.ErrMalformed, ref.off, ref.n, len(blob))
-		}
-		strs[i] = blob[ref.off:end]
+	blob := wire.NewBlob(raw[recordSize:])
+	path, params, name := blob.Path(r.Path.Off, r.Path.Len), blob.String(r.Params.Off, r.Params.Len), blob.String(r.Name.Off, r.Name.Len)
+	if err := blob.Err(); err != nil {
+		return Record{}, err
 	}
 	info := modguardModInfo(r.Info)
 	rec := Record{
@@ -90,28 +85,19 @@ func DecodeRecord(raw []byte) (Record, error) {
 		Syscall:     sys,
 		Ret:         r.Ret,
 		Len:         r.Len,
-		Params:      cString(strs[1]),
+		Params:      params,
 		FD:          r.Fd,
 		Flags:       r.Flags,
-		Name:        cString(strs[2]),
+		Name:        name,
 		ParamsCut:   info&modguardModInfoMOD_PARAMS_CUT != 0,
 		ParamsFault: info&modguardModInfoMOD_PARAMS_FAULT != 0,
 		PathCut:     info&modguardModInfoMOD_PATH_CUT != 0,
 		NoFile:      info&modguardModInfoMOD_NO_FILE != 0,
 		Compat:      info&modguardModInfoMOD_COMPAT != 0,
 		Dispatched:  info&modguardModInfoMOD_DISPATCHED != 0,
-	}
-	if len(strs[0]) > 0 {
-		rec.Path = wire.Path(strs[0])
+		Path:        path,
 	}
 	return rec, nil
-}
-
-func cString(b []byte) string {
-	if i := bytes.IndexByte(b, 0); i >= 0 {
-		b = b[:i]
-	}
-	return string(b)
 }
 
 // Hook is where the decision was made, as event.Enforcement names it.

@@ -105,8 +105,9 @@ func rawPaths(t *testing.T, raw []byte) []string {
 	}
 	var out []string
 	for _, ref := range []struct{ off, len uint16 }{{info.Path.Off, info.Path.Len}, {info.Path2.Off, info.Path2.Len}} {
-		s, err := str(raw[fileInfoSize:], ref.off, ref.len)
-		if err != nil {
+		b := wire.NewBlob(raw[fileInfoSize:])
+		s := b.String(ref.off, ref.len)
+		if err := b.Err(); err != nil {
 			t.Fatal(err)
 		}
 		if s != "" {

@@ -39,13 +39,9 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 	if !ok || !ours(kind) {
 		return nil, fmt.Errorf("%w: %s record from syscall %d", wire.ErrMalformed, kind, info.Syscall)
 	}
-	blob := raw[fileInfoSize:]
-	first, err := str(blob, info.Path.Off, info.Path.Len)
-	if err != nil {
-		return nil, err
-	}
-	second, err := str(blob, info.Path2.Off, info.Path2.Len)
-	if err != nil {
+	blob := wire.NewBlob(raw[fileInfoSize:])
+	first, second := blob.String(info.Path.Off, info.Path.Len), blob.String(info.Path2.Off, info.Path2.Len)
+	if err := blob.Err(); err != nil {
 		return nil, err
 	}
 	flags := info.Info
@@ -146,19 +142,4 @@ func cut(flags fileFileFlag, kind event.Kind) []string {
 		}
 	}
 	return out
-}
-
-// str reads a NUL-terminated string the record references in its blob.
-func str(blob []byte, off, n uint16) (string, error) {
-	end := int(off) + int(n)
-	if end > len(blob) {
-		return "", fmt.Errorf("%w: string at %d+%d overruns a %d-byte blob", wire.ErrMalformed, off, n, len(blob))
-	}
-	b := blob[off:end]
-	for i, c := range b {
-		if c == 0 {
-			return string(b[:i]), nil
-		}
-	}
-	return string(b), nil
 }

@@ -25,13 +25,13 @@ func NewDecoder(bootTime func(bootNS uint64) time.Time, names BPFNames) *Decoder
 }
 
 // fixed reads a record's fixed part and hands out the blob behind it.
-func fixed[T any](raw []byte) (T, *blob, error) {
+func fixed[T any](raw []byte) (T, blob, error) {
 	v, ok := wire.Fixed[T](raw)
 	size := int(unsafe.Sizeof(v))
 	if !ok {
-		return v, nil, fmt.Errorf("%w: %T record of %d bytes, want at least %d", wire.ErrMalformed, v, len(raw), size)
+		return v, blob{}, fmt.Errorf("%w: %T record of %d bytes, want at least %d", wire.ErrMalformed, v, len(raw), size)
 	}
-	return v, &blob{data: raw[size:]}, nil
+	return v, blob{wire.NewBlob(raw[size:])}, nil
 }
 
 // Decode decodes one record. The process is the bare one the kernel
@@ -107,6 +107,3 @@ func creds(c privilegePrivCreds) event.Creds {
 func caps(c privilegePrivCaps) *event.Caps {
 	return &event.Caps{Effective: capList(c.Effective), Permitted: capList(c.Permitted), Inheritable: capList(c.Inheritable)}
 }
-
-func (s *blob) ref(r privilegeStrRef) string     { return s.str(r.Off, r.Len) }
-func (s *blob) pathRef(r privilegeStrRef) string { return s.path(r.Off, r.Len) }

@@ -2,6 +2,7 @@ package privilege
 
 import (
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // The decoders of each kind's fixed part and strings; Decode has filled
@@ -39,7 +40,7 @@ func decodeTarget(ev *event.Event, raw []byte) error {
 		t.PID = uint32(pidArg)
 	}
 	ev.Target = t
-	return b.err
+	return b.Err()
 }
 
 func decodeNamespace(ev *event.Event, raw []byte) error {
@@ -81,10 +82,10 @@ func decodeMount(ev *event.Event, raw []byte) error {
 			path = target
 		}
 		ev.File = &event.File{Path: path}
-		return b.err
+		return b.Err()
 	}
 	ev.Mount = m
-	return b.err
+	return b.Err()
 }
 
 func decodeModule(ev *event.Event, raw []byte) error {
@@ -92,8 +93,8 @@ func decodeModule(ev *event.Event, raw []byte) error {
 	if err != nil {
 		return err
 	}
-	ev.Module = &event.Module{Name: cString(r.Name[:]), Path: b.pathRef(r.Path)}
-	return b.err
+	ev.Module = &event.Module{Name: wire.CString(r.Name[:]), Path: b.pathRef(r.Path)}
+	return b.Err()
 }
 
 func (d *Decoder) decodeBPF(ev *event.Event, raw []byte) error {
@@ -105,7 +106,7 @@ func (d *Decoder) decodeBPF(ev *event.Event, raw []byte) error {
 	found := r.Call.Flags&privilegePrivFlagPRIV_PROG_FOUND != 0
 	bp := &event.BPF{
 		Command:  d.bpf.cmd(r.Cmd),
-		ProgName: cString(r.ProgName[:]),
+		ProgName: wire.CString(r.ProgName[:]),
 		Insns:    r.Insns,
 		Target:   b.ref(r.Target),
 	}
@@ -118,5 +119,5 @@ func (d *Decoder) decodeBPF(ev *event.Event, raw []byte) error {
 		bp.AttachType = d.bpf.attachType(r.AttachType)
 	}
 	ev.BPF = bp
-	return b.err
+	return b.Err()
 }

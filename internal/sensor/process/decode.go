@@ -1,7 +1,6 @@
 package process
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"path"
@@ -30,8 +29,7 @@ func (d Decoder) Exec(raw []byte) (*event.Event, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: exec record of %d bytes, want at least %d", wire.ErrMalformed, len(raw), execInfoSize)
 	}
-	blob := raw[execInfoSize:]
-	s := strs{blob: blob}
+	s := wire.NewBlob(raw[execInfoSize:])
 	flags := processExecFlag(info.Flags)
 	p := &event.Process{
 		PID:       info.Hdr.Pid,
@@ -42,12 +40,12 @@ func (d Decoder) Exec(raw []byte) (*event.Event, error) {
 		GID:       info.Gid,
 		EGID:      info.Egid,
 		AUID:      auid(info.Auid),
-		Comm:      cString(info.Comm[:]),
-		Binary:    s.path(info.Binary.Off, info.Binary.Len),
-		Filename:  s.str(info.Filename.Off, info.Filename.Len),
-		Args:      s.args(info.Args.Off, info.Args.Len),
-		Cwd:       s.path(info.Cwd.Off, info.Cwd.Len),
-		TTY:       ttyName(s.str(info.Tty.Off, info.Tty.Len)),
+		Comm:      wire.CString(info.Comm[:]),
+		Binary:    wire.Path(s.Bytes(info.Binary.Off, info.Binary.Len)),
+		Filename:  s.String(info.Filename.Off, info.Filename.Len),
+		Args:      s.Args(info.Args.Off, info.Args.Len),
+		Cwd:       wire.Path(s.Bytes(info.Cwd.Off, info.Cwd.Len)),
+		TTY:       ttyName(s.String(info.Tty.Off, info.Tty.Len)),
 		StartTime: d.Time(info.StartTime),
 		Executable: &event.FileID{
 			Dev:     info.Dev,
@@ -59,13 +57,13 @@ func (d Decoder) Exec(raw []byte) (*event.Event, error) {
 		},
 		Cgroup: event.Cgroup{
 			ID:   info.Hdr.CgroupId,
-			Path: s.path(info.Cgroup.Off, info.Cgroup.Len),
+			Path: wire.Path(s.Bytes(info.Cgroup.Off, info.Cgroup.Len)),
 		},
 		Namespaces: event.Namespaces{PID: info.PidNs, Mnt: info.MntNs, Net: info.NetNs},
 		Truncated:  truncated(flags),
 	}
-	if s.err != nil {
-		return nil, s.err
+	if err := s.Err(); err != nil {
+		return nil, err
 	}
 	if flags&processExecFlagEXEC_INTERPRETED != 0 {
 		p.Script = absolute(p.Filename, p.Cwd)
@@ -84,7 +82,7 @@ func (d Decoder) Fork(raw []byte) (*event.Event, error) {
 		PID:       info.Hdr.Pid,
 		TID:       info.Hdr.Tid,
 		PPID:      info.Ppid,
-		Comm:      cString(info.Comm[:]),
+		Comm:      wire.CString(info.Comm[:]),
 		StartTime: d.Time(info.StartTime),
 		Cgroup:    event.Cgroup{ID: info.Hdr.CgroupId},
 	}
@@ -140,59 +138,6 @@ func truncated(f processExecFlag) []string {
 		}
 	}
 	return cut
-}
-
-// strs reads the strings a record references in its blob, remembering the
-// first out-of-bounds reference.
-type strs struct {
-	blob []byte
-	err  error
-}
-
-func (s *strs) bytes(off, n uint16) []byte {
-	end := int(off) + int(n)
-	if end > len(s.blob) {
-		if s.err == nil {
-			s.err = fmt.Errorf("%w: string at %d+%d overruns a %d-byte blob", wire.ErrMalformed, off, n, len(s.blob))
-		}
-		return nil
-	}
-	return s.blob[off:end]
-}
-
-func (s *strs) str(off, n uint16) string {
-	return cString(s.bytes(off, n))
-}
-
-// path joins components written leaf first (bpf/lib/path.h).
-func (s *strs) path(off, n uint16) string { return wire.Path(s.bytes(off, n)) }
-
-// args splits NUL-separated argv. A cut last argument is kept as it is.
-func (s *strs) args(off, n uint16) []string {
-	raw := s.bytes(off, n)
-	if len(raw) == 0 {
-		return []string{}
-	}
-	raw = bytes.TrimSuffix(raw, []byte{0})
-	parts := bytes.Split(raw, []byte{0})
-	args := make([]string, len(parts))
-	for i, p := range parts {
-		args[i] = string(p)
-	}
-	return args
-}
-
-// cString reads a NUL-terminated string from a fixed array or blob slice.
-func cString[T byte | int8](b []T) string {
-	n := 0
-	for n < len(b) && b[n] != 0 {
-		n++
-	}
-	out := make([]byte, n)
-	for i := range out {
-		out[i] = byte(b[i])
-	}
-	return string(out)
 }
 
 // ttyName turns the kernel's tty name into the /dev path users know:
