@@ -58,7 +58,7 @@ func startVigil(watched, own string, bpfStats bool) (*vigil, error) {
 			return nil, fmt.Errorf("enable BPF statistics: %w", err)
 		}
 	}
-	dec := file.Decoder{Time: kernel.NewBootClock().Time}
+	dec := file.Decoder{Clock: kernel.NewBootClock().Time}
 	go func() {
 		v.done <- r.Read(func(raw []byte) {
 			ev, err := dec.Decode(raw)

@@ -67,7 +67,7 @@ func main() {
 	}
 	defer r.Close()
 	var records, malformed atomic.Uint64
-	dec := network.Decoder{Time: kernel.NewBootClock().Time}
+	dec := network.Decoder{Clock: kernel.NewBootClock().Time}
 	read := make(chan error, 1)
 	go func() {
 		read <- r.Read(func(raw []byte) {

@@ -30,7 +30,7 @@ func BenchmarkPipelinePerExec(b *testing.B) {
 		cfg: Config{Sink: output.NewStream(io.Discard, output.FormatJSON)},
 		log: nil,
 	}
-	dec := process.Decoder{Time: clock}
+	dec := process.Decoder{Clock: clock}
 	a.decoders.set(wire.ProcessExec, dec.Exec)
 	a.decoders.set(wire.ProcessExit, dec.Exit)
 	a.decoders.set(wire.ProcessFork, dec.Fork)

@@ -16,7 +16,7 @@ func loadFileSensor(a *Agent, _ hostCgroups) (io.Closer, error) {
 	if missing := s.Missing(); len(missing) > 0 {
 		a.log.Warn("file sensor: this kernel lacks some system calls; they go unseen", "tracepoints", missing)
 	}
-	dec := file.Decoder{Time: a.clock.Time}
+	dec := file.Decoder{Clock: a.clock.Time}
 	for _, k := range file.Kinds() {
 		w, ok := wire.Kind(k)
 		if !ok {

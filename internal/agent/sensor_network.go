@@ -13,7 +13,7 @@ func loadNetworkSensor(a *Agent, _ hostCgroups) (io.Closer, error) {
 	if err != nil {
 		return nil, err
 	}
-	dec := network.Decoder{Time: a.clock.Time}
+	dec := network.Decoder{Clock: a.clock.Time}
 	for _, kind := range network.Kinds() {
 		w, ok := wire.Kind(kind)
 		if !ok {

@@ -12,7 +12,7 @@ func loadProcessSensor(a *Agent, h hostCgroups) (io.Closer, error) {
 	if err != nil {
 		return nil, err
 	}
-	dec := process.Decoder{Time: a.clock.Time}
+	dec := process.Decoder{Clock: a.clock.Time}
 	a.decoders.set(wire.ProcessExec, dec.Exec)
 	a.decoders.set(wire.ProcessExit, dec.Exit)
 	a.decoders.set(wire.ProcessFork, dec.Fork)

@@ -18,11 +18,11 @@ import (
 func (e *Enforcer) Decoders() map[uint16]func(raw []byte) (*event.Event, error) {
 	t := e.cfg.Clock.Time
 	return map[uint16]func([]byte) (*event.Event, error){
-		wire.EnforceExec:   execguard.Decoder{Time: t}.Decode,
-		wire.EnforceFile:   fileguard.Decoder{Time: t}.Decode,
-		wire.EnforceNet:    netguard.Decoder{Time: t}.Decode,
-		wire.EnforceModule: modguard.Decoder{Time: t}.Decode,
-		wire.EnforceLSM:    lsm.Decoder{Time: t}.Decode,
+		wire.EnforceExec:   execguard.Decoder{Clock: t}.Decode,
+		wire.EnforceFile:   fileguard.Decoder{Clock: t}.Decode,
+		wire.EnforceNet:    netguard.Decoder{Clock: t}.Decode,
+		wire.EnforceModule: modguard.Decoder{Clock: t}.Decode,
+		wire.EnforceLSM:    lsm.Decoder{Clock: t}.Decode,
 	}
 }
 

@@ -89,3 +89,12 @@ func Fixed[T any](raw []byte) (v T, ok bool) {
 	copy(unsafe.Slice((*byte)(unsafe.Pointer(&v)), n), raw)
 	return v, true
 }
+
+// HeaderOf is the header at the start of raw (zero when raw is shorter), for
+// a decoder that has checked raw's length already. bpf2go gives each
+// object's records a header field of its own unnamed type, so decoders take
+// the header from the bytes rather than from that field.
+func HeaderOf(raw []byte) Header {
+	h, _ := Fixed[Header](raw)
+	return h
+}

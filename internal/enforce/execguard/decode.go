@@ -2,7 +2,6 @@ package execguard
 
 import (
 	"fmt"
-	"time"
 	"unsafe"
 
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
@@ -30,11 +29,8 @@ var (
 
 // Decoder turns the guard's records into events and holds. It checks every
 // length against the record, so a malformed record yields an error wrapping
-// wire.ErrMalformed, never a panic.
-type Decoder struct {
-	// Time converts kernel boot-clock nanoseconds to wall-clock time.
-	Time func(bootNS uint64) time.Time
-}
+// wire.ErrMalformed, never a panic. Its Clock dates the events.
+type Decoder struct{ wire.Clock }
 
 // Decode decodes a KIND_ENFORCE_EXEC record: a process_exec event carrying
 // what the kernel knew (pid, filename, the executed file's identity) and the
@@ -54,14 +50,10 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 		return nil, err
 	}
 	flags := r.Flags
-	p := &event.Process{
-		PID:        r.Hdr.Pid,
-		TID:        r.Hdr.Tid,
-		Filename:   filename,
-		StartTime:  d.Time(r.StartTime),
-		Executable: &event.FileID{Dev: r.ExeDev, Inode: r.ExeIno},
-		Cgroup:     event.Cgroup{ID: r.Hdr.CgroupId},
-	}
+	ev := d.Event(wire.HeaderOf(raw), event.KindProcessExec)
+	p := ev.Process
+	p.Filename, p.StartTime = filename, d.At(r.StartTime)
+	p.Executable = &event.FileID{Dev: r.ExeDev, Inode: r.ExeIno}
 	if flags&execguardExecgFlagEXECG_FILENAME_CUT != 0 {
 		p.Truncated = []string{"filename"}
 	}
@@ -72,7 +64,7 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 		Hook:      HookExec,
 		Match:     event.EnforceMatch{Dev: uint64(r.Dev), Ino: r.Ino},
 	}
-	ev := &event.Event{Time: d.Time(r.Hdr.Ktime), Kind: event.KindProcessExec, Process: p, Enforcement: enf}
+	ev.Enforcement = enf
 	switch {
 	case flags&execguardExecgFlagEXECG_CONTINUED != 0:
 		enf.Hook = HookSigcont

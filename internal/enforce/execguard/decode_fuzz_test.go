@@ -12,7 +12,7 @@ import (
 // kernel tests (go test -capture); go test runs them every time.
 
 func fixedDecoder() Decoder {
-	return Decoder{Time: func(ns uint64) time.Time { return time.Unix(0, int64(ns)) }}
+	return Decoder{Clock: func(ns uint64) time.Time { return time.Unix(0, int64(ns)) }}
 }
 
 func FuzzDecode(f *testing.F) {

@@ -14,7 +14,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/wire"
 )
 
-func testDecoder() Decoder { return Decoder{Time: kernel.NewBootClock().Time} }
+func testDecoder() Decoder { return Decoder{Clock: kernel.NewBootClock().Time} }
 
 // enforceRecord returns the one KIND_ENFORCE_EXEC record of pid, decoded.
 func (h *harness) enforceRecord(pid int) (*event.Event, []byte) {

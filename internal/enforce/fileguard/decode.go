@@ -2,7 +2,6 @@ package fileguard
 
 import (
 	"fmt"
-	"time"
 	"unsafe"
 
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
@@ -98,12 +97,9 @@ func DecodeRecord(raw []byte) (Record, error) {
 	}, nil
 }
 
-// Decoder turns the guard's records into events.
-type Decoder struct {
-	// Time converts kernel boot-clock nanoseconds to wall-clock time;
-	// nil leaves Event.Time zero.
-	Time func(bootNS uint64) time.Time
-}
+// Decoder turns the guard's records into events, dated by its Clock (a
+// nil one leaves Event.Time zero).
+type Decoder struct{ wire.Clock }
 
 // Decode decodes a KIND_ENFORCE_FILE record into a file_open event with
 // its enforcement. The process is what the kernel reported (pid, tid,
@@ -114,37 +110,27 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	ev := &event.Event{
-		Kind: event.KindFileOpen,
-		Process: &event.Process{
-			PID:    r.PID,
-			TID:    r.TID,
-			Cgroup: event.Cgroup{ID: r.CgroupID},
-		},
-		Syscall: &event.Syscall{Name: r.Syscall, Ret: r.FD},
-		File: &event.File{
-			Path:       r.Path,
-			Flags:      openFlagNames(r.Flags()),
-			Inode:      r.File.Ino,
-			Dev:        r.File.Dev,
-			PathSource: "kernel",
-		},
-		Enforcement: &event.Enforcement{
-			PolicyID:  r.Policy,
-			Action:    event.ActionKilled,
-			Mechanism: event.MechanismKernel,
-			Hook:      "sys_exit_" + r.Syscall,
-			Match:     event.EnforceMatch{Dev: uint64(r.Match.Dev), Ino: r.Match.Ino},
-		},
+	ev := d.Event(wire.HeaderOf(raw), event.KindFileOpen)
+	ev.Syscall = &event.Syscall{Name: r.Syscall, Ret: r.FD}
+	ev.File = &event.File{
+		Path:       r.Path,
+		Flags:      openFlagNames(r.Flags()),
+		Inode:      r.File.Ino,
+		Dev:        r.File.Dev,
+		PathSource: "kernel",
+	}
+	ev.Enforcement = &event.Enforcement{
+		PolicyID:  r.Policy,
+		Action:    event.ActionKilled,
+		Mechanism: event.MechanismKernel,
+		Hook:      "sys_exit_" + r.Syscall,
+		Match:     event.EnforceMatch{Dev: uint64(r.Match.Dev), Ino: r.Match.Ino},
 	}
 	if r.Action == pinned.ActionWouldKill {
 		ev.Enforcement.Action = event.ActionWouldKill
 	}
 	if r.PathCut {
 		ev.File.Truncated = []string{"path"}
-	}
-	if d.Time != nil {
-		ev.Time = d.Time(r.Ktime)
 	}
 	return ev, nil
 }

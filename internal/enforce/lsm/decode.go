@@ -2,7 +2,6 @@ package lsm
 
 import (
 	"fmt"
-	"time"
 	"unsafe"
 
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
@@ -15,8 +14,8 @@ const WireKind = wire.EnforceLSM
 
 var recordSize = int(unsafe.Sizeof(lsmLsmEnforce{}))
 
-// Decoder turns the hooks' records into events.
-type Decoder struct{ Time func(bootNS uint64) time.Time }
+// Decoder turns the hooks' records into events, dated by its Clock.
+type Decoder struct{ wire.Clock }
 
 // Decode decodes a KIND_ENFORCE_LSM record into the event it refused: a
 // process_exec, a file_open or a module_load, with action denied (the call
@@ -47,10 +46,8 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 	for i := range path {
 		path[i] = byte(r.Path[i])
 	}
-	ev := &event.Event{Time: d.Time(h.Ktime),
-		Process:     &event.Process{PID: h.Pid, TID: h.Tid, Cgroup: event.Cgroup{ID: h.CgroupId}},
-		Syscall:     &event.Syscall{Ret: 0},
-		Enforcement: enf}
+	ev := d.Event(h, "") // the operation says the kind
+	ev.Syscall, ev.Enforcement = &event.Syscall{Ret: 0}, enf
 	if enf.Action == event.ActionDenied {
 		ev.Syscall.Ret, ev.Syscall.Error = -1, "EPERM"
 	}

@@ -23,7 +23,7 @@ func record(op lsmLsmOp, action pinned.Action, path string) []byte {
 }
 
 func TestDecode(t *testing.T) {
-	d := Decoder{Time: func(ns uint64) time.Time { return time.Unix(0, int64(ns)) }}
+	d := Decoder{Clock: func(ns uint64) time.Time { return time.Unix(0, int64(ns)) }}
 	ev, err := d.Decode(record(lsmLsmOpLSM_OP_EXEC, pinned.ActionDenied, "/usr/bin/nc"))
 	if err != nil {
 		t.Fatal(err)

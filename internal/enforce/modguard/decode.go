@@ -3,7 +3,6 @@ package modguard
 import (
 	"fmt"
 	"syscall"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -108,12 +107,9 @@ func (r Record) Hook() string {
 	return "sys_enter_" + r.Syscall
 }
 
-// Decoder turns the guard's records into events.
-type Decoder struct {
-	// Time converts kernel boot-clock nanoseconds to wall-clock time;
-	// nil leaves Event.Time zero.
-	Time func(bootNS uint64) time.Time
-}
+// Decoder turns the guard's records into events, dated by its Clock (a
+// nil one leaves Event.Time zero).
+type Decoder struct{ wire.Clock }
 
 // Decode decodes a KIND_ENFORCE_MODULE record into a module_load event
 // with its enforcement. Syscall.Args are those docs/events.md lists for
@@ -123,21 +119,14 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	ev := &event.Event{
-		Kind: event.KindModuleLoad,
-		Process: &event.Process{
-			PID:    r.PID,
-			TID:    r.TID,
-			Cgroup: event.Cgroup{ID: r.CgroupID},
-		},
-		Syscall: &event.Syscall{Name: r.Syscall, Ret: r.Ret, Error: errnoName(r.Ret)},
-		Module:  &event.Module{Name: r.Name, Path: r.Path},
-		Enforcement: &event.Enforcement{
-			PolicyID:  r.Policy,
-			Action:    event.ActionKilled,
-			Mechanism: event.MechanismKernel,
-			Hook:      r.Hook(),
-		},
+	ev := d.Event(wire.HeaderOf(raw), event.KindModuleLoad)
+	ev.Syscall = &event.Syscall{Name: r.Syscall, Ret: r.Ret, Error: errnoName(r.Ret)}
+	ev.Module = &event.Module{Name: r.Name, Path: r.Path}
+	ev.Enforcement = &event.Enforcement{
+		PolicyID:  r.Policy,
+		Action:    event.ActionKilled,
+		Mechanism: event.MechanismKernel,
+		Hook:      r.Hook(),
 	}
 	if r.Syscall == "init_module" {
 		ev.Syscall.Args = []int64{int64(r.Len)}
@@ -146,9 +135,6 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 	}
 	if r.Action == pinned.ActionWouldKill {
 		ev.Enforcement.Action = event.ActionWouldKill
-	}
-	if d.Time != nil {
-		ev.Time = d.Time(r.Ktime)
 	}
 	return ev, nil
 }

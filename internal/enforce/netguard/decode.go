@@ -3,7 +3,6 @@ package netguard
 import (
 	"fmt"
 	"net/netip"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -18,11 +17,8 @@ const WireKind = wire.EnforceNet
 
 var recordSize = int(unsafe.Sizeof(netguardNetRecord{}))
 
-// Decoder turns the programs' records into events.
-type Decoder struct {
-	// Time converts kernel boot-clock nanoseconds to wall-clock time.
-	Time func(bootNS uint64) time.Time
-}
+// Decoder turns the programs' records into events, dated by its Clock.
+type Decoder struct{ wire.Clock }
 
 // Decode decodes a KIND_ENFORCE_NET record: a net_connect (connect, or an
 // unconnected UDP sendmsg) or a net_bind a policy denied (Result "EPERM")
@@ -35,24 +31,16 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	ev := &event.Event{
-		Time: d.Time(r.Hdr.Ktime),
-		Kind: event.KindNetConnect,
-		Process: &event.Process{
-			PID:    r.Hdr.Pid,
-			TID:    r.Hdr.Tid,
-			Cgroup: event.Cgroup{ID: r.Hdr.CgroupId},
-		},
-		Network: &event.Network{
-			Protocol: protocolName(r.Protocol),
-			Family:   familyName(r.Family),
-		},
-		Enforcement: &event.Enforcement{
-			PolicyID:  int(r.Hit.Policy),
-			Mechanism: event.MechanismKernel,
-			Hook:      hookName(r.Op, r.Flags),
-			Match:     matchEvent(matchOf(&r)),
-		},
+	ev := d.Event(wire.HeaderOf(raw), event.KindNetConnect)
+	ev.Network = &event.Network{
+		Protocol: protocolName(r.Protocol),
+		Family:   familyName(r.Family),
+	}
+	ev.Enforcement = &event.Enforcement{
+		PolicyID:  int(r.Hit.Policy),
+		Mechanism: event.MechanismKernel,
+		Hook:      hookName(r.Op, r.Flags),
+		Match:     matchEvent(matchOf(&r)),
 	}
 	denied := pinned.Action(r.Hit.Action) == pinned.ActionDenied
 	n, sc := ev.Network, &event.Syscall{Name: syscallName(r.Op)}

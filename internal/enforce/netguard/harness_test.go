@@ -116,7 +116,7 @@ func waitAtLeast(t *testing.T, c *enforcetest.Collector, pid, n int) {
 // decode decodes a record (and stores it as a fuzz seed with -capture).
 func decode(t *testing.T, raw []byte) (*event.Event, Match) {
 	t.Helper()
-	d := Decoder{Time: func(ns uint64) time.Time { return time.Unix(0, int64(ns)) }}
+	d := Decoder{Clock: func(ns uint64) time.Time { return time.Unix(0, int64(ns)) }}
 	ev, err := d.Decode(raw)
 	if err != nil {
 		t.Fatalf("record does not decode: %v\n%q", err, raw)

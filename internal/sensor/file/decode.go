@@ -3,7 +3,6 @@ package file
 import (
 	"fmt"
 	"path"
-	"time"
 	"unsafe"
 
 	"github.com/vigil-sec/vigil/internal/event"
@@ -13,11 +12,8 @@ import (
 
 // Decoder turns the sensor's records into events. It checks every length
 // and offset against the record, so a malformed record yields an error,
-// never a panic or a read past the record.
-type Decoder struct {
-	// Time converts kernel boot-clock nanoseconds to wall-clock time.
-	Time func(bootNS uint64) time.Time
-}
+// never a panic or a read past the record. Its Clock dates the events.
+type Decoder struct{ wire.Clock }
 
 var fileInfoSize = int(unsafe.Sizeof(fileFileInfo{}))
 
@@ -54,17 +50,10 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 		f.Inode, f.Dev = info.Ino, info.Dev
 	}
 	d.fill(f, kind, &info, second)
-	return &event.Event{
-		Time: d.Time(info.Hdr.Ktime),
-		Kind: kind,
-		Process: &event.Process{
-			PID:    info.Hdr.Pid,
-			TID:    info.Hdr.Tid,
-			Cgroup: event.Cgroup{ID: info.Hdr.CgroupId},
-		},
-		Syscall: &event.Syscall{Name: sys, Ret: info.Ret, Error: errnoName(info.Ret)},
-		File:    f,
-	}, nil
+	ev := d.Event(wire.HeaderOf(raw), kind)
+	ev.Syscall = &event.Syscall{Name: sys, Ret: info.Ret, Error: errnoName(info.Ret)}
+	ev.File = f
+	return ev, nil
 }
 
 // fill sets what is particular to each kind.

@@ -29,7 +29,7 @@ func wireKind(t *testing.T, k event.Kind) uint16 {
 }
 
 func testDecoder() Decoder {
-	return Decoder{Time: func(ns uint64) time.Time { return time.Unix(0, int64(ns)).UTC() }}
+	return Decoder{Clock: func(ns uint64) time.Time { return time.Unix(0, int64(ns)).UTC() }}
 }
 
 func TestDecodeArgumentPathIsCleanedAndFlagged(t *testing.T) {

@@ -15,7 +15,7 @@ import (
 // from the kernel by the kernel tests: go test -capture.
 
 func FuzzDecodeFile(f *testing.F) {
-	dec := Decoder{Time: func(ns uint64) time.Time { return time.Unix(0, int64(ns)).UTC() }}
+	dec := Decoder{Clock: func(ns uint64) time.Time { return time.Unix(0, int64(ns)).UTC() }}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		ev, err := dec.Decode(raw)
 		if err != nil {

@@ -74,7 +74,7 @@ func watchRing(t *testing.T, cfg Config, rc ring.Config, delay time.Duration) *w
 		t.Fatalf("load: %v", err)
 	}
 	w := &watcher{sensor: s, ring: r}
-	dec := Decoder{Time: kernel.NewBootClock().Time}
+	dec := Decoder{Clock: kernel.NewBootClock().Time}
 	done := make(chan error, 1)
 	go func() {
 		done <- r.Read(func(raw []byte) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -15,11 +14,8 @@ import (
 
 // Decoder turns the sensor's records into events. It checks every length
 // against the record, so a malformed record yields an error, never a panic
-// or a read past the record.
-type Decoder struct {
-	// Time converts kernel boot-clock nanoseconds to wall-clock time.
-	Time func(bootNS uint64) time.Time
-}
+// or a read past the record. Its Clock dates the events.
+type Decoder struct{ wire.Clock }
 
 var netInfoSize = int(unsafe.Sizeof(networkNetInfo{}))
 
@@ -39,19 +35,11 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 	if !ours(kind) {
 		return nil, fmt.Errorf("%w: kind %s is not a network kind", wire.ErrMalformed, kind)
 	}
-	ev := &event.Event{
-		Time: d.Time(info.Hdr.Ktime),
-		Kind: kind,
-		Process: &event.Process{
-			PID:    info.Hdr.Pid,
-			TID:    info.Hdr.Tid,
-			Cgroup: event.Cgroup{ID: info.Hdr.CgroupId},
-		},
-		Network: &event.Network{
-			Family:     familyName(info.Family),
-			SocketType: socketTypeName(info.Type),
-			Protocol:   protocolName(info.Family, info.Protocol),
-		},
+	ev := d.Event(wire.HeaderOf(raw), kind)
+	ev.Network = &event.Network{
+		Family:     familyName(info.Family),
+		SocketType: socketTypeName(info.Type),
+		Protocol:   protocolName(info.Family, info.Protocol),
 	}
 	// a DNS query is taken at syscall entry: there is no result to report
 	if name := syscallName(info.Syscall); name != "" && kind != event.KindDNSQuery {

@@ -42,7 +42,7 @@ func seed(t *testing.T, name string) []byte {
 // TestDecodeRealRecords decodes records captured from the kernel: the
 // decoder's view of the wire format matches what the programs write.
 func TestDecodeRealRecords(t *testing.T) {
-	dec := Decoder{Time: func(ns uint64) time.Time { return time.Unix(0, int64(ns)) }}
+	dec := Decoder{Clock: func(ns uint64) time.Time { return time.Unix(0, int64(ns)) }}
 	for _, tc := range []struct {
 		seed  string
 		check func(*event.Event) bool
@@ -79,7 +79,7 @@ func TestDecodeRealRecords(t *testing.T) {
 
 // TestDecodeMalformed: records that do not add up are ErrMalformed.
 func TestDecodeMalformed(t *testing.T) {
-	dec := Decoder{Time: func(ns uint64) time.Time { return time.Unix(0, int64(ns)) }}
+	dec := Decoder{Clock: func(ns uint64) time.Time { return time.Unix(0, int64(ns)) }}
 	good := seed(t, "TestDNSQueries-dns_query-sendto")
 	var info networkNetInfo
 	tailLen, flags := int(unsafe.Offsetof(info.TailLen)), int(unsafe.Offsetof(info.Flags))

@@ -51,7 +51,7 @@ func watch(t *testing.T, cfg Config) *watcher {
 	}
 	w := &watcher{sensor: s, ring: r}
 	clock := kernel.NewBootClock()
-	dec := Decoder{Time: clock.Time}
+	dec := Decoder{Clock: clock.Time}
 	done := make(chan error, 1)
 	go func() {
 		done <- r.Read(func(raw []byte) {

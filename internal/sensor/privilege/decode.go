@@ -13,7 +13,7 @@ import (
 // events. It checks every length and offset against the record, so a
 // malformed record yields an error, never a panic or a read past it.
 type Decoder struct {
-	time  func(bootNS uint64) time.Time
+	clock wire.Clock
 	bpf   BPFNames
 	calls *callTable
 }
@@ -21,7 +21,7 @@ type Decoder struct {
 // NewDecoder returns a decoder converting kernel boot-clock nanoseconds
 // with bootTime and naming bpf() values with names.
 func NewDecoder(bootTime func(bootNS uint64) time.Time, names BPFNames) *Decoder {
-	return &Decoder{time: bootTime, bpf: names, calls: newCallTable()}
+	return &Decoder{clock: bootTime, bpf: names, calls: newCallTable()}
 }
 
 // fixed reads a record's fixed part and hands out the blob behind it.
@@ -49,20 +49,12 @@ func (d *Decoder) Decode(raw []byte) (*event.Event, error) {
 	if kind != spec.kind {
 		return nil, fmt.Errorf("%w: a %s record for %s, which makes %s", wire.ErrMalformed, kind, spec.name, spec.kind)
 	}
-	ev := &event.Event{
-		Time: d.time(info.Hdr.Ktime),
-		Kind: kind,
-		Process: &event.Process{
-			PID:    info.Hdr.Pid,
-			TID:    info.Hdr.Tid,
-			Cgroup: event.Cgroup{ID: info.Hdr.CgroupId},
-		},
-		Syscall: &event.Syscall{
-			Name:  spec.name,
-			Ret:   info.Ret,
-			Error: errnoName(info.Ret),
-			Args:  intArgs(spec.args, info.Args),
-		},
+	ev := d.clock.Event(wire.HeaderOf(raw), kind)
+	ev.Syscall = &event.Syscall{
+		Name:  spec.name,
+		Ret:   info.Ret,
+		Error: errnoName(info.Ret),
+		Args:  intArgs(spec.args, info.Args),
 	}
 	switch kind {
 	case event.KindPrivilegeChange:

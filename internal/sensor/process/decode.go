@@ -14,11 +14,8 @@ import (
 
 // Decoder turns the sensor's records into events. It checks every length
 // and offset against the record, so a malformed record yields an error,
-// never a panic or a read past the record.
-type Decoder struct {
-	// Time converts kernel boot-clock nanoseconds to wall-clock time.
-	Time func(bootNS uint64) time.Time
-}
+// never a panic or a read past the record. Its Clock dates the events.
+type Decoder struct{ wire.Clock }
 
 var execInfoSize = int(unsafe.Sizeof(processExecInfo{}))
 
@@ -46,7 +43,7 @@ func (d Decoder) Exec(raw []byte) (*event.Event, error) {
 		Args:      s.Args(info.Args.Off, info.Args.Len),
 		Cwd:       wire.Path(s.Bytes(info.Cwd.Off, info.Cwd.Len)),
 		TTY:       ttyName(s.String(info.Tty.Off, info.Tty.Len)),
-		StartTime: d.Time(info.StartTime),
+		StartTime: d.At(info.StartTime),
 		Executable: &event.FileID{
 			Dev:     info.Dev,
 			Inode:   info.Ino,
@@ -68,7 +65,7 @@ func (d Decoder) Exec(raw []byte) (*event.Event, error) {
 	if flags&processExecFlagEXEC_INTERPRETED != 0 {
 		p.Script = absolute(p.Filename, p.Cwd)
 	}
-	return &event.Event{Time: d.Time(info.Hdr.Ktime), Kind: event.KindProcessExec, Process: p}, nil
+	return &event.Event{Time: d.At(info.Hdr.Ktime), Kind: event.KindProcessExec, Process: p}, nil
 }
 
 // Fork decodes a process_fork record: the child, known so far only by its
@@ -78,15 +75,10 @@ func (d Decoder) Fork(raw []byte) (*event.Event, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: fork record of %d bytes", wire.ErrMalformed, len(raw))
 	}
-	p := &event.Process{
-		PID:       info.Hdr.Pid,
-		TID:       info.Hdr.Tid,
-		PPID:      info.Ppid,
-		Comm:      wire.CString(info.Comm[:]),
-		StartTime: d.Time(info.StartTime),
-		Cgroup:    event.Cgroup{ID: info.Hdr.CgroupId},
-	}
-	return &event.Event{Time: d.Time(info.Hdr.Ktime), Kind: event.KindProcessFork, Process: p}, nil
+	ev := d.Event(wire.HeaderOf(raw), event.KindProcessFork)
+	p := ev.Process
+	p.PPID, p.Comm, p.StartTime = info.Ppid, wire.CString(info.Comm[:]), d.At(info.StartTime)
+	return ev, nil
 }
 
 // Exit decodes a process_exit record.
@@ -95,12 +87,12 @@ func (d Decoder) Exit(raw []byte) (*event.Event, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: exit record of %d bytes", wire.ErrMalformed, len(raw))
 	}
-	at := d.Time(info.Hdr.Ktime)
+	at := d.At(info.Hdr.Ktime)
 	exit := waitStatus(info.Code)
 	if lived := info.Hdr.Ktime - info.StartTime; info.Hdr.Ktime >= info.StartTime && lived <= math.MaxInt64 {
 		exit.DurationNS = int64(lived)
 	}
-	p := &event.Process{PID: info.Hdr.Pid, TID: info.Hdr.Tid, StartTime: d.Time(info.StartTime)}
+	p := &event.Process{PID: info.Hdr.Pid, TID: info.Hdr.Tid, StartTime: d.At(info.StartTime)}
 	return &event.Event{Time: at, Kind: event.KindProcessExit, Process: p, Exit: exit}, nil
 }
 

@@ -16,7 +16,7 @@ import (
 // (go test -run 'Record|Flagged' -capture); go test runs them every time.
 
 func fixedDecoder() Decoder {
-	return Decoder{Time: func(ns uint64) time.Time { return time.Unix(0, int64(ns)) }}
+	return Decoder{Clock: func(ns uint64) time.Time { return time.Unix(0, int64(ns)) }}
 }
 
 // decodeTargets are the fuzz targets: each decoder with the properties

@@ -78,7 +78,7 @@ func recordScoped(t *testing.T, scope ring.Scope, fn func()) (*recorder, *ring.R
 	return rec, r
 }
 
-func decoder() Decoder { return Decoder{Time: kernel.NewBootClock().Time} }
+func decoder() Decoder { return Decoder{Clock: kernel.NewBootClock().Time} }
 
 // execOf finds the exec record of a process whose argv holds marker.
 func execOf(t *testing.T, rec *recorder, marker string) (*event.Event, []byte) {
