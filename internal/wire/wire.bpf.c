@@ -6,6 +6,8 @@
  * record header, enum record_kind, enum drop_reason) in BTF, so that bpf2go
  * generates them once, here; every other package uses internal/wire's.
  */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
 #include "common.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

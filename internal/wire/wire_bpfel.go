@@ -92,13 +92,7 @@ type wireWireTypes struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	wireMapDrops             = "drops"
-	wireMapEvents            = "events"
-	wireMapWireTypes         = "wire_types"
-	wireVarAgentTgid         = "agent_tgid"
-	wireVarFilterCgroupId    = "filter_cgroup_id"
-	wireVarFilterCgroupLevel = "filter_cgroup_level"
-	wireVarWakeupBytes       = "wakeup_bytes"
+	wireMapWireTypes = "wire_types"
 )
 
 // loadWire returns the embedded CollectionSpec for wire.
@@ -149,8 +143,6 @@ type wireProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type wireMapSpecs struct {
-	Drops     *ebpf.MapSpec `ebpf:"drops"`
-	Events    *ebpf.MapSpec `ebpf:"events"`
 	WireTypes *ebpf.MapSpec `ebpf:"wire_types"`
 }
 
@@ -158,10 +150,6 @@ type wireMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type wireVariableSpecs struct {
-	AgentTgid         *ebpf.VariableSpec `ebpf:"agent_tgid"`
-	FilterCgroupId    *ebpf.VariableSpec `ebpf:"filter_cgroup_id"`
-	FilterCgroupLevel *ebpf.VariableSpec `ebpf:"filter_cgroup_level"`
-	WakeupBytes       *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // wireObjects contains all objects after they have been loaded into the kernel.
@@ -184,15 +172,11 @@ func (o *wireObjects) Close() error {
 //
 // It can be passed to loadWireObjects or ebpf.CollectionSpec.LoadAndAssign.
 type wireMaps struct {
-	Drops     *ebpf.Map `ebpf:"drops"`
-	Events    *ebpf.Map `ebpf:"events"`
 	WireTypes *ebpf.Map `ebpf:"wire_types"`
 }
 
 func (m *wireMaps) Close() error {
 	return _WireClose(
-		m.Drops,
-		m.Events,
 		m.WireTypes,
 	)
 }
@@ -201,10 +185,6 @@ func (m *wireMaps) Close() error {
 //
 // It can be passed to loadWireObjects or ebpf.CollectionSpec.LoadAndAssign.
 type wireVariables struct {
-	AgentTgid         *ebpf.Variable `ebpf:"agent_tgid"`
-	FilterCgroupId    *ebpf.Variable `ebpf:"filter_cgroup_id"`
-	FilterCgroupLevel *ebpf.Variable `ebpf:"filter_cgroup_level"`
-	WakeupBytes       *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // wirePrograms contains all programs after they have been loaded into the kernel.
