@@ -135,11 +135,11 @@ func New(cfg Config) (*Enforcer, error) {
 	e.counts.KillLatency = metrics.NewDurationHistogram(100*time.Microsecond, 15)
 	e.cur.Store(&current{plan: emptyPlan()})
 	if err := st.SetExempt(cfg.Exempt); err != nil {
-		e.Close()
+		_ = e.Close() // best effort: err is what failed
 		return nil, fmt.Errorf("exempt the agent: %w", err)
 	}
 	if err := st.Heartbeat(); err != nil {
-		e.Close()
+		_ = e.Close() // best effort: err is what failed
 		return nil, fmt.Errorf("heartbeat: %w", err)
 	}
 	if slots, err := st.Slots(); err == nil {

@@ -93,7 +93,7 @@ func containerCgroup(id string) (string, error) {
 				v2 = rest
 			}
 		}
-		f.Close()
+		_ = f.Close() // read-only
 		if !mentions {
 			continue
 		}

@@ -40,13 +40,13 @@ func (s *Store) Save(name string, yaml []byte) error {
 	if err != nil {
 		return fmt.Errorf("policy store: %w", err)
 	}
-	defer os.Remove(tmp.Name())
+	defer func() { _ = os.Remove(tmp.Name()) }() // gone after the rename; else best effort
 	if _, err := tmp.Write(yaml); err != nil {
-		tmp.Close()
+		_ = tmp.Close() // the write error is the one to report
 		return fmt.Errorf("policy store: %w", err)
 	}
 	if err := tmp.Sync(); err != nil {
-		tmp.Close()
+		_ = tmp.Close() // the sync error is the one to report
 		return fmt.Errorf("policy store: %w", err)
 	}
 	if err := tmp.Close(); err != nil {

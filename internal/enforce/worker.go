@@ -229,7 +229,9 @@ func (e *Enforcer) Tick(now time.Time) {
 			e.log.Warn("enforcement heartbeat", "err", err)
 		}
 		if e.exec != nil {
-			e.exec.Prune()
+			if _, err := e.exec.Prune(); err != nil {
+				e.log.Warn("prune held executions", "err", err)
+			}
 		}
 	}
 	if now.Sub(e.lastRes) >= ResolveEvery {

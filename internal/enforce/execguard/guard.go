@@ -79,7 +79,7 @@ func Load(opts Options) (*Guard, error) {
 	// pins are named after the programs.
 	for _, name := range LinkNames() {
 		if err := g.attach(name, g.Programs()[name]); err != nil {
-			g.Close()
+			_ = g.Close() // best effort: err is what failed
 			return nil, err
 		}
 	}

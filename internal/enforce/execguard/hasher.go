@@ -65,7 +65,7 @@ func (hs *Hasher) Hash(h Hold) ([sha256.Size]byte, error) {
 	if err != nil {
 		return sum, fmt.Errorf("hash held %d: %w", h.PID, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only
 	if err := checkFile(f, h); err != nil {
 		return sum, err
 	}
@@ -84,7 +84,7 @@ func checkExe(h Hold) error {
 	if err != nil {
 		return fmt.Errorf("hash held %d: %w", h.PID, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // an O_PATH fd
 	return checkFile(f, h)
 }
 

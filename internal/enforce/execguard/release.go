@@ -22,7 +22,7 @@ var ErrGone = pidfd.ErrGone
 func (g *Guard) Release(h Hold, kill bool) error {
 	p, err := pidfd.Open(h.PID)
 	if err == nil {
-		defer p.Close()
+		defer func() { _ = p.Close() }() // a pidfd: nothing to flush
 		err = p.Verify(h.StartTime, 0)
 	}
 	if errors.Is(err, ErrGone) {

@@ -27,7 +27,7 @@ func Resolve(path string) (InodeKey, error) {
 	if err != nil {
 		return InodeKey{}, &os.PathError{Op: "resolve", Path: path, Err: err}
 	}
-	defer unix.Close(fd)
+	defer func() { _ = unix.Close(fd) }() // an O_PATH fd
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return InodeKey{}, &os.PathError{Op: "resolve", Path: path, Err: err}

@@ -120,7 +120,7 @@ func Load(opts Options) (*Guard, error) {
 		return nil, fmt.Errorf("fileguard: %w", err)
 	}
 	if err := g.attach(); err != nil {
-		g.Close()
+		_ = g.Close() // best effort: err is what failed
 		return nil, err
 	}
 	return g, nil

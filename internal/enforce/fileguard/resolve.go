@@ -38,7 +38,7 @@ func (g *Guard) ResolveAll(paths []string) ([]Resolved, error) {
 	fds := make([]int, 0, len(paths))
 	defer func() {
 		for _, fd := range fds {
-			unix.Close(fd)
+			_ = unix.Close(fd) // O_PATH fds, only for the resolver
 		}
 	}()
 	for _, p := range paths {
@@ -69,13 +69,13 @@ func (g *Guard) ownFDs() (map[uint32]fileguardResolvedFd, error) {
 	if err != nil {
 		return nil, fmt.Errorf("attach resolver: %w", err)
 	}
-	defer it.Close()
+	defer func() { _ = it.Close() }() // only read from
 	rd, err := it.Open()
 	if err != nil {
 		return nil, fmt.Errorf("open resolver: %w", err)
 	}
 	raw, err := io.ReadAll(rd)
-	rd.Close()
+	_ = rd.Close() // read to the end already
 	if err != nil {
 		return nil, fmt.Errorf("read resolver: %w", err)
 	}

@@ -66,10 +66,10 @@ func Load(opts Options) (*Tier, error) {
 		l, err := link.AttachLSM(link.LSMOptions{Program: prog})
 		if err == nil {
 			err = pinned.PinLink(opts.PinDir, name, l)
-			l.Close()
+			_ = l.Close() // the pin holds the attachment now
 		}
 		if err != nil {
-			t.Close()
+			_ = t.Close() // best effort: err is what failed
 			return nil, fmt.Errorf("%w: attach %s: %w", ErrUnavailable, name, err)
 		}
 	}

@@ -137,7 +137,7 @@ func Load(opts Options) (*Guard, error) {
 		g.mode = ModeTracepoint
 	}
 	if err := g.load(spec, copts); err != nil {
-		g.Close()
+		_ = g.Close() // best effort: err is what failed
 		return nil, err
 	}
 	g.nameModules(spec, copts)

@@ -26,7 +26,7 @@ func Do(path string, fn func() error) error {
 	if err != nil {
 		return fmt.Errorf("network namespace: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only
 	done := make(chan error, 1)
 	go func() {
 		// Never unlocked: the thread ends with the goroutine instead of

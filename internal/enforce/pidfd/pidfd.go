@@ -82,7 +82,7 @@ func Signal(pid uint32, startBootNS uint64, slack time.Duration, sig unix.Signal
 	if err != nil {
 		return err
 	}
-	defer p.Close()
+	defer func() { _ = p.Close() }() // a pidfd: nothing to flush
 	if startBootNS != 0 {
 		if err := p.Verify(startBootNS, slack); err != nil {
 			return err

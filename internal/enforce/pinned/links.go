@@ -28,26 +28,26 @@ func PinLink(dir, name string, l link.Link) error {
 	}
 	path := filepath.Join(linkDir(dir), name)
 	tmp := filepath.Join(pending, name)
-	os.Remove(tmp)
+	_ = os.Remove(tmp) // a stale pending pin, if any; Pin reports what matters
 	if err := l.Pin(tmp); err != nil {
 		return fmt.Errorf("pin link %s: %w", name, err)
 	}
 	old, err := link.LoadPinnedLink(path, nil)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		l.Unpin()
+		_ = l.Unpin() // best effort: err is what failed
 		return fmt.Errorf("open pinned link %s: %w", name, err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
-		l.Unpin()
+		_ = l.Unpin() // best effort: err is what failed
 		if old != nil {
-			old.Close()
+			_ = old.Close()
 		}
 		return fmt.Errorf("pin link %s: %w", name, err)
 	}
 	// the old pin is gone, but the kernel releases it only after a grace
 	// period: detach the old link now that the new one is in place
 	if old != nil {
-		defer old.Close()
+		defer func() { _ = old.Close() }() // the fd only: Detach reports
 		if err := old.Detach(); err != nil && !errors.Is(err, ebpf.ErrNotSupported) {
 			return fmt.Errorf("detach replaced link %s: %w", name, err)
 		}
@@ -75,7 +75,7 @@ func UnpinLink(dir, name string) error {
 	if err != nil {
 		return fmt.Errorf("open pinned link %s: %w", name, err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }() // the fd only: Detach reports
 	if err := l.Detach(); err != nil && !errors.Is(err, ebpf.ErrNotSupported) {
 		return fmt.Errorf("detach %s: %w", name, err)
 	}

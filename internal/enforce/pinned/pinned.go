@@ -136,7 +136,7 @@ func removeIncompatible(dir string, spec *ebpf.CollectionSpec) error {
 			continue
 		}
 		info, ierr := m.Info()
-		m.Close()
+		_ = m.Close() // only read from
 		if ierr != nil {
 			return ierr
 		}

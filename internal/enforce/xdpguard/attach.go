@@ -103,7 +103,7 @@ func (g *Guard) attach(ifname string) (Mode, error) {
 		} else {
 			err = errors.New("not wanted")
 		}
-		l.Close()
+		_ = l.Close() // the pin holds the attachment
 		if err == nil {
 			adopted = m
 			continue
@@ -119,7 +119,7 @@ func (g *Guard) attach(ifname string) (Mode, error) {
 				continue
 			}
 			err = pinned.PinLink(g.dir, pinName(ns, ifindex, m), l)
-			l.Close() // the pin holds the attachment now
+			_ = l.Close() // the pin holds the attachment now
 			if err != nil {
 				return "", fmt.Errorf("attach %s: %w", ifname, err)
 			}
@@ -206,7 +206,7 @@ func (g *Guard) unpinNow(name string) error {
 	if err != nil {
 		return err
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }() // the fd only: Detach reports
 	if err := pinned.UnpinLink(g.dir, name); err != nil {
 		return err
 	}

@@ -122,7 +122,7 @@ func Load(opts Options) (*Guard, error) {
 		_, err = g.coverClasses(classesOf(have))
 	}
 	if err != nil {
-		g.Close()
+		_ = g.Close() // best effort: err is what failed
 		return nil, fmt.Errorf("xdpguard: %w", err)
 	}
 	return g, nil
