@@ -55,7 +55,7 @@ func (c *compressor) resume() {
 		if !plain && !gz {
 			break
 		}
-		os.Remove(c.s.backup(i, true) + ".tmp")
+		_ = os.Remove(c.s.backup(i, true) + ".tmp") // usually absent
 		if plain {
 			found = append(found, i)
 		}
@@ -189,19 +189,19 @@ func (c *compressor) next() bool {
 	i, c.active = c.active, 0
 	switch {
 	case errors.Is(err, errStopped):
-		os.Remove(tmp)
+		_ = os.Remove(tmp) // resume removes what is left
 	case err != nil:
-		os.Remove(tmp)
+		_ = os.Remove(tmp) // resume removes what is left
 		c.failed(fmt.Errorf("compress %s: %w (kept uncompressed)", s.backup(i, false), err))
 	case i > s.opts.MaxBackups:
-		os.Remove(tmp) // rotated out meanwhile
+		_ = os.Remove(tmp) // rotated out meanwhile; resume removes what is left
 	default:
 		if err := os.Rename(tmp, s.backup(i, true)); err != nil {
-			os.Remove(tmp)
+			_ = os.Remove(tmp) // resume removes what is left
 			c.failed(fmt.Errorf("compress %s: %w (kept uncompressed)", s.backup(i, false), err))
 			break
 		}
-		os.Remove(s.backup(i, false))
+		_ = os.Remove(s.backup(i, false)) // if left, resume compresses it again
 	}
 	return true
 }
@@ -213,7 +213,7 @@ func (c *compressor) failed(err error) {
 
 // compress writes in gzipped to tmp, giving up when the compressor stops.
 func (c *compressor) compress(in *os.File, tmp string) (err error) {
-	defer in.Close()
+	defer func() { _ = in.Close() }() // read-only
 	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, Mode)
 	if err != nil {
 		return err

@@ -109,12 +109,12 @@ func (s *Sink) open() error {
 	}
 	// an existing file keeps its mode on open: tighten it
 	if err := f.Chmod(Mode); err != nil {
-		f.Close()
+		_ = f.Close() // nothing written yet
 		return fmt.Errorf("output file %s: chmod: %w", s.opts.Path, err)
 	}
 	st, err := f.Stat()
 	if err != nil {
-		f.Close()
+		_ = f.Close() // nothing written yet
 		return fmt.Errorf("output file %s: %w", s.opts.Path, err)
 	}
 	var w io.Writer = f

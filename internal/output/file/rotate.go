@@ -56,7 +56,10 @@ func (s *Sink) rotate() error {
 		return output.JoinRecovered(flushErr, s.rotateFailed(err))
 	}
 	s.moved = false
-	old.Close()
+	if err := old.Close(); err != nil {
+		// flushed already: reported, but no line is lost
+		flushErr = output.JoinRecovered(flushErr, &output.RecoveredError{Err: fmt.Errorf("close %s: %w", s.backup(1, false), err)})
+	}
 	s.rotations++
 	s.rotateFailStreak = 0
 	s.retryAt = time.Time{}

@@ -166,11 +166,11 @@ func (s *Sink) send(sev int, t time.Time, msgID string, body []byte) error {
 			}
 		}
 		s.msg = s.frame(s.msg[:0], sev, t, msgID, body)
-		s.conn.SetWriteDeadline(time.Now().Add(s.opts.Timeout))
+		_ = s.conn.SetWriteDeadline(time.Now().Add(s.opts.Timeout)) // fails on a broken conn: Write tells
 		if _, err = s.conn.Write(s.msg); err == nil {
 			return nil
 		}
-		s.conn.Close()
+		_ = s.conn.Close() // broken: the write error is the one to report
 		s.conn = nil
 	}
 	return fmt.Errorf("syslog %s: %w", s.opts.Address, err)
