@@ -117,7 +117,7 @@ func New(cfg Config) (_ *Agent, err error) {
 	a.lastSync = a.started
 	defer func() {
 		if err != nil {
-			a.close()
+			_ = a.close() // err is what the caller needs
 		}
 	}()
 
@@ -180,7 +180,7 @@ func New(cfg Config) (_ *Agent, err error) {
 		}
 		a.log.Error("enforcement unavailable: detection only", "err", enforceErr)
 		if a.enforcer != nil {
-			a.enforcer.Close()
+			_ = a.enforcer.Close() // enforceErr, logged above, is the story
 			a.enforcer = nil
 		}
 	}

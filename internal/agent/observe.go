@@ -129,7 +129,7 @@ func (a *Agent) programStats() []metrics.Program {
 			continue // detached and unloaded
 		}
 		st, err := p.Stats()
-		p.Close()
+		_ = p.Close() // only read from
 		if err != nil {
 			continue
 		}

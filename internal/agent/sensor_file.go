@@ -20,7 +20,7 @@ func loadFileSensor(a *Agent, _ hostCgroups) (io.Closer, error) {
 	for _, k := range file.Kinds() {
 		w, ok := wire.Kind(k)
 		if !ok {
-			s.Close()
+			_ = s.Close() // the missing kind is the error
 			return nil, fmt.Errorf("file sensor: no wire kind for %s", k)
 		}
 		a.decoders.set(w, dec.Decode)

@@ -17,7 +17,7 @@ func loadNetworkSensor(a *Agent, _ hostCgroups) (io.Closer, error) {
 	for _, kind := range network.Kinds() {
 		w, ok := wire.Kind(kind)
 		if !ok {
-			s.Close()
+			_ = s.Close() // the missing kind is the error
 			return nil, fmt.Errorf("event kind %s has no wire number", kind)
 		}
 		a.decoders.set(w, dec.Decode)

@@ -36,7 +36,7 @@ func OpenOutputs(outs []config.Output, env config.Env, log *slog.Logger) (*Outpu
 	fan, err := output.NewFanout(routes, output.FanoutOptions{Log: log})
 	if err != nil {
 		for _, r := range routes {
-			r.Sink.Close()
+			_ = r.Sink.Close() // best effort: err is what failed
 		}
 		return nil, err
 	}
@@ -95,7 +95,7 @@ func (a *Agent) listen(c ServeConfig) (_ *Services, err error) {
 	s := &Services{served: make(chan error, 1), log: c.Log, cfg: c}
 	defer func() {
 		if err != nil {
-			s.Close()
+			_ = s.Close() // best effort: err is what failed
 		}
 	}()
 	if c.Metrics.BPFStats {

@@ -42,7 +42,7 @@ func (c *Client) Status(ctx context.Context) (Status, error) {
 	if err != nil {
 		return st, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read-only
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
 		return st, fmt.Errorf("read status from %s: %w", c.socket, err)
 	}
@@ -138,7 +138,7 @@ func (c *Client) request(ctx context.Context, method, path string, body []byte) 
 	if resp.StatusCode == http.StatusOK {
 		return resp, nil
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read-only
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	text := strings.TrimSpace(string(msg))
 	if resp.StatusCode == http.StatusUnprocessableEntity {

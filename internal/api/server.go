@@ -122,7 +122,7 @@ func (s *Server) Close() error {
 	var err error
 	s.once.Do(func() {
 		close(s.stop)
-		s.opts.Hub.Close() // ends the stream handlers
+		_ = s.opts.Hub.Close() // ends the stream handlers; it cannot fail
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		err = s.srv.Shutdown(ctx)
@@ -151,7 +151,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	defer s.opts.Hub.unsubscribe(sub)
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
-	rc.Flush() // the client knows the stream is open
+	_ = rc.Flush() // the client knows the stream is open; a gone client shows at the next write
 	var reported uint64
 	for {
 		select {
@@ -201,7 +201,7 @@ func listenUnix(path string) (net.Listener, error) {
 			return nil, fmt.Errorf("api: %s exists and is not a socket: remove it or choose another --socket", path)
 		}
 		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
-			c.Close()
+			_ = c.Close() // only a probe
 			return nil, fmt.Errorf("api: %w: another vigil agent is serving on %s: stop it first, or give this one another --socket", ErrInUse, path)
 		}
 		if err := os.Remove(path); err != nil {
@@ -213,7 +213,7 @@ func listenUnix(path string) (net.Listener, error) {
 		return nil, fmt.Errorf("api: socket: %w", err)
 	}
 	f := os.NewFile(uintptr(fd), path)
-	defer f.Close() // FileListener dups it
+	defer func() { _ = f.Close() }() // FileListener dups it
 	if err := unix.Fchmod(fd, uint32(SocketMode)); err != nil {
 		return nil, fmt.Errorf("api: chmod socket: %w", err)
 	}
@@ -226,16 +226,16 @@ func listenUnix(path string) (net.Listener, error) {
 	}
 	// in case the kernel applied the umask anyway
 	if err := os.Chmod(path, SocketMode); err != nil {
-		os.Remove(path)
+		_ = os.Remove(path) // best effort: the error below is the one to report
 		return nil, fmt.Errorf("api: chmod %s: %w", path, err)
 	}
 	if err := unix.Listen(fd, 64); err != nil {
-		os.Remove(path)
+		_ = os.Remove(path) // best effort: the error below is the one to report
 		return nil, fmt.Errorf("api: listen on %s: %w", path, err)
 	}
 	ln, err := net.FileListener(f)
 	if err != nil {
-		os.Remove(path)
+		_ = os.Remove(path) // best effort: the error below is the one to report
 		return nil, fmt.Errorf("api: %w", err)
 	}
 	return ln, nil

@@ -29,7 +29,7 @@ func OpenOutputs(outs []Output, env Env) (_ []output.Route, err error) {
 	defer func() {
 		if err != nil {
 			for _, r := range routes {
-				r.Sink.Close()
+				_ = r.Sink.Close() // best effort: err is what failed
 			}
 		}
 	}()
