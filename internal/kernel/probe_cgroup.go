@@ -63,7 +63,7 @@ func attachToTempCgroup(pt ebpf.ProgramType, at ebpf.AttachType, section string)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", section, err)
 	}
-	defer prog.Close()
+	defer func() { _ = prog.Close() }() // a probe: only its loading mattered
 
 	root, err := cgroup2Root()
 	if err != nil {

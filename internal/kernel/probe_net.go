@@ -48,7 +48,7 @@ func probeTCX(context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("tcx: %w", err)
 	}
-	defer prog.Close()
+	defer func() { _ = prog.Close() }() // a probe: only its loading mattered
 
 	err = inThrowawayNetns(func() error {
 		l, err := link.AttachTCX(link.TCXOptions{

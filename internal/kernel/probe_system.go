@@ -116,12 +116,12 @@ func kernelConfigSet(option string) (set, known bool) {
 	if err != nil {
 		return false, false
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only
 	zr, err := gzip.NewReader(f)
 	if err != nil {
 		return false, false
 	}
-	defer zr.Close()
+	defer func() { _ = zr.Close() }() // read-only
 
 	lines := bufio.NewScanner(zr)
 	for lines.Scan() {

@@ -80,7 +80,7 @@ func attachTracingOnce(at ebpf.AttachType, section, target string) error {
 	if err != nil {
 		return fmt.Errorf("%s/%s: %w", section, target, err)
 	}
-	defer prog.Close()
+	defer func() { _ = prog.Close() }() // a probe: only its loading mattered
 	l, err := link.AttachTracing(link.TracingOptions{Program: prog, AttachType: at})
 	if err != nil {
 		return fmt.Errorf("attach %s/%s: %w", section, target, err)
@@ -105,7 +105,7 @@ func probeLSMAttach(context.Context) (string, error) {
 	if err != nil {
 		return "", withCodePatchingHint(fmt.Errorf("lsm/%s: %w", hook, err))
 	}
-	defer prog.Close()
+	defer func() { _ = prog.Close() }() // a probe: only its loading mattered
 	l, err := link.AttachLSM(link.LSMOptions{Program: prog})
 	if err != nil {
 		return "", withCodePatchingHint(fmt.Errorf("attach lsm/%s: %w", hook, err))
@@ -129,7 +129,7 @@ func probeRawTP(context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("raw_tp: %w", err)
 	}
-	defer prog.Close()
+	defer func() { _ = prog.Close() }() // a probe: only its loading mattered
 	l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: target, Program: prog})
 	if err != nil {
 		return "", fmt.Errorf("attach raw_tp/%s: %w", target, err)
@@ -153,7 +153,7 @@ func probeTracepoint(context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("tracepoint: %w", err)
 	}
-	defer prog.Close()
+	defer func() { _ = prog.Close() }() // a probe: only its loading mattered
 	l, err := link.Tracepoint(group, name, prog, nil)
 	if err != nil {
 		return "", fmt.Errorf("attach tracepoint/%s/%s: %w", group, name, err)
@@ -169,7 +169,7 @@ func probeKprobe(context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("kprobe: %w", err)
 	}
-	defer prog.Close()
+	defer func() { _ = prog.Close() }() // a probe: only its loading mattered
 
 	_, pmuErr := os.Stat(kprobePMUType)
 	mounted, err := tracefsMounted()
@@ -230,17 +230,17 @@ func probeIterTask(context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("iter/task: %w", err)
 	}
-	defer prog.Close()
+	defer func() { _ = prog.Close() }() // a probe: only its loading mattered
 	it, err := link.AttachIter(link.IterOptions{Program: prog})
 	if err != nil {
 		return "", fmt.Errorf("attach iter/task: %w", err)
 	}
-	defer it.Close()
+	defer func() { _ = it.Close() }() // a probe
 	r, err := it.Open()
 	if err != nil {
 		return "", fmt.Errorf("open iter/task: %w", err)
 	}
-	defer r.Close()
+	defer func() { _ = r.Close() }() // read-only
 	tasks, err := io.Copy(io.Discard, r)
 	if err != nil {
 		return "", fmt.Errorf("read iter/task: %w", err)

@@ -78,11 +78,11 @@ func New(cfg Config) (*Ring, error) {
 		return nil, fmt.Errorf("create ring buffer: %w", err)
 	}
 	if r.drops, err = ebpf.NewMap(spec.Maps[ringMapDrops]); err != nil {
-		r.events.Close()
+		_ = r.events.Close() // best effort: err is what failed
 		return nil, fmt.Errorf("create drop counters: %w", err)
 	}
 	if r.reader, err = ringbuf.NewReader(r.events); err != nil {
-		r.Close()
+		_ = r.Close() // best effort: err is what failed
 		return nil, fmt.Errorf("open ring buffer reader: %w", err)
 	}
 	return r, nil

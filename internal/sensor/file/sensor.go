@@ -80,11 +80,11 @@ func Load(r *ring.Ring, cfg Config) (*Sensor, error) {
 	}
 	s := &Sensor{coll: coll, keys: map[string]uint32{}}
 	if err := s.apply(compiled); err != nil {
-		s.Close()
+		_ = s.Close() // best effort: err is what failed
 		return nil, err
 	}
 	if err := s.attach(spec); err != nil {
-		s.Close()
+		_ = s.Close() // best effort: err is what failed
 		return nil, err
 	}
 	return s, nil

@@ -127,7 +127,7 @@ func Load(r *ring.Ring, cfg Config) (*Sensor, error) {
 	}
 	s := &Sensor{coll: coll}
 	if err := s.attach(spec); err != nil {
-		s.Close()
+		_ = s.Close() // best effort: err is what failed
 		return nil, err
 	}
 	return s, nil

@@ -122,7 +122,7 @@ func Load(r *ring.Ring, opts Options) (*Sensor, error) {
 	}
 	missing, err := s.attachCalls()
 	if err != nil {
-		s.Close()
+		_ = s.Close() // best effort: err is what failed
 		return nil, err
 	}
 	// what follows is optional: a failure is reported, not fatal

@@ -51,7 +51,7 @@ func Load(r *ring.Ring, opts Options) (*Sensor, error) {
 	for _, prog := range []*ebpf.Program{s.objs.HandleFork, s.objs.HandleExec, s.objs.HandleExit} {
 		l, err := link.AttachTracing(link.TracingOptions{Program: prog})
 		if err != nil {
-			s.Close()
+			_ = s.Close() // best effort: err is what failed
 			return nil, fmt.Errorf("attach %s: %w", prog, err)
 		}
 		s.links = append(s.links, l)
