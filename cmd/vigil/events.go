@@ -142,13 +142,13 @@ func streamEvents(ctx context.Context, f eventsFlags, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	defer stream.Close()
+	defer func() { _ = stream.Close() }() // read-only
 	w := bufio.NewWriter(stdout)
 	compact := output.Compact{Color: color}
 	for {
 		it, err := stream.Next()
 		if err != nil {
-			w.Flush()
+			_ = w.Flush() // best effort: the stream's end is the news
 			if ctx.Err() != nil {
 				return nil // interrupted
 			}
@@ -160,7 +160,7 @@ func streamEvents(ctx context.Context, f eventsFlags, stdout, stderr io.Writer) 
 		}
 		switch {
 		case it.Dropped > 0:
-			w.Flush()
+			_ = w.Flush() // a failure sticks: the next checked Flush returns it
 			fmt.Fprintf(stderr, "vigil events: the agent dropped %d lines: this reader is too slow (narrow the filter)\n", it.Dropped)
 			continue
 		case f.output == "json":

@@ -183,7 +183,9 @@ func writePolicies(w io.Writer, rep api.PolicyReport) error {
 	for _, p := range rep.Policies {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.Mode, p.Scope, p.Origin, counts(p.Entries), counts(p.Hits))
 	}
-	tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
 	for _, p := range rep.Policies {
 		for _, u := range p.Unresolved {
 			fmt.Fprintf(w, "  %s: %s does not exist yet (watched)\n", p.Name, u)
@@ -196,7 +198,9 @@ func writePolicies(w io.Writer, rep api.PolicyReport) error {
 		for _, p := range rep.Packets {
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\n", p.Prefix, p.Packets, p.Bytes, p.WouldDrop)
 		}
-		tw.Flush()
+		if err := tw.Flush(); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -237,7 +241,7 @@ func listPinned(w io.Writer, dir string, why error) error {
 	if err != nil {
 		return fmt.Errorf("no agent runs, and the pinned state at %s cannot be read: %w", dir, err)
 	}
-	defer st.Close()
+	defer func() { _ = st.Close() }() // only read from
 	slots, err := st.Slots()
 	if err != nil {
 		return err

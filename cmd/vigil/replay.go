@@ -82,7 +82,7 @@ func replay(f replayFlags, files []string, stdin io.Reader, stdout, stderr io.Wr
 			return err
 		}
 	}
-	defer sink.Close()
+	defer func() { _ = sink.Close() }() // for the early returns: the last Close below is checked
 	st := replayStats{}
 	var alerts []*event.Alert
 	for _, name := range files {
@@ -122,7 +122,7 @@ func replayFile(name string, stdin io.Reader, eng *rule.Engine, sink output.Sink
 		if err != nil {
 			return fmt.Errorf("replay: %w", err)
 		}
-		defer file.Close()
+		defer func() { _ = file.Close() }() // read-only
 		in = file
 	}
 	r := rule.NewEventReader(in, name)

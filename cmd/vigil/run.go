@@ -194,7 +194,7 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer outs.Close()
+	defer func() { _ = outs.Close() }() // for the early returns: the Close below is checked
 	rules, err := f.rules.load(log)
 	if err != nil {
 		return err
@@ -232,7 +232,11 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		defer stopProfile()
+		defer func() {
+			if err := stopProfile(); err != nil {
+				log.Warn("cpu profile", "err", err)
+			}
+		}()
 	}
 	defer reloadRulesOnHUP(ctx, hup, a, f.rules, log)()
 	runErr := a.Run(ctx)
@@ -355,14 +359,14 @@ func ringBufferSize(s string) (int, error) {
 	return int(n), nil
 }
 
-func startCPUProfile(path string) (stop func(), err error) {
+func startCPUProfile(path string) (stop func() error, err error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("--cpu-profile: %w", err)
 	}
 	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
+		_ = f.Close() // nothing written
 		return nil, fmt.Errorf("--cpu-profile: %w", err)
 	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+	return func() error { pprof.StopCPUProfile(); return f.Close() }, nil
 }
