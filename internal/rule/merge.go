@@ -41,15 +41,6 @@ func (d *defs) macro(name string) *macroDef {
 	return nil
 }
 
-func (d *defs) track(name string) *trackDef {
-	for _, t := range d.tracks {
-		if t.name == name {
-			return t
-		}
-	}
-	return nil
-}
-
 func (d *defs) rule(name string) *ruleDef {
 	for _, r := range d.rules {
 		if r.name == name {
