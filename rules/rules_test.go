@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -129,6 +128,6 @@ func TestListRules(t *testing.T) {
 	rules := compilePack(t).Rules()
 	sort.Slice(rules, func(i, j int) bool { return rules[i].Name < rules[j].Name })
 	for _, r := range rules {
-		t.Log(fmt.Sprintf("%-36s %-8s %s", r.Name, r.Severity, strings.Join(r.MITRE, ",")))
+		t.Logf("%-36s %-8s %s", r.Name, r.Severity, strings.Join(r.MITRE, ","))
 	}
 }

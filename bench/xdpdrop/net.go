@@ -168,10 +168,10 @@ func drain(fd int, stop *atomic.Bool, got *atomic.Uint64) error {
 	hdrs := mmsgs(make([]byte, 2048))
 	for !stop.Load() {
 		n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&hdrs[0])), batch, 0, 0, 0)
-		switch {
-		case errno == 0:
+		switch errno {
+		case 0:
 			got.Add(uint64(n))
-		case errno == unix.EAGAIN || errno == unix.EINTR:
+		case unix.EAGAIN, unix.EINTR:
 		default:
 			return errno
 		}

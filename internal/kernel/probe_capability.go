@@ -154,11 +154,9 @@ func (fs featureSet) fileBlocking() Capability {
 func (fs featureSet) networkDeny() Capability {
 	const name = CapabilityNetworkDeny
 	hooks := []string{FeatureCgroupConnect4, FeatureCgroupConnect6, FeatureCgroupSendmsg4, FeatureCgroupSendmsg6}
-	var working, missing []string
+	var missing []string
 	for _, h := range hooks {
-		if fs.has(h) {
-			working = append(working, h)
-		} else {
+		if !fs.has(h) {
 			missing = append(missing, h)
 		}
 	}

@@ -36,7 +36,7 @@ type Engine struct {
 	events   uint64
 	// cost is the cost tracker every evaluation uses, reset from
 	// freshCost before each; nil when the rules have no runtime limit.
-	cost, freshCost *interpreter.CostTracker
+	cost, freshCost *cost.Tracker
 }
 
 // CheckStats counts what one rule (or track) did.
@@ -89,7 +89,7 @@ func NewEngine(rs *Ruleset, cfg Config) *Engine {
 				panic(interpreter.EvalCancelledError{Cause: interpreter.CostLimitExceeded,
 					Message: fmt.Sprintf("operation cancelled: actual cost limit %d exceeded", rs.costLimit)})
 			}))
-		e.cost = new(interpreter.CostTracker)
+		e.cost = new(cost.Tracker)
 	}
 	return e
 }

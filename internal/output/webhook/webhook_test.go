@@ -75,7 +75,6 @@ func (rc *receiver) record(body []byte) {
 		Rule    string `json:"rule"`
 	}
 	if len(body) > 0 && body[0] == '{' {
-		items = items[:0]
 		var one struct {
 			Rule string `json:"rule"`
 		}
