@@ -29,7 +29,7 @@ type lineReader struct {
 	lines chan string
 }
 
-func readLines(t *testing.T, r io.Reader) *lineReader {
+func readLines(_ *testing.T, r io.Reader) *lineReader {
 	lr := &lineReader{lines: make(chan string, 1024)}
 	go func() {
 		defer close(lr.lines)

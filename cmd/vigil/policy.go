@@ -246,7 +246,7 @@ func listPinned(w io.Writer, dir string, why error) error {
 	if err != nil {
 		return err
 	}
-	links, _ := pinned.PinnedLinks(dir)
+	links, _ := pinned.Links(dir)
 	fmt.Fprintf(w, "no agent runs; the kernel still enforces what %s holds (%d programs attached):\n", dir, len(links))
 	hits, _ := st.Hits()
 	for _, s := range slots {

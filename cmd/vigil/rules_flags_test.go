@@ -16,7 +16,7 @@ func TestRulesFlagOverridesConfigPaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rf ruleFlags
-	err = rf.withConfig(cfg.Rules, func(flag string) bool { return false })
+	err = rf.withConfig(cfg.Rules, func(string) bool { return false })
 	if err == nil || !strings.Contains(err.Error(), "vigil.yaml:2: rules.paths[0]") {
 		t.Errorf("the file's missing path, used: %v, want an error at vigil.yaml:2", err)
 	}

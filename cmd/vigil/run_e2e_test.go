@@ -86,7 +86,7 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Errorf("output file mode %v, want 0600", st.Mode().Perm())
 	}
 
-	var exec_, exit *event.Event
+	var execEv, exit *event.Event
 	f, _ := os.Open(out)
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -101,16 +101,16 @@ func TestRunEndToEnd(t *testing.T) {
 		}
 		switch ev.Kind {
 		case event.KindProcessExec:
-			exec_ = &ev
+			execEv = &ev
 		case event.KindProcessExit:
 			exit = &ev
 		}
 	}
-	if exec_ == nil || exit == nil {
-		t.Fatalf("exec %v, exit %v: want both for %s", exec_ != nil, exit != nil, marker)
+	if execEv == nil || exit == nil {
+		t.Fatalf("exec %v, exit %v: want both for %s", execEv != nil, exit != nil, marker)
 	}
-	if exec_.Time.IsZero() || exec_.Node == "" || exec_.Process.ExecID == "" || exec_.Parent == nil {
-		t.Errorf("exec event lacks time/node/exec_id/parent: %+v", exec_)
+	if execEv.Time.IsZero() || execEv.Node == "" || execEv.Process.ExecID == "" || execEv.Parent == nil {
+		t.Errorf("exec event lacks time/node/exec_id/parent: %+v", execEv)
 	}
 	if exit.Exit == nil || exit.Exit.Code != 5 {
 		t.Errorf("exit = %+v, want code 5", exit.Exit)

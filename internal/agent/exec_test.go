@@ -16,7 +16,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/event"
 )
 
-func marker(t *testing.T) string {
+func marker(_ *testing.T) string {
 	return fmt.Sprintf("vigil-test-%x", rand.Uint64())
 }
 

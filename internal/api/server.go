@@ -177,15 +177,15 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// listenUnix binds path with mode 0600 from the start (the mode is set on
-// the socket before bind, so the file never exists with a wider one), in
-// a directory it creates 0700 if missing. A socket left by an agent that
-// died is removed; one that still answers is refused.
 // Bind creates the socket (removing a stale one) without serving on it;
 // Listen serves on it when given as Options.Listener. Closing it unserved
 // leaves the file: remove it too.
 func Bind(socket string) (net.Listener, error) { return listenUnix(socket) }
 
+// listenUnix binds path with mode 0600 from the start (the mode is set on
+// the socket before bind, so the file never exists with a wider one), in
+// a directory it creates 0700 if missing. A socket left by an agent that
+// died is removed; one that still answers is refused.
 func listenUnix(path string) (net.Listener, error) {
 	if path == "" {
 		return nil, errors.New("api: no socket path")

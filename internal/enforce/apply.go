@@ -20,11 +20,11 @@ import (
 type Origin string
 
 const (
-	// OriginFile: vigil run --policy FILE.
+	// OriginFile is vigil run --policy FILE.
 	OriginFile Origin = "file"
-	// OriginApplied: vigil policy apply, remembered in the state dir.
+	// OriginApplied is vigil policy apply, remembered in the state dir.
 	OriginApplied Origin = "applied"
-	// OriginRules: rules with action kill or deny.
+	// OriginRules is rules with action kill or deny.
 	OriginRules Origin = "rules"
 )
 

@@ -288,7 +288,7 @@ func TestUnneededGuardsAreUnloaded(t *testing.T) {
 	}
 	s := newStage(t, dir)
 	owned := func(mech string) int {
-		names, err := pinned.PinnedLinks(dir)
+		names, err := pinned.Links(dir)
 		if err != nil {
 			t.Fatal(err)
 		}

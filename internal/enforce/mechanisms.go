@@ -39,7 +39,7 @@ type MechanismStatus struct {
 
 // pinnedBy reports whether links of a lazily loaded mechanism are pinned.
 func pinnedBy(dir, mech string) bool {
-	names, err := pinned.PinnedLinks(dir)
+	names, err := pinned.Links(dir)
 	if err != nil {
 		return false
 	}
@@ -122,7 +122,7 @@ func (e *Enforcer) release(mech string) {
 	default:
 		return
 	}
-	names, err := pinned.PinnedLinks(e.cfg.PinDir)
+	names, err := pinned.Links(e.cfg.PinDir)
 	for _, n := range names {
 		if linkOwner(n) == mech {
 			err = errors.Join(err, pinned.UnpinLink(e.cfg.PinDir, n))

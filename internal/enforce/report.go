@@ -40,7 +40,7 @@ func (e *Enforcer) Policies() []PolicyStatus {
 			continue
 		}
 		st := PolicyStatus{Name: p.Name, Mode: string(p.Mode), Scope: p.Scope.String(), Source: p.Source,
-			Origin: cur.origins[p.Name], Number: n, Entries: entriesOf(p, pl), Hits: hits[n]}
+			Origin: cur.origins[p.Name], Number: n, Entries: entriesOf(p), Hits: hits[n]}
 		for _, u := range pl.Unresolved {
 			if u.Policy == p.Name {
 				st.Unresolved = append(st.Unresolved, u.Path)
@@ -52,7 +52,7 @@ func (e *Enforcer) Policies() []PolicyStatus {
 	return out
 }
 
-func entriesOf(p policy.Policy, pl *Plan) map[string]int {
+func entriesOf(p policy.Policy) map[string]int {
 	out := map[string]int{}
 	add := func(k string, n int) {
 		if n > 0 {

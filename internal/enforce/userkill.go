@@ -9,11 +9,11 @@ import (
 	"github.com/vigil-sec/vigil/internal/enforce/pidfd"
 )
 
-// ErrGone: the process to kill has already exited (or its pid now names
+// ErrGone means the process to kill has already exited (or its pid now names
 // another process). It is pidfd.ErrGone.
 var ErrGone = pidfd.ErrGone
 
-// ErrExempt: the process is one vigil never acts on (itself, its
+// ErrExempt means the process is one vigil never acts on (itself, its
 // ancestors, init).
 var ErrExempt = errors.New("process is exempt")
 

@@ -32,6 +32,7 @@ type RuleRef struct {
 // Severity ranks alerts.
 type Severity string
 
+// The severities, lowest first.
 const (
 	SeverityInfo     Severity = "info"
 	SeverityLow      Severity = "low"
@@ -43,6 +44,7 @@ const (
 // Action is what vigil did about a match.
 type Action string
 
+// The actions an alert can report.
 const (
 	ActionAlert     Action = "alert"
 	ActionKilled    Action = "killed"

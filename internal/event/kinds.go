@@ -52,6 +52,7 @@ const (
 // section of docs/events.md that documents them.
 type Family string
 
+// The families, one per sensor.
 const (
 	FamilyProcess   Family = "process"
 	FamilyFile      Family = "file"

@@ -5,6 +5,7 @@ import "strings"
 // Status says how much of a vigil capability runs on this kernel.
 type Status string
 
+// The statuses, most first.
 const (
 	StatusFull        Status = "full"
 	StatusDegraded    Status = "degraded"

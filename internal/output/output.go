@@ -25,6 +25,7 @@ type Sink interface {
 // Format is how a line looks.
 type Format string
 
+// The line formats.
 const (
 	FormatJSON Format = "json"
 	FormatText Format = "text"

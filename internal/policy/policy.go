@@ -116,6 +116,7 @@ type HashRule struct {
 // Access is what opening a protected file for is refused.
 type Access string
 
+// The accesses a file policy can refuse.
 const (
 	AccessWrite Access = "write"
 	AccessRead  Access = "read"

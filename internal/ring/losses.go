@@ -11,11 +11,11 @@ import (
 type Reason string
 
 const (
-	// RingbufFull: the record was not delivered; the ring had no room.
+	// RingbufFull means the record was not delivered; the ring had no room.
 	RingbufFull Reason = "ringbuf_full"
-	// Truncated: the record was delivered with a string or argv cut short.
+	// Truncated means the record was delivered with a string or argv cut short.
 	Truncated Reason = "truncated"
-	// MapFull: a tracking map had no room, so state (and maybe a later
+	// MapFull means a tracking map had no room, so state (and maybe a later
 	// record) was lost.
 	MapFull Reason = "map_full"
 )

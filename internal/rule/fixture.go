@@ -60,6 +60,7 @@ type TestResult struct {
 	Kinds []event.Kind
 }
 
+// Passed says whether every expectation held.
 func (r TestResult) Passed() bool { return len(r.Failures) == 0 }
 
 type fixtureFile struct {

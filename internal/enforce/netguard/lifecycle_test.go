@@ -30,7 +30,7 @@ func TestPinnedLinksOutliveGuard(t *testing.T) {
 	e.col.Stop()
 	e.ring.Close()
 	expect(t, &e.Cgroup, map[string]string{call("connect", "tcp4", p.tcp4): "EPERM"})
-	names, err := pinned.PinnedLinks(e.Dir)
+	names, err := pinned.Links(e.Dir)
 	if err != nil || len(names) != len(LinkNames()) {
 		t.Fatalf("pinned links %q (%v), want %q", names, err, LinkNames())
 	}
@@ -62,7 +62,7 @@ func TestUnpinLiftsDeny(t *testing.T) {
 		}
 	}
 	expect(t, &e.Cgroup, map[string]string{call("connect", "tcp4", p.tcp4): "ok"})
-	if names, err := pinned.PinnedLinks(e.Dir); err != nil || len(names) != 0 {
+	if names, err := pinned.Links(e.Dir); err != nil || len(names) != 0 {
 		t.Errorf("pinned links after Unpin: %q, %v", names, err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 // Protocol is what a rule matches on: IPPROTO numbers, 0 for any.
 type Protocol uint8
 
+// The protocols a rule can name.
 const (
 	ProtocolAny = Protocol(netguardNetProtoNET_PROTO_ANY)
 	ProtocolTCP = Protocol(netguardNetProtoNET_PROTO_TCP)

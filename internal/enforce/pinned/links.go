@@ -85,8 +85,8 @@ func UnpinLink(dir, name string) error {
 	return nil
 }
 
-// PinnedLinks lists the names of the pinned links.
-func PinnedLinks(dir string) ([]string, error) {
+// Links lists the names of the pinned links.
+func Links(dir string) ([]string, error) {
 	entries, err := os.ReadDir(linkDir(dir))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -105,7 +105,7 @@ func PinnedLinks(dir string) ([]string, error) {
 // programs: enforcement ends here) and then the maps, and removes dir. A
 // dir that does not exist is not an error.
 func Remove(dir string) error {
-	names, err := PinnedLinks(dir)
+	names, err := Links(dir)
 	if err != nil {
 		return fmt.Errorf("unpin links: %w", err)
 	}

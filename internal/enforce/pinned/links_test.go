@@ -64,7 +64,7 @@ func TestPinLinkReplaces(t *testing.T) {
 	if got := attached(); len(got) != 1 || got[0] != id2 {
 		t.Fatalf("after replacing the pin: attached %v, want [%d]", got, id2)
 	}
-	names, err := PinnedLinks(dir)
+	names, err := Links(dir)
 	if err != nil || len(names) != 1 || names[0] != "ingress" {
 		t.Fatalf("pinned links = %v, %v", names, err)
 	}

@@ -26,6 +26,7 @@ const MaxPolicies = 64
 // Action is what a program did, as enum enforce_action numbers it.
 type Action = pinnedEnforceAction
 
+// The actions, as the programs count them.
 const (
 	ActionKilled    = pinnedEnforceActionENFORCE_KILLED
 	ActionWouldKill = pinnedEnforceActionENFORCE_WOULD_KILL

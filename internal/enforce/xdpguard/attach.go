@@ -20,14 +20,14 @@ import (
 type Mode string
 
 const (
-	// ModeXDP: XDP in the driver (native), before any skb exists; the
+	// ModeXDP is XDP in the driver (native), before any skb exists; the
 	// cheapest drop.
 	ModeXDP Mode = "xdp"
-	// ModeXDPGeneric: XDP run on the skb. Not tried unless asked for: it
+	// ModeXDPGeneric is XDP run on the skb. Not tried unless asked for: it
 	// costs about what tcx does and makes the kernel linearise packets
 	// and refuse native XDP for other programs on that interface.
 	ModeXDPGeneric Mode = "xdpgeneric"
-	// ModeTCX: tcx ingress, first in the chain; for interfaces whose
+	// ModeTCX is tcx ingress, first in the chain; for interfaces whose
 	// driver has no native XDP, whose XDP hook is taken, or whose MTU
 	// needs a multi-buffer XDP program.
 	ModeTCX Mode = "tcx"
@@ -228,7 +228,7 @@ type Attachment struct {
 // Attachments lists the pinned links of this package, also those whose
 // interface has gone (their link is defunct; UnpinLink removes them).
 func (g *Guard) Attachments() ([]Attachment, error) {
-	names, err := pinned.PinnedLinks(g.dir)
+	names, err := pinned.Links(g.dir)
 	if err != nil {
 		return nil, err
 	}

@@ -135,7 +135,10 @@ func (c *compressor) run() {
 			return
 		case <-c.wake:
 		}
-		for c.running() && c.next() {
+		for c.running() {
+			if !c.next() {
+				break
+			}
 		}
 	}
 }

@@ -11,11 +11,11 @@ import (
 )
 
 // Pauses between rotation attempts after failures: the first retry waits
-// retryMin, each later one twice as long, up to retryMax. Until then the
+// retryFirst, each later one twice as long, up to retryMax. Until then the
 // lines go to the current file, which grows past MaxSize.
 const (
-	retryMin = time.Second
-	retryMax = time.Minute
+	retryFirst = time.Second
+	retryMax   = time.Minute
 )
 
 // rotate shifts the backups up by one (dropping the oldest), moves the
@@ -23,7 +23,7 @@ const (
 // asked. It runs between two lines, with the lock held. The file stays
 // open until the fresh one is, so that when anything fails the lines keep
 // going to it: the error is then an output.RecoveredError, the failure is
-// counted, and the next attempt waits (retryMin doubling up to retryMax).
+// counted, and the next attempt waits (retryFirst doubling up to retryMax).
 func (s *Sink) rotate() error {
 	var flushErr error
 	if err := s.lw.Flush(); err != nil {
@@ -72,7 +72,7 @@ func (s *Sink) rotateFailed(err error) error {
 	s.rotateFailures++
 	pause := retryMax
 	if s.rotateFailStreak < 8 {
-		pause = min(retryMin<<s.rotateFailStreak, retryMax)
+		pause = min(retryFirst<<s.rotateFailStreak, retryMax)
 	}
 	s.rotateFailStreak++
 	s.retryAt = s.now().Add(pause)

@@ -258,7 +258,7 @@ func TestMutualTLS(t *testing.T) {
 
 	var mu sync.Mutex
 	var clients []string
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		mu.Lock()
 		clients = append(clients, r.TLS.PeerCertificates[0].Subject.CommonName)

@@ -29,6 +29,7 @@ import (
 // Payload is the body's shape.
 type Payload string
 
+// The body shapes: vigil's own, or Falco's.
 const (
 	PayloadVigil Payload = "vigil"
 	PayloadFalco Payload = "falco"

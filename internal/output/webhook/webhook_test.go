@@ -186,7 +186,7 @@ func TestFlappingServer(t *testing.T) {
 // side keeps going and what does not fit in the queue is counted.
 func TestOverflowIsCountedNotWaitedFor(t *testing.T) {
 	release := make(chan struct{})
-	rc := newReceiver(t, false, func(n int64, _ *http.Request) int {
+	rc := newReceiver(t, false, func(_ int64, _ *http.Request) int {
 		<-release
 		return http.StatusOK
 	})
