@@ -15,7 +15,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X main.version=$(VERSION)
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build run test generate vmlinux vet bench clean
+.PHONY: all build run test generate vmlinux vet lint bench clean
 
 all: build
 
@@ -46,6 +46,20 @@ vmlinux:
 
 vet:
 	$(GO) vet ./...
+
+# golangci-lint at a pinned version, installed from the Go module proxy
+# into a cache outside the tree on first use; .golangci.yml says what runs.
+GOLANGCI_LINT_VERSION := v2.15.0
+TOOLS_BIN ?= $(HOME)/.cache/vigil-tools/bin
+GOLANGCI_LINT := $(TOOLS_BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+
+lint: $(GOLANGCI_LINT)
+	$(GOLANGCI_LINT) run ./...
+
+$(GOLANGCI_LINT):
+	mkdir -p $(TOOLS_BIN)
+	GOBIN=$(TOOLS_BIN) GOFLAGS= $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	mv $(TOOLS_BIN)/golangci-lint $@
 
 bench: build
 	$(GO) build -o bin/bench-exec ./bench/exec
