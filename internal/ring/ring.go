@@ -1,6 +1,6 @@
 // Package ring owns the transport every kernel object shares, sensors and
 // enforcement mechanisms alike: one BPF ring buffer that all objects write
-// into, the per-CPU loss counters beside it, and the knobs bpf/lib/common.h
+// into, the per-CPU loss counters beside it, and the knobs bpf/lib/common.bpf.h
 // declares. Objects load through Ring.CollectionOptions, which hands them
 // this package's map instances in place of their own. What a record says is
 // internal/wire's business.

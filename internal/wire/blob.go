@@ -37,7 +37,7 @@ func (b *Blob) Bytes(off, n uint16) []byte {
 // String is a NUL-terminated string, up to its first NUL.
 func (b *Blob) String(off, n uint16) string { return CString(b.Bytes(off, n)) }
 
-// Path is a path written leaf first (bpf/lib/path.h), joined; "" when
+// Path is a path written leaf first (bpf/lib/path.bpf.h), joined; "" when
 // absent.
 func (b *Blob) Path(off, n uint16) string {
 	raw := b.Bytes(off, n)

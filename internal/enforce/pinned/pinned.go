@@ -1,7 +1,7 @@
 // Package pinned owns enforcement's pinned kernel state: the directory under
 // bpffs (/sys/fs/bpf/vigil by default) where every enforcement object's maps
 // and links live so that enforcement survives the agent, the maps all those
-// objects share (bpf/lib/enforce.h: which policies apply where, who is
+// objects share (bpf/lib/enforce.bpf.h: which policies apply where, who is
 // exempt, hit counters), and the loading and link-pinning rules every
 // enforcement object follows.
 package pinned
@@ -46,7 +46,7 @@ type Hit = pinnedEnforceHit
 // Config is the enforcement objects' shared settings.
 type Config = pinnedEnforceState
 
-// sharedMaps are the maps of bpf/lib/enforce.h.
+// sharedMaps are the maps of bpf/lib/enforce.bpf.h.
 type sharedMaps struct {
 	Config *ebpf.Map `ebpf:"enforce_config"`
 	Scopes *ebpf.Map `ebpf:"scope_cgroups"`
