@@ -5,6 +5,12 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/vigil-sec/vigil/internal/sensor"
+	"github.com/vigil-sec/vigil/internal/sensor/file"
+	"github.com/vigil-sec/vigil/internal/sensor/network"
+	"github.com/vigil-sec/vigil/internal/sensor/privilege"
+	"github.com/vigil-sec/vigil/internal/sensor/process"
 )
 
 // SensorStatus says whether a sensor runs.
@@ -15,25 +21,26 @@ type SensorStatus struct {
 	Error string `json:"error,omitempty"`
 }
 
-// sensorLoader loads and attaches one sensor, registers its decoders, and
-// returns what detaches it.
-type sensorLoader struct {
-	name string
-	// required sensors stop the agent when they fail; the others are
-	// reported as not running and the agent goes on without them, each
-	// in its own collection so that one failure cannot sink the rest.
-	required bool
-	load     func(a *Agent, h hostCgroups) (io.Closer, error)
+// sensorList lists every sensor in load order.
+func (a *Agent) sensorList(h hostCgroups) []sensor.Description {
+	return []sensor.Description{
+		process.Describe(process.Options{CgroupV1Subsys: h.v1SubsysID}),
+		network.Describe(a.cfg.Network),
+		privilege.Describe(a.cfg.Privilege),
+		file.Describe(a.cfg.File),
+	}
 }
 
-// sensorLoaders lists every sensor in load order.
-func sensorLoaders() []sensorLoader {
-	return []sensorLoader{
-		{name: "process", required: true, load: loadProcessSensor},
-		{name: "network", load: loadNetworkSensor},
-		{name: "privilege", load: loadPrivilegeSensor},
-		{name: "file", load: loadFileSensor},
+// loadSensor loads and attaches one sensor and registers its decoders.
+func (a *Agent) loadSensor(d sensor.Description) (sensor.Sensor, error) {
+	s, decs, err := d.Load(sensor.Env{Ring: a.ring, Clock: a.clock.Time, Log: a.log})
+	if err != nil {
+		return nil, err
 	}
+	for kind, dec := range decs {
+		a.decoders.set(kind, decodeFunc(dec))
+	}
+	return s, nil
 }
 
 // loadSensors loads the required sensors first, one after the other, then
@@ -44,28 +51,28 @@ func sensorLoaders() []sensorLoader {
 // in list order whatever order the loads finish in.
 func (a *Agent) loadSensors(h hostCgroups, alongside func()) error {
 	type result struct {
-		closer io.Closer
+		sensor sensor.Sensor
 		err    error
 	}
-	loaders := sensorLoaders()
+	loaders := a.sensorList(h)
 	results := make([]result, len(loaders))
 	load := func(i int) {
 		t := time.Now()
-		results[i].closer, results[i].err = loaders[i].load(a, h)
-		a.took("sensor "+loaders[i].name, t)
+		results[i].sensor, results[i].err = a.loadSensor(loaders[i])
+		a.took("sensor "+loaders[i].Name, t)
 	}
 	for i, s := range loaders {
-		if !s.required {
+		if !s.Required {
 			continue
 		}
 		if load(i); results[i].err != nil {
-			return fmt.Errorf("%s sensor: %w", s.name, results[i].err)
+			return fmt.Errorf("%s sensor: %w", s.Name, results[i].err)
 		}
-		a.addSensor(s.name, results[i].closer)
+		a.addSensor(s.Name, results[i].sensor)
 	}
 	var wg sync.WaitGroup
 	for i, s := range loaders {
-		if !s.required {
+		if !s.Required {
 			wg.Go(func() { load(i) })
 		}
 	}
@@ -74,15 +81,15 @@ func (a *Agent) loadSensors(h hostCgroups, alongside func()) error {
 	}
 	wg.Wait()
 	for i, s := range loaders {
-		if s.required {
+		if s.Required {
 			continue
 		}
 		if err := results[i].err; err != nil {
-			a.log.Error("sensor not running", "sensor", s.name, "err", err)
-			a.sensorStatus = append(a.sensorStatus, SensorStatus{Name: s.name, Error: err.Error()})
+			a.log.Error("sensor not running", "sensor", s.Name, "err", err)
+			a.sensorStatus = append(a.sensorStatus, SensorStatus{Name: s.Name, Error: err.Error()})
 			continue
 		}
-		a.addSensor(s.name, results[i].closer)
+		a.addSensor(s.Name, results[i].sensor)
 	}
 	return nil
 }

@@ -10,8 +10,6 @@ package file
 import (
 	"errors"
 	"fmt"
-	"maps"
-	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -19,11 +17,12 @@ import (
 	"sync"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
 
+	"github.com/vigil-sec/vigil/internal/bpfload"
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/kernel"
 	"github.com/vigil-sec/vigil/internal/ring"
+	"github.com/vigil-sec/vigil/internal/sensor"
 )
 
 // Kinds are the event kinds the sensor produces, as internal/event's table
@@ -35,11 +34,12 @@ func Kinds() []event.Kind {
 // Sensor holds the loaded collection, its attachments and the watch set
 // the kernel holds.
 type Sensor struct {
-	coll    *ebpf.Collection
-	links   []link.Link
-	missing []string
+	*bpfload.Loaded
+
+	missing []string // Loaded.Missing, kept for Degraded
 
 	mu     sync.Mutex
+	coll   *ebpf.Collection
 	keys   map[string]uint32 // the trie's content
 	slot   uint32            // the watch tree in use
 	loaded bool              // a watch set was applied
@@ -47,7 +47,8 @@ type Sensor struct {
 
 // Load loads the sensor's programs, sharing r's ring buffer, sets the
 // watch set from cfg and attaches the programs. Nothing is reported before
-// Load returns.
+// Load returns. A system call this kernel has no tracepoint for (fchmodat2
+// before 6.6) is listed by Missing.
 func Load(r *ring.Ring, cfg Config) (*Sensor, error) {
 	// the programs read the syscall arguments from x86-64 registers
 	if runtime.GOARCH != "amd64" {
@@ -66,64 +67,41 @@ func Load(r *ring.Ring, cfg Config) (*Sensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	copts, err := r.CollectionOptions(spec)
+	s := &Sensor{keys: map[string]uint32{}}
+	s.Loaded, err = bpfload.Load(r, bpfload.Object{
+		Name: "file sensor", Spec: spec, Optional: true,
+		Setup: func(coll *ebpf.Collection) error {
+			s.coll = coll
+			return s.apply(compiled)
+		},
+	})
 	if err != nil {
 		return nil, err
 	}
-	coll, err := ebpf.NewCollectionWithOptions(spec, *copts)
-	if err != nil {
-		var verr *ebpf.VerifierError
-		if errors.As(err, &verr) {
-			return nil, fmt.Errorf("load file sensor: %+v", verr)
-		}
-		return nil, fmt.Errorf("load file sensor: %w", err)
-	}
-	s := &Sensor{coll: coll, keys: map[string]uint32{}}
-	if err := s.apply(compiled); err != nil {
-		_ = s.Close() // best effort: err is what failed
-		return nil, err
-	}
-	if err := s.attach(spec); err != nil {
-		_ = s.Close() // best effort: err is what failed
-		return nil, err
-	}
+	s.missing = s.Loaded.Missing()
 	return s, nil
-}
-
-// attach attaches every program to the tracepoint its section names
-// ("tracepoint/syscalls/sys_exit_openat"). A system call this kernel does
-// not have (fchmodat2 before 6.6) is listed by Missing.
-func (s *Sensor) attach(spec *ebpf.CollectionSpec) error {
-	names := make([]string, 0, len(spec.Programs))
-	for name := range spec.Programs {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		ps := spec.Programs[name]
-		group, tp, ok := strings.Cut(ps.AttachTo, "/")
-		if ps.Type != ebpf.TracePoint || !ok {
-			return fmt.Errorf("program %s: want a tracepoint, have %s %q", name, ps.Type, ps.AttachTo)
-		}
-		l, err := link.Tracepoint(group, tp, s.coll.Programs[name], nil)
-		if errors.Is(err, os.ErrNotExist) {
-			s.missing = append(s.missing, tp)
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("attach %s: %w", ps.AttachTo, err)
-		}
-		s.links = append(s.links, l)
-	}
-	return nil
 }
 
 // Missing lists the tracepoints this kernel lacks, whose calls go unseen.
 func (s *Sensor) Missing() []string { return slices.Clone(s.missing) }
 
-// Programs are the loaded programs by name (exit_openat, …), for their run
-// statistics.
-func (s *Sensor) Programs() map[string]*ebpf.Program { return maps.Clone(s.coll.Programs) }
+// Describe is the file sensor as the agent runs it.
+func Describe(cfg Config) sensor.Description {
+	return sensor.Description{Name: "file", Load: func(env sensor.Env) (sensor.Sensor, map[uint16]sensor.Decode, error) {
+		decs, err := sensor.ByKind(Kinds(), Decoder{Clock: env.Clock}.Decode)
+		if err != nil {
+			return nil, nil, fmt.Errorf("file sensor: %w", err)
+		}
+		s, err := Load(env.Ring, cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		if missing := s.Missing(); len(missing) > 0 {
+			env.Log.Warn("file sensor: this kernel lacks some system calls; they go unseen", "tracepoints", missing)
+		}
+		return s, decs, nil
+	}}
+}
 
 // Degraded says which system calls go unseen because this kernel has no
 // tracepoint for them (fchmodat2 before Linux 6.6), or "" when every one
@@ -193,15 +171,4 @@ func watchKey(k string) *fileWatchKey {
 	key := &fileWatchKey{Prefixlen: uint32(len(k) * 8)}
 	copy(key.Data[:], k)
 	return key
-}
-
-// Close detaches the programs and releases them.
-func (s *Sensor) Close() error {
-	var errs []error
-	for _, l := range s.links {
-		errs = append(errs, l.Close())
-	}
-	s.links = nil
-	s.coll.Close()
-	return errors.Join(errs...)
 }

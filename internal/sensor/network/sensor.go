@@ -8,18 +8,15 @@
 package network
 
 import (
-	"errors"
 	"fmt"
-	"maps"
-	"strings"
-	"sync"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
 
+	"github.com/vigil-sec/vigil/internal/bpfload"
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/kernel"
 	"github.com/vigil-sec/vigil/internal/ring"
+	"github.com/vigil-sec/vigil/internal/sensor"
 )
 
 // MaxDNSPorts is how many DNS ports the kernel side can watch
@@ -82,8 +79,7 @@ func Kinds() []event.Kind {
 
 // Sensor holds the loaded collection and its attachments.
 type Sensor struct {
-	coll  *ebpf.Collection
-	links []link.Link
+	*bpfload.Loaded
 }
 
 // Load loads the sensor's programs, sharing r's ring buffer, and attaches
@@ -102,9 +98,6 @@ func Load(r *ring.Ring, cfg Config) (*Sensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := setKnobs(spec, cfg); err != nil {
-		return nil, err
-	}
 	if len(cfg.DNSPorts) == 0 {
 		// DNS off: its programs are neither loaded nor attached, so that
 		// write, the hottest call, pays nothing for it
@@ -113,73 +106,45 @@ func Load(r *ring.Ring, cfg Config) (*Sensor, error) {
 		}
 	}
 	spec.Maps[networkMapOwners].MaxEntries = uint32(cfg.Sockets)
-	copts, err := r.CollectionOptions(spec)
+	l, err := bpfload.Load(r, bpfload.Object{Name: "network sensor", Spec: spec, Knobs: knobs(cfg)})
 	if err != nil {
 		return nil, err
 	}
-	coll, err := ebpf.NewCollectionWithOptions(spec, *copts)
-	if err != nil {
-		var verr *ebpf.VerifierError
-		if errors.As(err, &verr) {
-			return nil, fmt.Errorf("load network sensor: %+v", verr)
-		}
-		return nil, fmt.Errorf("load network sensor: %w", err)
-	}
-	s := &Sensor{coll: coll}
-	if err := s.attach(spec); err != nil {
-		_ = s.Close() // best effort: err is what failed
-		return nil, err
-	}
-	return s, nil
+	return &Sensor{l}, nil
 }
+
+// Describe is the network sensor as the agent runs it.
+func Describe(cfg Config) sensor.Description {
+	return sensor.Description{Name: "network", Load: func(env sensor.Env) (sensor.Sensor, map[uint16]sensor.Decode, error) {
+		decs, err := sensor.ByKind(Kinds(), Decoder{Clock: env.Clock}.Decode)
+		if err != nil {
+			return nil, nil, err
+		}
+		s, err := Load(env.Ring, cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, decs, nil
+	}}
+}
+
+// Degraded is always "": the sensor runs whole or not at all.
+func (s *Sensor) Degraded() string { return "" }
 
 // dnsPrograms only look for DNS queries (dns.bpf.h).
 var dnsPrograms = []string{
 	networkProgEnterWrite, networkProgEnterSendto, networkProgEnterSendmsg, networkProgEnterSendmmsg,
 }
 
-func setKnobs(spec *ebpf.CollectionSpec, cfg Config) error {
+// knobs are the sensor's const volatile settings.
+func knobs(cfg Config) map[string]any {
 	var ports [MaxDNSPorts]uint16
 	copy(ports[:], cfg.DNSPorts)
-	knobs := map[string]any{
+	return map[string]any{
 		networkVarDnsPorts:     ports,
 		networkVarDnsPortCount: uint32(len(cfg.DNSPorts)),
 		networkVarReportUnix:   cfg.Unix,
 	}
-	for name, value := range knobs {
-		if err := spec.Variables[name].Set(value); err != nil {
-			return fmt.Errorf("set %s: %w", name, err)
-		}
-	}
-	return nil
-}
-
-// attach attaches every program to the hook its section names
-// ("tracepoint/syscalls/sys_enter_connect", "tp_btf/inet_sock_set_state"):
-// the C file is the one list.
-func (s *Sensor) attach(spec *ebpf.CollectionSpec) error {
-	for name, ps := range spec.Programs {
-		l, err := attachOne(ps, s.coll.Programs[name])
-		if err != nil {
-			return fmt.Errorf("attach %s to %s: %w", name, ps.AttachTo, err)
-		}
-		s.links = append(s.links, l)
-	}
-	return nil
-}
-
-func attachOne(ps *ebpf.ProgramSpec, prog *ebpf.Program) (link.Link, error) {
-	switch ps.Type {
-	case ebpf.TracePoint:
-		group, name, ok := strings.Cut(ps.AttachTo, "/")
-		if !ok {
-			return nil, fmt.Errorf("tracepoint %q has no group", ps.AttachTo)
-		}
-		return link.Tracepoint(group, name, prog, nil)
-	case ebpf.Tracing:
-		return link.AttachTracing(link.TracingOptions{Program: prog})
-	}
-	return nil, fmt.Errorf("program type %s is not attached by this sensor", ps.Type)
 }
 
 // OpenSockets counts the TCP sockets of process pid that the sensor
@@ -190,7 +155,7 @@ func (s *Sensor) OpenSockets(pid uint32) (int, error) {
 		sk    uint64
 		owner networkSockOwner
 	)
-	it := s.coll.Maps[networkMapOwners].Iterate()
+	it := s.Coll.Maps[networkMapOwners].Iterate()
 	for it.Next(&sk, &owner) {
 		if owner.Tgid == pid {
 			n++
@@ -200,25 +165,6 @@ func (s *Sensor) OpenSockets(pid uint32) (int, error) {
 		return n, fmt.Errorf("read socket owners: %w", err)
 	}
 	return n, nil
-}
-
-// Close detaches the programs and releases them. The links are closed
-// at once: each detach waits for an RCU grace period, and one after the
-// other they add up to seconds on a busy machine.
-func (s *Sensor) Close() error {
-	errs := make([]error, len(s.links))
-	var wg sync.WaitGroup
-	for i, l := range s.links {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = l.Close()
-		}()
-	}
-	wg.Wait()
-	s.links = nil
-	s.coll.Close()
-	return errors.Join(errs...)
 }
 
 // Misses counts the runs of the system call programs that the kernel
@@ -240,19 +186,12 @@ func (s *Sensor) Misses() (uint64, error) {
 	return n, nil
 }
 
-// Programs are the sensor's loaded programs by name, for the agent's
-// program statistics. handle_set_state and handle_set_state_again take
-// each other's skipped runs, so their recursion misses lose nothing.
-func (s *Sensor) Programs() map[string]*ebpf.Program {
-	return maps.Clone(s.coll.Programs)
-}
-
 // ProgramStats reports, by program name, how often each program ran and
 // for how long. The kernel only counts while statistics are enabled
 // (ebpf.EnableStats, or sysctl kernel.bpf_stats_enabled).
 func (s *Sensor) ProgramStats() (map[string]*ebpf.ProgramStats, error) {
-	stats := make(map[string]*ebpf.ProgramStats, len(s.coll.Programs))
-	for name, p := range s.coll.Programs {
+	stats := make(map[string]*ebpf.ProgramStats, len(s.Coll.Programs))
+	for name, p := range s.Coll.Programs {
 		st, err := p.Stats()
 		if err != nil {
 			return nil, fmt.Errorf("stats of %s: %w", name, err)

@@ -19,11 +19,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 
+	"github.com/vigil-sec/vigil/internal/bpfload"
 	"github.com/vigil-sec/vigil/internal/kernel"
 	"github.com/vigil-sec/vigil/internal/ring"
 )
@@ -112,13 +112,13 @@ func Load(r *ring.Ring, opts Options) (*Sensor, error) {
 		return nil, err
 	}
 	spec.Maps[privilegeMapInflight].MaxEntries = uint32(opts.InFlight)
-	copts, err := r.CollectionOptions(spec)
+	copts, err := bpfload.Prepare(r, spec, nil)
 	if err != nil {
 		return nil, err
 	}
 	s := &Sensor{wantMissing: opts.MissingSyscalls}
-	if err := spec.LoadAndAssign(&s.core, copts); err != nil {
-		return nil, fmt.Errorf("load privilege sensor: %w", verbose(err))
+	if err := bpfload.Assign("load privilege sensor", spec, copts, &s.core); err != nil {
+		return nil, err
 	}
 	missing, err := s.attachCalls()
 	if err != nil {
@@ -189,7 +189,7 @@ func (s *Sensor) watchMissing(spec *ebpf.CollectionSpec, copts *ebpf.CollectionO
 		return
 	}
 	if err := spec.LoadAndAssign(&s.dispatch, copts); err != nil {
-		unwatched(fmt.Sprintf("load dispatcher: %v", verbose(err)))
+		unwatched(fmt.Sprintf("load dispatcher: %v", bpfload.Verbose(err)))
 		return
 	}
 	for _, c := range missing {
@@ -219,7 +219,7 @@ func (s *Sensor) nameModules(spec *ebpf.CollectionSpec, copts *ebpf.CollectionOp
 		return
 	}
 	if err := spec.LoadAndAssign(&s.module, copts); err != nil {
-		s.status.ModuleError = fmt.Sprintf("load: %v", verbose(err))
+		s.status.ModuleError = fmt.Sprintf("load: %v", bpfload.Verbose(err))
 		return
 	}
 	l, err := link.Tracepoint("module", "module_load", s.module.Load, nil)
@@ -265,7 +265,7 @@ func (s *Sensor) Degraded() string {
 
 // Close detaches the programs and releases them.
 func (s *Sensor) Close() error {
-	errs := closeLinks(s.links)
+	errs := bpfload.CloseLinks(s.links)
 	s.links = nil
 	for _, p := range []*ebpf.Program{s.dispatch.Enter, s.dispatch.Exit, s.module.Load, s.core.OnEnter, s.core.OnExit} {
 		if p != nil {
@@ -274,30 +274,4 @@ func (s *Sensor) Close() error {
 	}
 	errs = append(errs, s.core.privilegeMaps.Close())
 	return errors.Join(errs...)
-}
-
-// verbose includes the verifier's log in a load error.
-func verbose(err error) error {
-	var verr *ebpf.VerifierError
-	if errors.As(err, &verr) {
-		return fmt.Errorf("%+v", verr)
-	}
-	return err
-}
-
-// closeLinks closes the links all at once: each detach from a tracepoint
-// waits for an RCU grace period, and one after the other, the sensor's
-// fifty-odd links take seconds; together they share the waits.
-func closeLinks(links []link.Link) []error {
-	errs := make([]error, len(links))
-	var wg sync.WaitGroup
-	for i, l := range links {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = l.Close()
-		}()
-	}
-	wg.Wait()
-	return errs
 }

@@ -3,13 +3,10 @@
 package process
 
 import (
-	"errors"
-	"fmt"
-
-	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
-
+	"github.com/vigil-sec/vigil/internal/bpfload"
 	"github.com/vigil-sec/vigil/internal/ring"
+	"github.com/vigil-sec/vigil/internal/sensor"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // Options tune the process sensor beyond the shared ring knobs.
@@ -22,8 +19,7 @@ type Options struct {
 
 // Sensor holds the loaded programs and their attachments.
 type Sensor struct {
-	objs  processObjects
-	links []link.Link
+	*bpfload.Loaded
 }
 
 // Load loads the sensor's programs, sharing r's ring buffer, and attaches
@@ -33,49 +29,31 @@ func Load(r *ring.Ring, opts Options) (*Sensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := spec.Variables[processVarCgroupV1Subsys].Set(int32(opts.CgroupV1Subsys)); err != nil {
-		return nil, fmt.Errorf("set %s: %w", processVarCgroupV1Subsys, err)
-	}
-	copts, err := r.CollectionOptions(spec)
+	l, err := bpfload.Load(r, bpfload.Object{
+		Name:  "process sensor",
+		Spec:  spec,
+		Knobs: map[string]any{processVarCgroupV1Subsys: int32(opts.CgroupV1Subsys)},
+	})
 	if err != nil {
 		return nil, err
 	}
-	s := &Sensor{}
-	if err := spec.LoadAndAssign(&s.objs, copts); err != nil {
-		var verr *ebpf.VerifierError
-		if errors.As(err, &verr) {
-			return nil, fmt.Errorf("load process sensor: %+v", verr)
-		}
-		return nil, fmt.Errorf("load process sensor: %w", err)
-	}
-	for _, prog := range []*ebpf.Program{s.objs.HandleFork, s.objs.HandleExec, s.objs.HandleExit} {
-		l, err := link.AttachTracing(link.TracingOptions{Program: prog})
+	return &Sensor{l}, nil
+}
+
+// Degraded is always "": the sensor runs whole or not at all.
+func (s *Sensor) Degraded() string { return "" }
+
+// Describe is the process sensor as the agent runs it: required, since
+// every other stage leans on the process events.
+func Describe(opts Options) sensor.Description {
+	return sensor.Description{Name: "process", Required: true, Load: func(env sensor.Env) (sensor.Sensor, map[uint16]sensor.Decode, error) {
+		s, err := Load(env.Ring, opts)
 		if err != nil {
-			_ = s.Close() // best effort: err is what failed
-			return nil, fmt.Errorf("attach %s: %w", prog, err)
+			return nil, nil, err
 		}
-		s.links = append(s.links, l)
-	}
-	return s, nil
-}
-
-// Close detaches the programs and releases them.
-func (s *Sensor) Close() error {
-	var errs []error
-	for _, l := range s.links {
-		errs = append(errs, l.Close())
-	}
-	s.links = nil
-	errs = append(errs, s.objs.Close())
-	return errors.Join(errs...)
-}
-
-// Programs names the sensor's BPF programs, for their run-time statistics
-// (run count and run time, with kernel.bpf_stats_enabled on).
-func (s *Sensor) Programs() map[string]*ebpf.Program {
-	return map[string]*ebpf.Program{
-		processProgHandleExec: s.objs.HandleExec,
-		processProgHandleExit: s.objs.HandleExit,
-		processProgHandleFork: s.objs.HandleFork,
-	}
+		dec := Decoder{Clock: env.Clock}
+		return s, map[uint16]sensor.Decode{
+			wire.ProcessExec: dec.Exec, wire.ProcessExit: dec.Exit, wire.ProcessFork: dec.Fork,
+		}, nil
+	}}
 }
