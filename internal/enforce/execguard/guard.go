@@ -31,6 +31,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 
+	"github.com/vigil-sec/vigil/internal/bpfload"
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
 	"github.com/vigil-sec/vigil/internal/ring"
 )
@@ -67,7 +68,7 @@ func Load(opts Options) (*Guard, error) {
 	if err != nil {
 		return nil, err
 	}
-	copts, err := opts.Ring.CollectionOptions(spec)
+	copts, err := bpfload.Prepare(opts.Ring, spec, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -110,10 +111,7 @@ func (g *Guard) Close() error {
 		return nil
 	}
 	g.closed = true
-	var errs []error
-	for _, l := range g.links {
-		errs = append(errs, l.Close())
-	}
+	errs := bpfload.CloseLinks(g.links)
 	g.links = nil
 	errs = append(errs, g.objs.Close())
 	return errors.Join(errs...)

@@ -33,6 +33,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 
+	"github.com/vigil-sec/vigil/internal/bpfload"
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
 	"github.com/vigil-sec/vigil/internal/kernel"
 	"github.com/vigil-sec/vigil/internal/ring"
@@ -108,10 +109,7 @@ func Load(opts Options) (*Guard, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := spec.Variables[fileguardVarResolveTgid].Set(uint32(os.Getpid())); err != nil {
-		return nil, fmt.Errorf("set %s: %w", fileguardVarResolveTgid, err)
-	}
-	copts, err := opts.Ring.CollectionOptions(spec)
+	copts, err := bpfload.Prepare(opts.Ring, spec, map[string]any{fileguardVarResolveTgid: uint32(os.Getpid())})
 	if err != nil {
 		return nil, err
 	}
@@ -216,10 +214,7 @@ func (g *Guard) SetProtected(want map[InodeKey]Entry) error {
 // Close releases the guard's descriptors. The pinned links stay attached:
 // protection outlives the agent until pinned.Remove (or UnpinLink).
 func (g *Guard) Close() error {
-	var errs []error
-	for _, l := range g.links {
-		errs = append(errs, l.Close())
-	}
+	errs := bpfload.CloseLinks(g.links)
 	g.links = nil
 	errs = append(errs, g.objs.Close())
 	return errors.Join(errs...)

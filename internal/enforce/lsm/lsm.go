@@ -14,6 +14,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 
+	"github.com/vigil-sec/vigil/internal/bpfload"
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
 	"github.com/vigil-sec/vigil/internal/ring"
 )
@@ -44,7 +45,7 @@ func Load(opts Options) (*Tier, error) {
 	if err != nil {
 		return nil, err
 	}
-	copts, err := opts.Ring.CollectionOptions(spec)
+	copts, err := bpfload.Prepare(opts.Ring, spec, nil)
 	if err != nil {
 		return nil, err
 	}

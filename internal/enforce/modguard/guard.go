@@ -21,6 +21,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 
+	"github.com/vigil-sec/vigil/internal/bpfload"
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
 	"github.com/vigil-sec/vigil/internal/kernel"
 	"github.com/vigil-sec/vigil/internal/ring"
@@ -119,16 +120,11 @@ func Load(opts Options) (*Guard, error) {
 	if err != nil {
 		return nil, err
 	}
-	for name, v := range map[string]int64{
+	copts, err := bpfload.Prepare(opts.Ring, spec, map[string]any{
 		modguardVarNrInitModule: nrs.init, modguardVarNrFinitModule: nrs.finit,
 		modguardVarNrCompatInitModule: nrs.compatInit, modguardVarNrCompatFinitModule: nrs.compatFinit,
 		modguardVarX32Bit: nrs.x32Bit,
-	} {
-		if err := spec.Variables[name].Set(v); err != nil {
-			return nil, fmt.Errorf("set %s: %w", name, err)
-		}
-	}
-	copts, err := opts.Ring.CollectionOptions(spec)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -273,10 +269,7 @@ func (g *Guard) SetBlock(v pinned.Verdict) error {
 // Close releases the guard's descriptors. The pinned links stay attached:
 // the block outlives the agent until pinned.Remove.
 func (g *Guard) Close() error {
-	var errs []error
-	for _, l := range g.links {
-		errs = append(errs, l.Close())
-	}
+	errs := bpfload.CloseLinks(g.links)
 	g.links = nil
 	for _, p := range g.progs {
 		if p != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 
+	"github.com/vigil-sec/vigil/internal/bpfload"
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
 	"github.com/vigil-sec/vigil/internal/ring"
 )
@@ -75,7 +76,7 @@ func Load(opts Options) (*Guard, error) {
 	if err != nil {
 		return nil, err
 	}
-	copts, err := opts.Ring.CollectionOptions(spec)
+	copts, err := bpfload.Prepare(opts.Ring, spec, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -171,10 +172,7 @@ func Unpin(dir string) error {
 // Close releases the descriptors. Pinned links stay attached and keep
 // denying with the pinned tables until they are unpinned.
 func (g *Guard) Close() error {
-	var errs []error
-	for _, l := range g.links {
-		errs = append(errs, l.Close())
-	}
+	errs := bpfload.CloseLinks(g.links)
 	g.links = nil
 	errs = append(errs, g.objs.close())
 	return errors.Join(errs...)

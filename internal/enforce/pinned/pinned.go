@@ -14,6 +14,8 @@ import (
 	"sync"
 
 	"github.com/cilium/ebpf"
+
+	"github.com/vigil-sec/vigil/internal/bpfload"
 )
 
 // DefaultDir is where the agent pins enforcement state.
@@ -116,11 +118,7 @@ func Load(dir string, spec *ebpf.CollectionSpec, opts *ebpf.CollectionOptions, t
 		err = spec.LoadAndAssign(to, &o)
 	}
 	if err != nil {
-		var verr *ebpf.VerifierError
-		if errors.As(err, &verr) {
-			return fmt.Errorf("load: %+v", verr)
-		}
-		return fmt.Errorf("load: %w", err)
+		return bpfload.Wrap("load", err)
 	}
 	return nil
 }
