@@ -1,18 +1,17 @@
 package file
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/kernel"
 	"github.com/vigil-sec/vigil/internal/ring"
+	"github.com/vigil-sec/vigil/internal/sensor/sensortest"
 	"github.com/vigil-sec/vigil/internal/testenv"
 )
 
@@ -24,8 +23,6 @@ func TestMain(m *testing.M) {
 	testenv.Main(m)
 }
 
-var captureFlag = flag.Bool("capture", false, "write the records the tests wait for to testdata/fuzz as fuzz seeds")
-
 // record is one decoded record with its raw bytes, for the fuzz corpus.
 type record struct {
 	ev  *event.Event
@@ -34,12 +31,9 @@ type record struct {
 
 // watcher is a loaded file sensor and everything it reported.
 type watcher struct {
+	*sensortest.Watcher
 	sensor *Sensor
 	ring   *ring.Ring
-	stop   func() // detaches and drains: every record is in recs after
-	mu     sync.Mutex
-	recs   []record
-	errs   []error
 }
 
 // only is a Config that watches exactly what it is given: no defaults.
@@ -63,73 +57,19 @@ func watch(t *testing.T, cfg Config) *watcher {
 // takes delay per record: slow on purpose, to fill the ring.
 func watchRing(t *testing.T, cfg Config, rc ring.Config, delay time.Duration) *watcher {
 	t.Helper()
-	testenv.RequirePrivileged(t)
-	r, err := ring.New(rc)
-	if err != nil {
-		t.Fatalf("ring: %v", err)
-	}
-	s, err := Load(r, cfg)
-	if err != nil {
-		r.Close()
-		t.Fatalf("load: %v", err)
-	}
-	w := &watcher{sensor: s, ring: r}
 	dec := Decoder{Clock: kernel.NewBootClock().Time}
-	done := make(chan error, 1)
-	go func() {
-		done <- r.Read(func(raw []byte) {
-			if delay > 0 {
-				time.Sleep(delay)
-			}
-			ev, err := dec.Decode(raw)
-			w.mu.Lock()
-			defer w.mu.Unlock()
-			if err != nil {
-				w.errs = append(w.errs, err)
-				return
-			}
-			w.recs = append(w.recs, record{ev: ev, raw: append([]byte(nil), raw...)})
-		}, func() {})
-	}()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		if err := s.Close(); err != nil {
-			t.Errorf("close sensor: %v", err)
-		}
-		if err := r.Stop(); err != nil {
-			t.Errorf("stop ring: %v", err)
-		}
-		if err := <-done; err != nil {
-			t.Errorf("read ring: %v", err)
-		}
-	}
-	w.stop = stop
-	t.Cleanup(func() {
-		stop()
-		if err := r.Close(); err != nil {
-			t.Errorf("close ring: %v", err)
-		}
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		for _, err := range w.errs {
-			t.Errorf("undecodable record: %v", err)
-		}
-	})
-	return w
+	opts := sensortest.Options{Ring: rc, Decode: dec.Decode, Delay: delay}
+	s, sw := sensortest.Start(t, opts, func(r *ring.Ring) (*Sensor, error) { return Load(r, cfg) })
+	return &watcher{Watcher: sw, sensor: s, ring: sw.Ring()}
 }
 
+// stop detaches the sensor and drains the ring: every record is in after.
+func (w *watcher) stop() { w.Stop() }
+
 func (w *watcher) find(match func(*event.Event) bool) []record {
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	var out []record
-	for _, r := range w.recs {
-		if match(r.ev) {
-			out = append(out, r)
-		}
+	for _, r := range w.Find(match) {
+		out = append(out, record{ev: r.Event, raw: r.Raw})
 	}
 	return out
 }
@@ -138,17 +78,12 @@ func (w *watcher) find(match func(*event.Event) bool) []record {
 // none arrives within testenv.WaitLimit. what names the seed the record is captured as.
 func (w *watcher) waitFor(t *testing.T, what string, match func(*event.Event) bool) *event.Event {
 	t.Helper()
-	deadline := time.Now().Add(testenv.WaitLimit)
-	for {
-		if found := w.find(match); len(found) > 0 {
-			capture(t, what, found[0].raw)
-			return found[0].ev
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s event within %v; have %s", what, testenv.WaitLimit, w.summary())
-		}
-		time.Sleep(5 * time.Millisecond)
+	r, ok := w.WaitFor(match)
+	if !ok {
+		t.Fatalf("no %s event within %v; have %s", what, testenv.WaitLimit, w.summary())
 	}
+	capture(t, what, r.Raw)
+	return r.Event
 }
 
 // none fails the test if any event so far matches. Call it after waiting
@@ -162,11 +97,10 @@ func (w *watcher) none(t *testing.T, what string, match func(*event.Event) bool)
 }
 
 func (w *watcher) summary() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	recs := w.find(func(*event.Event) bool { return true })
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d records", len(w.recs))
-	for i, r := range w.recs {
+	fmt.Fprintf(&b, "%d records", len(recs))
+	for i, r := range recs {
 		if i == 20 {
 			b.WriteString(" …")
 			break
@@ -197,21 +131,5 @@ func tempDir(t *testing.T) string {
 // capture saves a real record as a seed of FuzzDecodeFile.
 func capture(t *testing.T, what string, raw []byte) {
 	t.Helper()
-	if !*captureFlag {
-		return
-	}
-	name := strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' {
-			return r
-		}
-		return '-'
-	}, t.Name()+"-"+what)
-	dir := filepath.Join("testdata", "fuzz", "FuzzDecodeFile")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	seed := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", raw)
-	if err := os.WriteFile(filepath.Join(dir, name), []byte(seed), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	sensortest.Seed(t, "FuzzDecodeFile", sensortest.SeedName(t, what), raw)
 }

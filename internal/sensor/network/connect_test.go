@@ -137,10 +137,9 @@ func TestConnectRefused(t *testing.T) {
 			if cl.Network.OldState != "SYN_SENT" || cl.Network.Result != "ECONNREFUSED" {
 				t.Errorf("close: old_state %q result %q, want SYN_SENT and ECONNREFUSED", cl.Network.OldState, cl.Network.Result)
 			}
-			w.mu.Lock()
-			ci := slices.IndexFunc(w.recs, func(r record) bool { return r.ev == rec.ev })
-			xi := slices.IndexFunc(w.recs, func(r record) bool { return r.ev == cl })
-			w.mu.Unlock()
+			recs := w.records()
+			ci := slices.IndexFunc(recs, func(r record) bool { return r.ev == rec.ev })
+			xi := slices.IndexFunc(recs, func(r record) bool { return r.ev == cl })
 			if xi < ci {
 				t.Errorf("net_close came before its net_connect (records %d and %d)", xi, ci)
 			}

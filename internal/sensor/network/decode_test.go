@@ -12,13 +12,14 @@ import (
 	"unsafe"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/sensor/sensortest"
 	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // seed reads a record the kernel tests captured (go test -capture).
 func seed(t *testing.T, name string) []byte {
 	t.Helper()
-	if *captureFlag {
+	if sensortest.Capturing() {
 		// the seeds are being rewritten by this very run, maybe after
 		// this test: check them in the next
 		t.Skip("-capture: the seeds are being recaptured")

@@ -2,13 +2,12 @@ package network
 
 import (
 	"os"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/kernel"
 	"github.com/vigil-sec/vigil/internal/ring"
+	"github.com/vigil-sec/vigil/internal/sensor/sensortest"
 	"github.com/vigil-sec/vigil/internal/testenv"
 )
 
@@ -28,74 +27,40 @@ type record struct {
 
 // watcher is a loaded network sensor and everything it reported.
 type watcher struct {
+	*sensortest.Watcher
 	sensor *Sensor
 	ring   *ring.Ring
-	mu     sync.Mutex
-	recs   []record
-	errs   []error
 }
 
 // watch loads the sensor with its own ring and collects its records until
 // the test ends. The test's own process is traced (no agent exemption).
 func watch(t *testing.T, cfg Config) *watcher {
 	t.Helper()
-	testenv.RequirePrivileged(t)
-	r, err := ring.New(ring.DefaultConfig())
-	if err != nil {
-		t.Fatalf("ring: %v", err)
-	}
-	s, err := Load(r, cfg)
-	if err != nil {
-		r.Close()
-		t.Fatalf("load: %v", err)
-	}
-	w := &watcher{sensor: s, ring: r}
-	clock := kernel.NewBootClock()
-	dec := Decoder{Clock: clock.Time}
-	done := make(chan error, 1)
-	go func() {
-		done <- r.Read(func(raw []byte) {
-			ev, err := dec.Decode(raw)
-			w.mu.Lock()
-			defer w.mu.Unlock()
-			if err != nil {
-				w.errs = append(w.errs, err)
-				return
-			}
-			w.recs = append(w.recs, record{ev: ev, raw: append([]byte(nil), raw...)})
-		}, func() {})
-	}()
-	t.Cleanup(func() {
+	dec := Decoder{Clock: kernel.NewBootClock().Time}
+	s, sw := sensortest.Start(t, sensortest.Options{Decode: dec.Decode}, func(r *ring.Ring) (*Sensor, error) {
+		return Load(r, cfg)
+	})
+	t.Cleanup(func() { // before the sensor is closed
 		if n, err := s.Misses(); err != nil || n != 0 {
 			t.Errorf("the kernel skipped %d program runs (%v)", n, err)
 		}
-		if err := s.Close(); err != nil {
-			t.Errorf("close sensor: %v", err)
-		}
-		if err := r.Stop(); err != nil {
-			t.Errorf("stop ring: %v", err)
-		}
-		if err := <-done; err != nil {
-			t.Errorf("read ring: %v", err)
-		}
-		if err := r.Close(); err != nil {
-			t.Errorf("close ring: %v", err)
-		}
-		for _, err := range w.errs {
-			t.Errorf("undecodable record: %v", err)
-		}
 	})
-	return w
+	return &watcher{Watcher: sw, sensor: s, ring: sw.Ring()}
+}
+
+// records are the records so far, in ring order.
+func (w *watcher) records() []record {
+	return records(w.Records())
 }
 
 func (w *watcher) find(match func(*event.Event) bool) []record {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	var out []record
-	for _, r := range w.recs {
-		if match(r.ev) {
-			out = append(out, r)
-		}
+	return records(w.Find(match))
+}
+
+func records(recs []sensortest.Record) []record {
+	out := make([]record, len(recs))
+	for i, r := range recs {
+		out[i] = record{ev: r.Event, raw: r.Raw}
 	}
 	return out
 }
@@ -109,17 +74,12 @@ func (w *watcher) waitFor(t *testing.T, what string, match func(*event.Event) bo
 
 func (w *watcher) waitForRecord(t *testing.T, what string, match func(*event.Event) bool) record {
 	t.Helper()
-	deadline := time.Now().Add(testenv.WaitLimit)
-	for {
-		if found := w.find(match); len(found) > 0 {
-			capture(t, what, found[0].raw)
-			return found[0]
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s event within %v", what, testenv.WaitLimit)
-		}
-		time.Sleep(5 * time.Millisecond)
+	r, ok := w.WaitFor(match)
+	if !ok {
+		t.Fatalf("no %s event within %v", what, testenv.WaitLimit)
 	}
+	capture(t, what, r.Raw)
+	return record{ev: r.Event, raw: r.Raw}
 }
 
 // of matches events of kind from process pid.

@@ -2,24 +2,18 @@ package privilege
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/kernel"
 	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/sensor/privilege/privtest"
+	"github.com/vigil-sec/vigil/internal/sensor/sensortest"
 	"github.com/vigil-sec/vigil/internal/testenv"
 	"github.com/vigil-sec/vigil/internal/wire"
 )
-
-var capture = flag.Bool("capture", false, "write the records the kernel tests see into testdata/fuzz as fuzz seeds")
 
 func TestMain(m *testing.M) {
 	privtest.RunIfHelper()
@@ -29,58 +23,22 @@ func TestMain(m *testing.M) {
 // session is the sensor running on a ring of its own; the test's own
 // process is not exempt.
 type session struct {
+	*sensortest.Watcher
 	t      *testing.T
 	ring   *ring.Ring
 	sensor *Sensor
-	mu     sync.Mutex
-	raws   [][]byte
-	done   chan error
 }
 
 func startSession(t *testing.T, scope ring.Scope, opts Options) *session {
 	t.Helper()
-	testenv.RequirePrivileged(t)
-	cfg := ring.DefaultConfig()
-	cfg.Scope = scope
-	r, err := ring.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	s, err := Load(r, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ss := &session{t: t, ring: r, sensor: s, done: make(chan error, 1)}
-	go func() { ss.done <- r.Read(ss.add, func() {}) }()
-	t.Cleanup(func() { ss.stop() })
-	return ss
-}
-
-func (s *session) add(raw []byte) {
-	s.mu.Lock()
-	s.raws = append(s.raws, append([]byte(nil), raw...))
-	s.mu.Unlock()
+	s, w := sensortest.Start(t, sensortest.Options{Ring: ring.Config{Scope: scope}}, func(r *ring.Ring) (*Sensor, error) {
+		return Load(r, opts)
+	})
+	return &session{Watcher: w, t: t, ring: w.Ring(), sensor: s}
 }
 
 // stop detaches the sensor and drains the ring; the records stay.
-func (s *session) stop() {
-	s.t.Helper()
-	if s.sensor == nil {
-		return
-	}
-	time.Sleep(20 * time.Millisecond) // past one flush interval, so the ring wakes
-	if err := s.sensor.Close(); err != nil {
-		s.t.Error(err)
-	}
-	s.sensor = nil
-	if err := s.ring.Stop(); err != nil {
-		s.t.Fatal(err)
-	}
-	if err := <-s.done; err != nil {
-		s.t.Fatal(err)
-	}
-}
+func (s *session) stop() { s.Stop() }
 
 // record is one decoded record with its bytes.
 type record struct {
@@ -94,7 +52,7 @@ func (s *session) of(pid int) []record {
 	s.stop()
 	d := testDecoder(s.t)
 	var out []record
-	for _, raw := range s.raws {
+	for _, raw := range s.Raws() {
 		h, err := wire.ParseHeader(raw)
 		if err != nil {
 			s.t.Fatalf("record does not parse: %v", err)
@@ -172,17 +130,7 @@ func wantSyscall(t *testing.T, ev *event.Event, name string, ret int64, args ...
 
 // seed stores a real record as a fuzz seed when -capture is given.
 func seed(t *testing.T, raw []byte) {
-	if !*capture {
-		return
-	}
-	dir := filepath.Join("testdata", "fuzz", "FuzzDecode")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	h, _ := wire.ParseHeader(raw)
-	name := filepath.Join(dir, fmt.Sprintf("%s-%s-%d", strings.ReplaceAll(t.Name(), "/", "_"), wire.KindName(h.Kind), len(raw)))
-	body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", raw)
-	if err := os.WriteFile(name, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	name := fmt.Sprintf("%s-%s-%d", strings.ReplaceAll(t.Name(), "/", "_"), wire.KindName(h.Kind), len(raw))
+	sensortest.Seed(t, "FuzzDecode", name, raw)
 }

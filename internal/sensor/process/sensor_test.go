@@ -1,7 +1,6 @@
 package process
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,25 +16,17 @@ import (
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/kernel"
 	"github.com/vigil-sec/vigil/internal/ring"
+	"github.com/vigil-sec/vigil/internal/sensor/sensortest"
 	"github.com/vigil-sec/vigil/internal/testenv"
 	"github.com/vigil-sec/vigil/internal/wire"
 )
 
-var capture = flag.Bool("capture", false, "write the records the kernel tests see into testdata/fuzz as fuzz seeds")
-
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// records runs the sensor on its own ring while fn runs, and returns every
-// raw record that mentions pid-filtered activity of the test's children.
+// recorder holds every raw record the sensor wrote while a test's
+// function ran.
 type recorder struct {
-	mu   sync.Mutex
 	raws [][]byte
-}
-
-func (r *recorder) add(raw []byte) {
-	r.mu.Lock()
-	r.raws = append(r.raws, append([]byte(nil), raw...))
-	r.mu.Unlock()
 }
 
 // record loads the sensor, runs fn, waits for marker's exec, and returns the
@@ -49,33 +39,12 @@ func record(t *testing.T, fn func()) (*recorder, *ring.Ring) {
 // recordScoped is record with the sensor limited to scope.
 func recordScoped(t *testing.T, scope ring.Scope, fn func()) (*recorder, *ring.Ring) {
 	t.Helper()
-	testenv.RequirePrivileged(t)
-	cfg := ring.DefaultConfig()
-	cfg.Scope = scope
-	r, err := ring.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	s, err := Load(r, Options{CgroupV1Subsys: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := &recorder{}
-	done := make(chan error, 1)
-	go func() { done <- r.Read(rec.add, func() {}) }()
+	_, w := sensortest.Start(t, sensortest.Options{Ring: ring.Config{Scope: scope}}, func(r *ring.Ring) (*Sensor, error) {
+		return Load(r, Options{CgroupV1Subsys: -1})
+	})
 	fn()
-	time.Sleep(20 * time.Millisecond) // past one flush interval, so the ring wakes
-	if err := s.Close(); err != nil {
-		t.Error(err)
-	}
-	if err := r.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	return rec, r
+	w.Stop()
+	return &recorder{raws: w.Raws()}, w.Ring()
 }
 
 func decoder() Decoder { return Decoder{Clock: kernel.NewBootClock().Time} }
@@ -215,18 +184,7 @@ func TestDeepCwdIsFlagged(t *testing.T) {
 
 // seed stores a real record as a fuzz seed when -capture is given.
 func seed(t *testing.T, fuzzName string, raw []byte) {
-	if !*capture {
-		return
-	}
-	dir := filepath.Join("testdata", "fuzz", fuzzName)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	name := filepath.Join(dir, fmt.Sprintf("%s-%d", t.Name(), len(raw)))
-	body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", raw)
-	if err := os.WriteFile(name, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	sensortest.Seed(t, fuzzName, fmt.Sprintf("%s-%d", t.Name(), len(raw)), raw)
 }
 
 // TestMemfdExec: a program run from a memfd (fileless) is named by the
