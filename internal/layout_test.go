@@ -38,9 +38,22 @@ func TestEnforcementImportsNoSensor(t *testing.T) {
 	for _, line := range lines {
 		pkg, deps, _ := strings.Cut(line, " ")
 		for _, dep := range strings.Fields(deps) {
-			if strings.HasPrefix(dep, module+"internal/sensor/") {
+			if dep == module+"internal/sensor" || strings.HasPrefix(dep, module+"internal/sensor/") {
 				t.Errorf("%s imports %s: move what it needs out of the sensor", pkg, dep)
 			}
+		}
+	}
+}
+
+// TestLoaderIsNeutral: sensors and enforcement mechanisms both load through
+// internal/bpfload, so it builds on cilium/ebpf and internal/ring only.
+func TestLoaderIsNeutral(t *testing.T) {
+	for _, imp := range strings.Fields(goList(t, "-f", `{{join .Imports " "}}`, "./bpfload")[0]) {
+		if strings.HasPrefix(imp, module) && imp != module+"internal/ring" {
+			t.Errorf("internal/bpfload imports %s: it may build on internal/ring only", imp)
+		}
+		if !strings.HasPrefix(imp, module) && strings.Contains(imp, ".") && !strings.HasPrefix(imp, "github.com/cilium/ebpf") {
+			t.Errorf("internal/bpfload imports %s: it may build on cilium/ebpf only", imp)
 		}
 	}
 }
