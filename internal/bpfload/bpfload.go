@@ -18,14 +18,8 @@ import (
 // Prepare makes spec share r (its ring buffer, loss counters and common
 // knobs) and sets the object's own knobs, by variable name, before load.
 func Prepare(r *ring.Ring, spec *ebpf.CollectionSpec, knobs map[string]any) (*ebpf.CollectionOptions, error) {
-	for name, value := range knobs {
-		v, ok := spec.Variables[name]
-		if !ok {
-			return nil, fmt.Errorf("set %s: the object has no such variable", name)
-		}
-		if err := v.Set(value); err != nil {
-			return nil, fmt.Errorf("set %s: %w", name, err)
-		}
+	if err := ring.SetKnobs(spec, knobs); err != nil {
+		return nil, err
 	}
 	return r.CollectionOptions(spec)
 }

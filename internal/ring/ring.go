@@ -98,14 +98,8 @@ func (r *Ring) CollectionOptions(spec *ebpf.CollectionSpec) (*ebpf.CollectionOpt
 		ringVarFilterCgroupId:    r.cfg.Scope.CgroupID,
 		ringVarFilterCgroupLevel: int32(r.cfg.Scope.CgroupLevel),
 	}
-	for name, value := range knobs {
-		v, ok := spec.Variables[name]
-		if !ok {
-			return nil, fmt.Errorf("sensor object lacks knob %q: does it include common.h?", name)
-		}
-		if err := v.Set(value); err != nil {
-			return nil, fmt.Errorf("set %s: %w", name, err)
-		}
+	if err := SetKnobs(spec, knobs); err != nil {
+		return nil, fmt.Errorf("%w: does the object include common.h?", err)
 	}
 	if m, ok := spec.Maps[ringMapEvents]; ok {
 		m.MaxEntries = uint32(r.cfg.Size)
@@ -116,6 +110,20 @@ func (r *Ring) CollectionOptions(spec *ebpf.CollectionSpec) (*ebpf.CollectionOpt
 			ringMapDrops:  r.drops,
 		},
 	}, nil
+}
+
+// SetKnobs sets spec's const volatile globals, by name, before load.
+func SetKnobs(spec *ebpf.CollectionSpec, knobs map[string]any) error {
+	for name, value := range knobs {
+		v, ok := spec.Variables[name]
+		if !ok {
+			return fmt.Errorf("object lacks knob %q", name)
+		}
+		if err := v.Set(value); err != nil {
+			return fmt.Errorf("set %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // Read hands every record to handle, in ring order, and calls idle whenever
