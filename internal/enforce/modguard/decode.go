@@ -2,10 +2,7 @@ package modguard
 
 import (
 	"fmt"
-	"syscall"
 	"unsafe"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
 	"github.com/vigil-sec/vigil/internal/event"
@@ -120,7 +117,7 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 		return nil, err
 	}
 	ev := d.Event(wire.HeaderOf(raw), event.KindModuleLoad)
-	ev.Syscall = &event.Syscall{Name: r.Syscall, Ret: r.Ret, Error: errnoName(r.Ret)}
+	ev.Syscall = &event.Syscall{Name: r.Syscall, Ret: r.Ret, Error: wire.ErrnoName(r.Ret)}
 	ev.Module = &event.Module{Name: r.Name, Path: r.Path}
 	ev.Enforcement = &event.Enforcement{
 		PolicyID:  r.Policy,
@@ -137,15 +134,4 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 		ev.Enforcement.Action = event.ActionWouldKill
 	}
 	return ev, nil
-}
-
-// errnoName names -ret ("ENOSYS"), or "" when ret is not an error.
-func errnoName(ret int64) string {
-	if ret >= 0 {
-		return ""
-	}
-	if name := unix.ErrnoName(syscall.Errno(-ret)); name != "" {
-		return name
-	}
-	return fmt.Sprintf("errno %d", -ret)
 }

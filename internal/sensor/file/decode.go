@@ -51,7 +51,7 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 	}
 	d.fill(f, kind, &info, second)
 	ev := d.Event(wire.HeaderOf(raw), kind)
-	ev.Syscall = &event.Syscall{Name: sys, Ret: info.Ret, Error: errnoName(info.Ret)}
+	ev.Syscall = &event.Syscall{Name: sys, Ret: info.Ret, Error: wire.ErrnoName(info.Ret)}
 	ev.File = f
 	return ev, nil
 }

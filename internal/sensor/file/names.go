@@ -1,12 +1,5 @@
 package file
 
-import (
-	"fmt"
-	"syscall"
-
-	"golang.org/x/sys/unix"
-)
-
 // syscallNames names each enum file_syscall.
 var syscallNames = map[fileFileSyscall]string{
 	fileFileSyscallSYS_OPEN:         "open",
@@ -36,15 +29,4 @@ var syscallNames = map[fileFileSyscall]string{
 	fileFileSyscallSYS_MKDIR:        "mkdir",
 	fileFileSyscallSYS_MKDIRAT:      "mkdirat",
 	fileFileSyscallSYS_MEMFD_CREATE: "memfd_create",
-}
-
-// errnoName names -ret ("ENOENT"), or "" when ret is not an error.
-func errnoName(ret int64) string {
-	if ret >= 0 {
-		return ""
-	}
-	if name := unix.ErrnoName(syscall.Errno(-ret)); name != "" {
-		return name
-	}
-	return fmt.Sprintf("errno %d", -ret)
 }

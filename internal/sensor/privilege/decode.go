@@ -53,7 +53,7 @@ func (d *Decoder) Decode(raw []byte) (*event.Event, error) {
 	ev.Syscall = &event.Syscall{
 		Name:  spec.name,
 		Ret:   info.Ret,
-		Error: errnoName(info.Ret),
+		Error: wire.ErrnoName(info.Ret),
 		Args:  intArgs(spec.args, info.Args),
 	}
 	switch kind {

@@ -141,11 +141,11 @@ func TestNames(t *testing.T) {
 	if got := flagList(1|1<<40, umountFlags()); strings.Join(got, ",") != "MNT_FORCE,0x10000000000" {
 		t.Errorf("umount flags = %v", got)
 	}
-	if got := errnoName(-1); got != "EPERM" {
-		t.Errorf("errnoName(-1) = %q", got)
+	if got := wire.ErrnoName(-1); got != "EPERM" {
+		t.Errorf("wire.ErrnoName(-1) = %q", got)
 	}
-	if got := errnoName(5); got != "" {
-		t.Errorf("errnoName(5) = %q, want none for a success", got)
+	if got := wire.ErrnoName(5); got != "" {
+		t.Errorf("wire.ErrnoName(5) = %q, want none for a success", got)
 	}
 	if got := resolve("/a/b", "../c"); got != "/a/c" {
 		t.Errorf("resolve = %q", got)

@@ -142,19 +142,6 @@ func ptraceRequest(req int64) string {
 	return fmt.Sprintf("PTRACE_%d", req)
 }
 
-// errnoName names a negative return value's errno ("EPERM"); "" for
-// values that are not errors.
-func errnoName(ret int64) string {
-	if ret >= 0 || ret < -4095 {
-		return ""
-	}
-	e := unix.Errno(-ret)
-	if name := unix.ErrnoName(e); name != "" {
-		return name
-	}
-	return fmt.Sprintf("errno %d", -ret)
-}
-
 // Constants the decoder branches on (include/uapi/linux/mount.h, bpf.h).
 const (
 	mountBind   = 4096 // MS_BIND
