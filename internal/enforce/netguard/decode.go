@@ -9,6 +9,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/netname"
 	"github.com/vigil-sec/vigil/internal/wire"
 )
 
@@ -33,8 +34,8 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 	}
 	ev := d.Event(wire.HeaderOf(raw), event.KindNetConnect)
 	ev.Network = &event.Network{
-		Protocol: protocolName(r.Protocol),
-		Family:   familyName(r.Family),
+		Protocol: netname.Protocol(r.Family, r.Protocol),
+		Family:   netname.Family(r.Family),
 	}
 	ev.Enforcement = &event.Enforcement{
 		PolicyID:  int(r.Hit.Policy),
@@ -152,29 +153,4 @@ func hookName(op, flags uint8) string {
 		v = "6"
 	}
 	return "cgroup/" + syscallName(op) + v
-}
-
-func familyName(f uint16) string {
-	if f == unix.AF_INET6 {
-		return "inet6"
-	}
-	return "inet"
-}
-
-func protocolName(p uint16) string {
-	switch p {
-	case unix.IPPROTO_TCP:
-		return "tcp"
-	case unix.IPPROTO_UDP:
-		return "udp"
-	case unix.IPPROTO_ICMP:
-		return "icmp"
-	case unix.IPPROTO_ICMPV6:
-		return "icmpv6"
-	case unix.IPPROTO_SCTP:
-		return "sctp"
-	case unix.IPPROTO_UDPLITE:
-		return "udplite"
-	}
-	return fmt.Sprintf("proto_%d", p)
 }

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/netname"
 
 	"github.com/vigil-sec/vigil/internal/testenv"
 )
@@ -211,7 +212,7 @@ func protocolOf(t *testing.T, ln *net.TCPListener) string {
 	}); err != nil || serr != nil {
 		t.Fatalf("SO_PROTOCOL: %v %v", err, serr)
 	}
-	return protocolName(unix.AF_INET, uint16(proto))
+	return netname.Protocol(unix.AF_INET, uint16(proto))
 }
 
 func somaxconn(t *testing.T) int {

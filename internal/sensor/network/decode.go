@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/netname"
 	"github.com/vigil-sec/vigil/internal/wire"
 )
 
@@ -37,9 +38,9 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 	}
 	ev := d.Event(wire.HeaderOf(raw), kind)
 	ev.Network = &event.Network{
-		Family:     familyName(info.Family),
-		SocketType: socketTypeName(info.Type),
-		Protocol:   protocolName(info.Family, info.Protocol),
+		Family:     netname.Family(info.Family),
+		SocketType: netname.SocketType(info.Type),
+		Protocol:   netname.Protocol(info.Family, info.Protocol),
 	}
 	// a DNS query is taken at syscall entry: there is no result to report
 	if name := syscallName(info.Syscall); name != "" && kind != event.KindDNSQuery {
