@@ -47,8 +47,7 @@ func (ce *celEnv) precheck(parsed *cel.Ast, text string, n names) []issue {
 		return runeToByte(text, int(r.Start))
 	}
 	var out []issue
-	var walk func(e ast.Expr, scope map[string]bool)
-	walk = func(e ast.Expr, scope map[string]bool) {
+	walkScoped(parsed.NativeRep().Expr(), map[string]bool{}, func(e ast.Expr, scope map[string]bool) bool {
 		switch e.Kind() {
 		case ast.IdentKind:
 			name := e.AsIdent()
@@ -58,40 +57,13 @@ func (ce *celEnv) precheck(parsed *cel.Ast, text string, n names) []issue {
 		case ast.SelectKind:
 			if iss, ok := ce.checkPath(e, scope, at); ok {
 				out = append(out, iss...)
-				return
+				return false
 			}
-			walk(e.AsSelect().Operand(), scope)
 		case ast.CallKind:
-			c := e.AsCall()
-			out = append(out, checkCall(c, at, n)...)
-			if c.IsMemberFunction() {
-				walk(c.Target(), scope)
-			}
-			for _, a := range c.Args() {
-				walk(a, scope)
-			}
-		case ast.ListKind:
-			for _, el := range e.AsList().Elements() {
-				walk(el, scope)
-			}
-		case ast.MapKind:
-			for _, en := range e.AsMap().Entries() {
-				walk(en.AsMapEntry().Key(), scope)
-				walk(en.AsMapEntry().Value(), scope)
-			}
-		case ast.ComprehensionKind:
-			c := e.AsComprehension()
-			walk(c.IterRange(), scope)
-			inner := map[string]bool{c.IterVar(): true, c.AccuVar(): true, c.IterVar2(): true}
-			for k := range scope {
-				inner[k] = true
-			}
-			walk(c.LoopCondition(), inner)
-			walk(c.LoopStep(), inner)
-			walk(c.Result(), inner)
+			out = append(out, checkCall(e.AsCall(), at, n)...)
 		}
-	}
-	walk(parsed.NativeRep().Expr(), map[string]bool{})
+		return true
+	})
 	return out
 }
 

@@ -51,49 +51,58 @@ func shadowed(e ast.NavigableExpr, name string) bool {
 func identsIn(e ast.Expr) []string {
 	var out []string
 	seen := map[string]bool{}
-	var walk func(e ast.Expr, scope map[string]bool)
-	walk = func(e ast.Expr, scope map[string]bool) {
-		switch e.Kind() {
-		case ast.IdentKind:
+	walkScoped(e, map[string]bool{}, func(e ast.Expr, scope map[string]bool) bool {
+		if e.Kind() == ast.IdentKind {
 			if n := e.AsIdent(); !scope[n] && !seen[n] {
 				seen[n] = true
 				out = append(out, n)
 			}
-		case ast.SelectKind:
-			walk(e.AsSelect().Operand(), scope)
-		case ast.CallKind:
-			c := e.AsCall()
-			if c.IsMemberFunction() {
-				walk(c.Target(), scope)
-			}
-			for _, a := range c.Args() {
-				walk(a, scope)
-			}
-		case ast.ListKind:
-			for _, el := range e.AsList().Elements() {
-				walk(el, scope)
-			}
-		case ast.MapKind:
-			for _, en := range e.AsMap().Entries() {
-				walk(en.AsMapEntry().Key(), scope)
-				walk(en.AsMapEntry().Value(), scope)
-			}
-		case ast.ComprehensionKind:
-			c := e.AsComprehension()
-			walk(c.IterRange(), scope)
-			walk(c.AccuInit(), scope)
-			inner := map[string]bool{c.IterVar(): true, c.AccuVar(): true}
-			if c.HasIterVar2() {
-				inner[c.IterVar2()] = true
-			}
-			for k := range scope {
-				inner[k] = true
-			}
-			walk(c.LoopCondition(), inner)
-			walk(c.LoopStep(), inner)
-			walk(c.Result(), inner)
 		}
-	}
-	walk(e, map[string]bool{})
+		return true
+	})
 	return out
+}
+
+// walkScoped calls visit on e and, as long as visit returns true for an
+// expression, on every expression below it, each with the names in scope
+// there: scope and the variables of the comprehensions around it.
+func walkScoped(e ast.Expr, scope map[string]bool, visit func(e ast.Expr, scope map[string]bool) bool) {
+	if !visit(e, scope) {
+		return
+	}
+	switch e.Kind() {
+	case ast.SelectKind:
+		walkScoped(e.AsSelect().Operand(), scope, visit)
+	case ast.CallKind:
+		c := e.AsCall()
+		if c.IsMemberFunction() {
+			walkScoped(c.Target(), scope, visit)
+		}
+		for _, a := range c.Args() {
+			walkScoped(a, scope, visit)
+		}
+	case ast.ListKind:
+		for _, el := range e.AsList().Elements() {
+			walkScoped(el, scope, visit)
+		}
+	case ast.MapKind:
+		for _, en := range e.AsMap().Entries() {
+			walkScoped(en.AsMapEntry().Key(), scope, visit)
+			walkScoped(en.AsMapEntry().Value(), scope, visit)
+		}
+	case ast.ComprehensionKind:
+		c := e.AsComprehension()
+		walkScoped(c.IterRange(), scope, visit)
+		walkScoped(c.AccuInit(), scope, visit)
+		inner := map[string]bool{c.IterVar(): true, c.AccuVar(): true}
+		if c.HasIterVar2() {
+			inner[c.IterVar2()] = true
+		}
+		for k := range scope {
+			inner[k] = true
+		}
+		walkScoped(c.LoopCondition(), inner, visit)
+		walkScoped(c.LoopStep(), inner, visit)
+		walkScoped(c.Result(), inner, visit)
+	}
 }
