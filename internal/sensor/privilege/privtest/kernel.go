@@ -34,9 +34,6 @@ func initModule([]string) error {
 
 // finitModule offers the file args[0] as a module.
 func finitModule(args []string) error {
-	if err := wantArgs(args, 1, "file"); err != nil {
-		return err
-	}
 	f, err := os.Open(args[0])
 	if err != nil {
 		return err
@@ -47,9 +44,6 @@ func finitModule(args []string) error {
 
 // deleteModule asks to unload the module args[0].
 func deleteModule(args []string) error {
-	if err := wantArgs(args, 1, "name"); err != nil {
-		return err
-	}
 	return printErrno(unix.DeleteModule(args[0], unix.O_NONBLOCK))
 }
 
@@ -57,9 +51,6 @@ func deleteModule(args []string) error {
 // named args[0]+"_cg" that it attaches (with a link) to the cgroup v2
 // directory args[1].
 func bpfLoad(args []string) error {
-	if err := wantArgs(args, 2, "program name, cgroup directory"); err != nil {
-		return err
-	}
 	insns := asm.Instructions{asm.Mov.Imm(asm.R0, 1), asm.Return()}
 	filter, err := ebpf.NewProgram(&ebpf.ProgramSpec{
 		Name: args[0], Type: ebpf.SocketFilter, License: "GPL", Instructions: insns,
@@ -114,9 +105,6 @@ func userfaultfd([]string) error {
 // personality sets the persona args[0], prints the one it replaced and
 // restores that.
 func personality(args []string) error {
-	if err := wantArgs(args, 1, "persona"); err != nil {
-		return err
-	}
 	persona, err := strconv.ParseUint(args[0], 0, 32)
 	if err != nil {
 		return err

@@ -12,9 +12,6 @@ import (
 // unshareNS unshares the namespaces args[0] (CLONE_NEW* flags) from this
 // thread.
 func unshareNS(args []string) error {
-	if err := wantArgs(args, 1, "flags"); err != nil {
-		return err
-	}
 	flags, err := strconv.ParseUint(args[0], 0, 64)
 	if err != nil {
 		return err
@@ -29,9 +26,6 @@ func unshareNS(args []string) error {
 // setnsSelf enters this process's own namespace args[0] ("net", …)
 // through /proc/self/ns with nstype 0: the type comes from the descriptor.
 func setnsSelf(args []string) error {
-	if err := wantArgs(args, 1, "namespace"); err != nil {
-		return err
-	}
 	fd, err := unix.Open("/proc/self/ns/"+args[0], unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return err
@@ -60,9 +54,6 @@ func privateMounts() error {
 // given relative to its parent (the working directory, of this thread
 // only once the mount namespace is unshared), then unmounts it.
 func mountTmpfs(args []string) error {
-	if err := wantArgs(args, 2, "directory, source"); err != nil {
-		return err
-	}
 	dir, source := args[0], args[1]
 	if err := privateMounts(); err != nil {
 		return err
@@ -84,9 +75,6 @@ func mountTmpfs(args []string) error {
 // moveMount mounts a tmpfs on args[0] the new way: fsopen, fsconfig,
 // fsmount, then move_mount of the detached mount.
 func moveMount(args []string) error {
-	if err := wantArgs(args, 2, "directory, source"); err != nil {
-		return err
-	}
 	if err := privateMounts(); err != nil {
 		return err
 	}
@@ -117,9 +105,6 @@ func moveMount(args []string) error {
 // own, the old root going to args[0]/old, the way container runtimes do
 // it: from inside the new root, with relative paths.
 func pivotRoot(args []string) error {
-	if err := wantArgs(args, 1, "directory"); err != nil {
-		return err
-	}
 	dir := args[0]
 	if err := privateMounts(); err != nil {
 		return err
@@ -143,9 +128,6 @@ func pivotRoot(args []string) error {
 
 // chrootTo makes args[0] the process's root directory.
 func chrootTo(args []string) error {
-	if err := wantArgs(args, 1, "directory"); err != nil {
-		return err
-	}
 	if err := unix.Chroot(args[0]); err != nil {
 		return fmt.Errorf("chroot %s: %w", args[0], err)
 	}

@@ -45,58 +45,68 @@ func RunIfHelper() {
 		return
 	}
 	fields := strings.Split(spec, "\t")
-	act := actions()[fields[0]]
-	if act == nil {
+	act, ok := actions()[fields[0]]
+	if !ok {
 		fmt.Fprintf(os.Stderr, "privtest: no action %q\n", fields[0])
 		os.Exit(1)
 	}
 	// every action runs on this one thread: ids, namespaces and ptrace
 	// relations belong to threads, and raw calls here touch only this one
 	runtime.LockOSThread()
-	if err := act(fields[1:]); err != nil {
+	if err := act.call(fields[1:]); err != nil {
 		fmt.Fprintf(os.Stderr, "privtest %s: %v\n", fields[0], err)
 		os.Exit(1)
 	}
 	os.Exit(0)
 }
 
-type action func(args []string) error
+// action is what a helper does, and the arguments it takes.
+type action struct {
+	run func(args []string) error
+	// usage names the arguments, comma-separated; "" for none
+	usage string
+}
 
 func actions() map[string]action {
 	return map[string]action{
-		"setresuid":       setresuidAndBack,
-		"setgid":          setgidAndBack,
-		"setreuid":        setreuidAndBack,
-		"setregid":        setregidAndBack,
-		"setresgid":       setresgidAndBack,
-		"setfsuid":        setfsuidAndBack,
-		"setfsgid":        setfsgidAndBack,
-		"setuid-denied":   setuidDenied,
-		"capset-drop":     capsetDrop,
-		"ptrace-attach":   ptraceAttach,
-		"vm-target":       vmTarget,
-		"vm-write":        vmWrite,
-		"unshare":         unshareNS,
-		"setns-self":      setnsSelf,
-		"mount-tmpfs":     mountTmpfs,
-		"move-mount":      moveMount,
-		"pivot-root":      pivotRoot,
-		"chroot":          chrootTo,
-		"init-module":     initModule,
-		"finit-module":    finitModule,
-		"delete-module":   deleteModule,
-		"bpf-load":        bpfLoad,
-		"kexec-load":      kexecLoad,
-		"kexec-file-load": kexecFileLoad,
-		"userfaultfd":     userfaultfd,
-		"personality":     personality,
-		"every-kind":      everyKind,
+		"setresuid":       {setresuidAndBack, "euid"},
+		"setgid":          {setgidAndBack, ""},
+		"setreuid":        {setreuidAndBack, ""},
+		"setregid":        {setregidAndBack, ""},
+		"setresgid":       {setresgidAndBack, ""},
+		"setfsuid":        {setfsuidAndBack, ""},
+		"setfsgid":        {setfsgidAndBack, ""},
+		"setuid-denied":   {setuidDenied, ""},
+		"capset-drop":     {capsetDrop, ""},
+		"ptrace-attach":   {ptraceAttach, "pid"},
+		"vm-target":       {vmTarget, ""},
+		"vm-write":        {vmWrite, "pid, address, text"},
+		"unshare":         {unshareNS, "flags"},
+		"setns-self":      {setnsSelf, "namespace"},
+		"mount-tmpfs":     {mountTmpfs, "directory, source"},
+		"move-mount":      {moveMount, "directory, source"},
+		"pivot-root":      {pivotRoot, "directory"},
+		"chroot":          {chrootTo, "directory"},
+		"init-module":     {initModule, ""},
+		"finit-module":    {finitModule, "file"},
+		"delete-module":   {deleteModule, "name"},
+		"bpf-load":        {bpfLoad, "program name, cgroup directory"},
+		"kexec-load":      {kexecLoad, ""},
+		"kexec-file-load": {kexecFileLoad, ""},
+		"userfaultfd":     {userfaultfd, ""},
+		"personality":     {personality, "persona"},
+		"every-kind":      {everyKind, "count"},
 	}
 }
 
-func wantArgs(args []string, n int, usage string) error {
-	if len(args) != n {
-		return fmt.Errorf("want %d arguments (%s), have %q", n, usage, args)
+// call runs the action with args, which must be as many as its usage names.
+func (a action) call(args []string) error {
+	n := 0
+	if a.usage != "" {
+		n = len(strings.Split(a.usage, ","))
 	}
-	return nil
+	if len(args) != n {
+		return fmt.Errorf("want %d arguments (%s), have %q", n, a.usage, args)
+	}
+	return a.run(args)
 }

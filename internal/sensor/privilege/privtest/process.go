@@ -18,9 +18,6 @@ import (
 // writes back a word of its memory unchanged (PTRACE_POKEDATA), and
 // detaches.
 func ptraceAttach(args []string) error {
-	if err := wantArgs(args, 1, "pid"); err != nil {
-		return err
-	}
 	pid, err := strconv.Atoi(args[0])
 	if err != nil {
 		return err
@@ -86,9 +83,6 @@ func vmTarget([]string) error {
 
 // vmWrite writes args[2] into process args[0] at address args[1].
 func vmWrite(args []string) error {
-	if err := wantArgs(args, 3, "pid, address, text"); err != nil {
-		return err
-	}
 	pid, err := strconv.Atoi(args[0])
 	if err != nil {
 		return err
