@@ -33,6 +33,10 @@ type listDef struct {
 	items []listItem
 }
 
+func (l *listDef) defName() string  { return l.name }
+func (m *macroDef) defName() string { return m.name }
+func (r *ruleDef) defName() string  { return r.name }
+
 type listItem struct {
 	val   string
 	isInt bool

@@ -23,31 +23,19 @@ type defs struct {
 	warns Errors
 }
 
-func (d *defs) list(name string) *listDef {
-	for _, l := range d.lists {
-		if l.name == name {
-			return l
-		}
-	}
-	return nil
-}
+func (d *defs) list(name string) *listDef   { return byName(d.lists, name) }
+func (d *defs) macro(name string) *macroDef { return byName(d.macros, name) }
+func (d *defs) rule(name string) *ruleDef   { return byName(d.rules, name) }
 
-func (d *defs) macro(name string) *macroDef {
-	for _, m := range d.macros {
-		if m.name == name {
-			return m
+// byName is the definition called name, or nil.
+func byName[T interface{ defName() string }](defs []T, name string) T {
+	for _, x := range defs {
+		if x.defName() == name {
+			return x
 		}
 	}
-	return nil
-}
-
-func (d *defs) rule(name string) *ruleDef {
-	for _, r := range d.rules {
-		if r.name == name {
-			return r
-		}
-	}
-	return nil
+	var none T
+	return none
 }
 
 // collect parses the sources in order and applies each entry to what the
