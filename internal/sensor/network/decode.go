@@ -65,21 +65,20 @@ func ours(k event.Kind) bool {
 func (d Decoder) kindFields(ev *event.Event, info *networkNetInfo, tail []byte) error {
 	n := ev.Network
 	switch ev.Kind {
-	case event.KindNetConnect:
+	case event.KindNetConnect, event.KindNetAccept, event.KindNetListen, event.KindNetBind, event.KindNetSocket:
+		// the kinds a syscall's exit reports: its return is the result
 		n.Result = result(info.Ret)
+	}
+	switch ev.Kind {
+	case event.KindNetConnect:
 		endpoints(n, info, false)
 	case event.KindNetAccept:
-		n.Result = result(info.Ret)
 		endpoints(n, info, true)
 	case event.KindNetListen:
-		n.Result = result(info.Ret)
 		n.Backlog = int(info.Backlog)
 		local(n, info, true)
 	case event.KindNetBind:
-		n.Result = result(info.Ret)
 		local(n, info, true)
-	case event.KindNetSocket:
-		n.Result = result(info.Ret)
 	case event.KindNetClose:
 		n.State = tcpStateName(info.State)
 		n.OldState = tcpStateName(info.OldState)
