@@ -303,29 +303,27 @@ func loadConfig(f runFlags) (*config.Config, error) {
 	// the output flags given make the only output when the file names
 	// none; otherwise they change the file's stdout output or add one,
 	// and the file's other outputs stay (config.Apply)
-	o := config.Overrides{DefaultEvents: f.events}
-	if given("output") {
-		o.Output = &f.output
-	}
-	if given("format") {
-		o.Format = &f.format
-	}
-	if given("events") {
-		o.Events = &f.events
-	}
-	if given("metrics-addr") {
-		o.MetricsAddress = &f.metricsAddr
-	}
-	if given("metrics-allow-remote") {
-		o.MetricsAllowRemote = &f.metricsRemote
-	}
-	if given("bpf-stats") {
-		o.BPFStats = &f.bpfStats
+	o := config.Overrides{
+		DefaultEvents:      f.events,
+		Output:             ifGiven(given, "output", &f.output),
+		Format:             ifGiven(given, "format", &f.format),
+		Events:             ifGiven(given, "events", &f.events),
+		MetricsAddress:     ifGiven(given, "metrics-addr", &f.metricsAddr),
+		MetricsAllowRemote: ifGiven(given, "metrics-allow-remote", &f.metricsRemote),
+		BPFStats:           ifGiven(given, "bpf-stats", &f.bpfStats),
 	}
 	if given("socket") || f.configFile == "" {
 		o.Socket = &f.socket
 	}
 	return cfg, cfg.Apply(o)
+}
+
+// ifGiven is v when the flag was given, nil (the file's value) otherwise.
+func ifGiven[T any](given func(string) bool, flag string, v *T) *T {
+	if given(flag) {
+		return v
+	}
+	return nil
 }
 
 func isTerminal(w io.Writer) bool {
