@@ -85,6 +85,34 @@ func (h *held) take() *event.Alert {
 	return al
 }
 
+// limiter is a token bucket that holds back what it cannot let through.
+type limiter struct {
+	tokens
+	held
+	// pending says it is queued to write what it holds when it is due.
+	pending bool
+}
+
+func (l *limiter) lim() *limiter { return l }
+
+// holdBack holds al back; it reports whether the limiter was not queued
+// yet and is now to be.
+func (l *limiter) holdBack(al *event.Alert) bool {
+	l.add(al)
+	if l.pending {
+		return false
+	}
+	l.pending = true
+	return true
+}
+
+// spend takes the token that the alert it writes at due costs, if the
+// bucket has refilled to one by then.
+func (l *limiter) spend(due time.Time, burst int, every time.Duration) {
+	l.refill(due, burst, every)
+	l.level = max(l.level-1, 0)
+}
+
 type throttleKey struct {
 	check int32
 	scope string
@@ -93,17 +121,13 @@ type throttleKey struct {
 // bucket is one rule's bucket for one source.
 type bucket struct {
 	key throttleKey
-	tokens
-	held
-	lru     *list.Element
-	pending bool
+	limiter
+	lru *list.Element
 }
 
 // ceiling is one rule's bucket across its sources.
 type ceiling struct {
-	tokens
-	held
-	pending bool
+	limiter
 	// heldTotal counts the matches it ever held back.
 	heldTotal uint64
 }
@@ -170,7 +194,7 @@ func (t *throttle) admit(check int32, al *event.Alert, out []*event.Alert) []*ev
 	k := throttleKey{check, scopeOf(al.Event)}
 	b := t.buckets[k]
 	if b == nil {
-		b = &bucket{key: k, tokens: tokens{level: float64(t.cfg.Burst), last: al.Time}}
+		b = &bucket{key: k, limiter: limiter{tokens: tokens{level: float64(t.cfg.Burst), last: al.Time}}}
 		b.lru = t.lru.PushFront(b)
 		t.buckets[k] = b
 		out = t.evict(al.Time, out)
@@ -179,9 +203,7 @@ func (t *throttle) admit(check int32, al *event.Alert, out []*event.Alert) []*ev
 	}
 	b.refill(al.Time, t.cfg.Burst, t.cfg.Refill)
 	if b.level < 1 {
-		b.add(al)
-		if !b.pending {
-			b.pending = true
+		if b.holdBack(al) {
 			t.pending = append(t.pending, b)
 			t.schedule(b.due(t.cfg.Refill))
 		}
@@ -203,7 +225,7 @@ func (t *throttle) pass(check int32, al *event.Alert, now time.Time, out []*even
 	}
 	c := t.ceilings[check]
 	if c == nil {
-		c = &ceiling{tokens: tokens{level: float64(t.cfg.RuleBurst), last: now}}
+		c = &ceiling{limiter: limiter{tokens: tokens{level: float64(t.cfg.RuleBurst), last: now}}}
 		t.ceilings[check] = c
 	}
 	c.refill(now, t.cfg.RuleBurst, t.cfg.RuleRefill)
@@ -212,9 +234,7 @@ func (t *throttle) pass(check int32, al *event.Alert, now time.Time, out []*even
 		return append(out, al)
 	}
 	c.heldTotal += 1 + al.Suppressed
-	c.add(al)
-	if !c.pending {
-		c.pending = true
+	if c.holdBack(al) {
 		t.pendingCeiling = append(t.pendingCeiling, c)
 		t.schedule(c.due(t.cfg.RuleRefill))
 	}
@@ -250,53 +270,48 @@ func (t *throttle) flush(now time.Time, out []*event.Alert) []*event.Alert {
 	if !drain {
 		out = t.flushCeilings(now, out)
 	}
-	keep := t.pending[:0]
-	for _, b := range t.pending {
-		due := b.due(t.cfg.Refill)
-		if b.count > 0 && !drain && now.Before(due) {
-			keep = append(keep, b)
-			t.schedule(due)
-			continue
-		}
-		b.pending = false
-		if b.count == 0 {
-			continue
-		}
+	t.pending = flushQueue(t, t.pending, now, t.cfg.Refill, func(b *bucket, due time.Time) {
 		at := t.latest
 		if !drain {
-			b.refill(due, t.cfg.Burst, t.cfg.Refill)
-			b.level = max(b.level-1, 0)
+			b.spend(due, t.cfg.Burst, t.cfg.Refill)
 			at = due
 		}
 		out = t.pass(b.key.check, b.take(), at, out)
-	}
-	clear(t.pending[len(keep):])
-	t.pending = keep
+	})
 	return t.flushCeilings(now, out)
 }
 
 func (t *throttle) flushCeilings(now time.Time, out []*event.Alert) []*event.Alert {
-	keep := t.pendingCeiling[:0]
-	for _, c := range t.pendingCeiling {
-		due := c.due(t.cfg.RuleRefill)
-		if c.count > 0 && !now.IsZero() && now.Before(due) {
-			keep = append(keep, c)
+	t.pendingCeiling = flushQueue(t, t.pendingCeiling, now, t.cfg.RuleRefill, func(c *ceiling, due time.Time) {
+		if !now.IsZero() { // draining takes no token: the one summary beyond the ceiling
+			c.spend(due, t.cfg.RuleBurst, t.cfg.RuleRefill)
+		}
+		out = append(out, c.take())
+	})
+	return out
+}
+
+// flushQueue calls write, in order, for the queued limiters that hold
+// something back and are due by now (all of them when draining: a zero
+// now), and drops them from the queue with those that hold nothing. It
+// returns what stays queued, and schedules the next flush for it.
+func flushQueue[L interface{ lim() *limiter }](t *throttle, queue []L, now time.Time, every time.Duration, write func(l L, due time.Time)) []L {
+	keep := queue[:0]
+	for _, x := range queue {
+		l := x.lim()
+		due := l.due(every)
+		if l.count > 0 && !now.IsZero() && now.Before(due) {
+			keep = append(keep, x)
 			t.schedule(due)
 			continue
 		}
-		c.pending = false
-		if c.count == 0 {
-			continue
+		l.pending = false
+		if l.count > 0 {
+			write(x, due)
 		}
-		if !now.IsZero() { // draining takes no token: the one summary beyond the ceiling
-			c.refill(due, t.cfg.RuleBurst, t.cfg.RuleRefill)
-			c.level = max(c.level-1, 0)
-		}
-		out = append(out, c.take())
 	}
-	clear(t.pendingCeiling[len(keep):])
-	t.pendingCeiling = keep
-	return out
+	clear(queue[len(keep):])
+	return keep
 }
 
 // evict drops least recently used buckets beyond the cap; what they held
