@@ -1,10 +1,7 @@
 package config
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -15,6 +12,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/policy"
+	"github.com/vigil-sec/vigil/internal/yamldoc"
 )
 
 // LoadPolicies reads a policy file: one or more YAML documents, each one
@@ -31,20 +29,11 @@ func LoadPolicies(path string) ([]policy.Policy, error) {
 // Nothing is returned unless every policy in the file is valid.
 func ParsePolicies(file string, data []byte) ([]policy.Policy, error) {
 	d := &decoder{file: file}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var out []policy.Policy
 	seen := map[string]int{}
-	for {
-		var doc yaml.Node
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
-			break
-		}
+	for doc, err := range yamldoc.Documents(data) {
 		if err != nil {
 			return nil, &Error{File: file, Line: yamlErrorLine(err), Field: "policy", Msg: err.Error()}
-		}
-		if len(doc.Content) == 0 {
-			continue
 		}
 		p, ok := d.policy(doc.Content[0])
 		if !ok {

@@ -1,14 +1,13 @@
 package rule
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strconv"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/vigil-sec/vigil/internal/yamldoc"
 )
 
 // entryType is what an entry of a rule file defines.
@@ -66,18 +65,9 @@ func (e *entry) errf(key, format string, args ...any) *Error {
 func parseFile(src *Source) ([]*entry, Errors) {
 	var errs Errors
 	var out []*entry
-	dec := yaml.NewDecoder(bytes.NewReader(src.Data))
-	for {
-		var doc yaml.Node
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
-			break
-		}
+	for doc, err := range yamldoc.Documents(src.Data) {
 		if err != nil {
 			return nil, append(errs, syntaxError(src.Name, src.Data, err))
-		}
-		if len(doc.Content) == 0 {
-			continue
 		}
 		root := doc.Content[0]
 		if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {

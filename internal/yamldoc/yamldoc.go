@@ -1,0 +1,39 @@
+// Package yamldoc reads a YAML stream of several documents, the way rule
+// files and policy files are written: "---" between entries.
+package yamldoc
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"iter"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Documents yields the documents of data in order, each as its
+// DocumentNode, whose Content holds its root; it skips those without one
+// (nothing but comments).
+// A syntax error is yielded, with a nil node, as the last value.
+func Documents(data []byte) iter.Seq2[*yaml.Node, error] {
+	return func(yield func(*yaml.Node, error) bool) {
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		for {
+			var doc yaml.Node
+			err := dec.Decode(&doc)
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if len(doc.Content) == 0 {
+				continue
+			}
+			if !yield(&doc, nil) {
+				return
+			}
+		}
+	}
+}

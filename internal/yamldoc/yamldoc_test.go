@@ -1,0 +1,33 @@
+package yamldoc
+
+import "testing"
+
+func TestDocuments(t *testing.T) {
+	var got []string
+	for doc, err := range Documents([]byte("a: 1\n---\nb: 2\n")) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, doc.Content[0].Content[0].Value)
+	}
+	if len(got) != 2 || got[0] != "a" || got[1] != "b" {
+		t.Errorf("documents %q, want [a b]", got)
+	}
+}
+
+func TestDocumentsStopsAtSyntaxError(t *testing.T) {
+	n, errs := 0, 0
+	for doc, err := range Documents([]byte("a: 1\n---\nb: [\n")) {
+		if err != nil {
+			errs++
+			continue
+		}
+		if doc == nil {
+			t.Fatal("nil document without an error")
+		}
+		n++
+	}
+	if n != 1 || errs != 1 {
+		t.Errorf("%d documents and %d errors, want 1 and 1", n, errs)
+	}
+}
