@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/vigil-sec/vigil/internal/yamldoc"
 )
 
 // Error is one problem in a config file, with where it is.
@@ -43,7 +45,7 @@ func (d *decoder) err() error { return errors.Join(d.errs...) }
 func (d *decoder) mapping(n *yaml.Node, field string, allowed ...string) (map[string]*yaml.Node, bool) {
 	n = resolve(n)
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, field, "want a mapping (key: value lines), got %s", describe(n))
+		d.errorf(n, field, "want a mapping (key: value lines), got %s", yamldoc.Describe(n))
 		return nil, false
 	}
 	out := make(map[string]*yaml.Node, len(n.Content)/2)
@@ -66,7 +68,7 @@ func (d *decoder) mapping(n *yaml.Node, field string, allowed ...string) (map[st
 func (d *decoder) sequence(n *yaml.Node, field string) []*yaml.Node {
 	n = resolve(n)
 	if n.Kind != yaml.SequenceNode {
-		d.errorf(n, field, "want a list, got %s", describe(n))
+		d.errorf(n, field, "want a list, got %s", yamldoc.Describe(n))
 		return nil
 	}
 	return n.Content
@@ -75,7 +77,7 @@ func (d *decoder) sequence(n *yaml.Node, field string) []*yaml.Node {
 func (d *decoder) str(n *yaml.Node, field string) string {
 	n = resolve(n)
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		d.errorf(n, field, "want a string, got %s", describe(n))
+		d.errorf(n, field, "want a string, got %s", yamldoc.Describe(n))
 		return ""
 	}
 	return n.Value
@@ -85,7 +87,7 @@ func (d *decoder) boolean(n *yaml.Node, field string) bool {
 	n = resolve(n)
 	var b bool
 	if n.Kind != yaml.ScalarNode || n.Decode(&b) != nil {
-		d.errorf(n, field, "want true or false, got %s", describe(n))
+		d.errorf(n, field, "want true or false, got %s", yamldoc.Describe(n))
 	}
 	return b
 }
@@ -94,7 +96,7 @@ func (d *decoder) integer(n *yaml.Node, field string, min int) int {
 	n = resolve(n)
 	i, err := strconv.Atoi(n.Value)
 	if n.Kind != yaml.ScalarNode || err != nil {
-		d.errorf(n, field, "want a whole number, got %s", describe(n))
+		d.errorf(n, field, "want a whole number, got %s", yamldoc.Describe(n))
 		return 0
 	}
 	if i < min {
@@ -143,7 +145,7 @@ func (d *decoder) strings(n *yaml.Node, field string) []string {
 func (d *decoder) stringMap(n *yaml.Node, field string) map[string]string {
 	n = resolve(n)
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, field, "want a mapping, got %s", describe(n))
+		d.errorf(n, field, "want a mapping, got %s", yamldoc.Describe(n))
 		return nil
 	}
 	out := make(map[string]string)
@@ -160,21 +162,6 @@ func resolve(n *yaml.Node) *yaml.Node {
 		n = n.Alias
 	}
 	return n
-}
-
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		if n.Tag == "!!null" {
-			return "nothing"
-		}
-		return strconv.Quote(n.Value)
-	}
-	return "something else"
 }
 
 func join(parent, key string) string {

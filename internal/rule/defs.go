@@ -7,6 +7,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/yamldoc"
 )
 
 // Action is what a rule asks vigil to do when it matches.
@@ -198,7 +199,7 @@ func parseRow(e *entry, row *yaml.Node, bad func(*yaml.Node, string, ...any) *Er
 			vals, err := scalarList(e, "exceptions", c)
 			return exceptionCell{vals: vals, at: e.posOf(c), isInt: len(c.Content) > 0 && c.Content[0].Tag == "!!int"}, err
 		}
-		return exceptionCell{}, bad(c, "values: want a value or a list of values, got %s", describeNode(c))
+		return exceptionCell{}, bad(c, "values: want a value or a list of values, got %s", yamldoc.Describe(c))
 	}
 	if row.Kind == yaml.ScalarNode {
 		c, err := cellOf(row)

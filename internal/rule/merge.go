@@ -8,6 +8,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/yamldoc"
 )
 
 // defs are the entries of all files after append and override, in
@@ -106,7 +107,7 @@ func (d *defs) applyList(e *entry) Errors {
 	items := make([]listItem, 0, len(n.Content))
 	for _, c := range n.Content {
 		if c.Kind != yaml.ScalarNode || c.Tag == "!!null" {
-			return Errors{errAt(e.posOf(c), e.label(), "items", "want a string or number, got %s", describeNode(c))}
+			return Errors{errAt(e.posOf(c), e.label(), "items", "want a string or number, got %s", yamldoc.Describe(c))}
 		}
 		if c.Tag != "!!str" && c.Tag != "!!int" {
 			return Errors{errAt(e.posOf(c), e.label(), "items", "want a string or a whole number, got %q (quote it to make it a string)", c.Value)}

@@ -1,7 +1,6 @@
 package rule
 
 import (
-	"fmt"
 	"sort"
 	"strconv"
 
@@ -251,14 +250,4 @@ func (e *entry) positiveInt(key string, def int) (int, *Error) {
 		return def, e.errf(key, "want a positive whole number, got %q", n.Value)
 	}
 	return v, nil
-}
-
-func describeNode(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	}
-	return fmt.Sprintf("%q", n.Value)
 }

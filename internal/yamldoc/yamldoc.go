@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"iter"
+	"strconv"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -36,4 +37,22 @@ func Documents(data []byte) iter.Seq2[*yaml.Node, error] {
 			}
 		}
 	}
+}
+
+// Describe says what a node holds, for messages that say what was found
+// where something else was wanted: "a mapping", "a list", "nothing" (a
+// null), or the scalar quoted.
+func Describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "nothing"
+		}
+		return strconv.Quote(n.Value)
+	}
+	return "something else"
 }

@@ -31,3 +31,21 @@ func TestDocumentsStopsAtSyntaxError(t *testing.T) {
 		t.Errorf("%d documents and %d errors, want 1 and 1", n, errs)
 	}
 }
+
+func TestDescribe(t *testing.T) {
+	for text, want := range map[string]string{
+		"a: 1":   "a mapping",
+		"[1, 2]": "a list",
+		"~":      "nothing",
+		"x y":    `"x y"`,
+	} {
+		for doc, err := range Documents([]byte(text)) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := Describe(doc.Content[0]); got != want {
+				t.Errorf("Describe(%s) = %s, want %s", text, got, want)
+			}
+		}
+	}
+}
