@@ -26,42 +26,22 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* The LPM trie needs BPF_F_NO_PREALLOC; entries cost memory only when written. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, NET_DENY_MAX);
-	__type(key, struct net_key4);
-	__type(value, struct net_entry);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} net_deny4 SEC(".maps");
+/* A deny table: an LPM trie of max entries keyed by key_type. The trie needs
+ * BPF_F_NO_PREALLOC; entries cost memory only when written. */
+#define NET_DENY_TRIE(name, max, key_type)            \
+	struct {                                      \
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE);  \
+		__uint(max_entries, max);             \
+		__type(key, key_type);                \
+		__type(value, struct net_entry);      \
+		__uint(map_flags, BPF_F_NO_PREALLOC); \
+		__uint(pinning, LIBBPF_PIN_BY_NAME);  \
+	} name SEC(".maps")
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, NET_DENY_MAX);
-	__type(key, struct net_key6);
-	__type(value, struct net_entry);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} net_deny6 SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, NET_BIND_MAX);
-	__type(key, struct net_key4);
-	__type(value, struct net_entry);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} net_bind_deny4 SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, NET_BIND_MAX);
-	__type(key, struct net_key6);
-	__type(value, struct net_entry);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} net_bind_deny6 SEC(".maps");
+NET_DENY_TRIE(net_deny4, NET_DENY_MAX, struct net_key4);
+NET_DENY_TRIE(net_deny6, NET_DENY_MAX, struct net_key6);
+NET_DENY_TRIE(net_bind_deny4, NET_BIND_MAX, struct net_key4);
+NET_DENY_TRIE(net_bind_deny6, NET_BIND_MAX, struct net_key6);
 
 /* enum net_table → which (protocol, port) classes of that table have entries */
 struct {
@@ -296,39 +276,21 @@ static __always_inline int judge6(struct bpf_sock_addr *ctx, __u8 op, __u32 tabl
 	return judge(&c);
 }
 
-SEC("cgroup/connect4")
-int net_connect4(struct bpf_sock_addr *ctx)
-{
-	return judge4(ctx, NET_OP_CONNECT, NET_TABLE_CONNECT4);
-}
+/* The IPv4 and IPv6 hooks of one call, net_<call>4 and net_<call>6: op's
+ * programs, judging by table4 and table6. */
+#define NET_HOOKS(call, op, table4, table6)             \
+	SEC("cgroup/" #call "4")                        \
+	int net_##call##4(struct bpf_sock_addr * ctx)   \
+	{                                               \
+		return judge4(ctx, op, table4);         \
+	}                                               \
+	SEC("cgroup/" #call "6")                        \
+	int net_##call##6(struct bpf_sock_addr * ctx)   \
+	{                                               \
+		return judge6(ctx, op, table4, table6); \
+	}
 
-SEC("cgroup/connect6")
-int net_connect6(struct bpf_sock_addr *ctx)
-{
-	return judge6(ctx, NET_OP_CONNECT, NET_TABLE_CONNECT4, NET_TABLE_CONNECT6);
-}
-
+NET_HOOKS(connect, NET_OP_CONNECT, NET_TABLE_CONNECT4, NET_TABLE_CONNECT6)
 /* unconnected UDP only: a connected socket was judged at connect */
-SEC("cgroup/sendmsg4")
-int net_sendmsg4(struct bpf_sock_addr *ctx)
-{
-	return judge4(ctx, NET_OP_SENDMSG, NET_TABLE_CONNECT4);
-}
-
-SEC("cgroup/sendmsg6")
-int net_sendmsg6(struct bpf_sock_addr *ctx)
-{
-	return judge6(ctx, NET_OP_SENDMSG, NET_TABLE_CONNECT4, NET_TABLE_CONNECT6);
-}
-
-SEC("cgroup/bind4")
-int net_bind4(struct bpf_sock_addr *ctx)
-{
-	return judge4(ctx, NET_OP_BIND, NET_TABLE_BIND4);
-}
-
-SEC("cgroup/bind6")
-int net_bind6(struct bpf_sock_addr *ctx)
-{
-	return judge6(ctx, NET_OP_BIND, NET_TABLE_BIND4, NET_TABLE_BIND6);
-}
+NET_HOOKS(sendmsg, NET_OP_SENDMSG, NET_TABLE_CONNECT4, NET_TABLE_CONNECT6)
+NET_HOOKS(bind, NET_OP_BIND, NET_TABLE_BIND4, NET_TABLE_BIND6)
