@@ -132,22 +132,22 @@ func (s *Sink) open() error {
 
 // Write appends ev as one line.
 func (s *Sink) Write(ev *event.Event) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	line, err := s.enc.Event(ev)
-	if err != nil {
-		return fmt.Errorf("encode event: %w", err)
-	}
-	return s.writeLine(line)
+	return s.encodeLine("event", func(enc *output.Encoder) ([]byte, error) { return enc.Event(ev) })
 }
 
 // WriteAlert appends al as one line.
 func (s *Sink) WriteAlert(al *event.Alert) error {
+	return s.encodeLine("alert", func(enc *output.Encoder) ([]byte, error) { return enc.Alert(al) })
+}
+
+// encodeLine encodes what (an "event", an "alert") with the sink's
+// encoder and appends the line, both under the lock.
+func (s *Sink) encodeLine(what string, encode func(*output.Encoder) ([]byte, error)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	line, err := s.enc.Alert(al)
+	line, err := encode(s.enc)
 	if err != nil {
-		return fmt.Errorf("encode alert: %w", err)
+		return fmt.Errorf("encode %s: %w", what, err)
 	}
 	return s.writeLine(line)
 }
