@@ -91,22 +91,33 @@ func stringTest(e ast.Expr, want string) (string, guardVals, bool) {
 // stringLits reads a string literal or a list of string literals; nil
 // otherwise.
 func stringLits(e ast.Expr) []string {
+	return literals(e, func(s types.String) string { return string(s) })
+}
+
+// intLits reads an int literal or a list of int literals; nil otherwise.
+func intLits(e ast.Expr) []int64 {
+	return literals(e, func(n types.Int) int64 { return int64(n) })
+}
+
+// literals reads a literal of CEL type L, or a list of them, each as
+// conv makes it; nil otherwise.
+func literals[L types.String | types.Int, V any](e ast.Expr, conv func(L) V) []V {
 	switch e.Kind() {
 	case ast.LiteralKind:
-		if s, ok := e.AsLiteral().(types.String); ok {
-			return []string{string(s)}
+		if l, ok := e.AsLiteral().(L); ok {
+			return []V{conv(l)}
 		}
 	case ast.ListKind:
-		out := []string{}
+		out := []V{}
 		for _, el := range e.AsList().Elements() {
 			if el.Kind() != ast.LiteralKind {
 				return nil
 			}
-			s, ok := el.AsLiteral().(types.String)
+			l, ok := el.AsLiteral().(L)
 			if !ok {
 				return nil
 			}
-			out = append(out, string(s))
+			out = append(out, conv(l))
 		}
 		return out
 	}
@@ -229,26 +240,6 @@ func intTest(e ast.Expr) (string, []int64, bool) {
 	}
 	path, ok := fieldPath(field)
 	return path, lits, ok && lits != nil
-}
-
-func intLits(e ast.Expr) []int64 {
-	switch e.Kind() {
-	case ast.LiteralKind:
-		if n, ok := e.AsLiteral().(types.Int); ok {
-			return []int64{int64(n)}
-		}
-	case ast.ListKind:
-		out := []int64{}
-		for _, el := range e.AsList().Elements() {
-			n, ok := el.AsLiteral().(types.Int)
-			if el.Kind() != ast.LiteralKind || !ok {
-				return nil
-			}
-			out = append(out, int64(n))
-		}
-		return out
-	}
-	return nil
 }
 
 // trackPre is a `tracked("name", F)` conjunct, tested natively just
