@@ -136,12 +136,8 @@ func (d *decoder) metrics(n *yaml.Node, field string) Metrics {
 	if v := f["address"]; v != nil {
 		m.Address = metrics.LoopbackByDefault(d.str(v, field+".address"))
 	}
-	if v := f["allow_non_loopback"]; v != nil {
-		m.AllowNonLoopback = d.boolean(v, field+".allow_non_loopback")
-	}
-	if v := f["bpf_stats"]; v != nil {
-		m.BPFStats = d.boolean(v, field+".bpf_stats")
-	}
+	decodeKey(f, field, "allow_non_loopback", &m.AllowNonLoopback, d.boolean)
+	decodeKey(f, field, "bpf_stats", &m.BPFStats, d.boolean)
 	if m.Address != "" {
 		if err := metrics.CheckAddress(m.Address, m.AllowNonLoopback); err != nil {
 			d.errorf(f["address"], field+".address", "%v", err)
@@ -156,8 +152,6 @@ func (d *decoder) api(n *yaml.Node, field string) API {
 	if !ok {
 		return a
 	}
-	if v := f["socket"]; v != nil {
-		a.Socket = d.str(v, field+".socket")
-	}
+	decodeKey(f, field, "socket", &a.Socket, d.str)
 	return a
 }

@@ -179,3 +179,11 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// decodeKey reads key of the mapping keys (at field), when it is there,
+// into dst with read.
+func decodeKey[T any](keys map[string]*yaml.Node, field, key string, dst *T, read func(*yaml.Node, string) T) {
+	if v := keys[key]; v != nil {
+		*dst = read(v, field+"."+key)
+	}
+}

@@ -98,9 +98,7 @@ func (d *decoder) output(n *yaml.Node, field string) Output {
 		d.errorf(n, field, "no sink: add one of %s", strings.Join(sinks, ", "))
 		return o
 	}
-	if v := f["name"]; v != nil {
-		o.Name = d.str(v, field+".name")
-	}
+	decodeKey(f, field, "name", &o.Name, d.str)
 	if v := f["queue"]; v != nil {
 		o.Queue = d.integer(v, field+".queue", 1)
 	}
@@ -137,12 +135,8 @@ func (d *decoder) filter(n *yaml.Node, field string, f *output.Filter) {
 	if m["rules"] != nil || m["min_severity"] != nil {
 		f.Events = false
 	}
-	if v := m["events"]; v != nil {
-		f.Events = d.boolean(v, field+".events")
-	}
-	if v := m["alerts"]; v != nil {
-		f.Alerts = d.boolean(v, field+".alerts")
-	}
+	decodeKey(m, field, "events", &f.Events, d.boolean)
+	decodeKey(m, field, "alerts", &f.Alerts, d.boolean)
 	if v := m["kinds"]; v != nil {
 		for i, k := range d.strings(v, field+".kinds") {
 			if !knownKind(event.Kind(k)) {
@@ -158,9 +152,7 @@ func (d *decoder) filter(n *yaml.Node, field string, f *output.Filter) {
 		}
 		f.MinSeverity = sev
 	}
-	if v := m["rules"]; v != nil {
-		f.Rules = d.strings(v, field+".rules")
-	}
+	decodeKey(m, field, "rules", &f.Rules, d.strings)
 	if err := f.Validate(); err != nil {
 		d.errorf(n, field, "%v", err)
 	}
@@ -175,9 +167,7 @@ func (d *decoder) stdoutOutput(n *yaml.Node, field string) *StdoutOptions {
 	if !ok {
 		return o
 	}
-	if v := f["format"]; v != nil {
-		o.Format = d.format(v, field+".format")
-	}
+	decodeKey(f, field, "format", &o.Format, d.format)
 	return o
 }
 
@@ -192,18 +182,12 @@ func (d *decoder) fileOutput(n *yaml.Node, field string) *file.Options {
 	} else {
 		d.errorf(n, field+".path", "missing: where to write, e.g. /var/log/vigil/events.json")
 	}
-	if v := f["format"]; v != nil {
-		o.Format = d.format(v, field+".format")
-	}
-	if v := f["max_size"]; v != nil {
-		o.MaxSize = d.size(v, field+".max_size")
-	}
+	decodeKey(f, field, "format", &o.Format, d.format)
+	decodeKey(f, field, "max_size", &o.MaxSize, d.size)
 	if v := f["max_backups"]; v != nil {
 		o.MaxBackups = d.integer(v, field+".max_backups", 0)
 	}
-	if v := f["compress"]; v != nil {
-		o.Compress = d.boolean(v, field+".compress")
-	}
+	decodeKey(f, field, "compress", &o.Compress, d.boolean)
 	return o
 }
 
@@ -229,15 +213,9 @@ func (d *decoder) syslogOutput(n *yaml.Node, field string) *syslog.Options {
 		}
 		o.Facility = fac
 	}
-	if v := f["app_name"]; v != nil {
-		o.AppName = d.str(v, field+".app_name")
-	}
-	if v := f["format"]; v != nil {
-		o.Format = d.format(v, field+".format")
-	}
-	if v := f["timeout"]; v != nil {
-		o.Timeout = d.duration(v, field+".timeout")
-	}
+	decodeKey(f, field, "app_name", &o.AppName, d.str)
+	decodeKey(f, field, "format", &o.Format, d.format)
+	decodeKey(f, field, "timeout", &o.Timeout, d.duration)
 	return o
 }
 

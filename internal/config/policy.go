@@ -198,9 +198,7 @@ func (d *decoder) exec(n *yaml.Node, field string) policy.Exec {
 			}
 		}
 	}
-	if v := keys["hold_unknown"]; v != nil {
-		e.HoldUnknown = d.boolean(v, field+".hold_unknown")
-	}
+	decodeKey(keys, field, "hold_unknown", &e.HoldUnknown, d.boolean)
 	if len(e.DenySHA256) == 0 {
 		e.HoldUnknown = false
 	}
@@ -211,9 +209,7 @@ func (d *decoder) exec(n *yaml.Node, field string) policy.Exec {
 // called by their position.
 func (d *decoder) entry(n *yaml.Node, keys map[string]*yaml.Node, field string) policy.Entry {
 	e := policy.Entry{Name: field, Source: fmt.Sprintf("%s:%d", d.file, n.Line)}
-	if v := keys["name"]; v != nil {
-		e.Name = d.str(v, field+".name")
-	}
+	decodeKey(keys, field, "name", &e.Name, d.str)
 	return e
 }
 
@@ -333,9 +329,7 @@ func (d *decoder) packets(n *yaml.Node, field string) policy.Packets {
 		return policy.Packets{}
 	}
 	var p policy.Packets
-	if v := keys["interfaces"]; v != nil {
-		p.Interfaces = d.strings(v, field+".interfaces")
-	}
+	decodeKey(keys, field, "interfaces", &p.Interfaces, d.strings)
 	if v := keys["drop"]; v != nil {
 		for i, item := range d.sequence(v, field+".drop") {
 			f := fmt.Sprintf("%s.drop[%d]", field, i)

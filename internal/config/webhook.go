@@ -30,21 +30,13 @@ func (d *decoder) webhookOutput(n *yaml.Node, field string) *webhook.Options {
 	if v := f["batch_size"]; v != nil {
 		o.BatchSize = d.integer(v, field+".batch_size", 1)
 	}
-	if v := f["timeout"]; v != nil {
-		o.Timeout = d.duration(v, field+".timeout")
-	}
-	if v := f["min_backoff"]; v != nil {
-		o.MinBackoff = d.duration(v, field+".min_backoff")
-	}
-	if v := f["max_backoff"]; v != nil {
-		o.MaxBackoff = d.duration(v, field+".max_backoff")
-	}
+	decodeKey(f, field, "timeout", &o.Timeout, d.duration)
+	decodeKey(f, field, "min_backoff", &o.MinBackoff, d.duration)
+	decodeKey(f, field, "max_backoff", &o.MaxBackoff, d.duration)
 	if v := f["max_retries"]; v != nil {
 		o.MaxRetries = d.integer(v, field+".max_retries", 0)
 	}
-	if v := f["headers"]; v != nil {
-		o.Headers = d.stringMap(v, field+".headers")
-	}
+	decodeKey(f, field, "headers", &o.Headers, d.stringMap)
 	if v := f["auth"]; v != nil {
 		d.auth(v, field+".auth", o)
 	}
@@ -74,9 +66,7 @@ func (d *decoder) auth(n *yaml.Node, field string, o *webhook.Options) {
 		return
 	}
 	o.BearerToken = d.secret(f, "bearer_token", field)
-	if v := f["username"]; v != nil {
-		o.Username = d.str(v, field+".username")
-	}
+	decodeKey(f, field, "username", &o.Username, d.str)
 	o.Password = d.secret(f, "password", field)
 	if o.BearerToken != "" && o.Username != "" {
 		d.errorf(n, field, "set a bearer token or a username and password, not both")
@@ -92,23 +82,13 @@ func (d *decoder) tls(n *yaml.Node, field string) webhook.TLSOptions {
 	if !ok {
 		return t
 	}
-	if v := f["ca_file"]; v != nil {
-		t.CAFile = d.str(v, field+".ca_file")
-	}
-	if v := f["cert_file"]; v != nil {
-		t.CertFile = d.str(v, field+".cert_file")
-	}
-	if v := f["key_file"]; v != nil {
-		t.KeyFile = d.str(v, field+".key_file")
-	}
+	decodeKey(f, field, "ca_file", &t.CAFile, d.str)
+	decodeKey(f, field, "cert_file", &t.CertFile, d.str)
+	decodeKey(f, field, "key_file", &t.KeyFile, d.str)
 	if (t.CertFile == "") != (t.KeyFile == "") {
 		d.errorf(n, field, "cert_file and key_file go together")
 	}
-	if v := f["server_name"]; v != nil {
-		t.ServerName = d.str(v, field+".server_name")
-	}
-	if v := f["insecure_skip_verify"]; v != nil {
-		t.InsecureSkipVerify = d.boolean(v, field+".insecure_skip_verify")
-	}
+	decodeKey(f, field, "server_name", &t.ServerName, d.str)
+	decodeKey(f, field, "insecure_skip_verify", &t.InsecureSkipVerify, d.boolean)
 	return t
 }
