@@ -73,31 +73,19 @@ func safe(r rune) bool {
 	return r == ' ' || unicode.IsPrint(r)
 }
 
+// escapes are the controls with a C escape of their own: \a through \r.
+var escapes = [...]string{'\a': `\a`, '\b': `\b`, '\t': `\t`, '\n': `\n`, '\v': `\v`, '\f': `\f`, '\r': `\r`}
+
 func writeRune(b *strings.Builder, r rune) {
-	switch r {
-	case '\a':
-		b.WriteString(`\a`)
-	case '\b':
-		b.WriteString(`\b`)
-	case '\f':
-		b.WriteString(`\f`)
-	case '\n':
-		b.WriteString(`\n`)
-	case '\r':
-		b.WriteString(`\r`)
-	case '\t':
-		b.WriteString(`\t`)
-	case '\v':
-		b.WriteString(`\v`)
+	switch {
+	case r >= 0 && int(r) < len(escapes) && escapes[r] != "":
+		b.WriteString(escapes[r])
+	case r < 0x80:
+		writeHex(b, `\x`, uint32(r), 2)
+	case r <= 0xffff:
+		writeHex(b, `\u`, uint32(r), 4)
 	default:
-		switch {
-		case r < 0x80:
-			writeHex(b, `\x`, uint32(r), 2)
-		case r <= 0xffff:
-			writeHex(b, `\u`, uint32(r), 4)
-		default:
-			writeHex(b, `\U`, uint32(r), 8)
-		}
+		writeHex(b, `\U`, uint32(r), 8)
 	}
 }
 
