@@ -92,6 +92,11 @@ func (d *decoder) boolean(n *yaml.Node, field string) bool {
 	return b
 }
 
+// atLeast reads whole numbers of min or more, for decodeKey.
+func (d *decoder) atLeast(min int) func(n *yaml.Node, field string) int {
+	return func(n *yaml.Node, field string) int { return d.integer(n, field, min) }
+}
+
 func (d *decoder) integer(n *yaml.Node, field string, min int) int {
 	n = resolve(n)
 	i, err := strconv.Atoi(n.Value)

@@ -99,9 +99,7 @@ func (d *decoder) output(n *yaml.Node, field string) Output {
 		return o
 	}
 	decodeKey(f, field, "name", &o.Name, d.str)
-	if v := f["queue"]; v != nil {
-		o.Queue = d.integer(v, field+".queue", 1)
-	}
+	decodeKey(f, field, "queue", &o.Queue, d.atLeast(1))
 	sf := join(field, o.Type)
 	switch o.Type {
 	case TypeStdout:
@@ -184,9 +182,7 @@ func (d *decoder) fileOutput(n *yaml.Node, field string) *file.Options {
 	}
 	decodeKey(f, field, "format", &o.Format, d.format)
 	decodeKey(f, field, "max_size", &o.MaxSize, d.size)
-	if v := f["max_backups"]; v != nil {
-		o.MaxBackups = d.integer(v, field+".max_backups", 0)
-	}
+	decodeKey(f, field, "max_backups", &o.MaxBackups, d.atLeast(0))
 	decodeKey(f, field, "compress", &o.Compress, d.boolean)
 	return o
 }

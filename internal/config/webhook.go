@@ -27,15 +27,11 @@ func (d *decoder) webhookOutput(n *yaml.Node, field string) *webhook.Options {
 			d.errorf(v, field+".payload", "%q: want vigil (JSON arrays of vigil's schema) or falco (what falcosidekick accepts)", o.Payload)
 		}
 	}
-	if v := f["batch_size"]; v != nil {
-		o.BatchSize = d.integer(v, field+".batch_size", 1)
-	}
+	decodeKey(f, field, "batch_size", &o.BatchSize, d.atLeast(1))
 	decodeKey(f, field, "timeout", &o.Timeout, d.duration)
 	decodeKey(f, field, "min_backoff", &o.MinBackoff, d.duration)
 	decodeKey(f, field, "max_backoff", &o.MaxBackoff, d.duration)
-	if v := f["max_retries"]; v != nil {
-		o.MaxRetries = d.integer(v, field+".max_retries", 0)
-	}
+	decodeKey(f, field, "max_retries", &o.MaxRetries, d.atLeast(0))
 	decodeKey(f, field, "headers", &o.Headers, d.stringMap)
 	if v := f["auth"]; v != nil {
 		d.auth(v, field+".auth", o)
