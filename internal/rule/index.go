@@ -51,22 +51,23 @@ func (ce *celEnv) fieldReader(path string) (func(*activation) any, *objType, str
 
 // strGetter reads a string field path, or is nil.
 func (ce *celEnv) strGetter(path string) func(*activation) string {
-	obj, t, f := ce.fieldReader(path)
-	if obj == nil || t.strs[f] == nil {
-		return nil
-	}
-	last := t.strs[f]
-	return func(a *activation) string { return last(obj(a)) }
+	return fieldGetter(ce, path, func(t *objType) map[string]func(any) string { return t.strs })
 }
 
 // intGetter reads an int field path, or is nil.
 func (ce *celEnv) intGetter(path string) func(*activation) int64 {
+	return fieldGetter(ce, path, func(t *objType) map[string]func(any) int64 { return t.ints })
+}
+
+// fieldGetter reads a field path through the unboxed readers of its
+// object's type that readers picks, or is nil.
+func fieldGetter[V any](ce *celEnv, path string, readers func(*objType) map[string]func(any) V) func(*activation) V {
 	obj, t, f := ce.fieldReader(path)
-	if obj == nil || t.ints[f] == nil {
+	if obj == nil || readers(t)[f] == nil {
 		return nil
 	}
-	last := t.ints[f]
-	return func(a *activation) int64 { return last(obj(a)) }
+	last := readers(t)[f]
+	return func(a *activation) V { return last(obj(a)) }
 }
 
 func splitPath(p string) []string {
