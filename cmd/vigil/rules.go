@@ -66,25 +66,19 @@ func (rf *ruleFlags) withConfig(c config.Rules, given func(flag string) bool) er
 		rf.noDefaults = !*c.DefaultRules
 	}
 	t := c.Throttle
-	for _, s := range []struct {
-		flag string
-		dst  *int
-		src  *int
-	}{{"alert-burst", &rf.alertBurst, t.Burst}, {"alert-rule-burst", &rf.alertRuleBurst, t.RuleBurst}} {
-		if s.src != nil && !given(s.flag) {
-			*s.dst = *s.src
-		}
-	}
-	for _, s := range []struct {
-		flag string
-		dst  *time.Duration
-		src  *time.Duration
-	}{{"alert-refill", &rf.alertRefill, t.Refill}, {"alert-rule-refill", &rf.alertRuleRefill, t.RuleRefill}} {
-		if s.src != nil && !given(s.flag) {
-			*s.dst = *s.src
-		}
-	}
+	fromFile(given, "alert-burst", &rf.alertBurst, t.Burst)
+	fromFile(given, "alert-rule-burst", &rf.alertRuleBurst, t.RuleBurst)
+	fromFile(given, "alert-refill", &rf.alertRefill, t.Refill)
+	fromFile(given, "alert-rule-refill", &rf.alertRuleRefill, t.RuleRefill)
 	return nil
+}
+
+// fromFile sets *dst to what the config file sets, *src, unless src is
+// nil (the file leaves it out) or flag was given.
+func fromFile[T any](given func(flag string) bool, flag string, dst, src *T) {
+	if src != nil && !given(flag) {
+		*dst = *src
+	}
 }
 
 // sources reads the default pack (unless left out) and the given paths.
