@@ -87,16 +87,10 @@ func (f eventsFlags) filter() (api.StreamFilter, error) {
 	if len(f.rules) > 0 || f.severity != "" {
 		sf.Events = false
 	}
-	switch f.what {
-	case "":
-	case "all":
-		sf.Events, sf.Alerts = true, true
-	case "events":
-		sf.Events, sf.Alerts = true, false
-	case "alerts":
-		sf.Events, sf.Alerts = false, true
-	default:
-		return sf, fmt.Errorf("--type %q: want all, events or alerts", f.what)
+	if f.what != "" {
+		if err := sf.SetType(f.what); err != nil {
+			return sf, fmt.Errorf("--type %w", err)
+		}
 	}
 	for _, k := range f.kinds {
 		kind, err := output.ParseKind(k)

@@ -74,18 +74,26 @@ func ParseStreamFilter(q url.Values) (StreamFilter, error) {
 	return f, nil
 }
 
+// SetType asks for "all" (events and alerts), "events" or "alerts".
+func (f *StreamFilter) SetType(what string) error {
+	switch what {
+	case "all":
+		f.Events, f.Alerts = true, true
+	case "events":
+		f.Events, f.Alerts = true, false
+	case "alerts":
+		f.Events, f.Alerts = false, true
+	default:
+		return fmt.Errorf("%q: want all, events or alerts", what)
+	}
+	return nil
+}
+
 func (f *StreamFilter) set(key, v string) error {
 	switch key {
 	case "type":
-		switch v {
-		case "all":
-			f.Events, f.Alerts = true, true
-		case "events":
-			f.Events, f.Alerts = true, false
-		case "alerts":
-			f.Events, f.Alerts = false, true
-		default:
-			return fmt.Errorf("type %q: want all, events or alerts", v)
+		if err := f.SetType(v); err != nil {
+			return fmt.Errorf("type %w", err)
 		}
 	case "kind":
 		k, err := output.ParseKind(v)
