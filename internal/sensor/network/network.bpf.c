@@ -83,6 +83,27 @@ out:
 	return 0;
 }
 
+/*
+ * Reads sk into n, with a unix socket's own path as the tail, and emits it;
+ * then, when own is set, takes a TCP socket into the owners map, so that
+ * its close is attributed (set_state). n is gone once emitted: the protocol
+ * is read before.
+ */
+static __always_inline void emit_sock(struct net_info *n, struct blob *b, struct sock *sk, bool own)
+{
+	__u16 tail = 0;
+
+	read_sock(n, sk);
+	if (n->family == AF_UNIX) {
+		tail = tail_sock_path(b, sk);
+		n->flags |= NET_TAIL_UNIX_LOCAL;
+	}
+	bool tcp = own && tcp_like(n->protocol);
+	net_emit(n, b, tail);
+	if (tcp)
+		own_open_sock(sk);
+}
+
 /* --- accept: only successful calls; the peer is known at exit --------- */
 
 static __always_inline void report_accept(long ret, enum net_syscall sc)
@@ -96,20 +117,11 @@ static __always_inline void report_accept(long ret, enum net_syscall sc)
 
 	struct net_info *n = net_start(KIND_NET_ACCEPT, sc);
 	struct blob *b = blob_get();
-	__u16 tail = 0;
 	if (!n || !b)
 		return;
 	n->ret = ret;
 	n->fd = ret;
-	read_sock(n, sk);
-	if (n->family == AF_UNIX) {
-		tail = tail_sock_path(b, sk);
-		n->flags |= NET_TAIL_UNIX_LOCAL;
-	}
-	bool tcp = tcp_like(n->protocol);
-	net_emit(n, b, tail);
-	if (tcp)
-		own_open_sock(sk);
+	emit_sock(n, b, sk, true);
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept")
@@ -150,21 +162,12 @@ int exit_listen(struct trace_event_raw_sys_exit *ctx)
 		goto out;
 	struct net_info *n = net_start(KIND_NET_LISTEN, NET_SYS_LISTEN);
 	struct blob *b = blob_get();
-	__u16 tail = 0;
 	if (!n || !b)
 		goto out;
 	n->ret = ctx->ret;
 	n->fd = p->args[0];
 	n->backlog = p->args[1];
-	read_sock(n, sk);
-	if (n->family == AF_UNIX) {
-		tail = tail_sock_path(b, sk);
-		n->flags |= NET_TAIL_UNIX_LOCAL;
-	}
-	bool tcp = tcp_like(n->protocol) && ctx->ret == 0;
-	net_emit(n, b, tail);
-	if (tcp)
-		own_open_sock(sk);
+	emit_sock(n, b, sk, ctx->ret == 0);
 out:
 	forget(p);
 	return 0;
