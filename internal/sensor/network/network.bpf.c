@@ -416,33 +416,27 @@ int enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
 /* Sockets put on another descriptor: dup, dup2, dup3 and fcntl(F_DUPFD*)
  * (redirect.bpf.h). */
 
-SEC("tracepoint/syscalls/sys_enter_dup2")
-int enter_dup2(struct trace_event_raw_sys_enter *ctx)
-{
-	begin_dup(NET_SYS_DUP2, ctx->args[0], ctx->args[1]);
-	return 0;
-}
+/* Every redirecting call is reported at its exit, exit_<call>, alike. */
+#define DUP_EXIT(call, sc)                                    \
+	SEC("tracepoint/syscalls/sys_exit_" #call)            \
+	int exit_##call(struct trace_event_raw_sys_exit *ctx) \
+	{                                                     \
+		report_dup(sc, ctx->ret);                     \
+		return 0;                                     \
+	}
 
-SEC("tracepoint/syscalls/sys_exit_dup2")
-int exit_dup2(struct trace_event_raw_sys_exit *ctx)
-{
-	report_dup(NET_SYS_DUP2, ctx->ret);
-	return 0;
-}
+/* dup2(old, new) and dup3(old, new, flags): enter_<call> and exit_<call> */
+#define DUP_TO(call, sc)                                        \
+	SEC("tracepoint/syscalls/sys_enter_" #call)             \
+	int enter_##call(struct trace_event_raw_sys_enter *ctx) \
+	{                                                       \
+		begin_dup(sc, ctx->args[0], ctx->args[1]);      \
+		return 0;                                       \
+	}                                                       \
+	DUP_EXIT(call, sc)
 
-SEC("tracepoint/syscalls/sys_enter_dup3")
-int enter_dup3(struct trace_event_raw_sys_enter *ctx)
-{
-	begin_dup(NET_SYS_DUP3, ctx->args[0], ctx->args[1]);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_dup3")
-int exit_dup3(struct trace_event_raw_sys_exit *ctx)
-{
-	report_dup(NET_SYS_DUP3, ctx->ret);
-	return 0;
-}
+DUP_TO(dup2, NET_SYS_DUP2)
+DUP_TO(dup3, NET_SYS_DUP3)
 
 /* fcntl(fd, cmd, arg): F_DUPFD* returns the lowest free fd >= arg. */
 SEC("tracepoint/syscalls/sys_enter_fcntl")
@@ -455,12 +449,7 @@ int enter_fcntl(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_fcntl")
-int exit_fcntl(struct trace_event_raw_sys_exit *ctx)
-{
-	report_dup(NET_SYS_FCNTL, ctx->ret);
-	return 0;
-}
+DUP_EXIT(fcntl, NET_SYS_FCNTL)
 
 /* dup(fd) returns the lowest free fd: 0, 1 or 2 once one of them is
  * closed. Only sockets are remembered. */
@@ -477,9 +466,4 @@ int enter_dup(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_dup")
-int exit_dup(struct trace_event_raw_sys_exit *ctx)
-{
-	report_dup(NET_SYS_DUP, ctx->ret);
-	return 0;
-}
+DUP_EXIT(dup, NET_SYS_DUP)
