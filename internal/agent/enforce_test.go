@@ -255,7 +255,10 @@ func TestHashLearnedWithoutHold(t *testing.T) {
 	if err := os.WriteFile(bin, sleep, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	pol := policy.Policy{Name: "learned", Mode: policy.Enforce, Source: "test",
+	// scoped to a cgroup of the test's own: /bin/sleep has the same hash,
+	// and every other sleep on the machine must keep running
+	cg := testenv.NewCgroup(t)
+	pol := policy.Policy{Name: "learned", Mode: policy.Enforce, Source: "test", Scope: policy.Scope{Cgroup: cg.Path},
 		Exec: policy.Exec{DenySHA256: []policy.HashRule{{Entry: policy.Entry{Name: "sleep-by-hash"}, SHA256: hex.EncodeToString(sum[:])}}}}
 	sink := &alertSink{}
 	a, err := New(Config{Ring: ring.DefaultConfig(), ProcTree: proctree.DefaultConfig(), Sink: sink,
@@ -271,6 +274,7 @@ func TestHashLearnedWithoutHold(t *testing.T) {
 
 	mechanismOf := func() string {
 		cmd := exec.Command(bin, "20")
+		cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: cg.FD}
 		if err := cmd.Run(); !killedBy(err, syscall.SIGKILL) {
 			t.Fatalf("copy of a denied binary: %v, want SIGKILL", err)
 		}
