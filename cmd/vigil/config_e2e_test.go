@@ -26,22 +26,10 @@ func TestOutputFlagsKeepConfiguredOutputs(t *testing.T) {
 	writeFile(t, cfg, fmt.Sprintf("outputs:\n  - name: archive\n    file:\n      path: %s\napi:\n  socket: \"\"\n", archive))
 	cg := testenv.NewCgroup(t)
 
-	var stdout, stderr syncBuffer
-	agent := exec.Command(bin, runArgs(t, "--config", cfg, "--events", "all", "--format", "json", "--cgroup", cg.Rel())...)
-	agent.Stdout, agent.Stderr = &stdout, &stderr
-	if err := agent.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- agent.Wait() }()
-	stopped := false
-	defer func() {
-		if !stopped { // only if the test fails before SIGTERM
-			agent.Process.Kill()
-			<-exited
-		}
-	}()
-	waitForOrExit(t, "agent start", exited, &stderr, func() bool { return strings.Contains(stderr.String(), "msg=started") })
+	var stdout syncBuffer
+	cmd := exec.Command(bin, runArgs(t, "--config", cfg, "--events", "all", "--format", "json", "--cgroup", cg.Rel())...)
+	cmd.Stdout = &stdout
+	agent := startChild(t, cmd, "agent")
 
 	marker := fmt.Sprintf("vigil-e2e-outputs-%d", time.Now().UnixNano())
 	sh := exec.Command("/bin/sh", "-c", "exit 4", marker)
@@ -59,20 +47,14 @@ func TestOutputFlagsKeepConfiguredOutputs(t *testing.T) {
 		}
 		return false
 	}
-	waitForOrExit(t, "the marker's exit on stdout and in the file", exited, &stderr, func() bool {
+	agent.waitFor(t, "the marker's exit on stdout and in the file", func() bool {
 		raw, _ := os.ReadFile(archive)
 		return hasExit(stdout.String()) && hasExit(string(raw))
 	})
-	if err := agent.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	stopped = true
-	if err := <-exited; err != nil {
-		t.Fatalf("agent exited with %v after SIGTERM; stderr:\n%s", err, stderr.String())
-	}
+	agent.stop(t, syscall.SIGTERM)
 	for _, want := range []string{"archive wrote", "stdout wrote"} {
-		if !strings.Contains(stderr.String(), want) {
-			t.Errorf("the summary does not say %q:\n%s", want, stderr.String())
+		if !strings.Contains(agent.stderr.String(), want) {
+			t.Errorf("the summary does not say %q:\n%s", want, agent.stderr.String())
 		}
 	}
 }

@@ -27,22 +27,7 @@ func TestRecordThenReplay(t *testing.T) {
 	capture := filepath.Join(dir, "capture.json")
 	cg := testenv.NewCgroup(t)
 
-	var stderr syncBuffer
-	rec := exec.Command(bin, "record", "--cgroup", cg.Rel(), "-o", capture)
-	rec.Stderr = &stderr
-	if err := rec.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- rec.Wait() }()
-	stopped := false
-	defer func() {
-		if !stopped { // only if the test fails before SIGINT
-			rec.Process.Kill()
-			<-exited
-		}
-	}()
-	waitForOrExit(t, "recorder start", exited, &stderr, func() bool { return strings.Contains(stderr.String(), "msg=started") })
+	rec := startChild(t, exec.Command(bin, "record", "--cgroup", cg.Rel(), "-o", capture), "recorder")
 
 	marker := fmt.Sprintf("vigil-e2e-record-%d", time.Now().UnixNano())
 	sh := exec.Command("/bin/sh", "-c", "exit 3", marker)
@@ -50,17 +35,11 @@ func TestRecordThenReplay(t *testing.T) {
 	if err := sh.Run(); err == nil {
 		t.Fatal("sh -c 'exit 3' succeeded")
 	}
-	waitForOrExit(t, "the marker's exit in the capture", exited, &stderr, func() bool {
+	rec.waitFor(t, "the marker's exit in the capture", func() bool {
 		raw, _ := os.ReadFile(capture)
 		return strings.Contains(string(raw), marker) && strings.Contains(string(raw), `"process_exit"`)
 	})
-	if err := rec.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	stopped = true
-	if err := <-exited; err != nil {
-		t.Fatalf("record exited with %v after SIGINT; stderr:\n%s", err, stderr.String())
-	}
+	rec.stop(t, syscall.SIGINT)
 
 	// everything recorded is an event of the test's cgroup: the recorder
 	// evaluates no rules and watches that cgroup only
@@ -113,22 +92,62 @@ func TestRecordThenReplay(t *testing.T) {
 	}
 }
 
-// waitForOrExit is waitFor that gives up, with the child's stderr, as
-// soon as the child has exited.
-func waitForOrExit(t *testing.T, what string, exited chan error, stderr *syncBuffer, cond func() bool) {
+// child is a vigil process (run or record) a test started and waits on.
+type child struct {
+	cmd     *exec.Cmd
+	stderr  *syncBuffer
+	exited  chan error
+	stopped bool
+}
+
+// startChild starts cmd, whose stderr it keeps, and waits until it logs
+// that it started. Unless the test stopped it, it is killed at the end.
+func startChild(t *testing.T, cmd *exec.Cmd, what string) *child {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	c := &child{cmd: cmd, stderr: &syncBuffer{}, exited: make(chan error, 1)}
+	cmd.Stderr = c.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { c.exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if !c.stopped { // only if the test failed before stopping it
+			_ = cmd.Process.Kill()
+			<-c.exited
+		}
+	})
+	c.waitFor(t, what+" start", func() bool { return strings.Contains(c.stderr.String(), "msg=started") })
+	return c
+}
+
+// waitFor is waitFor that gives up, with the child's stderr, as soon as
+// the child has exited.
+func (c *child) waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(testenv.WaitLimit)
 	for !cond() {
 		select {
-		case err := <-exited:
-			exited <- err // for whoever waits next
-			t.Fatalf("waiting for %s: the child exited: %v\n%s", what, err, stderr.String())
+		case err := <-c.exited:
+			c.exited <- err // for whoever waits next
+			t.Fatalf("waiting for %s: the child exited: %v\n%s", what, err, c.stderr.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s; stderr:\n%s", what, stderr.String())
+			t.Fatalf("timed out waiting for %s; stderr:\n%s", what, c.stderr.String())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stop signals the child and fails the test unless it then exits cleanly.
+func (c *child) stop(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	if err := c.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	c.stopped = true
+	if err := <-c.exited; err != nil {
+		t.Fatalf("%s exited with %v after %v; stderr:\n%s", c.cmd.Args[1], err, sig, c.stderr.String())
 	}
 }
 
