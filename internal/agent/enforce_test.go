@@ -198,10 +198,13 @@ func TestReplacedBinaryIsStillDenied(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "20")
-	// the periodic resolve is due no earlier than this after started
+	runErr := cmd.Run()
+	// the periodic resolve is due no earlier than ResolveEvery after
+	// started: measured once the exec is over, so that a loaded machine
+	// cannot put the exec past the resolve after the measure
 	noResolveYet := time.Since(started) < enforce.ResolveEvery
-	if err := cmd.Run(); !killedBy(err, syscall.SIGKILL) {
-		t.Fatalf("replaced binary: %v, want SIGKILL", err)
+	if !killedBy(runErr, syscall.SIGKILL) {
+		t.Fatalf("replaced binary: %v, want SIGKILL", runErr)
 	}
 	al := sink.waitFor(t, func(al *event.Alert) bool {
 		return al.Event.Process != nil && int(al.Event.Process.PID) == cmd.Process.Pid
