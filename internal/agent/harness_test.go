@@ -55,8 +55,9 @@ type running struct {
 // waitLimit bounds every wait for the agent to deliver something. It is
 // not a timing assertion, only what keeps a broken agent from hanging the
 // test: waits end as soon as the awaited thing arrives, and the CI
-// machines are shared and loaded (load 10-20 on 2 cores).
-const waitLimit = time.Minute
+// machines are shared and loaded (load 10-20 on 2 cores): the one limit
+// every package's tests share.
+const waitLimit = testenv.WaitLimit
 
 // start runs an agent in this process. The agent stops when the test ends,
 // or earlier through stop.

@@ -173,7 +173,7 @@ func TestVigilOwnExecutableRaisesNoAlerts(t *testing.T) {
 
 	// the copy's alerts come after everything the trusted runs caused,
 	// which ran first: once they are in, the trusted runs were judged
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(waitLimit)
 	for {
 		got := sink.rulesOn(copied)
 		if !slices.ContainsFunc(selfRules, func(r string) bool { return !slices.Contains(got, r) }) {
