@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -30,10 +31,17 @@ func TestContainerMetadataLearntLate(t *testing.T) {
 	id := fmt.Sprintf("%016x%016x%016x%016x", rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64())
 	parent := fmt.Sprintf("vigil-test-%d-%x", os.Getpid(), rand.Uint32())
 	bundle := containerBundle(t, busybox, "/"+parent+"/"+id)
-	// the shell waits, leaving the test time to learn the name, then
-	// forks (the command is not its last, so it is not exec'd in place) and
-	// exits itself
-	setContainerArgs(t, bundle, "/bin/sh", "-c", "/bin/busybox sleep 2; /bin/true late; exit 0")
+	// the shell waits until the test has learnt the name (the test makes
+	// /go in the container's root after that, however long the agent took
+	// to deliver the shell's exec), then forks (the command is not its
+	// last, so it is not exec'd in place) and exits itself
+	gate := filepath.Join(bundle, "rootfs", "go")
+	openGate := func() {
+		if err := os.WriteFile(gate, nil, 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+	setContainerArgs(t, bundle, "/bin/sh", "-c", "until [ -e /go ]; do /bin/busybox sleep 0.05; done; /bin/true late; exit 0")
 	r := start(t, Config{})
 
 	name := "vigil-test-" + id[:12]
@@ -44,6 +52,9 @@ func TestContainerMetadataLearntLate(t *testing.T) {
 		t.Fatalf("runc run: %v", err)
 	}
 	t.Cleanup(func() {
+		if _, err := os.Stat(gate); err != nil {
+			openGate() // the test failed before: let the shell end
+		}
 		run.Wait()
 		exec.Command(runc, "delete", "--force", name).Run()
 		removeCgroupDirs(parent)
@@ -56,6 +67,7 @@ func TestContainerMetadataLearntLate(t *testing.T) {
 	}
 	shell := r.waitFor(t, "the shell's exec", inContainer(event.KindProcessExec, "-c"))
 	r.containers.Update(id, func(c *event.Container) { c.Name, c.Image = "late-web", "busybox:late" })
+	openGate()
 
 	child := r.waitFor(t, "the child's exec", inContainer(event.KindProcessExec, "late"))
 	if err := run.Wait(); err != nil {
