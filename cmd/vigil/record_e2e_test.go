@@ -87,7 +87,7 @@ func TestRecordThenReplay(t *testing.T) {
 		!slices.Contains(alerts[0].Event.Process.Args, marker) {
 		t.Errorf("replay of the capture: alerts %+v, want one e2e_recorded_marker on %s\nstderr: %s", alerts, marker, errOut)
 	}
-	if !strings.Contains(errOut, "0 lines were not events") {
+	if !strings.Contains(errOut, "; 0 lines were not events") {
 		t.Errorf("replay found lines that are not events in the capture: %s", errOut)
 	}
 }

@@ -154,7 +154,7 @@ func TestReplayIsDeterministic(t *testing.T) {
 	fmt.Fprintln(f, `{"kind":"process_exec","process":`)
 	f.Close()
 	_, errOut, code = vigilCmd(t, bin, "replay", rec)
-	if code != 1 || !strings.Contains(errOut, rec+":2475: ") || !strings.Contains(errOut, "1 lines were not events") {
+	if code != 1 || !strings.Contains(errOut, rec+":2475: ") || !strings.Contains(errOut, "; 1 lines were not events") {
 		t.Errorf("truncated line: exit %d, stderr %s", code, errOut)
 	}
 }
