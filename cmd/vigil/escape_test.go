@@ -134,3 +134,19 @@ func TestReportsEscape(t *testing.T) {
 		}
 	}
 }
+
+func TestVersionEscapes(t *testing.T) {
+	old := version
+	version = hostileText
+	t.Cleanup(func() { version = old })
+	cmd := newVersionCmd()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetArgs([]string{}) // nil would read the test binary's own os.Args
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if bad := rawControl(strings.TrimSuffix(out.String(), "\n")); bad != "" {
+		t.Errorf("vigil version prints %s:\n%q", bad, out.String())
+	}
+}
