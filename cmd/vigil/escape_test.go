@@ -134,3 +134,37 @@ func TestReportsEscape(t *testing.T) {
 		}
 	}
 }
+
+func TestVersionEscapes(t *testing.T) {
+	old := version
+	version = hostileText
+	t.Cleanup(func() { version = old })
+	cmd := newVersionCmd()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetArgs([]string{}) // nil would read the test binary's own os.Args
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if bad := rawControl(strings.TrimSuffix(out.String(), "\n")); bad != "" {
+		t.Errorf("vigil version prints %s:\n%q", bad, out.String())
+	}
+}
+
+func TestPolicyListWithoutAgentEscapes(t *testing.T) {
+	dir := t.TempDir()
+	cmd := newPolicyListCmd()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs([]string{"--socket", filepath.Join(dir, "no-agent.sock"), "--pin-dir", filepath.Join(dir, "pin\x1b]0;owned\x07\u202e")})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if bad := rawControl(out.String()); bad != "" {
+		t.Errorf("vigil policy list prints %s:\n%q", bad, out.String())
+	}
+	if !strings.Contains(out.String(), `\x1b`) {
+		t.Errorf("vigil policy list does not name the pin directory, escaped:\n%q", out.String())
+	}
+}

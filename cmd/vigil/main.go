@@ -95,7 +95,8 @@ func newVersionCmd() *cobra.Command {
 		Example: "  vigil version",
 		Args:    cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
-			fmt.Fprintln(cmd.OutOrStdout(), vigilVersion())
+			// a stamped version is whatever -ldflags or the tag said
+			fmt.Fprintln(cmd.OutOrStdout(), termsafe.Escape(vigilVersion()))
 		},
 	}
 }

@@ -296,7 +296,7 @@ policies: the way to lift enforcement left behind by an agent that is gone.`,
 				if err := enforce.NewStore(f.stateDir).Clear(); err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "no agent runs: removed the pinned enforcement at %s and the applied policies in %s\n", f.pinDir, f.stateDir)
+				fmt.Fprintf(termsafe.NewWriter(cmd.OutOrStdout()), "no agent runs: removed the pinned enforcement at %s and the applied policies in %s\n", f.pinDir, f.stateDir)
 				return nil
 			case err != nil:
 				return err
