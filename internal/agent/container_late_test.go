@@ -1,16 +1,12 @@
 package agent
 
 import (
-	"fmt"
-	"math/rand/v2"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/vigil-sec/vigil/internal/event"
-	"github.com/vigil-sec/vigil/internal/testenv"
 )
 
 // TestContainerMetadataLearntLate: metadata about a container that comes
@@ -18,26 +14,15 @@ import (
 // events of the processes already running in it, and on their children's
 // parent, but not on the events the agent had emitted before.
 func TestContainerMetadataLearntLate(t *testing.T) {
-	testenv.RequirePrivileged(t)
-	runc, err := exec.LookPath("runc")
-	if err != nil {
-		testenv.Unavailable(t, "runc is not installed (apt-get install runc)")
-	}
-	busybox, err := exec.LookPath("busybox")
-	if err != nil {
-		testenv.Unavailable(t, "busybox is not installed (apt-get install busybox-static)")
-	}
-	id := fmt.Sprintf("%016x%016x%016x%016x", rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64())
-	parent := fmt.Sprintf("vigil-test-%d-%x", os.Getpid(), rand.Uint32())
-	bundle := containerBundle(t, busybox, "/"+parent+"/"+id)
+	ctr := newTestContainer(t)
+	id, bundle := ctr.id, ctr.bundle
 	// the shell waits, leaving the test time to learn the name, then
 	// forks (the command is not its last, so it is not exec'd in place) and
 	// exits itself
 	setContainerArgs(t, bundle, "/bin/sh", "-c", "/bin/busybox sleep 2; /bin/true late; exit 0")
 	r := start(t, Config{})
 
-	name := "vigil-test-" + id[:12]
-	run := exec.Command(runc, "run", "--bundle", bundle, name)
+	run := exec.Command(ctr.runc, "run", "--bundle", bundle, ctr.name)
 	var out strings.Builder
 	run.Stdout, run.Stderr = &out, &out
 	if err := run.Start(); err != nil {
@@ -45,8 +30,7 @@ func TestContainerMetadataLearntLate(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		run.Wait()
-		exec.Command(runc, "delete", "--force", name).Run()
-		removeCgroupDirs(parent)
+		ctr.remove()
 	})
 
 	inContainer := func(kind event.Kind, arg string) func(*event.Event) bool {
