@@ -1,7 +1,6 @@
 package procfs
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,8 +8,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/testenv"
@@ -73,24 +70,7 @@ func TestSnapshotSeesAChild(t *testing.T) {
 // TestSnapshotSeesTheTerminal: a process whose controlling terminal is a
 // new pseudo-terminal is snapshotted with that terminal as its tty.
 func TestSnapshotSeesTheTerminal(t *testing.T) {
-	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		testenv.Unavailable(t, fmt.Sprintf("no pseudo-terminals: %v", err))
-	}
-	defer master.Close()
-	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil { // unlockpt
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetUint32(int(master.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := fmt.Sprintf("pts/%d", n)
-	slave, err := os.OpenFile("/dev/"+name, os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer slave.Close()
+	slave, name := testenv.OpenPTY(t)
 
 	cmd := exec.Command("/bin/sleep", "30")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
