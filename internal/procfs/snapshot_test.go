@@ -22,24 +22,7 @@ func TestSnapshotSeesAChild(t *testing.T) {
 	dir := t.TempDir()
 	cmd := exec.Command("/bin/sleep", "30")
 	cmd.Dir = dir
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-
-	procs, err := Snapshot(opts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var child *event.Process
-	for _, p := range procs {
-		if p.PID == uint32(cmd.Process.Pid) {
-			child = p
-		}
-	}
-	if child == nil {
-		t.Fatalf("pid %d not in a snapshot of %d processes", cmd.Process.Pid, len(procs))
-	}
+	child := snapshotOf(t, cmd)
 	wantBin, _ := filepath.EvalSymlinks("/bin/sleep")
 	if child.Binary != wantBin || child.Comm != "sleep" {
 		t.Errorf("binary %q comm %q, want %q sleep", child.Binary, child.Comm, wantBin)
@@ -75,10 +58,19 @@ func TestSnapshotSeesTheTerminal(t *testing.T) {
 	cmd := exec.Command("/bin/sleep", "30")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if p := snapshotOf(t, cmd); p.TTY != name {
+		t.Errorf("tty = %q, want %q", p.TTY, name)
+	}
+}
+
+// snapshotOf starts cmd (killed when the test ends), takes a snapshot of
+// the real /proc and returns cmd's process in it.
+func snapshotOf(t *testing.T, cmd *exec.Cmd) *event.Process {
+	t.Helper()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 
 	procs, err := Snapshot(opts())
 	if err != nil {
@@ -86,13 +78,11 @@ func TestSnapshotSeesTheTerminal(t *testing.T) {
 	}
 	for _, p := range procs {
 		if p.PID == uint32(cmd.Process.Pid) {
-			if p.TTY != name {
-				t.Errorf("tty = %q, want %q", p.TTY, name)
-			}
-			return
+			return p
 		}
 	}
-	t.Fatalf("pid %d not in the snapshot", cmd.Process.Pid)
+	t.Fatalf("pid %d not in a snapshot of %d processes", cmd.Process.Pid, len(procs))
+	return nil
 }
 
 func TestReadStatWithAwkwardComm(t *testing.T) {
