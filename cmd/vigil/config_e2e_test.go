@@ -9,7 +9,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/testenv"
@@ -32,12 +31,7 @@ func TestOutputFlagsKeepConfiguredOutputs(t *testing.T) {
 	cmd.Stdout = &stdout
 	agent := startChild(t, cmd, "agent")
 
-	marker := fmt.Sprintf("vigil-e2e-outputs-%d", time.Now().UnixNano())
-	sh := exec.Command("/bin/sh", "-c", "exit 4", marker)
-	sh.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: cg.FD}
-	if err := sh.Run(); err == nil {
-		t.Fatal("sh -c 'exit 4' succeeded")
-	}
+	marker := exitInCgroup(t, cg, "outputs", 4)
 	// the marker's exit is an event, not an alert: only --events all
 	// brings it to stdout, and only the kept file output to the file
 	hasExit := func(s string) bool {

@@ -29,12 +29,7 @@ func TestRecordThenReplay(t *testing.T) {
 
 	rec := startChild(t, exec.Command(bin, "record", "--cgroup", cg.Rel(), "-o", capture), "recorder")
 
-	marker := fmt.Sprintf("vigil-e2e-record-%d", time.Now().UnixNano())
-	sh := exec.Command("/bin/sh", "-c", "exit 3", marker)
-	sh.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: cg.FD}
-	if err := sh.Run(); err == nil {
-		t.Fatal("sh -c 'exit 3' succeeded")
-	}
+	marker := exitInCgroup(t, cg, "record", 3)
 	rec.waitFor(t, "the marker's exit in the capture", func() bool {
 		raw, _ := os.ReadFile(capture)
 		return strings.Contains(string(raw), marker) && strings.Contains(string(raw), `"process_exit"`)
@@ -98,6 +93,21 @@ type child struct {
 	stderr  *syncBuffer
 	exited  chan error
 	stopped bool
+}
+
+// exitInCgroup runs a shell in cg that exits with code, a marker of the test
+// ("vigil-e2e-<what>-<nanoseconds>") among its arguments, and returns the
+// marker.
+func exitInCgroup(t *testing.T, cg testenv.Cgroup, what string, code int) string {
+	t.Helper()
+	marker := fmt.Sprintf("vigil-e2e-%s-%d", what, time.Now().UnixNano())
+	script := fmt.Sprintf("exit %d", code)
+	sh := exec.Command("/bin/sh", "-c", script, marker)
+	sh.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: cg.FD}
+	if err := sh.Run(); err == nil {
+		t.Fatalf("sh -c '%s' succeeded", script)
+	}
+	return marker
 }
 
 // startChild starts cmd, whose stderr it keeps, and waits until it logs

@@ -1,8 +1,6 @@
 package agent
 
 import (
-	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/vigil-sec/vigil/internal/event"
-	"github.com/vigil-sec/vigil/internal/testenv"
 )
 
 // TestContainerMetadataLearntLate: metadata about a container that comes
@@ -19,18 +16,8 @@ import (
 // events of the processes already running in it, and on their children's
 // parent, but not on the events the agent had emitted before.
 func TestContainerMetadataLearntLate(t *testing.T) {
-	testenv.RequirePrivileged(t)
-	runc, err := exec.LookPath("runc")
-	if err != nil {
-		testenv.Unavailable(t, "runc is not installed (apt-get install runc)")
-	}
-	busybox, err := exec.LookPath("busybox")
-	if err != nil {
-		testenv.Unavailable(t, "busybox is not installed (apt-get install busybox-static)")
-	}
-	id := fmt.Sprintf("%016x%016x%016x%016x", rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64())
-	parent := fmt.Sprintf("vigil-test-%d-%x", os.Getpid(), rand.Uint32())
-	bundle := containerBundle(t, busybox, "/"+parent+"/"+id)
+	ctr := newTestContainer(t)
+	id, bundle := ctr.id, ctr.bundle
 	// the shell waits until the test has learnt the name (the test makes
 	// /go in the container's root after that, however long the agent took
 	// to deliver the shell's exec), then forks (the command is not its
@@ -44,8 +31,7 @@ func TestContainerMetadataLearntLate(t *testing.T) {
 	setContainerArgs(t, bundle, "/bin/sh", "-c", "until [ -e /go ]; do /bin/busybox sleep 0.05; done; /bin/true late; exit 0")
 	r := start(t, Config{})
 
-	name := "vigil-test-" + id[:12]
-	run := exec.Command(runc, "run", "--bundle", bundle, name)
+	run := exec.Command(ctr.runc, "run", "--bundle", bundle, ctr.name)
 	var out strings.Builder
 	run.Stdout, run.Stderr = &out, &out
 	if err := run.Start(); err != nil {
@@ -56,8 +42,7 @@ func TestContainerMetadataLearntLate(t *testing.T) {
 			openGate() // the test failed before: let the shell end
 		}
 		run.Wait()
-		exec.Command(runc, "delete", "--force", name).Run()
-		removeCgroupDirs(parent)
+		ctr.remove()
 	})
 
 	inContainer := func(kind event.Kind, arg string) func(*event.Event) bool {

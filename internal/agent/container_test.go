@@ -18,25 +18,13 @@ import (
 // the cgroupfs driver) and checks that its processes are named by the
 // container's id.
 func TestContainerIdentity(t *testing.T) {
-	testenv.RequirePrivileged(t)
-	runc, err := exec.LookPath("runc")
-	if err != nil {
-		testenv.Unavailable(t, "runc is not installed (apt-get install runc)")
-	}
-	busybox, err := exec.LookPath("busybox")
-	if err != nil {
-		testenv.Unavailable(t, "busybox is not installed (apt-get install busybox-static)")
-	}
-	id := fmt.Sprintf("%016x%016x%016x%016x", rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64())
-	parent := fmt.Sprintf("vigil-test-%d-%x", os.Getpid(), rand.Uint32())
-	bundle := containerBundle(t, busybox, "/"+parent+"/"+id)
+	ctr := newTestContainer(t)
+	id, bundle := ctr.id, ctr.bundle
 	r := start(t, Config{})
 
-	name := "vigil-test-" + id[:12]
-	out, err := exec.Command(runc, "run", "--bundle", bundle, name).CombinedOutput()
+	out, err := exec.Command(ctr.runc, "run", "--bundle", bundle, ctr.name).CombinedOutput()
 	t.Cleanup(func() {
-		exec.Command(runc, "delete", "--force", name).Run()
-		removeCgroupDirs(parent)
+		ctr.remove()
 	})
 	if err != nil {
 		t.Fatalf("runc run: %v\n%s", err, out)
@@ -59,8 +47,8 @@ func TestContainerIdentity(t *testing.T) {
 	if self != nil && p.Namespaces.PID == self.Namespaces.PID {
 		t.Errorf("pid namespace %d is the host's", p.Namespaces.PID)
 	}
-	if p.Cgroup.Path != "/"+parent+"/"+id {
-		t.Errorf("cgroup path = %q, want /%s/%s", p.Cgroup.Path, parent, id)
+	if p.Cgroup.Path != "/"+ctr.parent+"/"+id {
+		t.Errorf("cgroup path = %q, want /%s/%s", p.Cgroup.Path, ctr.parent, id)
 	}
 }
 
@@ -120,4 +108,45 @@ func removeCgroupDirs(parent string) {
 		os.Remove(d)
 	}
 	os.Remove(filepath.Join("/sys/fs/cgroup", parent))
+}
+
+// testContainer is a runc container's set-up for a test: the bundle (busybox
+// as the root file system) under a cgroup of the test's own, and the names
+// to run and remove it by.
+type testContainer struct {
+	runc   string // runc's path
+	id     string // the container's id, the leaf of its cgroup path
+	parent string // the test's parent cgroup
+	bundle string // the OCI bundle
+	name   string // the name runc knows the container by
+}
+
+// newTestContainer makes a container's bundle, or skips the test where it
+// cannot run one (not privileged, no runc or no busybox).
+func newTestContainer(t *testing.T) *testContainer {
+	t.Helper()
+	testenv.RequirePrivileged(t)
+	runc, err := exec.LookPath("runc")
+	if err != nil {
+		testenv.Unavailable(t, "runc is not installed (apt-get install runc)")
+	}
+	busybox, err := exec.LookPath("busybox")
+	if err != nil {
+		testenv.Unavailable(t, "busybox is not installed (apt-get install busybox-static)")
+	}
+	id := fmt.Sprintf("%016x%016x%016x%016x", rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64())
+	parent := fmt.Sprintf("vigil-test-%d-%x", os.Getpid(), rand.Uint32())
+	return &testContainer{
+		runc:   runc,
+		id:     id,
+		parent: parent,
+		bundle: containerBundle(t, busybox, "/"+parent+"/"+id),
+		name:   "vigil-test-" + id[:12],
+	}
+}
+
+// remove deletes the container and the test's cgroups.
+func (c *testContainer) remove() {
+	exec.Command(c.runc, "delete", "--force", c.name).Run()
+	removeCgroupDirs(c.parent)
 }

@@ -11,9 +11,8 @@ import (
 	"syscall"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/testenv"
 )
 
 func marker(_ *testing.T) string {
@@ -239,7 +238,7 @@ func TestKilledBySignal(t *testing.T) {
 // pseudo-terminal reports that terminal as its tty.
 func TestExecOnATerminal(t *testing.T) {
 	r := start(t, Config{})
-	slave, name := openPTY(t)
+	slave, name := testenv.OpenPTY(t)
 	m := marker(t)
 	cmd := exec.Command("/bin/true", m)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
@@ -252,29 +251,4 @@ func TestExecOnATerminal(t *testing.T) {
 	if ev.Process.TTY != name {
 		t.Errorf("tty = %q, want %q", ev.Process.TTY, name)
 	}
-}
-
-// openPTY opens a new pseudo-terminal and returns its terminal side and
-// its name below /dev ("pts/3"); both sides are closed when the test ends.
-func openPTY(t *testing.T) (*os.File, string) {
-	t.Helper()
-	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { master.Close() })
-	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil { // unlockpt
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetUint32(int(master.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := fmt.Sprintf("pts/%d", n)
-	slave, err := os.OpenFile("/dev/"+name, os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { slave.Close() })
-	return slave, name
 }

@@ -3,7 +3,6 @@ package agent
 import (
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/sensor/file"
-	"github.com/vigil-sec/vigil/internal/testenv"
 )
 
 // fileEvent matches events of kind about path.
@@ -97,18 +95,8 @@ func TestFileChangesCarryAncestry(t *testing.T) {
 // path is the one the container sees (the walk stops at the task's root),
 // the default watch set catches it, and the event names the container.
 func TestFileOpenInsideAContainer(t *testing.T) {
-	testenv.RequirePrivileged(t)
-	runc, err := exec.LookPath("runc")
-	if err != nil {
-		testenv.Unavailable(t, "runc is not installed (apt-get install runc)")
-	}
-	busybox, err := exec.LookPath("busybox")
-	if err != nil {
-		testenv.Unavailable(t, "busybox is not installed (apt-get install busybox-static)")
-	}
-	id := fmt.Sprintf("%016x%016x%016x%016x", rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64())
-	parent := fmt.Sprintf("vigil-test-%d-%x", os.Getpid(), rand.Uint32())
-	bundle := containerBundle(t, busybox, "/"+parent+"/"+id)
+	ctr := newTestContainer(t)
+	id, bundle := ctr.id, ctr.bundle
 	etc := filepath.Join(bundle, "rootfs", "etc")
 	if err := os.MkdirAll(etc, 0o755); err != nil {
 		t.Fatal(err)
@@ -119,11 +107,9 @@ func TestFileOpenInsideAContainer(t *testing.T) {
 	setContainerArgs(t, bundle, "/bin/cat", "/etc/shadow")
 	r := start(t, Config{}) // the default watch set
 
-	name := "vigil-test-" + id[:12]
-	out, err := exec.Command(runc, "run", "--bundle", bundle, name).CombinedOutput()
+	out, err := exec.Command(ctr.runc, "run", "--bundle", bundle, ctr.name).CombinedOutput()
 	t.Cleanup(func() {
-		exec.Command(runc, "delete", "--force", name).Run()
-		removeCgroupDirs(parent)
+		ctr.remove()
 	})
 	if err != nil {
 		t.Fatalf("runc run: %v\n%s", err, out)

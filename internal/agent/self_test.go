@@ -28,18 +28,11 @@ import (
 	"github.com/vigil-sec/vigil/rules"
 )
 
-// selfSink keeps the events and the alerts the agent writes.
+// selfSink keeps the events (as a collector does) and the alerts the
+// agent writes.
 type selfSink struct {
-	mu     sync.Mutex
-	events []*event.Event
-	alerts []*event.Alert
-}
-
-func (s *selfSink) Write(ev *event.Event) error {
-	s.mu.Lock()
-	s.events = append(s.events, ev)
-	s.mu.Unlock()
-	return nil
+	collector
+	alerts []*event.Alert // under the collector's mu
 }
 
 func (s *selfSink) WriteAlert(al *event.Alert) error {
@@ -48,9 +41,6 @@ func (s *selfSink) WriteAlert(al *event.Alert) error {
 	s.mu.Unlock()
 	return nil
 }
-
-func (s *selfSink) Flush() error { return nil }
-func (s *selfSink) Close() error { return nil }
 
 // rulesOn lists the rules that alerted on the processes pids.
 func (s *selfSink) rulesOn(pids []int) []string {

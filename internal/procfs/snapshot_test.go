@@ -1,7 +1,6 @@
 package procfs
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,8 +8,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/testenv"
@@ -25,24 +22,7 @@ func TestSnapshotSeesAChild(t *testing.T) {
 	dir := t.TempDir()
 	cmd := exec.Command("/bin/sleep", "30")
 	cmd.Dir = dir
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-
-	procs, err := Snapshot(opts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var child *event.Process
-	for _, p := range procs {
-		if p.PID == uint32(cmd.Process.Pid) {
-			child = p
-		}
-	}
-	if child == nil {
-		t.Fatalf("pid %d not in a snapshot of %d processes", cmd.Process.Pid, len(procs))
-	}
+	child := snapshotOf(t, cmd)
 	wantBin, _ := filepath.EvalSymlinks("/bin/sleep")
 	if child.Binary != wantBin || child.Comm != "sleep" {
 		t.Errorf("binary %q comm %q, want %q sleep", child.Binary, child.Comm, wantBin)
@@ -73,32 +53,24 @@ func TestSnapshotSeesAChild(t *testing.T) {
 // TestSnapshotSeesTheTerminal: a process whose controlling terminal is a
 // new pseudo-terminal is snapshotted with that terminal as its tty.
 func TestSnapshotSeesTheTerminal(t *testing.T) {
-	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		testenv.Unavailable(t, fmt.Sprintf("no pseudo-terminals: %v", err))
-	}
-	defer master.Close()
-	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil { // unlockpt
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetUint32(int(master.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := fmt.Sprintf("pts/%d", n)
-	slave, err := os.OpenFile("/dev/"+name, os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer slave.Close()
+	slave, name := testenv.OpenPTY(t)
 
 	cmd := exec.Command("/bin/sleep", "30")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if p := snapshotOf(t, cmd); p.TTY != name {
+		t.Errorf("tty = %q, want %q", p.TTY, name)
+	}
+}
+
+// snapshotOf starts cmd (killed when the test ends), takes a snapshot of
+// the real /proc and returns cmd's process in it.
+func snapshotOf(t *testing.T, cmd *exec.Cmd) *event.Process {
+	t.Helper()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 
 	procs, err := Snapshot(opts())
 	if err != nil {
@@ -106,13 +78,11 @@ func TestSnapshotSeesTheTerminal(t *testing.T) {
 	}
 	for _, p := range procs {
 		if p.PID == uint32(cmd.Process.Pid) {
-			if p.TTY != name {
-				t.Errorf("tty = %q, want %q", p.TTY, name)
-			}
-			return
+			return p
 		}
 	}
-	t.Fatalf("pid %d not in the snapshot", cmd.Process.Pid)
+	t.Fatalf("pid %d not in a snapshot of %d processes", cmd.Process.Pid, len(procs))
+	return nil
 }
 
 func TestReadStatWithAwkwardComm(t *testing.T) {
