@@ -148,18 +148,28 @@ func KindOfWire(w uint16) (KindInfo, bool) {
 	return row, true
 }
 
-// LookupKind is the row of kind k, and whether there is one.
+// LookupKind is the row of kind k, and whether there is one. It is an
+// index, cheap enough for every event.
 func LookupKind(k Kind) (KindInfo, bool) {
-	if k == "" {
-		return KindInfo{}, false // the unused numbers' rows
+	w, ok := kindWire[k]
+	if !ok {
+		return KindInfo{}, false
 	}
+	return KindOfWire(w)
+}
+
+// kindWire indexes kindTable by name; the unused numbers' rows (named "")
+// are left out. It is derived once, when the package is initialised, and
+// never written.
+var kindWire = func() map[Kind]uint16 {
+	m := make(map[Kind]uint16, len(kindTable))
 	for w := range kindTable {
-		if kindTable[w].Kind == k {
-			return KindOfWire(uint16(w))
+		if k := kindTable[w].Kind; k != "" {
+			m[k] = uint16(w)
 		}
 	}
-	return KindInfo{}, false
-}
+	return m
+}()
 
 // KindInfos are the table's rows in wire order, records included.
 func KindInfos() []KindInfo {

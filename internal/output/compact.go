@@ -26,10 +26,16 @@ type Compact struct {
 // KindIcon is the icon and short label of a kind, from internal/event's
 // table.
 func KindIcon(k event.Kind) (icon, label string) {
+	row, _ := event.LookupKind(k)
+	return kindIcon(k, row)
+}
+
+// kindIcon is KindIcon given k's row (zero when it has none).
+func kindIcon(k event.Kind, row event.KindInfo) (icon, label string) {
 	if k == event.KindAlert {
 		return "🚨", "alert"
 	}
-	if row, ok := event.LookupKind(k); ok && row.Icon != "" {
+	if row.Icon != "" {
 		return row.Icon, row.Label
 	}
 	return "❓", string(k)
@@ -48,14 +54,15 @@ const (
 	ansiCyan   = "\x1b[36m"
 )
 
-func kindColor(k event.Kind) string {
+// kindColor is the colour of kind k, given its row (zero when it has none).
+func kindColor(k event.Kind, row event.KindInfo) string {
 	switch k {
 	case event.KindProcessExec:
 		return ansiGreen
 	case event.KindProcessExit:
 		return ansiDim
 	}
-	switch row, _ := event.LookupKind(k); row.Family {
+	switch row.Family {
 	case event.FamilyFile:
 		return ansiBlue
 	case event.FamilyNetwork:
@@ -88,10 +95,11 @@ func (c Compact) paint(color, s string) string {
 // Event renders ev.
 func (c Compact) Event(ev *event.Event) string {
 	var b strings.Builder
-	icon, label := KindIcon(ev.Kind)
+	row, _ := event.LookupKind(ev.Kind) // one lookup for the icon and the colour
+	icon, label := kindIcon(ev.Kind, row)
 	b.WriteString(icon)
 	b.WriteByte(' ')
-	b.WriteString(c.paint(kindColor(ev.Kind), padRight(termsafe.Escape(label)+" ", 10)))
+	b.WriteString(c.paint(kindColor(ev.Kind, row), padRight(termsafe.Escape(label)+" ", 10)))
 	if p := ev.Process; p != nil {
 		b.WriteString(padRight(strconv.FormatUint(uint64(p.PID), 10), 7))
 		b.WriteByte(' ')

@@ -32,7 +32,7 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 	}
 	kind := wire.KindName(info.Hdr.Kind)
 	sys, ok := syscallNames[info.Syscall]
-	if !ok || !ours(kind) {
+	if !ok || !ours(info.Hdr.Kind) {
 		return nil, fmt.Errorf("%w: %s record from syscall %d", wire.ErrMalformed, kind, info.Syscall)
 	}
 	blob := wire.NewBlob(raw[fileInfoSize:])
@@ -95,8 +95,10 @@ func (d Decoder) fill(f *event.File, kind event.Kind, info *fileFileInfo, second
 	}
 }
 
-func ours(k event.Kind) bool {
-	row, ok := event.LookupKind(k)
+// ours says wire kind w is one of this sensor's event kinds: by its
+// number, an index, never its name.
+func ours(w uint16) bool {
+	row, ok := event.KindOfWire(w)
 	return ok && row.Family == event.FamilyFile && !row.Record
 }
 

@@ -24,7 +24,7 @@ func FuzzDecodeFile(f *testing.F) {
 			}
 			return
 		}
-		if !ours(ev.Kind) || ev.Process == nil || ev.File == nil || ev.Syscall == nil {
+		if w, ok := wire.Kind(ev.Kind); !ok || !ours(w) || ev.Process == nil || ev.File == nil || ev.Syscall == nil {
 			t.Fatalf("decoded %+v: want a file kind with process, syscall and file", ev)
 		}
 		if (ev.Syscall.Ret < 0) != (ev.Syscall.Error != "") {

@@ -33,7 +33,7 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 		return nil, fmt.Errorf("%w: network record says %d tail bytes, has %d", wire.ErrMalformed, info.TailLen, len(tail))
 	}
 	kind := wire.KindName(info.Hdr.Kind)
-	if !ours(kind) {
+	if !ours(info.Hdr.Kind) {
 		return nil, fmt.Errorf("%w: kind %s is not a network kind", wire.ErrMalformed, kind)
 	}
 	ev := d.Event(wire.HeaderOf(raw), kind)
@@ -55,8 +55,10 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 	return ev, nil
 }
 
-func ours(k event.Kind) bool {
-	row, ok := event.LookupKind(k)
+// ours says wire kind w is one of this sensor's event kinds: by its
+// number, an index, never its name.
+func ours(w uint16) bool {
+	row, ok := event.KindOfWire(w)
 	return ok && row.Family == event.FamilyNetwork && !row.Record
 }
 

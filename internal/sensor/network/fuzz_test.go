@@ -26,7 +26,7 @@ func FuzzDecodeNetwork(f *testing.F) {
 			}
 			return
 		}
-		if !ours(ev.Kind) || ev.Process == nil || ev.Network == nil {
+		if w, ok := wire.Kind(ev.Kind); !ok || !ours(w) || ev.Process == nil || ev.Network == nil {
 			t.Fatalf("decoded %+v: want a network kind with process and network", ev)
 		}
 		if (ev.Kind == event.KindDNSQuery) != (ev.DNS != nil) {
