@@ -91,7 +91,10 @@ func appendContainer(b []byte, c *Container) ([]byte, error) {
 	if c.Image != "" {
 		b = appendStringField(b, "image", c.Image)
 	}
-	if c.Pod != nil { // rare enough for encoding/json (labels are a map)
+	if c.ImageDigest != "" {
+		b = appendStringField(b, "image_digest", c.ImageDigest)
+	}
+	if c.Pod != nil { // encoded once per process and change: the JSON is cached
 		raw, err := json.Marshal(c.Pod)
 		if err != nil {
 			return b, err

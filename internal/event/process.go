@@ -85,9 +85,13 @@ type Namespaces struct {
 type Container struct {
 	ID      string `json:"id"`
 	Runtime string `json:"runtime"`
-	// Name and Image come from the runtime, when vigil can ask it.
+	// Name, Image and ImageDigest come from the runtime (its CRI socket)
+	// or from Kubernetes, whichever tells first.
 	Name  string `json:"name,omitempty"`
 	Image string `json:"image,omitempty"`
+	// ImageDigest is the repository digest the image was pulled by
+	// (sha256:…), which names the content where a tag may move.
+	ImageDigest string `json:"image_digest,omitempty"`
 	// Pod is set for containers of Kubernetes pods.
 	Pod *Pod `json:"pod,omitempty"`
 }
@@ -102,4 +106,14 @@ type Pod struct {
 	Name      string            `json:"name,omitempty"`
 	Namespace string            `json:"namespace,omitempty"`
 	Labels    map[string]string `json:"labels,omitempty"`
+	// Workload is the controller that owns the pod, its owner references
+	// followed to the top (a Deployment rather than its ReplicaSet).
+	Workload *Workload `json:"workload,omitempty"`
+}
+
+// Workload names a pod's controller: Deployment, StatefulSet, DaemonSet,
+// Job, CronJob, ReplicaSet (when it has no Deployment) or another kind.
+type Workload struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
 }
