@@ -28,7 +28,28 @@ type Table struct {
 	hand int        // the clock's hand; under mu
 
 	evictions atomic.Uint64
+
+	source Source // nil: no metadata source; set before the pipeline runs
 }
+
+// Source is a metadata source (the container runtime, Kubernetes) that the
+// table asks about each container the pipeline meets for the first time.
+type Source interface {
+	// Fill completes c, a copy of what the cgroup path gave, from what the
+	// source already holds in memory (a pod known from the API server),
+	// and reports whether c is now complete. It runs under the table's
+	// lock on the event path: it must not block or do I/O.
+	Fill(id Identity, c *event.Container) (complete bool)
+	// Request asks the source to look up a container Fill could not
+	// complete. It must not block: the source queues the request (bounded,
+	// counting what it refuses) and later calls Update with what it
+	// learnt, then Settle, whether it learnt anything or gave up.
+	Request(id Identity)
+}
+
+// SetSource makes src the table's metadata source. Call it before the
+// pipeline binds any process.
+func (t *Table) SetSource(src Source) { t.source = src }
 
 type slot struct {
 	id  string
@@ -70,9 +91,26 @@ func (t *Table) bind(id Identity) *slot {
 		return s
 	}
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	s := t.slotLocked(id.ID)
+	s, fresh := t.slotLocked(id.ID), false
+	if s.ref.Load().Runtime == "" { // never bound before (maybe updated)
+		fresh = true
+	}
 	t.fillLocked(s, id)
+	if fresh && t.source != nil {
+		next := *s.ref.Load()
+		complete := t.source.Fill(id, &next)
+		next.ID = id.ID
+		s.ref.Store(&next)
+		if !complete {
+			s.ref.SetPending(true)
+		}
+		t.mu.Unlock()
+		if !complete {
+			t.source.Request(id)
+		}
+		return s
+	}
+	t.mu.Unlock()
 	return s
 }
 
@@ -140,6 +178,15 @@ func (t *Table) Update(id string, edit func(c *event.Container)) {
 	edit(&next)
 	next.ID = id // the key is not edit's to change
 	s.ref.Store(&next)
+}
+
+// Settle says that the metadata source is done with container id, having
+// learnt what it could: events of the container need not wait any longer.
+// Safe for concurrent use.
+func (t *Table) Settle(id string) {
+	if v, ok := t.slots.Load(id); ok {
+		v.(*slot).ref.SetPending(false)
+	}
 }
 
 // Lookup returns the current value for container id, or nil. Safe for

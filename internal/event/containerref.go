@@ -13,6 +13,10 @@ import "sync/atomic"
 // old one is never affected, and pointer identity is the version.
 type ContainerRef struct {
 	cur atomic.Pointer[Container]
+	// pending is set while a metadata source is still looking the
+	// container up, so the pipeline may hold the container's first events
+	// (for a bounded time) until the names arrive.
+	pending atomic.Bool
 }
 
 // NewContainerRef makes a reference holding c.
@@ -29,3 +33,11 @@ func (r *ContainerRef) Load() *Container { return r.cur.Load() }
 // Store publishes c, which must not be modified afterwards. Safe for
 // concurrent use.
 func (r *ContainerRef) Store(c *Container) { r.cur.Store(c) }
+
+// Pending reports whether a metadata source is still looking the
+// container up. Safe for concurrent use.
+func (r *ContainerRef) Pending() bool { return r.pending.Load() }
+
+// SetPending says whether a metadata source is still looking the container
+// up. Safe for concurrent use.
+func (r *ContainerRef) SetPending(p bool) { r.pending.Store(p) }
