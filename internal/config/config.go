@@ -31,6 +31,8 @@ type Config struct {
 	Metrics Metrics
 	API     API
 	Rules   Rules
+	// Kubernetes says how to learn the node's pods.
+	Kubernetes Kubernetes
 	// Sections holds the top-level sections other parts of vigil decode
 	// themselves (sensors, policies, …), with their positions.
 	Sections map[string]*yaml.Node
@@ -56,7 +58,7 @@ type API struct {
 
 // sections other parts of vigil own; the file may carry them.
 func otherSections() []string {
-	return []string{"sensors", "policies", "enforce", "intel", "kubernetes"}
+	return []string{"sensors", "policies", "enforce", "intel"}
 }
 
 // Default is the configuration without a file: the metrics and API
@@ -98,7 +100,7 @@ func Parse(file string, data []byte) (*Config, error) {
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 		return c, nil
 	}
-	allowed := append([]string{"outputs", "metrics", "api", "rules"}, otherSections()...)
+	allowed := append([]string{"outputs", "metrics", "api", "rules", "kubernetes"}, otherSections()...)
 	top, ok := d.mapping(root, "", allowed...)
 	if !ok {
 		return nil, d.err()
@@ -115,6 +117,9 @@ func Parse(file string, data []byte) (*Config, error) {
 	c.Rules.file = file
 	if n := top["rules"]; n != nil {
 		c.Rules = d.rules(n, "rules")
+	}
+	if n := top["kubernetes"]; n != nil {
+		c.Kubernetes = d.kubernetes(n, "kubernetes")
 	}
 	for _, name := range otherSections() {
 		if n := top[name]; n != nil {
