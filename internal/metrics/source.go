@@ -54,6 +54,10 @@ type PipelineStats struct {
 	Policies int
 	// Enforcement is what the enforce stage did; nil without one.
 	Enforcement *Enforcement
+	// Containers is the container table; Kubernetes the pod watch, nil
+	// without one.
+	Containers *ContainerTable
+	Kubernetes *Kubernetes
 }
 
 // Enforcement is the enforce stage's counters.
