@@ -16,6 +16,9 @@ import (
 	"github.com/vigil-sec/vigil/internal/event"
 )
 
+// CRINone as Config.CRISocket turns runtime lookups off.
+const CRINone = "none"
+
 // defaultCRISockets are where containerd and CRI-O listen, tried in order.
 var defaultCRISockets = []string{"/run/containerd/containerd.sock", "/run/crio/crio.sock"}
 
@@ -37,9 +40,12 @@ type criClient struct {
 }
 
 // dialCRI connects to socket, or to the first default socket that exists
-// when socket is ""; nil, nil when none does. gRPC connects lazily: a
+// when socket is ""; nil, nil when none does or socket is "none". gRPC connects lazily: a
 // runtime that is down makes lookups fail (counted), not the start.
 func dialCRI(socket string, timeout time.Duration) (*criClient, error) {
+	if socket == CRINone {
+		return nil, nil
+	}
 	if socket == "" {
 		for _, s := range defaultCRISockets {
 			if fi, err := os.Stat(s); err == nil && fi.Mode().Type() == os.ModeSocket {

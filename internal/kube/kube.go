@@ -53,7 +53,7 @@ type Config struct {
 	// RESTConfig).
 	REST *rest.Config
 	// CRISocket is the runtime's CRI socket; "" tries the usual ones, and
-	// none found leaves runtime lookups off.
+	// none found leaves runtime lookups off, as CRINone does.
 	CRISocket string
 	// Retention is how long a deleted pod stays resolvable for late
 	// events; MaxPods caps the pods kept, live and deleted.
@@ -129,7 +129,7 @@ func Start(cfg Config) (*Source, error) {
 	if s.cri, err = dialCRI(cfg.CRISocket, cfg.LookupTimeout); err != nil {
 		return nil, err
 	}
-	if s.cri == nil {
+	if s.cri == nil && cfg.CRISocket != CRINone {
 		s.log.Warn("kubernetes: no CRI socket found: container names and images wait for the API server",
 			"tried", defaultCRISockets)
 	}
