@@ -43,15 +43,7 @@ func (s *Source) startWatch(ctx context.Context) {
 	// errors are returned only once the informer runs; none here
 	_ = inf.SetTransform(strip)
 	_ = inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
-		n := s.counts.watchErrors.Add(1)
-		s.counts.connected.Store(false)
-		// the first error of an outage at warn, the retries at debug
-		if s.counts.lastOK.Load() >= s.lastWarned.Load() {
-			s.lastWarned.Store(time.Now().UnixNano())
-			s.log.Warn("kubernetes: pod watch lost; retrying with backoff", "err", err, "errors", n)
-		} else {
-			s.log.Debug("kubernetes: pod watch", "err", err, "errors", n)
-		}
+		s.watchError(err)
 	})
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { s.podChanged(obj) },
@@ -62,13 +54,29 @@ func (s *Source) startWatch(ctx context.Context) {
 	s.wg.Go(func() { inf.RunWithContext(ctx) })
 }
 
-// answered records an answer (or none) from the API server.
+// answered records an answer from the API server, or its error. The
+// reflector retries a refused connection by itself, without telling its
+// error handler, so errors are counted here too.
 func (s *Source) answered(err error) {
 	if err != nil {
+		s.watchError(err)
 		return
 	}
 	s.counts.lastOK.Store(time.Now().UnixNano())
 	s.counts.connected.Store(true)
+}
+
+// watchError counts an error of the watch and logs it: the first of an
+// outage at warn, the retries at debug.
+func (s *Source) watchError(err error) {
+	n := s.counts.watchErrors.Add(1)
+	s.counts.connected.Store(false)
+	if s.counts.lastOK.Load() >= s.lastWarned.Load() {
+		s.lastWarned.Store(time.Now().UnixNano())
+		s.log.Warn("kubernetes: pod watch lost; retrying with backoff", "err", err, "errors", n)
+	} else {
+		s.log.Debug("kubernetes: pod watch", "err", err, "errors", n)
+	}
 }
 
 // strip keeps of a pod only what the index reads, so that the informer's
