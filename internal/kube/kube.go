@@ -24,6 +24,7 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 
 	"github.com/vigil-sec/vigil/internal/container"
 	"github.com/vigil-sec/vigil/internal/event"
@@ -120,6 +121,9 @@ func Start(cfg Config) (*Source, error) {
 	if cfg.LookupTimeout <= 0 {
 		cfg.LookupTimeout = DefaultLookupTimeout
 	}
+	// client-go logs through klog's process-wide logger, to stderr in
+	// its own format; send it to the agent's log instead
+	klog.SetSlogLogger(cfg.Log)
 	client, err := kubernetes.NewForConfig(cfg.REST)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
