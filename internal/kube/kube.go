@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-logr/logr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
@@ -121,9 +122,6 @@ func Start(cfg Config) (*Source, error) {
 	if cfg.LookupTimeout <= 0 {
 		cfg.LookupTimeout = DefaultLookupTimeout
 	}
-	// client-go logs through klog's process-wide logger, to stderr in
-	// its own format; send it to the agent's log instead
-	klog.SetSlogLogger(cfg.Log)
 	client, err := kubernetes.NewForConfig(cfg.REST)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
@@ -137,7 +135,11 @@ func Start(cfg Config) (*Source, error) {
 		s.log.Warn("kubernetes: no CRI socket found: container names and images wait for the API server",
 			"tried", defaultCRISockets)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	// the informer logs through the logger its context carries (klog's
+	// contextual logging): the agent's log, not klog's stderr. Setting
+	// klog's process-wide logger instead would race with informers
+	// already running.
+	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), logr.FromSlogHandler(cfg.Log.Handler())))
 	s.cancel = cancel
 	s.startWatch(ctx)
 	for range workers {
