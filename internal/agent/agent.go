@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/container"
 	"github.com/vigil-sec/vigil/internal/enforce"
 	"github.com/vigil-sec/vigil/internal/enrich"
+	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/kernel"
 	"github.com/vigil-sec/vigil/internal/metrics"
 	"github.com/vigil-sec/vigil/internal/output"
@@ -55,6 +56,12 @@ type Config struct {
 	Enforce *EnforceConfig
 	// Sink receives the events the pipeline passes on.
 	Sink output.Sink
+	// Containers, when set, makes the metadata source (the runtime,
+	// Kubernetes) that names containers; it is given the table to update.
+	// The pipeline then holds a new container's events until the source
+	// settles it, for at most ContainerHold (2 s when zero).
+	Containers    func(*container.Table) container.Source
+	ContainerHold time.Duration
 	// Serve, when set, has New bind the metrics address and the API
 	// socket before it loads anything, so that a busy port fails at
 	// once, and serve them when it returns; Services returns them.
@@ -93,6 +100,9 @@ type Agent struct {
 	// exec goes (names, images, pods); its updates reach the processes
 	// already running in it. Safe for use from other goroutines.
 	containers *container.Table
+	// hold keeps back the first events of containers a metadata source
+	// is still looking up; nil without a source.
+	hold *holder
 }
 
 // New sets the kernel up, loads and attaches the sensors and snapshots the
@@ -188,6 +198,13 @@ func New(cfg Config) (_ *Agent, err error) {
 	a.tree = proctree.New(cfg.ProcTree)
 	containers := container.NewResolver(container.DefaultTableSize)
 	a.containers = containers.Table()
+	if cfg.Containers != nil {
+		a.containers.SetSource(cfg.Containers(a.containers))
+		a.hold = newHolder(containers)
+		if cfg.ContainerHold > 0 {
+			a.hold.maxAge = cfg.ContainerHold
+		}
+	}
 	a.enricher = enrich.New(cfg.Node, a.tree, containers)
 	a.enricher.SetVigil(self)
 	procs, err := procfs.Snapshot(procfs.Options{
@@ -240,6 +257,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	err := a.ring.Read(a.handle, a.idle)
 	close(stopped)
 	a.detach()
+	if a.hold != nil {
+		a.hold.releaseAll(a.pass)
+	}
 	a.flushRules(true)
 	return errors.Join(err, a.cfg.Sink.Flush())
 }
@@ -269,6 +289,19 @@ func (a *Agent) handle(raw []byte) {
 		return
 	}
 	a.counts.record(h.Kind)
+	if a.hold != nil {
+		// the event's own time: no clock read per record
+		a.hold.release(ev.Time, a.pass)
+		if a.hold.intercept(ev, ev.Time, a.pass) {
+			return
+		}
+	}
+	a.pass(ev)
+}
+
+// pass takes a decoded event through the rest of the pipeline: enriched,
+// written, observed, matched.
+func (a *Agent) pass(ev *event.Event) {
 	if !a.enricher.Enrich(ev) {
 		return
 	}
@@ -293,6 +326,9 @@ func (a *Agent) handle(raw []byte) {
 
 // idle runs when the ring is drained: flush output, let caches age.
 func (a *Agent) idle() {
+	if a.hold != nil && a.hold.holding() {
+		a.hold.release(time.Now(), a.pass)
+	}
 	a.flushRules(false)
 	a.drainEnforcement()
 	if err := a.cfg.Sink.Flush(); err != nil {

@@ -151,9 +151,10 @@ func (a *Agent) PipelineStats() metrics.PipelineStats {
 			Evictions: a.obs.procEvictions.Load(),
 			Expired:   a.obs.procExpired.Load(),
 		},
-		Programs: a.programStats(),
-		RuleEval: a.obs.ruleEval.Snapshot(),
-		Rules:    a.ruleCount(),
+		Containers: a.containerStats(),
+		Programs:   a.programStats(),
+		RuleEval:   a.obs.ruleEval.Snapshot(),
+		Rules:      a.ruleCount(),
 	}
 	s.Enforcement, s.Policies = a.enforcementStats()
 	for k := range a.counts.byKind {

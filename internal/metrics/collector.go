@@ -98,6 +98,13 @@ func (c *Collector) collectPipeline(ch chan<- prometheus.Metric, s PipelineStats
 	ch <- gauge(d.procEntries, float64(s.ProcCache.Entries))
 	ch <- counter(d.procEvictions, float64(s.ProcCache.Evictions))
 	ch <- counter(d.procExpired, float64(s.ProcCache.Expired))
+	ch <- gauge(d.ctrEntries, float64(s.Containers.Entries))
+	ch <- counter(d.ctrEvictions, float64(s.Containers.Evictions))
+	ch <- counter(d.ctrHeld, float64(s.Containers.Held))
+	ch <- gauge(d.ctrHeldNow, float64(s.Containers.HeldNow))
+	for _, reason := range []string{"settled", "gave_up", "overflow"} {
+		ch <- counter(d.ctrRelease, float64(s.Containers.Releases[reason]), reason)
+	}
 	for _, sn := range s.Sensors {
 		up := 0.0
 		if sn.Mode != "off" {

@@ -16,6 +16,7 @@ type descs struct {
 	events, alerts, enforcement, drops, kernelDrops           *prometheus.Desc
 	ringSize, ringPending, ringFill                           *prometheus.Desc
 	procEntries, procEvictions, procExpired                   *prometheus.Desc
+	ctrEntries, ctrEvictions, ctrHeld, ctrHeldNow, ctrRelease *prometheus.Desc
 	sensorUp, bpfStatsEnabled, progRuns, progTime, progMisses *prometheus.Desc
 	ruleEval, rules, policies                                 *prometheus.Desc
 	outQueueDepth, outQueueCap, outWritten, outDelivered      *prometheus.Desc
@@ -64,6 +65,13 @@ func newDescs() descs {
 		procEntries:   n("process_cache_entries", "Processes in the process cache."),
 		procEvictions: n("process_cache_evictions_total", "Processes forgotten because the cache was full."),
 		procExpired:   n("process_cache_expired_total", "Exited processes forgotten after their grace period."),
+
+		ctrEntries:   n("container_cache_entries", "Containers whose metadata the agent keeps."),
+		ctrEvictions: n("container_cache_evictions_total", "Containers forgotten because the container cache was full."),
+		ctrHeld:      n("container_held_events_total", "Events held back while a new container's metadata was being looked up."),
+		ctrHeldNow:   n("container_held_events", "Events held back now."),
+		ctrRelease: n("container_hold_releases_total", "Containers whose held events went on, by reason: settled (the metadata source answered), "+
+			"gave_up (held for the limit, sent without names), overflow (the hold was full).", "reason"),
 
 		sensorUp:        n("sensor_up", "1 when the sensor runs, 0 when it does not; mode is full, degraded or off.", "sensor", "mode"),
 		bpfStatsEnabled: n("bpf_stats_enabled", "1 while kernel.bpf_stats_enabled is on (vigil run --bpf-stats): program run counts and times accrue only then."),

@@ -43,6 +43,7 @@ type PipelineStats struct {
 	RingPending int
 	RingSize    int
 	ProcCache   ProcCache
+	Containers  Containers
 	Sensors     []Sensor
 	// Programs are the sensors' BPF programs; their run counts and times
 	// stay zero unless kernel.bpf_stats_enabled is on.
@@ -91,6 +92,19 @@ type ProcCache struct {
 	Entries   int
 	Evictions uint64
 	Expired   uint64
+}
+
+// Containers are the container cache's size and turnover, and what the
+// hold for late metadata did.
+type Containers struct {
+	Entries   int
+	Evictions uint64
+	// Held counts events held back, HeldNow those held at the moment;
+	// Releases counts containers let go, by reason (settled, gave_up,
+	// overflow).
+	Held     uint64
+	HeldNow  int
+	Releases map[string]uint64
 }
 
 // Sensor says whether a sensor runs, and how.
