@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,7 +54,7 @@ func (d *decoder) mapping(n *yaml.Node, field string, allowed ...string) (map[st
 		k, v := n.Content[i], n.Content[i+1]
 		name := join(field, k.Value)
 		switch {
-		case !contains(allowed, k.Value):
+		case !slices.Contains(allowed, k.Value):
 			d.errorf(k, name, "unknown field; valid fields here: %s", strings.Join(allowed, ", "))
 		case out[k.Value] != nil:
 			d.errorf(k, name, "set twice")
@@ -174,15 +175,6 @@ func join(parent, key string) string {
 		return key
 	}
 	return parent + "." + key
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // decodeKey reads key of the mapping keys (at field), when it is there,

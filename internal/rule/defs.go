@@ -1,6 +1,7 @@
 package rule
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -158,7 +159,7 @@ func parseException(e *entry, n *yaml.Node) (*exceptionDef, *Error) {
 				continue
 			}
 			for _, c := range list {
-				if !contains(exceptionComps(), c) {
+				if !slices.Contains(exceptionComps(), c) {
 					return nil, bad(v, "comps: unknown comparison %q; valid: %s", c, strings.Join(exceptionComps(), " "))
 				}
 			}

@@ -2,6 +2,7 @@ package rule
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -237,7 +238,7 @@ func setRuleFields(r *ruleDef, e *entry) Errors {
 	var err *Error
 	if e.has("severity") {
 		s, _ := e.str("severity", false)
-		if !contains(severities(), s) {
+		if !slices.Contains(severities(), s) {
 			errs = append(errs, e.errf("severity", "unknown severity %q%s; want one of %s", s, didYouMean(s, severities()), strings.Join(severities(), ", ")))
 		}
 		r.severity = event.Severity(s)
@@ -258,7 +259,7 @@ func setRuleFields(r *ruleDef, e *entry) Errors {
 	if e.has("action") {
 		a, _ := e.str("action", false)
 		valid := []string{string(ActionAlert), string(ActionKill), string(ActionDeny)}
-		if !contains(valid, a) {
+		if !slices.Contains(valid, a) {
 			errs = append(errs, e.errf("action", "unknown action %q%s; want alert, kill or deny", a, didYouMean(a, valid)))
 		}
 		r.action = Action(a)
