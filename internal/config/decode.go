@@ -181,6 +181,18 @@ func join(parent, key string) string {
 // into dst with read.
 func decodeKey[T any](keys map[string]*yaml.Node, field, key string, dst *T, read func(*yaml.Node, string) T) {
 	if v := keys[key]; v != nil {
-		*dst = read(v, field+"."+key)
+		*dst = read(v, join(field, key))
+	}
+}
+
+// parsed reads a string that parse turns into a T; parse's error is the
+// field's.
+func parsed[T any](d *decoder, parse func(string) (T, error)) func(*yaml.Node, string) T {
+	return func(n *yaml.Node, field string) T {
+		v, err := parse(d.str(n, field))
+		if err != nil {
+			d.errorf(n, field, "%v", err)
+		}
+		return v
 	}
 }
