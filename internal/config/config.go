@@ -103,19 +103,11 @@ func Parse(file string, data []byte) (*Config, error) {
 	if !ok {
 		return nil, d.err()
 	}
-	if n := top["outputs"]; n != nil {
-		c.Outputs = d.outputs(n, "outputs")
-	}
-	if n := top["metrics"]; n != nil {
-		c.Metrics = d.metrics(n, "metrics")
-	}
-	if n := top["api"]; n != nil {
-		c.API = d.api(n, "api")
-	}
+	decodeKey(top, "", "outputs", &c.Outputs, d.outputs)
+	decodeKey(top, "", "metrics", &c.Metrics, d.metrics)
+	decodeKey(top, "", "api", &c.API, d.api)
 	c.Rules.file = file
-	if n := top["rules"]; n != nil {
-		c.Rules = d.rules(n, "rules")
-	}
+	decodeKey(top, "", "rules", &c.Rules, d.rules)
 	for _, name := range otherSections() {
 		if n := top[name]; n != nil {
 			c.Sections[name] = n
