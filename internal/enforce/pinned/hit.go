@@ -24,16 +24,11 @@ func CheckHit(policy uint32, action uint16, want ...Action) (Action, error) {
 
 // EventAction is what an event's enforcement says a program did: killed,
 // would_kill, denied or would_deny ("" for a hold, which is no event).
-func EventAction(a Action) event.Action {
-	switch a {
-	case ActionKilled:
-		return event.ActionKilled
-	case ActionWouldKill:
-		return event.ActionWouldKill
-	case ActionDenied:
-		return event.ActionDenied
-	case ActionWouldDeny:
-		return event.ActionWouldDeny
-	}
-	return ""
+func EventAction(a Action) event.Action { return eventActions[a] }
+
+var eventActions = map[Action]event.Action{
+	ActionKilled:    event.ActionKilled,
+	ActionWouldKill: event.ActionWouldKill,
+	ActionDenied:    event.ActionDenied,
+	ActionWouldDeny: event.ActionWouldDeny,
 }
