@@ -89,12 +89,7 @@ func Load(r *ring.Ring, cfg Config) (*Sensor, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	// tracefs first: cilium/ebpf remembers a missing tracefs for the life
-	// of the process
-	if _, err := kernel.EnsureMounts(); err != nil {
-		return nil, err
-	}
-	spec, err := loadNetwork()
+	spec, err := kernel.LoadSpec(loadNetwork)
 	if err != nil {
 		return nil, err
 	}
