@@ -8,6 +8,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/selector"
 	"github.com/vigil-sec/vigil/internal/yamldoc"
 )
 
@@ -78,6 +79,7 @@ type ruleDef struct {
 	enabled     bool
 	exceptions  []*exceptionDef
 	action      Action
+	scope       *selector.Pods
 	// fields remembers each key's entry, for errors about that key.
 	fields map[string]*entry
 }

@@ -2,6 +2,7 @@ package rule
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vigil-sec/vigil/internal/event"
@@ -68,5 +69,113 @@ func TestK8sFieldsIndexed(t *testing.T) {
 	pod := &event.Pod{Namespace: "payments"}
 	if got := ruleNames(run(rs, Config{}, podEv("/bin/sh", pod))); !slices.Equal(got, []string{"in_prod"}) {
 		t.Errorf("alerts %v, want in_prod", got)
+	}
+}
+
+// TestRuleScope: a scoped rule matches only in the pods and containers it
+// chooses, never on the host, and its mistakes are reported with file,
+// line and field.
+func TestRuleScope(t *testing.T) {
+	rs := mustCompile(t, `
+- rule: shell_in_prod_web
+  description: d
+  condition: kind == "process_exec" && process.name == "sh"
+  severity: low
+  scope:
+    namespaces: [prod, payments]
+    podSelector:
+      matchLabels: {app: web}
+      matchExpressions:
+        - {key: track, operator: NotIn, values: [canary]}
+    containers: [web]
+- rule: shell_in_any_pod
+  description: d
+  condition: kind == "process_exec" && process.name == "sh"
+  severity: low
+  scope: {}
+`)
+	web := func(ns string, labels map[string]string) *event.Event {
+		return podEv("/bin/sh", &event.Pod{UID: "u1", Name: "web-1", Namespace: ns, Labels: labels})
+	}
+	for _, c := range []struct {
+		name string
+		ev   *event.Event
+		want []string
+	}{
+		{"chosen pod", web("payments", map[string]string{"app": "web"}), []string{"shell_in_prod_web", "shell_in_any_pod"}},
+		{"other namespace", web("dev", map[string]string{"app": "web"}), []string{"shell_in_any_pod"}},
+		{"excluded by expression", web("prod", map[string]string{"app": "web", "track": "canary"}), []string{"shell_in_any_pod"}},
+		{"host", execEv(0, "/bin/sh"), nil},
+	} {
+		if got := ruleNames(run(rs, Config{}, c.ev)); !slices.Equal(got, c.want) {
+			t.Errorf("%s: alerts %v, want %v", c.name, got, c.want)
+		}
+	}
+	other := web("prod", map[string]string{"app": "web"})
+	other.Process.Container.Name = "sidecar"
+	if got := ruleNames(run(rs, Config{}, other)); !slices.Equal(got, []string{"shell_in_any_pod"}) {
+		t.Errorf("other container: alerts %v", got)
+	}
+
+	// a site narrows a rule with override, and cannot append to a scope
+	rs = mustCompile(t, `
+- rule: r
+  description: d
+  condition: kind == "process_exec"
+  severity: low
+`, `
+- rule: r
+  override: true
+  scope: {namespaces: [prod]}
+`)
+	if got := ruleNames(run(rs, Config{}, web("dev", nil))); len(got) != 0 {
+		t.Errorf("overridden scope: alerts %v", got)
+	}
+	errs := compileErrors(t, `
+- rule: r
+  description: d
+  condition: kind == "process_exec"
+  severity: low
+  scope:
+    namespaces: [Prod]
+    podSelector: {matchExpressions: [{key: app, operator: in, values: [web]}]}
+- rule: r
+  append: true
+  scope: {}
+- rule: k
+  description: d
+  condition: kind == "net_connect" && network.dport == 4444
+  severity: low
+  action: deny
+  scope: {}
+`)
+	for _, want := range []string{
+		`a.yaml:7:18: rule r: scope.namespaces[0]: "Prod" is not a valid name`,
+		`a.yaml:8:59: rule r: scope.podSelector.matchExpressions[0].operator: unknown operator "in"`,
+		`a.yaml:11:10: rule r: scope: cannot append to scope; use override: true`,
+		`rule k: action: deny happens in the kernel before the call returns, and the kernel cannot decide this rule: a scope is decided in user space`,
+	} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("missing error %q in:\n%s", want, errs)
+		}
+	}
+}
+
+// TestScopedKillStaysInUserspace: the kernel's tables know cgroups, not
+// pods, so a scoped kill rule is carried out from user space.
+func TestScopedKillStaysInUserspace(t *testing.T) {
+	rs := mustCompile(t, `
+- rule: k
+  description: d
+  condition: kind == "process_exec" && process.binary == "/usr/bin/nc"
+  severity: low
+  action: kill
+  scope: {namespaces: [prod]}
+`)
+	if where, why := rs.Rules()[0].Enforcement(); where != InUserspace || why != "a scope is decided in user space" {
+		t.Errorf("enforcement %v %q", where, why)
+	}
+	if p := rs.Policy(); p != nil && len(p.Exec.Deny) > 0 {
+		t.Errorf("scoped kill rule became a kernel entry: %+v", p.Exec)
 	}
 }

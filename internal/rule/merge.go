@@ -264,6 +264,11 @@ func setRuleFields(r *ruleDef, e *entry) Errors {
 		}
 		r.action = Action(a)
 	}
+	if e.has("scope") {
+		s, serrs := e.scope()
+		errs = append(errs, serrs...)
+		r.scope = s
+	}
 	if e.has("exceptions") {
 		xs, xerrs := parseExceptions(e)
 		errs = append(errs, xerrs...)
@@ -294,7 +299,7 @@ func overrideRule(r *ruleDef, e *entry) Errors {
 // appendRule adds e's condition (as "(old) new"), exceptions and tags.
 func appendRule(r *ruleDef, e *entry) Errors {
 	var errs Errors
-	for _, k := range []string{"description", "severity", "message", "action", "enabled"} {
+	for _, k := range []string{"description", "severity", "message", "action", "enabled", "scope"} {
 		if e.has(k) {
 			errs = append(errs, e.errf(k, "cannot append to %s; use override: true to replace it", k))
 		}

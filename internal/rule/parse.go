@@ -25,7 +25,7 @@ func entryKeys(t entryType) []string {
 	switch t {
 	case entryRule:
 		return []string{"rule", "description", "condition", "severity", "tags", "message", "enabled",
-			"exceptions", "action", "append", "override"}
+			"exceptions", "action", "scope", "append", "override"}
 	case entryList:
 		return []string{"list", "items", "append", "override"}
 	case entryMacro:
