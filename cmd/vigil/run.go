@@ -49,6 +49,7 @@ type runFlags struct {
 	metricsAddr   string
 	metricsRemote bool
 	bpfStats      bool
+	metricsK8s    []string
 	socket        string
 	policies      []string
 	pinDir        string
@@ -118,6 +119,7 @@ and dropped to stderr. It needs root.`,
 	fl.StringVarP(&f.configFile, "config", "c", "", "configuration file (YAML): outputs, filters, metrics, API, rules; flags override it")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics, /healthz and /readyz on host:port (\":9549\" means 127.0.0.1:9549)")
 	fl.BoolVar(&f.metricsRemote, "metrics-allow-remote", false, "allow --metrics-addr on an address other than loopback")
+	fl.StringSliceVar(&f.metricsK8s, "metrics-k8s-labels", nil, "label alert metrics with the pod's namespace, pod and/or workload (comma-separated; none by default: each multiplies the series)")
 	fl.BoolVar(&f.bpfStats, "bpf-stats", false, "switch on kernel.bpf_stats_enabled while running, to export BPF program run counts and times")
 	fl.StringVar(&f.socket, "socket", config.DefaultSocket, "local API socket for vigil status and vigil events (\"\" for none)")
 	fl.StringArrayVar(&f.policies, "policy", nil, "enforce the policies of this file (docs/policies.md; repeat for more)")
@@ -190,7 +192,7 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		return err
 	}
 	outs, err := agent.OpenOutputs(cfg.Outputs, config.Env{Stdout: stdout, Terminal: isTerminal(stdout),
-		Node: f.node, UserAgent: "vigil/" + vigilVersion()}, log)
+		Node: f.node, UserAgent: "vigil/" + vigilVersion()}, cfg.Metrics.PodLabels, log)
 	if err != nil {
 		return err
 	}
@@ -311,6 +313,7 @@ func loadConfig(f runFlags) (*config.Config, error) {
 		MetricsAddress:     ifGiven(given, "metrics-addr", &f.metricsAddr),
 		MetricsAllowRemote: ifGiven(given, "metrics-allow-remote", &f.metricsRemote),
 		BPFStats:           ifGiven(given, "bpf-stats", &f.bpfStats),
+		MetricsK8sLabels:   ifGiven(given, "metrics-k8s-labels", &f.metricsK8s),
 	}
 	if given("socket") || f.configFile == "" {
 		o.Socket = &f.socket

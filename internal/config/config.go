@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-sec/vigil/internal/metrics"
+	"github.com/vigil-sec/vigil/internal/output"
 )
 
 // Defaults for what the file leaves out.
@@ -46,6 +47,9 @@ type Metrics struct {
 	// BPFStats switches on the kernel's run time accounting of BPF
 	// programs (kernel.bpf_stats_enabled) while the agent runs.
 	BPFStats bool
+	// PodLabels are the pod labels (namespace, pod, workload) alert
+	// metrics carry; none by default, for the series they multiply.
+	PodLabels output.PodLabels
 }
 
 // API is the local control socket.
@@ -121,7 +125,7 @@ func Parse(file string, data []byte) (*Config, error) {
 
 func (d *decoder) metrics(n *yaml.Node, field string) Metrics {
 	m := Metrics{}
-	f, ok := d.mapping(n, field, "address", "allow_non_loopback", "bpf_stats")
+	f, ok := d.mapping(n, field, "address", "allow_non_loopback", "bpf_stats", "k8s_labels")
 	if !ok {
 		return m
 	}
@@ -130,6 +134,13 @@ func (d *decoder) metrics(n *yaml.Node, field string) Metrics {
 	}
 	decodeKey(f, field, "allow_non_loopback", &m.AllowNonLoopback, d.boolean)
 	decodeKey(f, field, "bpf_stats", &m.BPFStats, d.boolean)
+	if v := f["k8s_labels"]; v != nil {
+		l, err := metrics.ParsePodLabels(d.strings(v, field+".k8s_labels"))
+		if err != nil {
+			d.errorf(v, field+".k8s_labels", "%v", err)
+		}
+		m.PodLabels = l
+	}
 	if m.Address != "" {
 		if err := metrics.CheckAddress(m.Address, m.AllowNonLoopback); err != nil {
 			d.errorf(f["address"], field+".address", "%v", err)

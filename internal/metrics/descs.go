@@ -5,6 +5,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/vigil-sec/vigil/internal/output"
 )
 
 // descs describe every metric the Collector exports; docs/metrics.md lists
@@ -32,7 +34,9 @@ type declared struct {
 	desc *prometheus.Desc
 }
 
-func newDescs() descs {
+// newDescs declares the metrics; pod names the pod labels the alert
+// counts carry (docs/metrics.md: only when asked).
+func newDescs(pod output.PodLabels) descs {
 	var made []declared
 	declare := func(typ dto.MetricType, name, help string, labels []string) *prometheus.Desc {
 		d := prometheus.NewDesc("vigil_"+name, help, labels, nil)
@@ -51,9 +55,11 @@ func newDescs() descs {
 		return declare(dto.MetricType_HISTOGRAM, name, help, nil)
 	}
 	d := descs{
-		events:      n("events_total", "Records read from the kernel ring buffer, by event kind.", "kind"),
-		alerts:      n("alerts_total", "Alerts raised, by rule, severity and action.", "rule", "severity", "action"),
-		enforcement: n("enforcement_total", "Alerts whose rule or policy acted (killed, denied) or would have (would_kill, would_deny).", "rule", "action"),
+		events: n("events_total", "Records read from the kernel ring buffer, by event kind.", "kind"),
+		alerts: n("alerts_total", "Alerts raised, by rule, severity and action (and the pod's namespace, pod or workload when asked).",
+			append([]string{"rule", "severity", "action"}, pod.Names()...)...),
+		enforcement: n("enforcement_total", "Alerts whose rule or policy acted (killed, denied) or would have (would_kill, would_deny).",
+			append([]string{"rule", "action"}, pod.Names()...)...),
 		drops: n("drops_total", "Data lost, by pipeline stage: kernel_ringbuf_full, kernel_truncated (delivered but cut), "+
 			"kernel_map_full, decode, output_queue, output_sink, api_stream.", "stage"),
 		kernelDrops: n("kernel_drops_total", "The kernel's drop counters, by reason and event kind.", "reason", "kind"),

@@ -38,7 +38,10 @@ type FanoutOptions struct {
 	// pipeline's side while the pipeline never idles (an output whose
 	// filter rarely matches, under sustained load). 0 means 250ms.
 	MaxBatchDelay time.Duration
-	Log           *slog.Logger
+	// AlertLabels says which of a pod's names the alert counts keep
+	// apart (metrics' --metrics-k8s-labels); none by default.
+	AlertLabels PodLabels
+	Log         *slog.Logger
 }
 
 // Interrupter is a sink whose writes may wait (retries with backoff).
@@ -88,6 +91,7 @@ func NewFanout(routes []Route, opts FanoutOptions) (*Fanout, error) {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	f := &Fanout{opts: opts, stopTick: make(chan struct{}), tickDone: make(chan struct{})}
+	f.alerts.labels = opts.AlertLabels
 	seen := make(map[string]bool)
 	for _, rt := range routes {
 		if rt.Name == "" || seen[rt.Name] {
@@ -218,48 +222,3 @@ func (f *Fanout) Stats() []RouteStats {
 
 // Alerts reports how many alerts passed, by rule, severity and action.
 func (f *Fanout) Alerts() []AlertCount { return f.alerts.snapshot() }
-
-// AlertCount is how many alerts one rule raised with one severity and
-// action.
-type AlertCount struct {
-	Rule     string
-	Severity event.Severity
-	Action   event.Action
-	Count    uint64
-}
-
-type alertKey struct {
-	rule     string
-	severity event.Severity
-	action   event.Action
-}
-
-// alertCounts is locked: alerts are rare next to events, and rule names
-// are an open set.
-type alertCounts struct {
-	mu sync.Mutex
-	n  map[alertKey]uint64
-}
-
-func (c *alertCounts) add(al *event.Alert) {
-	k := alertKey{al.Rule.Name, al.Rule.Severity, al.Action}
-	if k.action == "" {
-		k.action = event.ActionAlert
-	}
-	c.mu.Lock()
-	if c.n == nil {
-		c.n = make(map[alertKey]uint64)
-	}
-	c.n[k]++
-	c.mu.Unlock()
-}
-
-func (c *alertCounts) snapshot() []AlertCount {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make([]AlertCount, 0, len(c.n))
-	for k, n := range c.n {
-		out = append(out, AlertCount{Rule: k.rule, Severity: k.severity, Action: k.action, Count: n})
-	}
-	return out
-}
