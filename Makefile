@@ -15,7 +15,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X main.version=$(VERSION)
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build run test generate vmlinux vet lint bench clean
+.PHONY: all build run test k8s e2e-k8s generate vmlinux vet lint bench clean
 
 all: build
 
@@ -34,6 +34,21 @@ run: build
 test:
 	@scripts/test-deps.sh
 	$(GO) test -count=1 -timeout 20m ./...
+
+# The Kubernetes lab (internal/testenv/kubelab, scripts/k8s): etcd,
+# kube-apiserver, kubectl, kubelet, controller manager and scheduler built
+# from the Go module proxy into $(VIGIL_K8S_CACHE) (default
+# ~/.cache/vigil-k8s), once: 12-15 minutes cold on 2 cores, nothing after.
+k8s:
+	scripts/k8s/build.sh
+
+# Only the tests that run a Kubernetes lab: every package whose tests import
+# internal/testenv/kubelab, and that package itself.
+K8S_TEST_PKGS = $(shell $(GO) list -f '{{.ImportPath}} {{join .TestImports " "}} {{join .XTestImports " "}}' ./... | \
+	awk '/internal\/testenv\/kubelab( |$$)/ {print $$1}')
+e2e-k8s: k8s
+	@scripts/test-deps.sh
+	$(GO) test -count=1 -timeout 30m $(K8S_TEST_PKGS)
 
 generate:
 	BPF2GO_CC=$(BPF_CLANG) BPF2GO_STRIP=$(BPF_STRIP) BPF2GO_CFLAGS='$(BPF_CFLAGS)' \
