@@ -26,6 +26,8 @@ K8S_CD=$VIGIL_K8S_STATE/containerd    # containerd's config, root, state and soc
 K8S_CRI_SOCKET=$K8S_CD/containerd.sock
 K8S_CNI=$VIGIL_K8S_STATE/cni          # CNI config and IPAM state
 K8S_KUBELET=$VIGIL_K8S_STATE/kubelet  # kubelet root dir, config, pod logs
+# kubectl's discovery cache, which would go to ~/.kube/cache
+export KUBECACHEDIR=$VIGIL_K8S_STATE/kubectl-cache
 K8S_BRIDGE=vigilk8s0                  # the CNI bridge
 K8S_POD_CIDR=10.244.0.0/24
 K8S_SERVER=https://127.0.0.1:6443

@@ -52,7 +52,12 @@ if [ "$mode" = cluster ]; then
 	"$HERE/images.sh" >/dev/null
 	# what the lab creates outside its state dir, to remove on stop only if
 	# it was not there before
-	for d in /run/containerd /var/lib/cni; do [ -e "$d" ] || echo "$d"; done >"$K8S_RUN/created-dirs"
+	# (the kubelet's device-plugin socket and container log links have
+	# fixed paths; containerd's shim sockets and the CNI cache too)
+	{
+		for d in /var/lib/kubelet /var/log/containers; do [ -e "$d" ] || echo "all $d"; done
+		for d in /run/containerd /var/lib/cni; do [ -e "$d" ] || echo "empty $d"; done
+	} >"$K8S_RUN/created-dirs"
 	# sysctls the kubelet (vm.*, kernel.*) and the CNI bridge (forwarding) set
 	for s in vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops \
 		kernel.keys.root_maxkeys kernel.keys.root_maxbytes net.ipv4.ip_forward net.ipv6.conf.all.forwarding; do
@@ -146,7 +151,7 @@ imageGCHighThresholdPercent: 99
 imageGCLowThresholdPercent: 98
 YAML
 	k8s_daemon kubelet "$VIGIL_K8S_BIN/kubelet" --config="$K8S_KUBELET/config.yaml" \
-		--kubeconfig="$P/kubelet.kubeconfig" --root-dir="$K8S_KUBELET/root" \
+		--kubeconfig="$P/kubelet.kubeconfig" --root-dir="$K8S_KUBELET/root" --cert-dir="$K8S_KUBELET/pki" \
 		--hostname-override="$VIGIL_K8S_NODE" --node-ip="${node_ip:-127.0.0.1}"
 	node_ready() {
 		k8s_alive "$(cat "$K8S_RUN/kubelet.pid")" || { echo "start: the kubelet exited:" >&2; tail -20 "$K8S_RUN/kubelet.log" >&2; exit 1; }
@@ -164,13 +169,15 @@ YAML
 fi
 
 cat >"$VIGIL_K8S_STATE/env" <<ENV
-VIGIL_K8S_MODE=$mode
-KUBECONFIG=$K8S_PKI/admin.kubeconfig
-VIGIL_K8S_AGENT_KUBECONFIG=$K8S_PKI/agent.kubeconfig
-VIGIL_K8S_SERVER=$K8S_SERVER
-VIGIL_K8S_NODE=$VIGIL_K8S_NODE
-VIGIL_K8S_CRI_SOCKET=$([ "$mode" = cluster ] && echo "$K8S_CRI_SOCKET")
-VIGIL_K8S_BIN=$VIGIL_K8S_BIN
-VIGIL_K8S_BUSYBOX_IMAGE=$K8S_BUSYBOX_IMAGE
+export VIGIL_K8S_MODE=$mode
+export KUBECONFIG=$K8S_PKI/admin.kubeconfig
+export KUBECACHEDIR=$KUBECACHEDIR
+export VIGIL_K8S_AGENT_KUBECONFIG=$K8S_PKI/agent.kubeconfig
+export VIGIL_K8S_SERVER=$K8S_SERVER
+export VIGIL_K8S_NODE=$VIGIL_K8S_NODE
+export VIGIL_K8S_CRI_SOCKET=$([ "$mode" = cluster ] && echo "$K8S_CRI_SOCKET")
+export VIGIL_K8S_BIN=$VIGIL_K8S_BIN
+export VIGIL_K8S_BUSYBOX_IMAGE=$K8S_BUSYBOX_IMAGE
+export PATH=$VIGIL_K8S_BIN:\$PATH
 ENV
 step "$mode ready: . $VIGIL_K8S_STATE/env"

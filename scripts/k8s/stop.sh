@@ -95,13 +95,19 @@ if [ -f "$K8S_RUN/sysctl.orig" ]; then
 	rm -f "$K8S_RUN/sysctl.orig"
 	echo "restored sysctls"
 fi
-# directories outside the state dir that start.sh found missing: empty ones
-# (containerd's shim sockets, the CNI cache) go
+# directories outside the state dir that start.sh found missing: the
+# kubelet's go whole, of containerd's and the CNI cache the empty ones
 if [ -f "$K8S_RUN/created-dirs" ]; then
-	while read -r d; do [ -d "$d" ] && find "$d" -depth -type d -empty -delete; done <"$K8S_RUN/created-dirs"
+	while read -r how d; do
+		[ -d "$d" ] || continue
+		case $how in
+		all) rm -rf "$d" ;;
+		empty) find "$d" -depth -type d -empty -delete ;;
+		esac
+	done <"$K8S_RUN/created-dirs"
 	rm -f "$K8S_RUN/created-dirs"
 fi
 # the bulky parts; logs stay
-rm -rf "$K8S_CD/root" "$K8S_CD/state" "$K8S_KUBELET/root" "$VIGIL_K8S_STATE/etcd" 2>/dev/null
+rm -rf "$K8S_CD/root" "$K8S_CD/state" "$K8S_KUBELET/root" "$VIGIL_K8S_STATE/etcd" "$KUBECACHEDIR" 2>/dev/null
 rm -f "$VIGIL_K8S_STATE/env"
 exit 0

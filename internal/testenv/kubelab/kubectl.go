@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -31,7 +33,9 @@ func (l *Lab) kubectl(kubeconfig, stdin string, args ...string) (string, error) 
 	ctx, cancel := context.WithTimeout(context.Background(), kubectlLimit)
 	defer cancel()
 	full := append([]string{"--kubeconfig", kubeconfig, "--request-timeout", "30s"}, args...)
-	cmd := exec.CommandContext(ctx, l.BinDir+"/kubectl", full...)
+	cmd := exec.CommandContext(ctx, filepath.Join(l.BinDir, "kubectl"), full...)
+	// its discovery cache in the lab, not in ~/.kube
+	cmd.Env = append(os.Environ(), "KUBECACHEDIR="+filepath.Join(l.StateDir, "kubectl-cache"))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if stdin != "" {
@@ -141,12 +145,23 @@ func (l *Lab) ContainerPID(containerID string) int {
 	return 0
 }
 
-// DeletePod deletes a pod (one second's grace) and waits until it is gone.
+// DeletePod deletes a pod (one second's grace) and waits until it is gone,
+// at most testenv.WaitLimit.
 func (l *Lab) DeletePod(ns, name string) {
 	l.tb.Helper()
-	if _, err := l.Kubectl("-n", ns, "delete", "pod", name, "--grace-period=1", "--wait=true",
-		"--timeout="+testenv.WaitLimit.String()); err != nil {
+	if _, err := l.Kubectl("-n", ns, "delete", "pod", name, "--grace-period=1", "--wait=false"); err != nil {
 		l.tb.Fatal(err)
+	}
+	deadline := time.Now().Add(testenv.WaitLimit)
+	for {
+		out, err := l.Kubectl("-n", ns, "get", "pod", name, "--ignore-not-found", "-o", "name")
+		if err == nil && strings.TrimSpace(out) == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			l.tb.Fatalf("pod %s/%s still there after %v (%v): %s", ns, name, testenv.WaitLimit, err, l.describe(ns, name))
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 

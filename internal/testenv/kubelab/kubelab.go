@@ -226,7 +226,7 @@ func parseEnv(b []byte) map[string]string {
 	env := map[string]string{}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
+		if k, v, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "="); ok {
 			env[k] = v
 		}
 	}

@@ -55,6 +55,14 @@ data: {k: v}
 
 func TestCluster(t *testing.T) {
 	before := sysctls(t)
+	// the fixed paths outside the state dir that the kubelet, containerd
+	// and kubectl write to
+	outside := []string{"/var/lib/kubelet", "/var/log/containers", "/run/containerd", "/var/lib/cni", os.Getenv("HOME") + "/.kube"}
+	existed := map[string]bool{}
+	for _, d := range outside {
+		_, err := os.Stat(d)
+		existed[d] = err == nil
+	}
 	lab := Cluster(t)
 	pids := labPIDs(t, lab)
 	if lab.CRISocket == "" || lab.NodeName == "" || lab.BusyboxImage == "" {
@@ -129,6 +137,11 @@ spec:
 	assertNothingLeft(t, lab, pids)
 	if after := sysctls(t); after != before {
 		t.Errorf("sysctls changed:\nbefore %s\nafter  %s", before, after)
+	}
+	for _, d := range outside {
+		if _, err := os.Stat(d); err == nil && !existed[d] {
+			t.Errorf("%s is left behind", d)
+		}
 	}
 	if _, err := net.InterfaceByName("vigilk8s0"); err == nil {
 		t.Error("the CNI bridge vigilk8s0 is still there")
@@ -253,7 +266,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestParseEnv(t *testing.T) {
-	env := parseEnv([]byte("A=1\nB=x=y\nnoise\nC=\n"))
+	env := parseEnv([]byte("A=1\nB=x=y\nnoise\nexport C=\n"))
 	if env["A"] != "1" || env["B"] != "x=y" || env["C"] != "" || len(env) != 3 {
 		t.Fatalf("parseEnv: %v", env)
 	}
