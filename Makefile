@@ -38,7 +38,8 @@ test:
 # The Kubernetes lab (internal/testenv/kubelab, scripts/k8s): etcd,
 # kube-apiserver, kubectl, kubelet, controller manager and scheduler built
 # from the Go module proxy into $(VIGIL_K8S_CACHE) (default
-# ~/.cache/vigil-k8s), once: 12-15 minutes cold on 2 cores, nothing after.
+# ~/.cache/vigil-k8s), once: 12-15 minutes cold on 2 idle cores (an hour
+# under heavy load), nothing after.
 k8s:
 	scripts/k8s/build.sh
 
