@@ -15,7 +15,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X main.version=$(VERSION)
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build run test k8s e2e-k8s generate vmlinux vet lint bench clean
+.PHONY: all build run test k8s e2e-k8s generate vmlinux vet lint bench clean image image-check
 
 all: build
 
@@ -76,6 +76,26 @@ $(GOLANGCI_LINT):
 	mkdir -p $(TOOLS_BIN)
 	GOBIN=$(TOOLS_BIN) GOFLAGS= $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 	mv $(TOOLS_BIN)/golangci-lint $@
+
+# The container image: the static binary (no cgo, -trimpath, no build id,
+# so two builds of one commit are the same bytes) in a one-layer image with
+# every date at the commit's time, written as a docker-archive tarball by
+# tools/image (go-containerregistry; no registry, no container engine).
+# Load it with `ctr -n k8s.io image import bin/vigil-image.tar`.
+IMAGE     ?= vigil:dev
+IMAGE_TAR := bin/vigil-image.tar
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+STATIC_BIN := bin/vigil-static
+
+image:
+	CGO_ENABLED=0 GOFLAGS=-buildvcs=false $(GO) build -trimpath -ldflags '-s -w -buildid= $(LDFLAGS)' -o $(STATIC_BIN) ./cmd/vigil
+	cd tools && GOFLAGS=-buildvcs=false $(GO) run ./image -binary ../$(STATIC_BIN) -tag $(IMAGE) \
+		-version $(VERSION) -epoch $(SOURCE_DATE_EPOCH) -arch $$($(GO) env GOARCH) -o ../$(IMAGE_TAR)
+
+# Builds the image twice from scratch and checks the bytes are the same;
+# imports it into containerd when a socket is there (scripts/check-image.sh).
+image-check:
+	scripts/check-image.sh
 
 bench: build
 	$(GO) build -o bin/bench-exec ./bench/exec
