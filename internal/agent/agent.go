@@ -92,6 +92,7 @@ type Agent struct {
 	started      time.Time
 	lastSync     time.Time
 	rules        ruleStage
+	reloads      reloadCounts
 	enforcer     *enforce.Enforcer // nil without an enforce stage
 	store        *enforce.Store
 	services     *Services // nil without Config.Serve

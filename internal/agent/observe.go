@@ -155,6 +155,7 @@ func (a *Agent) PipelineStats() metrics.PipelineStats {
 		Programs:   a.programStats(),
 		RuleEval:   a.obs.ruleEval.Snapshot(),
 		Rules:      a.ruleCount(),
+		Reloads:    a.reloadStats(),
 	}
 	s.Enforcement, s.Policies = a.enforcementStats()
 	for k := range a.counts.byKind {

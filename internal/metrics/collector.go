@@ -124,6 +124,11 @@ func (c *Collector) collectPipeline(ch chan<- prometheus.Metric, s PipelineStats
 	ch <- histogram(d.ruleEval, s.RuleEval)
 	ch <- gauge(d.rules, float64(s.Rules))
 	ch <- gauge(d.policies, float64(s.Policies))
+	for _, what := range []string{"rules", "policies"} {
+		for _, result := range []string{"applied", "rejected"} {
+			ch <- counter(d.reloads, float64(s.Reloads[ReloadKey{What: what, Result: result}]), what, result)
+		}
+	}
 	ch <- counter(d.sinkErrors, float64(s.SinkErrors))
 	if e := s.Enforcement; e != nil {
 		c.collectEnforcement(ch, e)

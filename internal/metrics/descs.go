@@ -20,7 +20,7 @@ type descs struct {
 	procEntries, procEvictions, procExpired                   *prometheus.Desc
 	ctrEntries, ctrEvictions, ctrHeld, ctrHeldNow, ctrRelease *prometheus.Desc
 	sensorUp, bpfStatsEnabled, progRuns, progTime, progMisses *prometheus.Desc
-	ruleEval, rules, policies                                 *prometheus.Desc
+	ruleEval, rules, policies, reloads                        *prometheus.Desc
 	outQueueDepth, outQueueCap, outWritten, outDelivered      *prometheus.Desc
 	outDropped, outErrors, outRetries, outUp, outLastOK       *prometheus.Desc
 	apiSubscribers, sinkErrors                                *prometheus.Desc
@@ -88,6 +88,8 @@ func newDescs(pod output.PodLabels) descs {
 		ruleEval: hist("rule_evaluation_seconds", "Time the rule stage took per event."),
 		rules:    n("rules_loaded", "Rules loaded."),
 		policies: n("policies_loaded", "Enforcement policies loaded."),
+		reloads: n("config_reloads_total", "Reloads of the rules or the policy files (SIGHUP, or their files changed), by result: "+
+			"applied, or rejected (the set had errors, logged with file and line; the last good set stays).", "what", "result"),
 
 		policyHits:         n("policy_hits_total", "What the kernel did for a policy (killed, denied, would_kill, would_deny, held), counted in pinned maps: it includes what happened while no agent ran.", "policy", "action"),
 		userKills:          n("userspace_kills_total", "Processes the agent killed from user space (rules the kernel cannot decide, replaced binaries, hashes found after the fact)."),

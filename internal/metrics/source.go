@@ -53,9 +53,16 @@ type PipelineStats struct {
 	// Rules and Policies are how many are loaded.
 	Rules    int
 	Policies int
+	// Reloads counts configuration reloads (SIGHUP, changed files) by
+	// what was reloaded and the result.
+	Reloads map[ReloadKey]uint64
 	// Enforcement is what the enforce stage did; nil without one.
 	Enforcement *Enforcement
 }
+
+// ReloadKey names a count of reloads: What is rules or policies, Result
+// applied or rejected.
+type ReloadKey struct{ What, Result string }
 
 // Enforcement is the enforce stage's counters.
 type Enforcement struct {
