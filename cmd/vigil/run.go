@@ -170,6 +170,9 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	defer stop()
 	hup, stopHUP := notifyHUP()
 	defer stopHUP()
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1) // file outputs reopen (logrotate)
+	defer signal.Stop(usr1)
 	log, err := newLogger(stderr, f.logLevel)
 	if err != nil {
 		return err
@@ -249,6 +252,7 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		}()
 	}
 	defer reload.run(ctx, a, hup, f.watchConfig)()
+	defer reopenOnUSR1(ctx, usr1, outs.Fanout, log)()
 	runErr := a.Run(ctx)
 	// the outputs write what they hold (live streams get it too), then
 	// the servers stop, then the agent lets go of the kernel
@@ -378,4 +382,28 @@ func startCPUProfile(path string) (stop func() error, err error) {
 		return nil, fmt.Errorf("--cpu-profile: %w", err)
 	}
 	return func() error { pprof.StopCPUProfile(); return f.Close() }, nil
+}
+
+// reopenOnUSR1 reopens the file outputs on every SIGUSR1, so that
+// logrotate can move a file away and have the agent write a new one
+// (postrotate: kill -USR1). The returned function stops it.
+func reopenOnUSR1(ctx context.Context, usr1 <-chan os.Signal, fan *output.Fanout, log *slog.Logger) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-usr1:
+				names, err := fan.Reopen()
+				if err != nil {
+					log.Error("output files not all reopened", "err", err)
+				}
+				log.Info("output files reopened", "outputs", names)
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }

@@ -222,3 +222,25 @@ func (f *Fanout) Stats() []RouteStats {
 
 // Alerts reports how many alerts passed, by rule, severity and action.
 func (f *Fanout) Alerts() []AlertCount { return f.alerts.snapshot() }
+
+// Reopener is a sink that can open its file again (file outputs, after
+// logrotate moved the file).
+type Reopener interface {
+	Reopen() error
+}
+
+// Reopen reopens every output whose sink is a Reopener, from any
+// goroutine (the sinks lock for it), and says which it reopened.
+func (f *Fanout) Reopen() (names []string, err error) {
+	var errs []error
+	for _, r := range f.routes {
+		if ro, ok := r.Sink.(Reopener); ok {
+			if e := ro.Reopen(); e != nil {
+				errs = append(errs, fmt.Errorf("output %s: %w", r.Name, e))
+				continue
+			}
+			names = append(names, r.Name)
+		}
+	}
+	return names, errors.Join(errs...)
+}
