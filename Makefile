@@ -15,7 +15,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X main.version=$(VERSION)
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build run test k8s e2e-k8s generate vmlinux vet lint bench clean image image-check
+.PHONY: all build run test k8s e2e-k8s generate vmlinux vet lint bench clean image image-check static deb deb-check manifests helm-lint
 
 all: build
 
@@ -87,8 +87,10 @@ IMAGE_TAR := bin/vigil-image.tar
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 STATIC_BIN := bin/vigil-static
 
-image:
+static:
 	CGO_ENABLED=0 GOFLAGS=-buildvcs=false $(GO) build -trimpath -ldflags '-s -w -buildid= $(LDFLAGS)' -o $(STATIC_BIN) ./cmd/vigil
+
+image: static
 	cd tools && GOFLAGS=-buildvcs=false $(GO) run ./image -binary ../$(STATIC_BIN) -tag $(IMAGE) \
 		-version $(VERSION) -epoch $(SOURCE_DATE_EPOCH) -arch $$($(GO) env GOARCH) -o ../$(IMAGE_TAR)
 
@@ -96,6 +98,28 @@ image:
 # imports it into containerd when a socket is there (scripts/check-image.sh).
 image-check:
 	scripts/check-image.sh
+
+# The Debian package (nfpm, built from the Go module proxy): the static
+# binary as /usr/bin/vigil, the systemd unit, /etc/vigil (config.yaml,
+# rules.d, policies.d) and a logrotate config; deploy/deb/nfpm.yaml.
+NFPM_VERSION := v2.48.0
+NFPM := $(TOOLS_BIN)/nfpm-$(NFPM_VERSION)
+DEB_VERSION ?= 0.1.0~$(subst -,.,$(VERSION))
+
+deb: static $(NFPM)
+	VERSION='$(DEB_VERSION)' GOARCH=$$($(GO) env GOARCH) \
+		SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) \
+		$(NFPM) package -f deploy/deb/nfpm.yaml -p deb -t bin/vigil.deb
+
+# Installs bin/vigil.deb, runs vigil probe and a short vigil run from
+# /usr/bin/vigil, checks the unit, and removes the package (root).
+deb-check: deb
+	scripts/check-deb.sh bin/vigil.deb
+
+$(NFPM):
+	mkdir -p $(TOOLS_BIN)
+	GOBIN=$(TOOLS_BIN) GOFLAGS= $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
+	mv $(TOOLS_BIN)/nfpm $@
 
 bench: build
 	$(GO) build -o bin/bench-exec ./bench/exec
