@@ -13,9 +13,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tar=bin/vigil-image.tar
 
+# the same version and date for both builds, even if the tree changes meanwhile
+version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
+epoch=$(git log -1 --format=%ct 2>/dev/null || echo 0)
 build() {
 	rm -f bin/vigil-static "$tar"
-	make -s image >/dev/null
+	make -s image VERSION="$version" SOURCE_DATE_EPOCH="$epoch" >/dev/null
 	sha256sum "$tar" | cut -d' ' -f1
 }
 t0=$SECONDS
