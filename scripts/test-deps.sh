@@ -68,7 +68,7 @@ for c in $(bash "$(dirname "$0")/k8s/env.sh" | sed -n 's/^K8S_CLUSTER_COMPONENTS
 done
 if [ ${#k8s_missing[@]} -gt 0 ]; then
 	if truthy "${CI:-}" || truthy "${VIGIL_TEST_INSTALL:-}"; then
-		echo "test-deps: building Kubernetes ${k8s_missing[*]} into $k8s_bin (once; 12-15 minutes on 2 cores)" >&2
+		echo "test-deps: building Kubernetes ${k8s_missing[*]} into $k8s_bin (once; 12-15 minutes on 2 idle cores, longer under load)" >&2
 		"$(dirname "$0")/k8s/build.sh" >&2 || missing+=("Kubernetes components in $k8s_bin (scripts/k8s/build.sh failed)")
 	else
 		missing+=("Kubernetes ${k8s_missing[*]} in $k8s_bin (the Kubernetes lab tests; make k8s builds them)")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -61,11 +60,7 @@ docs/policies.md.`,
 }
 
 func policyContext(cmd *cobra.Command) (context.Context, context.CancelFunc) {
-	ctx := cmd.Context()
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	return context.WithTimeout(ctx, 30*time.Second)
+	return context.WithTimeout(commandContext(cmd), 30*time.Second)
 }
 
 func newPolicyApplyCmd() *cobra.Command {
@@ -152,8 +147,8 @@ agent running it reads the pinned state, which keeps enforcing.`,
   sudo vigil policy list --format json | jq '.policies[] | {name, hits}'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "text" && format != "json" {
-				return fmt.Errorf("--format %q: want text or json", format)
+			if err := checkFormat(format); err != nil {
+				return err
 			}
 			ctx, cancel := policyContext(cmd)
 			defer cancel()
@@ -165,9 +160,7 @@ agent running it reads the pinned state, which keeps enforcing.`,
 				return listPinned(termsafe.NewWriter(cmd.OutOrStdout()), f.pinDir, err)
 			}
 			if format == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(rep)
+				return writeJSON(cmd.OutOrStdout(), rep)
 			}
 			return writePolicies(termsafe.NewWriter(cmd.OutOrStdout()), rep)
 		},

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -38,14 +36,10 @@ itself cannot run.`,
   sudo vigil probe --format json | jq '.capabilities[] | select(.status != "full")'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "text" && format != "json" {
-				return fmt.Errorf("--format %q: valid formats are text and json", format)
+			if err := checkFormat(format); err != nil {
+				return err
 			}
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
-			report, err := kernel.Probe(ctx)
+			report, err := kernel.Probe(commandContext(cmd))
 			var notRoot *kernel.NotPrivilegedError
 			if errors.As(err, &notRoot) {
 				return errors.New("vigil probe needs root: rerun with sudo")
@@ -54,19 +48,13 @@ itself cannot run.`,
 				return fmt.Errorf("probe: %w", err)
 			}
 			if format == "json" {
-				return writeProbeJSON(cmd.OutOrStdout(), report)
+				return writeJSON(cmd.OutOrStdout(), report)
 			}
 			return writeProbeTable(termsafe.NewWriter(cmd.OutOrStdout()), report)
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	return cmd
-}
-
-func writeProbeJSON(w io.Writer, report kernel.Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(report)
 }
 
 // writeProbeTable prints features under their group, then capabilities,

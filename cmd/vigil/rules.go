@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -107,6 +106,20 @@ func (rf *ruleFlags) ruleset() (*rule.Ruleset, error) {
 	return rule.Compile(srcs)
 }
 
+// engineFrom compiles srcs, read by sources, into a fresh engine; nil
+// when there are none.
+func (rf *ruleFlags) engineFrom(srcs []rule.Source) (*rule.Engine, error) {
+	cfg, err := rf.engineConfig()
+	if err != nil || len(srcs) == 0 {
+		return nil, err
+	}
+	rs, err := rule.Compile(srcs)
+	if err != nil {
+		return nil, err
+	}
+	return rule.NewEngine(rs, cfg), nil
+}
+
 // engineConfig is the throttle the flags ask for, or what is wrong with
 // them.
 func (rf *ruleFlags) engineConfig() (rule.Config, error) {
@@ -165,53 +178,6 @@ func notifyHUP() (hup chan os.Signal, stop func()) {
 	hup = make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	return hup, func() { signal.Stop(hup) }
-}
-
-// reloadRulesOnHUP recompiles the rules on every SIGHUP on hup and swaps
-// them in; one that came before it was called is acted on at once. A set
-// with errors is rejected, its errors logged, and the running set stays.
-// The returned function stops listening.
-func reloadRulesOnHUP(ctx context.Context, hup <-chan os.Signal, a *agent.Agent, rf ruleFlags, log *slog.Logger) func() {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-hup:
-				reloadRules(a, rf, log)
-			}
-		}
-	}()
-	return func() {
-		cancel()
-		<-done
-	}
-}
-
-func reloadRules(a *agent.Agent, rf ruleFlags, log *slog.Logger) {
-	eng, err := rf.engine()
-	if err != nil {
-		var errs rule.Errors
-		if errors.As(err, &errs) {
-			for _, e := range errs {
-				log.Error("rule error", "error", e.Error())
-			}
-		}
-		log.Error("rules not reloaded: the previous rules stay active", "err", firstLine(err))
-		return
-	}
-	if eng != nil {
-		logWarnings(log, eng.Ruleset())
-	}
-	a.SetRules(eng)
-	n := 0
-	if eng != nil {
-		n = len(eng.Ruleset().Rules())
-	}
-	log.Info("rules reloaded", "rules", n)
 }
 
 func firstLine(err error) string {

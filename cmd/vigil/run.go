@@ -49,6 +49,7 @@ type runFlags struct {
 	metricsAddr   string
 	metricsRemote bool
 	bpfStats      bool
+	metricsK8s    []string
 	socket        string
 	policies      []string
 	pinDir        string
@@ -56,6 +57,7 @@ type runFlags struct {
 	enforce       bool
 	lsm           bool
 	missingCalls  bool
+	watchConfig   bool
 	// changed says which flags were given; nil takes every field as given
 	changed func(flag string) bool
 	rules   ruleFlags
@@ -75,7 +77,8 @@ and dropped to stderr. It needs root.`,
   sudo vigil run
 
   # every event and the alerts, with your rules after the default pack
-  # (kill -HUP reloads the rules; an invalid set is rejected and logged)
+  # (a change to them, or kill -HUP, reloads them; an invalid set is
+  # rejected and logged with file and line, and the running set stays)
   sudo vigil run --events all --rules /etc/vigil/rules.d/
 
   # JSON lines into a file, for another tool to read
@@ -119,9 +122,11 @@ and dropped to stderr. It needs root.`,
 	fl.StringVarP(&f.configFile, "config", "c", "", "configuration file (YAML): outputs, filters, metrics, API, rules; flags override it")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics, /healthz and /readyz on host:port (\":9549\" means 127.0.0.1:9549)")
 	fl.BoolVar(&f.metricsRemote, "metrics-allow-remote", false, "allow --metrics-addr on an address other than loopback")
+	fl.StringSliceVar(&f.metricsK8s, "metrics-k8s-labels", nil, "label alert metrics with the pod's namespace, pod and/or workload (comma-separated; none by default: each multiplies the series)")
 	fl.BoolVar(&f.bpfStats, "bpf-stats", false, "switch on kernel.bpf_stats_enabled while running, to export BPF program run counts and times")
 	fl.StringVar(&f.socket, "socket", config.DefaultSocket, "local API socket for vigil status and vigil events (\"\" for none)")
-	fl.StringArrayVar(&f.policies, "policy", nil, "enforce the policies of this file (docs/policies.md; repeat for more)")
+	fl.StringArrayVar(&f.policies, "policy", nil, "enforce the policies of this file, or of a directory's *.yaml files (docs/policies.md; repeat for more)")
+	fl.BoolVar(&f.watchConfig, "watch-config", true, "reload the --rules and --policy files and directories when they change (ConfigMap volumes included); SIGHUP reloads them too")
 	fl.StringVar(&f.pinDir, "pin-dir", pinned.DefaultDir, "bpffs directory where enforcement is pinned, so it outlives the agent")
 	fl.StringVar(&f.stateDir, "state-dir", enforce.DefaultStateDir, "where policies applied with vigil policy apply are remembered (\"\" to forget them at exit)")
 	fl.BoolVar(&f.enforce, "enforce", true, "run the enforce stage (policies, rules with action kill or deny); --enforce=false only detects")
@@ -145,12 +150,12 @@ func enforceConfig(f runFlags) (*agent.EnforceConfig, error) {
 		return nil, nil
 	}
 	c := &agent.EnforceConfig{PinDir: f.pinDir, StateDir: f.stateDir, LSM: f.lsm}
-	for _, file := range f.policies {
-		ps, err := config.LoadPolicies(file)
-		if err != nil {
-			return nil, err
-		}
-		c.Policies = append(c.Policies, ps...)
+	files, err := config.ReadPolicyPaths(f.policies)
+	if err != nil {
+		return nil, err
+	}
+	if c.Policies, err = config.ParsePolicyFiles(files); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -162,11 +167,14 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	// Signals first: loading the sensors takes a while, and a signal that
 	// arrives meanwhile must not kill the agent with its default action.
 	// SIGINT and SIGTERM then stop it as soon as it runs; a SIGHUP is
-	// held and reloads the rules once it runs.
+	// held and reloads the rules and policy files once it runs.
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	hup, stopHUP := notifyHUP()
 	defer stopHUP()
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1) // file outputs reopen (logrotate)
+	defer signal.Stop(usr1)
 	log, err := newLogger(stderr, f.logLevel)
 	if err != nil {
 		return err
@@ -199,11 +207,16 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		return err
 	}
 	outs, err := agent.OpenOutputs(cfg.Outputs, config.Env{Stdout: stdout, Terminal: isTerminal(stdout),
-		Node: f.node, UserAgent: "vigil/" + vigilVersion()}, log)
+		Node: f.node, UserAgent: "vigil/" + vigilVersion()}, cfg.Metrics.PodLabels, log)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = outs.Close() }() // for the early returns: the Close below is checked
+	var policyPaths []string
+	if f.enforce {
+		policyPaths = f.policies
+	}
+	reload := newReloader(f.rules, policyPaths, log) // before they are read
 	rules, err := f.rules.load(log)
 	if err != nil {
 		return err
@@ -248,7 +261,8 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 			}
 		}()
 	}
-	defer reloadRulesOnHUP(ctx, hup, a, f.rules, log)()
+	defer reload.run(ctx, a, hup, f.watchConfig)()
+	defer reopenOnUSR1(ctx, usr1, outs.Fanout, log)()
 	runErr := a.Run(ctx)
 	// the outputs write what they hold (live streams get it too), then
 	// the servers stop, then the agent lets go of the kernel
@@ -321,6 +335,7 @@ func loadConfig(f runFlags) (*config.Config, error) {
 		MetricsAddress:     ifGiven(given, "metrics-addr", &f.metricsAddr),
 		MetricsAllowRemote: ifGiven(given, "metrics-allow-remote", &f.metricsRemote),
 		BPFStats:           ifGiven(given, "bpf-stats", &f.bpfStats),
+		MetricsK8sLabels:   ifGiven(given, "metrics-k8s-labels", &f.metricsK8s),
 	}
 	if given("socket") || f.configFile == "" {
 		o.Socket = &f.socket
@@ -377,4 +392,28 @@ func startCPUProfile(path string) (stop func() error, err error) {
 		return nil, fmt.Errorf("--cpu-profile: %w", err)
 	}
 	return func() error { pprof.StopCPUProfile(); return f.Close() }, nil
+}
+
+// reopenOnUSR1 reopens the file outputs on every SIGUSR1, so that
+// logrotate can move a file away and have the agent write a new one
+// (postrotate: kill -USR1). The returned function stops it.
+func reopenOnUSR1(ctx context.Context, usr1 <-chan os.Signal, fan *output.Fanout, log *slog.Logger) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-usr1:
+				names, err := fan.Reopen()
+				if err != nil {
+					log.Error("output files not all reopened", "err", err)
+				}
+				log.Info("output files reopened", "outputs", names)
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }

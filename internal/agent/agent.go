@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/container"
 	"github.com/vigil-sec/vigil/internal/enforce"
 	"github.com/vigil-sec/vigil/internal/enrich"
+	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/kernel"
 	"github.com/vigil-sec/vigil/internal/kube"
 	"github.com/vigil-sec/vigil/internal/metrics"
@@ -56,6 +57,12 @@ type Config struct {
 	Enforce *EnforceConfig
 	// Sink receives the events the pipeline passes on.
 	Sink output.Sink
+	// Containers, when set, makes the metadata source (the runtime,
+	// Kubernetes) that names containers; it is given the table to update.
+	// The pipeline then holds a new container's events until the source
+	// settles it, for at most ContainerHold (2 s when zero).
+	Containers    func(*container.Table) container.Source
+	ContainerHold time.Duration
 	// Serve, when set, has New bind the metrics address and the API
 	// socket before it loads anything, so that a busy port fails at
 	// once, and serve them when it returns; Services returns them.
@@ -90,6 +97,7 @@ type Agent struct {
 	started      time.Time
 	lastSync     time.Time
 	rules        ruleStage
+	reloads      reloadCounts
 	enforcer     *enforce.Enforcer // nil without an enforce stage
 	store        *enforce.Store
 	services     *Services // nil without Config.Serve
@@ -99,6 +107,9 @@ type Agent struct {
 	// already running in it. Safe for use from other goroutines.
 	containers *container.Table
 	kube       *kube.Source // nil without Config.Kubernetes
+	// hold keeps back the first events of containers a metadata source
+	// is still looking up; nil without a source.
+	hold *holder
 }
 
 // New sets the kernel up, loads and attaches the sensors and snapshots the
@@ -197,9 +208,13 @@ func New(cfg Config) (_ *Agent, err error) {
 	a.tree = proctree.New(cfg.ProcTree)
 	containers := container.NewResolver(container.DefaultTableSize)
 	a.containers = containers.Table()
+	if cfg.Containers != nil {
+		a.containers.SetSource(cfg.Containers(a.containers))
+		a.holdFor(containers)
+	}
 	a.enricher = enrich.New(cfg.Node, a.tree, containers)
 	a.enricher.SetVigil(self)
-	a.attachKube()
+	a.attachKube(containers)
 	procs, err := procfs.Snapshot(procfs.Options{
 		Proc:         "/proc",
 		Cgroup2Root:  host.cgroup2Root,
@@ -250,6 +265,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	err := a.ring.Read(a.handle, a.idle)
 	close(stopped)
 	a.detach()
+	if a.hold != nil {
+		a.hold.releaseAll(a.pass)
+	}
 	a.flushRules(true)
 	return errors.Join(err, a.cfg.Sink.Flush())
 }
@@ -279,6 +297,19 @@ func (a *Agent) handle(raw []byte) {
 		return
 	}
 	a.counts.record(h.Kind)
+	if a.hold != nil {
+		// the event's own time: no clock read per record
+		a.hold.release(ev.Time, a.pass)
+		if a.hold.intercept(ev, ev.Time, a.pass) {
+			return
+		}
+	}
+	a.pass(ev)
+}
+
+// pass takes a decoded event through the rest of the pipeline: enriched,
+// written, observed, matched.
+func (a *Agent) pass(ev *event.Event) {
 	if !a.enricher.Enrich(ev) {
 		return
 	}
@@ -303,6 +334,9 @@ func (a *Agent) handle(raw []byte) {
 
 // idle runs when the ring is drained: flush output, let caches age.
 func (a *Agent) idle() {
+	if a.hold != nil && a.hold.holding() {
+		a.hold.release(time.Now(), a.pass)
+	}
 	a.flushRules(false)
 	a.drainEnforcement()
 	if err := a.cfg.Sink.Flush(); err != nil {

@@ -3,6 +3,7 @@ package agent
 import (
 	"time"
 
+	"github.com/vigil-sec/vigil/internal/container"
 	"github.com/vigil-sec/vigil/internal/kube"
 	"github.com/vigil-sec/vigil/internal/metrics"
 )
@@ -29,12 +30,14 @@ func (a *Agent) startKube() error {
 }
 
 // attachKube makes the pod watch the container table's metadata source,
-// before the first process is bound.
-func (a *Agent) attachKube() {
+// before the first process is bound, and holds new containers' first
+// events while the source looks them up.
+func (a *Agent) attachKube(r *container.Resolver) {
 	if a.kube == nil {
 		return
 	}
 	a.containers.SetSource(a.kube.Attach(a.containers))
+	a.holdFor(r)
 	if !a.kube.WaitSynced(kubeSyncWait) {
 		a.log.Warn("kubernetes: no list of the node's pods yet; starting without it", "waited", kubeSyncWait)
 	}
@@ -50,13 +53,9 @@ func (a *Agent) closeKube() {
 	a.kube = nil
 }
 
-// metadataStats are the container table's and the Kubernetes source's
-// numbers, for metrics.
+// metadataStats are the Kubernetes source's numbers, for metrics (the
+// container table's are containerStats').
 func (a *Agent) metadataStats(s *metrics.PipelineStats) {
-	if a.containers != nil {
-		st := a.containers.Stats()
-		s.Containers = &metrics.ContainerTable{Entries: st.Entries, Max: st.Max, Evictions: st.Evictions}
-	}
 	if a.kube == nil {
 		return
 	}

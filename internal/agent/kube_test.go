@@ -38,16 +38,20 @@ spec:
   - name: app
     image: %s
     imagePullPolicy: Never
-    command: ["sh", "-c", "sleep 1; /bin/true vigil-kube-marker; sleep 3600"]
+    command: ["sh", "-c", "/bin/true vigil-kube-marker; sleep 3600"]
 `, ns, lab.NodeName, lab.BusyboxImage))
-	ev := r.waitFor(t, "the marker's exec", withArg(event.KindProcessExec, "vigil-kube-marker"))
-	c := ev.Process.Container
-	if c == nil || c.Pod == nil || c.Pod.Name != "agent-probe" || c.Pod.Namespace != ns || c.Name != "app" ||
-		c.Pod.Labels["app"] != "probe" || !strings.Contains(c.Image, "busybox") {
-		t.Fatalf("container on the exec: %+v, pod %+v", c, c.Pod)
+	// the container's first exec (its shell) as well as its child's
+	shell := r.waitFor(t, "the shell's exec", withArg(event.KindProcessExec, "/bin/true vigil-kube-marker; sleep 3600"))
+	child := r.waitFor(t, "the marker's exec", withArg(event.KindProcessExec, "vigil-kube-marker"))
+	for _, ev := range []*event.Event{shell, child} {
+		c := ev.Process.Container
+		if c == nil || c.Pod == nil || c.Pod.Name != "agent-probe" || c.Pod.Namespace != ns || c.Name != "app" ||
+			c.Pod.Labels["app"] != "probe" || !strings.Contains(c.Image, "busybox") {
+			t.Fatalf("container on %v: %+v, pod %+v", ev.Process.Args, c, c.Pod)
+		}
 	}
 	st := r.PipelineStats()
-	if st.Kubernetes == nil || !st.Kubernetes.Synced || st.Containers == nil || st.Containers.Entries == 0 {
+	if st.Kubernetes == nil || !st.Kubernetes.Synced || st.Containers.Entries == 0 || st.Containers.Held == 0 {
 		t.Errorf("stats: %+v %+v", st.Kubernetes, st.Containers)
 	}
 }

@@ -54,7 +54,7 @@ func serve(t *testing.T, cg testenv.Cgroup, rules string) *served {
 	}
 	dir := t.TempDir()
 	outs, err := OpenOutputs([]config.Output{{Name: "file", Type: config.TypeFile, Filter: output.All(),
-		File: &file.Options{Path: filepath.Join(dir, "events.json"), Format: output.FormatJSON}}}, config.Env{}, log)
+		File: &file.Options{Path: filepath.Join(dir, "events.json"), Format: output.FormatJSON}}}, config.Env{}, output.PodLabels{}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -151,9 +151,11 @@ func (a *Agent) PipelineStats() metrics.PipelineStats {
 			Evictions: a.obs.procEvictions.Load(),
 			Expired:   a.obs.procExpired.Load(),
 		},
-		Programs: a.programStats(),
-		RuleEval: a.obs.ruleEval.Snapshot(),
-		Rules:    a.ruleCount(),
+		Containers: a.containerStats(),
+		Programs:   a.programStats(),
+		RuleEval:   a.obs.ruleEval.Snapshot(),
+		Rules:      a.ruleCount(),
+		Reloads:    a.reloadStats(),
 	}
 	s.Enforcement, s.Policies = a.enforcementStats()
 	a.metadataStats(&s)

@@ -24,8 +24,9 @@ type Outputs struct {
 	Hub    *api.Hub
 }
 
-// OpenOutputs opens the configured outputs and the stream hub.
-func OpenOutputs(outs []config.Output, env config.Env, log *slog.Logger) (*Outputs, error) {
+// OpenOutputs opens the configured outputs and the stream hub. The
+// fan-out counts alerts apart by the pod labels the metrics carry.
+func OpenOutputs(outs []config.Output, env config.Env, podLabels output.PodLabels, log *slog.Logger) (*Outputs, error) {
 	routes, err := config.OpenOutputs(outs, env)
 	if err != nil {
 		return nil, err
@@ -33,7 +34,7 @@ func OpenOutputs(outs []config.Output, env config.Env, log *slog.Logger) (*Outpu
 	hub := api.NewHub()
 	routes = append(routes, output.Route{Name: config.StreamOutput, Type: "api", Sink: hub,
 		Filter: output.All(), Queue: api.SubscriberBuffer})
-	fan, err := output.NewFanout(routes, output.FanoutOptions{Log: log})
+	fan, err := output.NewFanout(routes, output.FanoutOptions{AlertLabels: podLabels, Log: log})
 	if err != nil {
 		for _, r := range routes {
 			_ = r.Sink.Close() // best effort: err is what failed
@@ -110,7 +111,8 @@ func (a *Agent) listen(c ServeConfig) (_ *Services, err error) {
 	}
 	if c.Metrics.Address != "" {
 		// the registry reads the agent only when scraped, once served
-		reg := metrics.NewRegistry(metrics.Sources{Pipeline: a, Outputs: outs, Streams: streams, BPFStats: s.bpfStats != nil}, c.Version)
+		reg := metrics.NewRegistry(metrics.Sources{Pipeline: a, Outputs: outs, Streams: streams, BPFStats: s.bpfStats != nil,
+			PodLabels: c.Metrics.PodLabels}, c.Version)
 		s.metrics, err = metrics.Listen(metrics.ServerOptions{Address: c.Metrics.Address,
 			AllowNonLoopback: c.Metrics.AllowNonLoopback, Registry: reg, Ready: a.Ready, Log: c.Log})
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -145,11 +146,11 @@ func (f *StreamFilter) Alert(al *event.Alert) bool {
 }
 
 func (f *StreamFilter) matches(ev *event.Event) bool {
-	if len(f.Kinds) > 0 && !containsKind(f.Kinds, ev.Kind) {
+	if len(f.Kinds) > 0 && !slices.Contains(f.Kinds, ev.Kind) {
 		return false
 	}
 	p := ev.Process
-	if len(f.PIDs) > 0 && (p == nil || !containsPID(f.PIDs, p.PID)) {
+	if len(f.PIDs) > 0 && (p == nil || !slices.Contains(f.PIDs, p.PID)) {
 		return false
 	}
 	if len(f.Binaries) > 0 && (p == nil || !matchAny(f.Binaries, p.Binary, true)) {
@@ -192,24 +193,6 @@ func matchAny(patterns []string, s string, base bool) bool {
 			if ok, _ := path.Match(p, path.Base(s)); ok {
 				return true
 			}
-		}
-	}
-	return false
-}
-
-func containsKind(ks []event.Kind, k event.Kind) bool {
-	for _, x := range ks {
-		if x == k {
-			return true
-		}
-	}
-	return false
-}
-
-func containsPID(ps []uint32, p uint32) bool {
-	for _, x := range ps {
-		if x == p {
-			return true
 		}
 	}
 	return false

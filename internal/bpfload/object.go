@@ -103,6 +103,22 @@ func (l *Loaded) Missing() []string { return slices.Clone(l.missing) }
 // Programs are the loaded programs by name, for their run statistics.
 func (l *Loaded) Programs() map[string]*ebpf.Program { return maps.Clone(l.Coll.Programs) }
 
+// ProgramStats reports, by program name, how often each program ran and
+// for how long. The kernel only counts while statistics are enabled
+// (ebpf.EnableStats, or sysctl kernel.bpf_stats_enabled); it counts
+// recursion misses always.
+func (l *Loaded) ProgramStats() (map[string]*ebpf.ProgramStats, error) {
+	stats := make(map[string]*ebpf.ProgramStats, len(l.Coll.Programs))
+	for name, p := range l.Coll.Programs {
+		st, err := p.Stats()
+		if err != nil {
+			return nil, fmt.Errorf("stats of %s: %w", name, err)
+		}
+		stats[name] = st
+	}
+	return stats, nil
+}
+
 // Close detaches the programs and releases the object.
 func (l *Loaded) Close() error {
 	errs := CloseLinks(l.links)

@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-sec/vigil/internal/metrics"
+	"github.com/vigil-sec/vigil/internal/output"
 )
 
 // Defaults for what the file leaves out.
@@ -48,6 +49,9 @@ type Metrics struct {
 	// BPFStats switches on the kernel's run time accounting of BPF
 	// programs (kernel.bpf_stats_enabled) while the agent runs.
 	BPFStats bool
+	// PodLabels are the pod labels (namespace, pod, workload) alert
+	// metrics carry; none by default, for the series they multiply.
+	PodLabels output.PodLabels
 }
 
 // API is the local control socket.
@@ -105,22 +109,12 @@ func Parse(file string, data []byte) (*Config, error) {
 	if !ok {
 		return nil, d.err()
 	}
-	if n := top["outputs"]; n != nil {
-		c.Outputs = d.outputs(n, "outputs")
-	}
-	if n := top["metrics"]; n != nil {
-		c.Metrics = d.metrics(n, "metrics")
-	}
-	if n := top["api"]; n != nil {
-		c.API = d.api(n, "api")
-	}
+	decodeKey(top, "", "outputs", &c.Outputs, d.outputs)
+	decodeKey(top, "", "metrics", &c.Metrics, d.metrics)
+	decodeKey(top, "", "api", &c.API, d.api)
 	c.Rules.file = file
-	if n := top["rules"]; n != nil {
-		c.Rules = d.rules(n, "rules")
-	}
-	if n := top["kubernetes"]; n != nil {
-		c.Kubernetes = d.kubernetes(n, "kubernetes")
-	}
+	decodeKey(top, "", "rules", &c.Rules, d.rules)
+	decodeKey(top, "", "kubernetes", &c.Kubernetes, d.kubernetes)
 	for _, name := range otherSections() {
 		if n := top[name]; n != nil {
 			c.Sections[name] = n
@@ -134,7 +128,7 @@ func Parse(file string, data []byte) (*Config, error) {
 
 func (d *decoder) metrics(n *yaml.Node, field string) Metrics {
 	m := Metrics{}
-	f, ok := d.mapping(n, field, "address", "allow_non_loopback", "bpf_stats")
+	f, ok := d.mapping(n, field, "address", "allow_non_loopback", "bpf_stats", "k8s_labels")
 	if !ok {
 		return m
 	}
@@ -143,6 +137,13 @@ func (d *decoder) metrics(n *yaml.Node, field string) Metrics {
 	}
 	decodeKey(f, field, "allow_non_loopback", &m.AllowNonLoopback, d.boolean)
 	decodeKey(f, field, "bpf_stats", &m.BPFStats, d.boolean)
+	if v := f["k8s_labels"]; v != nil {
+		l, err := metrics.ParsePodLabels(d.strings(v, field+".k8s_labels"))
+		if err != nil {
+			d.errorf(v, field+".k8s_labels", "%v", err)
+		}
+		m.PodLabels = l
+	}
 	if m.Address != "" {
 		if err := metrics.CheckAddress(m.Address, m.AllowNonLoopback); err != nil {
 			d.errorf(f["address"], field+".address", "%v", err)

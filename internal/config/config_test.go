@@ -128,7 +128,9 @@ func TestErrorsNameFileLineAndField(t *testing.T) {
 		{"metrics:\n  address: 0.0.0.0:9549\n",
 			`config.yaml:2: metrics.address: "0.0.0.0:9549" is not a loopback address`},
 		{"metrics:\n  adress: 127.0.0.1:1\n",
-			"config.yaml:2: metrics.adress: unknown field; valid fields here: address, allow_non_loopback, bpf_stats"},
+			"config.yaml:2: metrics.adress: unknown field; valid fields here: address, allow_non_loopback, bpf_stats, k8s_labels"},
+		{"metrics:\n  k8s_labels: [namespace, node]\n",
+			`config.yaml:2: metrics.k8s_labels: "node" is not a pod label: want namespace, pod or workload (or none)`},
 		{"outptus: []\n", "config.yaml:1: outptus: unknown field"},
 		{"outputs:\n  - syslog:\n      address: 10.0.0.1:514\n",
 			`config.yaml:3: outputs[0].syslog.address: syslog address "10.0.0.1:514"`},
@@ -247,5 +249,31 @@ func TestSizeFieldError(t *testing.T) {
 	c, err := Parse("vigil.yaml", []byte("outputs:\n  - file:\n      path: /tmp/x\n      max_size: 8MB\n"))
 	if err != nil || c.Outputs[0].File.MaxSize != 8<<20 {
 		t.Errorf("max_size: 8MB: %v, %+v; want 8MiB", err, c)
+	}
+}
+
+// TestMetricsPodLabels: the pod labels of alert metrics come from the
+// file or, over it, from --metrics-k8s-labels; none by default.
+func TestMetricsPodLabels(t *testing.T) {
+	c, err := Parse("config.yaml", []byte("metrics:\n  k8s_labels: [namespace, workload]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := c.Metrics.PodLabels; !l.Namespace || l.Pod || !l.Workload {
+		t.Errorf("file: %+v, want namespace and workload", l)
+	}
+	flag := []string{"pod"}
+	if err := c.Apply(Overrides{MetricsK8sLabels: &flag}); err != nil {
+		t.Fatal(err)
+	}
+	if l := c.Metrics.PodLabels; l.Namespace || !l.Pod || l.Workload {
+		t.Errorf("flag over file: %+v, want pod alone", l)
+	}
+	bad := []string{"namespace,labels"}
+	if err := c.Apply(Overrides{MetricsK8sLabels: &bad}); err == nil || !strings.Contains(err.Error(), `--metrics-k8s-labels: "labels" is not a pod label`) {
+		t.Errorf("bad flag: %v", err)
+	}
+	if d := Default(); d.Metrics.PodLabels.Any() {
+		t.Errorf("default %+v: want no pod labels", d.Metrics.PodLabels)
 	}
 }

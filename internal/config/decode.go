@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,7 +54,7 @@ func (d *decoder) mapping(n *yaml.Node, field string, allowed ...string) (map[st
 		k, v := n.Content[i], n.Content[i+1]
 		name := join(field, k.Value)
 		switch {
-		case !contains(allowed, k.Value):
+		case !slices.Contains(allowed, k.Value):
 			d.errorf(k, name, "unknown field; valid fields here: %s", strings.Join(allowed, ", "))
 		case out[k.Value] != nil:
 			d.errorf(k, name, "set twice")
@@ -176,19 +177,22 @@ func join(parent, key string) string {
 	return parent + "." + key
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // decodeKey reads key of the mapping keys (at field), when it is there,
 // into dst with read.
 func decodeKey[T any](keys map[string]*yaml.Node, field, key string, dst *T, read func(*yaml.Node, string) T) {
 	if v := keys[key]; v != nil {
-		*dst = read(v, field+"."+key)
+		*dst = read(v, join(field, key))
+	}
+}
+
+// parsed reads a string that parse turns into a T; parse's error is the
+// field's.
+func parsed[T any](d *decoder, parse func(string) (T, error)) func(*yaml.Node, string) T {
+	return func(n *yaml.Node, field string) T {
+		v, err := parse(d.str(n, field))
+		if err != nil {
+			d.errorf(n, field, "%v", err)
+		}
+		return v
 	}
 }

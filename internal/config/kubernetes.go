@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -36,7 +37,7 @@ func (d *decoder) kubernetes(n *yaml.Node, field string) Kubernetes {
 	if v := f["mode"]; v != nil {
 		// on/off rather than true/false: auto is neither
 		k.Mode = d.str(v, field+".mode")
-		if k.Mode != "" && !contains(kubernetesModes, k.Mode) {
+		if k.Mode != "" && !slices.Contains(kubernetesModes, k.Mode) {
 			d.errorf(v, field+".mode", "%q: want auto, on or off", k.Mode)
 		}
 	}

@@ -143,13 +143,7 @@ func (d *decoder) filter(n *yaml.Node, field string, f *output.Filter) {
 			f.Kinds = append(f.Kinds, event.Kind(k))
 		}
 	}
-	if v := m["min_severity"]; v != nil {
-		sev, err := output.ParseSeverity(d.str(v, field+".min_severity"))
-		if err != nil {
-			d.errorf(v, field+".min_severity", "%v", err)
-		}
-		f.MinSeverity = sev
-	}
+	decodeKey(m, field, "min_severity", &f.MinSeverity, parsed(d, output.ParseSeverity))
 	decodeKey(m, field, "rules", &f.Rules, d.strings)
 	if err := f.Validate(); err != nil {
 		d.errorf(n, field, "%v", err)
@@ -165,7 +159,7 @@ func (d *decoder) stdoutOutput(n *yaml.Node, field string) *StdoutOptions {
 	if !ok {
 		return o
 	}
-	decodeKey(f, field, "format", &o.Format, d.format)
+	decodeKey(f, field, "format", &o.Format, parsed(d, output.ParseFormat))
 	return o
 }
 
@@ -180,7 +174,7 @@ func (d *decoder) fileOutput(n *yaml.Node, field string) *file.Options {
 	} else {
 		d.errorf(n, field+".path", "missing: where to write, e.g. /var/log/vigil/events.json")
 	}
-	decodeKey(f, field, "format", &o.Format, d.format)
+	decodeKey(f, field, "format", &o.Format, parsed(d, output.ParseFormat))
 	decodeKey(f, field, "max_size", &o.MaxSize, d.size)
 	decodeKey(f, field, "max_backups", &o.MaxBackups, d.atLeast(0))
 	decodeKey(f, field, "compress", &o.Compress, d.boolean)
@@ -202,25 +196,11 @@ func (d *decoder) syslogOutput(n *yaml.Node, field string) *syslog.Options {
 			d.errorf(v, field+".address", "%v", err)
 		}
 	}
-	if v := f["facility"]; v != nil {
-		fac, err := syslog.ParseFacility(d.str(v, field+".facility"))
-		if err != nil {
-			d.errorf(v, field+".facility", "%v", err)
-		}
-		o.Facility = fac
-	}
+	decodeKey(f, field, "facility", &o.Facility, parsed(d, syslog.ParseFacility))
 	decodeKey(f, field, "app_name", &o.AppName, d.str)
-	decodeKey(f, field, "format", &o.Format, d.format)
+	decodeKey(f, field, "format", &o.Format, parsed(d, output.ParseFormat))
 	decodeKey(f, field, "timeout", &o.Timeout, d.duration)
 	return o
-}
-
-func (d *decoder) format(n *yaml.Node, field string) output.Format {
-	f, err := output.ParseFormat(d.str(n, field))
-	if err != nil {
-		d.errorf(n, field, "%v", err)
-	}
-	return f
 }
 
 // secret reads a value given inline or, better, in a file (which keeps it

@@ -29,6 +29,8 @@ type Overrides struct {
 	MetricsAddress     *string
 	MetricsAllowRemote *bool
 	BPFStats           *bool
+	// MetricsK8sLabels are --metrics-k8s-labels' values.
+	MetricsK8sLabels *[]string
 	// Socket "" turns the local API off.
 	Socket *string
 }
@@ -60,6 +62,13 @@ func (c *Config) Apply(o Overrides) error {
 	}
 	if o.BPFStats != nil {
 		c.Metrics.BPFStats = *o.BPFStats
+	}
+	if o.MetricsK8sLabels != nil {
+		l, err := metrics.ParsePodLabels(*o.MetricsK8sLabels)
+		if err != nil {
+			return fmt.Errorf("--metrics-k8s-labels: %w", err)
+		}
+		c.Metrics.PodLabels = l
 	}
 	if c.Metrics.Address != "" {
 		if err := metrics.CheckAddress(c.Metrics.Address, c.Metrics.AllowNonLoopback); err != nil {

@@ -81,9 +81,7 @@ func (d *decoder) policy(n *yaml.Node) (policy.Policy, bool) {
 			d.errorf(v, "policy", "%q is reserved for the rules with action kill or deny: choose another name", p.Name)
 		}
 	}
-	if v := keys["description"]; v != nil {
-		p.Description = d.str(v, "description")
-	}
+	decodeKey(keys, "", "description", &p.Description, d.str)
 	if v := keys["mode"]; v == nil {
 		d.errorf(n, "mode", "missing: say monitor (report what would be blocked) or enforce (block)")
 	} else {
@@ -94,30 +92,16 @@ func (d *decoder) policy(n *yaml.Node) (policy.Policy, bool) {
 			d.errorf(v, "mode", "%q is not a mode: want monitor or enforce", m)
 		}
 	}
-	if v := keys["severity"]; v != nil {
-		p.Severity = d.severity(v, "severity")
-	}
-	if v := keys["tags"]; v != nil {
-		p.Tags = d.strings(v, "tags")
-	}
-	if v := keys["scope"]; v != nil {
-		p.Scope = d.scope(v, "scope")
-	}
-	if v := keys["exec"]; v != nil {
-		p.Exec = d.exec(v, "exec")
-	}
-	if v := keys["files"]; v != nil {
-		p.Files = d.files(v, "files")
-	}
+	decodeKey(keys, "", "severity", &p.Severity, d.severity)
+	decodeKey(keys, "", "tags", &p.Tags, d.strings)
+	decodeKey(keys, "", "scope", &p.Scope, d.scope)
+	decodeKey(keys, "", "exec", &p.Exec, d.exec)
+	decodeKey(keys, "", "files", &p.Files, d.files)
 	if v := keys["network"]; v != nil {
 		p.Connect, p.Bind = d.network(v, "network")
 	}
-	if v := keys["packets"]; v != nil {
-		p.Packets = d.packets(v, "packets")
-	}
-	if v := keys["modules"]; v != nil {
-		p.Modules = d.modules(v, "modules")
-	}
+	decodeKey(keys, "", "packets", &p.Packets, d.packets)
+	decodeKey(keys, "", "modules", &p.Modules, d.modules)
 	if p.Empty() && len(d.errs) == 0 {
 		d.errorf(n, "policy", "%q asks for nothing: give it exec, files, network, packets or modules", p.Name)
 	}
@@ -168,41 +152,45 @@ func (d *decoder) exec(n *yaml.Node, field string) policy.Exec {
 	if !ok {
 		return policy.Exec{}
 	}
-	var e policy.Exec
-	e.HoldUnknown = true
+	e := policy.Exec{HoldUnknown: true}
 	if v := keys["deny"]; v != nil {
-		for i, item := range d.sequence(v, field+".deny") {
-			f := fmt.Sprintf("%s.deny[%d]", field, i)
-			ik, ok := d.mapping(item, f, "path", "sha256", "name")
-			if !ok {
-				continue
-			}
-			entry := d.entry(item, ik, f)
-			switch {
-			case ik["path"] != nil && ik["sha256"] != nil:
-				d.errorf(item, f, "give path or sha256, not both")
-			case ik["path"] != nil:
-				path := d.str(ik["path"], f+".path")
-				if !filepath.IsAbs(path) {
-					d.errorf(ik["path"], f+".path", "%q is not an absolute path", path)
-				}
-				e.Deny = append(e.Deny, policy.PathRule{Entry: entry, Path: filepath.Clean(path)})
-			case ik["sha256"] != nil:
-				sum := strings.ToLower(d.str(ik["sha256"], f+".sha256"))
-				if err := policy.ValidSHA256(sum); err != nil {
-					d.errorf(ik["sha256"], f+".sha256", "%v", err)
-				}
-				e.DenySHA256 = append(e.DenySHA256, policy.HashRule{Entry: entry, SHA256: sum})
-			default:
-				d.errorf(item, f, "give the binary's path or its sha256")
-			}
-		}
+		d.execDeny(v, field+".deny", &e)
 	}
 	decodeKey(keys, field, "hold_unknown", &e.HoldUnknown, d.boolean)
 	if len(e.DenySHA256) == 0 {
 		e.HoldUnknown = false
 	}
 	return e
+}
+
+// execDeny reads exec.deny, binaries by path or by sha256, into e.
+func (d *decoder) execDeny(n *yaml.Node, field string, e *policy.Exec) {
+	for i, item := range d.sequence(n, field) {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		ik, ok := d.mapping(item, f, "path", "sha256", "name")
+		if !ok {
+			continue
+		}
+		entry := d.entry(item, ik, f)
+		switch {
+		case ik["path"] != nil && ik["sha256"] != nil:
+			d.errorf(item, f, "give path or sha256, not both")
+		case ik["path"] != nil:
+			path := d.str(ik["path"], f+".path")
+			if !filepath.IsAbs(path) {
+				d.errorf(ik["path"], f+".path", "%q is not an absolute path", path)
+			}
+			e.Deny = append(e.Deny, policy.PathRule{Entry: entry, Path: filepath.Clean(path)})
+		case ik["sha256"] != nil:
+			sum := strings.ToLower(d.str(ik["sha256"], f+".sha256"))
+			if err := policy.ValidSHA256(sum); err != nil {
+				d.errorf(ik["sha256"], f+".sha256", "%v", err)
+			}
+			e.DenySHA256 = append(e.DenySHA256, policy.HashRule{Entry: entry, SHA256: sum})
+		default:
+			d.errorf(item, f, "give the binary's path or its sha256")
+		}
+	}
 }
 
 // entry reads the optional name of a policy entry; unnamed entries are
@@ -330,27 +318,32 @@ func (d *decoder) packets(n *yaml.Node, field string) policy.Packets {
 	}
 	var p policy.Packets
 	decodeKey(keys, field, "interfaces", &p.Interfaces, d.strings)
-	if v := keys["drop"]; v != nil {
-		for i, item := range d.sequence(v, field+".drop") {
-			f := fmt.Sprintf("%s.drop[%d]", field, i)
-			r := policy.PrefixRule{Entry: policy.Entry{Name: f, Source: fmt.Sprintf("%s:%d", d.file, item.Line)}}
-			if resolve(item).Kind == yaml.ScalarNode {
-				r.Prefix = d.prefix(item, f)
-			} else if ik, ok := d.mapping(item, f, "cidr", "name"); ok {
-				r.Entry = d.entry(item, ik, f)
-				if ik["cidr"] == nil {
-					d.errorf(item, f+".cidr", "missing: the source prefix to drop")
-				} else {
-					r.Prefix = d.prefix(ik["cidr"], f+".cidr")
-				}
-			}
-			p.Drop = append(p.Drop, r)
-		}
-	}
+	decodeKey(keys, field, "drop", &p.Drop, d.dropRules)
 	if len(p.Drop) > 0 && len(p.Interfaces) == 0 {
 		d.errorf(n, field+".interfaces", "missing: name the interfaces whose ingress packets are checked")
 	}
 	return p
+}
+
+// dropRules reads packets.drop: source prefixes, bare or with a name.
+func (d *decoder) dropRules(n *yaml.Node, field string) []policy.PrefixRule {
+	var out []policy.PrefixRule
+	for i, item := range d.sequence(n, field) {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		r := policy.PrefixRule{Entry: policy.Entry{Name: f, Source: fmt.Sprintf("%s:%d", d.file, item.Line)}}
+		if resolve(item).Kind == yaml.ScalarNode {
+			r.Prefix = d.prefix(item, f)
+		} else if ik, ok := d.mapping(item, f, "cidr", "name"); ok {
+			r.Entry = d.entry(item, ik, f)
+			if ik["cidr"] == nil {
+				d.errorf(item, f+".cidr", "missing: the source prefix to drop")
+			} else {
+				r.Prefix = d.prefix(ik["cidr"], f+".cidr")
+			}
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 func (d *decoder) modules(n *yaml.Node, field string) *policy.ModuleRule {

@@ -32,24 +32,36 @@ func (e *Enforcer) Programs() map[string]map[string]*ebpf.Program {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	out := map[string]map[string]*ebpf.Program{}
-	if e.exec != nil {
-		out[MechExec] = e.exec.Programs()
+	for _, m := range e.loaded() {
+		out[m.name] = m.obj.Programs()
 	}
-	if e.net != nil {
-		out[MechNet] = e.net.Programs()
+	return out
+}
+
+// loadedMech is a loaded mechanism's object.
+type loadedMech struct {
+	name string
+	obj  interface {
+		Programs() map[string]*ebpf.Program
+		Close() error
 	}
-	if e.file != nil {
-		out[MechFile] = e.file.Programs()
+}
+
+// loaded lists the mechanisms whose object is loaded, in the order Close
+// closes them.
+func (e *Enforcer) loaded() []loadedMech {
+	var out []loadedMech
+	add := func(ok bool, m loadedMech) {
+		if ok {
+			out = append(out, m)
+		}
 	}
-	if e.mod != nil {
-		out[MechModules] = e.mod.Programs()
-	}
-	if e.xdp != nil {
-		out[MechPackets] = e.xdp.Programs()
-	}
-	if e.lsm != nil {
-		out[MechLSM] = e.lsm.Programs()
-	}
+	add(e.exec != nil, loadedMech{MechExec, e.exec})
+	add(e.net != nil, loadedMech{MechNet, e.net})
+	add(e.file != nil, loadedMech{MechFile, e.file})
+	add(e.mod != nil, loadedMech{MechModules, e.mod})
+	add(e.xdp != nil, loadedMech{MechPackets, e.xdp})
+	add(e.lsm != nil, loadedMech{MechLSM, e.lsm})
 	return out
 }
 

@@ -156,18 +156,19 @@ func message(ev *event.Event, ref entryRef) string {
 	return b.String()
 }
 
+// verb is how a description says what was done.
 func verb(a event.Action) string {
-	switch a {
-	case event.ActionKilled:
-		return "killed"
-	case event.ActionDenied:
-		return "denied"
-	case event.ActionWouldKill:
-		return "would kill"
-	case event.ActionWouldDeny:
-		return "would deny"
+	if v, ok := verbs[a]; ok {
+		return v
 	}
 	return string(a)
+}
+
+var verbs = map[event.Action]string{
+	event.ActionKilled:    "killed",
+	event.ActionDenied:    "denied",
+	event.ActionWouldKill: "would kill",
+	event.ActionWouldDeny: "would deny",
 }
 
 func firstNonEmpty(s ...string) string {

@@ -220,18 +220,12 @@ func (e *Enforcer) Close() error {
 	}
 	e.wg.Wait()
 	var errs []error
-	closeIf := func(open bool, c interface{ Close() error }) {
-		if open {
-			errs = append(errs, c.Close())
-		}
+	for _, m := range e.loaded() {
+		errs = append(errs, m.obj.Close())
 	}
-	closeIf(e.exec != nil, e.exec)
-	closeIf(e.net != nil, e.net)
-	closeIf(e.file != nil, e.file)
-	closeIf(e.mod != nil, e.mod)
-	closeIf(e.xdp != nil, e.xdp)
-	closeIf(e.lsm != nil, e.lsm)
-	closeIf(e.state != nil, e.state)
+	if e.state != nil {
+		errs = append(errs, e.state.Close())
+	}
 	return errors.Join(errs...)
 }
 

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -91,6 +92,17 @@ func EnsureMounts() ([]string, error) {
 		{TraceFSPath, "tracefs"},
 		{BPFFSPath, "bpf"},
 	})
+}
+
+// LoadSpec mounts tracefs and bpffs (EnsureMounts) before it reads an
+// object's spec with load: cilium/ebpf remembers a missing tracefs for the
+// life of the process, so an object with classic tracepoints must not be
+// read before.
+func LoadSpec(load func() (*ebpf.CollectionSpec, error)) (*ebpf.CollectionSpec, error) {
+	if _, err := EnsureMounts(); err != nil {
+		return nil, err
+	}
+	return load()
 }
 
 // mountTarget is a filesystem and where it must be mounted.

@@ -28,30 +28,16 @@ func probeCgroupPattern() string {
 const cgroupRemoveAttempts = 50
 
 // probeCgroupSockAddr attaches a cgroup/connect or cgroup/sendmsg program
-// that allows everything (returns 1) to a temporary child cgroup. Never the
-// root cgroup: every process on the host sits there.
-func probeCgroupSockAddr(at ebpf.AttachType) func(context.Context) (string, error) {
+// (hook: "connect4", …) that allows everything (returns 1) to a temporary
+// child cgroup. Never the root cgroup: every process on the host sits there.
+func probeCgroupSockAddr(at ebpf.AttachType, hook string) func(context.Context) (string, error) {
 	return func(context.Context) (string, error) {
-		return attachToTempCgroup(ebpf.CGroupSockAddr, at, "cgroup/"+cgroupHookName(at))
+		return attachToTempCgroup(ebpf.CGroupSockAddr, at, "cgroup/"+hook)
 	}
 }
 
 func probeCgroupSKB(context.Context) (string, error) {
 	return attachToTempCgroup(ebpf.CGroupSKB, ebpf.AttachCGroupInetEgress, "cgroup_skb/egress")
-}
-
-func cgroupHookName(at ebpf.AttachType) string {
-	switch at {
-	case ebpf.AttachCGroupInet4Connect:
-		return "connect4"
-	case ebpf.AttachCGroupInet6Connect:
-		return "connect6"
-	case ebpf.AttachCGroupUDP4Sendmsg:
-		return "sendmsg4"
-	case ebpf.AttachCGroupUDP6Sendmsg:
-		return "sendmsg6"
-	}
-	return at.String()
 }
 
 func attachToTempCgroup(pt ebpf.ProgramType, at ebpf.AttachType, section string) (string, error) {

@@ -18,6 +18,10 @@ type Sources struct {
 	// BPFStats says the agent holds BPF run-time statistics on (the
 	// sysctl does not show what BPF_ENABLE_STATS switched on).
 	BPFStats bool
+	// PodLabels are the pod labels alerts_total and enforcement_total
+	// carry; the Outputs must count alerts with the same (the fan-out's
+	// AlertLabels).
+	PodLabels output.PodLabels
 }
 
 // Collector turns the sources' counters into Prometheus metrics at each
@@ -29,7 +33,7 @@ type Collector struct {
 
 // NewCollector reads from src.
 func NewCollector(src Sources) *Collector {
-	return &Collector{src: src, desc: newDescs()}
+	return &Collector{src: src, desc: newDescs(src.PodLabels)}
 }
 
 // Describe sends every metric's description.
@@ -98,6 +102,13 @@ func (c *Collector) collectPipeline(ch chan<- prometheus.Metric, s PipelineStats
 	ch <- gauge(d.procEntries, float64(s.ProcCache.Entries))
 	ch <- counter(d.procEvictions, float64(s.ProcCache.Evictions))
 	ch <- counter(d.procExpired, float64(s.ProcCache.Expired))
+	ch <- gauge(d.ctrEntries, float64(s.Containers.Entries))
+	ch <- counter(d.ctrEvictions, float64(s.Containers.Evictions))
+	ch <- counter(d.ctrHeld, float64(s.Containers.Held))
+	ch <- gauge(d.ctrHeldNow, float64(s.Containers.HeldNow))
+	for _, reason := range []string{"settled", "gave_up", "overflow"} {
+		ch <- counter(d.ctrRelease, float64(s.Containers.Releases[reason]), reason)
+	}
 	for _, sn := range s.Sensors {
 		up := 0.0
 		if sn.Mode != "off" {
@@ -113,6 +124,11 @@ func (c *Collector) collectPipeline(ch chan<- prometheus.Metric, s PipelineStats
 	ch <- histogram(d.ruleEval, s.RuleEval)
 	ch <- gauge(d.rules, float64(s.Rules))
 	ch <- gauge(d.policies, float64(s.Policies))
+	for _, what := range []string{"rules", "policies"} {
+		for _, result := range []string{"applied", "rejected"} {
+			ch <- counter(d.reloads, float64(s.Reloads[ReloadKey{What: what, Result: result}]), what, result)
+		}
+	}
 	ch <- counter(d.sinkErrors, float64(s.SinkErrors))
 	if e := s.Enforcement; e != nil {
 		c.collectEnforcement(ch, e)
@@ -169,16 +185,33 @@ func (c *Collector) collectOutputs(ch chan<- prometheus.Metric, routes []output.
 	}
 	// one rule may act with several severities over time: enforcement
 	// counts add them up
-	acted := map[[2]string]uint64{}
+	type actedKey struct{ rule, action, namespace, pod, workload string }
+	acted := map[actedKey]uint64{}
 	for _, a := range alerts {
-		ch <- counter(d.alerts, float64(a.Count), a.Rule, string(a.Severity), string(a.Action))
+		ch <- counter(d.alerts, float64(a.Count), c.podValues([]string{a.Rule, string(a.Severity), string(a.Action)}, a)...)
 		if a.Action != "alert" {
-			acted[[2]string{a.Rule, string(a.Action)}] += a.Count
+			acted[actedKey{a.Rule, string(a.Action), a.Namespace, a.Pod, a.Workload}] += a.Count
 		}
 	}
 	for k, n := range acted {
-		ch <- counter(d.enforcement, float64(n), k[0], k[1])
+		a := output.AlertCount{Namespace: k.namespace, Pod: k.pod, Workload: k.workload}
+		ch <- counter(d.enforcement, float64(n), c.podValues([]string{k.rule, k.action}, a)...)
 	}
+}
+
+// podValues appends a's pod label values, those the collector declared.
+func (c *Collector) podValues(vals []string, a output.AlertCount) []string {
+	l := c.src.PodLabels
+	if l.Namespace {
+		vals = append(vals, a.Namespace)
+	}
+	if l.Pod {
+		vals = append(vals, a.Pod)
+	}
+	if l.Workload {
+		vals = append(vals, a.Workload)
+	}
+	return vals
 }
 
 func gauge(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {

@@ -5,6 +5,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/vigil-sec/vigil/internal/output"
 )
 
 // descs describe every metric the Collector exports; docs/metrics.md lists
@@ -16,8 +18,9 @@ type descs struct {
 	events, alerts, enforcement, drops, kernelDrops           *prometheus.Desc
 	ringSize, ringPending, ringFill                           *prometheus.Desc
 	procEntries, procEvictions, procExpired                   *prometheus.Desc
+	ctrEntries, ctrEvictions, ctrHeld, ctrHeldNow, ctrRelease *prometheus.Desc
 	sensorUp, bpfStatsEnabled, progRuns, progTime, progMisses *prometheus.Desc
-	ruleEval, rules, policies                                 *prometheus.Desc
+	ruleEval, rules, policies, reloads                        *prometheus.Desc
 	outQueueDepth, outQueueCap, outWritten, outDelivered      *prometheus.Desc
 	outDropped, outErrors, outRetries, outUp, outLastOK       *prometheus.Desc
 	apiSubscribers, sinkErrors                                *prometheus.Desc
@@ -32,7 +35,9 @@ type declared struct {
 	desc *prometheus.Desc
 }
 
-func newDescs() descs {
+// newDescs declares the metrics; pod names the pod labels the alert
+// counts carry (docs/metrics.md: only when asked).
+func newDescs(pod output.PodLabels) descs {
 	var made []declared
 	declare := func(typ dto.MetricType, name, help string, labels []string) *prometheus.Desc {
 		d := prometheus.NewDesc("vigil_"+name, help, labels, nil)
@@ -51,9 +56,11 @@ func newDescs() descs {
 		return declare(dto.MetricType_HISTOGRAM, name, help, nil)
 	}
 	d := descs{
-		events:      n("events_total", "Records read from the kernel ring buffer, by event kind.", "kind"),
-		alerts:      n("alerts_total", "Alerts raised, by rule, severity and action.", "rule", "severity", "action"),
-		enforcement: n("enforcement_total", "Alerts whose rule or policy acted (killed, denied) or would have (would_kill, would_deny).", "rule", "action"),
+		events: n("events_total", "Records read from the kernel ring buffer, by event kind.", "kind"),
+		alerts: n("alerts_total", "Alerts raised, by rule, severity and action (and the pod's namespace, pod or workload when asked).",
+			append([]string{"rule", "severity", "action"}, pod.Names()...)...),
+		enforcement: n("enforcement_total", "Alerts whose rule or policy acted (killed, denied) or would have (would_kill, would_deny).",
+			append([]string{"rule", "action"}, pod.Names()...)...),
 		drops: n("drops_total", "Data lost, by pipeline stage: kernel_ringbuf_full, kernel_truncated (delivered but cut), "+
 			"kernel_map_full, decode, output_queue, output_sink, api_stream.", "stage"),
 		kernelDrops: n("kernel_drops_total", "The kernel's drop counters, by reason and event kind.", "reason", "kind"),
@@ -66,6 +73,13 @@ func newDescs() descs {
 		procEvictions: n("process_cache_evictions_total", "Processes forgotten because the cache was full."),
 		procExpired:   n("process_cache_expired_total", "Exited processes forgotten after their grace period."),
 
+		ctrEntries:   n("container_cache_entries", "Containers whose metadata the agent keeps."),
+		ctrEvictions: n("container_cache_evictions_total", "Containers forgotten because the container cache was full."),
+		ctrHeld:      n("container_held_events_total", "Events held back while a new container's metadata was being looked up."),
+		ctrHeldNow:   n("container_held_events", "Events held back now."),
+		ctrRelease: n("container_hold_releases_total", "Containers whose held events went on, by reason: settled (the metadata source answered), "+
+			"gave_up (held for the limit, sent without names), overflow (the hold was full).", "reason"),
+
 		sensorUp:        n("sensor_up", "1 when the sensor runs, 0 when it does not; mode is full, degraded or off.", "sensor", "mode"),
 		bpfStatsEnabled: n("bpf_stats_enabled", "1 while kernel.bpf_stats_enabled is on (vigil run --bpf-stats): program run counts and times accrue only then."),
 		progRuns:        n("bpf_program_runs_total", "Times a sensor's BPF program ran (with bpf stats on).", "sensor", "program"),
@@ -75,6 +89,8 @@ func newDescs() descs {
 		ruleEval: hist("rule_evaluation_seconds", "Time the rule stage took per event."),
 		rules:    n("rules_loaded", "Rules loaded."),
 		policies: n("policies_loaded", "Enforcement policies loaded."),
+		reloads: n("config_reloads_total", "Reloads of the rules or the policy files (SIGHUP, or their files changed), by result: "+
+			"applied, or rejected (the set had errors, logged with file and line; the last good set stays).", "what", "result"),
 
 		policyHits:         n("policy_hits_total", "What the kernel did for a policy (killed, denied, would_kill, would_deny, held), counted in pinned maps: it includes what happened while no agent ran.", "policy", "action"),
 		userKills:          n("userspace_kills_total", "Processes the agent killed from user space (rules the kernel cannot decide, replaced binaries, hashes found after the fact)."),

@@ -6,13 +6,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// ContainerTable is the container table's size and turnover.
-type ContainerTable struct {
-	Entries, Max int
-	// Evictions counts containers forgotten because the table was full.
-	Evictions uint64
-}
-
 // Kubernetes is the pod watch's and the runtime lookups' numbers.
 type Kubernetes struct {
 	// Pods (live), Retained (deleted, kept for late events) and
@@ -35,7 +28,6 @@ type Kubernetes struct {
 
 // kubeDescs describe the container table's and Kubernetes' metrics.
 type kubeDescs struct {
-	ctrEntries, ctrMax, ctrEvictions              *prometheus.Desc
 	pods, podsMax, podEvictions                   *prometheus.Desc
 	criLookups, givenUp                           *prometheus.Desc
 	watchErrors, watchRestarts, synced, connected *prometheus.Desc
@@ -44,10 +36,6 @@ type kubeDescs struct {
 
 func newKubeDescs(n func(name, help string, labels ...string) *prometheus.Desc) kubeDescs {
 	return kubeDescs{
-		ctrEntries:   n("container_table_entries", "Containers whose metadata the agent holds."),
-		ctrMax:       n("container_table_capacity", "Most containers the container table holds."),
-		ctrEvictions: n("container_table_evictions_total", "Containers forgotten because the container table was full."),
-
 		pods:          n("kubernetes_pods", "Pods of this node the agent knows, by state: live, retained (deleted, kept for late events), placeholder (met through a container before the API server reported it).", "state"),
 		podsMax:       n("kubernetes_pods_capacity", "Most pods the agent keeps, every state counted."),
 		podEvictions:  n("kubernetes_pod_evictions_total", "Pods dropped before their time, or not stored, because the pod index was full."),
@@ -63,11 +51,6 @@ func newKubeDescs(n func(name, help string, labels ...string) *prometheus.Desc) 
 
 func (c *Collector) collectMetadata(ch chan<- prometheus.Metric, s PipelineStats) {
 	d := &c.desc.kube
-	if t := s.Containers; t != nil {
-		ch <- gauge(d.ctrEntries, float64(t.Entries))
-		ch <- gauge(d.ctrMax, float64(t.Max))
-		ch <- counter(d.ctrEvictions, float64(t.Evictions))
-	}
 	k := s.Kubernetes
 	if k == nil {
 		return // no Kubernetes: no series

@@ -18,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
 	"golang.org/x/sys/unix"
+
+	"github.com/vigil-sec/vigil/internal/output"
 )
 
 // NewRegistry registers vigil's collector, the process collector (agent
@@ -51,7 +53,7 @@ func runtimeCollectors() []prometheus.Collector {
 // running agent: tests check the Grafana dashboard's queries against it.
 func Declared() (map[string]dto.MetricType, error) {
 	out := map[string]dto.MetricType{buildInfo: dto.MetricType_GAUGE}
-	for _, m := range newDescs().declared {
+	for _, m := range newDescs(output.PodLabels{}).declared {
 		out[m.name] = m.typ
 	}
 	reg := prometheus.NewRegistry()

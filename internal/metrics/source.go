@@ -43,6 +43,7 @@ type PipelineStats struct {
 	RingPending int
 	RingSize    int
 	ProcCache   ProcCache
+	Containers  Containers
 	Sensors     []Sensor
 	// Programs are the sensors' BPF programs; their run counts and times
 	// stay zero unless kernel.bpf_stats_enabled is on.
@@ -52,13 +53,18 @@ type PipelineStats struct {
 	// Rules and Policies are how many are loaded.
 	Rules    int
 	Policies int
+	// Reloads counts configuration reloads (SIGHUP, changed files) by
+	// what was reloaded and the result.
+	Reloads map[ReloadKey]uint64
 	// Enforcement is what the enforce stage did; nil without one.
 	Enforcement *Enforcement
-	// Containers is the container table; Kubernetes the pod watch, nil
-	// without one.
-	Containers *ContainerTable
+	// Kubernetes is the pod watch, nil without one.
 	Kubernetes *Kubernetes
 }
+
+// ReloadKey names a count of reloads: What is rules or policies, Result
+// applied or rejected.
+type ReloadKey struct{ What, Result string }
 
 // Enforcement is the enforce stage's counters.
 type Enforcement struct {
@@ -95,6 +101,19 @@ type ProcCache struct {
 	Entries   int
 	Evictions uint64
 	Expired   uint64
+}
+
+// Containers are the container cache's size and turnover, and what the
+// hold for late metadata did.
+type Containers struct {
+	Entries   int
+	Evictions uint64
+	// Held counts events held back, HeldNow those held at the moment;
+	// Releases counts containers let go, by reason (settled, gave_up,
+	// overflow).
+	Held     uint64
+	HeldNow  int
+	Releases map[string]uint64
 }
 
 // Sensor says whether a sensor runs, and how.

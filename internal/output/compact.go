@@ -113,7 +113,7 @@ func (c Compact) Event(ev *event.Event) string {
 		b.WriteByte(' ')
 		b.WriteString(termsafe.Escape(strings.Join(f, " ")))
 	}
-	if p := ev.Process; p != nil && p.Container != nil && p.Container.ID != event.HostContainerID {
+	if p := ev.Process; p != nil && inContainer(p) {
 		b.WriteString(c.paint(ansiDim, "  ["+termsafe.Escape(containerName(p.Container))+"]"))
 	}
 	return b.String()
@@ -131,11 +131,24 @@ func (c Compact) Alert(al *event.Alert) string {
 		b.WriteString(c.paint(ansiRed, "  action="+termsafe.Escape(string(al.Action))))
 	}
 	if ev := al.Event; ev != nil && ev.Process != nil {
-		b.WriteString(c.paint(ansiDim, "  ["+strconv.FormatUint(uint64(ev.Process.PID), 10)+" "+termsafe.Escape(ev.Process.Binary)+"]"))
+		who := strconv.FormatUint(uint64(ev.Process.PID), 10) + " " + ev.Process.Binary
+		if inContainer(ev.Process) {
+			who += " " + containerName(ev.Process.Container)
+		}
+		b.WriteString(c.paint(ansiDim, "  ["+termsafe.Escape(who)+"]"))
 	}
 	return b.String()
 }
 
+// inContainer says whether p runs in a container vigil knows of.
+func inContainer(p *event.Process) bool {
+	return p.Container != nil && p.Container.ID != event.HostContainerID && p.Container.ID != ""
+}
+
+// containerName names a process's container the way `tetra getevents -o
+// compact` names a pod's: namespace/pod, once Kubernetes told them; then
+// the runtime's name, then the short id. The caller escapes it: every part
+// comes from outside vigil.
 func containerName(c *event.Container) string {
 	if c.Pod != nil && c.Pod.Name != "" {
 		return c.Pod.Namespace + "/" + c.Pod.Name
@@ -143,5 +156,5 @@ func containerName(c *event.Container) string {
 	if c.Name != "" {
 		return c.Name
 	}
-	return shortID(c.ID)
+	return event.ShortContainerID(c.ID)
 }

@@ -27,7 +27,7 @@ func TestCompact(t *testing.T) {
 		{c.Event(conn), "🔌 connect   1234    /usr/bin/curl tcp 10.0.0.5:40000 → [2001:db8::1]:443"},
 		{c.Event(exit), "💥 exit      9       /bin/sleep signal=SIGKILL"},
 		{c.Event(evil), `📂 open      5       /tmp/\x1b[2Jx\nfake /etc/shadow`},
-		{c.Alert(al), "🚨 HIGH      shell_in_container: shell in container  action=killed  [1234 /usr/bin/curl]"},
+		{c.Alert(al), "🚨 HIGH      shell_in_container: shell in container  action=killed  [1234 /usr/bin/curl 3f2a9c0d1e2f]"},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("got  %q\nwant %q", tc.got, tc.want)
@@ -47,5 +47,45 @@ func TestCompact(t *testing.T) {
 		if icon, _ := KindIcon(k); icon == "❓" {
 			t.Errorf("%s has no icon", k)
 		}
+	}
+}
+
+// TestCompactNamesPods: a pod's process is shown as namespace/pod, as
+// tetra getevents -o compact shows it, on events and alerts; before
+// Kubernetes told the names, the runtime's name or the short id; the
+// names are escaped, whoever set them.
+func TestCompactNamesPods(t *testing.T) {
+	pod := func(ns, name, cname string) *event.Event {
+		return &event.Event{Kind: event.KindProcessExec, Process: &event.Process{PID: 7, Binary: "/bin/sh", Args: []string{"sh"},
+			Container: &event.Container{ID: "9b8c7d6e5f4a3b2c1d0e", Runtime: "containerd", Name: cname,
+				Pod: &event.Pod{UID: "u1", Namespace: ns, Name: name}}}}
+	}
+	c := Compact{}
+	for _, tc := range []struct {
+		ev   *event.Event
+		want string
+	}{
+		{pod("shop", "api-5c9d8f7b6-q4w8e", "api"), "🚀 exec      7       /bin/sh  [shop/api-5c9d8f7b6-q4w8e]"},
+		{pod("", "", "api"), "🚀 exec      7       /bin/sh  [api]"},
+		{pod("", "", ""), "🚀 exec      7       /bin/sh  [9b8c7d6e5f4a]"},
+		{pod("shop\x1b]0;owned\x07", "x\ny", ""), `🚀 exec      7       /bin/sh  [shop\x1b]0;owned\a/x\ny]`},
+	} {
+		if got := c.Event(tc.ev); got != tc.want {
+			t.Errorf("got  %q\nwant %q", got, tc.want)
+		}
+	}
+	al := &event.Alert{Kind: event.KindAlert, Message: "shell", Rule: event.RuleRef{Name: "r", Severity: event.SeverityLow},
+		Event: pod("shop", "api-0", "api")}
+	if got, want := c.Alert(al), "🚨 LOW       r: shell  [7 /bin/sh shop/api-0]"; got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	host := &event.Event{Kind: event.KindProcessExec, Process: &event.Process{PID: 8, Binary: "/bin/sh",
+		Container: &event.Container{ID: event.HostContainerID}}}
+	al.Event = host
+	if got, want := c.Alert(al), "🚨 LOW       r: shell  [8 /bin/sh]"; got != want {
+		t.Errorf("host: got  %q\nwant %q", got, want)
+	}
+	if got := Text(pod("shop", "api-0", "api")); !strings.Contains(got, "container=containerd:9b8c7d6e5f4a pod=shop/api-0") {
+		t.Errorf("text line without the pod: %q", got)
 	}
 }

@@ -38,7 +38,10 @@ type FanoutOptions struct {
 	// pipeline's side while the pipeline never idles (an output whose
 	// filter rarely matches, under sustained load). 0 means 250ms.
 	MaxBatchDelay time.Duration
-	Log           *slog.Logger
+	// AlertLabels says which of a pod's names the alert counts keep
+	// apart (metrics' --metrics-k8s-labels); none by default.
+	AlertLabels PodLabels
+	Log         *slog.Logger
 }
 
 // Interrupter is a sink whose writes may wait (retries with backoff).
@@ -88,6 +91,7 @@ func NewFanout(routes []Route, opts FanoutOptions) (*Fanout, error) {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	f := &Fanout{opts: opts, stopTick: make(chan struct{}), tickDone: make(chan struct{})}
+	f.alerts.labels = opts.AlertLabels
 	seen := make(map[string]bool)
 	for _, rt := range routes {
 		if rt.Name == "" || seen[rt.Name] {
@@ -219,47 +223,24 @@ func (f *Fanout) Stats() []RouteStats {
 // Alerts reports how many alerts passed, by rule, severity and action.
 func (f *Fanout) Alerts() []AlertCount { return f.alerts.snapshot() }
 
-// AlertCount is how many alerts one rule raised with one severity and
-// action.
-type AlertCount struct {
-	Rule     string
-	Severity event.Severity
-	Action   event.Action
-	Count    uint64
+// Reopener is a sink that can open its file again (file outputs, after
+// logrotate moved the file).
+type Reopener interface {
+	Reopen() error
 }
 
-type alertKey struct {
-	rule     string
-	severity event.Severity
-	action   event.Action
-}
-
-// alertCounts is locked: alerts are rare next to events, and rule names
-// are an open set.
-type alertCounts struct {
-	mu sync.Mutex
-	n  map[alertKey]uint64
-}
-
-func (c *alertCounts) add(al *event.Alert) {
-	k := alertKey{al.Rule.Name, al.Rule.Severity, al.Action}
-	if k.action == "" {
-		k.action = event.ActionAlert
+// Reopen reopens every output whose sink is a Reopener, from any
+// goroutine (the sinks lock for it), and says which it reopened.
+func (f *Fanout) Reopen() (names []string, err error) {
+	var errs []error
+	for _, r := range f.routes {
+		if ro, ok := r.Sink.(Reopener); ok {
+			if e := ro.Reopen(); e != nil {
+				errs = append(errs, fmt.Errorf("output %s: %w", r.Name, e))
+				continue
+			}
+			names = append(names, r.Name)
+		}
 	}
-	c.mu.Lock()
-	if c.n == nil {
-		c.n = make(map[alertKey]uint64)
-	}
-	c.n[k]++
-	c.mu.Unlock()
-}
-
-func (c *alertCounts) snapshot() []AlertCount {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make([]AlertCount, 0, len(c.n))
-	for k, n := range c.n {
-		out = append(out, AlertCount{Rule: k.rule, Severity: k.severity, Action: k.action, Count: n})
-	}
-	return out
+	return names, errors.Join(errs...)
 }

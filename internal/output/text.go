@@ -57,7 +57,13 @@ func Text(ev *event.Event) string {
 			b.WriteString("  container=")
 			b.WriteString(c.Runtime)
 			b.WriteByte(':')
-			b.WriteString(shortID(c.ID))
+			b.WriteString(event.ShortContainerID(c.ID))
+			if c.Pod != nil && c.Pod.Name != "" {
+				b.WriteString(" pod=")
+				b.WriteString(c.Pod.Namespace)
+				b.WriteByte('/')
+				b.WriteString(c.Pod.Name)
+			}
 		}
 	}
 	var cut []string
@@ -137,11 +143,4 @@ func quoteArgs(args []string) string {
 		}
 	}
 	return strings.Join(parts, " ")
-}
-
-func shortID(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
 }

@@ -158,6 +158,8 @@ func varSlot(name string) int {
 		return 18
 	case "bpf":
 		return 19
+	case "k8s":
+		return 20
 	}
 	return -1
 }

@@ -4,6 +4,7 @@ import (
 	"cel.dev/cel-go/common/ast"
 	"cel.dev/cel-go/common/cost"
 	"cel.dev/cel-go/common/types"
+	"slices"
 
 	"github.com/vigil-sec/vigil/internal/event"
 )
@@ -63,7 +64,7 @@ func trackRefs(e ast.Expr) []string {
 		}
 		c := x.AsCall()
 		if (c.FunctionName() == fnTracked || c.FunctionName() == fnTrackedCount) && len(c.Args()) > 0 {
-			if lits := stringLits(c.Args()[0]); len(lits) == 1 && !contains(out, lits[0]) {
+			if lits := stringLits(c.Args()[0]); len(lits) == 1 && !slices.Contains(out, lits[0]) {
 				out = append(out, lits[0])
 			}
 		}

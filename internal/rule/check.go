@@ -2,6 +2,7 @@ package rule
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -143,7 +144,7 @@ func checkCall(c ast.CallExpr, at func(int64) int, n names) []issue {
 			if l.Kind() != ast.LiteralKind {
 				continue
 			}
-			if s, ok := l.AsLiteral().(types.String); ok && !contains(knownKinds(), string(s)) {
+			if s, ok := l.AsLiteral().(types.String); ok && !slices.Contains(knownKinds(), string(s)) {
 				out = append(out, issue{at(l.ID()), fmt.Sprintf("unknown event kind %q%s", string(s), didYouMean(string(s), knownKinds()))})
 			}
 		}

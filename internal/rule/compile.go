@@ -309,7 +309,7 @@ func (c *compiler) compileTrack(t *trackDef) *trackSpec {
 func (c *compiler) compileRule(r *ruleDef) *Rule {
 	entry := "rule " + r.name
 	cr := &Rule{Name: r.name, Description: r.description, Severity: r.severity, Action: r.action,
-		Enabled: r.enabled, Tags: r.tags, at: r.at, Source: fmt.Sprintf("%s:%d", r.at.file, r.at.line)}
+		Enabled: r.enabled, Tags: r.tags, Scope: r.scope, at: r.at, Source: fmt.Sprintf("%s:%d", r.at.file, r.at.line)}
 	for _, t := range r.tags {
 		if event.IsMITRE(t) {
 			cr.MITRE = append(cr.MITRE, t)
@@ -332,6 +332,11 @@ func (c *compiler) compileRule(r *ruleDef) *Rule {
 	}
 	if cr.Action != ActionAlert {
 		cr.kernel, cr.userspaceWhy = enforcementForm(cr.Action, expr, cr.Kinds, except != nil, len(trackRefs(expr)) > 0)
+		if cr.kernel != nil && cr.Scope != nil {
+			// the kernel's deny tables know cgroups, not pods: a scoped rule
+			// in the kernel would act on every pod and on the host
+			cr.kernel, cr.userspaceWhy = nil, "a scope is decided in user space"
+		}
 		if cr.Action == ActionDeny && cr.kernel == nil {
 			c.errs = append(c.errs, errAt(r.cond.start(), entry, "action",
 				"deny happens in the kernel before the call returns, and the kernel cannot decide this rule: %s; use action: kill, or keep the condition to kind == \"net_connect\" with network.daddr, network.dport and network.protocol", cr.userspaceWhy))

@@ -1,12 +1,14 @@
 package rule
 
 import (
+	"slices"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/selector"
 	"github.com/vigil-sec/vigil/internal/yamldoc"
 )
 
@@ -77,6 +79,7 @@ type ruleDef struct {
 	enabled     bool
 	exceptions  []*exceptionDef
 	action      Action
+	scope       *selector.Pods
 	// fields remembers each key's entry, for errors about that key.
 	fields map[string]*entry
 }
@@ -158,7 +161,7 @@ func parseException(e *entry, n *yaml.Node) (*exceptionDef, *Error) {
 				continue
 			}
 			for _, c := range list {
-				if !contains(exceptionComps(), c) {
+				if !slices.Contains(exceptionComps(), c) {
 					return nil, bad(v, "comps: unknown comparison %q; valid: %s", c, strings.Join(exceptionComps(), " "))
 				}
 			}

@@ -133,6 +133,9 @@ func (e *Engine) Eval(ev *event.Event, out []*event.Alert) []*event.Alert {
 
 func (e *Engine) evalCheck(id int, ev *event.Event, frame *interpreter.ExecutionFrame, out []*event.Alert) []*event.Alert {
 	ch := e.rs.checks[id]
+	if ch.rule != nil && !ch.rule.inScope(ev) {
+		return out // not evaluated: the scope is tested natively, before CEL
+	}
 	st := &e.stats[id]
 	st.Evaluations++
 	if ch.track != nil {

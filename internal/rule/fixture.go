@@ -94,27 +94,7 @@ type expectAlert struct {
 // FixturePaths expands files and directories (their *.yaml files) into
 // fixture files, in order.
 func FixturePaths(paths []string) ([]string, error) {
-	var out []string
-	for _, p := range paths {
-		info, err := os.Stat(p)
-		if err != nil {
-			return nil, fmt.Errorf("fixtures: %w", err)
-		}
-		if !info.IsDir() {
-			out = append(out, p)
-			continue
-		}
-		entries, err := os.ReadDir(p)
-		if err != nil {
-			return nil, fmt.Errorf("fixtures: %w", err)
-		}
-		for _, e := range entries {
-			if !e.IsDir() && isRuleFile(e.Name()) {
-				out = append(out, filepath.Join(p, e.Name()))
-			}
-		}
-	}
-	return out, nil
+	return expandPaths(paths, "fixtures")
 }
 
 // RunFixtures runs every test of the fixture files (or directories of

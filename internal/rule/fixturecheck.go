@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -112,7 +113,7 @@ func checkFixture(tests []fixtureTest, decoded []decodedEvents, rs *Ruleset) Err
 				errs = append(errs, errAt(p, entry, field, "missing: every event has a kind, e.g. process_exec"))
 			case ev.Kind == event.KindAlert:
 				errs = append(errs, errAt(p, entry, field, "an alert is not an event: list the alerts a test expects under expect"))
-			case !contains(kinds, k):
+			case !slices.Contains(kinds, k):
 				errs = append(errs, errAt(p, entry, field, "unknown event kind %q%s: see docs/events.md for the kinds", k, didYouMean(k, kinds)))
 			}
 		}

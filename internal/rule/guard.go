@@ -1,6 +1,7 @@
 package rule
 
 import (
+	"slices"
 	"strings"
 
 	"cel.dev/cel-go/common/ast"
@@ -171,7 +172,7 @@ func (g *guard) rank() int {
 func (g *guard) paths() string {
 	var out []string
 	for _, a := range g.alts {
-		if !contains(out, a.path) {
+		if !slices.Contains(out, a.path) {
 			out = append(out, a.path)
 		}
 	}

@@ -2,6 +2,7 @@ package rule
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -237,7 +238,7 @@ func setRuleFields(r *ruleDef, e *entry) Errors {
 	var err *Error
 	if e.has("severity") {
 		s, _ := e.str("severity", false)
-		if !contains(severities(), s) {
+		if !slices.Contains(severities(), s) {
 			errs = append(errs, e.errf("severity", "unknown severity %q%s; want one of %s", s, didYouMean(s, severities()), strings.Join(severities(), ", ")))
 		}
 		r.severity = event.Severity(s)
@@ -258,10 +259,15 @@ func setRuleFields(r *ruleDef, e *entry) Errors {
 	if e.has("action") {
 		a, _ := e.str("action", false)
 		valid := []string{string(ActionAlert), string(ActionKill), string(ActionDeny)}
-		if !contains(valid, a) {
+		if !slices.Contains(valid, a) {
 			errs = append(errs, e.errf("action", "unknown action %q%s; want alert, kill or deny", a, didYouMean(a, valid)))
 		}
 		r.action = Action(a)
+	}
+	if e.has("scope") {
+		s, serrs := e.scope()
+		errs = append(errs, serrs...)
+		r.scope = s
 	}
 	if e.has("exceptions") {
 		xs, xerrs := parseExceptions(e)
@@ -293,7 +299,7 @@ func overrideRule(r *ruleDef, e *entry) Errors {
 // appendRule adds e's condition (as "(old) new"), exceptions and tags.
 func appendRule(r *ruleDef, e *entry) Errors {
 	var errs Errors
-	for _, k := range []string{"description", "severity", "message", "action", "enabled"} {
+	for _, k := range []string{"description", "severity", "message", "action", "enabled", "scope"} {
 		if e.has(k) {
 			errs = append(errs, e.errf(k, "cannot append to %s; use override: true to replace it", k))
 		}

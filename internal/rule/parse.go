@@ -1,6 +1,7 @@
 package rule
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 
@@ -24,7 +25,7 @@ func entryKeys(t entryType) []string {
 	switch t {
 	case entryRule:
 		return []string{"rule", "description", "condition", "severity", "tags", "message", "enabled",
-			"exceptions", "action", "append", "override"}
+			"exceptions", "action", "scope", "append", "override"}
 	case entryList:
 		return []string{"list", "items", "append", "override"}
 	case entryMacro:
@@ -145,7 +146,7 @@ func (e *entry) identify(at pos) Errors {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if !contains(allowed, k) {
+		if !slices.Contains(allowed, k) {
 			errs = append(errs, errAt(e.posOf(e.keys[k]), e.label(), k,
 				"unknown key for a %s entry%s; valid keys: %v", e.typ, didYouMean(k, allowed), allowed))
 		}
@@ -161,15 +162,6 @@ func (e *entry) identify(at pos) Errors {
 		errs = append(errs, e.errf("override", "append and override exclude each other"))
 	}
 	return errs
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // has says whether the entry gives key.

@@ -7,6 +7,7 @@ import (
 	"cel.dev/cel-go/cel"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/selector"
 )
 
 // Ruleset is a compiled, immutable set of rules. Any number of Engines
@@ -40,6 +41,9 @@ type Rule struct {
 	Kinds []event.Kind
 	// Source is where the rule was first defined: "file:line".
 	Source string
+	// Scope, when set, limits the rule to the containers of the pods it
+	// chooses; such a rule never matches a host process.
+	Scope *selector.Pods
 
 	at      pos
 	ref     event.RuleRef

@@ -24,6 +24,8 @@ type zeroes struct {
 	fileID    event.FileID
 	container event.Container
 	pod       event.Pod
+	workload  event.Workload
+	k8s       k8sObj
 	exit      event.Exit
 	syscall   event.Syscall
 	file      event.File
@@ -45,19 +47,13 @@ func newSchema(baseProvider types.Provider, baseAdapter types.Adapter) (*schema,
 	z := &zeroes{}
 	s := &schema{baseProvider: baseProvider, baseAdapter: baseAdapter, byName: map[string]*objType{}}
 
-	podT := newObjType("vigil.Pod",
-		strField("uid", "pod UID", func(p *event.Pod) string { return p.UID }),
-		strField("name", "pod name", func(p *event.Pod) string { return p.Name }),
-		strField("namespace", "pod namespace", func(p *event.Pod) string { return p.Namespace }),
-		fieldDef{"labels", types.NewMapType(types.StringType, types.StringType), func(o any) any {
-			return types.NewStringStringMap(types.DefaultTypeAdapter, o.(*event.Pod).Labels)
-		}, "pod labels", nil, nil},
-	)
+	podT, workloadT, k8sT, k8sNST := k8sTypes(z)
 	containerT := newObjType("vigil.Container",
 		strField("id", `container id; "host" outside containers, "" when unknown`, func(c *event.Container) string { return c.ID }),
 		strField("runtime", "docker, containerd, cri-o, podman, lxc or host", func(c *event.Container) string { return c.Runtime }),
 		strField("name", "container name", func(c *event.Container) string { return c.Name }),
-		strField("image", "container image", func(c *event.Container) string { return c.Image }),
+		strField("image", "container image as the runtime names it", func(c *event.Container) string { return c.Image }),
+		strField("image_digest", "repository digest the image was pulled by (sha256:…)", func(c *event.Container) string { return c.ImageDigest }),
 		objField("pod", "Kubernetes pod", podT, &z.pod, func(c *event.Container) *event.Pod { return c.Pod }),
 	)
 	fileIDT := newObjType("vigil.FileID",
@@ -102,6 +98,8 @@ func newSchema(baseProvider types.Provider, baseAdapter types.Adapter) (*schema,
 		objField("cgroup", "the process's cgroup", cgroupT, &event.Cgroup{}, func(p *procView) *event.Cgroup { return &p.Cgroup }),
 		objField("namespaces", "namespace inodes", nsT, &event.Namespaces{}, func(p *procView) *event.Namespaces { return &p.Namespaces }),
 		objField("container", "the container it runs in", containerT, &z.container, func(p *procView) *event.Container { return p.Container }),
+		objField("k8s", "its Kubernetes pod, Falco's names: k8s.ns.name, k8s.pod.name, k8s.pod.labels, k8s.workload.kind", k8sT, &z.k8s,
+			func(p *procView) *k8sObj { return k8sOf(p.Container) }),
 		strListField("truncated", "fields the kernel cut", func(p *procView) []string { return p.Truncated }),
 		boolField("partial", "vigil never saw its exec", func(p *procView) bool { return p.Partial }),
 		boolField("is_vigil", "runs vigil's own executable (same device and inode as the agent's)", func(p *procView) bool { return p.IsVigil }),
@@ -212,7 +210,7 @@ func newSchema(baseProvider types.Provider, baseAdapter types.Adapter) (*schema,
 		intField("insns", "instruction count", func(b *event.BPF) int64 { return int64(b.Insns) }),
 		strField("target", "raw tracepoint or kernel function it attaches to", func(b *event.BPF) string { return b.Target }),
 	)
-	all := []*objType{podT, containerT, fileIDT, cgroupT, nsT, procT, ancT, exitT, syscallT, fileT, netT,
+	all := []*objType{podT, workloadT, k8sT, k8sNST, containerT, fileIDT, cgroupT, nsT, procT, ancT, exitT, syscallT, fileT, netT,
 		dnsT, redirT, credsT, capsT, privT, targetT, namespaceT, mountT, moduleT, bpfT}
 	for _, t := range all {
 		t.adapt = s
@@ -227,6 +225,12 @@ func newSchema(baseProvider types.Provider, baseAdapter types.Adapter) (*schema,
 			t = containerT
 		case *event.Pod:
 			t = podT
+		case *event.Workload:
+			t = workloadT
+		case *k8sObj:
+			t = k8sT
+		case *k8sNS:
+			t = k8sNST
 		case *event.FileID:
 			t = fileIDT
 		case *event.Cgroup:
@@ -300,6 +304,14 @@ func newSchema(baseProvider types.Provider, baseAdapter types.Adapter) (*schema,
 		{"mount", mountT.celType, "mount/umount/pivot_root", func(a *activation) any { return orZero(a.ev.Mount, &z.mount) }},
 		{"module", moduleT.celType, "module_load/unload", func(a *activation) any { return orZero(a.ev.Module, &z.module) }},
 		{"bpf", bpfT.celType, "bpf_load: the program", func(a *activation) any { return orZero(a.ev.BPF, &z.bpf) }},
+		{"k8s", k8sT.celType, "alias of process.k8s: the pod (k8s.ns.name, k8s.pod.name, k8s.pod.labels, k8s.workload.name)", func(a *activation) any {
+			if a.ev.Process != nil {
+				if k := k8sOf(a.ev.Process.Container); k != nil {
+					return k
+				}
+			}
+			return &z.k8s
+		}},
 	}
 	return s, vars
 }

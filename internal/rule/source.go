@@ -26,34 +26,43 @@ func isRuleFile(name string) bool {
 // ReadPaths reads rule files in the order given. A directory contributes
 // its *.yaml and *.yml files (not its subdirectories) in lexical order.
 func ReadPaths(paths []string) ([]Source, error) {
+	files, err := expandPaths(paths, "rules")
+	if err != nil {
+		return nil, err
+	}
 	var out []Source
-	for _, p := range paths {
-		info, err := os.Stat(p)
+	for _, name := range files {
+		data, err := os.ReadFile(name)
 		if err != nil {
 			return nil, fmt.Errorf("rules: %w", err)
 		}
+		out = append(out, Source{Name: name, Data: data})
+	}
+	return out, nil
+}
+
+// expandPaths expands files and directories into files, in the order
+// given: a directory contributes its *.yaml and *.yml files (not its
+// subdirectories) in lexical order. what begins its errors.
+func expandPaths(paths []string, what string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
 		if !info.IsDir() {
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return nil, fmt.Errorf("rules: %w", err)
-			}
-			out = append(out, Source{Name: p, Data: data})
+			out = append(out, p)
 			continue
 		}
 		entries, err := os.ReadDir(p)
 		if err != nil {
-			return nil, fmt.Errorf("rules: %w", err)
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		for _, e := range entries { // ReadDir sorts by name
-			if e.IsDir() || !isRuleFile(e.Name()) {
-				continue
+			if !e.IsDir() && isRuleFile(e.Name()) {
+				out = append(out, filepath.Join(p, e.Name()))
 			}
-			name := filepath.Join(p, e.Name())
-			data, err := os.ReadFile(name)
-			if err != nil {
-				return nil, fmt.Errorf("rules: %w", err)
-			}
-			out = append(out, Source{Name: name, Data: data})
 		}
 	}
 	return out, nil

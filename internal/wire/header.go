@@ -90,6 +90,32 @@ func Fixed[T any](raw []byte) (v T, ok bool) {
 	return v, true
 }
 
+// Record checks that raw is a record of kind holding at least a T (the
+// record's fixed part, header included) and copies out its header and that
+// T; what follows the T is the record's blob. A record that is not is an
+// error wrapping ErrMalformed.
+func Record[T any](raw []byte, kind uint16) (Header, T, error) {
+	h, err := ParseHeader(raw)
+	v, ok := Fixed[T](raw)
+	if err != nil {
+		return h, v, err
+	}
+	if !ok || h.Kind != kind {
+		return h, v, fmt.Errorf("%w: kind %d record of %d bytes, want kind %d (%s) of at least %d",
+			ErrMalformed, h.Kind, len(raw), kind, KindName(kind), unsafe.Sizeof(v))
+	}
+	return h, v, nil
+}
+
+// FixedRecord is Record for a record that is a T and nothing more.
+func FixedRecord[T any](raw []byte, kind uint16) (Header, T, error) {
+	h, v, err := Record[T](raw, kind)
+	if n := int(unsafe.Sizeof(v)); err == nil && len(raw) != n {
+		err = fmt.Errorf("%w: %s record of %d bytes, want %d", ErrMalformed, KindName(kind), len(raw), n)
+	}
+	return h, v, err
+}
+
 // HeaderOf is the header at the start of raw (zero when raw is shorter), for
 // a decoder that has checked raw's length already. bpf2go gives each
 // object's records a header field of its own unnamed type, so decoders take

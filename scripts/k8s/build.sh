@@ -9,7 +9,8 @@
 # (k8s.io/api, k8s.io/client-go, ...; k8s.io/kubernetes replaces them with
 # ./staging/src paths) to its published v0.X.Y twin; etcd comes from a
 # two-line main at the version Kubernetes itself requires.
-# A cold build takes 12-15 minutes on 2 cores; see docs/testing.md.
+# A cold build takes 12-15 minutes on 2 idle cores, up to an hour under heavy
+# load; see docs/testing.md.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 V=$VIGIL_K8S_VERSION

@@ -38,6 +38,18 @@ K8S_PAUSE_IMAGE=registry.k8s.io/pause:3.10
 K8S_APISERVER_COMPONENTS="etcd kube-apiserver kubectl"
 K8S_CLUSTER_COMPONENTS="$K8S_APISERVER_COMPONENTS kube-controller-manager kube-scheduler kubelet"
 
+# k8s_guard: refuse to touch the lab while someone else holds its lock (a
+# test's lab), unless the caller holds it (VIGIL_K8S_LOCK_HELD=1: the Go
+# harness, its watchdog, .ci/run under flock).
+k8s_guard() {
+	[ "${VIGIL_K8S_LOCK_HELD:-}" = 1 ] && return 0
+	mkdir -p "$VIGIL_K8S_STATE"
+	if ! flock -n "$VIGIL_K8S_STATE/lock" true; then
+		echo "$(basename "$0"): $VIGIL_K8S_STATE/lock is held: a test's lab runs (the last to take it was pid $(cat "$VIGIL_K8S_STATE/lock" 2>/dev/null))" >&2
+		exit 1
+	fi
+}
+
 # k8s_alive PID: the process exists and is not a zombie (PID 1 here can be
 # slow to reap the orphans these daemons become).
 k8s_alive() {

@@ -9,7 +9,9 @@
 # returns, $VIGIL_K8S_STATE/env holds KUBECONFIG, the agent's kubeconfig,
 # the CRI socket and the rest (KEY=VALUE, for `. /tmp/vigil-k8s/env`).
 # stop.sh undoes it all. Callers that may run concurrently (the tests) hold
-# an exclusive flock on $VIGIL_K8S_STATE/lock around start...stop.
+# an exclusive flock on $VIGIL_K8S_STATE/lock around start...stop and say
+# so with VIGIL_K8S_LOCK_HELD=1; by hand, start.sh and stop.sh refuse while
+# a test's lab holds it.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/env.sh"
@@ -20,6 +22,7 @@ cluster) comps=$K8S_CLUSTER_COMPONENTS ;;
 *) echo "usage: $0 [apiserver|cluster]" >&2; exit 2 ;;
 esac
 [ "$(id -u)" = 0 ] || { echo "start: needs root" >&2; exit 1; }
+k8s_guard
 for c in $comps; do
 	[ -x "$VIGIL_K8S_BIN/$c" ] || { echo "start: no $VIGIL_K8S_BIN/$c (make k8s)" >&2; exit 1; }
 done

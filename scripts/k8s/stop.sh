@@ -11,6 +11,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/env.sh"
 [ -d "$K8S_RUN" ] || exit 0
+k8s_guard
 ctr=(ctr --address "$K8S_CRI_SOCKET" -n k8s.io)
 cd_up() { [ -S "$K8S_CRI_SOCKET" ] && timeout 10 "${ctr[@]}" version >/dev/null 2>&1; }
 running() { [ -f "$K8S_RUN/$1.pid" ] && k8s_alive "$(cat "$K8S_RUN/$1.pid")"; }

@@ -10,4 +10,4 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/env.sh"
 while k8s_alive "$1"; do sleep 1 3>&-; done
-"$HERE/stop.sh" >>"$K8S_RUN/watchdog.log" 2>&1
+VIGIL_K8S_LOCK_HELD=1 "$HERE/stop.sh" >>"$K8S_RUN/watchdog.log" 2>&1

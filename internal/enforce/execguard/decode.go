@@ -2,7 +2,6 @@ package execguard
 
 import (
 	"fmt"
-	"unsafe"
 
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
 	"github.com/vigil-sec/vigil/internal/event"
@@ -22,11 +21,6 @@ const (
 	HookSigcont = "signal_generate"
 )
 
-var (
-	enforceSize = int(unsafe.Sizeof(execguardExecEnforce{}))
-	holdSize    = int(unsafe.Sizeof(execguardExecHold{}))
-)
-
 // Decoder turns the guard's records into events and holds. It checks every
 // length against the record, so a malformed record yields an error wrapping
 // wire.ErrMalformed, never a panic. Its Clock dates the events.
@@ -37,7 +31,7 @@ type Decoder struct{ wire.Clock }
 // enforcement; the enforce stage names the policy, the enrich stage adds
 // the rest of the process.
 func (d Decoder) Decode(raw []byte) (*event.Event, error) {
-	r, err := fixedRecord[execguardExecEnforce](raw, WireEnforceExec, enforceSize)
+	h, r, err := wire.FixedRecord[execguardExecEnforce](raw, WireEnforceExec)
 	if err != nil {
 		return nil, err
 	}
@@ -45,12 +39,12 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	action, err := killAction(r.Hit.Policy, r.Hit.Action)
+	action, err := pinned.CheckHit(r.Hit.Policy, r.Hit.Action, pinned.ActionKilled, pinned.ActionWouldKill)
 	if err != nil {
 		return nil, err
 	}
 	flags := r.Flags
-	ev := d.Event(wire.HeaderOf(raw), event.KindProcessExec)
+	ev := d.Event(h, event.KindProcessExec)
 	p := ev.Process
 	p.Filename, p.StartTime = filename, d.At(r.StartTime)
 	p.Executable = &event.FileID{Dev: r.ExeDev, Inode: r.ExeIno}
@@ -59,7 +53,7 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 	}
 	enf := &event.Enforcement{
 		PolicyID:  int(r.Hit.Policy),
-		Action:    action,
+		Action:    pinned.EventAction(action),
 		Mechanism: event.MechanismKernel,
 		Hook:      HookExec,
 		Match:     event.EnforceMatch{Dev: uint64(r.Dev), Ino: r.Ino},
@@ -83,7 +77,7 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 
 // DecodeHold decodes a KIND_EXEC_HOLD record.
 func DecodeHold(raw []byte) (Hold, error) {
-	r, err := fixedRecord[execguardExecHold](raw, WireExecHold, holdSize)
+	_, r, err := wire.FixedRecord[execguardExecHold](raw, WireExecHold)
 	if err != nil {
 		return Hold{}, err
 	}
@@ -103,24 +97,6 @@ func DecodeHold(raw []byte) (Hold, error) {
 	return h, nil
 }
 
-// fixedRecord checks a record's header (kind, and a size that is the
-// record's) and copies out its fixed layout.
-func fixedRecord[T any](raw []byte, kind uint16, size int) (T, error) {
-	var zero T
-	h, err := wire.ParseHeader(raw)
-	if err != nil {
-		return zero, err
-	}
-	if h.Kind != kind {
-		return zero, fmt.Errorf("%w: kind %d, want %d", wire.ErrMalformed, h.Kind, kind)
-	}
-	if len(raw) != size {
-		return zero, fmt.Errorf("%w: kind %d record of %d bytes, want %d", wire.ErrMalformed, kind, len(raw), size)
-	}
-	v, _ := wire.Fixed[T](raw)
-	return v, nil
-}
-
 // recordString reads a NUL-terminated string of n bytes from a fixed array.
 func recordString(b []int8, n uint32) (string, error) {
 	if int(n) >= len(b) || b[n] != 0 {
@@ -131,17 +107,4 @@ func recordString(b []int8, n uint32) (string, error) {
 		out[i] = byte(b[i])
 	}
 	return string(out), nil
-}
-
-func killAction(policy uint32, action uint16) (event.Action, error) {
-	if policy >= pinned.MaxPolicies {
-		return "", fmt.Errorf("%w: policy %d", wire.ErrMalformed, policy)
-	}
-	switch pinned.Action(action) {
-	case pinned.ActionKilled:
-		return event.ActionKilled, nil
-	case pinned.ActionWouldKill:
-		return event.ActionWouldKill, nil
-	}
-	return "", fmt.Errorf("%w: action %d at exec", wire.ErrMalformed, action)
 }

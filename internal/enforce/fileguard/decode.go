@@ -51,25 +51,17 @@ var syscallNames = map[fileguardGuardSyscall]string{
 // checked against the record, so a malformed one is an error wrapping
 // wire.ErrMalformed, never a panic.
 func DecodeRecord(raw []byte) (Record, error) {
-	h, err := wire.ParseHeader(raw)
+	h, r, err := wire.Record[fileguardFileEnforce](raw, WireKind)
 	if err != nil {
 		return Record{}, err
-	}
-	r, ok := wire.Fixed[fileguardFileEnforce](raw)
-	if !ok || h.Kind != WireKind {
-		return Record{}, fmt.Errorf("%w: file guard record of kind %d, %d bytes; want kind %d, at least %d bytes",
-			wire.ErrMalformed, h.Kind, len(raw), WireKind, recordSize)
 	}
 	sys, ok := syscallNames[fileguardGuardSyscall(r.Syscall)]
 	if !ok {
 		return Record{}, fmt.Errorf("%w: file guard record from call %d", wire.ErrMalformed, r.Syscall)
 	}
-	action := pinned.Action(r.Hit.Action)
-	if action != pinned.ActionKilled && action != pinned.ActionWouldKill {
-		return Record{}, fmt.Errorf("%w: file guard record with action %d", wire.ErrMalformed, r.Hit.Action)
-	}
-	if r.Hit.Policy >= pinned.MaxPolicies {
-		return Record{}, fmt.Errorf("%w: file guard record for policy %d", wire.ErrMalformed, r.Hit.Policy)
+	action, err := pinned.CheckHit(r.Hit.Policy, r.Hit.Action, pinned.ActionKilled, pinned.ActionWouldKill)
+	if err != nil {
+		return Record{}, err
 	}
 	blob := wire.NewBlob(raw[recordSize:])
 	path := wire.Path(blob.Bytes(r.Path.Off, r.Path.Len))
@@ -121,13 +113,10 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 	}
 	ev.Enforcement = &event.Enforcement{
 		PolicyID:  r.Policy,
-		Action:    event.ActionKilled,
+		Action:    pinned.EventAction(r.Action),
 		Mechanism: event.MechanismKernel,
 		Hook:      "sys_exit_" + r.Syscall,
 		Match:     event.EnforceMatch{Dev: uint64(r.Match.Dev), Ino: r.Match.Ino},
-	}
-	if r.Action == pinned.ActionWouldKill {
-		ev.Enforcement.Action = event.ActionWouldKill
 	}
 	if r.PathCut {
 		ev.File.Truncated = []string{"path"}

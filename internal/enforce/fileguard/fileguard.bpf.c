@@ -97,9 +97,7 @@ static __always_inline __u32 call_flags(struct task_struct *task, enum guard_sys
  * tells the record which entry it was.
  */
 struct guard_walk {
-	struct dentry *dentry;
-	struct dentry *mnt_root;
-	struct mount *mnt;
+	struct path_walk path;
 	__u64 mine;	 /* the task's policies that care about this access */
 	__u32 access;	 /* GUARD_WRITE | GUARD_READ */
 	__u32 depth;	 /* of dentry, 0 for the file */
@@ -176,40 +174,31 @@ __noinline bool judge(struct guard_walk *w, __u32 tgid, struct enforce_hit *hit)
 	return decide(&w->best, w->mine, ENFORCE_KILLED, hit);
 }
 
-/* as_btf makes a pointer kept in the walk a typed kernel pointer again, so
- * that its fields are read with plain (fault-tolerant) loads instead of a
+/* How the guard walks (path.bpf.h): to the namespace's root, typed, in a
+ * bpf_loop callback, whose state the verifier keeps no pointer types for:
+ * every pointer the walk kept is typed again before it is read, so that
+ * fields are read with plain (fault-tolerant) loads instead of a
  * bpf_probe_read_kernel call each: on a deep path that halves the walk. */
-#define as_btf(p, type) \
-	((struct type *)bpf_rdonly_cast((void *)(p), bpf_core_type_id_kernel(struct type)))
+#define GUARD_WALK_FLAGS (PATH_TYPED | PATH_RETYPE)
 
-/* One directory up; a bpf_loop callback, so it is verified only once. The
- * mount crossing is path.h's: from a mount's root to the dentry it is
- * mounted on, in the parent mount. */
+/* One directory up, or across a mount point to the dentry the mount is
+ * mounted on in the parent mount; a bpf_loop callback, so it is verified
+ * only once. */
 static long walk_step(__u32 i, void *arg)
 {
 	struct guard_walk *w = arg;
-	struct dentry *d = as_btf(w->dentry, dentry);
 
-	if ((__u64)w->dentry == (__u64)w->mnt_root) {
-		struct mount *mnt = as_btf(w->mnt, mount);
-		struct mount *parent = mnt->mnt_parent;
-
-		if ((__u64)parent == (__u64)w->mnt)
-			return 1; /* the namespace's root: searched already */
-		d = mnt->mnt_mountpoint;
-		w->mnt = parent;
-		w->mnt_root = as_btf(parent, mount)->mnt.mnt_root;
-	} else {
-		struct dentry *up = d->d_parent;
-
-		if (!up || (__u64)up == (__u64)w->dentry)
-			return 1; /* the top of a tree that is mounted nowhere */
-		d = up;
+	switch (path_step(&w->path, NULL, GUARD_WALK_FLAGS)) {
+	case PATH_NAME:
+	case PATH_MOUNT:
+		break;
+	default: /* the namespace's root (searched already), or the top of a
+		  * tree that is mounted nowhere */
+		return 1;
 	}
-	w->dentry = d;
 	w->depth++;
 
-	struct inode *inode = as_btf(d, dentry)->d_inode;
+	struct inode *inode = path_btf(w->path.dentry, dentry)->d_inode;
 
 	if (inode)
 		consider(w, inode->i_ino, inode->i_sb->s_dev, 0);
@@ -272,13 +261,11 @@ static __always_inline int on_open(long ret, enum guard_syscall sys)
 	struct vfsmount *vfsmnt = f->f_path.mnt;
 	struct inode_key key = { .ino = inode->i_ino, .dev = inode->i_sb->s_dev };
 	struct guard_walk w = {
-		.dentry = f->f_path.dentry,
-		.mnt_root = vfsmnt->mnt_root,
-		.mnt = real_mount(vfsmnt),
 		.mine = mine,
 		.access = access,
 	};
 
+	path_start(&w.path, f->f_path.dentry, vfsmnt, GUARD_WALK_FLAGS);
 	consider(&w, key.ino, key.dev, 1);
 	if (st->subtrees && w.best_rank != 1)
 		bpf_loop(GUARD_WALK_MAX, walk_step, &w, 0);

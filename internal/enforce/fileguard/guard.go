@@ -100,12 +100,7 @@ func Load(opts Options) (*Guard, error) {
 	if opts.Ring == nil || opts.PinDir == "" {
 		return nil, errors.New("fileguard: Options needs a Ring and a PinDir")
 	}
-	// tracefs first: cilium/ebpf remembers a missing tracefs for the life
-	// of the process
-	if _, err := kernel.EnsureMounts(); err != nil {
-		return nil, err
-	}
-	spec, err := loadFileguard()
+	spec, err := kernel.LoadSpec(loadFileguard)
 	if err != nil {
 		return nil, err
 	}

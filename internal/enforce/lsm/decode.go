@@ -21,27 +21,19 @@ type Decoder struct{ wire.Clock }
 // process_exec, a file_open or a module_load, with action denied (the call
 // failed with EPERM) or would_deny.
 func (d Decoder) Decode(raw []byte) (*event.Event, error) {
-	h, err := wire.ParseHeader(raw)
+	h, r, err := wire.FixedRecord[lsmLsmEnforce](raw, WireKind)
 	if err != nil {
 		return nil, err
 	}
-	r, ok := wire.Fixed[lsmLsmEnforce](raw)
-	if !ok || h.Kind != WireKind || len(raw) != recordSize {
-		return nil, fmt.Errorf("%w: lsm record of %d bytes, want %d", wire.ErrMalformed, len(raw), recordSize)
+	if r.PathLen >= uint32(len(r.Path)) {
+		return nil, fmt.Errorf("%w: lsm record path length %d", wire.ErrMalformed, r.PathLen)
 	}
-	if r.Hit.Policy >= pinned.MaxPolicies || r.PathLen >= uint32(len(r.Path)) {
-		return nil, fmt.Errorf("%w: lsm record policy %d, path length %d", wire.ErrMalformed, r.Hit.Policy, r.PathLen)
+	action, err := pinned.CheckHit(r.Hit.Policy, r.Hit.Action, pinned.ActionDenied, pinned.ActionWouldDeny)
+	if err != nil {
+		return nil, err
 	}
-	enf := &event.Enforcement{PolicyID: int(r.Hit.Policy), Mechanism: event.MechanismKernel,
-		Match: event.EnforceMatch{Dev: uint64(r.Dev), Ino: r.Ino}}
-	switch pinned.Action(r.Hit.Action) {
-	case pinned.ActionDenied:
-		enf.Action = event.ActionDenied
-	case pinned.ActionWouldDeny:
-		enf.Action = event.ActionWouldDeny
-	default:
-		return nil, fmt.Errorf("%w: lsm action %d", wire.ErrMalformed, r.Hit.Action)
-	}
+	enf := &event.Enforcement{PolicyID: int(r.Hit.Policy), Action: pinned.EventAction(action),
+		Mechanism: event.MechanismKernel, Match: event.EnforceMatch{Dev: uint64(r.Dev), Ino: r.Ino}}
 	path := make([]byte, r.PathLen)
 	for i := range path {
 		path[i] = byte(r.Path[i])

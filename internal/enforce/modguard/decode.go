@@ -43,14 +43,9 @@ var recordSize = int(unsafe.Sizeof(modguardModEnforce{}))
 // checked against the record, so a malformed one is an error wrapping
 // wire.ErrMalformed, never a panic.
 func DecodeRecord(raw []byte) (Record, error) {
-	h, err := wire.ParseHeader(raw)
+	h, r, err := wire.Record[modguardModEnforce](raw, WireKind)
 	if err != nil {
 		return Record{}, err
-	}
-	r, ok := wire.Fixed[modguardModEnforce](raw)
-	if !ok || h.Kind != WireKind {
-		return Record{}, fmt.Errorf("%w: module guard record of kind %d, %d bytes; want kind %d, at least %d bytes",
-			wire.ErrMalformed, h.Kind, len(raw), WireKind, recordSize)
 	}
 	var sys string
 	switch modguardModSyscall(r.Syscall) {
@@ -61,12 +56,9 @@ func DecodeRecord(raw []byte) (Record, error) {
 	default:
 		return Record{}, fmt.Errorf("%w: module guard record from call %d", wire.ErrMalformed, r.Syscall)
 	}
-	action := pinned.Action(r.Hit.Action)
-	if action != pinned.ActionKilled && action != pinned.ActionWouldKill {
-		return Record{}, fmt.Errorf("%w: module guard record with action %d", wire.ErrMalformed, r.Hit.Action)
-	}
-	if r.Hit.Policy >= pinned.MaxPolicies {
-		return Record{}, fmt.Errorf("%w: module guard record for policy %d", wire.ErrMalformed, r.Hit.Policy)
+	action, err := pinned.CheckHit(r.Hit.Policy, r.Hit.Action, pinned.ActionKilled, pinned.ActionWouldKill)
+	if err != nil {
+		return Record{}, err
 	}
 	blob := wire.NewBlob(raw[recordSize:])
 	path, params, name := blob.Path(r.Path.Off, r.Path.Len), blob.String(r.Params.Off, r.Params.Len), blob.String(r.Name.Off, r.Name.Len)
@@ -121,7 +113,7 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 	ev.Module = &event.Module{Name: r.Name, Path: r.Path}
 	ev.Enforcement = &event.Enforcement{
 		PolicyID:  r.Policy,
-		Action:    event.ActionKilled,
+		Action:    pinned.EventAction(r.Action),
 		Mechanism: event.MechanismKernel,
 		Hook:      r.Hook(),
 	}
@@ -129,9 +121,6 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 		ev.Syscall.Args = []int64{int64(r.Len)}
 	} else {
 		ev.Syscall.Args = []int64{int64(r.FD), int64(r.Flags)}
-	}
-	if r.Action == pinned.ActionWouldKill {
-		ev.Enforcement.Action = event.ActionWouldKill
 	}
 	return ev, nil
 }

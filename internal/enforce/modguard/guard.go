@@ -107,16 +107,11 @@ func Load(opts Options) (*Guard, error) {
 	if opts.Ring == nil || opts.PinDir == "" {
 		return nil, errors.New("modguard: Options needs a Ring and a PinDir")
 	}
-	// tracefs first: cilium/ebpf remembers a missing tracefs for the life
-	// of the process
-	if _, err := kernel.EnsureMounts(); err != nil {
-		return nil, err
-	}
 	nrs, ok := syscallNumbers[runtime.GOARCH]
 	if !ok {
 		return nil, fmt.Errorf("modguard: no system call numbers for %s", runtime.GOARCH)
 	}
-	spec, err := loadModguard()
+	spec, err := kernel.LoadSpec(loadModguard)
 	if err != nil {
 		return nil, err
 	}

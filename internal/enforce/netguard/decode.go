@@ -28,30 +28,29 @@ type Decoder struct{ wire.Clock }
 // address is the local one (SAddr, SPort), as in the network sensor's
 // net_bind; a connect's is the destination (DAddr, DPort).
 func (d Decoder) Decode(raw []byte) (*event.Event, error) {
-	r, err := parse(raw)
+	h, r, err := parse(raw)
 	if err != nil {
 		return nil, err
 	}
-	ev := d.Event(wire.HeaderOf(raw), event.KindNetConnect)
+	ev := d.Event(h, event.KindNetConnect)
 	ev.Network = &event.Network{
 		Protocol: netname.Protocol(r.Family, r.Protocol),
 		Family:   netname.Family(r.Family),
 	}
+	action := pinned.Action(r.Hit.Action)
 	ev.Enforcement = &event.Enforcement{
 		PolicyID:  int(r.Hit.Policy),
+		Action:    pinned.EventAction(action),
 		Mechanism: event.MechanismKernel,
 		Hook:      hookName(r.Op, r.Flags),
 		Match:     matchEvent(matchOf(&r)),
 	}
-	denied := pinned.Action(r.Hit.Action) == pinned.ActionDenied
 	n, sc := ev.Network, &event.Syscall{Name: syscallName(r.Op)}
 	ev.Syscall = sc
-	if denied {
-		ev.Enforcement.Action = event.ActionDenied
+	if action == pinned.ActionDenied {
 		n.Result = "EPERM"
 		sc.Ret, sc.Error = -int64(unix.EPERM), "EPERM"
 	} else {
-		ev.Enforcement.Action = event.ActionWouldDeny
 		n.Result = "success"
 	}
 	addr := recordAddr(&r).String()
@@ -67,7 +66,7 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 // MatchedRule returns the deny entry a record's decision came from (give
 // it to RuleFor with the record's policy to find the rule).
 func MatchedRule(raw []byte) (Match, error) {
-	r, err := parse(raw)
+	_, r, err := parse(raw)
 	if err != nil {
 		return Match{}, err
 	}
@@ -97,36 +96,30 @@ func matchEvent(m Match) event.EnforceMatch {
 
 // parse checks every field user space relies on, so that a malformed
 // record is an error and never a wrong event.
-func parse(raw []byte) (netguardNetRecord, error) {
-	h, err := wire.ParseHeader(raw)
+func parse(raw []byte) (wire.Header, netguardNetRecord, error) {
+	h, r, err := wire.FixedRecord[netguardNetRecord](raw, WireKind)
 	if err != nil {
-		return netguardNetRecord{}, err
+		return h, r, err
 	}
-	if h.Kind != WireKind || len(raw) != recordSize {
-		return netguardNetRecord{}, fmt.Errorf("%w: kind %d record of %d bytes, want kind %d of %d", wire.ErrMalformed, h.Kind, len(raw), WireKind, recordSize)
-	}
-	r, _ := wire.Fixed[netguardNetRecord](raw)
-	action := pinned.Action(r.Hit.Action)
 	switch {
 	case r.Op < uint8(netguardNetOpNET_OP_CONNECT) || r.Op > uint8(netguardNetOpNET_OP_BIND):
-		return r, fmt.Errorf("%w: net enforcement op %d", wire.ErrMalformed, r.Op)
+		return h, r, fmt.Errorf("%w: net enforcement op %d", wire.ErrMalformed, r.Op)
 	case r.Family != unix.AF_INET && r.Family != unix.AF_INET6:
-		return r, fmt.Errorf("%w: net enforcement family %d", wire.ErrMalformed, r.Family)
-	case r.Hit.Policy >= pinned.MaxPolicies:
-		return r, fmt.Errorf("%w: policy %d", wire.ErrMalformed, r.Hit.Policy)
-	case action != pinned.ActionDenied && action != pinned.ActionWouldDeny:
-		return r, fmt.Errorf("%w: net enforcement action %d", wire.ErrMalformed, r.Hit.Action)
+		return h, r, fmt.Errorf("%w: net enforcement family %d", wire.ErrMalformed, r.Family)
+	}
+	if _, err := pinned.CheckHit(r.Hit.Policy, r.Hit.Action, pinned.ActionDenied, pinned.ActionWouldDeny); err != nil {
+		return h, r, err
 	}
 	switch {
 	case r.Match.Family == unix.AF_INET && r.Match.Bits <= 32:
 		if a := recordAddr(&r); !a.Is4() && !a.Is4In6() {
-			return r, fmt.Errorf("%w: IPv4 entry matched %s", wire.ErrMalformed, a)
+			return h, r, fmt.Errorf("%w: IPv4 entry matched %s", wire.ErrMalformed, a)
 		}
 	case r.Match.Family == unix.AF_INET6 && r.Match.Bits <= 128 && r.Family == unix.AF_INET6:
 	default:
-		return r, fmt.Errorf("%w: matched entry of family %d, /%d", wire.ErrMalformed, r.Match.Family, r.Match.Bits)
+		return h, r, fmt.Errorf("%w: matched entry of family %d, /%d", wire.ErrMalformed, r.Match.Family, r.Match.Bits)
 	}
-	return r, nil
+	return h, r, nil
 }
 
 // recordAddr is the record's address as the caller gave it.

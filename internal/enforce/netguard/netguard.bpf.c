@@ -224,16 +224,26 @@ static __always_inline int judge(const struct net_call *c)
 	return enforced ? 0 : 1;
 }
 
-static __always_inline int judge4(struct bpf_sock_addr *ctx, __u8 op, __u32 table)
+/* Starts c with what every hook takes from its context; the hook fills in
+ * the addresses. */
+static __always_inline void start_call(struct net_call *c, struct bpf_sock_addr *ctx, __u8 op,
+				       __u32 table, __u8 flags)
 {
-	struct net_call c = {
+	*c = (struct net_call){
 		.table = table,
 		.port = (__u16)ctx->user_port,
 		.family = ctx->family,
 		.protocol = ctx->protocol,
 		.op = op,
+		.flags = flags,
 	};
+}
 
+static __always_inline int judge4(struct bpf_sock_addr *ctx, __u8 op, __u32 table)
+{
+	struct net_call c;
+
+	start_call(&c, ctx, op, table, 0);
 	c.addr[0] = ctx->user_ip4;
 	if (c.family == AF_INET6) {
 		/* udpv6_sendmsg hands a mapped destination to the IPv4 path */
@@ -253,15 +263,9 @@ static __always_inline int judge4(struct bpf_sock_addr *ctx, __u8 op, __u32 tabl
  */
 static __always_inline int judge6(struct bpf_sock_addr *ctx, __u8 op, __u32 table4, __u32 table6)
 {
-	struct net_call c = {
-		.table = table6,
-		.port = (__u16)ctx->user_port,
-		.family = ctx->family,
-		.protocol = ctx->protocol,
-		.op = op,
-		.flags = NET_HOOK6,
-	};
+	struct net_call c;
 
+	start_call(&c, ctx, op, table6, NET_HOOK6);
 	c.orig[0] = ctx->user_ip6[0];
 	c.orig[1] = ctx->user_ip6[1];
 	c.orig[2] = ctx->user_ip6[2];

@@ -247,3 +247,25 @@ func (s *Sink) RotationFailures() uint64 {
 	defer s.mu.Unlock()
 	return s.rotateFailures
 }
+
+// Reopen writes what is buffered to the open file, then opens the path
+// again: after logrotate (or anyone) renamed the file, lines go to a new
+// file at the path. The rename is not ours, so the rotation counters do
+// not move. When the path cannot be opened, the sink keeps writing to the
+// file it had and says why.
+func (s *Sink) Reopen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
+		return errors.New("output file is closed")
+	}
+	var err error
+	if err = s.lw.Flush(); err != nil {
+		err = s.recover(err)
+	}
+	old := s.f
+	if openErr := s.open(); openErr != nil {
+		return errors.Join(err, openErr)
+	}
+	return errors.Join(err, old.Close())
+}

@@ -52,15 +52,16 @@ func falcoAlert(al *event.Alert, hostname string) falcoPayload {
 		Hostname: hostname,
 	}
 	f := map[string]any{
-		"evt.time":         al.Time.UnixNano(),
-		"evt.hostname":     hostname,
-		"vigil.kind":       string(event.KindAlert),
-		"vigil.severity":   string(al.Rule.Severity),
-		"vigil.action":     string(al.Action),
-		"vigil.message":    al.Message,
-		"vigil.suppressed": al.Suppressed,
-		"container.id":     event.HostContainerID,
-		"container.name":   event.HostContainerID,
+		"evt.time":          al.Time.UnixNano(),
+		"evt.hostname":      hostname,
+		"vigil.kind":        string(event.KindAlert),
+		"vigil.severity":    string(al.Rule.Severity),
+		"vigil.action":      string(al.Action),
+		"vigil.message":     al.Message,
+		"vigil.suppressed":  al.Suppressed,
+		"container.id":      event.HostContainerID,
+		"container.full_id": event.HostContainerID,
+		"container.name":    event.HostContainerID,
 	}
 	if len(al.Rule.MITRE) > 0 {
 		f["vigil.rule.mitre"] = strings.Join(al.Rule.MITRE, ",")
@@ -137,22 +138,51 @@ func processFields(f map[string]any, ev *event.Event) {
 		f["proc.pcmdline"] = cmdline(par)
 	}
 	if c := p.Container; c != nil {
-		f["container.id"] = c.ID
-		f["container.name"] = c.ID
-		if c.Name != "" {
-			f["container.name"] = c.Name
+		containerFields(f, c)
+	}
+}
+
+// containerFields are Falco's container.* and k8s.* fields. As in Falco,
+// container.id is the 12-character id docker and crictl show and
+// container.full_id the whole; a container without a name is named by its
+// short id.
+func containerFields(f map[string]any, c *event.Container) {
+	short := event.ShortContainerID(c.ID)
+	f["container.id"] = short
+	f["container.full_id"] = c.ID
+	f["container.name"] = short
+	if c.Name != "" {
+		f["container.name"] = c.Name
+	}
+	if c.Runtime != "" {
+		f["container.type"] = c.Runtime
+	}
+	if c.Image != "" {
+		ref := event.ParseImage(c.Image)
+		f["container.image"] = c.Image
+		f["container.image.repository"] = ref.Repository
+		f["container.image.tag"] = ref.Tag
+		if ref.Digest != "" {
+			f["container.image.digest"] = ref.Digest
 		}
-		if c.Image != "" {
-			repo, tag := splitImage(c.Image)
-			f["container.image"] = c.Image
-			f["container.image.repository"] = repo
-			f["container.image.tag"] = tag
-		}
-		if pod := c.Pod; pod != nil {
-			f["k8s.ns.name"] = pod.Namespace
-			f["k8s.pod.name"] = pod.Name
-			f["k8s.pod.uid"] = pod.UID
-		}
+	}
+	if c.ImageDigest != "" {
+		// the digest the image was pulled by names the content, even
+		// when the reference had a tag only
+		f["container.image.digest"] = c.ImageDigest
+	}
+	pod := c.Pod
+	if pod == nil {
+		return
+	}
+	f["k8s.pod.uid"] = pod.UID
+	if pod.Name != "" {
+		f["k8s.ns.name"] = pod.Namespace
+		f["k8s.pod.name"] = pod.Name
+	}
+	if w := pod.Workload; w != nil {
+		f["vigil.k8s.workload.kind"] = w.Kind
+		f["vigil.k8s.workload.name"] = w.Name
 	}
 }
 
@@ -215,17 +245,4 @@ func cmdline(p *event.Process) string {
 		name = p.Args[0]
 	}
 	return strings.Join(append([]string{name}, p.Args[1:]...), " ")
-}
-
-// splitImage cuts "registry/repo:tag" (or "repo@sha256:…") into
-// repository and tag.
-func splitImage(image string) (repo, tag string) {
-	if i := strings.Index(image, "@"); i >= 0 {
-		return image[:i], image[i+1:]
-	}
-	slash := strings.LastIndex(image, "/")
-	if i := strings.LastIndex(image, ":"); i > slash {
-		return image[:i], image[i+1:]
-	}
-	return image, "latest"
 }

@@ -142,3 +142,50 @@ func TestOptionsAreChecked(t *testing.T) {
 		}
 	}
 }
+
+// TestFalcoContainerFields: container and pod fields are Falco's, with
+// the short and full ids, the image cut at the right ':' and the pulled
+// digest; a host process is Falco's "host".
+func TestFalcoContainerFields(t *testing.T) {
+	full := "3f2a9c41d8e7b6a5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1"
+	alert := func(c *event.Container) map[string]any {
+		ev := &event.Event{Time: time.Unix(1, 0), Kind: event.KindProcessExec,
+			Process: &event.Process{PID: 7, Comm: "sh", Binary: "/bin/sh", Args: []string{"sh"}, Container: c}}
+		return falcoAlert(&event.Alert{Time: ev.Time, Kind: event.KindAlert, Event: ev,
+			Rule: event.RuleRef{Name: "r", Severity: event.SeverityHigh}}, "n1").OutputFields
+	}
+	for _, c := range []struct {
+		name string
+		c    *event.Container
+		want map[string]any
+		none []string
+	}{
+		{"pod", &event.Container{ID: full, Runtime: "containerd", Name: "api",
+			Image: "registry.example.com:5000/shop/api:2.4.1", ImageDigest: "sha256:5d1e",
+			Pod: &event.Pod{UID: "u-1", Name: "api-0", Namespace: "shop", Workload: &event.Workload{Kind: "StatefulSet", Name: "api"}}},
+			map[string]any{"container.id": full[:12], "container.full_id": full, "container.name": "api", "container.type": "containerd",
+				"container.image": "registry.example.com:5000/shop/api:2.4.1", "container.image.repository": "registry.example.com:5000/shop/api",
+				"container.image.tag": "2.4.1", "container.image.digest": "sha256:5d1e", "k8s.ns.name": "shop", "k8s.pod.name": "api-0",
+				"k8s.pod.uid": "u-1", "vigil.k8s.workload.kind": "StatefulSet", "vigil.k8s.workload.name": "api"}, nil},
+		{"pinned by digest", &event.Container{ID: full, Image: "localhost:5000/x@sha256:abc"},
+			map[string]any{"container.name": full[:12], "container.image.repository": "localhost:5000/x", "container.image.tag": "",
+				"container.image.digest": "sha256:abc"}, []string{"k8s.ns.name", "k8s.pod.name"}},
+		{"pod not known yet", &event.Container{ID: full, Pod: &event.Pod{UID: "u-2"}},
+			map[string]any{"k8s.pod.uid": "u-2"}, []string{"k8s.ns.name", "k8s.pod.name", "container.image"}},
+		{"host", &event.Container{ID: event.HostContainerID, Runtime: "host"},
+			map[string]any{"container.id": "host", "container.full_id": "host", "container.name": "host"}, nil},
+		{"unknown", nil, map[string]any{"container.id": "host", "container.full_id": "host"}, nil},
+	} {
+		f := alert(c.c)
+		for k, want := range c.want {
+			if got := f[k]; got != want {
+				t.Errorf("%s: output_fields[%q] = %v, want %v", c.name, k, got, want)
+			}
+		}
+		for _, k := range c.none {
+			if got, ok := f[k]; ok {
+				t.Errorf("%s: output_fields[%q] = %v, want it left out", c.name, k, got)
+			}
+		}
+	}
+}

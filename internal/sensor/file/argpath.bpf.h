@@ -108,8 +108,8 @@ static __always_inline __u32 clean_path(struct scratch *s, struct blob *b,
  */
 static __always_inline __u32 dir_path(struct scratch *s, struct blob *b,
 				      const struct filter_conf *conf, __u32 need,
-				      struct task_struct *task, int dirfd, const struct root *root,
-				      __u32 base)
+				      struct task_struct *task, int dirfd,
+				      const struct path_root *root, __u32 base)
 {
 	struct dentry *d;
 	struct vfsmount *vm;
@@ -140,7 +140,7 @@ static __always_inline __u32 dir_path(struct scratch *s, struct blob *b,
 static __always_inline __u32 arg_path(struct scratch *s, struct blob *b,
 				      const struct filter_conf *conf, struct task_struct *task,
 				      __u32 need, int dirfd, const char *upath,
-				      const struct root *root, __u32 base, struct str_ref *ref,
+				      const struct path_root *root, __u32 base, struct str_ref *ref,
 				      __u32 arg_flag, __u32 cut_flag)
 {
 	char first = 0;

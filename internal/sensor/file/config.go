@@ -83,7 +83,10 @@ func DefaultConfig() Config {
 			"/var/log", "/var/spool/cron", "/var/spool/anacron", "/var/spool/at",
 			"/proc/sys", "/sys/kernel/uevent_helper",
 		},
-		Components: []string{".ssh"},
+		// a pod's service account token, wherever its volume is mounted
+		// (/var/run/secrets/kubernetes.io/serviceaccount/..data/token):
+		// read by API clients at start and at rotation, else by a thief
+		Components: []string{".ssh", "serviceaccount"},
 		ComponentWrites: []string{
 			"release_agent",
 			// shell startup files

@@ -26,12 +26,13 @@ func TestConfigDefaultCompiles(t *testing.T) {
 			t.Errorf("key %q: ops %b (present %v), want %b", k, got, ok, ops)
 		}
 	}
-	if len(r.comps) != 1+len(DefaultConfig().ComponentWrites) || r.comps[".ssh"] != opRead|opWrite|opExec ||
+	if len(r.comps) != 2+len(DefaultConfig().ComponentWrites) || r.comps[".ssh"] != opRead|opWrite|opExec ||
+		r.comps["serviceaccount"] != opRead|opWrite|opExec ||
 		r.comps[".bashrc"] != opWrite || r.comps["release_agent"] != opWrite {
 		t.Errorf("components %v", r.comps)
 	}
-	if r.conf.CompLens[0] != 1<<4 || r.conf.CompLens[1]&(1<<4|1<<7|1<<13) != 1<<4|1<<7|1<<13 {
-		t.Errorf("component lengths %b %b: want .ssh alone for reads", r.conf.CompLens[0], r.conf.CompLens[1])
+	if r.conf.CompLens[0] != 1<<4|1<<14 || r.conf.CompLens[1]&(1<<4|1<<7|1<<13) != 1<<4|1<<7|1<<13 {
+		t.Errorf("component lengths %b %b: want .ssh and serviceaccount alone for reads", r.conf.CompLens[0], r.conf.CompLens[1])
 	}
 	if root := r.tree.Node[0]; root.Flags != 0 || root.ChildLens == 0 {
 		t.Errorf("watch tree root %+v: want names below it and no trie fallback", root)

@@ -31,7 +31,7 @@ struct env {
 	struct scratch *s;
 	struct blob *b;
 	const struct filter_conf *conf;
-	struct root root;
+	struct path_root root;
 };
 
 static __always_inline bool env_get(struct env *e)

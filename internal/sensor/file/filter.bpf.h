@@ -25,6 +25,7 @@
 
 #include "blob.bpf.h"
 #include "kfuncs.bpf.h"
+#include "path.bpf.h"
 #include "args.bpf.h"
 #include "file.h"
 
@@ -86,18 +87,6 @@ struct {
 	__type(key, struct watch_key);
 	__type(value, __u32); /* enum watch_op bits */
 } watch SEC(".maps");
-
-/* The path a walk stops at: the task's root, as d_path() does. */
-struct root {
-	struct dentry *dentry;
-	struct vfsmount *mnt;
-};
-
-static __always_inline struct mount *real_mount_of(struct vfsmount *vfsmnt)
-{
-	return bpf_rdonly_cast((void *)vfsmnt - bpf_core_field_offset(struct mount, mnt),
-			       bpf_core_type_id_kernel(struct mount));
-}
 
 /* low_bytes keeps the first n bytes of a little-endian word. */
 static __always_inline __u64 low_bytes(__u64 w, __u32 n)
@@ -196,45 +185,34 @@ static __always_inline __u32 kname_ops(const void *name, __u32 len)
 	return comp_ops(len, w[0], w[1], w[2], w[3]);
 }
 
-/* Where a walk is: the dentry, its mount and that mount's root. */
-struct walk {
-	struct dentry *d;
-	struct mount *mnt;
-	struct dentry *mnt_root;
-};
-
 enum walk_step {
 	WALK_ON,
 	WALK_DONE,
 	WALK_FULL
 };
 
+/* How the file sensor walks (path.bpf.h): typed, in its own loop, up to
+ * the task's root, as d_path() does; the top of a tree mounted nowhere
+ * ends the walk without its name. */
+#define WALK_FLAGS (PATH_TYPED | PATH_TASK_ROOT)
+
 /* walk_step takes one step of a walk towards the root: a mount crossing
  * or one name, recorded at s->names[n]. */
-static __always_inline enum walk_step walk_step(struct walk *w, struct scratch *s,
+static __always_inline enum walk_step walk_step(struct path_walk *w, struct scratch *s,
 						const struct filter_conf *conf, __u32 need,
-						const struct root *root, __u32 n)
+						const struct path_root *root, __u32 n)
 {
-	struct dentry *d = w->d;
-
-	if (d == root->dentry && &w->mnt->mnt == root->mnt)
-		return WALK_DONE;
-	if (d == w->mnt_root) {
-		struct mount *parent = w->mnt->mnt_parent;
-
-		if (parent == w->mnt) /* the namespace's root mount */
-			return WALK_DONE;
-		w->d = w->mnt->mnt_mountpoint;
-		w->mnt = parent;
-		w->mnt_root = parent->mnt.mnt_root;
+	switch (path_step(w, root, WALK_FLAGS)) {
+	case PATH_NAME:
+		break;
+	case PATH_MOUNT:
 		return WALK_ON;
-	}
-	struct dentry *up = d->d_parent;
-
-	if (up == d) /* the root of a filesystem that is not mounted */
+	default: /* a root, or no dentry (read as a root) */
 		return WALK_DONE;
+	}
 	if (n >= WALK_MAX_NAMES)
 		return WALK_FULL;
+	struct dentry *d = w->name;
 	const unsigned char *name = d->d_name.name;
 	__u32 len = d->d_name.len;
 
@@ -243,7 +221,6 @@ static __always_inline enum walk_step walk_step(struct walk *w, struct scratch *
 	s->n = n + 1;
 	if (comp_maybe(conf, need, len, *(const __u8 *)bpf_rdonly_cast(name, 0)))
 		s->comp_ops |= kname_ops(name, len);
-	w->d = up;
 	return WALK_ON;
 }
 
@@ -260,15 +237,17 @@ static __always_inline enum walk_step walk_step(struct walk *w, struct scratch *
  * is deeper than WALK_MAX_NAMES: the names nearest the root are unknown.
  */
 static __always_inline bool collect(struct scratch *s, const struct filter_conf *conf, __u32 need,
-				    struct dentry *d, struct vfsmount *vm, const struct root *root)
+				    struct dentry *d, struct vfsmount *vm,
+				    const struct path_root *root)
 {
-	struct walk w = { .d = d, .mnt = real_mount_of(vm), .mnt_root = vm->mnt_root };
+	struct path_walk w;
 	struct bpf_iter_num it;
 	enum walk_step st = WALK_ON;
 
 	s->n = 0;
 	s->comp_ops = 0;
 	s->walked = WALK_ON;
+	path_start(&w, d, vm, WALK_FLAGS);
 #pragma unroll
 	for (int i = 0; i < WALK_UNROLLED; i++) {
 		st = walk_step(&w, s, conf, need, root, s->n);
@@ -446,8 +425,8 @@ __noinline __u32 tree_ops(__u32 need)
 static __always_inline __u32 kernel_path(struct scratch *s, struct blob *b,
 					 const struct filter_conf *conf, __u32 need,
 					 struct dentry *d, struct vfsmount *vm,
-					 const struct root *root, __u32 base, struct str_ref *ref,
-					 __u32 cut_flag, bool always)
+					 const struct path_root *root, __u32 base,
+					 struct str_ref *ref, __u32 cut_flag, bool always)
 {
 	if (!always && !(conf->all_ops & need))
 		return 0; /* nothing anywhere is watched for this access */
@@ -485,7 +464,7 @@ static __always_inline __u32 kernel_path(struct scratch *s, struct blob *b,
 /* file_path: kernel_path for an open file. */
 static __always_inline __u32 file_path(struct scratch *s, struct blob *b,
 				       const struct filter_conf *conf, __u32 need,
-				       struct file *file, const struct root *root, __u32 base,
+				       struct file *file, const struct path_root *root, __u32 base,
 				       struct str_ref *ref, __u32 cut_flag, bool always)
 {
 	return kernel_path(s, b, conf, need, file->f_path.dentry, file->f_path.mnt, root, base, ref,

@@ -58,12 +58,7 @@ func Load(r *ring.Ring, cfg Config) (*Sensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	// tracefs first: cilium/ebpf remembers a missing tracefs for the life
-	// of the process
-	if _, err := kernel.EnsureMounts(); err != nil {
-		return nil, err
-	}
-	spec, err := loadFile()
+	spec, err := kernel.LoadSpec(loadFile)
 	if err != nil {
 		return nil, err
 	}

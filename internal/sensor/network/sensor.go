@@ -10,8 +10,6 @@ package network
 import (
 	"fmt"
 
-	"github.com/cilium/ebpf"
-
 	"github.com/vigil-sec/vigil/internal/bpfload"
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/kernel"
@@ -89,12 +87,7 @@ func Load(r *ring.Ring, cfg Config) (*Sensor, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	// tracefs first: cilium/ebpf remembers a missing tracefs for the life
-	// of the process
-	if _, err := kernel.EnsureMounts(); err != nil {
-		return nil, err
-	}
-	spec, err := loadNetwork()
+	spec, err := kernel.LoadSpec(loadNetwork)
 	if err != nil {
 		return nil, err
 	}
@@ -184,19 +177,4 @@ func (s *Sensor) Misses() (uint64, error) {
 		}
 	}
 	return n, nil
-}
-
-// ProgramStats reports, by program name, how often each program ran and
-// for how long. The kernel only counts while statistics are enabled
-// (ebpf.EnableStats, or sysctl kernel.bpf_stats_enabled).
-func (s *Sensor) ProgramStats() (map[string]*ebpf.ProgramStats, error) {
-	stats := make(map[string]*ebpf.ProgramStats, len(s.Coll.Programs))
-	for name, p := range s.Coll.Programs {
-		st, err := p.Stats()
-		if err != nil {
-			return nil, fmt.Errorf("stats of %s: %w", name, err)
-		}
-		stats[name] = st
-	}
-	return stats, nil
 }

@@ -102,12 +102,7 @@ func Load(r *ring.Ring, opts Options) (*Sensor, error) {
 	if opts.InFlight == 0 {
 		opts.InFlight = DefaultInFlight
 	}
-	// tracefs first: cilium/ebpf remembers a missing tracefs for the life
-	// of the process
-	if _, err := kernel.EnsureMounts(); err != nil {
-		return nil, err
-	}
-	spec, err := loadPrivilege()
+	spec, err := kernel.LoadSpec(loadPrivilege)
 	if err != nil {
 		return nil, err
 	}

@@ -401,7 +401,7 @@ func (c *core) script(limit time.Duration, name string, args ...string) (string,
 // environ is the scripts' environment: ours, with the settings this lab
 // was started with.
 func (c *core) environ() []string {
-	env := os.Environ()
+	env := append(os.Environ(), "VIGIL_K8S_LOCK_HELD=1") // this process holds it
 	for _, k := range []string{"VIGIL_K8S_VERSION", "VIGIL_K8S_CACHE", "VIGIL_K8S_BIN", "VIGIL_K8S_STATE", "VIGIL_K8S_NODE"} {
 		env = append(env, k+"="+c.env[k])
 	}

@@ -1,13 +1,11 @@
 package kubelab
 
 import (
-	"errors"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -50,10 +48,21 @@ data: {k: v}
 	}
 
 	lab.Stop()
+	unlock := relock(t, lab.StateDir)
+	defer unlock()
 	assertNothingLeft(t, lab, pids)
 }
 
 func TestCluster(t *testing.T) {
+	// the host as no lab left it: read holding the lab lock
+	_, env, err := locate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reason := missing(env, ClusterMode); reason != "" {
+		testenv.Unavailable(t, reason)
+	}
+	unlock := relock(t, env["VIGIL_K8S_STATE"])
 	before := sysctls(t)
 	// the fixed paths outside the state dir that the kubelet, containerd
 	// and kubectl write to
@@ -63,6 +72,7 @@ func TestCluster(t *testing.T) {
 		_, err := os.Stat(d)
 		existed[d] = err == nil
 	}
+	unlock()
 	lab := Cluster(t)
 	pids := labPIDs(t, lab)
 	if lab.CRISocket == "" || lab.NodeName == "" || lab.BusyboxImage == "" {
@@ -134,6 +144,8 @@ spec:
 	})
 
 	lab.Stop()
+	unlock = relock(t, lab.StateDir)
+	defer unlock()
 	assertNothingLeft(t, lab, pids)
 	if after := sysctls(t); after != before {
 		t.Errorf("sysctls changed:\nbefore %s\nafter  %s", before, after)
@@ -172,8 +184,20 @@ func labPIDs(t *testing.T, lab *Lab) map[string]int {
 	return pids
 }
 
-// assertNothingLeft checks that a stopped lab left no process, no mount,
-// and released its lock.
+// relock takes the lab lock, waiting for any lab another test binary
+// started meanwhile (which proves that ours released it), so that the
+// host's state can be checked with no lab running.
+func relock(t *testing.T, state string) (unlock func()) {
+	t.Helper()
+	f, err := acquire(t, filepath.Join(state, "lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func() { f.Close() }
+}
+
+// assertNothingLeft checks, holding the lab lock, that a stopped lab left
+// no process and no mount.
 func assertNothingLeft(t *testing.T, lab *Lab, pids map[string]int) {
 	t.Helper()
 	for n, pid := range pids {
@@ -203,24 +227,6 @@ func assertNothingLeft(t *testing.T, lab *Lab, pids map[string]int) {
 		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], lab.StateDir+"/") {
 			t.Errorf("still mounted: %s", f[4])
 		}
-	}
-	// released: we can take it, or another test binary's lab holds it now
-	f, err := os.OpenFile(filepath.Join(lab.StateDir, "lock"), os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-	if err == nil {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		return
-	}
-	if !errors.Is(err, syscall.EWOULDBLOCK) {
-		t.Fatal(err)
-	}
-	holder, _ := os.ReadFile(filepath.Join(lab.StateDir, "lock"))
-	if strings.TrimSpace(string(holder)) == strconv.Itoa(os.Getpid()) {
-		t.Error("the lab lock is still held by this test binary")
 	}
 }
 

@@ -1,0 +1,207 @@
+package selector
+
+import (
+	"fmt"
+	"slices"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/vigil-sec/vigil/internal/yamldoc"
+)
+
+// FieldError is one problem in a scope: the node it is at and the field's
+// dotted path below the field Decode was given ("scope.podSelector.
+// matchExpressions[0].operator"). Callers add the file name.
+type FieldError struct {
+	Line, Column int
+	Field        string
+	Msg          string
+}
+
+func (e *FieldError) Error() string {
+	return fmt.Sprintf("%d:%d: %s: %s", e.Line, e.Column, e.Field, e.Msg)
+}
+
+// Decode reads a scope written as Kubernetes writes its selectors:
+//
+//	namespaces: [prod, payments]
+//	podSelector:
+//	  matchLabels: {app: web}
+//	  matchExpressions:
+//	    - {key: tier, operator: In, values: [frontend]}
+//	containers: [nginx]
+//
+// field names n in errors. Every problem is reported, not only the first.
+func Decode(n *yaml.Node, field string) (*Pods, []*FieldError) {
+	d := &decoder{}
+	p := d.pods(n, field)
+	if len(d.errs) > 0 {
+		return nil, d.errs
+	}
+	return p, nil
+}
+
+type decoder struct{ errs []*FieldError }
+
+func (d *decoder) errorf(n *yaml.Node, field, format string, args ...any) {
+	d.errs = append(d.errs, &FieldError{Line: n.Line, Column: n.Column, Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
+// mapping returns n's keys; a key outside allowed or given twice is an error.
+func (d *decoder) mapping(n *yaml.Node, field string, allowed ...string) map[string]*yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, field, "want a mapping with %v, got %s", allowed, yamldoc.Describe(n))
+		return nil
+	}
+	out := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		switch _, dup := out[k.Value]; {
+		case !slices.Contains(allowed, k.Value):
+			d.errorf(k, field, "unknown key %q; want one of %v", k.Value, allowed)
+		case dup:
+			d.errorf(k, field+"."+k.Value, "given twice")
+		default:
+			out[k.Value] = v
+		}
+	}
+	return out
+}
+
+func (d *decoder) pods(n *yaml.Node, field string) *Pods {
+	keys := d.mapping(n, field, "namespaces", "podSelector", "containers")
+	p := &Pods{}
+	if v := keys["namespaces"]; v != nil {
+		p.Namespaces = d.names(v, field+".namespaces")
+	}
+	if v := keys["podSelector"]; v != nil {
+		p.PodSelector = d.labelSelector(v, field+".podSelector")
+	}
+	if v := keys["containers"]; v != nil {
+		p.Containers = d.names(v, field+".containers")
+	}
+	return p
+}
+
+// names reads a non-empty list of namespace or container names.
+func (d *decoder) names(n *yaml.Node, field string) []string {
+	out := d.strings(n, field)
+	if n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
+		d.errorf(n, field, "empty list: it would match nothing; leave the key out to match any")
+	}
+	for i, s := range out {
+		if err := checkDNSLabel(s); err != nil {
+			d.errorf(n.Content[i], fmt.Sprintf("%s[%d]", field, i), "%v", err)
+		}
+	}
+	return out
+}
+
+// strings reads a list of strings (a list of scalars).
+func (d *decoder) strings(n *yaml.Node, field string) []string {
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n, field, "want a list of strings, got %s", yamldoc.Describe(n))
+		return nil
+	}
+	out := make([]string, 0, len(n.Content))
+	for i, c := range n.Content {
+		if c.Kind != yaml.ScalarNode || c.Tag == "!!null" {
+			d.errorf(c, fmt.Sprintf("%s[%d]", field, i), "want a string, got %s", yamldoc.Describe(c))
+		}
+		out = append(out, c.Value)
+	}
+	return out
+}
+
+func (d *decoder) labelSelector(n *yaml.Node, field string) *LabelSelector {
+	keys := d.mapping(n, field, "matchLabels", "matchExpressions")
+	s := &LabelSelector{}
+	if v := keys["matchLabels"]; v != nil {
+		s.MatchLabels = d.matchLabels(v, field+".matchLabels")
+	}
+	if v := keys["matchExpressions"]; v != nil {
+		if v.Kind != yaml.SequenceNode {
+			d.errorf(v, field+".matchExpressions", "want a list of {key, operator, values}, got %s", yamldoc.Describe(v))
+			return s
+		}
+		for i, c := range v.Content {
+			s.MatchExpressions = append(s.MatchExpressions, d.requirement(c, fmt.Sprintf("%s.matchExpressions[%d]", field, i)))
+		}
+	}
+	return s
+}
+
+func (d *decoder) matchLabels(n *yaml.Node, field string) map[string]string {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, field, "want a mapping of label keys to values, got %s", yamldoc.Describe(n))
+		return nil
+	}
+	out := map[string]string{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		f := field + "." + k.Value
+		if _, dup := out[k.Value]; dup {
+			d.errorf(k, f, "given twice")
+			continue
+		}
+		if err := checkLabelKey(k.Value); err != nil {
+			d.errorf(k, f, "%v", err)
+		}
+		if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
+			d.errorf(v, f, "want a label value (a string), got %s", yamldoc.Describe(v))
+		} else if err := checkLabelValue(v.Value); err != nil {
+			d.errorf(v, f, "%v", err)
+		}
+		out[k.Value] = v.Value
+	}
+	return out
+}
+
+func (d *decoder) requirement(n *yaml.Node, field string) Requirement {
+	keys := d.mapping(n, field, "key", "operator", "values")
+	var r Requirement
+	if n.Kind != yaml.MappingNode {
+		return r
+	}
+	if v := keys["key"]; v == nil {
+		d.errorf(n, field+".key", "missing")
+	} else if r.Key = v.Value; v.Kind != yaml.ScalarNode {
+		d.errorf(v, field+".key", "want a label key, got %s", yamldoc.Describe(v))
+	} else if err := checkLabelKey(r.Key); err != nil {
+		d.errorf(v, field+".key", "%v", err)
+	}
+	op := keys["operator"]
+	if op == nil {
+		d.errorf(n, field+".operator", "missing; want one of %v", Operators())
+		return r
+	}
+	r.Operator = Operator(op.Value)
+	if !slices.Contains(Operators(), op.Value) {
+		d.errorf(op, field+".operator", "unknown operator %s; want one of %v (as in Kubernetes, case matters)", yamldoc.Describe(op), Operators())
+		return r
+	}
+	vals := keys["values"]
+	if vals != nil {
+		r.Values = d.strings(vals, field+".values")
+		for i, s := range r.Values {
+			if err := checkLabelValue(s); err != nil && i < len(vals.Content) {
+				d.errorf(vals.Content[i], fmt.Sprintf("%s.values[%d]", field, i), "%v", err)
+			}
+		}
+	}
+	switch r.Operator {
+	case In, NotIn:
+		if len(r.Values) == 0 {
+			at := n
+			if vals != nil {
+				at = vals
+			}
+			d.errorf(at, field+".values", "%s needs at least one value", r.Operator)
+		}
+	case Exists, DoesNotExist:
+		if vals != nil && len(vals.Content) > 0 {
+			d.errorf(vals, field+".values", "%s takes no values", r.Operator)
+		}
+	}
+	return r
+}
