@@ -61,6 +61,7 @@ type runFlags struct {
 	// changed says which flags were given; nil takes every field as given
 	changed func(flag string) bool
 	rules   ruleFlags
+	kube    kubeFlags
 }
 
 func newRunCmd() *cobra.Command {
@@ -132,6 +133,7 @@ and dropped to stderr. It needs root.`,
 	fl.BoolVar(&f.missingCalls, "watch-missing-syscalls", false, missingCallsHelp)
 	fl.BoolVar(&f.lsm, "lsm", false, "also load the BPF LSM tier (refuse with EPERM) where the kernel runs BPF LSM programs")
 	f.rules.register(fl)
+	f.kube.register(fl)
 	return cmd
 }
 
@@ -185,6 +187,13 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	if err := f.rules.withConfig(cfg.Rules, f.given); err != nil {
 		return err
 	}
+	kc, err := kubeConfig(f, cfg.Kubernetes)
+	if err != nil {
+		return err
+	}
+	if kc != nil && f.node == "" {
+		f.node = kc.Node // events name the node as Kubernetes does
+	}
 	ringSize, err := ringBufferSize(f.ringSize)
 	if err != nil {
 		return err
@@ -221,16 +230,17 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	rc.Size = ringSize
 	rc.FlushInterval = f.flushInterval
 	a, err := agent.New(agent.Config{
-		Node:      f.node,
-		Ring:      rc,
-		ProcTree:  proctree.Config{MaxEntries: f.procCache, ExitGrace: f.exitGrace, AncestorDepth: f.ancestors},
-		Cgroup:    f.cgroup,
-		Network:   netCfg,
-		File:      fileCfg,
-		Privilege: privilege.Options{MissingSyscalls: f.missingCalls},
-		Rules:     rules,
-		Enforce:   enf,
-		Sink:      outs.Fanout,
+		Node:       f.node,
+		Ring:       rc,
+		ProcTree:   proctree.Config{MaxEntries: f.procCache, ExitGrace: f.exitGrace, AncestorDepth: f.ancestors},
+		Cgroup:     f.cgroup,
+		Network:    netCfg,
+		File:       fileCfg,
+		Privilege:  privilege.Options{MissingSyscalls: f.missingCalls},
+		Rules:      rules,
+		Enforce:    enf,
+		Kubernetes: kc,
+		Sink:       outs.Fanout,
 		// bound before the sensors load, so that a busy port fails at once
 		Serve: &agent.ServeConfig{Version: vigilVersion(), Outputs: outs, Metrics: cfg.Metrics, Socket: cfg.API.Socket,
 			SocketOptional: cfg.API.Socket == config.DefaultSocket, Log: log},

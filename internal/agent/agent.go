@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/enrich"
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/kernel"
+	"github.com/vigil-sec/vigil/internal/kube"
 	"github.com/vigil-sec/vigil/internal/metrics"
 	"github.com/vigil-sec/vigil/internal/output"
 	"github.com/vigil-sec/vigil/internal/procfs"
@@ -71,7 +72,11 @@ type Config struct {
 	// is the running agent's executable, as for vigil run. An agent run
 	// inside a test binary names here the vigil binary a test runs.
 	VigilExecutable string
-	Log             *slog.Logger
+	// Kubernetes, when set, watches the node's pods and asks the container
+	// runtime, to give containers their pod, name and image; nil leaves
+	// the container table without a metadata source.
+	Kubernetes *kube.Config
+	Log        *slog.Logger
 }
 
 // Agent is a running vigil: loaded sensors and the pipeline behind them.
@@ -101,6 +106,7 @@ type Agent struct {
 	// exec goes (names, images, pods); its updates reach the processes
 	// already running in it. Safe for use from other goroutines.
 	containers *container.Table
+	kube       *kube.Source // nil without Config.Kubernetes
 	// hold keeps back the first events of containers a metadata source
 	// is still looking up; nil without a source.
 	hold *holder
@@ -148,6 +154,9 @@ func New(cfg Config) (_ *Agent, err error) {
 			return nil, err
 		}
 		t = a.took("listen", t)
+	}
+	if err := a.startKube(); err != nil {
+		return nil, err
 	}
 
 	// Mount before anything touches tracefs: cilium/ebpf remembers a
@@ -201,13 +210,11 @@ func New(cfg Config) (_ *Agent, err error) {
 	a.containers = containers.Table()
 	if cfg.Containers != nil {
 		a.containers.SetSource(cfg.Containers(a.containers))
-		a.hold = newHolder(containers)
-		if cfg.ContainerHold > 0 {
-			a.hold.maxAge = cfg.ContainerHold
-		}
+		a.holdFor(containers)
 	}
 	a.enricher = enrich.New(cfg.Node, a.tree, containers)
 	a.enricher.SetVigil(self)
+	a.attachKube(containers)
 	procs, err := procfs.Snapshot(procfs.Options{
 		Proc:         "/proc",
 		Cgroup2Root:  host.cgroup2Root,
@@ -370,6 +377,7 @@ func (a *Agent) close() error {
 		a.services = nil
 	}
 	a.detach()
+	a.closeKube()
 	if a.enforcer != nil {
 		// pinned enforcement stays in force; only the descriptors go
 		if err := a.enforcer.Close(); err != nil {

@@ -147,6 +147,15 @@ func (h *holder) releaseAt(i int, pass func(*event.Event)) {
 // releases on its idle timer as well as between records.
 func (h *holder) holding() bool { return len(h.queues) > 0 }
 
+// holdFor starts holding the events of containers r's metadata source is
+// looking up.
+func (a *Agent) holdFor(r *container.Resolver) {
+	a.hold = newHolder(r)
+	if a.cfg.ContainerHold > 0 {
+		a.hold.maxAge = a.cfg.ContainerHold
+	}
+}
+
 // containerStats reads the container cache's and the hold's counters;
 // safe from any goroutine.
 func (a *Agent) containerStats() metrics.Containers {

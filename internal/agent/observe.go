@@ -158,6 +158,7 @@ func (a *Agent) PipelineStats() metrics.PipelineStats {
 		Reloads:    a.reloadStats(),
 	}
 	s.Enforcement, s.Policies = a.enforcementStats()
+	a.metadataStats(&s)
 	for k := range a.counts.byKind {
 		if n := a.counts.byKind[k].Load(); n > 0 {
 			s.Records[string(wire.KindName(uint16(k)))] = n

@@ -32,6 +32,8 @@ type Config struct {
 	Metrics Metrics
 	API     API
 	Rules   Rules
+	// Kubernetes says how to learn the node's pods.
+	Kubernetes Kubernetes
 	// Sections holds the top-level sections other parts of vigil decode
 	// themselves (sensors, policies, …), with their positions.
 	Sections map[string]*yaml.Node
@@ -60,7 +62,7 @@ type API struct {
 
 // sections other parts of vigil own; the file may carry them.
 func otherSections() []string {
-	return []string{"sensors", "policies", "enforce", "intel", "kubernetes"}
+	return []string{"sensors", "policies", "enforce", "intel"}
 }
 
 // Default is the configuration without a file: the metrics and API
@@ -102,7 +104,7 @@ func Parse(file string, data []byte) (*Config, error) {
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 		return c, nil
 	}
-	allowed := append([]string{"outputs", "metrics", "api", "rules"}, otherSections()...)
+	allowed := append([]string{"outputs", "metrics", "api", "rules", "kubernetes"}, otherSections()...)
 	top, ok := d.mapping(root, "", allowed...)
 	if !ok {
 		return nil, d.err()
@@ -112,6 +114,7 @@ func Parse(file string, data []byte) (*Config, error) {
 	decodeKey(top, "", "api", &c.API, d.api)
 	c.Rules.file = file
 	decodeKey(top, "", "rules", &c.Rules, d.rules)
+	decodeKey(top, "", "kubernetes", &c.Kubernetes, d.kubernetes)
 	for _, name := range otherSections() {
 		if n := top[name]; n != nil {
 			c.Sections[name] = n

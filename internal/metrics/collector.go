@@ -133,6 +133,7 @@ func (c *Collector) collectPipeline(ch chan<- prometheus.Metric, s PipelineStats
 	if e := s.Enforcement; e != nil {
 		c.collectEnforcement(ch, e)
 	}
+	c.collectMetadata(ch, s)
 }
 
 func (c *Collector) collectEnforcement(ch chan<- prometheus.Metric, e *Enforcement) {

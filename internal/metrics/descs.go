@@ -26,6 +26,7 @@ type descs struct {
 	apiSubscribers, sinkErrors                                *prometheus.Desc
 	policyHits, userKills, userKillFails, userKillLatency     *prometheus.Desc
 	execHolds, packetsDropped, packetBytesDropped             *prometheus.Desc
+	kube                                                      kubeDescs
 }
 
 type declared struct {
@@ -112,6 +113,7 @@ func newDescs(pod output.PodLabels) descs {
 		apiSubscribers: n("api_subscribers", "Live event streams open on the local API (vigil events)."),
 		sinkErrors:     n("sink_errors_total", "Writes and flushes the pipeline's sink (the fan-out) refused; each output's own failures are vigil_output_errors_total."),
 	}
+	d.kube = newKubeDescs(n)
 	d.declared = made
 	return d
 }

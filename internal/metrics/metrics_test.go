@@ -48,6 +48,9 @@ func sources() Sources {
 				Holds:          map[string]uint64{"held": 5, "killed": 1},
 				PacketsDropped: 100, PacketBytesDropped: 6000,
 			},
+			Containers: Containers{Entries: 3, Evictions: 1, Held: 4, Releases: map[string]uint64{"settled": 1}},
+			Kubernetes: &Kubernetes{Pods: 5, Retained: 1, MaxPods: 8192, CRIOK: 4, WatchErrors: 2, WatchRestarts: 3,
+				Synced: true, Connected: true, LastOK: time.Unix(1700000000, 0)},
 		}},
 		Outputs: outputs{
 			routes: []output.RouteStats{{Name: "siem", Type: "webhook", QueueDepth: 3, QueueCapacity: 10, QueueDropped: 4, SinkDropped: 1, Healthy: true}},

@@ -58,6 +58,8 @@ type PipelineStats struct {
 	Reloads map[ReloadKey]uint64
 	// Enforcement is what the enforce stage did; nil without one.
 	Enforcement *Enforcement
+	// Kubernetes is the pod watch, nil without one.
+	Kubernetes *Kubernetes
 }
 
 // ReloadKey names a count of reloads: What is rules or policies, Result
