@@ -24,14 +24,19 @@ func (e *FieldError) Error() string {
 
 // Decode reads a scope written as Kubernetes writes its selectors:
 //
-//	namespaces: [prod, payments]
+//	namespaces: [prod, payments]     # or namespace: prod
 //	podSelector:
 //	  matchLabels: {app: web}
 //	  matchExpressions:
 //	    - {key: tier, operator: In, values: [frontend]}
-//	containers: [nginx]
+//	containers: [nginx]              # or containerSelector: {names: [nginx]}
 //
-// field names n in errors. Every problem is reported, not only the first.
+// namespace (one name) and containerSelector (a mapping whose names are
+// the container names, as policy files write it, leaving room for other
+// criteria) are the spellings of the Kubernetes issue; namespaces and
+// containers are the shorter ones rule scopes use. Each pair is one
+// criterion: giving both of a pair is an error. field names n in errors.
+// Every problem is reported, not only the first.
 func Decode(n *yaml.Node, field string) (*Pods, []*FieldError) {
 	d := &decoder{}
 	p := d.pods(n, field)
@@ -39,6 +44,11 @@ func Decode(n *yaml.Node, field string) (*Pods, []*FieldError) {
 		return nil, d.errs
 	}
 	return p, nil
+}
+
+// Keys are the keys Decode reads in a scope.
+func Keys() []string {
+	return []string{"namespace", "namespaces", "podSelector", "containers", "containerSelector"}
 }
 
 type decoder struct{ errs []*FieldError }
@@ -69,16 +79,38 @@ func (d *decoder) mapping(n *yaml.Node, field string, allowed ...string) map[str
 }
 
 func (d *decoder) pods(n *yaml.Node, field string) *Pods {
-	keys := d.mapping(n, field, "namespaces", "podSelector", "containers")
+	keys := d.mapping(n, field, Keys()...)
 	p := &Pods{}
-	if v := keys["namespaces"]; v != nil {
-		p.Namespaces = d.names(v, field+".namespaces")
+	switch one, many := keys["namespace"], keys["namespaces"]; {
+	case one != nil && many != nil:
+		d.errorf(one, field+".namespace", "give namespace (one) or namespaces (a list), not both")
+	case one != nil:
+		if one.Kind != yaml.ScalarNode || one.Tag == "!!null" {
+			d.errorf(one, field+".namespace", "want a namespace name, got %s (namespaces takes a list)", yamldoc.Describe(one))
+		} else if err := checkDNSLabel(one.Value); err != nil {
+			d.errorf(one, field+".namespace", "%v", err)
+		} else {
+			p.Namespaces = []string{one.Value}
+		}
+	case many != nil:
+		p.Namespaces = d.names(many, field+".namespaces")
 	}
 	if v := keys["podSelector"]; v != nil {
 		p.PodSelector = d.labelSelector(v, field+".podSelector")
 	}
-	if v := keys["containers"]; v != nil {
-		p.Containers = d.names(v, field+".containers")
+	switch list, sel := keys["containers"], keys["containerSelector"]; {
+	case list != nil && sel != nil:
+		d.errorf(sel, field+".containerSelector", "give containers (a list) or containerSelector, not both")
+	case list != nil:
+		p.Containers = d.names(list, field+".containers")
+	case sel != nil:
+		f := field + ".containerSelector"
+		ck := d.mapping(sel, f, "names")
+		if sel.Kind == yaml.MappingNode && len(sel.Content) == 0 {
+			d.errorf(sel, f+".names", "missing: list the container names (names: [nginx])")
+		} else if v := ck["names"]; v != nil {
+			p.Containers = d.names(v, f+".names")
+		}
 	}
 	return p
 }

@@ -145,3 +145,40 @@ nodes: [x]
 		t.Errorf("a list for a scope: %v", errs)
 	}
 }
+
+// TestDecodeIssueSpellings: namespace (one name) and containerSelector
+// ({names: […]}) mean what namespaces and containers mean.
+func TestDecodeIssueSpellings(t *testing.T) {
+	p, errs := decode(t, `{namespace: prod, podSelector: {matchLabels: {app: web}}, containerSelector: {names: [nginx]}}`)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	if len(p.Namespaces) != 1 || p.Namespaces[0] != "prod" || len(p.Containers) != 1 || p.Containers[0] != "nginx" {
+		t.Errorf("decoded %+v", p)
+	}
+	if !p.Matches("prod", map[string]string{"app": "web"}, "nginx") || p.Matches("prod", map[string]string{"app": "web"}, "sidecar") {
+		t.Error("namespace/containerSelector do not select as namespaces/containers do")
+	}
+}
+
+func TestDecodeIssueSpellingsErrors(t *testing.T) {
+	for _, c := range []struct{ src, want string }{
+		{`{namespace: prod, namespaces: [dev]}`, `1:13: scope.namespace: give namespace (one) or namespaces (a list), not both`},
+		{`{namespace: [prod]}`, `1:13: scope.namespace: want a namespace name, got a list`},
+		{`{namespace: Prod}`, `1:13: scope.namespace: "Prod" is not a valid name`},
+		{`{containers: [a], containerSelector: {names: [b]}}`, `1:38: scope.containerSelector: give containers (a list) or containerSelector, not both`},
+		{`{containerSelector: {}}`, `1:21: scope.containerSelector.names: missing`},
+		{`{containerSelector: {names: [A]}}`, `1:30: scope.containerSelector.names[0]: "A" is not a valid name`},
+		{`{containerSelector: {images: [x]}}`, `1:22: scope.containerSelector: unknown key "images"; want one of [names]`},
+		{`{containerSelector: [nginx]}`, `1:21: scope.containerSelector: want a mapping with [names], got a list`},
+	} {
+		_, errs := decode(t, c.src)
+		var got []string
+		for _, e := range errs {
+			got = append(got, e.Error())
+		}
+		if text := strings.Join(got, "\n"); len(errs) != 1 || !strings.HasPrefix(text, c.want) {
+			t.Errorf("%s:\n got %s\nwant %s", c.src, text, c.want)
+		}
+	}
+}
