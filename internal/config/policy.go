@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/policy"
+	"github.com/vigil-sec/vigil/internal/selector"
 	"github.com/vigil-sec/vigil/internal/yamldoc"
 )
 
@@ -119,7 +121,8 @@ func (d *decoder) severity(n *yaml.Node, field string) event.Severity {
 }
 
 func (d *decoder) scope(n *yaml.Node, field string) policy.Scope {
-	keys, ok := d.mapping(n, field, "cgroup", "container", "namespaces", "labels")
+	allowed := append([]string{"cgroup", "container"}, selector.Keys()...)
+	keys, ok := d.mapping(n, field, allowed...)
 	if !ok {
 		return policy.Scope{}
 	}
@@ -136,14 +139,30 @@ func (d *decoder) scope(n *yaml.Node, field string) policy.Scope {
 		}
 		set++
 	}
-	for _, k := range []string{"namespaces", "labels"} {
-		if v := keys[k]; v != nil {
-			d.errorf(v, field+"."+k, "Kubernetes scopes are not supported yet: scope the policy to a cgroup or a container")
-		}
-	}
 	if set > 1 {
 		d.errorf(n, field, "give one of cgroup or container, not both")
 	}
+	// the Kubernetes keys, in the order written, go to internal/selector:
+	// the nodes are the file's, so its errors keep their lines
+	pods := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column}
+	n = resolve(n)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; slices.Contains(selector.Keys(), k.Value) {
+			pods.Content = append(pods.Content, k, resolve(n.Content[i+1]))
+		}
+	}
+	if len(pods.Content) == 0 {
+		return s
+	}
+	if set > 0 {
+		d.errorf(n, field, "give cgroup, container or Kubernetes pods (namespace, podSelector, containerSelector), not several: a pod's containers are found by the agent")
+		return s
+	}
+	p, errs := selector.Decode(pods, field)
+	for _, e := range errs {
+		d.errs = append(d.errs, &Error{File: d.file, Line: e.Line, Field: e.Field, Msg: e.Msg})
+	}
+	s.Pods = p
 	return s
 }
 

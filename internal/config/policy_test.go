@@ -92,6 +92,36 @@ func TestParsePoliciesReadsEveryField(t *testing.T) {
 	}
 }
 
+// TestParsePodScope: the Kubernetes forms of a scope, combined.
+func TestParsePodScope(t *testing.T) {
+	ps, err := ParsePolicies("p.yaml", []byte(`policy: pods
+mode: enforce
+scope:
+  namespace: prod
+  podSelector:
+    matchLabels: {app: web}
+    matchExpressions:
+      - {key: tier, operator: NotIn, values: [debug]}
+  containerSelector:
+    names: [nginx]
+modules: {block: true}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := ps[0].Scope
+	if s.Host() || s.Pods == nil || s.Cgroup != "" || len(s.Pods.Namespaces) != 1 || s.Pods.Namespaces[0] != "prod" ||
+		s.Pods.PodSelector.MatchLabels["app"] != "web" || len(s.Pods.Containers) != 1 {
+		t.Fatalf("scope = %+v", s)
+	}
+	if got, want := s.String(), "pods in prod with app=web, tier NotIn (debug); containers nginx"; got != want {
+		t.Errorf("scope reads %q, want %q", got, want)
+	}
+	if !s.Pods.Matches("prod", map[string]string{"app": "web"}, "nginx") || s.Pods.Matches("dev", map[string]string{"app": "web"}, "nginx") {
+		t.Error("the decoded scope does not select as written")
+	}
+}
+
 // TestParsePoliciesErrors: each mistake is named by file, line and field,
 // and says what would be valid.
 func TestParsePoliciesErrors(t *testing.T) {
@@ -109,7 +139,14 @@ func TestParsePoliciesErrors(t *testing.T) {
 		{"bad port", "policy: a\nmode: enforce\nnetwork:\n  connect:\n    - ports: [70000]\n", "bad.yaml:5: network.connect[0].ports[0]: \"70000\" is not a port"},
 		{"match all", "policy: a\nmode: enforce\nnetwork:\n  connect:\n    - protocol: tcp\n", "network.connect[0]: give a cidr, ports, or both"},
 		{"bad access", "policy: a\nmode: enforce\nfiles:\n  - path: /etc/x\n    access: exec\n", "bad.yaml:5: files[0].access: \"exec\" is not an access"},
-		{"k8s scope", "policy: a\nmode: enforce\nscope:\n  namespaces: [prod]\nmodules: {block: true}\n", "bad.yaml:4: scope.namespaces: Kubernetes scopes are not supported yet"},
+		{"k8s and cgroup", "policy: a\nmode: enforce\nscope:\n  cgroup: /x\n  namespace: prod\nmodules: {block: true}\n", "bad.yaml:4: scope: give cgroup, container or Kubernetes pods (namespace, podSelector, containerSelector), not several"},
+		{"bad namespace", "policy: a\nmode: enforce\nscope:\n  namespace: Prod\nmodules: {block: true}\n", "bad.yaml:4: scope.namespace: \"Prod\" is not a valid name"},
+		{"bad operator", "policy: a\nmode: enforce\nscope:\n  podSelector:\n    matchExpressions:\n      - {key: app, operator: in, values: [web]}\nmodules: {block: true}\n",
+			"bad.yaml:6: scope.podSelector.matchExpressions[0].operator: unknown operator \"in\"; want one of [In NotIn Exists DoesNotExist]"},
+		{"bad label", "policy: a\nmode: enforce\nscope:\n  podSelector:\n    matchLabels: {app: \"a b\"}\nmodules: {block: true}\n", "bad.yaml:5: scope.podSelector.matchLabels.app: \"a b\" is not a valid label value"},
+		{"bad container name", "policy: a\nmode: enforce\nscope:\n  namespace: prod\n  containerSelector:\n    names: [Nginx]\nmodules: {block: true}\n", "bad.yaml:6: scope.containerSelector.names[0]: \"Nginx\" is not a valid name"},
+		{"container list", "policy: a\nmode: enforce\nscope:\n  containerSelector: [nginx]\nmodules: {block: true}\n", "bad.yaml:4: scope.containerSelector: want a mapping with [names], got a list"},
+		{"unknown scope key", "policy: a\nmode: enforce\nscope:\n  labels: {app: web}\nmodules: {block: true}\n", "bad.yaml:4: scope.labels: unknown field; valid fields here: cgroup, container, namespace"},
 		{"two scopes", "policy: a\nmode: enforce\nscope:\n  cgroup: /x\n  container: 0123456789abcdef\nmodules: {block: true}\n", "scope: give one of cgroup or container"},
 		{"bad container", "policy: a\nmode: enforce\nscope:\n  container: abc\nmodules: {block: true}\n", "is not a container id"},
 		{"no interfaces", "policy: a\nmode: enforce\npackets:\n  drop: [192.0.2.0/24]\n", "packets.interfaces: missing"},

@@ -1,18 +1,22 @@
 // Package policy is what a prevention policy says: which binaries may not
 // run, which files may not be opened, which connections and packets are
-// refused, whether kernel modules may load, where (host-wide or one cgroup
-// or container) and in which mode (monitor or enforce). It is the model
-// that policy files (internal/config) and rules with a kill or deny action
+// refused, whether kernel modules may load, where (host-wide, one cgroup
+// or container, or the containers of chosen Kubernetes pods) and in which
+// mode (monitor or enforce). It is the model that policy files (internal/config) and rules with a kill or deny action
 // (internal/rule) produce and that the enforce stage turns into kernel map
 // entries. Pure: no kernel, no I/O.
 package policy
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/selector"
 )
 
 // Mode says whether a policy acts or only reports what it would do.
@@ -55,15 +59,15 @@ type Scope struct {
 	// Container is a container id (or a unique prefix of at least 12
 	// characters), resolved to the container's cgroup v2.
 	Container string
-	// Namespaces and Labels select Kubernetes pods; reserved for the
-	// Kubernetes integration, refused until then.
-	Namespaces []string
-	Labels     map[string]string
+	// Pods selects containers of Kubernetes pods (namespaces, a label
+	// selector, container names): the policy follows the pods on this node
+	// as they come and go. Never set with Cgroup or Container.
+	Pods *selector.Pods
 }
 
 // Host reports whether the scope is the whole host.
 func (s Scope) Host() bool {
-	return s.Cgroup == "" && s.Container == "" && len(s.Namespaces) == 0 && len(s.Labels) == 0
+	return s.Cgroup == "" && s.Container == "" && s.Pods == nil
 }
 
 func (s Scope) String() string {
@@ -72,8 +76,8 @@ func (s Scope) String() string {
 		return "cgroup " + s.Cgroup
 	case s.Container != "":
 		return "container " + s.Container
-	case len(s.Namespaces) > 0 || len(s.Labels) > 0:
-		return "pods"
+	case s.Pods != nil:
+		return describePods(s.Pods)
 	}
 	return "host"
 }
@@ -186,4 +190,33 @@ func ValidSHA256(s string) error {
 func (p *Policy) Empty() bool {
 	return len(p.Exec.Deny) == 0 && len(p.Exec.DenySHA256) == 0 && len(p.Files) == 0 &&
 		len(p.Connect) == 0 && len(p.Bind) == 0 && len(p.Packets.Drop) == 0 && p.Modules == nil
+}
+
+// describePods says which pods a scope chooses, for status and errors:
+// "pods in prod, dev with app=web, tier In (a, b); containers nginx".
+func describePods(p *selector.Pods) string {
+	s := "pods"
+	if len(p.Namespaces) > 0 {
+		s += " in " + strings.Join(p.Namespaces, ", ")
+	}
+	if sel := p.PodSelector; sel != nil {
+		var parts []string
+		for _, k := range slices.Sorted(maps.Keys(sel.MatchLabels)) {
+			parts = append(parts, k+"="+sel.MatchLabels[k])
+		}
+		for _, r := range sel.MatchExpressions {
+			part := r.Key + " " + string(r.Operator)
+			if len(r.Values) > 0 {
+				part += " (" + strings.Join(r.Values, ", ") + ")"
+			}
+			parts = append(parts, part)
+		}
+		if len(parts) > 0 {
+			s += " with " + strings.Join(parts, ", ")
+		}
+	}
+	if len(p.Containers) > 0 {
+		s += "; containers " + strings.Join(p.Containers, ", ")
+	}
+	return s
 }
