@@ -23,6 +23,7 @@ var kfuncsCalled = map[string][]string{
 	"enforce/modguard":  {"bpf_rdonly_cast"},
 	"enforce/netguard":  nil,
 	"enforce/pinned":    nil,
+	"enforce/podscope":  nil,
 	"enforce/xdpguard":  nil,
 	"kernel":            {"bpf_iter_num_destroy", "bpf_iter_num_new", "bpf_iter_num_next", "bpf_rdonly_cast"},
 	"ring":              nil,

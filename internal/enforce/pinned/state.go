@@ -52,6 +52,20 @@ func (s *State) SetScopes(want map[uint64]uint64) error {
 	return reconcile(s.maps.Scopes, want)
 }
 
+// Scopes reads scope_cgroups: cgroup v2 id → the policies scoped there.
+func (s *State) Scopes() (map[uint64]uint64, error) {
+	out := map[uint64]uint64{}
+	var id, mask uint64
+	it := s.maps.Scopes.Iterate()
+	for it.Next(&id, &mask) {
+		out[id] = mask
+	}
+	if err := it.Err(); err != nil {
+		return nil, fmt.Errorf("iterate scope_cgroups: %w", err)
+	}
+	return out, nil
+}
+
 // SetExempt makes exempt_tgids hold exactly these processes.
 func (s *State) SetExempt(tgids []uint32) error {
 	want := make(map[uint32]uint32, len(tgids))

@@ -1,0 +1,164 @@
+// Package podscope owns the kernel half of pod-scoped policies: a program
+// on the cgroup_mkdir tracepoint that scopes a new pod's cgroup the moment
+// the kubelet creates it, from the policy bits user space wrote for the
+// pod's uid beforehand (pod_scopes), and remembers what it scoped
+// (pod_cgroups). It also knows how the kubelet and the runtimes name pod
+// and container cgroups (ParsePodCgroup, ParseContainerCgroup) and finds
+// them below the cgroup2 mount (KubepodsRoots, FindPod, Containers).
+// Which pods a policy chooses, and the rest of scope_cgroups, are
+// internal/enforce's.
+package podscope
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+
+	"github.com/vigil-sec/vigil/internal/bpfload"
+	"github.com/vigil-sec/vigil/internal/enforce/pinned"
+	"github.com/vigil-sec/vigil/internal/ring"
+)
+
+// LinkName is the name the program's link is pinned under.
+const LinkName = podscopeProgPodscopeMkdir
+
+// MaxPods is how many pods pod_scopes holds.
+const MaxPods = 8192
+
+// Options say where the object's state lives. The program writes no
+// records; the ring is its shared maps' owner, as for every object.
+type Options struct {
+	PinDir string
+	Ring   *ring.Ring
+}
+
+// Scope is the loaded object. Its program stays attached through its
+// pinned link after Close.
+type Scope struct {
+	dir   string
+	objs  podscopeObjects
+	links []link.Link
+}
+
+// Load loads the object against the pin directory (adopting the pod_scopes
+// and pod_cgroups an earlier agent pinned, and the shared scope_cgroups),
+// attaches its program and pins the link in place of an earlier agent's.
+func Load(opts Options) (*Scope, error) {
+	if opts.Ring == nil || opts.PinDir == "" {
+		return nil, errors.New("podscope: Options needs a Ring and a PinDir")
+	}
+	spec, err := loadPodscope()
+	if err != nil {
+		return nil, err
+	}
+	copts, err := bpfload.Prepare(opts.Ring, spec, nil)
+	if err != nil {
+		return nil, err
+	}
+	s := &Scope{dir: opts.PinDir}
+	if err := pinned.Load(opts.PinDir, spec, copts, &s.objs); err != nil {
+		return nil, fmt.Errorf("pod scope: %w", err)
+	}
+	l, err := link.AttachTracing(link.TracingOptions{Program: s.objs.PodscopeMkdir})
+	if err == nil {
+		s.links = append(s.links, l)
+		err = pinned.PinLink(opts.PinDir, LinkName, l)
+	}
+	if err != nil {
+		_ = s.Close() // best effort: err is what failed
+		return nil, fmt.Errorf("pod scope: attach %s: %w", LinkName, err)
+	}
+	return s, nil
+}
+
+func uidKey(uid string) (podscopePodUid, bool) {
+	var k podscopePodUid
+	if !ParseUID(uid) {
+		return k, false
+	}
+	copy(k.Uid[:], uid)
+	return k, true
+}
+
+// SetPods makes pod_scopes hold exactly want: pod uid → the policy bits its
+// cgroup carries (pods with none are left out). A uid that is not one is
+// an error.
+func (s *Scope) SetPods(want map[string]uint64) error {
+	keys := make(map[podscopePodUid]uint64, len(want))
+	for uid, bits := range want {
+		k, ok := uidKey(uid)
+		if !ok {
+			return fmt.Errorf("pod scope: %q is not a pod uid", uid)
+		}
+		if bits != 0 {
+			keys[k] = bits
+		}
+	}
+	if len(keys) > MaxPods {
+		return fmt.Errorf("pod scope: %d pods with policies, the kernel holds %d", len(keys), MaxPods)
+	}
+	return pinned.Reconcile(s.objs.PodScopes, keys)
+}
+
+// Recorded lists what the program scoped: cgroup id → pod uid.
+func (s *Scope) Recorded() (map[uint64]string, error) {
+	out := map[uint64]string{}
+	var (
+		id  uint64
+		key podscopePodUid
+	)
+	it := s.objs.PodCgroups.Iterate()
+	for it.Next(&id, &key) {
+		out[id] = string(key.Uid[:])
+	}
+	if err := it.Err(); err != nil {
+		return nil, fmt.Errorf("iterate pod_cgroups: %w", err)
+	}
+	return out, nil
+}
+
+// Forget removes cgroups from what the program scoped (their pod is gone).
+func (s *Scope) Forget(ids []uint64) error {
+	var errs []error
+	for _, id := range ids {
+		if err := s.objs.PodCgroups.Delete(id); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			errs = append(errs, fmt.Errorf("delete from pod_cgroups: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Stats are the program's counters: pod cgroups seen created, scoped at
+// once, and updates that found a map full.
+type Stats struct{ Seen, Scoped, Failed uint64 }
+
+// Stats sums the program's per-CPU counters.
+func (s *Scope) Stats() (Stats, error) {
+	var st Stats
+	for i, to := range []*uint64{&st.Seen, &st.Scoped, &st.Failed} {
+		var perCPU []uint64
+		if err := s.objs.PodscopeStats.Lookup(podscopePodscopeStat(i), &perCPU); err != nil {
+			return st, fmt.Errorf("read podscope_stats: %w", err)
+		}
+		for _, n := range perCPU {
+			*to += n
+		}
+	}
+	return st, nil
+}
+
+// Programs names the object's program, for its run-time statistics.
+func (s *Scope) Programs() map[string]*ebpf.Program {
+	return map[string]*ebpf.Program{podscopeProgPodscopeMkdir: s.objs.PodscopeMkdir}
+}
+
+// Close releases the descriptors; the pinned link keeps the program
+// attached until it is unpinned (pinned.UnpinLink, pinned.Remove).
+func (s *Scope) Close() error {
+	errs := bpfload.CloseLinks(s.links)
+	s.links = nil
+	errs = append(errs, s.objs.Close())
+	return errors.Join(errs...)
+}
