@@ -42,6 +42,9 @@ type current struct {
 	bind    []netguard.Rule
 	// rules says, per rule with action kill or deny, where it runs.
 	rules map[string]RuleInfo
+	// scopes are what scope_cgroups was last given: the plan's static
+	// scopes and the pods' (pods.go)
+	scopes map[uint64]uint64
 }
 
 func emptyPlan() *Plan {
@@ -199,6 +202,9 @@ func (e *Enforcer) apply(origins map[Origin][]namedPolicy) error {
 	if pl.Modules == (pinned.Verdict{}) {
 		e.release(MechModules)
 	}
+	if pl.Pods == 0 {
+		e.release(MechPods)
+	}
 	for _, u := range pl.Unresolved {
 		e.log.Warn("policy path does not exist yet; watched", "policy", u.Policy, "entry", u.Entry.Name, "path", u.Path, "err", u.Err)
 	}
@@ -220,6 +226,7 @@ func (e *Enforcer) needsOf(pl *Plan) error {
 	needIf(len(pl.Connect) > 0 || len(pl.Bind) > 0, MechNet)
 	needIf(len(pl.Drops) > 0, MechPackets)
 	needIf(pl.Modules != (pinned.Verdict{}), MechModules)
+	needIf(pl.Pods != 0, MechPods)
 	return errors.Join(errs...)
 }
 
@@ -228,17 +235,25 @@ func (e *Enforcer) needsOf(pl *Plan) error {
 // go (or whose number moves) are cleared first, then every table is
 // written, then the masks are set.
 func (e *Enforcer) write(pl *Plan, cur *current, held []pinned.Slot) error {
-	old := e.cur.Load().plan
+	prev := e.cur.Load()
+	old := prev.plan
 	keep := ^uint64(0)
 	for _, s := range held {
 		if n, ok := numberOf(pl, s.Name); !ok || n != s.Number {
 			keep &^= 1 << s.Number
 		}
 	}
-	if err := e.state.SetPolicies(old.Host&keep, old.HashHold&keep, len(old.Scopes) > 0); err != nil {
+	if err := e.state.SetPolicies(old.Host&keep, old.HashHold&keep, len(prev.scopes) > 0 || old.Pods != 0); err != nil {
 		return err
 	}
-	if err := e.state.SetScopes(maskScopes(old.Scopes, keep)); err != nil {
+	// pod_scopes before scope_cgroups: a pod cgroup made meanwhile must
+	// not get a number that is leaving
+	if e.pscope != nil {
+		if err := e.pscope.SetPods(maskPods(e.podBits, keep)); err != nil {
+			return err
+		}
+	}
+	if err := e.state.SetScopes(maskScopes(prev.scopes, keep)); err != nil {
 		return err
 	}
 	var errs []error
@@ -281,10 +296,11 @@ func (e *Enforcer) write(pl *Plan, cur *current, held []pinned.Slot) error {
 	if err := e.state.SetSlots(pl.Slots()); err != nil {
 		return err
 	}
-	if err := e.state.SetScopes(pl.Scopes); err != nil {
+	dyn, err := e.podScopes(pl)
+	if err != nil {
 		return err
 	}
-	return e.state.SetPolicies(pl.Host, pl.HashHold, len(pl.Scopes) > 0)
+	return e.writeScopes(pl, cur, dyn)
 }
 
 func numberOf(pl *Plan, name string) (int, bool) {

@@ -62,6 +62,7 @@ func (e *Enforcer) loaded() []loadedMech {
 	add(e.mod != nil, loadedMech{MechModules, e.mod})
 	add(e.xdp != nil, loadedMech{MechPackets, e.xdp})
 	add(e.lsm != nil, loadedMech{MechLSM, e.lsm})
+	add(e.pscope != nil, loadedMech{MechPods, e.pscope})
 	return out
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/enforce/modguard"
 	"github.com/vigil-sec/vigil/internal/enforce/netguard"
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
+	"github.com/vigil-sec/vigil/internal/enforce/podscope"
 	"github.com/vigil-sec/vigil/internal/enforce/xdpguard"
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/kernel"
@@ -66,6 +67,9 @@ type Enforcer struct {
 	mod  *modguard.Guard
 	xdp  *xdpguard.Guard
 	lsm  *lsm.Tier
+	// pscope is loaded while a policy is scoped to pods: its program runs
+	// at every cgroup creation
+	pscope *podscope.Scope
 
 	mu       sync.Mutex // serialises changes to the set
 	origins  map[Origin][]namedPolicy
@@ -75,6 +79,10 @@ type Enforcer struct {
 	applied  bool // a set was applied: Close may judge the pins
 	// learned are copies of denied binaries found by their hash
 	learned map[Inode]learnedCopy
+	// pods are the Kubernetes pods UpdatePod told of, by uid; podBits
+	// what pod_scopes was last given (pods.go)
+	pods    map[string]*podEntry
+	podBits map[string]uint64
 
 	cur     atomic.Pointer[current]
 	work    chan job
@@ -123,6 +131,7 @@ func New(cfg Config) (*Enforcer, error) {
 		origins:  map[Origin][]namedPolicy{},
 		xdpIface: map[string]bool{},
 		learned:  map[Inode]learnedCopy{},
+		pods:     map[string]*podEntry{},
 		mechErr:  map[string]string{},
 		work:     make(chan job, 1024),
 		alerts:   make(chan *event.Alert, 1024),
@@ -163,7 +172,7 @@ func New(cfg Config) (*Enforcer, error) {
 	}
 	// a previous agent's pins: load what they need, so their programs
 	// are replaced by this agent's and report into its ring
-	for _, name := range []string{MechFile, MechModules, MechPackets} {
+	for _, name := range []string{MechFile, MechModules, MechPackets, MechPods} {
 		if pinnedBy(cfg.PinDir, name) {
 			if err := e.need(name); err != nil {
 				e.log.Error("adopt pinned enforcement", "mechanism", name, "err", err)

@@ -14,6 +14,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/enforce/modguard"
 	"github.com/vigil-sec/vigil/internal/enforce/netguard"
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
+	"github.com/vigil-sec/vigil/internal/enforce/podscope"
 	"github.com/vigil-sec/vigil/internal/enforce/xdpguard"
 	"github.com/vigil-sec/vigil/internal/kernel"
 )
@@ -26,6 +27,7 @@ const (
 	MechPackets = "packets"
 	MechModules = "modules"
 	MechLSM     = "lsm"
+	MechPods    = "pods"
 )
 
 // MechanismStatus says how one mechanism runs here.
@@ -59,6 +61,8 @@ func linkOwner(name string) string {
 		return MechPackets
 	case strings.HasPrefix(name, "modguard"):
 		return MechModules
+	case name == podscope.LinkName:
+		return MechPods
 	}
 	return ""
 }
@@ -96,6 +100,10 @@ func (e *Enforcer) need(mech string) error {
 			// their interface again
 			e.xdp, err = xdpguard.Load(xdpguard.Options{PinDir: e.cfg.PinDir})
 		}
+	case MechPods:
+		if e.pscope == nil {
+			e.pscope, err = podscope.Load(podscope.Options{PinDir: e.cfg.PinDir, Ring: e.cfg.Ring})
+		}
 	}
 	if err != nil {
 		e.mechErr[mech] = err.Error()
@@ -110,11 +118,13 @@ func (e *Enforcer) need(mech string) error {
 // dispatcher every system call. Called with e.mu held. The LSM tier reads
 // their tables, so with it they stay.
 func (e *Enforcer) release(mech string) {
-	if e.lsm != nil {
+	if e.lsm != nil && mech != MechPods {
 		return
 	}
 	var c interface{ Close() error }
 	switch {
+	case mech == MechPods && e.pscope != nil:
+		c, e.pscope = e.pscope, nil
 	case mech == MechFile && e.file != nil:
 		c, e.file = e.file, nil
 	case mech == MechModules && e.mod != nil:
@@ -184,6 +194,7 @@ func (e *Enforcer) Mechanisms() []MechanismStatus {
 		lsmHook += ": --lsm loads it where the kernel runs BPF LSM"
 	}
 	add(MechLSM, e.lsm != nil, lsmHook)
+	add(MechPods, e.pscope != nil, "tp_btf/cgroup_mkdir (a new pod's cgroup scoped as the kubelet creates it)")
 	return out
 }
 

@@ -190,15 +190,15 @@ func (e *Enforcer) killUserspace(ev *event.Event) {
 // policiesOf is which policies govern the event's process, from its cgroup
 // v2 path (the kernel tests the same ancestors).
 func (e *Enforcer) policiesOf(ev *event.Event) uint64 {
-	pl := e.cur.Load().plan
-	mask := pl.Host
-	if len(pl.Scopes) == 0 || ev.Process == nil || e.cfg.Cgroup2Root == "" {
+	cur := e.cur.Load()
+	mask := cur.plan.Host
+	if len(cur.scopes) == 0 || ev.Process == nil || e.cfg.Cgroup2Root == "" {
 		return mask
 	}
 	path := ev.Process.Cgroup.Path
 	for path != "" && path != "/" && path != "." {
 		if id, err := kernel.CgroupID(filepath.Join(e.cfg.Cgroup2Root, path)); err == nil {
-			mask |= pl.Scopes[id]
+			mask |= cur.scopes[id]
 		}
 		path = filepath.Dir(path)
 		if !strings.HasPrefix(path, "/") {

@@ -63,7 +63,11 @@ type Plan struct {
 	Policies []policy.Policy // by number; a zero Name is a free number
 	Host     uint64
 	HashHold uint64
+	// Scopes are the static scopes (cgroup and container): cgroup v2 id →
+	// policies. Pods are the policies scoped to Kubernetes pods, whose
+	// cgroups the Enforcer adds as the pods come and go.
 	Scopes   map[uint64]uint64
+	Pods     uint64
 	ExecDeny map[Inode]pinned.Verdict
 	// Hashes are binaries denied by content: SHA-256 → verdict.
 	Hashes  map[string]pinned.Verdict
@@ -158,9 +162,14 @@ func NewPlan(policies []policy.Policy, numbers map[string]int, r Resolver) (*Pla
 		}
 		pl.Policies[n] = p
 		bit := uint64(1) << n
-		if p.Scope.Host() {
+		switch {
+		case p.Scope.Host():
 			pl.Host |= bit
-		} else {
+		case p.Scope.Pods != nil:
+			// dynamic: the cgroups of the pods it chooses, as they come
+			// and go (pods.go)
+			pl.Pods |= bit
+		default:
 			id, err := r.Cgroup(p.Scope)
 			if err != nil {
 				return nil, fmt.Errorf("%s: policy %s: scope %s: %w", p.Source, p.Name, p.Scope, err)
