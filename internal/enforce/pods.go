@@ -222,7 +222,7 @@ func (e *Enforcer) podScopes(pl *Plan) (map[uint64]uint64, error) {
 			}
 		}
 	}
-	rec, err := e.pscope.Recorded()
+	rec, _, err := e.pscope.Recorded()
 	if err != nil {
 		return nil, err
 	}

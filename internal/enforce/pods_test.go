@@ -130,7 +130,7 @@ func TestPodScopedPolicies(t *testing.T) {
 	if r := inCgroup(t, ctrA, denied); !r.Killed {
 		t.Fatalf("first exec of a denied binary in a new chosen pod: %v, want SIGKILL", r)
 	}
-	if rec, err := s.e.pscope.Recorded(); err != nil || rec[cgID(t, podA.Path)] != uidA {
+	if rec, _, err := s.e.pscope.Recorded(); err != nil || rec[cgID(t, podA.Path)] != uidA {
 		t.Errorf("pod_cgroups %v (%v): the mkdir program did not scope pod A's cgroup", rec, err)
 	}
 	if r := inCgroup(t, ctrB, denied); !r.Success() {
@@ -207,7 +207,7 @@ func TestPodScopedPolicies(t *testing.T) {
 	if m, ok := s.scopes()[cgID(t, podA.Path)]; ok {
 		t.Errorf("deleted pod still scoped: %#x", m)
 	}
-	if rec, _ := s.e.pscope.Recorded(); rec[cgID(t, podA.Path)] != "" {
+	if rec, _, _ := s.e.pscope.Recorded(); rec[cgID(t, podA.Path)] != "" {
 		t.Errorf("deleted pod still in pod_cgroups: %v", rec)
 	}
 	if bits := s.e.podBits[uidA]; bits != 0 {

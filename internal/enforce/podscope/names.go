@@ -74,6 +74,9 @@ const IDLen = 64
 // "crio-<id>.scope", "docker-<id>.scope" (or those without ".scope").
 // CRI-O's "crio-conmon-<id>" (the monitor, not the container) is not one.
 func ParseContainerCgroup(name string) (id string, ok bool) {
+	if len(name) >= maxName {
+		return "", false // as the kernel side
+	}
 	name = strings.TrimSuffix(name, ".scope")
 	for _, p := range containerPrefixes {
 		rest, found := strings.CutPrefix(name, p)

@@ -18,10 +18,19 @@
  * Names recognised (the leaf only):
  *   cgroupfs driver: "pod" + uid                       (pod0f1e…-…)
  *   systemd driver:  "…-pod" + uid with '_' + ".slice" (kubepods-burstable-pod0f1e…_….slice)
+ *
+ * Containers the same way, for policies that name containers
+ * (containerSelector): user space writes the bits of every container whose
+ * id it knows into container_scopes (the CRI reports a container's id when
+ * it is created, before the runtime makes its cgroup at start), and a
+ * cgroup named after that id is scoped at its creation:
+ *   "<id>" (containerd, cgroupfs), "cri-containerd-<id>.scope",
+ *   "crio-<id>[.scope]", "docker-<id>[.scope]"
  * Only the default (v2) hierarchy counts: the scope test reads v2 cgroups.
- * pod_cgroups remembers which cgroup ids this program scoped for which pod,
- * so that user space, reconciling scope_cgroups from its own walk, keeps
- * them even when its walk ran before the cgroup existed.
+ * pod_cgroups and container_cgroups remember which cgroup ids this program
+ * scoped for which pod or container, so that user space, reconciling
+ * scope_cgroups from its own walk, keeps them even when its walk ran before
+ * the cgroup existed.
  */
 #include "common.bpf.h"
 #include "enforce.bpf.h"
@@ -54,6 +63,24 @@ struct {
 	__type(value, struct pod_uid);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pod_cgroups SEC(".maps");
+
+/* container id → the policy bits its cgroup carries */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CONTAINER_SCOPES_MAX);
+	__type(key, struct container_id);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} container_scopes SEC(".maps");
+
+/* cgroup id → the container whose bits this program put there */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CONTAINER_SCOPES_MAX);
+	__type(key, __u64);
+	__type(value, struct container_id);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} container_cgroups SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -140,12 +167,92 @@ static __always_inline bool pod_uid_of(const char *name, __u32 len, struct pod_u
 	return uid_at(name, p + 3, '_', out);
 }
 
+/* has_prefix: name starts with the p bytes of want */
+static __always_inline bool has_prefix(const char *name, const char *want, __u32 p)
+{
+#pragma unroll
+	for (int i = 0; i < 15; i++) {
+		if (i >= p)
+			break;
+		if (name[i] != want[i])
+			return false;
+	}
+	return true;
+}
+
+/*
+ * container_id_of: the id a container cgroup's leaf name carries (see the
+ * top); len is the name's length. The Go twin is
+ * podscope.ParseContainerCgroup.
+ */
+static __always_inline bool container_id_of(const char *name, __u32 len, struct container_id *out)
+{
+	__u32 end = len;
+
+	if (len > 6 && name[(len - 6) & (NAME_BUF - 1)] == '.' &&
+	    name[(len - 5) & (NAME_BUF - 1)] == 's' && name[(len - 4) & (NAME_BUF - 1)] == 'c' &&
+	    name[(len - 3) & (NAME_BUF - 1)] == 'o' && name[(len - 2) & (NAME_BUF - 1)] == 'p' &&
+	    name[(len - 1) & (NAME_BUF - 1)] == 'e')
+		end = len - 6;
+	if (end < CONTAINER_ID_LEN || end >= NAME_BUF - 1)
+		return false;
+	__u32 p = end - CONTAINER_ID_LEN;
+
+	switch (p) {
+	case 0:
+		break;
+	case 5:
+		if (!has_prefix(name, "crio-", 5))
+			return false;
+		break;
+	case 7:
+		if (!has_prefix(name, "docker-", 7))
+			return false;
+		break;
+	case 15:
+		if (!has_prefix(name, "cri-containerd-", 15))
+			return false;
+		break;
+	default:
+		return false;
+	}
+#pragma unroll
+	for (int i = 0; i < CONTAINER_ID_LEN; i++) {
+		char c = name[(p + i) & (NAME_BUF - 1)];
+
+		if (!is_hex(c))
+			return false;
+		out->id[i] = c;
+	}
+	return true;
+}
+
+/* scope ORs bits into scope_cgroups[id], after recording who asked in
+ * record (pod_cgroups or container_cgroups) under key: user space, reading
+ * the record after its own walk, must not miss an entry this program is
+ * about to add. */
+static __always_inline void scope(__u64 id, __u64 bits, void *record, const void *key)
+{
+	__u64 *have = bpf_map_lookup_elem(&scope_cgroups, &id);
+	__u64 mask = bits | (have ? *have : 0);
+
+	if (bpf_map_update_elem(record, &id, key, BPF_ANY) ||
+	    bpf_map_update_elem(&scope_cgroups, &id, &mask, BPF_ANY)) {
+		stat_inc(PODSCOPE_UPDATE_FAILED);
+		return;
+	}
+	stat_inc(PODSCOPE_SCOPED);
+}
+
 SEC("tp_btf/cgroup_mkdir")
 int BPF_PROG(podscope_mkdir, struct cgroup *cgrp, const char *path)
 {
 	__u32 zero = 0;
-	struct pod_uid key = {};
+	struct pod_uid pod = {};
+	struct container_id ctr = {};
+	__u64 *bits;
 	char *name;
+	__u32 len;
 	long n;
 
 	/* hierarchy 0 is the default (v2) one, as /proc/PID/cgroup's "0::" */
@@ -155,25 +262,21 @@ int BPF_PROG(podscope_mkdir, struct cgroup *cgrp, const char *path)
 	if (!name)
 		return 0;
 	n = bpf_probe_read_kernel_str(name, NAME_BUF, BPF_CORE_READ(cgrp, kn, name));
-	if (n <= 1 || !pod_uid_of(name, (__u32)(n - 1), &key))
+	if (n <= 1)
 		return 0;
-	stat_inc(PODSCOPE_MKDIR_SEEN);
-
-	__u64 *bits = bpf_map_lookup_elem(&pod_scopes, &key);
-
-	if (!bits || !*bits)
-		return 0;
-	__u64 id = BPF_CORE_READ(cgrp, kn, id);
-	__u64 *have = bpf_map_lookup_elem(&scope_cgroups, &id);
-	__u64 mask = *bits | (have ? *have : 0);
-
-	/* pod_cgroups first: user space, reading it after its own walk, must
-	 * not miss an entry this program is about to add to scope_cgroups */
-	if (bpf_map_update_elem(&pod_cgroups, &id, &key, BPF_ANY) ||
-	    bpf_map_update_elem(&scope_cgroups, &id, &mask, BPF_ANY)) {
-		stat_inc(PODSCOPE_UPDATE_FAILED);
+	len = (__u32)(n - 1);
+	if (pod_uid_of(name, len, &pod)) {
+		stat_inc(PODSCOPE_MKDIR_SEEN);
+		bits = bpf_map_lookup_elem(&pod_scopes, &pod);
+		if (bits && *bits)
+			scope(BPF_CORE_READ(cgrp, kn, id), *bits, &pod_cgroups, &pod);
 		return 0;
 	}
-	stat_inc(PODSCOPE_SCOPED);
+	if (container_id_of(name, len, &ctr)) {
+		stat_inc(PODSCOPE_MKDIR_SEEN);
+		bits = bpf_map_lookup_elem(&container_scopes, &ctr);
+		if (bits && *bits)
+			scope(BPF_CORE_READ(cgrp, kn, id), *bits, &container_cgroups, &ctr);
+	}
 	return 0;
 }

@@ -1,8 +1,9 @@
 // Package podscope owns the kernel half of pod-scoped policies: a program
 // on the cgroup_mkdir tracepoint that scopes a new pod's cgroup the moment
 // the kubelet creates it, from the policy bits user space wrote for the
-// pod's uid beforehand (pod_scopes), and remembers what it scoped
-// (pod_cgroups). It also knows how the kubelet and the runtimes name pod
+// pod's uid beforehand (pod_scopes), and a new container's cgroup from the
+// bits written for its id (container_scopes), and remembers what it scoped
+// (pod_cgroups, container_cgroups). It also knows how the kubelet and the runtimes name pod
 // and container cgroups (ParsePodCgroup, ParseContainerCgroup) and finds
 // them below the cgroup2 mount (KubepodsRoots, FindPod, Containers).
 // Which pods a policy chooses, and the rest of scope_cgroups, are
@@ -12,6 +13,7 @@ package podscope
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -102,29 +104,64 @@ func (s *Scope) SetPods(want map[string]uint64) error {
 	return pinned.Reconcile(s.objs.PodScopes, keys)
 }
 
-// Recorded lists what the program scoped: cgroup id → pod uid.
-func (s *Scope) Recorded() (map[uint64]string, error) {
-	out := map[uint64]string{}
-	var (
-		id  uint64
-		key podscopePodUid
-	)
-	it := s.objs.PodCgroups.Iterate()
-	for it.Next(&id, &key) {
-		out[id] = string(key.Uid[:])
+// MaxContainers is how many containers container_scopes holds.
+const MaxContainers = 16384
+
+// SetContainers makes container_scopes hold exactly want: container id →
+// the policy bits its cgroup carries (containers with none are left out).
+func (s *Scope) SetContainers(want map[string]uint64) error {
+	keys := make(map[podscopeContainerId]uint64, len(want))
+	for id, bits := range want {
+		var k podscopeContainerId
+		if len(id) != IDLen || strings.Trim(id, "0123456789abcdef") != "" {
+			return fmt.Errorf("pod scope: %q is not a container id", id)
+		}
+		copy(k.Id[:], id)
+		if bits != 0 {
+			keys[k] = bits
+		}
 	}
-	if err := it.Err(); err != nil {
-		return nil, fmt.Errorf("iterate pod_cgroups: %w", err)
+	if len(keys) > MaxContainers {
+		return fmt.Errorf("pod scope: %d containers with policies, the kernel holds %d", len(keys), MaxContainers)
 	}
-	return out, nil
+	return pinned.Reconcile(s.objs.ContainerScopes, keys)
 }
 
-// Forget removes cgroups from what the program scoped (their pod is gone).
+// Recorded lists what the program scoped: cgroup id → pod uid, and
+// cgroup id → container id.
+func (s *Scope) Recorded() (pods, containers map[uint64]string, err error) {
+	pods, containers = map[uint64]string{}, map[uint64]string{}
+	var (
+		id  uint64
+		pod podscopePodUid
+		ctr podscopeContainerId
+	)
+	it := s.objs.PodCgroups.Iterate()
+	for it.Next(&id, &pod) {
+		pods[id] = string(pod.Uid[:])
+	}
+	if err := it.Err(); err != nil {
+		return nil, nil, fmt.Errorf("iterate pod_cgroups: %w", err)
+	}
+	it = s.objs.ContainerCgroups.Iterate()
+	for it.Next(&id, &ctr) {
+		containers[id] = string(ctr.Id[:])
+	}
+	if err := it.Err(); err != nil {
+		return nil, nil, fmt.Errorf("iterate container_cgroups: %w", err)
+	}
+	return pods, containers, nil
+}
+
+// Forget removes cgroups from what the program scoped (their pod or
+// container is gone).
 func (s *Scope) Forget(ids []uint64) error {
 	var errs []error
 	for _, id := range ids {
-		if err := s.objs.PodCgroups.Delete(id); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
-			errs = append(errs, fmt.Errorf("delete from pod_cgroups: %w", err))
+		for _, m := range []*ebpf.Map{s.objs.PodCgroups, s.objs.ContainerCgroups} {
+			if err := m.Delete(id); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+				errs = append(errs, fmt.Errorf("delete from %s: %w", m, err))
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -15,10 +15,20 @@ struct pod_uid {
 	__u8 uid[POD_UID_LEN];
 };
 
+#define CONTAINER_ID_LEN 64 /* hex digits */
+#define CONTAINER_SCOPES_MAX 16384
+
+/* A container's id (64 lower-case hex digits, no NUL): the key of
+ * container_scopes, the value of container_cgroups. */
+struct container_id {
+	__u8 id[CONTAINER_ID_LEN];
+};
+
 /* podscope_stats indices */
 enum podscope_stat {
-	PODSCOPE_MKDIR_SEEN = 0,    /* pod-named cgroups of the default hierarchy created */
-	PODSCOPE_SCOPED = 1,	    /* of those, scoped at once (their pod had policies) */
-	PODSCOPE_UPDATE_FAILED = 2, /* scope_cgroups or pod_cgroups had no room */
+	PODSCOPE_MKDIR_SEEN =
+		0,	     /* pod- or container-named cgroups of the default hierarchy created */
+	PODSCOPE_SCOPED = 1, /* of those, scoped at once (their pod or container had policies) */
+	PODSCOPE_UPDATE_FAILED = 2, /* a map had no room */
 	PODSCOPE_STAT_COUNT = 3,
 };

@@ -13,6 +13,11 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type podscopeContainerId struct {
+	_  structs.HostLayout
+	Id [64]uint8
+}
+
 type podscopeEnforceState struct {
 	_           structs.HostLayout
 	Host        uint64
@@ -40,6 +45,8 @@ const (
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	podscopeMapContainerCgroups  = "container_cgroups"
+	podscopeMapContainerScopes   = "container_scopes"
 	podscopeMapDrops             = "drops"
 	podscopeMapEnforceConfig     = "enforce_config"
 	podscopeMapEnforceHits       = "enforce_hits"
@@ -106,16 +113,18 @@ type podscopeProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type podscopeMapSpecs struct {
-	Drops         *ebpf.MapSpec `ebpf:"drops"`
-	EnforceConfig *ebpf.MapSpec `ebpf:"enforce_config"`
-	EnforceHits   *ebpf.MapSpec `ebpf:"enforce_hits"`
-	Events        *ebpf.MapSpec `ebpf:"events"`
-	ExemptTgids   *ebpf.MapSpec `ebpf:"exempt_tgids"`
-	PodCgroups    *ebpf.MapSpec `ebpf:"pod_cgroups"`
-	PodScopes     *ebpf.MapSpec `ebpf:"pod_scopes"`
-	PodscopeName  *ebpf.MapSpec `ebpf:"podscope_name"`
-	PodscopeStats *ebpf.MapSpec `ebpf:"podscope_stats"`
-	ScopeCgroups  *ebpf.MapSpec `ebpf:"scope_cgroups"`
+	ContainerCgroups *ebpf.MapSpec `ebpf:"container_cgroups"`
+	ContainerScopes  *ebpf.MapSpec `ebpf:"container_scopes"`
+	Drops            *ebpf.MapSpec `ebpf:"drops"`
+	EnforceConfig    *ebpf.MapSpec `ebpf:"enforce_config"`
+	EnforceHits      *ebpf.MapSpec `ebpf:"enforce_hits"`
+	Events           *ebpf.MapSpec `ebpf:"events"`
+	ExemptTgids      *ebpf.MapSpec `ebpf:"exempt_tgids"`
+	PodCgroups       *ebpf.MapSpec `ebpf:"pod_cgroups"`
+	PodScopes        *ebpf.MapSpec `ebpf:"pod_scopes"`
+	PodscopeName     *ebpf.MapSpec `ebpf:"podscope_name"`
+	PodscopeStats    *ebpf.MapSpec `ebpf:"podscope_stats"`
+	ScopeCgroups     *ebpf.MapSpec `ebpf:"scope_cgroups"`
 }
 
 // podscopeVariableSpecs contains global variables before they are loaded into the kernel.
@@ -148,20 +157,24 @@ func (o *podscopeObjects) Close() error {
 //
 // It can be passed to loadPodscopeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type podscopeMaps struct {
-	Drops         *ebpf.Map `ebpf:"drops"`
-	EnforceConfig *ebpf.Map `ebpf:"enforce_config"`
-	EnforceHits   *ebpf.Map `ebpf:"enforce_hits"`
-	Events        *ebpf.Map `ebpf:"events"`
-	ExemptTgids   *ebpf.Map `ebpf:"exempt_tgids"`
-	PodCgroups    *ebpf.Map `ebpf:"pod_cgroups"`
-	PodScopes     *ebpf.Map `ebpf:"pod_scopes"`
-	PodscopeName  *ebpf.Map `ebpf:"podscope_name"`
-	PodscopeStats *ebpf.Map `ebpf:"podscope_stats"`
-	ScopeCgroups  *ebpf.Map `ebpf:"scope_cgroups"`
+	ContainerCgroups *ebpf.Map `ebpf:"container_cgroups"`
+	ContainerScopes  *ebpf.Map `ebpf:"container_scopes"`
+	Drops            *ebpf.Map `ebpf:"drops"`
+	EnforceConfig    *ebpf.Map `ebpf:"enforce_config"`
+	EnforceHits      *ebpf.Map `ebpf:"enforce_hits"`
+	Events           *ebpf.Map `ebpf:"events"`
+	ExemptTgids      *ebpf.Map `ebpf:"exempt_tgids"`
+	PodCgroups       *ebpf.Map `ebpf:"pod_cgroups"`
+	PodScopes        *ebpf.Map `ebpf:"pod_scopes"`
+	PodscopeName     *ebpf.Map `ebpf:"podscope_name"`
+	PodscopeStats    *ebpf.Map `ebpf:"podscope_stats"`
+	ScopeCgroups     *ebpf.Map `ebpf:"scope_cgroups"`
 }
 
 func (m *podscopeMaps) Close() error {
 	return _PodscopeClose(
+		m.ContainerCgroups,
+		m.ContainerScopes,
 		m.Drops,
 		m.EnforceConfig,
 		m.EnforceHits,

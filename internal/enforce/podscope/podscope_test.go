@@ -48,7 +48,8 @@ func cgroupID(t *testing.T, dir string) uint64 {
 
 // TestMkdirScopesKnownPods: a pod cgroup created (in either driver's
 // layout) for a pod user space gave bits gets them in scope_cgroups at its
-// mkdir, and is recorded; one of a pod without bits, a container's and a
+// mkdir, and is recorded; so does a container's, by id, in the runtimes'
+// spellings; one of a pod or container without bits, CRI-O's conmon and a
 // cgroup of a v1 hierarchy are not touched.
 func TestMkdirScopesKnownPods(t *testing.T) {
 	env := enforcetest.NewEnv(t)
@@ -97,7 +98,7 @@ func TestMkdirScopesKnownPods(t *testing.T) {
 	if m, ok := scopes[cgroupID(t, ctr)]; ok {
 		t.Errorf("a container's cgroup was scoped by the pod program: %#x", m)
 	}
-	rec, err := s.Recorded()
+	rec, _, err := s.Recorded()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,15 +108,46 @@ func TestMkdirScopesKnownPods(t *testing.T) {
 	if err := s.Forget([]uint64{idA, idB}); err != nil {
 		t.Fatal(err)
 	}
-	if rec, _ := s.Recorded(); len(rec) != 0 {
+	if rec, _, _ := s.Recorded(); len(rec) != 0 {
 		t.Errorf("recorded after Forget: %v", rec)
+	}
+
+	// containers by id, in the runtimes' spellings
+	cid1, cid2 := strings.Repeat("c1", 32), strings.Repeat("d2", 32)
+	if err := s.SetContainers(map[string]uint64{cid1: 1 << 7, cid2: 1 << 9}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetContainers(map[string]uint64{"abc": 1}); err == nil {
+		t.Error("SetContainers took a malformed id")
+	}
+	if err := s.SetContainers(map[string]uint64{cid1: 1 << 7, cid2: 1 << 9}); err != nil {
+		t.Fatal(err)
+	}
+	bare := filepath.Join(dirC, cid1)
+	crio := filepath.Join(dirB, "crio-"+cid2+".scope")
+	conmon := filepath.Join(dirB, "crio-conmon-"+cid1+".scope")
+	for _, d := range []string{bare, crio, conmon} {
+		mkdirs(t, d)
+	}
+	scopes, err = env.State.Scopes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if scopes[cgroupID(t, bare)] != 1<<7 || scopes[cgroupID(t, crio)] != 1<<9 {
+		t.Errorf("containers scoped %#x, %#x; want 0x80, 0x200", scopes[cgroupID(t, bare)], scopes[cgroupID(t, crio)])
+	}
+	if m, ok := scopes[cgroupID(t, conmon)]; ok {
+		t.Errorf("CRI-O's conmon cgroup was scoped: %#x", m)
+	}
+	if _, ctrs, err := s.Recorded(); err != nil || ctrs[cgroupID(t, bare)] != cid1 || ctrs[cgroupID(t, crio)] != cid2 {
+		t.Errorf("container_cgroups %v, %v", ctrs, err)
 	}
 
 	// a v1 hierarchy's cgroup of the same name is not the v2 one
 	v1 := filepath.Join(filepath.Dir(env.Cgroup.Root), "pids")
 	if _, err := os.Stat(filepath.Join(v1, "cgroup.procs")); err == nil {
 		mkdirs(t, filepath.Join(v1, filepath.Base(env.Cgroup.Path)+"-podscope", "pod"+podA))
-		if rec, _ := s.Recorded(); len(rec) != 0 {
+		if rec, _, _ := s.Recorded(); len(rec) != 0 {
 			t.Errorf("a v1 cgroup was scoped: %v", rec)
 		}
 	}
@@ -123,7 +155,7 @@ func TestMkdirScopesKnownPods(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Scoped < 2 || st.Seen < 3 {
-		t.Errorf("stats %+v: want at least 3 pod cgroups seen, 2 scoped", st)
+	if st.Scoped < 4 || st.Seen < 6 {
+		t.Errorf("stats %+v: want at least 6 pod and container cgroups seen, 4 scoped", st)
 	}
 }
