@@ -246,10 +246,11 @@ func (e *Enforcer) write(pl *Plan, cur *current, held []pinned.Slot) error {
 	if err := e.state.SetPolicies(old.Host&keep, old.HashHold&keep, len(prev.scopes) > 0 || old.Pods != 0); err != nil {
 		return err
 	}
-	// pod_scopes before scope_cgroups: a pod cgroup made meanwhile must
-	// not get a number that is leaving
+	// pod_scopes and container_scopes before scope_cgroups: a cgroup
+	// made meanwhile must not get a number that is leaving
 	if e.pscope != nil {
-		if err := e.pscope.SetPods(maskPods(e.podBits, keep)); err != nil {
+		if err := errors.Join(e.pscope.SetPods(maskPods(e.podBits, keep)),
+			e.pscope.SetContainers(maskPods(e.ctrBits, keep))); err != nil {
 			return err
 		}
 	}

@@ -83,6 +83,7 @@ type Enforcer struct {
 	// what pod_scopes was last given (pods.go)
 	pods    map[string]*podEntry
 	podBits map[string]uint64
+	ctrBits map[string]uint64 // what container_scopes was last given
 
 	cur     atomic.Pointer[current]
 	work    chan job

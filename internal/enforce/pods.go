@@ -26,8 +26,11 @@ import (
 // A new pod's cgroup is usually created after the watch delivered the pod,
 // so the pod-level bits are also written, by uid, to the podscope object's
 // pod_scopes before the cgroup exists, and its cgroup_mkdir program scopes
-// the cgroup at its creation; what it scoped is read back (pod_cgroups) and
-// kept. A pod leaving every selector (a label change) or deleted is
+// the cgroup at its creation; likewise a container's bits by its id
+// (container_scopes), for a container whose id is known before the runtime
+// makes its cgroup (the CRI reports it at creation, before the start).
+// What the program scoped is read back (pod_cgroups, container_cgroups)
+// and kept. A pod leaving every selector (a label change) or deleted is
 // released: its uid leaves pod_scopes first, then its cgroups leave
 // scope_cgroups.
 
@@ -166,16 +169,17 @@ func (e *Enforcer) writeScopes(pl *Plan, cur *current, dyn map[uint64]uint64) er
 	return e.state.SetPolicies(pl.Host, pl.HashHold, len(merged) > 0 || pl.Pods != 0)
 }
 
-// podScopes works out the plan's pod scopes: pod_scopes is written first
-// (from now on a new pod cgroup is scoped at its creation), then the
-// pods' cgroups are found, and the cgroups the mkdir program scoped are
-// added. Returns cgroup id → policies. e.mu is held.
+// podScopes works out the plan's pod scopes: pod_scopes and
+// container_scopes are written first (from now on a new pod's or known
+// container's cgroup is scoped at its creation), then the pods' cgroups
+// are found, and the cgroups the mkdir program scoped are added. Returns
+// cgroup id → policies. e.mu is held.
 func (e *Enforcer) podScopes(pl *Plan) (map[uint64]uint64, error) {
 	pps := podPolicies(pl)
 	if len(pps) == 0 {
-		e.podBits = nil
+		e.podBits, e.ctrBits = nil, nil
 		if e.pscope != nil {
-			return nil, e.pscope.SetPods(nil)
+			return nil, errors.Join(e.pscope.SetPods(nil), e.pscope.SetContainers(nil))
 		}
 		return nil, nil
 	}
@@ -193,10 +197,19 @@ func (e *Enforcer) podScopes(pl *Plan) (map[uint64]uint64, error) {
 			ctrBits[uid] = cb
 		}
 	}
+	allCtr := map[string]uint64{}
+	for _, cb := range ctrBits {
+		for cid, bits := range cb {
+			allCtr[cid] |= bits
+		}
+	}
 	if err := e.pscope.SetPods(podBits); err != nil {
 		return nil, err
 	}
-	e.podBits = podBits
+	if err := e.pscope.SetContainers(allCtr); err != nil {
+		return nil, err
+	}
+	e.podBits, e.ctrBits = podBits, allCtr
 
 	var roots []string
 	found := false
@@ -222,18 +235,36 @@ func (e *Enforcer) podScopes(pl *Plan) (map[uint64]uint64, error) {
 			}
 		}
 	}
-	rec, _, err := e.pscope.Recorded()
+	// what the mkdir program scoped, read after the walk: a cgroup made
+	// after the walk is in here
+	recPods, recCtrs, err := e.pscope.Recorded()
 	if err != nil {
 		return nil, err
 	}
+	known := map[string]bool{}
+	for _, pe := range e.pods {
+		for _, cid := range pe.state.Containers {
+			known[cid] = true
+		}
+	}
 	var forget []uint64
-	for id, uid := range rec {
+	for id, uid := range recPods {
 		if e.pods[uid] == nil {
 			forget = append(forget, id)
 			continue
 		}
-		if pb := podBits[uid]; pb != 0 {
-			dyn[id] |= pb
+		dyn[id] |= podBits[uid]
+	}
+	for id, cid := range recCtrs {
+		if !known[cid] {
+			forget = append(forget, id)
+			continue
+		}
+		dyn[id] |= allCtr[cid]
+	}
+	for id, m := range dyn {
+		if m == 0 {
+			delete(dyn, id)
 		}
 	}
 	if err := e.pscope.Forget(forget); err != nil {
@@ -286,7 +317,8 @@ func (e *Enforcer) findPod(uid string, pe *podEntry, want map[string]uint64, roo
 	pe.ctr = ctr
 }
 
-// maskPods keeps the bits of keep in a pod_scopes value set.
+// maskPods keeps the bits of keep in a pod_scopes or container_scopes
+// value set.
 func maskPods(in map[string]uint64, keep uint64) map[string]uint64 {
 	out := make(map[string]uint64, len(in))
 	for uid, m := range in {

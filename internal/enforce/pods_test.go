@@ -78,8 +78,9 @@ func (s *stage) scopes() map[uint64]uint64 {
 // kernel at the cgroup's creation, so the first exec in its container is
 // killed with no user-space step between; another namespace's pod is not;
 // a label change releases the pod; deletion removes its entries; a
-// containerSelector covers only the named container; a re-applied set
-// keeps the pods' entries.
+// containerSelector covers only the named container, also from its
+// cgroup's creation when its id is known first; a re-applied set keeps
+// the pods' entries.
 func TestPodScopedPolicies(t *testing.T) {
 	testenv.RequirePrivileged(t)
 	dir := testenv.PinDir(t)
@@ -175,6 +176,21 @@ func TestPodScopedPolicies(t *testing.T) {
 	sc := s.scopes()
 	if _, ok := sc[cgID(t, podC.Path)]; ok {
 		t.Errorf("pod C's own cgroup scoped %#x; only its nginx container should be", sc[cgID(t, podC.Path)])
+	}
+
+	// a container whose id is known before the runtime makes its cgroup
+	// (the CRI tells at creation): scoped by the kernel at the mkdir
+	uidD, cidD := newUID(t), randomHex(t, 64)
+	if err := s.e.UpdatePod(PodState{UID: uidD, Namespace: "prod", Containers: map[string]string{"nginx": "containerd://" + cidD}}); err != nil {
+		t.Fatal(err)
+	}
+	podD := mkCgroup(t, filepath.Join(besteffort.Path, "pod"+uidD))
+	ctrD := mkCgroup(t, filepath.Join(podD.Path, cidD))
+	if r := inCgroup(t, ctrD, nginxOnly); !r.Killed {
+		t.Errorf("first exec in a new nginx container: %v, want SIGKILL", r)
+	}
+	if _, ctrs, err := s.e.pscope.Recorded(); err != nil || ctrs[cgID(t, ctrD.Path)] != cidD {
+		t.Errorf("container_cgroups %v (%v): the mkdir program did not scope the container", ctrs, err)
 	}
 
 	// a new set (a static policy added, numbers kept or moved): the pods'
