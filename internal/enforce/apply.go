@@ -248,6 +248,11 @@ func (e *Enforcer) write(pl *Plan, cur *current, held []pinned.Slot) error {
 	}
 	// pod_scopes and container_scopes before scope_cgroups: a cgroup
 	// made meanwhile must not get a number that is leaving
+	if e.applied {
+		e.carry &= keep & pl.Pods
+	} else {
+		e.carry = keep & pl.Pods
+	}
 	if e.pscope != nil {
 		if err := errors.Join(e.pscope.SetPods(maskPods(e.podBits, keep)),
 			e.pscope.SetContainers(maskPods(e.ctrBits, keep))); err != nil {

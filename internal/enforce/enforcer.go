@@ -84,6 +84,10 @@ type Enforcer struct {
 	pods    map[string]*podEntry
 	podBits map[string]uint64
 	ctrBits map[string]uint64 // what container_scopes was last given
+	// podsSynced: SyncPods was called; until then carry are the pod
+	// policies adopted with their numbers, whose pinned entries are kept
+	podsSynced bool
+	carry      uint64
 
 	cur     atomic.Pointer[current]
 	work    chan job
@@ -143,7 +147,14 @@ func New(cfg Config) (*Enforcer, error) {
 		lastRes: time.Now(),
 	}
 	e.counts.KillLatency = metrics.NewDurationHistogram(100*time.Microsecond, 15)
-	e.cur.Store(&current{plan: emptyPlan()})
+	// the pinned scopes, as the previous agent left them: the first set
+	// applied masks them (numbers that move) rather than starting empty,
+	// so adopted policies keep their cgroups throughout
+	adoptedScopes, err := st.Scopes()
+	if err != nil {
+		e.log.Warn("read the pinned scopes", "err", err)
+	}
+	e.cur.Store(&current{plan: emptyPlan(), scopes: adoptedScopes})
 	if err := st.SetExempt(cfg.Exempt); err != nil {
 		_ = e.Close() // best effort: err is what failed
 		return nil, fmt.Errorf("exempt the agent: %w", err)

@@ -103,6 +103,17 @@ func (e *Enforcer) need(mech string) error {
 	case MechPods:
 		if e.pscope == nil {
 			e.pscope, err = podscope.Load(podscope.Options{PinDir: e.cfg.PinDir, Ring: e.cfg.Ring})
+			if err == nil {
+				// what a previous agent wrote: kept for its adopted
+				// policies until SyncPods (pods.go)
+				var perr error
+				e.podBits, perr = e.pscope.Pods()
+				var cerr error
+				e.ctrBits, cerr = e.pscope.Containers()
+				if err := errors.Join(perr, cerr); err != nil {
+					e.log.Warn("read the pinned pod scopes", "err", err)
+				}
+			}
 		}
 	}
 	if err != nil {

@@ -119,17 +119,55 @@ func (e *Enforcer) UpdatePod(p PodState) error {
 			pe = &podEntry{}
 			e.pods[p.UID] = pe
 		}
-		p.Labels = maps.Clone(p.Labels)
-		ctrs := make(map[string]string, len(p.Containers))
-		for name, id := range p.Containers {
-			if id = podscope.ContainerID(id); id != "" {
-				ctrs[name] = id
-			}
-		}
-		p.Containers = ctrs
-		pe.state = p
+		pe.state = normalise(p)
 	}
 	return e.syncPods()
+}
+
+// SyncPods tells the enforcer the whole set of pods on the node (the
+// watch's list, at start and after a re-list): pods not in it are
+// forgotten and released. Until the first SyncPods, a restarted agent
+// keeps the pod entries the pinned state holds for the policies it
+// adopted (their numbers unchanged), so that pods stay scoped while the
+// watch catches up. Safe for concurrent use.
+func (e *Enforcer) SyncPods(pods []PodState) error {
+	for _, p := range pods {
+		if !podscope.ParseUID(p.UID) {
+			return fmt.Errorf("pod %q: not a pod uid", p.UID)
+		}
+	}
+	if len(pods) > MaxPods {
+		return fmt.Errorf("%d pods: the enforcer keeps at most %d", len(pods), MaxPods)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	next := make(map[string]*podEntry, len(pods))
+	for _, p := range pods {
+		if p.Deleted {
+			continue
+		}
+		pe := e.pods[p.UID]
+		if pe == nil {
+			pe = &podEntry{}
+		}
+		pe.state = normalise(p)
+		next[p.UID] = pe
+	}
+	e.pods = next
+	e.podsSynced = true
+	return e.syncPods()
+}
+
+func normalise(p PodState) PodState {
+	p.Labels = maps.Clone(p.Labels)
+	ctrs := make(map[string]string, len(p.Containers))
+	for name, id := range p.Containers {
+		if id = podscope.ContainerID(id); id != "" {
+			ctrs[name] = id
+		}
+	}
+	p.Containers = ctrs
+	return p
 }
 
 // syncPods writes the current plan's pod scopes; e.mu is held.
@@ -203,6 +241,25 @@ func (e *Enforcer) podScopes(pl *Plan) (map[uint64]uint64, error) {
 			allCtr[cid] |= bits
 		}
 	}
+	known := map[string]bool{}
+	for _, pe := range e.pods {
+		for _, cid := range pe.state.Containers {
+			known[cid] = true
+		}
+	}
+	if !e.podsSynced {
+		// pods the pinned state had and the watch has not told of yet
+		for uid, bits := range e.podBits {
+			if e.pods[uid] == nil && bits&e.carry != 0 {
+				podBits[uid] = bits & e.carry
+			}
+		}
+		for cid, bits := range e.ctrBits {
+			if !known[cid] && bits&e.carry != 0 {
+				allCtr[cid] = bits & e.carry
+			}
+		}
+	}
 	if err := e.pscope.SetPods(podBits); err != nil {
 		return nil, err
 	}
@@ -241,26 +298,36 @@ func (e *Enforcer) podScopes(pl *Plan) (map[uint64]uint64, error) {
 	if err != nil {
 		return nil, err
 	}
-	known := map[string]bool{}
-	for _, pe := range e.pods {
-		for _, cid := range pe.state.Containers {
-			known[cid] = true
-		}
-	}
 	var forget []uint64
 	for id, uid := range recPods {
-		if e.pods[uid] == nil {
+		if e.pods[uid] == nil && e.podsSynced {
 			forget = append(forget, id)
 			continue
 		}
 		dyn[id] |= podBits[uid]
 	}
 	for id, cid := range recCtrs {
-		if !known[cid] {
+		if !known[cid] && e.podsSynced {
 			forget = append(forget, id)
 			continue
 		}
 		dyn[id] |= allCtr[cid]
+	}
+	// what the walk found is recorded too: a restarted agent carries the
+	// records over until it knows the pods again
+	newPods, newCtrs := map[uint64]string{}, map[uint64]string{}
+	for uid, pe := range e.pods {
+		if pe.id != 0 && recPods[pe.id] == "" {
+			newPods[pe.id] = uid
+		}
+		for cid, id := range pe.ctr {
+			if recCtrs[id] == "" {
+				newCtrs[id] = cid
+			}
+		}
+	}
+	if err := e.pscope.Record(newPods, newCtrs); err != nil {
+		e.log.Warn("record the pods' cgroups", "err", err)
 	}
 	for id, m := range dyn {
 		if m == 0 {

@@ -79,8 +79,9 @@ func (s *stage) scopes() map[uint64]uint64 {
 // killed with no user-space step between; another namespace's pod is not;
 // a label change releases the pod; deletion removes its entries; a
 // containerSelector covers only the named container, also from its
-// cgroup's creation when its id is known first; a re-applied set keeps
-// the pods' entries.
+// cgroup's creation when its id is known first; a restarted agent keeps
+// the pods' entries until the watch lists the pods; a re-applied set
+// keeps them too.
 func TestPodScopedPolicies(t *testing.T) {
 	testenv.RequirePrivileged(t)
 	dir := testenv.PinDir(t)
@@ -191,6 +192,38 @@ func TestPodScopedPolicies(t *testing.T) {
 	}
 	if _, ctrs, err := s.e.pscope.Recorded(); err != nil || ctrs[cgID(t, ctrD.Path)] != cidD {
 		t.Errorf("container_cgroups %v (%v): the mkdir program did not scope the container", ctrs, err)
+	}
+
+	// a restarted agent keeps the pods' entries for the policies it adopts
+	// until the watch has listed the pods (SyncPods)
+	s.close()
+	if r := inCgroup(t, ctrA, denied); !r.Killed {
+		t.Fatalf("no agent: %v, want SIGKILL from the pinned state", r)
+	}
+	s = newStage(t, dir)
+	if err := s.e.Set(OriginFile, []policy.Policy{web, nginx}); err != nil {
+		t.Fatal(err)
+	}
+	if r := inCgroup(t, ctrA, denied); !r.Killed {
+		t.Errorf("restarted, pods not listed yet: %v, want SIGKILL", r)
+	}
+	if r := inCgroup(t, ctrD, nginxOnly); !r.Killed {
+		t.Errorf("restarted, pods not listed yet, nginx container: %v, want SIGKILL", r)
+	}
+	stateC := PodState{UID: uidC, Namespace: "prod", Labels: map[string]string{"app": "api"},
+		Containers: map[string]string{"nginx": "containerd://" + cidN, "sidecar": "containerd://" + cidS}}
+	if err := s.e.SyncPods([]PodState{{UID: uidA, Namespace: "prod", Labels: webLabels},
+		{UID: uidB, Namespace: "dev", Labels: webLabels}, stateC}); err != nil {
+		t.Fatal(err)
+	}
+	if r := inCgroup(t, ctrD, nginxOnly); !r.Success() {
+		t.Errorf("pod D not in the watch's list: %v, want it released", r)
+	}
+	if r := inCgroup(t, ctrA, denied); !r.Killed {
+		t.Errorf("pod A listed: %v, want SIGKILL", r)
+	}
+	if r := inCgroup(t, ctrN, nginxOnly); !r.Killed {
+		t.Errorf("pod C's nginx listed: %v, want SIGKILL", r)
 	}
 
 	// a new set (a static policy added, numbers kept or moved): the pods'

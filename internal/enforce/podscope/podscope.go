@@ -127,6 +127,66 @@ func (s *Scope) SetContainers(want map[string]uint64) error {
 	return pinned.Reconcile(s.objs.ContainerScopes, keys)
 }
 
+// Pods reads pod_scopes: pod uid → policy bits.
+func (s *Scope) Pods() (map[string]uint64, error) {
+	out := map[string]uint64{}
+	var (
+		k    podscopePodUid
+		bits uint64
+	)
+	it := s.objs.PodScopes.Iterate()
+	for it.Next(&k, &bits) {
+		out[string(k.Uid[:])] = bits
+	}
+	if err := it.Err(); err != nil {
+		return nil, fmt.Errorf("iterate pod_scopes: %w", err)
+	}
+	return out, nil
+}
+
+// Containers reads container_scopes: container id → policy bits.
+func (s *Scope) Containers() (map[string]uint64, error) {
+	out := map[string]uint64{}
+	var (
+		k    podscopeContainerId
+		bits uint64
+	)
+	it := s.objs.ContainerScopes.Iterate()
+	for it.Next(&k, &bits) {
+		out[string(k.Id[:])] = bits
+	}
+	if err := it.Err(); err != nil {
+		return nil, fmt.Errorf("iterate container_scopes: %w", err)
+	}
+	return out, nil
+}
+
+// Record notes cgroups user space scoped itself, as the program notes its
+// own (pod_cgroups, container_cgroups): cgroup id → pod uid, and cgroup id
+// → container id. The records are what a restarted agent carries over
+// until it knows the pods again.
+func (s *Scope) Record(pods, containers map[uint64]string) error {
+	var errs []error
+	for id, uid := range pods {
+		k, ok := uidKey(uid)
+		if !ok {
+			errs = append(errs, fmt.Errorf("pod scope: %q is not a pod uid", uid))
+			continue
+		}
+		if err := s.objs.PodCgroups.Update(id, k, ebpf.UpdateAny); err != nil {
+			errs = append(errs, fmt.Errorf("update pod_cgroups: %w", err))
+		}
+	}
+	for id, cid := range containers {
+		var k podscopeContainerId
+		copy(k.Id[:], cid)
+		if err := s.objs.ContainerCgroups.Update(id, k, ebpf.UpdateAny); err != nil {
+			errs = append(errs, fmt.Errorf("update container_cgroups: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Recorded lists what the program scoped: cgroup id → pod uid, and
 // cgroup id → container id.
 func (s *Scope) Recorded() (pods, containers map[uint64]string, err error) {
