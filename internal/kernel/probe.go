@@ -32,6 +32,7 @@ const (
 	FeatureTCX            = "tcx"
 	FeatureCgroupSKB      = "cgroup_skb"
 	FeatureTPBTF          = "tp_btf"
+	FeatureCgroupMkdir    = "tp_btf/cgroup_mkdir"
 	FeatureRawTP          = "raw_tp"
 	FeatureTracepoint     = "tracepoint"
 	FeatureFentry         = "fentry"
@@ -146,6 +147,7 @@ func probes() []probe {
 		{FeatureCgroupSKB, GroupProgramTypes, probeCgroupSKB},
 
 		{FeatureTPBTF, GroupAttachTypes, probeTPBTF},
+		{FeatureCgroupMkdir, GroupAttachTypes, probeCgroupMkdir},
 		{FeatureRawTP, GroupAttachTypes, probeRawTP},
 		{FeatureTracepoint, GroupAttachTypes, probeTracepoint},
 		{FeatureFentry, GroupAttachTypes, probeFentry},

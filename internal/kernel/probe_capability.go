@@ -23,6 +23,7 @@ const (
 	CapabilityPacketDrop        = "packet drop"
 	CapabilityModuleBlocking    = "kernel module blocking"
 	CapabilityLSMTier           = "BPF LSM tier"
+	CapabilityPodScopes         = "pod-scoped policies"
 	CapabilityProcessSnapshot   = "process snapshot"
 	CapabilityRingBuffer        = "ring buffer transport"
 	CapabilityOverheadMetrics   = "BPF overhead metrics"
@@ -54,6 +55,7 @@ func DeriveCapabilities(features []Feature) []Capability {
 		fs.packetDrop(),
 		fs.moduleBlocking(),
 		fs.lsmTier(),
+		fs.podScopes(),
 		fs.processSnapshot(),
 		fs.ringBuffer(),
 		fs.overheadMetrics(),
@@ -208,6 +210,19 @@ func (fs featureSet) lsmTier() Capability {
 	}
 	return unavailable(name, "BPF LSM programs do not load or attach here: "+fs.reason(FeatureLSMAttach)+
 		"; enforcement kills instead of refusing")
+}
+
+func (fs featureSet) podScopes() Capability {
+	const name = CapabilityPodScopes
+	switch {
+	case !fs.has(FeatureCgroup2):
+		return unavailable(name, "needs a cgroup v2 hierarchy, whose ids scope policies: "+fs.reason(FeatureCgroup2))
+	case !fs.has(FeatureCgroupMkdir):
+		return degraded(name, "pods' cgroups are scoped when the agent finds them, not at their creation: "+
+			"a new pod's first execs may run unscoped ("+fs.reason(FeatureCgroupMkdir)+")")
+	}
+	return full(name, "a new pod's cgroup (and a container's whose id is known) is scoped as it is created "+
+		"(tp_btf cgroup_mkdir), before its first exec; the pods come from the Kubernetes watch")
 }
 
 func (fs featureSet) processSnapshot() Capability {

@@ -65,6 +65,7 @@ func TestDeriveCapabilities(t *testing.T) {
 				CapabilityOverheadMetrics:   StatusFull,
 				CapabilityModuleBlocking:    StatusDegraded,
 				CapabilityLSMTier:           StatusUnavailable,
+				CapabilityPodScopes:         StatusFull,
 			},
 			detail: map[string]string{
 				CapabilityExecBlocking:      "kill at exec",
@@ -235,8 +236,8 @@ func TestDeriveCapabilitiesNamesEachOnce(t *testing.T) {
 			t.Errorf("capability %q has no detail", c.Name)
 		}
 	}
-	if len(caps) != 11 {
-		t.Errorf("got %d capabilities, want 11", len(caps))
+	if len(caps) != 12 {
+		t.Errorf("got %d capabilities, want 12", len(caps))
 	}
 }
 
@@ -299,7 +300,7 @@ func TestProbeThisKernel(t *testing.T) {
 		FeatureTPBTF, FeatureRawTP, FeatureRingbuf, FeatureSendSignal, FeatureLoop, FeatureIterNum, FeatureRdonlyCast,
 		FeatureCgroupConnect4, FeatureCgroupConnect6, FeatureCgroupSendmsg4, FeatureCgroupSendmsg6,
 		FeatureCgroupSKB, FeatureXDP, FeatureTCX, FeatureIterTask, FeatureBTF, FeatureBPFStats,
-		FeatureCgroup2,
+		FeatureCgroup2, FeatureCgroupMkdir,
 	} {
 		if f, _ := report.Feature(name); !f.Available {
 			t.Errorf("%s: unavailable (%s), this kernel has it", name, f.Detail)
@@ -386,4 +387,24 @@ func cgroupEntries(t *testing.T, root string) []string {
 		names[i] = e.Name()
 	}
 	return names
+}
+
+// TestPodScopesCapability: without the cgroup_mkdir tracepoint, pods are
+// scoped only when the agent finds their cgroups, and the report says so.
+func TestPodScopesCapability(t *testing.T) {
+	get := func(fs []Feature) Capability {
+		for _, c := range DeriveCapabilities(fs) {
+			if c.Name == CapabilityPodScopes {
+				return c
+			}
+		}
+		t.Fatal("no pod scopes capability")
+		return Capability{}
+	}
+	if c := get(without(thisKernel(), FeatureCgroupMkdir)); c.Status != StatusDegraded || !strings.Contains(c.Detail, "first execs may run unscoped") {
+		t.Errorf("without cgroup_mkdir: %+v", c)
+	}
+	if c := get(without(thisKernel(), FeatureCgroup2)); c.Status != StatusUnavailable {
+		t.Errorf("without cgroup2: %+v", c)
+	}
 }

@@ -61,6 +61,15 @@ func probeTPBTF(context.Context) (string, error) {
 	return "loaded and attached to " + strings.Join(targets, ", "), nil
 }
 
+// probeCgroupMkdir: the pod scope (internal/enforce/podscope) scopes a new
+// pod's cgroup from this tracepoint.
+func probeCgroupMkdir(context.Context) (string, error) {
+	if err := attachTracingOnce(ebpf.AttachTraceRawTp, "tp_btf", "cgroup_mkdir"); err != nil {
+		return "", err
+	}
+	return "loaded and attached to cgroup_mkdir", nil
+}
+
 func probeFentry(context.Context) (string, error) {
 	err := attachTracingOnce(ebpf.AttachTraceFEntry, "fentry", openTarget)
 	if err != nil {
