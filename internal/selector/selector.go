@@ -1,5 +1,5 @@
 // Package selector owns the Kubernetes-style choice of pods and containers
-// that rule scopes use, and that policy scopes are to use: namespaces, a pod
+// that rule scopes and policy scopes use: namespaces, a pod
 // label selector with the semantics of Kubernetes's metav1.LabelSelector,
 // and container names. It is pure: it matches the values it is given, and
 // knows nothing of how they were learnt.
