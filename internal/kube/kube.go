@@ -25,6 +25,7 @@ import (
 	"github.com/go-logr/logr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
 	"github.com/vigil-sec/vigil/internal/container"
@@ -84,9 +85,14 @@ type Source struct {
 
 	queue  chan container.Identity
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	closed atomic.Bool
-	synced func() bool
+	ctx    context.Context // ends at Close
+	store  cache.Store     // the informer's pods
+	// listener is told of pod changes (Listen); listenMu orders its calls
+	listenMu sync.Mutex
+	listener *Listener
+	wg       sync.WaitGroup
+	closed   atomic.Bool
+	synced   func() bool
 
 	counts counters
 	// lastWarned is when the last watch error was logged at warn (Unix
@@ -140,7 +146,7 @@ func Start(cfg Config) (*Source, error) {
 	// klog's process-wide logger instead would race with informers
 	// already running.
 	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), logr.FromSlogHandler(cfg.Log.Handler())))
-	s.cancel = cancel
+	s.cancel, s.ctx = cancel, ctx
 	s.startWatch(ctx)
 	for range workers {
 		s.wg.Go(func() { s.work(ctx) })
@@ -205,6 +211,9 @@ func (s *Source) Close() error {
 		return nil
 	}
 	s.cancel()
+	s.listenMu.Lock()
+	s.listener = nil
+	s.listenMu.Unlock()
 	s.wg.Wait()
 	for {
 		select {

@@ -50,7 +50,7 @@ func (s *Source) startWatch(ctx context.Context) {
 		UpdateFunc: func(_, obj any) { s.podChanged(obj) },
 		DeleteFunc: s.podDeleted,
 	})
-	s.synced = inf.HasSynced
+	s.synced, s.store = inf.HasSynced, inf.GetStore()
 	s.wg.Go(func() { inf.RunWithContext(ctx) })
 }
 
@@ -128,15 +128,14 @@ func (s *Source) podChanged(obj any) {
 	for _, id := range waiting {
 		s.settle(id)
 	}
+	s.tell(p, false)
 }
 
 // podDeleted keeps a deleted pod resolvable for the retention.
 func (s *Source) podDeleted(obj any) {
-	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = d.Obj
-	}
-	if p, ok := obj.(*corev1.Pod); ok {
+	if p, ok := podOf(obj); ok {
 		s.idx.remove(string(p.UID), time.Now())
+		s.tell(p, true)
 	}
 }
 
