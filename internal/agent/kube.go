@@ -1,9 +1,11 @@
 package agent
 
 import (
+	"log/slog"
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/container"
+	"github.com/vigil-sec/vigil/internal/enforce"
 	"github.com/vigil-sec/vigil/internal/kube"
 	"github.com/vigil-sec/vigil/internal/metrics"
 )
@@ -40,6 +42,34 @@ func (a *Agent) attachKube(r *container.Resolver) {
 	a.holdFor(r)
 	if !a.kube.WaitSynced(kubeSyncWait) {
 		a.log.Warn("kubernetes: no list of the node's pods yet; starting without it", "waited", kubeSyncWait)
+	}
+	if a.enforcer != nil {
+		a.kube.Listen(podsTo(a.enforcer, a.log))
+	}
+}
+
+// podsTo tells the enforce stage of the node's pods, for policies scoped
+// to namespaces and labels.
+func podsTo(e *enforce.Enforcer, log *slog.Logger) kube.Listener {
+	state := func(c kube.PodChange) enforce.PodState {
+		return enforce.PodState{UID: c.UID, Namespace: c.Namespace, Labels: c.Labels,
+			Containers: c.Containers, Deleted: c.Deleted}
+	}
+	return kube.Listener{
+		Sync: func(pods []kube.PodChange) {
+			states := make([]enforce.PodState, len(pods))
+			for i, p := range pods {
+				states[i] = state(p)
+			}
+			if err := e.SyncPods(states); err != nil {
+				log.Error("pod-scoped policies: sync the node's pods", "err", err)
+			}
+		},
+		Change: func(p kube.PodChange) {
+			if err := e.UpdatePod(state(p)); err != nil {
+				log.Error("pod-scoped policies: follow a pod", "pod", p.Namespace+"/"+p.UID, "err", err)
+			}
+		},
 	}
 }
 
