@@ -254,12 +254,12 @@ func (e *Enforcer) write(pl *Plan, cur *current, held []pinned.Slot) error {
 		e.carry = keep & pl.Pods
 	}
 	if e.pscope != nil {
-		if err := errors.Join(e.pscope.SetPods(maskPods(e.podBits, keep)),
-			e.pscope.SetContainers(maskPods(e.ctrBits, keep))); err != nil {
+		if err := errors.Join(e.pscope.SetPods(maskBits(e.podBits, keep)),
+			e.pscope.SetContainers(maskBits(e.ctrBits, keep))); err != nil {
 			return err
 		}
 	}
-	if err := e.state.SetScopes(maskScopes(prev.scopes, keep)); err != nil {
+	if err := e.state.SetScopes(maskBits(prev.scopes, keep)); err != nil {
 		return err
 	}
 	var errs []error
@@ -327,11 +327,14 @@ func numberOfSlots(slots []pinned.Slot, name string) (int, bool) {
 	return 0, false
 }
 
-func maskScopes(scopes map[uint64]uint64, keep uint64) map[uint64]uint64 {
-	out := make(map[uint64]uint64, len(scopes))
-	for id, m := range scopes {
+// maskBits keeps the policy bits of keep in a map of policy masks
+// (scope_cgroups, pod_scopes, container_scopes), dropping keys left with
+// none.
+func maskBits[K comparable](in map[K]uint64, keep uint64) map[K]uint64 {
+	out := make(map[K]uint64, len(in))
+	for k, m := range in {
 		if m&keep != 0 {
-			out[id] = m & keep
+			out[k] = m & keep
 		}
 	}
 	return out

@@ -383,15 +383,3 @@ func (e *Enforcer) findPod(uid string, pe *podEntry, want map[string]uint64, roo
 	}
 	pe.ctr = ctr
 }
-
-// maskPods keeps the bits of keep in a pod_scopes or container_scopes
-// value set.
-func maskPods(in map[string]uint64, keep uint64) map[string]uint64 {
-	out := make(map[string]uint64, len(in))
-	for uid, m := range in {
-		if m&keep != 0 {
-			out[uid] = m & keep
-		}
-	}
-	return out
-}

@@ -129,34 +129,32 @@ func (s *Scope) SetContainers(want map[string]uint64) error {
 
 // Pods reads pod_scopes: pod uid → policy bits.
 func (s *Scope) Pods() (map[string]uint64, error) {
-	out := map[string]uint64{}
-	var (
-		k    podscopePodUid
-		bits uint64
-	)
-	it := s.objs.PodScopes.Iterate()
-	for it.Next(&k, &bits) {
-		out[string(k.Uid[:])] = bits
-	}
-	if err := it.Err(); err != nil {
-		return nil, fmt.Errorf("iterate pod_scopes: %w", err)
-	}
-	return out, nil
+	return readMap(s.objs.PodScopes, "pod_scopes", func(k *podscopePodUid, bits *uint64) (string, uint64) {
+		return string(k.Uid[:]), *bits
+	})
 }
 
 // Containers reads container_scopes: container id → policy bits.
 func (s *Scope) Containers() (map[string]uint64, error) {
-	out := map[string]uint64{}
+	return readMap(s.objs.ContainerScopes, "container_scopes", func(k *podscopeContainerId, bits *uint64) (string, uint64) {
+		return string(k.Id[:]), *bits
+	})
+}
+
+// readMap reads a whole map, each entry converted by conv.
+func readMap[K, V any, OK comparable, OV any](m *ebpf.Map, name string, conv func(*K, *V) (OK, OV)) (map[OK]OV, error) {
+	out := map[OK]OV{}
 	var (
-		k    podscopeContainerId
-		bits uint64
+		k K
+		v V
 	)
-	it := s.objs.ContainerScopes.Iterate()
-	for it.Next(&k, &bits) {
-		out[string(k.Id[:])] = bits
+	it := m.Iterate()
+	for it.Next(&k, &v) {
+		ok, ov := conv(&k, &v)
+		out[ok] = ov
 	}
 	if err := it.Err(); err != nil {
-		return nil, fmt.Errorf("iterate container_scopes: %w", err)
+		return nil, fmt.Errorf("iterate %s: %w", name, err)
 	}
 	return out, nil
 }
@@ -190,25 +188,16 @@ func (s *Scope) Record(pods, containers map[uint64]string) error {
 // Recorded lists what the program scoped: cgroup id → pod uid, and
 // cgroup id → container id.
 func (s *Scope) Recorded() (pods, containers map[uint64]string, err error) {
-	pods, containers = map[uint64]string{}, map[uint64]string{}
-	var (
-		id  uint64
-		pod podscopePodUid
-		ctr podscopeContainerId
-	)
-	it := s.objs.PodCgroups.Iterate()
-	for it.Next(&id, &pod) {
-		pods[id] = string(pod.Uid[:])
+	if pods, err = readMap(s.objs.PodCgroups, "pod_cgroups", func(id *uint64, pod *podscopePodUid) (uint64, string) {
+		return *id, string(pod.Uid[:])
+	}); err != nil {
+		return nil, nil, err
 	}
-	if err := it.Err(); err != nil {
-		return nil, nil, fmt.Errorf("iterate pod_cgroups: %w", err)
-	}
-	it = s.objs.ContainerCgroups.Iterate()
-	for it.Next(&id, &ctr) {
-		containers[id] = string(ctr.Id[:])
-	}
-	if err := it.Err(); err != nil {
-		return nil, nil, fmt.Errorf("iterate container_cgroups: %w", err)
+	containers, err = readMap(s.objs.ContainerCgroups, "container_cgroups", func(id *uint64, ctr *podscopeContainerId) (uint64, string) {
+		return *id, string(ctr.Id[:])
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	return pods, containers, nil
 }
