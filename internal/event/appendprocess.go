@@ -94,6 +94,9 @@ func appendContainer(b []byte, c *Container) ([]byte, error) {
 	if c.ImageDigest != "" {
 		b = appendStringField(b, "image_digest", c.ImageDigest)
 	}
+	if c.Privileged {
+		b = append(b, `,"privileged":true`...)
+	}
 	if c.Pod != nil { // encoded once per process and change: the JSON is cached
 		raw, err := json.Marshal(c.Pod)
 		if err != nil {

@@ -92,6 +92,10 @@ type Container struct {
 	// ImageDigest is the repository digest the image was pulled by
 	// (sha256:…), which names the content where a tag may move.
 	ImageDigest string `json:"image_digest,omitempty"`
+	// Privileged says the pod's spec runs the container privileged
+	// (securityContext.privileged: every capability and device, no
+	// seccomp or AppArmor confinement), as Kubernetes reports it.
+	Privileged bool `json:"privileged,omitempty"`
 	// Pod is set for containers of Kubernetes pods.
 	Pod *Pod `json:"pod,omitempty"`
 }

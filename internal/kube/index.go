@@ -49,6 +49,9 @@ type podEntry struct {
 	// status, false for those met only through the table.
 	ids  map[string]bool
 	gone time.Time // when deleted (or made a placeholder); zero while live
+	// privileged are the names of the containers the pod's spec runs
+	// privileged
+	privileged map[string]bool
 }
 
 // ctrEntry is what is known of one container, and what was last
@@ -66,6 +69,7 @@ type ctrInfo struct {
 type published struct {
 	pod                 *event.Pod
 	name, image, digest string
+	privileged          bool
 }
 
 type goneMark struct {
@@ -93,6 +97,9 @@ func (u update) edit(c *event.Container) {
 	if u.pub.digest != "" {
 		c.ImageDigest = u.pub.digest
 	}
+	if u.pub.privileged { // a container's spec never changes: once known, it stays
+		c.Privileged = true
+	}
 }
 
 func newIndex(max int, retention time.Duration) *index {
@@ -109,7 +116,7 @@ func newIndex(max int, retention time.Duration) *index {
 // bring the table's containers of the pod up to date, and the containers
 // that were waiting for it. ok is false when the index is full of live
 // pods and the pod was not stored (counted as an eviction).
-func (x *index) upsert(p *event.Pod, ctrs []ctrInfo) (ups []update, waiting []string, ok bool) {
+func (x *index) upsert(p *event.Pod, ctrs []ctrInfo, privileged ...string) (ups []update, waiting []string, ok bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	e := x.pods[p.UID]
@@ -126,6 +133,13 @@ func (x *index) upsert(p *event.Pod, ctrs []ctrInfo) (ups []update, waiting []st
 		p = e.pod // the same value: processes need no re-binding
 	}
 	e.pod, e.criPod = p, nil
+	e.privileged = nil
+	for _, name := range privileged {
+		if e.privileged == nil {
+			e.privileged = make(map[string]bool, len(privileged))
+		}
+		e.privileged[name] = true
+	}
 	for id := range e.ids {
 		e.ids[id] = false
 	}
@@ -144,7 +158,7 @@ func (x *index) upsert(p *event.Pod, ctrs []ctrInfo) (ups []update, waiting []st
 	}
 	for id := range e.ids {
 		ce := x.containers[id]
-		want := published{pod: e.pod, name: ce.info.name, image: ce.info.image, digest: ce.info.digest}
+		want := e.publish(ce, e.pod)
 		if want != ce.sent {
 			ce.sent = want
 			ups = append(ups, update{id: id, pub: want})
@@ -153,6 +167,13 @@ func (x *index) upsert(p *event.Pod, ctrs []ctrInfo) (ups []update, waiting []st
 	waiting = x.waiters[p.UID]
 	delete(x.waiters, p.UID)
 	return ups, waiting, true
+}
+
+// publish is what the table is to show of container ce of the pod, p
+// standing for the pod's value.
+func (e *podEntry) publish(ce *ctrEntry, p *event.Pod) published {
+	return published{pod: p, name: ce.info.name, image: ce.info.image, digest: ce.info.digest,
+		privileged: ce.info.name != "" && e.privileged[ce.info.name]}
 }
 
 // merge lays what b knows over a.
@@ -249,7 +270,7 @@ func (x *index) fill(id container.Identity, c *event.Container, now time.Time) (
 	if p == nil {
 		p = e.criPod
 	}
-	u := update{id: id.ID, pub: published{pod: p, name: ce.info.name, image: ce.info.image, digest: ce.info.digest}}
+	u := update{id: id.ID, pub: e.publish(ce, p)}
 	u.edit(c)
 	ce.sent = u.pub
 	return e.pod != nil && ce.info.name != "" && ce.info.image != ""
@@ -275,7 +296,7 @@ func (x *index) learnt(uid string, c ctrInfo, criPod *event.Pod, now time.Time) 
 	if p == nil {
 		p = e.criPod
 	}
-	ce.sent = published{pod: p, name: ce.info.name, image: ce.info.image, digest: ce.info.digest}
+	ce.sent = e.publish(ce, p)
 	return update{id: c.id, pub: ce.sent}
 }
 

@@ -91,7 +91,8 @@ func strip(obj any) (any, error) {
 			Name: p.Name, Namespace: p.Namespace, UID: p.UID, ResourceVersion: p.ResourceVersion,
 			Labels: p.Labels, OwnerReferences: p.OwnerReferences,
 		},
-		Spec: corev1.PodSpec{NodeName: p.Spec.NodeName},
+		Spec: corev1.PodSpec{NodeName: p.Spec.NodeName, Containers: privilegedOnly(p.Spec.Containers),
+			InitContainers: privilegedOnly(p.Spec.InitContainers)},
 	}
 	st := func(in []corev1.ContainerStatus) []corev1.ContainerStatus {
 		if len(in) == 0 {
@@ -117,7 +118,7 @@ func (s *Source) podChanged(obj any) {
 		return
 	}
 	ev, ctrs := fromPod(p)
-	ups, waiting, stored := s.idx.upsert(ev, ctrs)
+	ups, waiting, stored := s.idx.upsert(ev, ctrs, privileged(p)...)
 	if !stored {
 		s.log.Debug("kubernetes: pod index full", "pod", p.Namespace+"/"+p.Name)
 		return
@@ -137,6 +138,33 @@ func (s *Source) podDeleted(obj any) {
 		s.idx.remove(string(p.UID), time.Now())
 		s.tell(p, true)
 	}
+}
+
+// privilegedOnly keeps the containers of a spec that run privileged, by
+// name alone.
+func privilegedOnly(in []corev1.Container) []corev1.Container {
+	var out []corev1.Container
+	for _, c := range in {
+		if sc := c.SecurityContext; sc != nil && sc.Privileged != nil && *sc.Privileged {
+			t := true
+			out = append(out, corev1.Container{Name: c.Name, SecurityContext: &corev1.SecurityContext{Privileged: &t}})
+		}
+	}
+	return out
+}
+
+// privileged names the containers p's spec runs privileged (strip left
+// only those).
+func privileged(p *corev1.Pod) []string {
+	var out []string
+	for _, list := range [][]corev1.Container{p.Spec.InitContainers, p.Spec.Containers} {
+		for _, c := range list {
+			if sc := c.SecurityContext; sc != nil && sc.Privileged != nil && *sc.Privileged {
+				out = append(out, c.Name)
+			}
+		}
+	}
+	return out
 }
 
 // fromPod is the immutable event.Pod of p, and its containers.

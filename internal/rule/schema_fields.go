@@ -54,6 +54,7 @@ func newSchema(baseProvider types.Provider, baseAdapter types.Adapter) (*schema,
 		strField("name", "container name", func(c *event.Container) string { return c.Name }),
 		strField("image", "container image as the runtime names it", func(c *event.Container) string { return c.Image }),
 		strField("image_digest", "repository digest the image was pulled by (sha256:…)", func(c *event.Container) string { return c.ImageDigest }),
+		boolField("privileged", "the pod's spec runs the container privileged (Kubernetes)", func(c *event.Container) bool { return c.Privileged }),
 		objField("pod", "Kubernetes pod", podT, &z.pod, func(c *event.Container) *event.Pod { return c.Pod }),
 	)
 	fileIDT := newObjType("vigil.FileID",
