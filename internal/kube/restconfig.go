@@ -70,6 +70,16 @@ func Resolve(o Options) (*Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("kubeconfig %s: %w", kubeconfig, err)
 		}
+		// the kubeconfig's CA as it is now: client-go caches transports by
+		// the CA file's path, so a file rewritten for another server (a
+		// new cluster at the same path) would meet a transport holding the
+		// old CA
+		if f := rc.TLSClientConfig.CAFile; f != "" && len(rc.TLSClientConfig.CAData) == 0 {
+			if rc.TLSClientConfig.CAData, err = os.ReadFile(f); err != nil {
+				return nil, fmt.Errorf("kubeconfig %s: certificate authority: %w", kubeconfig, err)
+			}
+			rc.TLSClientConfig.CAFile = ""
+		}
 	} else if rc, err = rest.InClusterConfig(); err != nil {
 		return nil, fmt.Errorf("kubernetes in-cluster configuration: %w", err)
 	}
