@@ -298,9 +298,10 @@ func (a *Agent) handle(raw []byte) {
 	}
 	a.counts.record(h.Kind)
 	if a.hold != nil {
-		// the event's own time: no clock read per record
-		a.hold.release(ev.Time, a.pass)
-		if a.hold.intercept(ev, ev.Time, a.pass) {
+		if a.hold.holding() { // a clock read only while something is held
+			a.hold.release(time.Now(), a.pass)
+		}
+		if a.hold.intercept(ev, a.pass) {
 			return
 		}
 	}

@@ -64,7 +64,9 @@ func newHolder(r *container.Resolver) *holder {
 
 // intercept holds ev when it belongs to a container being looked up, and
 // reports whether it did; release hands held events back through pass.
-func (h *holder) intercept(ev *event.Event, now time.Time, pass func(*event.Event)) bool {
+// Ages are taken from the local monotonic clock, never from event times,
+// so a stepped wall clock neither keeps nor drops a hold early.
+func (h *holder) intercept(ev *event.Event, pass func(*event.Event)) bool {
 	p := ev.Process
 	if p == nil {
 		return false
@@ -79,7 +81,7 @@ func (h *holder) intercept(ev *event.Event, now time.Time, pass func(*event.Even
 			return false
 		}
 		if q = h.byRef[ref]; q == nil {
-			q = &heldQueue{ref: ref, since: now}
+			q = &heldQueue{ref: ref, since: time.Now()}
 			h.byRef[ref] = q
 			h.queues = append(h.queues, q)
 		}

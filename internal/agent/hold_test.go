@@ -98,7 +98,16 @@ func TestFirstExecHeldUntilNamed(t *testing.T) {
 	wait := runContainer(t, ctr, "/bin/sh", "-c", "/bin/true held; exit 0")
 
 	src.waitAsked(t, ctr.id)
-	wait() // the container has run to its end: its events are all in the ring or held
+	wait() // the container has run to its end
+	// the pipeline has read its records: the shell's exec, its fork, the
+	// child's exec and the exits are held (four at least), not delivered
+	deadline := time.Now().Add(waitLimit)
+	for r.hold.stats.pending.Load() < 4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events held after %v: want the container's exec, fork, exec and exits", r.hold.stats.pending.Load(), waitLimit)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if held := r.sink.find(func(ev *event.Event) bool {
 		return ev.Process != nil && ev.Process.Container != nil && ev.Process.Container.ID == ctr.id
 	}); len(held) != 0 {
@@ -153,7 +162,6 @@ func TestHolderOverflowReleasesOldestInOrder(t *testing.T) {
 	h.max = 3
 	var out []*event.Event
 	pass := func(ev *event.Event) { out = append(out, ev) }
-	now := time.Now()
 	exec := func(pid uint32, id string) *event.Event {
 		return &event.Event{Kind: event.KindProcessExec, Process: &event.Process{PID: pid,
 			Cgroup: event.Cgroup{Path: "/docker/" + id}}}
@@ -162,11 +170,11 @@ func TestHolderOverflowReleasesOldestInOrder(t *testing.T) {
 	a1, fork, a2 := exec(10, idA), &event.Event{Kind: event.KindProcessFork, Process: &event.Process{PID: 11, PPID: 10}}, exec(11, idA)
 	other := &event.Event{Kind: event.KindFileOpen, Process: &event.Process{PID: 99}}
 	for _, ev := range []*event.Event{a1, fork, other, a2} {
-		if held := h.intercept(ev, now, pass); held == (ev == other) {
+		if held := h.intercept(ev, pass); held == (ev == other) {
 			t.Fatalf("event of pid %d: held %v", ev.Process.PID, held)
 		}
 	}
-	if !h.intercept(exec(20, idB), now, pass) {
+	if !h.intercept(exec(20, idB), pass) {
 		t.Fatal("the second container's exec was not held")
 	}
 	if len(out) != 3 || out[0] != a1 || out[1] != fork || out[2] != a2 {
