@@ -97,7 +97,7 @@ func appendContainer(b []byte, c *Container) ([]byte, error) {
 	if c.Privileged {
 		b = append(b, `,"privileged":true`...)
 	}
-	if c.Pod != nil { // encoded once per process and change: the JSON is cached
+	if c.Pod != nil { // per process and change, not per event: a process's JSON is cached
 		raw, err := json.Marshal(c.Pod)
 		if err != nil {
 			return b, err
