@@ -256,11 +256,12 @@ func TestPodScopedPolicies(t *testing.T) {
 	if m, ok := s.scopes()[cgID(t, podA.Path)]; ok {
 		t.Errorf("deleted pod still scoped: %#x", m)
 	}
-	if rec, _, _ := s.e.pscope.Recorded(); rec[cgID(t, podA.Path)] != "" {
-		t.Errorf("deleted pod still in pod_cgroups: %v", rec)
+	if rec, _, err := s.e.pscope.Recorded(); err != nil || rec[cgID(t, podA.Path)] != "" {
+		t.Errorf("deleted pod still in pod_cgroups: %v (%v)", rec, err)
 	}
-	if bits := s.e.podBits[uidA]; bits != 0 {
-		t.Errorf("deleted pod still in pod_scopes: %#x", bits)
+	// the kernel's map, not the enforcer's copy of it
+	if pods, err := s.e.pscope.Pods(); err != nil || pods[uidA] != 0 {
+		t.Errorf("deleted pod still in pod_scopes: %#x (%v)", pods[uidA], err)
 	}
 	if r := inCgroup(t, ctrA, denied); !r.Success() {
 		t.Errorf("deleted pod: %v, want it to run", r)
