@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -106,15 +107,19 @@ exec:
 			t.Fatal(err)
 		}
 		feed.waitFor(t, "an event with the new label", func(ev *event.Event) bool {
-			return containerID(ev) == cid && ev.Process.Container.Pod.Labels["tier"] == "two"
+			return containerID(ev) == cid && podLabel(ev, "tier") == "two"
 		})
 	})
 
 	t.Run("the API server goes away and comes back", func(t *testing.T) {
 		lab.StopAPIServer()
-		mark := feed.seen()
+		mark := time.Now() // events after this happened with the API server away
+		waitFor(t, "the agent to lose its pod watch", func() bool {
+			return strings.Contains(stderr.String(), "pod watch lost")
+		})
 		feed.waitFor(t, "an event of the pod while the API server is away", func(ev *event.Event) bool {
-			return containerID(ev) == cid && ev.Time.After(mark) && ev.Process.Container.Pod.Name == "meta"
+			p := ev.Process.Container.Pod
+			return containerID(ev) == cid && ev.Time.After(mark) && p != nil && p.Name == "meta"
 		})
 		lab.StartAPIServer()
 		waitFor(t, "the API server back", func() bool {
@@ -122,17 +127,17 @@ exec:
 			return err == nil
 		})
 		feed.waitFor(t, "an event with the label set after the API server came back", func(ev *event.Event) bool {
-			return containerID(ev) == cid && ev.Process.Container.Pod.Labels["tier"] == "three"
+			return containerID(ev) == cid && podLabel(ev, "tier") == "three"
 		})
 	})
 
 	t.Run("a deleted pod's late events keep its names", func(t *testing.T) {
-		mark := feed.seen()
 		if _, err := lab.Kubectl("-n", nsA, "delete", "pod", "meta", "--wait=true", "--grace-period=30"); err != nil {
 			t.Fatal(err)
 		}
+		// the shell exits only from its TERM trap: after the deletion
 		exit := feed.waitFor(t, "the pod's shell exiting", func(ev *event.Event) bool {
-			return ev.Kind == event.KindProcessExit && containerID(ev) == cid && ev.Time.After(mark)
+			return ev.Kind == event.KindProcessExit && containerID(ev) == cid && slices.Contains(ev.Process.Args, loop)
 		})
 		if p := exit.Process.Container.Pod; p == nil || p.Name != "meta" || p.Namespace != nsA {
 			t.Errorf("the exit after deletion carries pod %+v", p)
@@ -174,6 +179,14 @@ func fileSHA256(t *testing.T, path string) string {
 	}
 	s := sha256.Sum256(raw)
 	return hex.EncodeToString(s[:])
+}
+
+// podLabel is a label of the event's pod, "" without one.
+func podLabel(ev *event.Event, key string) string {
+	if p := ev.Process.Container.Pod; p != nil {
+		return p.Labels[key]
+	}
+	return ""
 }
 
 func containerID(ev *event.Event) string {
@@ -235,7 +248,6 @@ type podFeed struct {
 	off    int64
 	events []*event.Event
 	alerts []*event.Alert
-	last   time.Time
 }
 
 func (f *podFeed) read(t *testing.T) {
@@ -271,9 +283,6 @@ func (f *podFeed) read(t *testing.T) {
 		}
 		if ev.Process != nil && ev.Process.Container != nil {
 			f.events = append(f.events, ev)
-			if ev.Time.After(f.last) {
-				f.last = ev.Time
-			}
 		}
 	}
 }
@@ -328,11 +337,4 @@ func (f *podFeed) count(which, also func(*event.Event) bool) (n, both int) {
 		}
 	}
 	return n, both
-}
-
-// seen is the time of the latest event read so far.
-func (f *podFeed) seen() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.last
 }
