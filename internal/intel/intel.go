@@ -112,6 +112,13 @@ type SourceStatus struct {
 	Failures    uint64
 	Unchanged   uint64 // 304 Not Modified, or the same content
 	Bytes       int64  // memory the source's indicators hold, estimated
+	// FailuresByReason counts the refused refreshes by reason
+	// (ReasonUnreachable, ReasonMalformed, …).
+	FailuresByReason map[string]uint64
+	// Skipped counts the values of the set in force left out, by why:
+	// "warninglist", "never_act", "not_to_ids", "type" (a MISP type
+	// vigil does not act on).
+	Skipped map[string]int
 }
 
 // Set is an immutable snapshot of every source's indicators; readers on
@@ -150,5 +157,5 @@ type SourceStatus struct {
 // Options carries the logger (log/slog), the Prometheus registerer for the
 // intel metrics, and an optional clock and HTTP client for tests.
 type Set struct {
-	// filled in by the feeds implementation
+	sources []*sourceSet // in configuration order
 }
