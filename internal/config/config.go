@@ -34,6 +34,8 @@ type Config struct {
 	Rules   Rules
 	// Kubernetes says how to learn the node's pods.
 	Kubernetes Kubernetes
+	// Intel are the threat-intelligence sources (docs/intel.md).
+	Intel Intel
 	// Sections holds the top-level sections other parts of vigil decode
 	// themselves (sensors, policies, …), with their positions.
 	Sections map[string]*yaml.Node
@@ -62,7 +64,7 @@ type API struct {
 
 // sections other parts of vigil own; the file may carry them.
 func otherSections() []string {
-	return []string{"sensors", "policies", "enforce", "intel"}
+	return []string{"sensors", "policies", "enforce"}
 }
 
 // Default is the configuration without a file: the metrics and API
@@ -104,7 +106,7 @@ func Parse(file string, data []byte) (*Config, error) {
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 		return c, nil
 	}
-	allowed := append([]string{"outputs", "metrics", "api", "rules", "kubernetes"}, otherSections()...)
+	allowed := append([]string{"outputs", "metrics", "api", "rules", "kubernetes", "intel"}, otherSections()...)
 	top, ok := d.mapping(root, "", allowed...)
 	if !ok {
 		return nil, d.err()
@@ -115,6 +117,7 @@ func Parse(file string, data []byte) (*Config, error) {
 	c.Rules.file = file
 	decodeKey(top, "", "rules", &c.Rules, d.rules)
 	decodeKey(top, "", "kubernetes", &c.Kubernetes, d.kubernetes)
+	decodeKey(top, "", "intel", &c.Intel, d.intel)
 	for _, name := range otherSections() {
 		if n := top[name]; n != nil {
 			c.Sections[name] = n

@@ -1,0 +1,270 @@
+package agent
+
+import (
+	"context"
+	"net/netip"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/vigil-sec/vigil/internal/config"
+	"github.com/vigil-sec/vigil/internal/enforce"
+	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/intel"
+	"github.com/vigil-sec/vigil/internal/policy"
+)
+
+// IntelSet is what the agent reads of a snapshot of indicators: the
+// methods of *intel.Set (the contract in internal/intel).
+type IntelSet interface {
+	Len() int
+	Sources() []intel.SourceStatus
+	Hash(t intel.Type, digest string) []*intel.Indicator
+	IP(a netip.Addr, port uint16) []*intel.Indicator
+	Domain(name string) []*intel.Indicator
+	Each(t intel.Type, fn func(*intel.Indicator) bool)
+}
+
+// IntelFeed runs the sources and hands out their indicators: an
+// *intel.Manager (cmd/vigil adapts it).
+type IntelFeed interface {
+	// Run refreshes the sources until ctx ends.
+	Run(ctx context.Context)
+	// Current is the set in force; never nil.
+	Current() IntelSet
+	// Subscribe has fn called after each swap, in order.
+	Subscribe(fn func(IntelSet))
+	Refresh(ctx context.Context, name string) error
+	Status() []intel.SourceStatus
+}
+
+// IntelConfig configures the intel stage: the config file's `intel:`
+// section (with the --intel sources) and the feed that runs them.
+type IntelConfig struct {
+	config.Intel
+	Feed IntelFeed
+}
+
+// intelStage turns each set of indicators into one generated policy per
+// source (intel.<name>) for the enforce stage, and matches in user space
+// what the kernel cannot: md5/sha1 of executed binaries, DNS names.
+// Every alert it touches gets the indicators' provenance.
+type intelStage struct {
+	cfg     IntelConfig
+	sources map[string]intel.SourceConfig
+	set     atomic.Pointer[intelSnapshot]
+	alerts  chan *event.Alert // raised off the pipeline goroutine
+	hashes  *binaryHashes
+	// applied says how the last set fared in the enforce stage
+	mu       sync.Mutex
+	applyErr string
+	applies  uint64
+	hits     map[intelHitKey]uint64
+}
+
+// intelSnapshot is a set and what the event path needs to know of it.
+type intelSnapshot struct {
+	set IntelSet
+	// userHashes are the digest types matched in user space: md5, sha1
+	// and sha512 (sha256 goes to the exec guard)
+	userHashes []intel.Type
+	domains    bool
+}
+
+type intelHitKey struct{ source, typ, action string }
+
+// IntelPolicyName is the policy a source's indicators become.
+func IntelPolicyName(source string) string { return config.IntelPolicyPrefix + source }
+
+func newIntelStage(c IntelConfig) *intelStage {
+	s := &intelStage{cfg: c, sources: map[string]intel.SourceConfig{}, alerts: make(chan *event.Alert, 256),
+		hits: map[intelHitKey]uint64{}}
+	for _, sc := range c.Sources {
+		s.sources[sc.Name] = sc
+	}
+	s.hashes = newBinaryHashes(4096)
+	s.set.Store(snapshotOf(c.Feed.Current()))
+	return s
+}
+
+func snapshotOf(set IntelSet) *intelSnapshot {
+	snap := &intelSnapshot{set: set}
+	loaded := map[intel.Type]int{}
+	for _, st := range set.Sources() {
+		for t, n := range st.Loaded {
+			loaded[t] += n
+		}
+	}
+	for _, t := range []intel.Type{intel.TypeMD5, intel.TypeSHA1, intel.TypeSHA512} {
+		if loaded[t] > 0 {
+			snap.userHashes = append(snap.userHashes, t)
+		}
+	}
+	snap.domains = loaded[intel.TypeDomain] > 0
+	return snap
+}
+
+// intelPolicies makes one policy per configured source that has
+// indicators the kernel acts on: its sha256 digests (held and hashed at
+// first exec, killed in enforce mode; hashed after the fact and reported
+// in monitor mode), its addresses and prefixes (connect and sendmsg
+// refused, packets dropped on the configured interfaces). Each entry is
+// named by the indicator's value, so that the agent finds its provenance
+// again when the kernel reports a hit.
+func intelPolicies(set IntelSet, in config.Intel, sources []intel.SourceConfig) []policy.Policy {
+	byName := map[string]*policy.Policy{}
+	var order []string
+	for _, sc := range sources {
+		byName[sc.Name] = &policy.Policy{Name: IntelPolicyName(sc.Name), Mode: sc.Mode, Severity: sc.Severity,
+			Description: "indicators of intel source " + sc.Name, Tags: []string{"intel"}, Scope: in.Scope,
+			Source: sc.Source}
+		order = append(order, sc.Name)
+	}
+	set.Each(intel.TypeSHA256, func(ind *intel.Indicator) bool {
+		if p := byName[sourceOf(ind)]; p != nil {
+			p.Exec.DenySHA256 = append(p.Exec.DenySHA256, policy.HashRule{
+				Entry: policy.Entry{Name: ind.Value, Source: p.Source}, SHA256: ind.Value})
+		}
+		return true
+	})
+	set.Each(intel.TypeIP, func(ind *intel.Indicator) bool {
+		p := byName[sourceOf(ind)]
+		if p == nil || !ind.Prefix.IsValid() {
+			return true
+		}
+		e := policy.Entry{Name: ind.Value, Source: p.Source}
+		r := policy.NetRule{Entry: e, Prefix: ind.Prefix.Masked()}
+		if ind.Port != 0 {
+			r.Ports = []uint16{ind.Port}
+		}
+		p.Connect = append(p.Connect, r)
+		if ind.Port == 0 && len(in.Interfaces) > 0 {
+			p.Packets.Drop = append(p.Packets.Drop, policy.PrefixRule{Entry: e, Prefix: ind.Prefix.Masked()})
+		}
+		return true
+	})
+	var out []policy.Policy
+	for _, name := range order {
+		p := byName[name]
+		p.Exec.HoldUnknown = p.Mode == policy.Enforce && len(p.Exec.DenySHA256) > 0
+		if len(p.Packets.Drop) > 0 {
+			p.Packets.Interfaces = in.Interfaces
+		}
+		// kept when empty: its number and scope tell the user-space
+		// matches (md5, domains) where and how they act
+		out = append(out, *p)
+	}
+	return out
+}
+
+func sourceOf(ind *intel.Indicator) string {
+	if ind.Prov == nil {
+		return ""
+	}
+	return ind.Prov.Source
+}
+
+// startIntel subscribes the enforce stage to the feed and applies the
+// set in force now. The feed itself runs in Run.
+func (a *Agent) startIntel() {
+	c := a.cfg.Intel
+	if c == nil || c.Feed == nil {
+		return
+	}
+	a.intel = newIntelStage(*c)
+	a.applyIntel(c.Feed.Current())
+	c.Feed.Subscribe(a.applyIntel)
+}
+
+// applyIntel takes a new set: the event path reads it at once, and the
+// kernel's tables get its indicators. When the enforce stage refuses
+// them, the previous indicators stay in force in the kernel and the error
+// is reported (vigil intel stats, the log).
+func (a *Agent) applyIntel(set IntelSet) {
+	s := a.intel
+	s.set.Store(snapshotOf(set))
+	if a.enforcer == nil {
+		return
+	}
+	err := a.enforcer.Set(enforce.OriginIntel, intelPolicies(set, s.cfg.Intel, s.cfg.Sources))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.applies++
+	s.applyErr = ""
+	if err != nil {
+		s.applyErr = err.Error()
+		a.log.Error("intel indicators not applied; the previous ones stay in force", "err", err)
+	}
+}
+
+// hit counts an indicator's hit for vigil_intel_hits_total.
+func (s *intelStage) hit(source string, t intel.Type, action event.Action) {
+	s.mu.Lock()
+	s.hits[intelHitKey{source, string(t), string(action)}]++
+	s.mu.Unlock()
+}
+
+// IntelHit is one count of vigil_intel_hits_total.
+type IntelHit struct {
+	Source, Type, Action string
+	Count                uint64
+}
+
+func (s *intelStage) hitCounts() []IntelHit {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]IntelHit, 0, len(s.hits))
+	for k, n := range s.hits {
+		out = append(out, IntelHit{Source: k.source, Type: k.typ, Action: k.action, Count: n})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Source != b.Source {
+			return a.Source < b.Source
+		}
+		if a.Type != b.Type {
+			return a.Type < b.Type
+		}
+		return a.Action < b.Action
+	})
+	return out
+}
+
+// matchesOf turns indicators (of one source, or all when source is "")
+// into an alert's provenance, at most event.MaxIntelMatches.
+func matchesOf(inds []*intel.Indicator, source string) []event.IntelMatch {
+	var out []event.IntelMatch
+	for _, ind := range inds {
+		if source != "" && sourceOf(ind) != source {
+			continue
+		}
+		if len(out) == event.MaxIntelMatches {
+			break
+		}
+		m := event.IntelMatch{Type: string(ind.Type), Value: ind.Value}
+		if p := ind.Prov; p != nil {
+			m.Source, m.EventUUID, m.EventInfo, m.AttributeUUID = p.Source, p.EventUUID, p.EventInfo, p.AttributeUUID
+			m.AttributeType, m.AttributeValue, m.Tags, m.Techniques = p.AttributeType, p.Value, p.Tags, p.Techniques
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// withProvenance adds the matches to an alert: intel, and the MITRE
+// techniques of their events.
+func withProvenance(al *event.Alert, ms []event.IntelMatch) {
+	al.Intel = ms
+	seen := map[string]bool{}
+	for _, t := range al.Rule.MITRE {
+		seen[t] = true
+	}
+	for _, m := range ms {
+		for _, t := range m.Techniques {
+			if !seen[t] {
+				seen[t] = true
+				al.Rule.MITRE = append(al.Rule.MITRE, t)
+			}
+		}
+	}
+}
