@@ -15,7 +15,14 @@ type Alert struct {
 	// Suppressed counts earlier matches of the same rule and process that
 	// throttling held back since the last alert that got through.
 	Suppressed uint64 `json:"suppressed,omitempty"`
+	// Intel are the threat-intelligence indicators the alert is about,
+	// with their provenance (docs/intel.md); at most MaxIntelMatches.
+	Intel []IntelMatch `json:"intel,omitempty"`
 }
+
+// MaxIntelMatches bounds Alert.Intel: a value listed by many MISP events
+// names the first ones.
+const MaxIntelMatches = 8
 
 // KindAlert is Alert.Kind.
 const KindAlert Kind = "alert"

@@ -144,5 +144,10 @@ func (al *Alert) AppendJSON(b []byte) ([]byte, error) {
 	if al.Suppressed > 0 {
 		b = appendUintField(b, "suppressed", al.Suppressed)
 	}
+	if len(al.Intel) > 0 {
+		if b, err = appendField(b, "intel", al.Intel); err != nil {
+			return b, err
+		}
+	}
 	return append(b, '}'), nil
 }
