@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/enforce/execguard"
@@ -26,6 +27,9 @@ const (
 	OriginApplied Origin = "applied"
 	// OriginRules is rules with action kill or deny.
 	OriginRules Origin = "rules"
+	// OriginIntel is threat-intelligence sources: one policy each,
+	// intel.<source>, generated from its indicators.
+	OriginIntel Origin = "intel"
 )
 
 type namedPolicy struct {
@@ -93,7 +97,7 @@ func (e *Enforcer) SetAll(sets map[Origin][]policy.Policy) error {
 	defer e.mu.Unlock()
 	next := map[Origin][]namedPolicy{}
 	seen := map[string]Origin{}
-	for _, o := range []Origin{OriginRules, OriginFile, OriginApplied} {
+	for _, o := range []Origin{OriginRules, OriginIntel, OriginFile, OriginApplied} {
 		for _, p := range sets[o] {
 			if prev, dup := seen[p.Name]; dup {
 				if prev == o {
@@ -127,8 +131,9 @@ func (e *Enforcer) Upsert(origin Origin, ps []policy.Policy) error {
 }
 
 // Remove takes policies out of the set, by name (all of them but the rules'
-// when names is empty), and returns the names removed. The rules' policy
-// follows the rules and cannot be removed here.
+// and the intel sources' when names is empty), and returns the names
+// removed. The rules' policy follows the rules, and the intel policies
+// their sources: neither can be removed here.
 func (e *Enforcer) Remove(names []string) ([]string, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -140,7 +145,7 @@ func (e *Enforcer) Remove(names []string) ([]string, error) {
 	var removed []string
 	for o, list := range e.origins {
 		for _, np := range list {
-			if o != OriginRules && (len(names) == 0 || drop[np.Name]) {
+			if o != OriginRules && o != OriginIntel && (len(names) == 0 || drop[np.Name]) {
 				removed = append(removed, np.Name)
 				delete(drop, np.Name)
 				continue
@@ -152,6 +157,9 @@ func (e *Enforcer) Remove(names []string) ([]string, error) {
 		return nil, fmt.Errorf("policy %q carries the rules with action kill or deny: change the rules instead", RulesPolicyName)
 	}
 	for n := range drop {
+		if strings.HasPrefix(n, "intel.") {
+			return nil, fmt.Errorf("policy %q carries an intel source's indicators: change the intel configuration instead", n)
+		}
 		return nil, fmt.Errorf("no policy %q: `vigil policy list` shows the set", n)
 	}
 	sort.Strings(removed)

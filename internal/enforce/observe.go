@@ -9,6 +9,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/enforce/execguard"
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/kernel"
+	"github.com/vigil-sec/vigil/internal/policy"
 )
 
 // Observe looks at every enriched event for what the kernel could not
@@ -206,4 +207,26 @@ func (e *Enforcer) policiesOf(ev *event.Event) uint64 {
 		}
 	}
 	return mask
+}
+
+// Governs reports whether the policy named name governs ev's process
+// (its scope holds the process's cgroup), and in which mode: what user
+// space checks before it acts on a match the kernel could not make (an
+// IOC's md5 or domain). ok is false when no such policy is in force.
+func (e *Enforcer) Governs(ev *event.Event, name string) (mode policy.Mode, ok bool) {
+	pl := e.cur.Load().plan
+	n, found := numberOf(pl, name)
+	if !found || e.policiesOf(ev)&(1<<n) == 0 {
+		return "", false
+	}
+	return pl.Policies[n].Mode, true
+}
+
+// KillFor kills ev's process from user space for the policy named name,
+// filling ev.Enforcement (action killed, or would_kill with the reason it
+// failed).
+func (e *Enforcer) KillFor(ev *event.Event, name, hook string) {
+	n, _ := numberOf(e.cur.Load().plan, name)
+	ev.Enforcement = &event.Enforcement{Policy: name, PolicyID: n, Action: event.ActionWouldKill, Hook: hook}
+	e.killUserspace(ev)
 }
