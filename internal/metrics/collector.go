@@ -133,6 +133,13 @@ func (c *Collector) collectPipeline(ch chan<- prometheus.Metric, s PipelineStats
 	if e := s.Enforcement; e != nil {
 		c.collectEnforcement(ch, e)
 	}
+	if in := s.Intel; in != nil {
+		for _, h := range in.Hits {
+			ch <- counter(d.intelHits, float64(h.Count), h.Source, h.Type, h.Action)
+		}
+		ch <- counter(d.intelHashed, float64(in.Hashed))
+		ch <- counter(d.intelHashDropped, float64(in.HashDropped))
+	}
 	c.collectMetadata(ch, s)
 }
 

@@ -26,6 +26,7 @@ type descs struct {
 	apiSubscribers, sinkErrors                                *prometheus.Desc
 	policyHits, userKills, userKillFails, userKillLatency     *prometheus.Desc
 	execHolds, packetsDropped, packetBytesDropped             *prometheus.Desc
+	intelHits, intelHashed, intelHashDropped                  *prometheus.Desc
 	kube                                                      kubeDescs
 }
 
@@ -92,12 +93,16 @@ func newDescs(pod output.PodLabels) descs {
 		reloads: n("config_reloads_total", "Reloads of the rules or the policy files (SIGHUP, or their files changed), by result: "+
 			"applied, or rejected (the set had errors, logged with file and line; the last good set stays).", "what", "result"),
 
-		policyHits:         n("policy_hits_total", "What the kernel did for a policy (killed, denied, would_kill, would_deny, held), counted in pinned maps: it includes what happened while no agent ran.", "policy", "action"),
-		userKills:          n("userspace_kills_total", "Processes the agent killed from user space (rules the kernel cannot decide, replaced binaries, hashes found after the fact)."),
-		userKillFails:      n("userspace_kill_failures_total", "User-space kills that found the process already gone."),
-		userKillLatency:    hist("userspace_kill_latency_seconds", "Time from the event to the agent's SIGKILL, for user-space kills."),
-		execHolds:          n("exec_holds_total", "Binaries the kernel stopped before their first instruction to be hashed, by outcome: held, killed, overflow (released unhashed, the queue was full).", "outcome"),
-		packetsDropped:     n("packets_dropped_total", "Ingress packets the packet filter dropped, over every listed source prefix."),
+		policyHits:      n("policy_hits_total", "What the kernel did for a policy (killed, denied, would_kill, would_deny, held), counted in pinned maps: it includes what happened while no agent ran.", "policy", "action"),
+		userKills:       n("userspace_kills_total", "Processes the agent killed from user space (rules the kernel cannot decide, replaced binaries, hashes found after the fact)."),
+		userKillFails:   n("userspace_kill_failures_total", "User-space kills that found the process already gone."),
+		userKillLatency: hist("userspace_kill_latency_seconds", "Time from the event to the agent's SIGKILL, for user-space kills."),
+		execHolds:       n("exec_holds_total", "Binaries the kernel stopped before their first instruction to be hashed, by outcome: held, killed, overflow (released unhashed, the queue was full).", "outcome"),
+		packetsDropped:  n("packets_dropped_total", "Ingress packets the packet filter dropped, over every listed source prefix."),
+		intelHits: n("intel_hits_total", "Hits of threat-intelligence indicators, by source, indicator type (sha256, md5, sha1, sha512, ip, domain) and action (killed, denied, would_kill, would_deny, alert).",
+			"source", "type", "action"),
+		intelHashed:        n("intel_binaries_hashed_total", "Executed binaries the agent read to match md5, sha1 or sha512 indicators (a cached binary is not read again)."),
+		intelHashDropped:   n("intel_hash_dropped_total", "Execs not checked against md5, sha1 or sha512 indicators: the hashing queue was full."),
 		packetBytesDropped: n("packet_bytes_dropped_total", "Bytes of the packets the packet filter dropped, Ethernet headers included."),
 
 		outQueueDepth: n("output_queue_depth", "Items waiting for the output.", "output", "type"),

@@ -48,6 +48,7 @@ func sources() Sources {
 				Holds:          map[string]uint64{"held": 5, "killed": 1},
 				PacketsDropped: 100, PacketBytesDropped: 6000,
 			},
+			Intel:      &Intel{Hits: []IntelHit{{Source: "circl", Type: "sha256", Action: "killed", Count: 1}}, Hashed: 3},
 			Containers: Containers{Entries: 3, Evictions: 1, Held: 4, Releases: map[string]uint64{"settled": 1}},
 			Kubernetes: &Kubernetes{Pods: 5, Retained: 1, MaxPods: 8192, CRIOK: 4, WatchErrors: 2, WatchRestarts: 3,
 				Synced: true, Connected: true, LastOK: time.Unix(1700000000, 0)},

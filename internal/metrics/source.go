@@ -60,6 +60,23 @@ type PipelineStats struct {
 	Enforcement *Enforcement
 	// Kubernetes is the pod watch, nil without one.
 	Kubernetes *Kubernetes
+	// Intel is what the threat-intelligence stage matched; nil without
+	// one.
+	Intel *Intel
+}
+
+// Intel is the intel stage's counters.
+type Intel struct {
+	Hits []IntelHit
+	// Hashed counts binaries read for md5/sha1/sha512; HashDropped the
+	// execs the full queue left unchecked.
+	Hashed, HashDropped uint64
+}
+
+// IntelHit is one count of an indicator type's hits.
+type IntelHit struct {
+	Source, Type, Action string
+	Count                uint64
 }
 
 // ReloadKey names a count of reloads: What is rules or policies, Result
