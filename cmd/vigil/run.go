@@ -58,6 +58,9 @@ type runFlags struct {
 	lsm           bool
 	missingCalls  bool
 	watchConfig   bool
+	intel         []string
+	intelMode     string
+	intelKeyFile  string
 	// changed says which flags were given; nil takes every field as given
 	changed func(flag string) bool
 	rules   ruleFlags
@@ -94,7 +97,10 @@ and dropped to stderr. It needs root.`,
   sudo vigil run --metrics-addr :9549 --bpf-stats
 
   # enforce a policy file (docs/policies.md); vigil policy apply adds more
-  sudo vigil run --policy /etc/vigil/policies/lock-down.yaml`,
+  sudo vigil run --policy /etc/vigil/policies/lock-down.yaml
+
+  # kill binaries and refuse addresses that CIRCL's OSINT feed lists
+  sudo vigil run --intel misp-feed=https://www.circl.lu/doc/misp/feed-osint/ --intel-mode enforce`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f.changed = cmd.Flags().Changed
@@ -132,6 +138,10 @@ and dropped to stderr. It needs root.`,
 	fl.BoolVar(&f.enforce, "enforce", true, "run the enforce stage (policies, rules with action kill or deny); --enforce=false only detects")
 	fl.BoolVar(&f.missingCalls, "watch-missing-syscalls", false, missingCallsHelp)
 	fl.BoolVar(&f.lsm, "lsm", false, "also load the BPF LSM tier (refuse with EPERM) where the kernel runs BPF LSM programs")
+	fl.StringArrayVar(&f.intel, "intel", nil, "act on the indicators of a threat-intelligence source: misp-feed=URL, misp=URL (API key from "+
+		config.MISPKeyEnv+" or --intel-key-file), list=PATH|URL, kunai=PATH|URL (repeat for more; docs/intel.md)")
+	fl.StringVar(&f.intelMode, "intel-mode", "monitor", "mode of the --intel sources: monitor (alerts: would_kill, would_deny) or enforce (kill, deny, drop)")
+	fl.StringVar(&f.intelKeyFile, "intel-key-file", "", "file holding the MISP API key of --intel misp=URL (instead of "+config.MISPKeyEnv+")")
 	f.rules.register(fl)
 	f.kube.register(fl)
 	return cmd
@@ -183,6 +193,13 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	cfg, err := loadConfig(f)
 	if err != nil {
 		return err
+	}
+	if err := cfg.ApplyIntel(config.IntelFlags{Sources: f.intel, Mode: f.intelMode, KeyFile: f.intelKeyFile}); err != nil {
+		return err
+	}
+	var intelCfg *agent.IntelConfig
+	if len(cfg.Intel.Sources) > 0 {
+		intelCfg = &agent.IntelConfig{Intel: cfg.Intel}
 	}
 	if err := f.rules.withConfig(cfg.Rules, f.given); err != nil {
 		return err
@@ -240,6 +257,7 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		Rules:      rules,
 		Enforce:    enf,
 		Kubernetes: kc,
+		Intel:      intelCfg,
 		Sink:       outs.Fanout,
 		// bound before the sensors load, so that a busy port fails at once
 		Serve: &agent.ServeConfig{Version: vigilVersion(), Outputs: outs, Metrics: cfg.Metrics, Socket: cfg.API.Socket,

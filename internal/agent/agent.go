@@ -76,7 +76,10 @@ type Config struct {
 	// runtime, to give containers their pod, name and image; nil leaves
 	// the container table without a metadata source.
 	Kubernetes *kube.Config
-	Log        *slog.Logger
+	// Intel, when set, acts on the indicators of threat-intelligence
+	// sources (docs/intel.md).
+	Intel *IntelConfig
+	Log   *slog.Logger
 }
 
 // Agent is a running vigil: loaded sensors and the pipeline behind them.
@@ -100,7 +103,8 @@ type Agent struct {
 	reloads      reloadCounts
 	enforcer     *enforce.Enforcer // nil without an enforce stage
 	store        *enforce.Store
-	services     *Services // nil without Config.Serve
+	services     *Services   // nil without Config.Serve
+	intel        *intelStage // nil without Config.Intel
 
 	// containers is where what is learnt of a container after its first
 	// exec goes (names, images, pods); its updates reach the processes
@@ -146,6 +150,12 @@ func New(cfg Config) (_ *Agent, err error) {
 	self, err := executableKey(exe)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Intel != nil {
+		// before the metrics are bound: they serve the feeds' too
+		if a.intel, err = newIntelStage(*cfg.Intel, a.log); err != nil {
+			return nil, err
+		}
 	}
 	// bound first: a busy port or socket fails in milliseconds, not after
 	// seconds of loading
@@ -212,6 +222,7 @@ func New(cfg Config) (_ *Agent, err error) {
 		a.containers.SetSource(cfg.Containers(a.containers))
 		a.holdFor(containers)
 	}
+	a.startIntel()
 	a.enricher = enrich.New(cfg.Node, a.tree, containers)
 	a.enricher.SetVigil(self)
 	a.attachKube(containers)
@@ -262,6 +273,14 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.log.Error("stop ring reader", "err", err)
 		}
 	}()
+	if a.intel != nil {
+		ictx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); a.intel.feed.Run(ictx) }()
+		go func() { defer wg.Done(); a.runIntelHashes(ictx) }()
+		defer func() { cancel(); wg.Wait() }()
+	}
 	err := a.ring.Read(a.handle, a.idle)
 	close(stopped)
 	a.detach()
@@ -325,11 +344,15 @@ func (a *Agent) pass(ev *event.Event) {
 	if a.enforcer != nil {
 		a.enforcer.Observe(ev)
 	}
+	if a.intel != nil {
+		a.observeIntel(ev)
+	}
 	a.evalRulesTimed(ev)
 	if a.counts.total()%1024 == 0 {
 		a.enricher.Expire(ev.Time)
 		a.publish()
 		a.drainEnforcement()
+		a.drainIntel()
 	}
 }
 
@@ -340,6 +363,7 @@ func (a *Agent) idle() {
 	}
 	a.flushRules(false)
 	a.drainEnforcement()
+	a.drainIntel()
 	if err := a.cfg.Sink.Flush(); err != nil {
 		a.counts.sinkError(a.log, err)
 	}

@@ -133,6 +133,9 @@ func (a *Agent) enforceAlert(ev *event.Event) {
 
 // writeAlert writes one alert that did not come from the rule engine.
 func (a *Agent) writeAlert(al *event.Alert) {
+	if a.intel != nil {
+		a.intel.annotate(al)
+	}
 	a.rules.written.Add(1)
 	if err := a.cfg.Sink.WriteAlert(al); err != nil {
 		a.counts.sinkError(a.log, err)

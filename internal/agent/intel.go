@@ -1,9 +1,9 @@
 package agent
 
 import (
-	"context"
-	"net/netip"
-	"sort"
+	"cmp"
+	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -14,35 +14,13 @@ import (
 	"github.com/vigil-sec/vigil/internal/policy"
 )
 
-// IntelSet is what the agent reads of a snapshot of indicators: the
-// methods of *intel.Set (the contract in internal/intel).
-type IntelSet interface {
-	Len() int
-	Sources() []intel.SourceStatus
-	Hash(t intel.Type, digest string) []*intel.Indicator
-	IP(a netip.Addr, port uint16) []*intel.Indicator
-	Domain(name string) []*intel.Indicator
-	Each(t intel.Type, fn func(*intel.Indicator) bool)
-}
-
-// IntelFeed runs the sources and hands out their indicators: an
-// *intel.Manager (cmd/vigil adapts it).
-type IntelFeed interface {
-	// Run refreshes the sources until ctx ends.
-	Run(ctx context.Context)
-	// Current is the set in force; never nil.
-	Current() IntelSet
-	// Subscribe has fn called after each swap, in order.
-	Subscribe(fn func(IntelSet))
-	Refresh(ctx context.Context, name string) error
-	Status() []intel.SourceStatus
-}
-
 // IntelConfig configures the intel stage: the config file's `intel:`
-// section (with the --intel sources) and the feed that runs them.
+// section, with the --intel sources.
 type IntelConfig struct {
 	config.Intel
-	Feed IntelFeed
+	// Options tune the feeds (tests give an HTTP client); the agent sets
+	// the logger and the metrics.
+	Options intel.Options
 }
 
 // intelStage turns each set of indicators into one generated policy per
@@ -51,6 +29,7 @@ type IntelConfig struct {
 // Every alert it touches gets the indicators' provenance.
 type intelStage struct {
 	cfg     IntelConfig
+	feed    *intel.Manager
 	sources map[string]intel.SourceConfig
 	set     atomic.Pointer[intelSnapshot]
 	alerts  chan *event.Alert // raised off the pipeline goroutine
@@ -64,7 +43,7 @@ type intelStage struct {
 
 // intelSnapshot is a set and what the event path needs to know of it.
 type intelSnapshot struct {
-	set IntelSet
+	set *intel.Set
 	// userHashes are the digest types matched in user space: md5, sha1
 	// and sha512 (sha256 goes to the exec guard)
 	userHashes []intel.Type
@@ -76,18 +55,26 @@ type intelHitKey struct{ source, typ, action string }
 // IntelPolicyName is the policy a source's indicators become.
 func IntelPolicyName(source string) string { return config.IntelPolicyPrefix + source }
 
-func newIntelStage(c IntelConfig) *intelStage {
-	s := &intelStage{cfg: c, sources: map[string]intel.SourceConfig{}, alerts: make(chan *event.Alert, 256),
+// newIntelStage checks the sources and makes their feeds; nothing is
+// fetched before Run.
+func newIntelStage(c IntelConfig, log *slog.Logger) (*intelStage, error) {
+	opts := c.Options
+	opts.Logger = log.With("stage", "intel")
+	feed, err := intel.NewManager(c.Sources, opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &intelStage{cfg: c, feed: feed, sources: map[string]intel.SourceConfig{}, alerts: make(chan *event.Alert, 256),
 		hits: map[intelHitKey]uint64{}}
 	for _, sc := range c.Sources {
 		s.sources[sc.Name] = sc
 	}
 	s.hashes = newBinaryHashes(4096)
-	s.set.Store(snapshotOf(c.Feed.Current()))
-	return s
+	s.set.Store(snapshotOf(feed.Current()))
+	return s, nil
 }
 
-func snapshotOf(set IntelSet) *intelSnapshot {
+func snapshotOf(set *intel.Set) *intelSnapshot {
 	snap := &intelSnapshot{set: set}
 	loaded := map[intel.Type]int{}
 	for _, st := range set.Sources() {
@@ -111,7 +98,7 @@ func snapshotOf(set IntelSet) *intelSnapshot {
 // refused, packets dropped on the configured interfaces). Each entry is
 // named by the indicator's value, so that the agent finds its provenance
 // again when the kernel reports a hit.
-func intelPolicies(set IntelSet, in config.Intel, sources []intel.SourceConfig) []policy.Policy {
+func intelPolicies(set *intel.Set, in config.Intel, sources []intel.SourceConfig) []policy.Policy {
 	byName := map[string]*policy.Policy{}
 	var order []string
 	for _, sc := range sources {
@@ -164,23 +151,21 @@ func sourceOf(ind *intel.Indicator) string {
 	return ind.Prov.Source
 }
 
-// startIntel subscribes the enforce stage to the feed and applies the
-// set in force now. The feed itself runs in Run.
+// startIntel subscribes the enforce stage to the feeds and applies the
+// set in force now (empty: the feeds run in Run).
 func (a *Agent) startIntel() {
-	c := a.cfg.Intel
-	if c == nil || c.Feed == nil {
+	if a.intel == nil {
 		return
 	}
-	a.intel = newIntelStage(*c)
-	a.applyIntel(c.Feed.Current())
-	c.Feed.Subscribe(a.applyIntel)
+	a.applyIntel(a.intel.feed.Current())
+	a.intel.feed.Subscribe(a.applyIntel)
 }
 
 // applyIntel takes a new set: the event path reads it at once, and the
 // kernel's tables get its indicators. When the enforce stage refuses
 // them, the previous indicators stay in force in the kernel and the error
 // is reported (vigil intel stats, the log).
-func (a *Agent) applyIntel(set IntelSet) {
+func (a *Agent) applyIntel(set *intel.Set) {
 	s := a.intel
 	s.set.Store(snapshotOf(set))
 	if a.enforcer == nil {
@@ -217,15 +202,8 @@ func (s *intelStage) hitCounts() []IntelHit {
 	for k, n := range s.hits {
 		out = append(out, IntelHit{Source: k.source, Type: k.typ, Action: k.action, Count: n})
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.Source != b.Source {
-			return a.Source < b.Source
-		}
-		if a.Type != b.Type {
-			return a.Type < b.Type
-		}
-		return a.Action < b.Action
+	slices.SortFunc(out, func(a, b IntelHit) int {
+		return cmp.Or(cmp.Compare(a.Source, b.Source), cmp.Compare(a.Type, b.Type), cmp.Compare(a.Action, b.Action))
 	})
 	return out
 }

@@ -158,6 +158,12 @@ func (a *Agent) PipelineStats() metrics.PipelineStats {
 		Reloads:    a.reloadStats(),
 	}
 	s.Enforcement, s.Policies = a.enforcementStats()
+	if in := a.intel; in != nil {
+		s.Intel = &metrics.Intel{Hashed: in.hashes.computed.Load(), HashDropped: in.hashes.dropped.Load()}
+		for _, h := range in.hitCounts() {
+			s.Intel.Hits = append(s.Intel.Hits, metrics.IntelHit(h))
+		}
+	}
 	a.metadataStats(&s)
 	for k := range a.counts.byKind {
 		if n := a.counts.byKind[k].Load(); n > 0 {

@@ -113,6 +113,9 @@ func (a *Agent) listen(c ServeConfig) (_ *Services, err error) {
 		// the registry reads the agent only when scraped, once served
 		reg := metrics.NewRegistry(metrics.Sources{Pipeline: a, Outputs: outs, Streams: streams, BPFStats: s.bpfStats != nil,
 			PodLabels: c.Metrics.PodLabels}, c.Version)
+		if a.intel != nil {
+			reg.MustRegister(a.intel.feed.Collector())
+		}
 		s.metrics, err = metrics.Listen(metrics.ServerOptions{Address: c.Metrics.Address,
 			AllowNonLoopback: c.Metrics.AllowNonLoopback, Registry: reg, Ready: a.Ready, Log: c.Log})
 		if err != nil {
