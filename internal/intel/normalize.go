@@ -218,6 +218,11 @@ func detect(v string) (ioc, error) {
 	if strings.Contains(v, "://") {
 		return fromURL(v)
 	}
+	if addr, _, ok := strings.Cut(v, "/"); ok {
+		if _, err := netip.ParseAddr(addr); err == nil {
+			return parseIP(v, 0) // a prefix, or an error
+		}
+	}
 	if i, err := parseIP(v, 0); err == nil {
 		return i, nil
 	}
