@@ -77,18 +77,18 @@ func TestBrokenRefreshKeepsLastGoodSet(t *testing.T) {
 
 	cases := []struct {
 		name, reason, where string
-		break_, mend        func()
+		breakIt, mend       func()
 	}{
 		{name: "server error", reason: ReasonHTTP, where: "manifest.json",
-			break_: func() {
+			breakIt: func() {
 				fs.handle(manifest, func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "oops", http.StatusInternalServerError) })
 			},
 			mend: func() { fs.handle(manifest, nil) }},
 		{name: "malformed manifest", reason: ReasonMalformed, where: "manifest.json JSON offset 9 (line 2)",
-			break_: func() { fs.put(manifest, []byte("{\n\"x\": nope}")) },
-			mend:   func() { fs.putFeed(events...) }},
+			breakIt: func() { fs.put(manifest, []byte("{\n\"x\": nope}")) },
+			mend:    func() { fs.putFeed(events...) }},
 		{name: "malformed event", reason: ReasonMalformed, where: events[0].UUID + ".json",
-			break_: func() {
+			breakIt: func() {
 				e := events[0]
 				e.Timestamp++
 				fs.putFeed(e, events[1])
@@ -96,7 +96,7 @@ func TestBrokenRefreshKeepsLastGoodSet(t *testing.T) {
 			},
 			mend: func() { fs.putFeed(events...) }},
 		{name: "truncated body", reason: ReasonTruncated, where: "manifest.json",
-			break_: func() {
+			breakIt: func() {
 				fs.handle(manifest, func(w http.ResponseWriter, _ *http.Request) {
 					body := manifestJSON(events...)
 					w.Header().Set("Content-Length", fmt.Sprint(len(body)))
@@ -105,15 +105,15 @@ func TestBrokenRefreshKeepsLastGoodSet(t *testing.T) {
 			},
 			mend: func() { fs.handle(manifest, nil) }},
 		{name: "JSON cut short", reason: ReasonTruncated, where: "manifest.json JSON offset",
-			break_: func() { fs.put(manifest, manifestJSON(events...)[:40]) },
-			mend:   func() { fs.putFeed(events...) }},
+			breakIt: func() { fs.put(manifest, manifestJSON(events...)[:40]) },
+			mend:    func() { fs.putFeed(events...) }},
 		{name: "100 times larger", reason: ReasonGrowth,
-			break_: func() { fs.putFeed(big...) },
-			mend:   func() { fs.putFeed(events...) }},
+			breakIt: func() { fs.putFeed(big...) },
+			mend:    func() { fs.putFeed(events...) }},
 	}
 	for n, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.break_()
+			tc.breakIt()
 			err := m.Refresh(context.Background(), "feed")
 			var re *RefreshError
 			if !errors.As(err, &re) || re.Reason != tc.reason || !strings.Contains(re.Where, tc.where) {
