@@ -56,7 +56,7 @@ func fromAttribute(typ, value string) ([]ioc, error) {
 		if !ok {
 			return nil, errSkip
 		}
-		_, digest, ok := strings.Cut(value, "|")
+		_, digest, ok := cutLast(value, "|") // a file name may hold '|'
 		if !ok {
 			return nil, fmt.Errorf("%s value %q has no '|'", typ, value)
 		}
