@@ -35,7 +35,11 @@ func isRemote(loc string) bool {
 // join names a document in the feed directory or URL base.
 func join(base, name string) string {
 	if isRemote(base) {
-		return strings.TrimSuffix(base, "/") + "/" + name
+		u, err := url.Parse(base)
+		if err != nil {
+			return strings.TrimSuffix(base, "/") + "/" + name
+		}
+		return u.JoinPath(name).String()
 	}
 	return filepath.Join(base, name)
 }

@@ -26,7 +26,7 @@ type kunaiIoC struct {
 // MISP type reads as that attribute type; a missing one is guessed as a
 // plain list's line is; a type vigil does not act on ("path") is
 // skipped. The line's "source" becomes the provenance's event info.
-func parseKunai(data []byte, name string) (parsed, error) {
+func parseKunai(data []byte, source, name string) (parsed, error) {
 	var p parsed
 	sc := bufio.NewScanner(bytes.NewReader(trimBOM(data)))
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
@@ -45,7 +45,7 @@ func parseKunai(data []byte, name string) (parsed, error) {
 		if k.Value == nil {
 			return parsed{}, &RefreshError{Reason: ReasonMalformed, Where: where, Err: errors.New(`no "value"`)}
 		}
-		prov := &Provenance{Source: name, EventUUID: k.EventUUID, EventInfo: k.Source,
+		prov := &Provenance{Source: source, EventUUID: k.EventUUID, EventInfo: k.Source,
 			AttributeUUID: k.UUID, AttributeType: k.Type, Value: *k.Value}
 		if k.Type == "" {
 			v, err := detect(*k.Value)

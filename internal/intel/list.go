@@ -15,9 +15,9 @@ import (
 // empty fields are skipped; a CSV's first record is a header when its
 // field is no IOC. Every indicator shares one provenance (the source's
 // name). A line that is no IOC refuses the list, naming name:line.
-func parseList(data []byte, column int, name string) (parsed, error) {
+func parseList(data []byte, column int, source, name string) (parsed, error) {
 	data = trimBOM(data)
-	prov := &Provenance{Source: name, AttributeType: "list"}
+	prov := &Provenance{Source: source, AttributeType: "list"}
 	if column >= 0 {
 		return parseCSV(data, column, name, prov)
 	}

@@ -129,7 +129,7 @@ func (r *restLoader) page(ctx context.Context, key string, page int, full bool) 
 		q["deleted"] = []int{0, 1}
 	}
 	body, _ := json.Marshal(q)
-	loc := strings.TrimSuffix(r.cfg.URL, "/") + "/attributes/restSearch"
+	loc := join(r.cfg.URL, "attributes/restSearch")
 	where := fmt.Sprintf("%s page %d", Redact(loc), page)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, loc, bytes.NewReader(body))
 	if err != nil {

@@ -56,7 +56,7 @@ func fromAttribute(typ, value string) ([]ioc, error) {
 		if !ok {
 			return nil, errSkip
 		}
-		_, digest, ok := strings.Cut(value, "|")
+		_, digest, ok := cutLast(value, "|") // a file name may hold '|'
 		if !ok {
 			return nil, fmt.Errorf("%s value %q has no '|'", typ, value)
 		}
@@ -217,6 +217,11 @@ func detect(v string) (ioc, error) {
 	}
 	if strings.Contains(v, "://") {
 		return fromURL(v)
+	}
+	if addr, _, ok := strings.Cut(v, "/"); ok {
+		if _, err := netip.ParseAddr(addr); err == nil {
+			return parseIP(v, 0) // a prefix, or an error
+		}
 	}
 	if i, err := parseIP(v, 0); err == nil {
 		return i, nil

@@ -62,9 +62,9 @@ func newSource(cfg *SourceConfig, opts *Options) (*source, error) {
 		}
 		s.loader = &restLoader{env: e, pageSize: opts.PageSize, fullEvery: opts.FullEvery, maxInds: opts.MaxIndicators}
 	case KindList:
-		s.loader = &docLoader{env: e, parse: func(b []byte) (parsed, error) { return parseList(b, s.cfg.Column, s.docName()) }}
+		s.loader = &docLoader{env: e, parse: func(b []byte) (parsed, error) { return parseList(b, s.cfg.Column, s.cfg.Name, s.docName()) }}
 	case KindKunai:
-		s.loader = &docLoader{env: e, parse: func(b []byte) (parsed, error) { return parseKunai(b, s.docName()) }}
+		s.loader = &docLoader{env: e, parse: func(b []byte) (parsed, error) { return parseKunai(b, s.cfg.Name, s.docName()) }}
 	default:
 		return nil, fmt.Errorf("kind %q: want %s, %s, %s or %s", cfg.Kind, KindMISPFeed, KindMISP, KindList, KindKunai)
 	}
