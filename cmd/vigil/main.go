@@ -19,7 +19,9 @@ var version = ""
 
 func main() {
 	if err := newRootCmd().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "vigil:", termsafe.Text(err.Error()))
+		if msg := err.Error(); msg != "" { // "": the exit status says it all
+			fmt.Fprintln(os.Stderr, "vigil:", termsafe.Text(msg))
+		}
 		os.Exit(exitCode(err))
 	}
 }
@@ -52,6 +54,7 @@ with eBPF, detects attacks with readable rules, and exports what it sees.`,
 		newStatusCmd(),
 		newRulesCmd(),
 		newPolicyCmd(),
+		newIntelCmd(),
 		newReplayCmd(),
 		newRecordCmd(),
 		newVersionCmd(),

@@ -68,6 +68,9 @@ func writeStatus(w io.Writer, st api.Status) error {
 		}
 		fmt.Fprintf(tw, "metrics http://%s/metrics (bpf stats %s)\n", esc(st.MetricsAddress), stats)
 	}
+	if in := st.Intel; in != nil {
+		fmt.Fprintln(tw, intelLine(*in))
+	}
 
 	fmt.Fprintln(tw, "\nSENSOR\tMODE")
 	for _, s := range st.Sensors {

@@ -154,7 +154,7 @@ func (s *Services) serve(a *Agent) {
 	// Listen cannot fail with a listener given
 	s.api, _ = api.Listen(api.Options{Socket: c.Socket, Listener: s.apiLn, Version: c.Version, Node: a.cfg.Node,
 		PID: os.Getpid(), Started: a.started, Pipeline: a, Outputs: outs, Hub: hub,
-		MetricsAddress: s.MetricsAddr(), BPFStats: s.bpfStats != nil, Policies: a.policyAPI(), Log: c.Log})
+		MetricsAddress: s.MetricsAddr(), BPFStats: s.bpfStats != nil, Policies: a.policyAPI(), Intel: a.intelAPI(), Log: c.Log})
 	s.apiLn = nil
 	c.Log.Info("serving the local API", "socket", c.Socket)
 }

@@ -50,6 +50,8 @@ type Options struct {
 	BPFStats       bool
 	// Policies, when set, serves the policy endpoints (policy.go).
 	Policies Policies
+	// Intel, when set, serves the intel endpoints (intel.go).
+	Intel Intel
 	// Listener, when set, is Socket bound beforehand with Bind: the
 	// agent binds before it loads anything, and serves once it runs.
 	Listener net.Listener
@@ -95,6 +97,9 @@ func Listen(opts Options) (*Server, error) {
 	mux.HandleFunc("GET /v1/policies", s.policyHandler(s.listPolicies))
 	mux.HandleFunc("POST /v1/policies", s.policyHandler(s.applyPolicies))
 	mux.HandleFunc("DELETE /v1/policies", s.policyHandler(s.clearPolicies))
+	mux.HandleFunc("GET /v1/intel", s.intelHandler(s.intelReport))
+	mux.HandleFunc("GET /v1/intel/check", s.intelHandler(s.intelCheck))
+	mux.HandleFunc("POST /v1/intel/refresh", s.intelHandler(s.intelRefresh))
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,
 		ErrorLog: slog.NewLogLogger(opts.Log.Handler(), slog.LevelWarn)}
 	s.wg.Add(1)

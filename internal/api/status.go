@@ -26,6 +26,19 @@ type Status struct {
 	// MetricsAddress is where /metrics is served, "" if nowhere.
 	MetricsAddress string `json:"metrics_address,omitempty"`
 	BPFStats       bool   `json:"bpf_stats"`
+	// Intel sums up the threat-intelligence sources; nil without any.
+	Intel *IntelSummary `json:"intel,omitempty"`
+}
+
+// IntelSummary is the intel line of vigil status.
+type IntelSummary struct {
+	Sources    int `json:"sources"`
+	Indicators int `json:"indicators"`
+	// Failing counts sources whose last refresh failed (their last good
+	// set stays in force).
+	Failing    int       `json:"failing"`
+	LastUpdate time.Time `json:"last_update"`
+	ApplyError string    `json:"apply_error,omitempty"`
 }
 
 // SensorStatus is one sensor's mode: full, degraded or off.
@@ -133,6 +146,9 @@ func (s *Server) status() Status {
 		}
 		sort.SliceStable(st.Outputs, func(i, j int) bool { return st.Outputs[i].Name < st.Outputs[j].Name })
 	}
+	if o.Intel != nil {
+		st.Intel = summarize(o.Intel.IntelReport())
+	}
 	if o.Hub != nil {
 		ss := o.Hub.StreamStats()
 		st.Subscribers, st.Drops.Streams = ss.Subscribers, ss.Dropped
@@ -152,4 +168,17 @@ func (s *Server) sampleRate(p metrics.Pipeline) {
 			return
 		}
 	}
+}
+
+func summarize(rep IntelReport) *IntelSummary {
+	sum := &IntelSummary{Sources: len(rep.Sources), Indicators: rep.Indicators, ApplyError: rep.ApplyError}
+	for _, src := range rep.Sources {
+		if src.LastError != "" {
+			sum.Failing++
+		}
+		if src.LastSuccess.After(sum.LastUpdate) {
+			sum.LastUpdate = src.LastSuccess
+		}
+	}
+	return sum
 }
