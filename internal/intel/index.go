@@ -75,7 +75,7 @@ func buildIndex(inds []*Indicator) *index {
 	}
 	provs := map[*Provenance]bool{}
 	for t, list := range byType {
-		slices.SortStableFunc(list, compareIndicators)
+		slices.SortFunc(list, compareIndicators)
 		x.sorted[t] = list
 		x.addGroups(t, list)
 		for _, i := range list {
