@@ -35,6 +35,7 @@ func (s *Set) Sources() []SourceStatus {
 		out[i] = src.status
 		out[i].Loaded = maps.Clone(src.status.Loaded)
 		out[i].FailuresByReason = maps.Clone(src.status.FailuresByReason)
+		out[i].Skipped = maps.Clone(src.status.Skipped)
 	}
 	return out
 }
