@@ -190,6 +190,12 @@ func BenchmarkLookup(b *testing.B) {
 				_ = s.set.Hash(TypeSHA256, hashHit)
 			}
 		})
+		b.Run("sha256-bytes-hit/"+s.name, func(b *testing.B) {
+			raw, _ := hex.DecodeString(hashHit)
+			for range b.N {
+				_ = s.set.HashBytes(raw)
+			}
+		})
 		b.Run("sha256-miss/"+s.name, func(b *testing.B) {
 			for range b.N {
 				_ = s.set.Hash(TypeSHA256, "00000000000000000000000000000000000000000000000000000000000000aa")

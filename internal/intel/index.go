@@ -154,6 +154,11 @@ func (x *index) hash(t Type, hexDigest string) []*Indicator {
 	if !ok {
 		return nil
 	}
+	return x.hashRaw(t, d[:hashLen(t)])
+}
+
+// hashRaw looks a digest of t's length up.
+func (x *index) hashRaw(t Type, d []byte) []*Indicator {
 	switch t {
 	case TypeMD5:
 		return x.md5[[16]byte(d[:16])]
@@ -162,7 +167,7 @@ func (x *index) hash(t Type, hexDigest string) []*Indicator {
 	case TypeSHA256:
 		return x.sha256[[32]byte(d[:32])]
 	case TypeSHA512:
-		return x.sha512[d]
+		return x.sha512[[64]byte(d[:64])]
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package intel
 
 import (
+	"encoding/hex"
 	"net/netip"
 	"slices"
 	"strings"
@@ -66,6 +67,10 @@ func TestMISPFeed(t *testing.T) {
 	}
 	if !slices.Contains(p.Tags, "tlp:white") || !slices.Equal(p.Techniques, []string{"T1059.004"}) {
 		t.Errorf("tags %q techniques %q", p.Tags, p.Techniques)
+	}
+	raw, _ := hex.DecodeString(bad)
+	if got := set.HashBytes(raw); len(got) != 1 || got[0] != hits[0] {
+		t.Errorf("HashBytes: %v", values(got))
 	}
 	if got := set.Hash(TypeMD5, "d41d8cd98f00b204e9800998ecf8427f"); len(got) != 1 {
 		t.Errorf("filename|md5: %d hits", len(got))

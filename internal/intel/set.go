@@ -61,6 +61,32 @@ func (s *Set) Hash(t Type, digest string) []*Indicator {
 	return out
 }
 
+// HashBytes is Hash for a raw digest (16, 20, 32 or 64 bytes, which say
+// its type): what the agent has after hashing a file, without the hex.
+func (s *Set) HashBytes(d []byte) []*Indicator {
+	var t Type
+	switch len(d) {
+	case 16:
+		t = TypeMD5
+	case 20:
+		t = TypeSHA1
+	case 32:
+		t = TypeSHA256
+	case 64:
+		t = TypeSHA512
+	default:
+		return nil
+	}
+	if s == nil {
+		return nil
+	}
+	var out []*Indicator
+	for _, src := range s.sources {
+		out = append(out, src.index.hashRaw(t, d)...)
+	}
+	return out
+}
+
 // onlyHit says whether no source from the i-th on has a hit.
 func (s *Set) onlyHit(i int, hit func(*index) bool) bool {
 	for _, src := range s.sources[i:] {
