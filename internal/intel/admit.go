@@ -51,9 +51,13 @@ func admit(cfg *SourceConfig, cands []*Indicator, skipped map[string]int, wls []
 			a.skipped["warninglist"]++
 			continue
 		}
-		i := *c
-		i.Mode, i.Severity = cfg.Mode, cfg.Severity
-		a.inds = append(a.inds, &i)
+		// the candidates are the set's indicators (no copy: memory); a
+		// source's mode and severity never change, so only a new
+		// candidate, not yet in any set, is written to
+		if c.Mode != cfg.Mode || c.Severity != cfg.Severity {
+			c.Mode, c.Severity = cfg.Mode, cfg.Severity
+		}
+		a.inds = append(a.inds, c)
 		if max > 0 && len(a.inds) > max {
 			return admission{}, &RefreshError{Reason: ReasonTooMany, Err: fmt.Errorf("more than %d indicators (the per-source cap)", max)}
 		}

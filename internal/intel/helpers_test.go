@@ -26,6 +26,8 @@ type fileServer struct {
 	notMod   map[string]int
 	override map[string]http.HandlerFunc
 	srv      *httptest.Server
+	// inflight and maxInflight count requests being served at once
+	inflight, maxInflight int
 }
 
 func newFileServer(t *testing.T) *fileServer {
@@ -40,7 +42,14 @@ func (fs *fileServer) serve(w http.ResponseWriter, r *http.Request) {
 	fs.hits[r.URL.Path]++
 	body, ok := fs.files[r.URL.Path]
 	h := fs.override[r.URL.Path]
+	fs.inflight++
+	fs.maxInflight = max(fs.maxInflight, fs.inflight)
 	fs.mu.Unlock()
+	defer func() {
+		fs.mu.Lock()
+		fs.inflight--
+		fs.mu.Unlock()
+	}()
 	if h != nil {
 		h(w, r)
 		return

@@ -73,18 +73,11 @@ func buildIndex(inds []*Indicator) *index {
 	for _, i := range inds {
 		byType[i.Type] = append(byType[i.Type], i)
 	}
-	provs := map[*Provenance]bool{}
+	x.bytes = indicatorBytes(inds)
 	for t, list := range byType {
-		slices.SortStableFunc(list, compareIndicators)
+		slices.SortFunc(list, compareIndicators)
 		x.sorted[t] = list
 		x.addGroups(t, list)
-		for _, i := range list {
-			x.bytes += int64(unsafe.Sizeof(*i)) + int64(len(i.Value)) + 8
-			if i.Prov != nil && !provs[i.Prov] {
-				provs[i.Prov] = true
-				x.bytes += provBytes(i.Prov)
-			}
-		}
 	}
 	return x
 }
@@ -161,6 +154,11 @@ func (x *index) hash(t Type, hexDigest string) []*Indicator {
 	if !ok {
 		return nil
 	}
+	return x.hashRaw(t, d[:hashLen(t)])
+}
+
+// hashRaw looks a digest of t's length up.
+func (x *index) hashRaw(t Type, d []byte) []*Indicator {
 	switch t {
 	case TypeMD5:
 		return x.md5[[16]byte(d[:16])]
@@ -169,7 +167,7 @@ func (x *index) hash(t Type, hexDigest string) []*Indicator {
 	case TypeSHA256:
 		return x.sha256[[32]byte(d[:32])]
 	case TypeSHA512:
-		return x.sha512[d]
+		return x.sha512[[64]byte(d[:64])]
 	}
 	return nil
 }
@@ -190,15 +188,43 @@ func (x *index) lookupDomain(name string, out []*Indicator) []*Indicator {
 	return out
 }
 
-// provBytes estimates one provenance's memory.
-func provBytes(p *Provenance) int64 {
-	n := int64(unsafe.Sizeof(*p)) + int64(len(p.Source)+len(p.EventUUID)+len(p.EventInfo)+
-		len(p.AttributeUUID)+len(p.AttributeType)+len(p.Value))
-	for _, t := range p.Tags {
-		n += stringHeader + int64(len(t))
+// indicatorBytes estimates the memory of inds and their provenance, in
+// the order parsed: what consecutive indicators share (one provenance for
+// a list or a `domain|ip`, an event's strings and tags) is counted once.
+func indicatorBytes(inds []*Indicator) int64 {
+	var (
+		n                  int64
+		last               *Provenance
+		event, tags, techs unsafe.Pointer
+	)
+	for _, i := range inds {
+		n += int64(unsafe.Sizeof(*i)) + int64(len(i.Value)) + 8 // + its pointer in the sorted slice
+		p := i.Prov
+		if p == nil || p == last {
+			continue
+		}
+		last = p
+		n += int64(unsafe.Sizeof(*p)) + int64(len(p.AttributeUUID)+len(p.AttributeType)+len(p.Value))
+		if e := unsafe.Pointer(unsafe.StringData(p.EventUUID)); e != event {
+			event = e
+			n += int64(len(p.EventUUID) + len(p.EventInfo))
+		}
+		if len(p.Tags) > 0 && unsafe.Pointer(&p.Tags[0]) != tags {
+			tags = unsafe.Pointer(&p.Tags[0])
+			n += stringsBytes(p.Tags)
+		}
+		if len(p.Techniques) > 0 && unsafe.Pointer(&p.Techniques[0]) != techs {
+			techs = unsafe.Pointer(&p.Techniques[0])
+			n += stringsBytes(p.Techniques)
+		}
 	}
-	for _, t := range p.Techniques {
-		n += stringHeader + int64(len(t))
+	return n
+}
+
+func stringsBytes(list []string) int64 {
+	n := int64(0)
+	for _, s := range list {
+		n += stringHeader + int64(len(s))
 	}
 	return n
 }

@@ -135,7 +135,7 @@ type SourceStatus struct {
 //	// sha256, sha512) in lower-case hex; none when it is not listed.
 //	func (s *Set) Hash(t Type, digest string) []*Indicator
 //	// IP returns the indicators whose prefix holds a and whose port is
-//	// 0 or port.
+//	// 0 or port (port 0 asks for every port).
 //	func (s *Set) IP(a netip.Addr, port uint16) []*Indicator
 //	// Domain returns the indicators for name or one of its parent
 //	// domains (a listed domain covers its subdomains).
@@ -153,6 +153,7 @@ type SourceStatus struct {
 //	func (m *Manager) Subscribe(fn func(*Set))        // called after each swap, in order
 //	func (m *Manager) Refresh(ctx context.Context, name string) error
 //	func (m *Manager) Status() []SourceStatus
+//	func (m *Manager) Collector() prometheus.Collector // the intel metrics
 //
 // Options carries the logger (log/slog), the Prometheus registerer for the
 // intel metrics, and an optional clock and HTTP client for tests.

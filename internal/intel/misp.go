@@ -133,6 +133,16 @@ type eventContext struct {
 	source, uuid, info string
 	tags               []string
 	galaxy             []mispGalaxy
+	techs              []string // of tags and galaxy, shared by the attributes without their own
+	techsDone          bool
+}
+
+// eventTechniques is the event's techniques, found once.
+func (ev *eventContext) eventTechniques() []string {
+	if !ev.techsDone {
+		ev.techs, ev.techsDone = techniques(ev.tags, ev.galaxy), true
+	}
+	return ev.techs
 }
 
 // addAttribute adds what one attribute names: only to_ids and not
@@ -154,13 +164,14 @@ func (p *parsed) addAttribute(ev *eventContext, a *mispAttribute) error {
 	if err != nil {
 		return fmt.Errorf("attribute %s: %w", a.UUID, err)
 	}
-	tags := ev.tags
-	if len(a.Tag) > 0 {
+	tags, techs := ev.tags, ev.eventTechniques()
+	if len(a.Tag) > 0 || len(a.Galaxy) > 0 {
 		tags = append(slices.Clip(tags), tagNames(a.Tag)...)
+		techs = techniques(tags, ev.galaxy, a.Galaxy)
 	}
 	prov := &Provenance{Source: ev.source, EventUUID: ev.uuid, EventInfo: ev.info,
 		AttributeUUID: a.UUID, AttributeType: a.Type, Value: a.Value, Tags: tags,
-		Techniques: techniques(tags, ev.galaxy, a.Galaxy)}
+		Techniques: techs}
 	for _, v := range vs {
 		p.add(v, prov)
 	}

@@ -1,6 +1,9 @@
 package intel
 
 import (
+	"context"
+	"encoding/hex"
+	"net/http"
 	"net/netip"
 	"slices"
 	"strings"
@@ -66,6 +69,10 @@ func TestMISPFeed(t *testing.T) {
 	}
 	if !slices.Contains(p.Tags, "tlp:white") || !slices.Equal(p.Techniques, []string{"T1059.004"}) {
 		t.Errorf("tags %q techniques %q", p.Tags, p.Techniques)
+	}
+	raw, _ := hex.DecodeString(bad)
+	if got := set.HashBytes(raw); len(got) != 1 || got[0] != hits[0] {
+		t.Errorf("HashBytes: %v", values(got))
 	}
 	if got := set.Hash(TypeMD5, "d41d8cd98f00b204e9800998ecf8427f"); len(got) != 1 {
 		t.Errorf("filename|md5: %d hits", len(got))
@@ -184,5 +191,42 @@ func TestMISPFeedWarninglists(t *testing.T) {
 	}
 	if got := m.Current().Domain("evil.example"); len(got) != 0 {
 		t.Errorf("string warninglist: %v", values(got))
+	}
+}
+
+// TestMISPFeedConcurrency: event files are fetched at most
+// Options.Concurrency at a time, however many change.
+func TestMISPFeedConcurrency(t *testing.T) {
+	fs := newFileServer(t)
+	var events []testEvent
+	for i := range 40 {
+		events = append(events, testEvent{UUID: uuidN("7", i), Info: "e", Timestamp: 1,
+			Attrs: []attr{{UUID: uuidN("8", i), Type: "domain", Value: uuidN("x", i)[:8] + ".example", ToIDs: true}}})
+	}
+	fs.putFeed(events...)
+	release := make(chan struct{})
+	for _, e := range events {
+		path := "/feed/" + e.UUID + ".json"
+		body := eventJSON(e)
+		fs.handle(path, func(w http.ResponseWriter, _ *http.Request) {
+			<-release
+			_, _ = w.Write(body)
+		})
+	}
+	m := newTestManager(t, Options{Concurrency: 3}, SourceConfig{Name: "f", Kind: KindMISPFeed, URL: fs.srv.URL + "/feed"})
+	done := make(chan error)
+	go func() { done <- m.Refresh(context.Background(), "f") }()
+	// let the requests through one by one: each waits on release
+	for range events {
+		release <- struct{}{}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	fs.mu.Lock()
+	peak := fs.maxInflight
+	fs.mu.Unlock()
+	if peak > 3 || m.Current().Len() != 40 {
+		t.Errorf("%d requests at once (want at most 3), %d loaded", peak, m.Current().Len())
 	}
 }

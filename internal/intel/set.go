@@ -35,6 +35,7 @@ func (s *Set) Sources() []SourceStatus {
 		out[i] = src.status
 		out[i].Loaded = maps.Clone(src.status.Loaded)
 		out[i].FailuresByReason = maps.Clone(src.status.FailuresByReason)
+		out[i].Skipped = maps.Clone(src.status.Skipped)
 	}
 	return out
 }
@@ -56,6 +57,32 @@ func (s *Set) Hash(t Type, digest string) []*Indicator {
 			return hits
 		}
 		out = append(out, hits...)
+	}
+	return out
+}
+
+// HashBytes is Hash for a raw digest (16, 20, 32 or 64 bytes, which say
+// its type): what the agent has after hashing a file, without the hex.
+func (s *Set) HashBytes(d []byte) []*Indicator {
+	var t Type
+	switch len(d) {
+	case 16:
+		t = TypeMD5
+	case 20:
+		t = TypeSHA1
+	case 32:
+		t = TypeSHA256
+	case 64:
+		t = TypeSHA512
+	default:
+		return nil
+	}
+	if s == nil {
+		return nil
+	}
+	var out []*Indicator
+	for _, src := range s.sources {
+		out = append(out, src.index.hashRaw(t, d)...)
 	}
 	return out
 }

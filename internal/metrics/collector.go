@@ -22,6 +22,10 @@ type Sources struct {
 	// carry; the Outputs must count alerts with the same (the fan-out's
 	// AlertLabels).
 	PodLabels output.PodLabels
+	// Intel is the threat-intelligence sources' collector
+	// (intel.Manager.Collector), nil without sources: NewRegistry
+	// registers it beside the Collector.
+	Intel prometheus.Collector
 }
 
 // Collector turns the sources' counters into Prometheus metrics at each

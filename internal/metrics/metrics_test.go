@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/intel"
 	"github.com/vigil-sec/vigil/internal/output"
 )
 
@@ -31,7 +32,12 @@ func (o outputs) Stats() []output.RouteStats  { return o.routes }
 func (o outputs) Alerts() []output.AlertCount { return o.alerts }
 
 func sources() Sources {
+	feeds, err := intel.NewManager([]intel.SourceConfig{{Name: "feed", Kind: intel.KindList, URL: "/nonexistent/vh14f.txt"}}, intel.Options{})
+	if err != nil {
+		panic(err)
+	}
 	return Sources{
+		Intel: feeds.Collector(),
 		Pipeline: pipeline{PipelineStats{
 			Records:      map[string]uint64{"process_exec": 10, "file_open": 5},
 			KernelLosses: []KernelLoss{{Reason: "ringbuf_full", Kind: "process_exec", Count: 3}, {Reason: "truncated", Kind: "file_open", Count: 1}},

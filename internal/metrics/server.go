@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"runtime"
@@ -19,6 +20,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"golang.org/x/sys/unix"
 
+	"github.com/vigil-sec/vigil/internal/intel"
 	"github.com/vigil-sec/vigil/internal/output"
 )
 
@@ -33,6 +35,9 @@ func NewRegistry(src Sources, version string) *prometheus.Registry {
 	})
 	info.Set(1)
 	reg.MustRegister(append(runtimeCollectors(), NewCollector(src), info)...)
+	if src.Intel != nil {
+		reg.MustRegister(src.Intel)
+	}
 	return reg
 }
 
@@ -56,6 +61,7 @@ func Declared() (map[string]dto.MetricType, error) {
 	for _, m := range newDescs(output.PodLabels{}).declared {
 		out[m.name] = m.typ
 	}
+	maps.Copy(out, intel.MetricFamilies())
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(runtimeCollectors()...)
 	fams, err := reg.Gather()
