@@ -8,7 +8,7 @@
 #include "common.h"
 #include "enforce.h"
 
-#define NET_DENY_MAX (1 << 16) /* entries per connect table (IPv4, IPv6) */
+#define NET_DENY_MAX (1 << 21) /* entries per connect table (IPv4, IPv6): room for intel feeds */
 #define NET_BIND_MAX (1 << 12) /* entries per bind table */
 #define NET_PORT_WORDS 1024    /* 65536 ports, one bit each */
 #define NET_KEY_HEAD_BITS 32   /* proto, pad and port: always matched whole */
