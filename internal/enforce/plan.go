@@ -1,8 +1,10 @@
 package enforce
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"time"
 
@@ -259,13 +261,30 @@ func NewPlan(policies []policy.Policy, numbers map[string]int, r Resolver) (*Pla
 		}
 	}
 	for _, list := range [][]NetEntry{pl.Connect, pl.Bind} {
-		sort.Slice(list, func(i, j int) bool { return describeNetEntry(list[i]) < describeNetEntry(list[j]) })
+		// by fields, not by their description: an intel feed's million
+		// entries would format two strings per comparison
+		slices.SortFunc(list, compareNetEntries)
 	}
 	for i := range ifaces {
 		pl.Interfaces = append(pl.Interfaces, i)
 	}
 	sort.Strings(pl.Interfaces)
 	return pl, nil
+}
+
+func compareNetEntries(a, b NetEntry) int {
+	if a.Prefix.IsValid() != b.Prefix.IsValid() {
+		return cmp.Compare(boolInt(a.Prefix.IsValid()), boolInt(b.Prefix.IsValid()))
+	}
+	return cmp.Or(a.Prefix.Addr().Compare(b.Prefix.Addr()), cmp.Compare(a.Prefix.Bits(), b.Prefix.Bits()),
+		cmp.Compare(a.Port, b.Port), cmp.Compare(a.Protocol, b.Protocol))
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func describeNet(k netKey) string {
