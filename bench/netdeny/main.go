@@ -11,6 +11,9 @@
 //	cidr10k  10 000 deny CIDRs (any protocol, any port), none matching
 //	mixed10k 10 000 entries spread over all four (protocol, port) classes
 //	         of the measured ports, none matching: four trie lookups a call
+//	hostsN   with -hosts N: N single addresses (/32, any protocol and
+//	         port), none matching: what an intel feed of N IP indicators
+//	         writes (docs/intel.md); the kernel's memory for them is printed
 //
 // The conditions run in every round in a rotating order, and the report
 // gives medians per call and, per round, the ratio and difference to the
@@ -62,6 +65,7 @@ func run() (err error) {
 	rounds := flag.Int("rounds", 21, "rounds; each measures every workload under every condition")
 	conns := flag.Int("connects", 2000, "TCP connect+accept+close per measurement")
 	calls := flag.Int("calls", 100_000, "UDP connects and sendtos per measurement")
+	hostsN := flag.Int("hosts", 0, "also measure with this many /32 deny entries (an intel feed's addresses), e.g. 1000000")
 	bpfStats := flag.Bool("bpf-stats", false, "also report the CPU time per run of each program (enables kernel BPF statistics, machine-wide, while it runs)")
 	flag.Parse()
 	if os.Geteuid() != 0 {
@@ -117,6 +121,13 @@ func run() (err error) {
 		{name: "empty", attach: true},
 		{name: "cidr10k", attach: true, rules: cidrs(10_000)},
 		{name: "mixed10k", attach: true, rules: mixed(10_000, env.tcpPort, env.udpPort)},
+	}
+	if *hostsN > 0 {
+		conds = append(conds, condition{name: fmt.Sprintf("hosts%d", *hostsN), attach: true, rules: hosts(*hostsN)})
+		if err := g.SetConnectRules(conds[len(conds)-1].rules); err != nil {
+			return err
+		}
+		fmt.Printf("%d /32 entries: net_deny4 memory (the kernel's memlock accounting) %s\n", *hostsN, mapMemory(g))
 	}
 	if *bpfStats {
 		stats, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))

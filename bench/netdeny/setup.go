@@ -145,3 +145,34 @@ func mixed(n int, tcpPort, udpPort uint16) []netguard.Rule {
 	}
 	return rules
 }
+
+// hosts: n single IPv4 addresses outside loopback, any protocol and port,
+// as an intel feed's ip-dst indicators become.
+func hosts(n int) []netguard.Rule {
+	rng := rand.New(rand.NewPCG(3, 4))
+	seen := make(map[netip.Addr]bool, n)
+	rules := make([]netguard.Rule, 0, n)
+	for len(rules) < n {
+		v := rng.Uint32()
+		a := netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+		if loopbackNet.Contains(a) || seen[a] {
+			continue
+		}
+		seen[a] = true
+		rules = append(rules, netguard.Rule{Prefix: netip.PrefixFrom(a, 32), Verdict: deny})
+	}
+	return rules
+}
+
+// mapMemory is what the kernel accounts for the IPv4 connect table.
+func mapMemory(g *netguard.Guard) string {
+	info, err := g.DenyMap4().Info()
+	if err != nil {
+		return err.Error()
+	}
+	n, ok := info.Memlock()
+	if !ok {
+		return "unknown"
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}
