@@ -6,11 +6,11 @@ import (
 	"testing"
 )
 
-// TestMemoryEstimate loads 50,000 synthetic IOCs of each source shape
+// TestMemoryEstimate loads 20,000 synthetic IOCs of each source shape
 // and holds SourceStatus.Bytes to the heap they take after GC: within a
 // factor of two either way (docs/benchmarks.md has the numbers at 1 M).
 func TestMemoryEstimate(t *testing.T) {
-	const n = 50_000
+	const n = 20_000
 	for _, kind := range []SourceKind{KindMISPFeed, KindList} {
 		t.Run(string(kind), func(t *testing.T) {
 			dir := t.TempDir()
