@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/metrics"
+	"github.com/vigil-sec/vigil/internal/output"
 	"github.com/vigil-sec/vigil/internal/wire"
 )
 
@@ -199,4 +201,33 @@ func (a *Agent) Ready() error {
 		return fmt.Errorf("the pipeline last read %s ago", since.Round(time.Second))
 	}
 	return nil
+}
+
+// ready is what /readyz answers: the pipeline reads (Ready), and some
+// output still takes what it detects. An agent whose every output fails
+// (a webhook that is down, a full disk) detects into the void: an
+// orchestrator should see it, and the logs say which output and why.
+func ready(a *Agent, outs metrics.Outputs) error {
+	if err := a.Ready(); err != nil {
+		return err
+	}
+	if outs == nil {
+		return nil
+	}
+	return outputsReady(outs.Stats())
+}
+
+// outputsReady fails when there are outputs and none is healthy.
+func outputsReady(stats []output.RouteStats) error {
+	if len(stats) == 0 {
+		return nil
+	}
+	var failing []string
+	for _, s := range stats {
+		if s.Healthy {
+			return nil
+		}
+		failing = append(failing, fmt.Sprintf("%s (%s)", s.Name, s.LastError))
+	}
+	return fmt.Errorf("every output is failing: %s", strings.Join(failing, "; "))
 }

@@ -1,7 +1,10 @@
 // Package api is the agent's local API: HTTP over a unix socket that only
-// root may open (mode 0600, in a 0700 directory), serving the agent's
-// status and live streams of events and alerts. `vigil status` and
-// `vigil events` are its clients (client.go).
+// root may open (mode 0600, in a 0700 directory) — or root and one group
+// (0660 and 0750, ReadGID) — serving the agent's status and live streams
+// of events and alerts. `vigil status` and `vigil events` are its clients
+// (client.go). The socket's mode is the first gate, not the only one: every
+// request is judged on the caller's credentials as the kernel gives them
+// (peer.go): root may do everything, the read group may only read.
 //
 //	GET /v1/status   Status as JSON
 //	GET /v1/events   NDJSON: events and alerts as the schema describes them,
@@ -54,6 +57,9 @@ type Options struct {
 	// agent binds before it loads anything, and serves once it runs.
 	Listener net.Listener
 	Log      *slog.Logger
+	// ReadGID, when above 0, is a group whose members may read (status,
+	// streams, the policy list); only root may change anything.
+	ReadGID int
 }
 
 // Server serves the API on its socket.
@@ -84,18 +90,18 @@ func Listen(opts Options) (*Server, error) {
 	ln := opts.Listener
 	if ln == nil {
 		var err error
-		if ln, err = listenUnix(opts.Socket); err != nil {
+		if ln, err = listenUnix(opts.Socket, opts.ReadGID); err != nil {
 			return nil, err
 		}
 	}
 	s := &Server{opts: opts, ln: ln, stop: make(chan struct{})}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/status", s.handleStatus)
-	mux.HandleFunc("GET /v1/events", s.handleEvents)
-	mux.HandleFunc("GET /v1/policies", s.policyHandler(s.listPolicies))
-	mux.HandleFunc("POST /v1/policies", s.policyHandler(s.applyPolicies))
-	mux.HandleFunc("DELETE /v1/policies", s.policyHandler(s.clearPolicies))
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,
+	mux.HandleFunc("GET /v1/status", s.guard(readAccess, s.handleStatus))
+	mux.HandleFunc("GET /v1/events", s.guard(readAccess, s.handleEvents))
+	mux.HandleFunc("GET /v1/policies", s.guard(readAccess, s.policyHandler(s.listPolicies)))
+	mux.HandleFunc("POST /v1/policies", s.guard(changeAccess, s.policyHandler(s.applyPolicies)))
+	mux.HandleFunc("DELETE /v1/policies", s.guard(changeAccess, s.policyHandler(s.clearPolicies)))
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ConnContext: peerContext,
 		ErrorLog: slog.NewLogLogger(opts.Log.Handler(), slog.LevelWarn)}
 	s.wg.Add(1)
 	go func() {
@@ -179,14 +185,16 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 
 // Bind creates the socket (removing a stale one) without serving on it;
 // Listen serves on it when given as Options.Listener. Closing it unserved
-// leaves the file: remove it too.
-func Bind(socket string) (net.Listener, error) { return listenUnix(socket) }
+// leaves the file: remove it too. readGID is Options.ReadGID.
+func Bind(socket string, readGID int) (net.Listener, error) { return listenUnix(socket, readGID) }
 
 // listenUnix binds path with mode 0600 from the start (the mode is set on
 // the socket before bind, so the file never exists with a wider one), in
-// a directory it creates 0700 if missing. A socket left by an agent that
-// died is removed; one that still answers is refused.
-func listenUnix(path string) (net.Listener, error) {
+// a directory it creates 0700 if missing. With a read group, the socket
+// is then given to the group with mode 0660, and a directory it created
+// 0750. A socket left by an agent that died is removed; one that still
+// answers is refused.
+func listenUnix(path string, readGID int) (net.Listener, error) {
 	if path == "" {
 		return nil, errors.New("api: no socket path")
 	}
@@ -194,6 +202,9 @@ func listenUnix(path string) (net.Listener, error) {
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("api: create %s: %w", dir, err)
+		}
+		if err := shareDir(dir, readGID); err != nil {
+			return nil, err
 		}
 	}
 	if st, err := os.Lstat(path); err == nil {
@@ -229,6 +240,10 @@ func listenUnix(path string) (net.Listener, error) {
 		_ = os.Remove(path) // best effort: the error below is the one to report
 		return nil, fmt.Errorf("api: chmod %s: %w", path, err)
 	}
+	if err := shareSocket(path, readGID); err != nil {
+		_ = os.Remove(path) // best effort: the error below is the one to report
+		return nil, err
+	}
 	if err := unix.Listen(fd, 64); err != nil {
 		_ = os.Remove(path) // best effort: the error below is the one to report
 		return nil, fmt.Errorf("api: listen on %s: %w", path, err)
@@ -239,4 +254,32 @@ func listenUnix(path string) (net.Listener, error) {
 		return nil, fmt.Errorf("api: %w", err)
 	}
 	return ln, nil
+}
+
+// shareSocket gives the socket to the read group, before it listens.
+func shareSocket(path string, readGID int) error {
+	if readGID <= 0 {
+		return nil
+	}
+	if err := os.Chown(path, -1, readGID); err != nil {
+		return fmt.Errorf("api: give %s to group %d: %w", path, readGID, err)
+	}
+	if err := os.Chmod(path, 0o660); err != nil {
+		return fmt.Errorf("api: chmod %s: %w", path, err)
+	}
+	return nil
+}
+
+// shareDir lets the read group reach a socket directory the agent created.
+func shareDir(dir string, readGID int) error {
+	if readGID <= 0 {
+		return nil
+	}
+	if err := os.Chown(dir, -1, readGID); err != nil {
+		return fmt.Errorf("api: give %s to group %d: %w", dir, readGID, err)
+	}
+	if err := os.Chmod(dir, 0o750); err != nil {
+		return fmt.Errorf("api: chmod %s: %w", dir, err)
+	}
+	return nil
 }
