@@ -203,7 +203,7 @@ func listenUnix(path string, readGID int) (net.Listener, error) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("api: create %s: %w", dir, err)
 		}
-		if err := shareDir(dir, readGID); err != nil {
+		if err := share(dir, readGID, 0o750); err != nil {
 			return nil, err
 		}
 	}
@@ -240,7 +240,7 @@ func listenUnix(path string, readGID int) (net.Listener, error) {
 		_ = os.Remove(path) // best effort: the error below is the one to report
 		return nil, fmt.Errorf("api: chmod %s: %w", path, err)
 	}
-	if err := shareSocket(path, readGID); err != nil {
+	if err := share(path, readGID, 0o660); err != nil {
 		_ = os.Remove(path) // best effort: the error below is the one to report
 		return nil, err
 	}
@@ -256,30 +256,18 @@ func listenUnix(path string, readGID int) (net.Listener, error) {
 	return ln, nil
 }
 
-// shareSocket gives the socket to the read group, before it listens.
-func shareSocket(path string, readGID int) error {
+// share gives a path the agent made (the socket, or the directory it
+// created) to the read group with mode: 0660 for the socket before it
+// listens, 0750 for the directory.
+func share(path string, readGID int, mode os.FileMode) error {
 	if readGID <= 0 {
 		return nil
 	}
 	if err := os.Chown(path, -1, readGID); err != nil {
 		return fmt.Errorf("api: give %s to group %d: %w", path, readGID, err)
 	}
-	if err := os.Chmod(path, 0o660); err != nil {
+	if err := os.Chmod(path, mode); err != nil {
 		return fmt.Errorf("api: chmod %s: %w", path, err)
-	}
-	return nil
-}
-
-// shareDir lets the read group reach a socket directory the agent created.
-func shareDir(dir string, readGID int) error {
-	if readGID <= 0 {
-		return nil
-	}
-	if err := os.Chown(dir, -1, readGID); err != nil {
-		return fmt.Errorf("api: give %s to group %d: %w", dir, readGID, err)
-	}
-	if err := os.Chmod(dir, 0o750); err != nil {
-		return fmt.Errorf("api: chmod %s: %w", dir, err)
 	}
 	return nil
 }
