@@ -151,6 +151,18 @@ network:
 	}
 	denied("after the restart")
 
+	// a policy naming a binary that does not exist applies, and says so
+	ghost := filepath.Join(dir, "not-there-yet")
+	ghostPol := filepath.Join(dir, "ghost.yaml")
+	writeFile(t, ghostPol, fmt.Sprintf("policy: e2e-ghost\nmode: enforce\nscope:\n  cgroup: %s\nexec:\n  deny:\n    - path: %s\n", cg.Path, ghost))
+	if stdout, stderrOut, code := vigilCmd(t, bin, "policy", "apply", "--socket", sock, ghostPol); code != 0 ||
+		!strings.Contains(stdout, "applied e2e-ghost") || !strings.Contains(stderrOut, ghost+" does not exist") {
+		t.Errorf("policy apply of a missing path: code %d, want it applied with a warning naming %s\n%s%s", code, ghost, stdout, stderrOut)
+	}
+	if stdout, stderrOut, code := vigilCmd(t, bin, "policy", "clear", "--socket", sock, "e2e-ghost"); code != 0 || !strings.Contains(stdout, "cleared e2e-ghost") {
+		t.Fatalf("policy clear e2e-ghost: code %d\n%s%s", code, stdout, stderrOut)
+	}
+
 	if stdout, stderrOut, code := vigilCmd(t, bin, "policy", "clear", "--socket", sock); code != 0 || !strings.Contains(stdout, "cleared e2e-lock") {
 		t.Fatalf("policy clear: code %d\n%s%s", code, stdout, stderrOut)
 	}
