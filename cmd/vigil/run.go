@@ -275,6 +275,9 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	safe := termsafe.NewWriter(stderr)
 	fmt.Fprintln(safe, summary)
 	fmt.Fprintln(safe, output.Summary(outs.Fanout.Stats()))
+	if st := outs.Hub.StreamStats(); st.Dropped > 0 {
+		fmt.Fprintf(safe, "live streams (vigil events): dropped %d lines for readers too slow to keep up\n", st.Dropped)
+	}
 	if rules != nil {
 		fmt.Fprintln(safe, ruleSummary(a.RuleStats()))
 	}
