@@ -185,6 +185,9 @@ func writePolicies(w io.Writer, rep api.PolicyReport) error {
 		for _, u := range p.Unresolved {
 			fmt.Fprintf(w, "  %s: %s does not exist yet (watched)\n", p.Name, u)
 		}
+		if len(p.WhileAway) > 0 {
+			fmt.Fprintf(w, "  %s: while no agent ran: %s\n", p.Name, counts(p.WhileAway))
+		}
 	}
 	if len(rep.Packets) > 0 {
 		fmt.Fprintln(w)

@@ -73,6 +73,9 @@ type PolicyStatus struct {
 	// Hits counts what the kernel did, by action (killed, would_kill, …),
 	// since the pinned state was created.
 	Hits map[string]uint64 `json:"hits,omitempty"`
+	// WhileAway is the part of Hits done while no agent ran, as this
+	// agent found it when it adopted the pinned state.
+	WhileAway map[string]uint64 `json:"while_away,omitempty"`
 	// Unresolved lists paths that do not exist yet.
 	Unresolved []string `json:"unresolved,omitempty"`
 }
