@@ -215,12 +215,14 @@ func New(cfg Config) (_ *Agent, err error) {
 	a.enricher = enrich.New(cfg.Node, a.tree, containers)
 	a.enricher.SetVigil(self)
 	a.attachKube(containers)
-	procs, err := procfs.Snapshot(procfs.Options{
+	popts := procfs.Options{
 		Proc:         "/proc",
 		Cgroup2Root:  host.cgroup2Root,
 		V1Controller: host.v1Controller,
 		Time:         a.clock.Time,
-	})
+	}
+	a.enricher.RecoverFrom(popts)
+	procs, err := procfs.Snapshot(popts)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot processes: %w", err)
 	}

@@ -25,6 +25,8 @@ import (
 type observer struct {
 	procEntries   atomic.Int64
 	procEvictions atomic.Uint64
+	procLive      atomic.Uint64 // live evictions
+	procRecovered atomic.Uint64
 	procExpired   atomic.Uint64
 	// heartbeat is when the pipeline last showed it reads (unix ns).
 	heartbeat atomic.Int64
@@ -43,9 +45,11 @@ type trackedProgram struct {
 // publish copies the pipeline's own state for other goroutines. Called
 // from the pipeline goroutine when idle and every 1024 records.
 func (a *Agent) publish() {
-	st := a.tree.Counts()
+	st := a.tree.Stats()
 	a.obs.procEntries.Store(int64(st.Entries))
 	a.obs.procEvictions.Store(st.Evictions)
+	a.obs.procLive.Store(st.LiveEvictions)
+	a.obs.procRecovered.Store(st.Recovered)
 	a.obs.procExpired.Store(st.Expired)
 	a.obs.heartbeat.Store(time.Now().UnixNano())
 }
@@ -149,9 +153,11 @@ func (a *Agent) PipelineStats() metrics.PipelineStats {
 		Malformed:  a.counts.malformedN.Load(),
 		SinkErrors: a.counts.sinkErrN.Load(),
 		ProcCache: metrics.ProcCache{
-			Entries:   int(a.obs.procEntries.Load()),
-			Evictions: a.obs.procEvictions.Load(),
-			Expired:   a.obs.procExpired.Load(),
+			Entries:       int(a.obs.procEntries.Load()),
+			Evictions:     a.obs.procEvictions.Load(),
+			LiveEvictions: a.obs.procLive.Load(),
+			Recovered:     a.obs.procRecovered.Load(),
+			Expired:       a.obs.procExpired.Load(),
 		},
 		Containers: a.containerStats(),
 		Programs:   a.programStats(),

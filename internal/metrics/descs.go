@@ -18,6 +18,7 @@ type descs struct {
 	events, alerts, enforcement, drops, kernelDrops           *prometheus.Desc
 	ringSize, ringPending, ringFill                           *prometheus.Desc
 	procEntries, procEvictions, procExpired                   *prometheus.Desc
+	procLiveEvictions, procRecovered                          *prometheus.Desc
 	ctrEntries, ctrEvictions, ctrHeld, ctrHeldNow, ctrRelease *prometheus.Desc
 	sensorUp, bpfStatsEnabled, progRuns, progTime, progMisses *prometheus.Desc
 	ruleEval, rules, policies, reloads                        *prometheus.Desc
@@ -71,6 +72,9 @@ func newDescs(pod output.PodLabels) descs {
 
 		procEntries:   n("process_cache_entries", "Processes in the process cache."),
 		procEvictions: n("process_cache_evictions_total", "Processes forgotten because the cache was full."),
+		procLiveEvictions: n("process_cache_live_evictions_total",
+			"Live processes forgotten because the cache was full of live processes (exited ones go first)."),
+		procRecovered: n("process_cache_recovered_total", "Processes read from /proc because an event's ancestry needed one the cache had lost."),
 		procExpired:   n("process_cache_expired_total", "Exited processes forgotten after their grace period."),
 
 		ctrEntries:   n("container_cache_entries", "Containers whose metadata the agent keeps."),

@@ -100,7 +100,11 @@ type KernelLoss struct {
 type ProcCache struct {
 	Entries   int
 	Evictions uint64
-	Expired   uint64
+	// LiveEvictions are the evictions of live processes (the cache was
+	// full of them); Recovered, processes read from /proc after a miss.
+	LiveEvictions uint64
+	Recovered     uint64
+	Expired       uint64
 }
 
 // Containers are the container cache's size and turnover, and what the
