@@ -54,6 +54,7 @@ with eBPF, detects attacks with readable rules, and exports what it sees.`,
 		newPolicyCmd(),
 		newReplayCmd(),
 		newRecordCmd(),
+		newVerifyCmd(),
 		newVersionCmd(),
 	)
 	// cobra adds help and completion when the command runs; adding them
