@@ -116,7 +116,7 @@ func runVerify(cmd *cobra.Command, f verifyFlags, args []string) error {
 	}
 	if f.writeBaseline {
 		var buf bytes.Buffer
-		if err := rep.WriteJSON(&buf); err != nil {
+		if err := rep.Stable().WriteJSON(&buf); err != nil {
 			return err
 		}
 		if err := os.WriteFile(f.baseline, buf.Bytes(), 0o644); err != nil {

@@ -22,6 +22,24 @@ type BaselineInfo struct {
 	Gone []string `json:"gone,omitempty"`
 }
 
+// Stable is a copy of r without what changes from run to run (times,
+// log tails with kernel addresses, a previous comparison): the form
+// committed as a baseline, whose diffs then show only changes in what
+// the verifier did.
+func (r *Report) Stable() *Report {
+	out := &Report{Kernel: r.Kernel, Summary: r.Summary}
+	for _, o := range r.Objects {
+		o.Programs = append([]Program{}, o.Programs...)
+		for i := range o.Programs {
+			p := &o.Programs[i]
+			p.LoadUsec, p.VerificationUsec, p.LogTail, p.Growth = 0, 0, nil, nil
+		}
+		out.Objects = append(out.Objects, o)
+	}
+	out.Summary.Grown = 0
+	return out
+}
+
 // Compare sets each program's Growth against base, matching programs by
 // object path (as given on the command line) and name, and counts those
 // that grew by more than maxPct percent. Programs that did not load in

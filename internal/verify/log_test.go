@@ -134,3 +134,18 @@ func TestCompareGrowth(t *testing.T) {
 		t.Errorf("gone = %q, failed %v: want b and c gone, gate passing", gone.Baseline.Gone, gone.Failed(false))
 	}
 }
+
+func TestStableDropsWhatChangesBetweenRuns(t *testing.T) {
+	r := &Report{Kernel: "k", Objects: []Object{{Path: "x.o", Programs: []Program{{
+		Name: "a", Stats: Stats{Processed: 9, VerificationUsec: 40}, LoadUsec: 70,
+		LogTail: []string{"5: (18) r1 = 0xffff888100000000"}, Growth: &Growth{Old: 1, New: 9},
+	}}}}}
+	s := r.Stable()
+	p := s.Objects[0].Programs[0]
+	if p.Processed != 9 || p.VerificationUsec != 0 || p.LoadUsec != 0 || p.LogTail != nil || p.Growth != nil {
+		t.Errorf("stable program %+v: want processed kept, times, log and growth dropped", p)
+	}
+	if orig := r.Objects[0].Programs[0]; orig.LoadUsec != 70 || orig.LogTail == nil {
+		t.Errorf("Stable changed the report it copies: %+v", orig)
+	}
+}

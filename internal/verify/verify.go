@@ -108,7 +108,7 @@ func (v *Verifier) Objects(paths []string) *Report {
 // Object verifies every program of the ELF object at path. A file that
 // is not a BPF object cilium/ebpf can read is reported in Object.Error.
 func (v *Verifier) Object(path string) Object {
-	o := Object{Path: filepath.ToSlash(filepath.Clean(path))}
+	o := Object{Path: filepath.ToSlash(filepath.Clean(path)), Programs: []Program{}}
 	spec, err := ebpf.LoadCollectionSpec(path)
 	if err != nil {
 		o.Error = err.Error()
