@@ -25,6 +25,7 @@ type verifyFlags struct {
 	writeBaseline   bool
 	failUnsupported bool
 	logLines        int
+	jobs            int
 }
 
 func newVerifyCmd() *cobra.Command {
@@ -76,6 +77,7 @@ Exit status: 0 all passed, 1 a program failed or grew past --max-growth,
 	fl.BoolVar(&f.writeBaseline, "write-baseline", false, "write this run's JSON report to the --baseline file instead of comparing")
 	fl.BoolVar(&f.failUnsupported, "fail-unsupported", false, "count programs this kernel refuses to load (unsupported here) as failures")
 	fl.IntVar(&f.logLines, "log-lines", 30, "lines of the verifier log kept for each failure")
+	fl.IntVar(&f.jobs, "jobs", 0, "objects verified at once (0: one per CPU)")
 	return cmd
 }
 
@@ -90,6 +92,8 @@ func runVerify(cmd *cobra.Command, f verifyFlags, args []string) error {
 		return usage(fmt.Errorf("--max-growth %g: want a percentage of 0 or more", f.maxGrowth))
 	case f.logLines < 1:
 		return usage(fmt.Errorf("--log-lines %d: want 1 or more", f.logLines))
+	case f.jobs < 0:
+		return usage(fmt.Errorf("--jobs %d: want 0 (one per CPU) or more", f.jobs))
 	}
 	for _, a := range args {
 		if st, err := os.Stat(a); err != nil {
@@ -106,7 +110,7 @@ func runVerify(cmd *cobra.Command, f verifyFlags, args []string) error {
 		}
 		base = b
 	}
-	v, err := verify.New(verify.Options{LogLines: f.logLines})
+	v, err := verify.New(verify.Options{LogLines: f.logLines, Jobs: f.jobs})
 	if err != nil {
 		return usage(err)
 	}

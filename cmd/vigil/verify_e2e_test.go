@@ -84,6 +84,7 @@ func TestVerifyExitStatus(t *testing.T) {
 		{"verify"},
 		{"verify", "--format", "yaml", verifyFixtures + "kinds.bpf.o"},
 		{"verify", "--write-baseline", verifyFixtures + "kinds.bpf.o"},
+		{"verify", "--jobs", "-1", verifyFixtures + "kinds.bpf.o"},
 		{"verify", filepath.Join(dir, "missing.o")},
 		{"verify", notBPF},
 		{"verify", "--baseline", notBPF, verifyFixtures + "kinds.bpf.o"},

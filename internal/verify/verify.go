@@ -13,13 +13,16 @@
 package verify
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -55,6 +58,10 @@ type Options struct {
 	// instruction processed; past the limit the report keeps the error
 	// and statistics only.
 	TraceLimit int
+	// Jobs is how many objects are verified at once (default: one per
+	// CPU). The verifier runs in the loading thread, so objects loaded
+	// together use every CPU.
+	Jobs int
 }
 
 // Verifier loads objects through the running kernel's verifier.
@@ -70,6 +77,9 @@ func New(opts Options) (*Verifier, error) {
 	}
 	if opts.TraceLimit <= 0 {
 		opts.TraceLimit = 200_000
+	}
+	if opts.Jobs <= 0 {
+		opts.Jobs = runtime.NumCPU()
 	}
 	if err := probePrivilege(); err != nil {
 		return nil, err
@@ -94,13 +104,34 @@ func probePrivilege() error {
 	return p.Close()
 }
 
-// Objects verifies each file and returns the report, with the kernel
-// release it was made on.
+// Objects verifies each file, Jobs at a time, the largest first so that
+// no large object starts last, and returns the report in the order of
+// paths, with the kernel release it was made on.
 func (v *Verifier) Objects(paths []string) *Report {
-	r := &Report{Kernel: kernelRelease()}
-	for _, p := range paths {
-		r.Objects = append(r.Objects, v.Object(p))
+	r := &Report{Kernel: kernelRelease(), Objects: make([]Object, len(paths))}
+	order := make([]int, len(paths))
+	size := make([]int64, len(paths))
+	for i, p := range paths {
+		order[i] = i
+		if st, err := os.Stat(p); err == nil {
+			size[i] = st.Size()
+		}
 	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(size[b], size[a]) })
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(v.opts.Jobs, len(paths)) {
+		wg.Go(func() {
+			for i := range next {
+				r.Objects[i] = v.Object(paths[i])
+			}
+		})
+	}
+	for _, i := range order {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	r.summarize()
 	return r
 }
