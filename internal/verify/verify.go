@@ -43,6 +43,10 @@ const (
 	StackLimit = 512
 )
 
+// errENOTSUPP is the kernel's own ENOTSUPP (524), which it returns to
+// user space for operations a program type does not support.
+const errENOTSUPP = unix.Errno(524)
+
 // ErrPrivilege is returned by New when this process may not load BPF
 // programs: the verifier cannot be asked anything.
 var ErrPrivilege = errors.New("loading BPF programs needs root (CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN)")
@@ -249,13 +253,20 @@ func subSpec(spec *ebpf.CollectionSpec, name string) *ebpf.CollectionSpec {
 func (v *Verifier) classify(p *Program, ps *ebpf.ProgramSpec, sub *ebpf.CollectionSpec, err error) {
 	p.Error = err.Error()
 	var verr *ebpf.VerifierError
-	hasLog := errors.As(err, &verr) && len(verr.Log) > 0
+	// said: the verifier gave a reason, beyond its statistics
+	said := errors.As(err, &verr) && verifierMessage(verr.Log) != ""
 	switch {
-	case errors.Is(err, unix.EPERM) && !hasLog:
+	case errors.Is(err, unix.EPERM) && !said:
 		// the verifier never ran: the kernel refused the program's type
 		// (here, every code-patching attach type: fentry, fexit, LSM)
 		p.Status, p.Reason = Unsupported, ReasonProgramType
 		p.Error = fmt.Sprintf("this kernel refuses %s programs: %s before the verifier ran (empty log)", attachName(ps), unix.ErrnoName(unix.EPERM))
+		return
+	case (errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, errENOTSUPP)) && !said:
+		// a program the kernel loads only with what the object cannot give
+		// on its own (a struct_ops program without its struct_ops map)
+		p.Status, p.Reason = Unsupported, ReasonProgramType
+		p.Error = fmt.Sprintf("this kernel does not load %s programs on their own: %s, no verifier message", attachName(ps), errnoName(err))
 		return
 	case errors.Is(err, ebpf.ErrNotSupported):
 		p.Status, p.Reason = Unsupported, ReasonKernelFeature
@@ -263,7 +274,7 @@ func (v *Verifier) classify(p *Program, ps *ebpf.ProgramSpec, sub *ebpf.Collecti
 	case errors.Is(err, btf.ErrNotFound) && ps.AttachTo != "":
 		p.Status, p.Reason = Unsupported, ReasonAttachTarget
 		return
-	case !hasLog:
+	case !said:
 		p.Status, p.Reason = Fail, ReasonLoad
 		return
 	}
@@ -310,12 +321,20 @@ func (v *Verifier) explain(p *Program, sub *ebpf.CollectionSpec, verr *ebpf.Veri
 	}
 	p.FailedInsn = failedInsn(lines)
 	p.LogTail = tail(lines, v.opts.LogLines)
-	cause := verr.Cause.Error()
+	p.Error = errnoName(verr.Cause) + ": " + verifierMessage(lines)
+}
+
+// errnoName is the name of the errno in err's chain ("EACCES"), else
+// err's text.
+func errnoName(err error) string {
 	var errno unix.Errno
-	if errors.As(verr.Cause, &errno) && unix.ErrnoName(errno) != "" {
-		cause = unix.ErrnoName(errno)
+	if errors.As(err, &errno) && unix.ErrnoName(errno) != "" {
+		return unix.ErrnoName(errno)
 	}
-	p.Error = cause + ": " + verifierMessage(lines)
+	if errors.Is(err, errENOTSUPP) {
+		return "ENOTSUPP"
+	}
+	return err.Error()
 }
 
 // attachName is how a program kind reads in a message: "Tracing/TraceFEntry".

@@ -298,3 +298,44 @@ func TestVigilObjectsPass(t *testing.T) {
 		t.Errorf("summary %+v: most of vigil's programs must pass", r.Summary)
 	}
 }
+
+// TestTraceLimit: past TraceLimit instructions processed, a rejection is
+// not loaded again for the instruction-level log: the report keeps the
+// verifier's message and statistics, and names no instruction.
+func TestTraceLimit(t *testing.T) {
+	testenv.RequirePrivileged(t)
+	v, err := New(Options{TraceLimit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := byName(v.Object("testdata/mixed.bpf.o"))["out_of_bounds"]
+	if bad.Status != Fail || bad.FailedInsn != nil || bad.Processed <= 1 {
+		t.Errorf("out_of_bounds: %s, failing instruction %+v, processed %d: want a failure without trace", bad.Status, bad.FailedInsn, bad.Processed)
+	}
+	if !strings.Contains(bad.Error, "invalid access to map value") || len(bad.LogTail) == 0 {
+		t.Errorf("error %q, tail %q: want the stats-level log's message", bad.Error, bad.LogTail)
+	}
+	for _, l := range bad.LogTail {
+		if _, ok := insnIndex(l); ok {
+			t.Errorf("instruction %q in a log loaded at the stats level only", l)
+		}
+	}
+}
+
+// TestStructOpsAloneIsUnsupported: a struct_ops program needs its
+// struct_ops map to load; alone, the kernel refuses it without a verifier
+// message, and that is no verdict on the program.
+func TestStructOpsAloneIsUnsupported(t *testing.T) {
+	v := newVerifier(t)
+	spec := &ebpf.CollectionSpec{
+		Maps: map[string]*ebpf.MapSpec{},
+		Programs: map[string]*ebpf.ProgramSpec{"ops": {
+			Name: "ops", Type: ebpf.StructOps, SectionName: "struct_ops/x", License: "GPL",
+			Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()},
+		}},
+	}
+	p := v.program(spec, "ops")
+	if p.Status != Unsupported || p.Reason != ReasonProgramType {
+		t.Errorf("struct_ops alone: %s/%s (%s), want unsupported program type", p.Status, p.Reason, p.Error)
+	}
+}
