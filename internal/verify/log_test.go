@@ -1,8 +1,10 @@
 package verify
 
 import (
+	"encoding/xml"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -147,5 +149,37 @@ func TestStableDropsWhatChangesBetweenRuns(t *testing.T) {
 	}
 	if orig := r.Objects[0].Programs[0]; orig.LoadUsec != 70 || orig.LogTail == nil {
 		t.Errorf("Stable changed the report it copies: %+v", orig)
+	}
+}
+
+// TestReportsKeepTerminalsAndXMLSafe: names and log lines come from the
+// object; the text report escapes them, and JUnit stays well-formed.
+func TestReportsKeepTerminalsAndXMLSafe(t *testing.T) {
+	evil := "x\x1b]0;owned\a\x1b[2J"
+	r := &Report{Kernel: "k", Objects: []Object{
+		{Path: evil + ".o", Programs: []Program{{
+			Name: evil, Section: evil, Type: "TracePoint", Status: Fail, Reason: ReasonVerifier, Error: evil,
+			FailedInsn: &Insn{Index: 1, Text: "1: (79) " + evil, Source: evil}, LogTail: []string{"1: (79) " + evil, evil},
+		}}},
+		{Path: evil, Error: evil},
+	}}
+	r.summarize()
+	var text strings.Builder
+	if err := r.WriteText(&text, false); err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(text.String(), "\x1b\a") || !strings.Contains(text.String(), `\x1b]0;owned`) {
+		t.Errorf("text report lets a control character through or drops the name:\n%q", text.String())
+	}
+	var x strings.Builder
+	if err := r.WriteJUnit(&x, false); err != nil {
+		t.Fatal(err)
+	}
+	var suites junitSuites
+	if err := xml.Unmarshal([]byte(x.String()), &suites); err != nil {
+		t.Fatalf("JUnit with control characters in names does not parse: %v\n%s", err, x.String())
+	}
+	if suites.Failures != 1 || suites.Errors != 1 {
+		t.Errorf("JUnit counts %d failures, %d errors: want 1 and 1", suites.Failures, suites.Errors)
 	}
 }
