@@ -8,6 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-sec/vigil/internal/kernel"
+	"github.com/vigil-sec/vigil/internal/output/termsafe"
 	"github.com/vigil-sec/vigil/internal/verify"
 )
 
@@ -113,6 +115,12 @@ func runVerify(cmd *cobra.Command, f verifyFlags, args []string) error {
 	v, err := verify.New(verify.Options{LogLines: f.logLines, Jobs: f.jobs})
 	if err != nil {
 		return usage(err)
+	}
+	// tracefs tells a tracepoint this kernel lacks (unsupported here) from
+	// a rejection; mounted where missing, as vigil run does. Without it
+	// such a program is reported as failing, so go on regardless.
+	if _, err := kernel.EnsureMounts(); err != nil {
+		fmt.Fprintln(cmd.ErrOrStderr(), "vigil verify: tracefs:", termsafe.Text(err.Error()))
 	}
 	rep := v.Objects(args)
 	if base != nil {
