@@ -16,6 +16,7 @@ import (
 	"github.com/cilium/ebpf/asm"
 	"golang.org/x/sys/unix"
 
+	"github.com/vigil-sec/vigil/internal/kernel"
 	"github.com/vigil-sec/vigil/internal/testenv"
 )
 
@@ -261,6 +262,10 @@ func TestReportFormatsParseBack(t *testing.T) {
 // refuses or a tracepoint it lacks, never a rejection.
 func TestVigilObjectsPass(t *testing.T) {
 	v := newVerifier(t)
+	// tracefs tells a tracepoint this kernel lacks from a rejection
+	if _, err := kernel.EnsureMounts(); err != nil {
+		t.Fatal(err)
+	}
 	var paths []string
 	err := filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
