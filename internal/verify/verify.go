@@ -200,9 +200,11 @@ func (v *Verifier) program(spec *ebpf.CollectionSpec, name string) Program {
 		prog := coll.Programs[name]
 		p.Status = Pass
 		p.Stats = parseStats(splitLog(prog.VerifierLog))
-		if info, ierr := prog.Info(); ierr == nil && p.Processed == 0 {
-			if n, ok := info.VerifiedInstructions(); ok {
-				p.Processed = int(n)
+		if p.Processed == 0 { // a log without the line: ask the kernel
+			if info, ierr := prog.Info(); ierr == nil {
+				if n, ok := info.VerifiedInstructions(); ok {
+					p.Processed = int(n)
+				}
 			}
 		}
 		coll.Close()
