@@ -55,6 +55,7 @@ with eBPF, detects attacks with readable rules, and exports what it sees.`,
 		newReplayCmd(),
 		newRecordCmd(),
 		newVerifyCmd(),
+		newProfileCmd(),
 		newVersionCmd(),
 	)
 	// cobra adds help and completion when the command runs; adding them
