@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/vigil-sec/vigil/internal/seccomp"
 	"github.com/vigil-sec/vigil/internal/testenv"
@@ -17,14 +19,19 @@ import (
 
 // webWorkload is a small server and a client doing its job: busybox httpd
 // serves a page on the container's loopback, wget fetches it until it
-// answers, and the server is stopped.
+// answers, then a file large enough that its reads must wait (poll: a
+// small one may arrive whole, and then wget never polls, a path a profile
+// recorded from such a run lacks), and the server is stopped while the
+// shell waits for it (rt_sigsuspend: a shell whose child is already dead
+// does not wait, the same kind of path).
 const webWorkload = `httpd -f -p 127.0.0.1:8080 -h /www & pid=$!
 i=0
 until wget -q -O - http://127.0.0.1:8080/index.html; do
 	i=$((i+1)); [ $i -lt 100 ] || exit 7
 	sleep 0.1
 done
-kill $pid
+wget -q -O /dev/null http://127.0.0.1:8080/big || exit 8
+(sleep 0.2; kill $pid) &
 wait $pid
 exit 0`
 
@@ -67,6 +74,9 @@ func newProfileBundle(t *testing.T) *profileBundle {
 	}
 	if err == nil {
 		err = os.WriteFile(filepath.Join(root, "www", "index.html"), []byte(webPage+"\n"), 0o644)
+	}
+	if err == nil {
+		err = os.WriteFile(filepath.Join(root, "www", "big"), make([]byte, 8<<20), 0o644)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +134,16 @@ func (b *profileBundle) run(t *testing.T, script string, p *seccomp.Profile) (st
 	b.configure(t, id, script, p)
 	name := "vh16s-" + id[:12]
 	t.Cleanup(func() { exec.Command("runc", "delete", "--force", name).Run() })
-	out, err := exec.Command("runc", "run", "--bundle", b.dir, name).CombinedOutput()
+	// a call the profile lacks can make the workload spin: end it then
+	ctx, cancel := context.WithTimeout(context.Background(), testenv.WaitLimit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "runc", "run", "--bundle", b.dir, name)
+	cmd.Cancel = func() error { return exec.Command("runc", "delete", "--force", name).Run() }
+	cmd.WaitDelay = 10 * time.Second
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Errorf("container %s ran past %v and was killed", name, testenv.WaitLimit)
+	}
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
@@ -232,5 +251,61 @@ func TestContainerProfile(t *testing.T) {
 	}
 	if out, _ = b.run(t, never, nil); !strings.Contains(out, "unshare(0x20000): Operation not permitted") {
 		t.Errorf("without the profile, want unshare refused with EPERM (no CAP_SYS_ADMIN), got:\n%s", out)
+	}
+}
+
+// commandWorkload is webWorkload for a host shell: every applet through
+// busybox (the host has no httpd on its PATH), the port and the served
+// directory given.
+func commandWorkload(port int, dir string) string {
+	return fmt.Sprintf(`busybox httpd -f -p 127.0.0.1:%[1]d -h %[2]s & pid=$!
+i=0
+until busybox wget -q -O - http://127.0.0.1:%[1]d/index.html; do
+	i=$((i+1)); [ $i -lt 100 ] || exit 7
+	busybox sleep 0.1
+done
+busybox wget -q -O /dev/null http://127.0.0.1:%[1]d/big || exit 8
+(busybox sleep 0.2; kill $pid) &
+wait $pid
+exit 0`, port, dir)
+}
+
+// TestCommandProfile records a command vigil starts (born in its cgroup,
+// so its first call is seen; its children too) and runs the same workload
+// in a container under the profile, with runc's own calls added.
+func TestCommandProfile(t *testing.T) {
+	b := newProfileBundle(t)
+	bin := buildVigil(t)
+	busybox, _ := exec.LookPath("busybox")
+	port := 20000 + rand.IntN(20000) // the host's loopback: a port unlikely to be taken
+	profile := filepath.Join(t.TempDir(), "profile.json")
+	www := filepath.Join(b.dir, "rootfs", "www")
+
+	out, stderr, code := vigilCmd(t, bin, "profile", "--runtime-calls", "--mode", "errno", "-o", profile,
+		"--", busybox, "sh", "-c", commandWorkload(port, www))
+	if code != 0 || !strings.Contains(out, webPage) {
+		t.Fatalf("vigil profile -- workload: status %d\n%s\n%s", code, out, stderr)
+	}
+	if strings.Contains(stderr, "WARNING") {
+		t.Errorf("a command recorded from its start warned:\n%s", stderr)
+	}
+	var p seccomp.Profile
+	raw, err := os.ReadFile(profile)
+	if err == nil {
+		err = json.Unmarshal(raw, &p)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Allows("accept") || !p.Allows("execve") || p.Allows("unshare") {
+		t.Errorf("profile allows accept %v, execve %v, unshare %v: want true, true, false",
+			p.Allows("accept"), p.Allows("execve"), p.Allows("unshare"))
+	}
+	ctrOut, code := b.run(t, commandWorkload(8080, "/www"), &p)
+	if code != 0 || !strings.Contains(ctrOut, webPage) {
+		t.Fatalf("the same workload in a container under its profile: status %d, output:\n%s\nprofile report:\n%s", code, ctrOut, stderr)
+	}
+	if ctrOut, _ = b.run(t, "unshare -m true", &p); !strings.Contains(ctrOut, "unshare(0x20000): Operation not permitted") {
+		t.Errorf("under the profile, want unshare refused with EPERM, got:\n%s", ctrOut)
 	}
 }
