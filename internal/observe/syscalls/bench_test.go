@@ -3,6 +3,8 @@ package syscalls
 import (
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,26 +16,19 @@ import (
 )
 
 // BenchmarkGetppid is the cost the recorder adds to every system call: a
-// getppid loop with nothing of ours attached, then with the recorder
-// attached for a cgroup this process is outside of, then inside it. Run
-// with -count to alternate the three in one run:
+// getppid loop with the recorder detached, attached for a cgroup this
+// process is outside of, and attached with this process inside it. Each
+// iteration is one round of the three, in that order, so that the machine's
+// drift falls on all three alike; each is timed in the thread's own CPU
+// time (the program runs in the caller's system call). It reports the
+// medians per call and the differences:
 //
-//	go test -run '^$' -bench Getppid -count 6 ./internal/observe/syscalls/
+//	go test -run '^$' -bench Getppid -benchtime 20x ./internal/observe/syscalls/
 func BenchmarkGetppid(b *testing.B) {
 	testenv.RequirePrivileged(b)
-	loop := func(b *testing.B) {
-		for b.Loop() {
-			unix.RawSyscall(nrGetppid, 0, 0, 0)
-		}
-	}
-	b.Run("detached", loop)
-
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	cg := testenv.NewCgroup(b)
-	rec, err := Open()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer rec.Close()
 	id, err := kernel.CgroupID(cg.Path)
 	if err != nil {
 		b.Fatal(err)
@@ -42,14 +37,54 @@ func BenchmarkGetppid(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := rec.Record(id, level); err != nil {
+	const calls = 50_000
+	var detached, outside, inside []float64
+	for b.Loop() {
+		detached = append(detached, perCall(b, calls))
+		rec, err := Open()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := rec.Record(id, level); err != nil {
+			b.Fatal(err)
+		}
+		outside = append(outside, perCall(b, calls))
+		back := moveSelf(b, cg.Root, cg.Path)
+		inside = append(inside, perCall(b, calls))
+		moveSelf(b, cg.Root, back)
+		if err := rec.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	d, o, i := median(detached), median(outside), median(inside)
+	b.ReportMetric(d, "ns/call-detached")
+	b.ReportMetric(o, "ns/call-outside")
+	b.ReportMetric(i, "ns/call-inside")
+	b.ReportMetric(o-d, "ns-added-outside")
+	b.ReportMetric(i-d, "ns-added-inside")
+}
+
+// perCall is the thread CPU time of one getppid, averaged over n calls.
+func perCall(b *testing.B, n int) float64 {
+	start := threadTime(b)
+	for range n {
+		unix.RawSyscall(nrGetppid, 0, 0, 0)
+	}
+	return float64(threadTime(b)-start) / float64(n)
+}
+
+func threadTime(b *testing.B) int64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
 		b.Fatal(err)
 	}
-	b.Run("attached-outside", loop)
+	return ts.Nano()
+}
 
-	back := moveSelf(b, cg.Root, cg.Path)
-	b.Run("attached-inside", loop)
-	moveSelf(b, cg.Root, back)
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 // moveSelf moves this process into the cgroup v2 directory dir and
