@@ -164,7 +164,7 @@ func parseErrno(s string) (uint, error) {
 	if n, err := strconv.ParseUint(s, 10, 16); err == nil && n > 0 && n < 4096 {
 		return uint(n), nil
 	}
-	for e := unix.Errno(1); e < 4096; e++ {
+	for e := unix.Errno(1); e < 4096 && s != ""; e++ {
 		if unix.ErrnoName(e) == strings.ToUpper(s) {
 			return uint(e), nil
 		}
