@@ -113,7 +113,7 @@ type Recorder struct {
 }
 
 // Open loads the recorder and attaches it; it records nothing until
-// Record names a cgroup.
+// Record names a cgroup. The calling process itself is never recorded.
 func Open() (*Recorder, error) {
 	spec, err := loadSyscalls()
 	if err != nil {

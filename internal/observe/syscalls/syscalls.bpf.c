@@ -90,6 +90,9 @@ int BPF_PROG(record_sys_enter, struct pt_regs *regs, long id)
 
 	if (!slot)
 		return 0;
+	/* vigil itself, when it runs inside a recorded cgroup */
+	if (agent_tgid && bpf_get_current_pid_tgid() >> 32 == agent_tgid)
+		return 0;
 	count(SC_CALLS);
 
 	struct sc_bitmap *bm = bpf_map_lookup_elem(&bitmaps, slot);
