@@ -29,6 +29,7 @@ type profileFlags struct {
 	mode      string
 	errno     string
 	runtime   bool
+	pods      podFlags
 }
 
 func newProfileCmd() *cobra.Command {
@@ -43,12 +44,13 @@ allows those calls and refuses every other one.
 
 The workload is a command vigil starts (after --: it is born in a cgroup of its
 own, so every call from its first is seen, its children's too), a cgroup v2
-directory (--cgroup) or a container (--container). Recording lasts until the
+directory (--cgroup), a container (--container) or Kubernetes pods on this node
+(--pod, --selector: each pod's cgroup, its sandbox's calls included). Recording lasts until the
 command ends, --duration passes, or SIGINT/SIGTERM.
 
 What the profile may lack is reported on stderr, never silently left out:
-calls made before recording started (a running container's start-up: for a
-container, the calls runc makes after installing the filter are added), calls
+calls made before recording started (a running container's start-up: for
+containers and pods, the calls runc makes after installing the filter are added), calls
 whose number has no name in vigil's table, and calls the recorder counted but
 could not keep. It needs root.`,
 		Example: `  # profile a command, from its first call
@@ -56,6 +58,9 @@ could not keep. It needs root.`,
 
   # profile a running container for ten minutes, logging instead of refusing
   sudo vigil profile --container 3f4e1a2b5c6d --duration 10m --mode log -o app.json
+
+  # profile a Kubernetes pod running on this node
+  sudo vigil profile --pod shop/web-6d4c9 --duration 1h -o web.json
 
   # use it
   docker run --security-opt seccomp=app.json …`,
@@ -73,7 +78,11 @@ could not keep. It needs root.`,
 	fl.DurationVar(&f.duration, "duration", 0, "stop recording after this long (0: when the command ends, or at SIGINT/SIGTERM)")
 	fl.StringVar(&f.mode, "mode", "errno", "what the profile does with other calls: errno (refuse them) or log (allow and log them: SCMP_ACT_LOG)")
 	fl.StringVar(&f.errno, "errno", "EPERM", "the error a refused call returns: a name (EPERM, EACCES, ENOSYS…) or a number")
-	fl.BoolVar(&f.runtime, "runtime-calls", false, "add the calls runc makes after installing the filter (default: on for --container, off otherwise)")
+	fl.StringVar(&f.pods.pod, "pod", "", "record this Kubernetes pod (NAMESPACE/NAME) running on this node, all its containers")
+	fl.StringVar(&f.pods.selector, "selector", "", "record the pods of --namespace on this node that this label selector matches (app=web)")
+	fl.StringVarP(&f.pods.namespace, "namespace", "n", "default", "the namespace of --selector")
+	fl.StringVar(&f.pods.kubeconfig, "kubeconfig", "", "kubeconfig for --pod and --selector (default: KUBECONFIG, then the in-cluster configuration)")
+	fl.BoolVar(&f.runtime, "runtime-calls", false, "add the calls runc makes after installing the filter (default: on for --container and pods, off otherwise)")
 	return cmd
 }
 
@@ -87,16 +96,16 @@ func runProfile(ctx context.Context, f profileFlags, command []string, runtimeSe
 		return fmt.Errorf("--mode %q: want errno or log", termsafe.Escape(f.mode))
 	}
 	targets := 0
-	for _, set := range []bool{len(command) > 0, f.cgroup != "", f.container != ""} {
+	if f.pods.pod != "" && f.pods.selector != "" {
+		return errors.New("--pod and --selector both name pods: give one")
+	}
+	for _, set := range []bool{len(command) > 0, f.cgroup != "", f.container != "", f.pods.pod != "" || f.pods.selector != ""} {
 		if set {
 			targets++
 		}
 	}
 	if targets != 1 {
-		return errors.New("name one workload: a command after --, --cgroup or --container")
-	}
-	if len(command) == 0 && f.duration == 0 {
-		fmt.Fprintln(stderr, "vigil: recording until SIGINT or SIGTERM (no --duration given)")
+		return errors.New("name one workload: a command after --, --cgroup, --container, or --pod / --selector")
 	}
 
 	rec, err := syscalls.Open()
@@ -123,17 +132,27 @@ func runProfile(ctx context.Context, f profileFlags, command []string, runtimeSe
 		t, err = startCommand(rec, command)
 	case f.cgroup != "":
 		t, err = attachCgroup(rec, f.cgroup)
-	default:
+	case f.container != "":
 		t, err = attachContainer(rec, f.container)
+	default:
+		t, err = attachPods(ctx, rec, f.pods)
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "vigil: recording %s\n", termsafe.Escape(t.name))
+	until := ""
+	if len(command) == 0 && f.duration == 0 {
+		until = " until SIGINT or SIGTERM (no --duration given)"
+	}
+	fmt.Fprintf(stderr, "vigil: recording %s%s\n", termsafe.Escape(t.name), until)
 	waitErr := t.wait(ctx)
-	set, err := rec.Calls(t.slot)
-	if err != nil {
-		return err
+	set := &syscalls.Set{}
+	for _, slot := range t.slots {
+		s, err := rec.Calls(slot)
+		if err != nil {
+			return err
+		}
+		set.Union(s)
 	}
 	counters, err := rec.Counters()
 	if err != nil {

@@ -23,8 +23,8 @@ import (
 
 // profileTarget is what vigil profile records: one cgroup v2 subtree.
 type profileTarget struct {
-	name string // for the report: the command, cgroup or container
-	slot uint32 // the recorder's bitmap
+	name  string   // for the report: the command, cgroup, container or pods
+	slots []uint32 // the recorder's bitmaps
 	// late: recording started after the workload did, so its start-up
 	// calls were not seen
 	late bool
@@ -62,7 +62,9 @@ func startCommand(rec *syscalls.Recorder, command []string) (*profileTarget, err
 	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err == nil {
 		defer func() { _ = unix.Close(fd) }() // O_PATH: nothing to flush
-		t.slot, err = recordDir(rec, root, dir)
+		var slot uint32
+		slot, err = recordDir(rec, root, dir)
+		t.slots = []uint32{slot}
 	}
 	if err != nil {
 		_ = t.cleanup() // best effort: err is what failed
@@ -96,7 +98,7 @@ func attachCgroup(rec *syscalls.Recorder, path string) (*profileTarget, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &profileTarget{name: "cgroup " + strings.TrimPrefix(dir, root), slot: slot, late: true}, nil
+	return &profileTarget{name: "cgroup /" + strings.TrimPrefix(strings.TrimPrefix(dir, root), "/"), slots: []uint32{slot}, late: true}, nil
 }
 
 // attachContainer records the cgroup of a running container, found by its
@@ -114,7 +116,7 @@ func attachContainer(rec *syscalls.Recorder, id string) (*profileTarget, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &profileTarget{name: "container " + full, slot: slot, late: true}, nil
+	return &profileTarget{name: "container " + full, slots: []uint32{slot}, late: true}, nil
 }
 
 // findContainerCgroup is the outermost cgroup v2 directory below root
