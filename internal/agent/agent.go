@@ -101,6 +101,8 @@ type Agent struct {
 	enforcer     *enforce.Enforcer // nil without an enforce stage
 	store        *enforce.Store
 	services     *Services // nil without Config.Serve
+	// modules is the kernel's module inventory and the loads seen
+	modules *moduleBook
 
 	// containers is where what is learnt of a container after its first
 	// exec goes (names, images, pods); its updates reach the processes
@@ -127,7 +129,7 @@ func New(cfg Config) (_ *Agent, err error) {
 			return nil, fmt.Errorf("hostname: %w", err)
 		}
 	}
-	a := &Agent{cfg: cfg, log: cfg.Log, clock: kernel.NewBootClock(), started: time.Now()}
+	a := &Agent{cfg: cfg, log: cfg.Log, clock: kernel.NewBootClock(), started: time.Now(), modules: &moduleBook{root: "/"}}
 	// rule evaluation: 250 ns doubling to about 1 ms, and one above
 	a.obs.ruleEval = metrics.NewDurationHistogram(250*time.Nanosecond, 13)
 	a.rules.next.Store(cfg.Rules)
@@ -315,6 +317,9 @@ func (a *Agent) handle(raw []byte) {
 func (a *Agent) pass(ev *event.Event) {
 	if !a.enricher.Enrich(ev) {
 		return
+	}
+	if ev.Kind == event.KindModuleLoad {
+		a.modules.saw(ev)
 	}
 	if ev.Enforcement != nil {
 		// what a policy did: an alert, not an event for the rules

@@ -164,6 +164,8 @@ func (a *Agent) PipelineStats() metrics.PipelineStats {
 		RuleEval:   a.obs.ruleEval.Snapshot(),
 		Rules:      a.ruleCount(),
 		Reloads:    a.reloadStats(),
+		// read again at most once a minute, or after a module load
+		KernelModules: a.moduleCounts(),
 	}
 	s.Enforcement, s.Policies = a.enforcementStats()
 	a.metadataStats(&s)

@@ -153,7 +153,7 @@ func (s *Services) serve(a *Agent) {
 	// Listen cannot fail with a listener given
 	s.api, _ = api.Listen(api.Options{Socket: c.Socket, Listener: s.apiLn, Version: c.Version, Node: a.cfg.Node,
 		PID: os.Getpid(), Started: a.started, Pipeline: a, Outputs: outs, Hub: hub,
-		MetricsAddress: s.MetricsAddr(), BPFStats: s.bpfStats != nil, Policies: a.policyAPI(), Log: c.Log, ReadGID: c.ReadGID})
+		MetricsAddress: s.MetricsAddr(), BPFStats: s.bpfStats != nil, Policies: a.policyAPI(), Modules: a, Log: c.Log, ReadGID: c.ReadGID})
 	s.apiLn = nil
 	c.Log.Info("serving the local API", "socket", c.Socket)
 }

@@ -12,6 +12,8 @@
 //	                 {"kind":"stream_dropped","dropped":N} says N lines were
 //	                 dropped because the reader was slow.
 //	/v1/policies     the policy set: list, apply, clear (policy.go)
+//	GET /v1/modules  the kernel's module inventory with the loads the
+//	                 agent saw (modules.go)
 package api
 
 import (
@@ -53,6 +55,8 @@ type Options struct {
 	BPFStats       bool
 	// Policies, when set, serves the policy endpoints (policy.go).
 	Policies Policies
+	// Modules, when set, serves GET /v1/modules (modules.go).
+	Modules Modules
 	// Listener, when set, is Socket bound beforehand with Bind: the
 	// agent binds before it loads anything, and serves once it runs.
 	Listener net.Listener
@@ -101,6 +105,7 @@ func Listen(opts Options) (*Server, error) {
 	mux.HandleFunc("GET /v1/policies", s.guard(readAccess, s.policyHandler(s.listPolicies)))
 	mux.HandleFunc("POST /v1/policies", s.guard(changeAccess, s.policyHandler(s.applyPolicies)))
 	mux.HandleFunc("DELETE /v1/policies", s.guard(changeAccess, s.policyHandler(s.clearPolicies)))
+	mux.HandleFunc("GET /v1/modules", s.guard(readAccess, s.handleModules))
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ConnContext: peerContext,
 		ErrorLog: slog.NewLogLogger(opts.Log.Handler(), slog.LevelWarn)}
 	s.wg.Add(1)

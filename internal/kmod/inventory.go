@@ -39,6 +39,9 @@ type Inventory struct {
 	Tainted uint64   `json:"tainted"`
 	Taints  []string `json:"taints"`
 	Modules []Module `json:"modules"`
+	// Loads are the module loads, and attempts, the agent saw, oldest
+	// first (a bounded record: the last ones).
+	Loads []Load `json:"loads_seen,omitempty"`
 	// Problems are what could not be read, by file (and line).
 	Problems []string `json:"problems,omitempty"`
 }
@@ -75,6 +78,10 @@ type Module struct {
 
 // Load is a module load the agent saw.
 type Load struct {
+	// Name is the module's: the kernel's where it said (module/module_load),
+	// else the one finit_module's file name gives; "" for init_module
+	// on a kernel without that tracepoint.
+	Name    string    `json:"name,omitempty"`
 	Time    time.Time `json:"time"`
 	PID     uint32    `json:"pid"`
 	UID     uint32    `json:"uid"`

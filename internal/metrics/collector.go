@@ -132,6 +132,9 @@ func (c *Collector) collectPipeline(ch chan<- prometheus.Metric, s PipelineStats
 		}
 	}
 	ch <- counter(d.sinkErrors, float64(s.SinkErrors))
+	for _, m := range s.KernelModules {
+		ch <- gauge(d.kernelModules, float64(m.Count), m.Kind, m.Taint)
+	}
 	if e := s.Enforcement; e != nil {
 		c.collectEnforcement(ch, e)
 	}

@@ -24,7 +24,7 @@ type descs struct {
 	ruleEval, rules, policies, reloads                        *prometheus.Desc
 	outQueueDepth, outQueueCap, outWritten, outDelivered      *prometheus.Desc
 	outDropped, outErrors, outRetries, outUp, outLastOK       *prometheus.Desc
-	apiSubscribers, sinkErrors                                *prometheus.Desc
+	apiSubscribers, sinkErrors, kernelModules                 *prometheus.Desc
 	policyHits, userKills, userKillFails, userKillLatency     *prometheus.Desc
 	execHolds, packetsDropped, packetBytesDropped             *prometheus.Desc
 	kube                                                      kubeDescs
@@ -115,7 +115,9 @@ func newDescs(pod output.PodLabels) descs {
 		outLastOK:     n("output_last_success_timestamp_seconds", "When the output last wrote successfully (Unix time), 0 if never.", "output", "type"),
 
 		apiSubscribers: n("api_subscribers", "Live event streams open on the local API (vigil events)."),
-		sinkErrors:     n("sink_errors_total", "Writes and flushes the pipeline's sink (the fan-out) refused; each output's own failures are vigil_output_errors_total."),
+		kernelModules: n("kernel_modules", "Kernel modules by kind (loaded, builtin) and taint: none, or each taint flag a module carries "+
+			"(out_of_tree_module, unsigned_module, proprietary_module, forced_load, …), so a module with two counts twice.", "kind", "taint"),
+		sinkErrors: n("sink_errors_total", "Writes and flushes the pipeline's sink (the fan-out) refused; each output's own failures are vigil_output_errors_total."),
 	}
 	d.kube = newKubeDescs(n)
 	d.declared = made
