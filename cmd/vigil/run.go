@@ -140,7 +140,8 @@ and dropped to stderr. It needs root.`,
 }
 
 const missingCallsHelp = "also watch init_module, finit_module, delete_module, kexec_load and kexec_file_load where this kernel " +
-	"has no tracepoints for them, through a program on every system call (+50–80 ns per call)"
+	"has no tracepoints for them, through a program on every system call (+50–80 ns per call); the module calls are " +
+	"watched that way without this flag wherever the kernel can load modules (vigil probe: module load detection)"
 
 // enforceConfig reads the --policy files; a file with errors stops the
 // agent before it starts.
