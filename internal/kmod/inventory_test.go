@@ -173,3 +173,24 @@ func TestReadLive(t *testing.T) {
 		t.Error("no release")
 	}
 }
+
+// TestCandidates: every file modules.dep lists that exists, with its hash,
+// signer and inode; the missing one is a problem.
+func TestCandidates(t *testing.T) {
+	cs, problems := Candidates("testdata/root", "")
+	if len(problems) != 1 || !strings.Contains(problems[0], "vh_unused.ko.zst") {
+		t.Errorf("problems %q, want the missing vh_unused.ko.zst", problems)
+	}
+	got := map[string]Candidate{}
+	for _, c := range cs {
+		got[c.Name] = c
+	}
+	s := got["vh_signed"]
+	if len(cs) != 5 || s.Signer != "vigil fixture signing key" || s.Ino == 0 || s.Size == 0 ||
+		s.SHA256 != fileSHA(t, "testdata/root"+s.Path) || s.Path != "/lib/modules/6.1.0-vigil/kernel/drivers/vh/vh-signed.ko" {
+		t.Errorf("candidates %+v", cs)
+	}
+	if got["vh_unsigned"].Signer != "" || got["vh_xz"].SHA256 == "" {
+		t.Errorf("vh_unsigned %+v, vh_xz %+v", got["vh_unsigned"], got["vh_xz"])
+	}
+}
