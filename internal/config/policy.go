@@ -403,9 +403,9 @@ func (d *decoder) moduleAllow(n *yaml.Node, field string) []policy.ModuleAllow {
 		given := 0
 		if v := ik["module"]; v != nil {
 			given++
-			a.Name = d.str(v, f+".module")
-			if a.Name == "" || strings.ContainsAny(a.Name, "/ \t") {
-				d.errorf(v, f+".module", "%q is not a module name", a.Name)
+			a.Module = d.str(v, f+".module")
+			if a.Module == "" || strings.ContainsAny(a.Module, "/ \t") {
+				d.errorf(v, f+".module", "%q is not a module name", a.Module)
 			}
 		}
 		if v := ik["sha256"]; v != nil {

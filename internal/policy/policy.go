@@ -164,7 +164,7 @@ type ModuleRule struct {
 	Allow []ModuleAllow
 }
 
-// ModuleAllow approves module files, by one of: Name (the file that the
+// ModuleAllow approves module files, by one of: Module (the file that the
 // running kernel's modules.dep names for the module, as it is when the
 // policy is applied), SHA256 (any file under the kernel's module
 // directory with that content) or Signer (any file there whose appended
@@ -173,7 +173,7 @@ type ModuleRule struct {
 // device and inode, never by the name a loader gives.
 type ModuleAllow struct {
 	Entry
-	Name, SHA256, Signer string
+	Module, SHA256, Signer string
 }
 
 // RulesName is the policy the rules with a kill or deny action become;
