@@ -2,6 +2,9 @@
 // (SIGKILL) a process which calls init_module or finit_module while a
 // policy that blocks module loads governs it, report the attempt with its
 // outcome, and the pinned map that says which policies block.
+// Allowlists approve module files (SetAllowed): finit_module of one goes
+// on, matched by (s_dev, i_ino), size and change time; init_module, an
+// image in the caller's memory, is never approved.
 //
 // A kill at the call's entry takes effect when the call returns: on a
 // kernel that supports modules the call runs to its end, so a valid module
