@@ -176,14 +176,10 @@ func (s *Sensor) watchMissing(spec *ebpf.CollectionSpec, copts *ebpf.CollectionO
 	facts.Tracepoints = !slices.ContainsFunc(missing, isModuleLoad)
 	mode, c := kernel.ModuleWatch(facts)
 	s.status.ModuleWatch = c
-	var dispatch []callSpec
-	for _, c := range missing {
-		if want || (mode == kernel.ModuleWatchDispatcher && isModuleCall(c)) {
-			dispatch = append(dispatch, c)
-		} else {
-			s.status.Unwatched = append(s.status.Unwatched, c.name)
-			s.status.UnwatchedReason = "the dispatcher is off (privilege.Options.MissingSyscalls)"
-		}
+	dispatch, off := toDispatch(missing, want, mode)
+	for _, c := range off {
+		s.status.Unwatched = append(s.status.Unwatched, c.name)
+		s.status.UnwatchedReason = "the dispatcher is off (privilege.Options.MissingSyscalls)"
 	}
 	missing = dispatch
 	unwatched := func(reason string) {
@@ -225,6 +221,20 @@ func (s *Sensor) watchMissing(spec *ebpf.CollectionSpec, copts *ebpf.CollectionO
 	for _, c := range missing {
 		s.status.Dispatched = append(s.status.Dispatched, c.name)
 	}
+}
+
+// toDispatch splits the calls without tracepoints into those the
+// dispatcher watches (all when asked; else the module calls when the
+// module watch mode is the dispatcher) and the rest.
+func toDispatch(missing []callSpec, want bool, mode string) (dispatch, off []callSpec) {
+	for _, c := range missing {
+		if want || (mode == kernel.ModuleWatchDispatcher && isModuleCall(c)) {
+			dispatch = append(dispatch, c)
+		} else {
+			off = append(off, c)
+		}
+	}
+	return dispatch, off
 }
 
 func isModuleLoad(c callSpec) bool {
