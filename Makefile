@@ -15,7 +15,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X main.version=$(VERSION)
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build run test k8s e2e-k8s generate vmlinux vet lint bench clean image image-check static deb deb-check manifests helm-lint
+.PHONY: all build run test k8s e2e-k8s generate vmlinux vet lint verify verify-baseline bench clean image image-check static deb deb-check manifests helm-lint
 
 all: build
 
@@ -62,6 +62,24 @@ vmlinux:
 
 vet:
 	$(GO) vet ./...
+
+# The verifier gate (docs/kernel-integrity.md): every object vigil ships
+# (the committed *_bpfel.o; test fixtures, some rejected on purpose, aside)
+# goes through this kernel's verifier, program by program, and a program
+# whose instructions processed grow by more than VERIFY_MAX_GROWTH percent
+# over the committed baseline fails. VERIFY_FLAGS adds flags, e.g.
+# VERIFY_FLAGS='--format junit' for a CI test report. After an accepted
+# change, `make verify-baseline` records the new counts (commit the file).
+VERIFY_OBJECTS = $(shell git ls-files '*_bpfel.o' | grep -v /testdata/)
+VERIFY_BASELINE ?= bpf/verifier-baseline.json
+VERIFY_MAX_GROWTH ?= 5
+VERIFY_FLAGS ?=
+
+verify: build
+	$(SUDO) $(BIN) verify --baseline $(VERIFY_BASELINE) --max-growth $(VERIFY_MAX_GROWTH) $(VERIFY_FLAGS) $(VERIFY_OBJECTS)
+
+verify-baseline: build
+	$(SUDO) $(BIN) verify --baseline $(VERIFY_BASELINE) --write-baseline $(VERIFY_OBJECTS)
 
 # golangci-lint at a pinned version, installed from the Go module proxy
 # into a cache outside the tree on first use; .golangci.yml says what runs.

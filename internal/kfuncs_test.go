@@ -25,6 +25,7 @@ var kfuncsCalled = map[string][]string{
 	"enforce/pinned":    nil,
 	"enforce/podscope":  nil,
 	"enforce/xdpguard":  nil,
+	"observe/syscalls":  nil,
 	"kernel":            {"bpf_iter_num_destroy", "bpf_iter_num_new", "bpf_iter_num_next", "bpf_rdonly_cast"},
 	"ring":              nil,
 	"sensor/file":       {"bpf_iter_num_destroy", "bpf_iter_num_new", "bpf_iter_num_next", "bpf_rdonly_cast"},

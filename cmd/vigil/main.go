@@ -55,8 +55,11 @@ with eBPF, detects attacks with readable rules, and exports what it sees.`,
 		newRulesCmd(),
 		newPolicyCmd(),
 		newIntelCmd(),
+		newModulesCmd(),
 		newReplayCmd(),
 		newRecordCmd(),
+		newVerifyCmd(),
+		newProfileCmd(),
 		newVersionCmd(),
 	)
 	// cobra adds help and completion when the command runs; adding them

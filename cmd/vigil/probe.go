@@ -47,6 +47,9 @@ itself cannot run.`,
 			if err != nil {
 				return fmt.Errorf("probe: %w", err)
 			}
+			// how vigil run, as it is started by default, watches module loads
+			_, modules := kernel.ModuleWatch(kernel.ModuleFactsHere(false))
+			report.Capabilities = append(report.Capabilities, modules)
 			if format == "json" {
 				return writeJSON(cmd.OutOrStdout(), report)
 			}

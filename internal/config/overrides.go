@@ -33,6 +33,8 @@ type Overrides struct {
 	MetricsK8sLabels *[]string
 	// Socket "" turns the local API off.
 	Socket *string
+	// APIReadGroup is --api-read-group: a group that may read the API.
+	APIReadGroup *string
 }
 
 // Apply lays the flags over c. Without outputs in the file, the command
@@ -74,6 +76,13 @@ func (c *Config) Apply(o Overrides) error {
 		if err := metrics.CheckAddress(c.Metrics.Address, c.Metrics.AllowNonLoopback); err != nil {
 			return fmt.Errorf("--metrics-addr %w", err)
 		}
+	}
+	if o.APIReadGroup != nil {
+		gid, err := LookupReadGroup(*o.APIReadGroup)
+		if err != nil {
+			return fmt.Errorf("--api-read-group: %w", err)
+		}
+		c.API.ReadGroup, c.API.ReadGID = *o.APIReadGroup, gid
 	}
 	if o.Socket != nil {
 		c.API.Socket = *o.Socket

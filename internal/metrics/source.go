@@ -63,6 +63,9 @@ type PipelineStats struct {
 	// Intel is what the threat-intelligence stage matched; nil without
 	// one.
 	Intel *Intel
+	// KernelModules counts the kernel's modules by kind (loaded,
+	// builtin) and taint ("none", or each taint a module carries).
+	KernelModules []KernelModules
 }
 
 // Intel is the intel stage's counters.
@@ -77,6 +80,12 @@ type Intel struct {
 type IntelHit struct {
 	Source, Type, Action string
 	Count                uint64
+}
+
+// KernelModules is one count of vigil_kernel_modules.
+type KernelModules struct {
+	Kind, Taint string
+	Count       int
 }
 
 // ReloadKey names a count of reloads: What is rules or policies, Result
@@ -117,7 +126,11 @@ type KernelLoss struct {
 type ProcCache struct {
 	Entries   int
 	Evictions uint64
-	Expired   uint64
+	// LiveEvictions are the evictions of live processes (the cache was
+	// full of them); Recovered, processes read from /proc after a miss.
+	LiveEvictions uint64
+	Recovered     uint64
+	Expired       uint64
 }
 
 // Containers are the container cache's size and turnover, and what the
