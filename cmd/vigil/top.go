@@ -29,7 +29,8 @@ container, what changed since the scrape before: CPU (on-CPU time as a share
 of one core, and CFS throttling), run-queue latency (p50 and p99), block I/O
 (bytes and operations per second, p99 latency), TCP round-trip time (p99) and
 retransmits, memory use and OOM kills (since the agent started, and in the
-interval). The agent must run with its observers on (vigil run --observe).
+interval). The agent must run with its observers on and its metrics served
+(vigil run --observe … --metrics-addr :9549, the address top reads by default).
 
 On a terminal the view is redrawn in place and the keys c, r, i and n sort by
 CPU, run queue, I/O and RTT, q quits. Written to a pipe or a file, each refresh
