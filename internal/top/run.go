@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -33,10 +34,11 @@ type Options struct {
 }
 
 // ANSI sequences of the live view: cursor home, clear to the end of the
-// screen.
+// screen, clear to the end of the line.
 const (
-	home     = "\x1b[H"
-	clearEnd = "\x1b[J"
+	home      = "\x1b[H"
+	clearEnd  = "\x1b[J"
+	clearLine = "\x1b[K"
 )
 
 // Run scrapes the agent every interval and shows what changed between
@@ -124,10 +126,13 @@ func show(o Options, f Frame) error {
 			// the title, the header, the "… more" line and the prompt
 			limit = max(1, o.Height()-4)
 		}
-		if _, err := io.WriteString(o.Out, home); err != nil {
+		// each line cleared to its end: a shorter line leaves nothing of
+		// the longer one it overwrites
+		var b strings.Builder
+		if err := WriteTable(&b, f, limit); err != nil {
 			return err
 		}
-		if err := WriteTable(o.Out, f, limit); err != nil {
+		if _, err := io.WriteString(o.Out, home+strings.ReplaceAll(b.String(), "\n", clearLine+"\n")); err != nil {
 			return err
 		}
 		_, err := io.WriteString(o.Out, "sort: c cpu, r run queue, i io, n rtt; q quits"+clearEnd)
