@@ -175,15 +175,17 @@ func Sort(rows []Row, key SortKey) {
 }
 
 // String is the container as shown: namespace/pod/container with the
-// Kubernetes metadata, the container alone without, "(host)" for the
-// processes outside any container. Not escaped.
+// Kubernetes metadata, the container alone without, the cgroup for the
+// processes outside any container ("(host)" when the agent gave none).
+// Not escaped.
 func (k Key) String() string {
-	name := k.Container
-	if name == "" {
-		name = "(host)"
+	switch {
+	case k.Container == "" && k.Cgroup != "":
+		return k.Cgroup
+	case k.Container == "":
+		return "(host)"
+	case k.Pod != "":
+		return k.Namespace + "/" + k.Pod + "/" + k.Container
 	}
-	if k.Pod != "" {
-		return k.Namespace + "/" + k.Pod + "/" + name
-	}
-	return name
+	return k.Container
 }

@@ -35,12 +35,15 @@ const (
 	MetricMemory      = "vigil_memory_usage_bytes"
 )
 
-// Key names a container as the agent labels it: the container, and its
-// pod and namespace when the Kubernetes metadata is on.
+// Key names a container as the agent labels it: the container, its
+// cgroup, and its pod and namespace when the Kubernetes metadata is on.
+// Cgroups outside containers (services, the root) have no container name
+// and are told apart by their cgroup.
 type Key struct {
 	Namespace string `json:"namespace,omitempty"`
 	Pod       string `json:"pod,omitempty"`
 	Container string `json:"container"`
+	Cgroup    string `json:"cgroup"`
 }
 
 // Histogram is a cumulative histogram as scraped: bucket upper bounds in
@@ -136,6 +139,8 @@ func (s *Snapshot) sample(m *dto.Metric) *Sample {
 		switch l.GetName() {
 		case "container":
 			k.Container, has = l.GetValue(), true
+		case "cgroup":
+			k.Cgroup = l.GetValue()
 		case "pod":
 			k.Pod = l.GetValue()
 		case "namespace":

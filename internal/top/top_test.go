@@ -38,10 +38,10 @@ func near(a, b float64) bool {
 }
 
 var (
-	web  = Key{Namespace: "shop", Pod: "web-1", Container: "web"}
-	db   = Key{Container: "db"}
-	host = Key{}
-	evil = Key{Container: "\x1b]0;evil\a"}
+	web  = Key{Namespace: "shop", Pod: "web-1", Container: "web", Cgroup: "/kubepods/burstable/pod-web-1/cri-containerd-0a1b"}
+	db   = Key{Container: "db", Cgroup: "/system.slice/docker-db.scope"}
+	host = Key{Cgroup: "/system.slice/cron.service"}
+	evil = Key{Container: "\x1b]0;evil\a", Cgroup: "/evil.slice"}
 )
 
 // TestRowsFromRecordedScrapes: rates are the counters' deltas over the
@@ -113,10 +113,10 @@ func keys(rows []Row) []string {
 func TestSortOrders(t *testing.T) {
 	s0, s1 := fixtures(t)
 	for key, want := range map[SortKey]string{
-		SortCPU:  "shop/web-1/web (host) \x1b]0;evil\a db",
-		SortRunq: "db shop/web-1/web \x1b]0;evil\a (host)",
-		SortIO:   "db shop/web-1/web \x1b]0;evil\a (host)",
-		SortRTT:  "shop/web-1/web \x1b]0;evil\a (host) db",
+		SortCPU:  "shop/web-1/web /system.slice/cron.service \x1b]0;evil\a db",
+		SortRunq: "db shop/web-1/web \x1b]0;evil\a /system.slice/cron.service",
+		SortIO:   "db shop/web-1/web \x1b]0;evil\a /system.slice/cron.service",
+		SortRTT:  "shop/web-1/web \x1b]0;evil\a /system.slice/cron.service db",
 	} {
 		rows := Rows(s0, s1)
 		Sort(rows, key)
