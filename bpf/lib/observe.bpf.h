@@ -86,9 +86,16 @@ static __always_inline void *obs_stats(void *map, __u64 id, const void *zero)
 	return v;
 }
 
-/* The cgroup v2 id a socket was charged to when it was created: in softirq
- * context current is whoever the packet interrupted, not the owner. */
+/*
+ * The cgroup v2 id a socket was charged to when it was created: in softirq
+ * context current is whoever the packet interrupted, not the owner. 0 for
+ * the mini sockets of TIME_WAIT and SYN_RECV, which have no sk_cgrp_data.
+ */
 static __always_inline __u64 sock_cgroup_id(const struct sock *sk)
 {
+	int state = BPF_CORE_READ(sk, __sk_common.skc_state);
+
+	if (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV)
+		return 0;
 	return BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
 }
