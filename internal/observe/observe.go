@@ -69,7 +69,7 @@ type Op int
 const (
 	OpRead Op = iota
 	OpWrite
-	opCount
+	OpCount // how many ops are counted apart
 )
 
 // String is the op as a metric label says it.
@@ -105,8 +105,8 @@ type Stats struct {
 
 	// io
 	IOLatency Hist // issue to completion
-	IOBytes   [opCount]uint64
-	IOOps     [opCount]uint64
+	IOBytes   [OpCount]uint64
+	IOOps     [OpCount]uint64
 }
 
 // Snapshot is one reading of every observer running.
