@@ -47,7 +47,7 @@ const struct io_stats zero_io_stats = {};
 static __always_inline void start(struct request *rq, __u64 issued)
 {
 	__u64 key = (__u64)rq;
-	struct pending p = {.cgroup = bpf_get_current_cgroup_id(), .issued = issued};
+	struct pending p = { .cgroup = bpf_get_current_cgroup_id(), .issued = issued };
 
 	if (bpf_map_update_elem(&pending, &key, &p, BPF_ANY))
 		obs_lose(OBS_LOSS_PENDING_FULL);
