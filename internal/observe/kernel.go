@@ -6,6 +6,8 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/vigil-sec/vigil/internal/bpfload"
+	"github.com/vigil-sec/vigil/internal/kernel"
+	"github.com/vigil-sec/vigil/internal/ring"
 )
 
 // DefaultCgroups is how many cgroups each observer's kernel table holds
@@ -74,3 +76,28 @@ func SizeTable(spec *ebpf.CollectionSpec, cgroups int) error {
 	m.MaxEntries = uint32(cgroups)
 	return nil
 }
+
+// Object is an observer's loaded kernel object: its programs attached,
+// its per-cgroup table sized.
+type Object struct{ *bpfload.Loaded }
+
+// LoadObject loads the object load returns (bpf2go's loadX), sizes its
+// per-cgroup table to cgroups (0: DefaultCgroups) and attaches it, sharing
+// r's ring buffer.
+func LoadObject(r *ring.Ring, name string, load func() (*ebpf.CollectionSpec, error), cgroups int) (Object, error) {
+	spec, err := kernel.LoadSpec(load)
+	if err != nil {
+		return Object{}, err
+	}
+	if err := SizeTable(spec, cgroups); err != nil {
+		return Object{}, err
+	}
+	l, err := bpfload.Load(r, bpfload.Object{Name: name + " observer", Spec: spec})
+	if err != nil {
+		return Object{}, err
+	}
+	return Object{l}, nil
+}
+
+// Degraded is always "": an observer runs whole or not at all.
+func (Object) Degraded() string { return "" }

@@ -5,35 +5,24 @@
 package cpu
 
 import (
-	"github.com/cilium/ebpf"
-
-	"github.com/vigil-sec/vigil/internal/bpfload"
-	"github.com/vigil-sec/vigil/internal/kernel"
 	"github.com/vigil-sec/vigil/internal/observe"
 	"github.com/vigil-sec/vigil/internal/ring"
 )
 
 // Observer is the loaded CPU observer.
 type Observer struct {
-	l  *bpfload.Loaded
+	observe.Object
 	fs *observe.Cgroupfs
 }
 
 // Load loads and attaches the observer; cgroups sizes its per-cgroup
 // table (0: observe.DefaultCgroups). fs, when set, reads throttling.
 func Load(r *ring.Ring, cgroups int, fs *observe.Cgroupfs) (*Observer, error) {
-	spec, err := kernel.LoadSpec(loadCpu)
+	obj, err := observe.LoadObject(r, observe.CPU, loadCpu, cgroups)
 	if err != nil {
 		return nil, err
 	}
-	if err := observe.SizeTable(spec, cgroups); err != nil {
-		return nil, err
-	}
-	l, err := bpfload.Load(r, bpfload.Object{Name: "cpu observer", Spec: spec})
-	if err != nil {
-		return nil, err
-	}
-	return &Observer{l: l, fs: fs}, nil
+	return &Observer{Object: obj, fs: fs}, nil
 }
 
 // Name is observe.CPU.
@@ -41,7 +30,7 @@ func (o *Observer) Name() string { return observe.CPU }
 
 // Read adds every cgroup's run-queue latency, on-CPU time and throttling.
 func (o *Observer) Read(s *observe.Snapshot) error {
-	err := observe.ReadPerCPU(o.l.Coll.Maps[cpuMapStats], func(id uint64, per []cpuCpuStats) {
+	err := observe.ReadPerCPU(o.Coll.Maps[cpuMapStats], func(id uint64, per []cpuCpuStats) {
 		st := s.Cgroup(id)
 		for _, v := range per {
 			st.RunQueue.Add(&v.Runq.Slots, v.Runq.SumNs)
@@ -56,11 +45,5 @@ func (o *Observer) Read(s *observe.Snapshot) error {
 	if err != nil {
 		return err
 	}
-	return observe.ReadLosses(observe.CPU, o.l, s)
+	return observe.ReadLosses(observe.CPU, o.Loaded, s)
 }
-
-// Programs are the observer's BPF programs.
-func (o *Observer) Programs() map[string]*ebpf.Program { return o.l.Programs() }
-
-// Close detaches and unloads the observer.
-func (o *Observer) Close() error { return o.l.Close() }

@@ -4,32 +4,21 @@
 package io
 
 import (
-	"github.com/cilium/ebpf"
-
-	"github.com/vigil-sec/vigil/internal/bpfload"
-	"github.com/vigil-sec/vigil/internal/kernel"
 	"github.com/vigil-sec/vigil/internal/observe"
 	"github.com/vigil-sec/vigil/internal/ring"
 )
 
 // Observer is the loaded I/O observer.
-type Observer struct{ l *bpfload.Loaded }
+type Observer struct{ observe.Object }
 
 // Load loads and attaches the observer; cgroups sizes its per-cgroup
 // table (0: observe.DefaultCgroups).
 func Load(r *ring.Ring, cgroups int) (*Observer, error) {
-	spec, err := kernel.LoadSpec(loadIo)
+	obj, err := observe.LoadObject(r, observe.IO, loadIo, cgroups)
 	if err != nil {
 		return nil, err
 	}
-	if err := observe.SizeTable(spec, cgroups); err != nil {
-		return nil, err
-	}
-	l, err := bpfload.Load(r, bpfload.Object{Name: "io observer", Spec: spec})
-	if err != nil {
-		return nil, err
-	}
-	return &Observer{l: l}, nil
+	return &Observer{Object: obj}, nil
 }
 
 // Name is observe.IO.
@@ -37,7 +26,7 @@ func (o *Observer) Name() string { return observe.IO }
 
 // Read adds every cgroup's block I/O figures.
 func (o *Observer) Read(s *observe.Snapshot) error {
-	err := observe.ReadPerCPU(o.l.Coll.Maps[ioMapStats], func(id uint64, per []ioIoStats) {
+	err := observe.ReadPerCPU(o.Coll.Maps[ioMapStats], func(id uint64, per []ioIoStats) {
 		st := s.Cgroup(id)
 		for _, v := range per {
 			st.IOLatency.Add(&v.Latency.Slots, v.Latency.SumNs)
@@ -50,11 +39,5 @@ func (o *Observer) Read(s *observe.Snapshot) error {
 	if err != nil {
 		return err
 	}
-	return observe.ReadLosses(observe.IO, o.l, s)
+	return observe.ReadLosses(observe.IO, o.Loaded, s)
 }
-
-// Programs are the observer's BPF programs.
-func (o *Observer) Programs() map[string]*ebpf.Program { return o.l.Programs() }
-
-// Close detaches and unloads the observer.
-func (o *Observer) Close() error { return o.l.Close() }

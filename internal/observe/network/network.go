@@ -6,32 +6,21 @@
 package network
 
 import (
-	"github.com/cilium/ebpf"
-
-	"github.com/vigil-sec/vigil/internal/bpfload"
-	"github.com/vigil-sec/vigil/internal/kernel"
 	"github.com/vigil-sec/vigil/internal/observe"
 	"github.com/vigil-sec/vigil/internal/ring"
 )
 
 // Observer is the loaded network observer.
-type Observer struct{ l *bpfload.Loaded }
+type Observer struct{ observe.Object }
 
 // Load loads and attaches the observer; cgroups sizes its per-cgroup
 // table (0: observe.DefaultCgroups).
 func Load(r *ring.Ring, cgroups int) (*Observer, error) {
-	spec, err := kernel.LoadSpec(loadNetwork)
+	obj, err := observe.LoadObject(r, observe.Network, loadNetwork, cgroups)
 	if err != nil {
 		return nil, err
 	}
-	if err := observe.SizeTable(spec, cgroups); err != nil {
-		return nil, err
-	}
-	l, err := bpfload.Load(r, bpfload.Object{Name: "network observer", Spec: spec})
-	if err != nil {
-		return nil, err
-	}
-	return &Observer{l: l}, nil
+	return &Observer{Object: obj}, nil
 }
 
 // Name is observe.Network.
@@ -39,7 +28,7 @@ func (o *Observer) Name() string { return observe.Network }
 
 // Read adds every cgroup's TCP figures.
 func (o *Observer) Read(s *observe.Snapshot) error {
-	err := observe.ReadPerCPU(o.l.Coll.Maps[networkMapStats], func(id uint64, per []networkNetStats) {
+	err := observe.ReadPerCPU(o.Coll.Maps[networkMapStats], func(id uint64, per []networkNetStats) {
 		st := s.Cgroup(id)
 		for _, v := range per {
 			st.TCPRTT.Add(&v.Rtt.Slots, v.Rtt.SumNs)
@@ -51,11 +40,5 @@ func (o *Observer) Read(s *observe.Snapshot) error {
 	if err != nil {
 		return err
 	}
-	return observe.ReadLosses(observe.Network, o.l, s)
+	return observe.ReadLosses(observe.Network, o.Loaded, s)
 }
-
-// Programs are the observer's BPF programs.
-func (o *Observer) Programs() map[string]*ebpf.Program { return o.l.Programs() }
-
-// Close detaches and unloads the observer.
-func (o *Observer) Close() error { return o.l.Close() }
