@@ -27,6 +27,7 @@ type descs struct {
 	policyHits, userKills, userKillFails, userKillLatency     *prometheus.Desc
 	execHolds, packetsDropped, packetBytesDropped             *prometheus.Desc
 	kube                                                      kubeDescs
+	observe                                                   observeDescs
 }
 
 type declared struct {
@@ -114,6 +115,9 @@ func newDescs(pod output.PodLabels) descs {
 		sinkErrors:     n("sink_errors_total", "Writes and flushes the pipeline's sink (the fan-out) refused; each output's own failures are vigil_output_errors_total."),
 	}
 	d.kube = newKubeDescs(n)
+	d.observe = newObserveDescs(n, func(name, help string, labels ...string) *prometheus.Desc {
+		return declare(dto.MetricType_HISTOGRAM, name, help, labels)
+	}, pod)
 	d.declared = made
 	return d
 }
