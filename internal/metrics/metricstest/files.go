@@ -19,6 +19,9 @@ type File struct {
 	Templates bool
 	// Uses are metrics it must use.
 	Uses []string
+	// Observers: its metrics are the performance observers' (vigil run
+	// --observe), in a scrape only when they run and saw something.
+	Observers bool
 }
 
 // Dashboards are the files the tests check against the declared metrics
@@ -31,9 +34,10 @@ func Dashboards() []File {
 		{File: "deploy/grafana/vigil-performance-dashboard.json", Queries: Queries, MinQueries: 20, MinMetrics: 12, Templates: true,
 			Uses: []string{"vigil_sched_runq_latency_seconds_bucket", "vigil_tcp_rtt_seconds_bucket",
 				"vigil_tcp_connect_latency_seconds_bucket", "vigil_block_io_latency_seconds_bucket",
-				"vigil_cpu_oncpu_seconds_total", "vigil_oom_kills_total", "vigil_block_io_bytes_total"}},
+				"vigil_cpu_oncpu_seconds_total", "vigil_oom_kills_total", "vigil_block_io_bytes_total"}, Observers: true},
 		{File: "deploy/prometheus/vigil-performance-rules.yaml", Queries: RuleQueries, MinQueries: 5, MinMetrics: 4,
-			Uses: []string{"vigil_sched_runq_latency_seconds_bucket", "vigil_oom_kills_total", "vigil_tcp_retransmits_total"}},
+			Uses:      []string{"vigil_sched_runq_latency_seconds_bucket", "vigil_oom_kills_total", "vigil_tcp_retransmits_total"},
+			Observers: true},
 	}
 }
 
