@@ -50,6 +50,9 @@ type runFlags struct {
 	metricsRemote bool
 	bpfStats      bool
 	metricsK8s    []string
+	observe       []string
+	observeCg     int
+	observeSeries int
 	socket        string
 	policies      []string
 	pinDir        string
@@ -122,6 +125,9 @@ and dropped to stderr. It needs root.`,
 	fl.StringVarP(&f.configFile, "config", "c", "", "configuration file (YAML): outputs, filters, metrics, API, rules; flags override it")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics, /healthz and /readyz on host:port (\":9549\" means 127.0.0.1:9549)")
 	fl.BoolVar(&f.metricsRemote, "metrics-allow-remote", false, "allow --metrics-addr on an address other than loopback")
+	fl.StringSliceVar(&f.observe, "observe", nil, "performance observers to run: cpu, memory, network, io (comma-separated), all, or none (docs/observe.md)")
+	fl.IntVar(&f.observeCg, "observe-cgroups", 0, "cgroups each observer's kernel table holds (0: 4096)")
+	fl.IntVar(&f.observeSeries, "observe-max-series", 0, "cgroups the observers' metrics keep apart; the rest are added into one _other series (0: 1000)")
 	fl.StringSliceVar(&f.metricsK8s, "metrics-k8s-labels", nil, "label alert metrics with the pod's namespace, pod and/or workload (comma-separated; none by default: each multiplies the series)")
 	fl.BoolVar(&f.bpfStats, "bpf-stats", false, "switch on kernel.bpf_stats_enabled while running, to export BPF program run counts and times")
 	fl.StringVar(&f.socket, "socket", config.DefaultSocket, "local API socket for vigil status and vigil events (\"\" for none)")
@@ -240,6 +246,7 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		Rules:      rules,
 		Enforce:    enf,
 		Kubernetes: kc,
+		Observe:    cfg.Observe,
 		Sink:       outs.Fanout,
 		// bound before the sensors load, so that a busy port fails at once
 		Serve: &agent.ServeConfig{Version: vigilVersion(), Outputs: outs, Metrics: cfg.Metrics, Socket: cfg.API.Socket,
@@ -336,6 +343,9 @@ func loadConfig(f runFlags) (*config.Config, error) {
 		MetricsAllowRemote: ifGiven(given, "metrics-allow-remote", &f.metricsRemote),
 		BPFStats:           ifGiven(given, "bpf-stats", &f.bpfStats),
 		MetricsK8sLabels:   ifGiven(given, "metrics-k8s-labels", &f.metricsK8s),
+		Observe:            ifGiven(given, "observe", &f.observe),
+		ObserveCgroups:     ifGiven(given, "observe-cgroups", &f.observeCg),
+		ObserveMaxSeries:   ifGiven(given, "observe-max-series", &f.observeSeries),
 	}
 	if given("socket") || f.configFile == "" {
 		o.Socket = &f.socket

@@ -20,6 +20,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/kernel"
 	"github.com/vigil-sec/vigil/internal/kube"
 	"github.com/vigil-sec/vigil/internal/metrics"
+	"github.com/vigil-sec/vigil/internal/observe"
 	"github.com/vigil-sec/vigil/internal/output"
 	"github.com/vigil-sec/vigil/internal/procfs"
 	"github.com/vigil-sec/vigil/internal/proctree"
@@ -76,7 +77,9 @@ type Config struct {
 	// runtime, to give containers their pod, name and image; nil leaves
 	// the container table without a metadata source.
 	Kubernetes *kube.Config
-	Log        *slog.Logger
+	// Observe says which performance observers run (docs/observe.md).
+	Observe observe.Config
+	Log     *slog.Logger
 }
 
 // Agent is a running vigil: loaded sensors and the pipeline behind them.
@@ -90,6 +93,7 @@ type Agent struct {
 	// sensorStatus says which sensors run, for status reports.
 	sensorStatus []SensorStatus
 	decoders     decoders
+	perf         perf
 	tree         *proctree.Tree
 	enricher     *enrich.Enricher
 	counts       counters

@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-sec/vigil/internal/metrics"
+	"github.com/vigil-sec/vigil/internal/observe"
 	"github.com/vigil-sec/vigil/internal/output"
 )
 
@@ -34,6 +35,8 @@ type Config struct {
 	Rules   Rules
 	// Kubernetes says how to learn the node's pods.
 	Kubernetes Kubernetes
+	// Observe says which performance observers run (docs/observe.md).
+	Observe observe.Config
 	// Sections holds the top-level sections other parts of vigil decode
 	// themselves (sensors, policies, …), with their positions.
 	Sections map[string]*yaml.Node
@@ -104,7 +107,7 @@ func Parse(file string, data []byte) (*Config, error) {
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 		return c, nil
 	}
-	allowed := append([]string{"outputs", "metrics", "api", "rules", "kubernetes"}, otherSections()...)
+	allowed := append([]string{"outputs", "metrics", "api", "rules", "kubernetes", "observe"}, otherSections()...)
 	top, ok := d.mapping(root, "", allowed...)
 	if !ok {
 		return nil, d.err()
@@ -115,6 +118,7 @@ func Parse(file string, data []byte) (*Config, error) {
 	c.Rules.file = file
 	decodeKey(top, "", "rules", &c.Rules, d.rules)
 	decodeKey(top, "", "kubernetes", &c.Kubernetes, d.kubernetes)
+	decodeKey(top, "", "observe", &c.Observe, d.observeSection)
 	for _, name := range otherSections() {
 		if n := top[name]; n != nil {
 			c.Sections[name] = n

@@ -141,6 +141,27 @@ const (
 	IO      = "io"
 )
 
+// Config says which observers run and how big their tables are.
+type Config struct {
+	// Observers are the observers to run (ParseNames' result); nil means
+	// DefaultNames, an empty list none.
+	Observers []string
+	// Cgroups sizes each observer's per-cgroup kernel table; 0 means
+	// DefaultCgroups.
+	Cgroups int
+	// MaxSeries caps the cgroups the metrics keep apart; 0 means the
+	// metrics' default.
+	MaxSeries int
+}
+
+// Names are the observers c runs.
+func (c Config) Names() []string {
+	if c.Observers == nil {
+		return DefaultNames()
+	}
+	return c.Observers
+}
+
 // AllNames lists every observer.
 func AllNames() []string { return []string{CPU, Memory, Network, IO} }
 
@@ -180,3 +201,7 @@ func ParseNames(args []string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// DefaultNames are the observers vigil runs unless told otherwise
+// (docs/observe.md, "Cost", says why).
+func DefaultNames() []string { return []string{} }
