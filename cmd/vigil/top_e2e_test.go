@@ -9,7 +9,10 @@ import (
 	"os/exec"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
+
+	"github.com/vigil-sec/vigil/internal/testenv"
 )
 
 // scrapeServer serves the recorded scrapes of internal/top: the first
@@ -103,5 +106,82 @@ func TestTopOnceReadsTheScrape(t *testing.T) {
 	out, err = exec.Command(bin, "top", "--sort", "mem").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "cpu, runq, io, rtt") {
 		t.Errorf("--sort mem: %v\n%s", err, out)
+	}
+}
+
+// TestTopWithTheAgent runs the built agent with its observers and its
+// metrics on, keeps a shell loop busy on a CPU in a cgroup of the test's
+// own, and runs `vigil top --once --format json` against the agent until
+// the cgroup's row shows on-CPU time and run-queue samples; the text view
+// names the cgroup too.
+func TestTopWithTheAgent(t *testing.T) {
+	testenv.RequirePrivileged(t)
+	bin := buildVigil(t)
+	cg := testenv.NewCgroup(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	var stderr syncBuffer
+	agent := exec.Command(bin, runArgs(t, "--observe", "cpu,memory,network,io", "--metrics-addr", addr,
+		"--socket", "", "--output", "/dev/null")...)
+	agent.Stderr = &stderr
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		agent.Process.Signal(syscall.SIGTERM) //nolint:errcheck // Wait says how it ended
+		if err := agent.Wait(); err != nil {
+			t.Errorf("agent: %v\n%s", err, stderr.String())
+		}
+	}()
+	waitFor(t, "agent start", func() bool { return strings.Contains(stderr.String(), "msg=started") })
+
+	busy := exec.Command("/bin/sh", "-c", "while :; do :; done")
+	busy.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: cg.FD}
+	if err := busy.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		busy.Process.Kill() //nolint:errcheck // it is ours, and Wait reaps it
+		busy.Wait()         //nolint:errcheck // killed
+	}()
+
+	url := "http://" + addr + "/metrics"
+	want := "/" + cg.Rel()
+	var row map[string]any
+	waitFor(t, "the busy cgroup's row in vigil top", func() bool {
+		out, err := exec.Command(bin, "top", "--once", "--format", "json", "--interval", "1s", "--metrics-url", url).Output()
+		if err != nil {
+			t.Fatalf("vigil top: %v\n%s", err, out)
+		}
+		var frame struct {
+			Containers []map[string]any `json:"containers"`
+		}
+		if err := json.Unmarshal(out, &frame); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		for _, c := range frame.Containers {
+			if c["cgroup"] == want {
+				cpu, _ := c["cpu_cores"].(float64)
+				p50, _ := c["runq_p50_seconds"].(float64)
+				if cpu > 0 && p50 > 0 {
+					row = c
+					return true
+				}
+			}
+		}
+		return false
+	})
+	// a shell loop on one of two cores: on-CPU most of the interval,
+	// never more than the one thread can run
+	if cpu := row["cpu_cores"].(float64); cpu > 1.05 {
+		t.Errorf("one busy thread counted %.2f cores: %v", cpu, row)
+	}
+	text, err := exec.Command(bin, "top", "--once", "--interval", "1s", "--metrics-url", url).Output()
+	if err != nil || !strings.Contains(string(text), want) {
+		t.Errorf("vigil top: %v; want %s in\n%s", err, want, text)
 	}
 }
