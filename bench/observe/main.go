@@ -91,7 +91,9 @@ func main() {
 	pinDir := fmt.Sprintf("/sys/fs/bpf/vigil-bench-observe-%d", os.Getpid())
 	defer os.RemoveAll(pinDir)
 	agentArgs := strings.Fields(*extra)
-	var results []loadResult
+	in := reportInput{rounds: *rounds, observe: *observe, groups: *groups, loops: *loops,
+		ioSeconds: *ioTime, requests: *requests}
+	header(in)
 	for _, l := range ls {
 		modes := []mode{noAgent(),
 			agentMode("B: vigil --observe "+*observe, *vigil, pinDir, append([]string{"--observe", *observe}, agentArgs...), true),
@@ -103,10 +105,10 @@ func main() {
 				fmt.Fprintf(os.Stderr, "%s: libbpf-tools %s: not installed\n", l.name, l.tool)
 			}
 		}
-		results = append(results, runLoad(l, pick(modes, *only), *rounds))
+		// each load's table as soon as it is done: a long run interrupted
+		// keeps what it measured
+		report(runLoad(l, pick(modes, *only), *rounds))
 	}
-	report(reportInput{rounds: *rounds, observe: *observe, results: results, groups: *groups, loops: *loops,
-		ioSeconds: *ioTime, requests: *requests})
 }
 
 // pick keeps A and the modes whose letter is in only; a mode left out

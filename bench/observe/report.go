@@ -87,15 +87,19 @@ func summary(s string) string {
 type reportInput struct {
 	rounds, groups, loops, ioSeconds, requests int
 	observe                                    string
-	results                                    []loadResult
 }
 
-func report(in reportInput) {
+// header says how the loads run, before the first table.
+func header(in reportInput) {
 	fmt.Printf("rounds: %d per load, mode order alternating (forward, reversed); ratios within a round; "+
 		"geometric mean of the rounds' ratios with a 95 %% confidence interval (Student's t on log ratios)\n", in.rounds)
 	fmt.Printf("sched: perf bench sched messaging -g %d -l %d; io: fio randread 4k direct psync, %d s, on a loop device; "+
 		"tcp: %d 64-byte request/responses on loopback\n", in.groups, in.loops, in.ioSeconds, in.requests)
-	for _, res := range in.results {
+}
+
+// report writes one load's table.
+func report(res loadResult) {
+	{
 		l := res.load
 		fmt.Printf("\n### %s\n\n", l.name)
 		fmt.Printf("| mode | %s (median) | ÷ A [95 %% CI] | %s (median) | ÷ A [95 %% CI] |\n", l.costUnit, l.cpuUnit)
