@@ -44,8 +44,8 @@ type served struct {
 // serve starts an agent limited to cg with the rules given, a file
 // output, metrics on a free loopback port with BPF statistics on, and
 // the API on a socket in a temporary directory. Everything stops when the
-// test ends.
-func serve(t *testing.T, cg testenv.Cgroup, rules string) *served {
+// test ends. opts change the configuration before the agent starts.
+func serve(t *testing.T, cg testenv.Cgroup, rules string, opts ...func(*Config)) *served {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	rs, err := rule.Compile([]rule.Source{{Name: "test-rules.yaml", Data: []byte(rules)}})
@@ -58,12 +58,16 @@ func serve(t *testing.T, cg testenv.Cgroup, rules string) *served {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(Config{Ring: ring.DefaultConfig(), ProcTree: proctree.DefaultConfig(), Cgroup: cg.Rel(),
+	cfg := Config{Ring: ring.DefaultConfig(), ProcTree: proctree.DefaultConfig(), Cgroup: cg.Rel(),
 		Rules: rule.NewEngine(rs, rule.Config{}), Sink: outs.Fanout, Log: log,
 		// as vigil run runs by default: with the enforce stage, whose
 		// counters are exported too
 		Enforce: &EnforceConfig{PinDir: testenv.PinDir(t), Policies: []policy.Policy{{Name: "scrape-test", Mode: policy.Monitor,
-			Scope: policy.Scope{Cgroup: cg.Path}, Modules: &policy.ModuleRule{}}}}})
+			Scope: policy.Scope{Cgroup: cg.Path}, Modules: &policy.ModuleRule{}}}}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	a, err := New(cfg)
 	if err != nil {
 		outs.Close()
 		t.Fatalf("start agent: %v", err)
