@@ -35,7 +35,7 @@ func probeObservers() []kernel.Capability {
 		}
 		return out
 	}
-	defer r.Close()
+	defer func() { _ = r.Close() }() // only the probe used it
 	for _, name := range observe.AllNames() {
 		c := kernel.Capability{Name: "observe " + name, Status: kernel.StatusFull, Detail: hooks[name]}
 		o, err := load[name](r)
