@@ -197,6 +197,13 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	if kc != nil && f.node == "" {
 		f.node = kc.Node // events name the node as Kubernetes does
 	}
+	owner, err := ownerWatch(f, kc, log)
+	if err != nil {
+		return err
+	}
+	if owner != nil {
+		defer owner.Close() // for the early returns; a second Close is a no-op
+	}
 	ringSize, err := ringBufferSize(f.ringSize)
 	if err != nil {
 		return err
@@ -282,7 +289,8 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	if rules != nil {
 		fmt.Fprintln(safe, ruleSummary(a.RuleStats()))
 	}
-	return errors.Join(runErr, outErr, svcErr, sumErr, a.Close())
+	closeErr := a.Close()
+	return errors.Join(runErr, outErr, svcErr, sumErr, closeErr, releaseIfUninstalled(owner, f.pinDir, log))
 }
 
 // fileConfig adds the directories of --watch-path and --watch-writes to
