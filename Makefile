@@ -166,6 +166,8 @@ helm-lint: $(HELM)
 	$(HELM) template vigil $(CHART) --namespace vigil --set privileged=false \
 		--set metrics.serviceMonitor.enabled=true --set outputs.falcosidekick.enabled=true \
 		--set outputs.syslog.enabled=true --set-string 'rules.files.team\.yaml=- list: x' \
+		--set kubernetes.apiServer.host=127.0.0.1 --set-string kubernetes.apiServer.port=6443 \
+		--set-string podAnnotations.example=yes \
 		--set-string 'policies.files.p\.yaml=name: p' > bin/render-all.yaml
 	cd tools && GOFLAGS=-buildvcs=false $(GO) run ./manifestcheck -allow monitoring.coreos.com/v1/ServiceMonitor \
 		../bin/render-default.yaml ../bin/render-all.yaml ../deploy/manifests/vigil.yaml
