@@ -1,0 +1,533 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/vigil-sec/vigil/internal/enforce/pinned"
+	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/testenv"
+	"github.com/vigil-sec/vigil/internal/testenv/kubelab"
+)
+
+// TestHelmInCluster installs vigil the way a user does, inside the lab's
+// real single-node cluster: the image built by tools/image (`make image`)
+// imported into the node's containerd, deploy/helm/vigil installed with
+// helm. It checks that the DaemonSet becomes Ready (the /readyz probe); an
+// alert from a test pod reaches a webhook receiver running as a pod, in
+// vigil's payload and falcosidekick's, with the pod's namespace, name,
+// container and labels; a rule change in the ConfigMap (helm upgrade)
+// takes effect without a restart; a helm upgrade that rolls the DaemonSet
+// keeps a pod-scoped connect deny in force the whole time (a loop in the
+// denied pod never connects) and the new pod adopts the pins; helm
+// uninstall leaves no pins and none of the agent's programs in the kernel.
+func TestHelmInCluster(t *testing.T) {
+	testenv.RequirePrivileged(t)
+	helm := helmBinary(t)
+	lab := kubelab.Cluster(t)
+	t0 := time.Now()
+	run := fmt.Sprintf("%x", time.Now().UnixNano()&0xffffff)
+	relNS, appNS := "vh13-vigil-"+run, "vh13-app-"+run
+	release := "vigil" // the DaemonSet is then "vigil" too
+	h := &helmRun{t: t, bin: helm, kubeconfig: lab.Kubeconfig, home: t.TempDir(), ns: relNS, release: release}
+
+	buildVigilImage(t, lab, "vigil:e2e-"+run)
+	buildReceiverImage(t, lab, "docker.io/library/vh13-receiver:"+run)
+	t.Logf("images built and imported at %.0f s", time.Since(t0).Seconds())
+	for _, ns := range []string{relNS, appNS} {
+		if _, err := lab.Kubectl("create", "namespace", ns); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _, _ = lab.Kubectl("delete", "namespace", ns, "--wait=false") })
+	}
+	lab.Apply(fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: receiver, namespace: %s, labels: {app: receiver}}
+spec:
+  automountServiceAccountToken: false
+  containers:
+  - name: receiver
+    image: docker.io/library/vh13-receiver:%s
+    imagePullPolicy: Never
+    command: ["/receiver", "-addr", ":8080"]
+`, appNS, run))
+	lab.WaitPod(appNS, "receiver")
+	recvIP := kubectlOut(t, lab, "-n", appNS, "get", "pod", "receiver", "-o", "jsonpath={.status.podIP}")
+	recv := &receiverLog{lab: lab, ns: appNS}
+
+	// the agent's pins in a directory of the test's own (.ci/run clears
+	// vigil-test-* left by a killed run), and /var/lib/vigil as it was
+	pinDir := testenv.PinDir(t)
+	if _, err := os.Stat("/var/lib/vigil"); errors.Is(err, os.ErrNotExist) {
+		t.Cleanup(func() { _ = os.Remove("/var/lib/vigil") }) // the kubelet makes it; only if empty
+	}
+	markA, markB := "vh13-a-"+run, "vh13-b-"+run
+	vals := chartValues{tag: "e2e-" + run, cri: lab.CRISocket, port: freePort(t), recv: "http://" + net.JoinHostPort(recvIP, "8080"),
+		pinDir: pinDir, appNS: appNS, rules: map[string]string{"marker.yaml": markerRule("vh13_marker_a", markA)}}
+	h.helm("install", release, "../../deploy/helm/vigil", "-f", vals.write(t))
+	t.Cleanup(func() { _, _ = h.try("uninstall", release, "--wait", "--timeout", "2m") })
+	agentUID := waitDaemonSet(t, lab, relNS, release, "")
+	t.Logf("DaemonSet Ready at %.0f s", time.Since(t0).Seconds())
+
+	loop := fmt.Sprintf("while :; do /bin/true %s; /bin/true %s; sleep 1; done", markA, markB)
+	lab.Apply(podManifest(appNS, "marker", lab.BusyboxImage, map[string]string{"app": "marker", "team": "vh13"}, loop))
+	dialer := func(name string) string {
+		return fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: %[2]s, namespace: %[1]s, labels: {app: %[2]s}}
+spec:
+  automountServiceAccountToken: false
+  containers:
+  - name: main
+    image: docker.io/library/vh13-receiver:%[3]s
+    imagePullPolicy: Never
+    command: ["/receiver", "-dial", %[4]q]
+`, appNS, name, run, net.JoinHostPort(recvIP, "8080"))
+	}
+	lab.Apply(dialer("dialer"))
+	lab.Apply(dialer("control"))
+	for _, p := range []string{"marker", "dialer", "control"} {
+		lab.WaitPod(appNS, p)
+	}
+
+	t.Run("an alert reaches the in-cluster receiver with the pod", func(t *testing.T) {
+		a := recv.waitVigil(t, "vh13_marker_a")
+		c := a.Event.Process.Container
+		if c == nil {
+			t.Fatalf("alert without a container: %+v", a.Event.Process)
+		}
+		if c.Name != "main" || c.Pod == nil || c.Pod.Namespace != appNS || c.Pod.Name != "marker" ||
+			c.Pod.Labels["team"] != "vh13" || c.Pod.Labels["app"] != "marker" {
+			t.Errorf("alert's container %+v, pod %+v: want container main of %s/marker with its labels", c, c.Pod, appNS)
+		}
+		f := recv.waitFalco(t, "vh13_marker_a")
+		if f["k8s.ns.name"] != appNS || f["k8s.pod.name"] != "marker" || f["container.name"] != "main" {
+			t.Errorf("falco payload's output_fields %v: want k8s.ns.name %s, k8s.pod.name marker, container.name main", f, appNS)
+		}
+	})
+
+	t.Run("a pod-scoped connect deny is in force", func(t *testing.T) {
+		waitLog(t, lab, appNS, "control", " OK")
+		waitLog(t, lab, appNS, "dialer", "not permitted")
+	})
+
+	t.Run("a rule change in the ConfigMap applies without a restart", func(t *testing.T) {
+		vals.rules = map[string]string{"marker.yaml": markerRule("vh13_marker_b", markB)}
+		h.helm("upgrade", release, "../../deploy/helm/vigil", "-f", vals.write(t))
+		recv.waitVigil(t, "vh13_marker_b")
+		uid, restarts := agentPod(t, lab, relNS, release)
+		if uid != agentUID || restarts != "0" {
+			t.Errorf("agent pod %s with %s restarts after the rule change; want %s, 0", uid, restarts, agentUID)
+		}
+		t.Logf("rule change applied at %.0f s", time.Since(t0).Seconds())
+	})
+
+	t.Run("a rolling update keeps the deny in force", func(t *testing.T) {
+		before := len(logLines(t, lab, appNS, "dialer"))
+		vals.annotation = "roll-" + run
+		h.helm("upgrade", release, "../../deploy/helm/vigil", "-f", vals.write(t))
+		newUID := waitDaemonSet(t, lab, relNS, release, agentUID)
+		// tries after the new pod is Ready, so the window spans it all
+		waitLogCount(t, lab, appNS, "dialer", len(logLines(t, lab, appNS, "dialer"))+5)
+		lines := logLines(t, lab, appNS, "dialer")[before:]
+		for _, l := range lines {
+			if !strings.Contains(l, "not permitted") {
+				t.Errorf("during the rolling update the denied pod got %q; want every connect refused", l)
+			}
+		}
+		logs := kubectlOut(t, lab, "-n", relNS, "logs", "-l", "app.kubernetes.io/instance="+release, "--tail=-1")
+		if !strings.Contains(logs, "adopted pinned enforcement") || !strings.Contains(logs, "vh13-no-dial") {
+			t.Errorf("the new agent pod (%s) did not log that it adopted vh13-no-dial:\n%s", newUID, logs)
+		}
+		agentUID = newUID
+		t.Logf("%d connects tried across the rollout, all refused; rollout done at %.0f s", len(lines), time.Since(t0).Seconds())
+	})
+
+	t.Run("helm uninstall leaves no pins and no programs", func(t *testing.T) {
+		progs := agentPrograms(t, lab, relNS, release, pinDir)
+		if len(progs) == 0 {
+			t.Fatal("found none of the agent's programs before uninstall")
+		}
+		h.helm("uninstall", release, "--wait", "--timeout", "2m")
+		poll(t, "the agent pod gone", func() bool {
+			out, err := lab.Kubectl("-n", relNS, "get", "pods", "-o", "name")
+			return err == nil && strings.TrimSpace(out) == ""
+		})
+		if _, err := os.Stat(pinDir); !errors.Is(err, os.ErrNotExist) {
+			entries, _ := os.ReadDir(pinDir)
+			t.Errorf("pin directory %s still there after uninstall (%v): %d entries", pinDir, err, len(entries))
+		}
+		var left []ebpf.ProgramID
+		for _, id := range progs {
+			p, err := ebpf.NewProgramFromID(id)
+			if err == nil {
+				p.Close()
+				left = append(left, id)
+			}
+		}
+		if len(left) > 0 {
+			t.Errorf("%d of the agent's %d programs still in the kernel after uninstall: ids %v", len(left), len(progs), left)
+		}
+		// and the deny is lifted with them
+		waitLog(t, lab, appNS, "dialer", " OK")
+		t.Logf("%d programs gone, pins gone; uninstall done at %.0f s", len(progs), time.Since(t0).Seconds())
+	})
+	t.Logf("in-cluster test took %.0f s (lab start not counted)", time.Since(t0).Seconds())
+}
+
+// helmBinary is helm as `make helm-lint` builds it (pinned, in the tools
+// cache), VIGIL_HELM, or helm on PATH.
+func helmBinary(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("VIGIL_HELM"); p != "" {
+		return p
+	}
+	home, _ := os.UserHomeDir()
+	if p := filepath.Join(home, ".cache/vigil-tools/bin/helm-v4.3.2"); fileExists(p) {
+		return p
+	}
+	if p, err := exec.LookPath("helm"); err == nil {
+		return p
+	}
+	testenv.Unavailable(t, "no helm: make helm-lint builds it into ~/.cache/vigil-tools/bin (or set VIGIL_HELM)")
+	return ""
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+type helmRun struct {
+	t                     *testing.T
+	bin, kubeconfig, home string
+	ns, release           string
+}
+
+func (h *helmRun) try(args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, h.bin, append([]string{"--kubeconfig", h.kubeconfig, "--namespace", h.ns}, args...)...)
+	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+h.home+"/cache", "HELM_CONFIG_HOME="+h.home+"/config",
+		"HELM_DATA_HOME="+h.home+"/data", "KUBECACHEDIR="+h.home+"/kube")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func (h *helmRun) helm(args ...string) {
+	h.t.Helper()
+	if out, err := h.try(args...); err != nil {
+		h.t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// buildVigilImage builds the image as `make image` does and imports it.
+func buildVigilImage(t *testing.T, lab *kubelab.Lab, tag string) {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "vigil-static")
+	gocmd(t, ".", nil, "build", "-trimpath", "-ldflags", "-s -w -buildid=", "-o", bin, ".")
+	archive := filepath.Join(dir, "vigil-image.tar")
+	gocmd(t, "../../tools", []string{"GOFLAGS=-buildvcs=false"}, "run", "./image", "-binary", bin, "-tag", tag,
+		"-version", "e2e", "-arch", runtime.GOARCH, "-o", archive)
+	lab.ImportImage(archive)
+}
+
+// buildReceiverImage builds internal/testenv/kubelab/receiver static into
+// an image of its own.
+func buildReceiverImage(t *testing.T, lab *kubelab.Lab, ref string) {
+	t.Helper()
+	root := t.TempDir()
+	gocmd(t, ".", nil, "build", "-o", filepath.Join(root, "receiver"), "../../internal/testenv/kubelab/receiver")
+	lab.BuildImage(root, ref, "/receiver")
+}
+
+func gocmd(t *testing.T, dir string, env []string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), "CGO_ENABLED=0"), env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// chartValues are the test's values for deploy/helm/vigil.
+type chartValues struct {
+	tag, cri, recv, pinDir, appNS, annotation string
+	port                                      int
+	rules                                     map[string]string
+}
+
+func (v chartValues) write(t *testing.T) string {
+	t.Helper()
+	doc := map[string]any{
+		"image":            map[string]any{"repository": "docker.io/library/vigil", "tag": v.tag, "pullPolicy": "Never"},
+		"kubernetes":       map[string]any{"criSocket": v.cri, "apiServer": map[string]any{"host": "127.0.0.1", "port": "6443"}},
+		"metrics":          map[string]any{"port": v.port},
+		"grafanaDashboard": map[string]any{"enabled": false},
+		"outputs": map[string]any{
+			"falcosidekick": map[string]any{"enabled": true, "url": v.recv + "/falco", "minSeverity": "low"},
+			"extra": []any{map[string]any{"name": "vh13-webhook",
+				"webhook": map[string]any{"url": v.recv + "/vigil", "payload": "vigil", "batch_size": 1}}},
+		},
+		"rules": map[string]any{"defaultRules": false, "files": v.rules},
+		"policies": map[string]any{"files": map[string]string{"no-dial.yaml": fmt.Sprintf(`policy: vh13-no-dial
+mode: enforce
+scope:
+  namespace: %s
+  podSelector: {matchLabels: {app: dialer}}
+network:
+  connect:
+    - ports: [8080]
+      protocol: tcp
+`, v.appNS)}},
+		// no applied-policy store on the node; the pins in the test's dir
+		"extraArgs": []string{"--pin-dir=" + v.pinDir, "--state-dir="},
+	}
+	if v.annotation != "" {
+		doc["podAnnotations"] = map[string]string{"vh13/roll": v.annotation}
+	}
+	raw, err := json.Marshal(doc) // JSON is YAML
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "values.yaml")
+	writeFile(t, p, string(raw))
+	return p
+}
+
+func markerRule(name, marker string) string {
+	return fmt.Sprintf("- rule: %s\n  description: the in-cluster test's marker\n  condition: kind == \"process_exec\" && process.args.exists(a, a == %q)\n  severity: medium\n  tags: [T1059]\n", name, marker)
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func kubectlOut(t *testing.T, lab *kubelab.Lab, args ...string) string {
+	t.Helper()
+	out, err := lab.Kubectl(args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(out)
+}
+
+// poll checks cond every half second for at most 3 minutes (a noisy
+// machine loads the agent's programs slowly).
+func poll(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// agentPod is the DaemonSet's one pod: its uid and restart count.
+func agentPod(t *testing.T, lab *kubelab.Lab, ns, release string) (uid, restarts string) {
+	t.Helper()
+	out := kubectlOut(t, lab, "-n", ns, "get", "pods", "-l", "app.kubernetes.io/instance="+release, "-o",
+		`jsonpath={range .items[*]}{.metadata.uid} {.status.containerStatuses[0].restartCount}{"\n"}{end}`)
+	f := strings.Fields(out)
+	if len(f) != 2 {
+		t.Fatalf("want one agent pod, got %q", out)
+	}
+	return f[0], f[1]
+}
+
+// waitDaemonSet waits until the DaemonSet's one pod is current and Ready,
+// and is not the pod old; it returns the pod's uid.
+func waitDaemonSet(t *testing.T, lab *kubelab.Lab, ns, name, old string) string {
+	t.Helper()
+	var uid, last string
+	defer func() {
+		if uid == "" { // poll failed the test: say why
+			describe, _ := lab.Kubectl("-n", ns, "describe", "pods")
+			logs, _ := lab.Kubectl("-n", ns, "logs", "-l", "app.kubernetes.io/instance="+name, "--tail=60")
+			t.Logf("DaemonSet %s/%s: %s\n%s\nlogs:\n%s", ns, name, last, describe, logs)
+		}
+	}()
+	poll(t, "DaemonSet "+ns+"/"+name+" Ready", func() bool {
+		out, err := lab.Kubectl("-n", ns, "get", "ds", name, "-o",
+			"jsonpath={.metadata.generation} {.status.observedGeneration} {.status.desiredNumberScheduled} {.status.updatedNumberScheduled} {.status.numberReady} {.status.numberAvailable}")
+		if err != nil {
+			last = err.Error()
+			return false
+		}
+		last = out
+		f := strings.Fields(out)
+		if len(f) != 6 || f[0] != f[1] || f[2] != "1" || f[3] != "1" || f[4] != "1" || f[5] != "1" {
+			return false
+		}
+		pods, err := lab.Kubectl("-n", ns, "get", "pods", "-l", "app.kubernetes.io/instance="+name, "-o",
+			`jsonpath={range .items[*]}{.metadata.uid} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}`)
+		p := strings.Fields(pods)
+		if err != nil || len(p) != 2 || p[1] != "True" || p[0] == old {
+			last += " pods: " + pods
+			return false
+		}
+		uid = p[0]
+		return true
+	})
+	if uid == "" {
+		t.Fatalf("DaemonSet not ready: %s", last)
+	}
+	return uid
+}
+
+func logLines(t *testing.T, lab *kubelab.Lab, ns, pod string) []string {
+	t.Helper()
+	out, err := lab.Kubectl("-n", ns, "logs", pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimRight(out, "\n"), "\n")
+}
+
+func waitLog(t *testing.T, lab *kubelab.Lab, ns, pod, sub string) {
+	t.Helper()
+	poll(t, fmt.Sprintf("%q in the log of %s/%s", sub, ns, pod), func() bool {
+		out, err := lab.Kubectl("-n", ns, "logs", pod)
+		return err == nil && strings.Contains(out, sub)
+	})
+}
+
+func waitLogCount(t *testing.T, lab *kubelab.Lab, ns, pod string, n int) {
+	t.Helper()
+	poll(t, fmt.Sprintf("%d lines in the log of %s/%s", n, ns, pod), func() bool {
+		return len(logLines(t, lab, ns, pod)) >= n
+	})
+}
+
+// receiverLog reads what the receiver pod printed: "POST <path> <body>".
+type receiverLog struct {
+	lab *kubelab.Lab
+	ns  string
+}
+
+func (r *receiverLog) posts(t *testing.T, path string) []string {
+	t.Helper()
+	var bodies []string
+	for _, l := range logLines(t, r.lab, r.ns, "receiver") {
+		if b, ok := strings.CutPrefix(l, "POST "+path+" "); ok {
+			bodies = append(bodies, b)
+		}
+	}
+	return bodies
+}
+
+// waitVigil waits for an alert of the rule in vigil's payload (a batch).
+func (r *receiverLog) waitVigil(t *testing.T, rule string) *event.Alert {
+	t.Helper()
+	var found *event.Alert
+	poll(t, "an alert of "+rule+" at the receiver", func() bool {
+		for _, b := range r.posts(t, "/vigil") {
+			var batch []json.RawMessage
+			if err := json.Unmarshal([]byte(b), &batch); err != nil {
+				t.Fatalf("receiver got a vigil payload that is not a JSON array: %v: %s", err, b)
+			}
+			for _, raw := range batch {
+				a := new(event.Alert)
+				if json.Unmarshal(raw, a) == nil && a.Kind == event.KindAlert && a.Rule.Name == rule &&
+					a.Event != nil && a.Event.Process != nil {
+					found = a
+					return true
+				}
+			}
+		}
+		return false
+	})
+	return found
+}
+
+// waitFalco waits for an alert of the rule in Falco's payload and returns
+// its output_fields.
+func (r *receiverLog) waitFalco(t *testing.T, rule string) map[string]any {
+	t.Helper()
+	var fields map[string]any
+	poll(t, "a falco payload of "+rule+" at the receiver", func() bool {
+		for _, b := range r.posts(t, "/falco") {
+			var p struct {
+				Rule   string         `json:"rule"`
+				Fields map[string]any `json:"output_fields"`
+			}
+			if err := json.Unmarshal([]byte(b), &p); err != nil {
+				t.Fatalf("receiver got a falco payload that is not JSON: %v: %s", err, b)
+			}
+			if p.Rule == rule {
+				fields = p.Fields
+				return true
+			}
+		}
+		return false
+	})
+	return fields
+}
+
+// agentPrograms are the ids of the BPF programs the agent pod's process
+// holds (its descriptors' fdinfo) and those its pinned links attach.
+func agentPrograms(t *testing.T, lab *kubelab.Lab, ns, release, pinDir string) []ebpf.ProgramID {
+	t.Helper()
+	pod := kubectlOut(t, lab, "-n", ns, "get", "pods", "-l", "app.kubernetes.io/instance="+release, "-o", "jsonpath={.items[0].metadata.name}")
+	pid := lab.ContainerPID(lab.PodContainerID(ns, pod, "vigil"))
+	seen := map[ebpf.ProgramID]bool{}
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fdinfo", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fd := range fds {
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%s", pid, fd.Name()))
+		if err != nil {
+			continue // closed meanwhile
+		}
+		for _, l := range strings.Split(string(raw), "\n") {
+			if v, ok := strings.CutPrefix(l, "prog_id:"); ok {
+				if id, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32); err == nil {
+					seen[ebpf.ProgramID(id)] = true
+				}
+			}
+		}
+	}
+	names, err := pinned.Links(pinDir)
+	if err != nil || len(names) == 0 {
+		t.Fatalf("the agent pinned no links in %s (%v)", pinDir, err)
+	}
+	for _, n := range names {
+		l, err := pinned.LoadLink(pinDir, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := l.Info()
+		_ = l.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[info.Program] = true
+	}
+	ids := make([]ebpf.ProgramID, 0, len(seen))
+	for id := range seen {
+		ids = append(ids, id)
+	}
+	t.Logf("the agent holds %d programs, %d pinned links", len(ids), len(names))
+	return ids
+}
