@@ -137,6 +137,7 @@ spec:
 
 	t.Run("a rolling update keeps the deny in force", func(t *testing.T) {
 		before := len(logLines(t, lab, appNS, "dialer"))
+		oldLog := followAgent(t, lab, relNS, release)
 		vals.annotation = "roll-" + run
 		h.helm("upgrade", release, "../../deploy/helm/vigil", "-f", vals.write(t))
 		newUID := waitDaemonSet(t, lab, relNS, release, agentUID)
@@ -152,6 +153,9 @@ spec:
 		if !strings.Contains(logs, "adopted pinned enforcement") || !strings.Contains(logs, "vh13-no-dial") {
 			t.Errorf("the new agent pod (%s) did not log that it adopted vh13-no-dial:\n%s", newUID, logs)
 		}
+		if l := oldLog(); !strings.Contains(l, "pinned enforcement kept for the next agent") {
+			t.Errorf("the replaced agent did not say it kept the pins:\n%s", tail(l, 15))
+		}
 		agentUID = newUID
 		t.Logf("%d connects tried across the rollout, all refused; rollout done at %.0f s", len(lines), time.Since(t0).Seconds())
 	})
@@ -161,6 +165,7 @@ spec:
 		if len(progs) == 0 {
 			t.Fatal("found none of the agent's programs before uninstall")
 		}
+		lastLog := followAgent(t, lab, relNS, release)
 		h.helm("uninstall", release, "--wait", "--timeout", "2m")
 		poll(t, "the agent pod gone", func() bool {
 			out, err := lab.Kubectl("-n", relNS, "get", "pods", "-o", "name")
@@ -180,6 +185,9 @@ spec:
 		}
 		if len(left) > 0 {
 			t.Errorf("%d of the agent's %d programs still in the kernel after uninstall: ids %v", len(left), len(progs), left)
+		}
+		if l := lastLog(); !strings.Contains(l, "pinned enforcement removed: the agent is uninstalled") {
+			t.Errorf("the uninstalled agent did not say it removed the pins:\n%s", tail(l, 15))
 		}
 		// and the deny is lifted with them
 		waitLog(t, lab, appNS, "dialer", " OK")
@@ -530,4 +538,42 @@ func agentPrograms(t *testing.T, lab *kubelab.Lab, ns, release, pinDir string) [
 	}
 	t.Logf("the agent holds %d programs, %d pinned links", len(ids), len(names))
 	return ids
+}
+
+// followAgent streams the agent pod's log (kubectl logs -f);
+// the function returned waits for the stream to end (the pod gone) and
+// returns what it read.
+func followAgent(t *testing.T, lab *kubelab.Lab, ns, release string) func() string {
+	t.Helper()
+	pod := kubectlOut(t, lab, "-n", ns, "get", "pods", "-l", "app.kubernetes.io/instance="+release, "-o", "jsonpath={.items[0].metadata.name}")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	cmd := exec.CommandContext(ctx, filepath.Join(lab.BinDir, "kubectl"), "--kubeconfig", lab.Kubeconfig,
+		"-n", ns, "logs", "-f", pod)
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	// the stream is open once the log so far came
+	poll(t, "the log of "+ns+"/"+pod, func() bool { return out.String() != "" })
+	return func() string {
+		select {
+		case <-done:
+		case <-time.After(3 * time.Minute):
+			t.Errorf("the log of %s/%s still streams: the pod did not end", ns, pod)
+		}
+		return out.String()
+	}
+}
+
+func tail(s string, n int) string {
+	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(l) > n {
+		l = l[len(l)-n:]
+	}
+	return strings.Join(l, "\n")
 }
