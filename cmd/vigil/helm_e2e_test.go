@@ -104,7 +104,7 @@ spec:
 	}
 
 	t.Run("an alert reaches the in-cluster receiver with the pod", func(t *testing.T) {
-		a := recv.waitVigil(t, "vh13_marker_a")
+		a := recv.waitVigil(t, "vh13_marker_a", 0)
 		c := a.Event.Process.Container
 		if c == nil {
 			t.Fatalf("alert without a container: %+v", a.Event.Process)
@@ -127,7 +127,7 @@ spec:
 	t.Run("a rule change in the ConfigMap applies without a restart", func(t *testing.T) {
 		vals.rules = map[string]string{"marker.yaml": markerRule("vh13_marker_b", markB)}
 		h.helm("upgrade", release, "../../deploy/helm/vigil", "-f", vals.write(t))
-		recv.waitVigil(t, "vh13_marker_b")
+		recv.waitVigil(t, "vh13_marker_b", 0)
 		uid, restarts := agentPod(t, lab, relNS, release)
 		if uid != agentUID || restarts != "0" {
 			t.Errorf("agent pod %s with %s restarts after the rule change; want %s, 0", uid, restarts, agentUID)
@@ -192,6 +192,37 @@ spec:
 		// and the deny is lifted with them
 		waitLog(t, lab, appNS, "dialer", " OK")
 		t.Logf("%d programs gone, pins gone; uninstall done at %.0f s", len(progs), time.Since(t0).Seconds())
+	})
+
+	// the chart's least-privilege mode: capabilities, no privileged flag,
+	// bpffs mounted HostToContainer (the node has it, shared)
+	t.Run("privileged: false works on this kernel", func(t *testing.T) {
+		seen := len(recv.posts(t, "/vigil"))
+		vals.annotation, vals.unprivileged = "", true
+		h.helm("install", release, "../../deploy/helm/vigil", "-f", vals.write(t))
+		waitDaemonSet(t, lab, relNS, release, "")
+		sc := kubectlOut(t, lab, "-n", relNS, "get", "pods", "-l", "app.kubernetes.io/instance="+release, "-o",
+			"jsonpath={.items[0].spec.containers[0].securityContext}")
+		if strings.Contains(sc, `"privileged":true`) || !strings.Contains(sc, "BPF") {
+			t.Fatalf("agent's security context %s: want capabilities, not privileged", sc)
+		}
+		recv.waitVigil(t, "vh13_marker_b", seen)
+		n := len(logLines(t, lab, appNS, "dialer"))
+		waitLogCount(t, lab, appNS, "dialer", n+5)
+		for _, l := range logLines(t, lab, appNS, "dialer")[n:] {
+			if !strings.Contains(l, "not permitted") {
+				t.Errorf("with privileged: false the denied pod got %q; want every connect refused", l)
+			}
+		}
+		lastLog := followAgent(t, lab, relNS, release)
+		h.helm("uninstall", release, "--wait", "--timeout", "2m")
+		if l := lastLog(); !strings.Contains(l, "pinned enforcement removed: the agent is uninstalled") {
+			t.Errorf("the uninstalled agent did not say it removed the pins:\n%s", tail(l, 15))
+		}
+		if _, err := os.Stat(pinDir); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("pin directory %s still there after uninstall (%v)", pinDir, err)
+		}
+		t.Logf("privileged: false installed, alerted, denied and uninstalled at %.0f s", time.Since(t0).Seconds())
 	})
 	t.Logf("in-cluster test took %.0f s (lab start not counted)", time.Since(t0).Seconds())
 }
@@ -274,6 +305,7 @@ func gocmd(t *testing.T, dir string, env []string, args ...string) {
 type chartValues struct {
 	tag, cri, recv, pinDir, appNS, annotation string
 	port                                      int
+	unprivileged                              bool
 	rules                                     map[string]string
 }
 
@@ -302,6 +334,9 @@ network:
 `, v.appNS)}},
 		// no applied-policy store on the node; the pins in the test's dir
 		"extraArgs": []string{"--pin-dir=" + v.pinDir, "--state-dir="},
+	}
+	if v.unprivileged {
+		doc["privileged"] = false
 	}
 	if v.annotation != "" {
 		doc["podAnnotations"] = map[string]string{"vh13/roll": v.annotation}
@@ -444,12 +479,14 @@ func (r *receiverLog) posts(t *testing.T, path string) []string {
 	return bodies
 }
 
-// waitVigil waits for an alert of the rule in vigil's payload (a batch).
-func (r *receiverLog) waitVigil(t *testing.T, rule string) *event.Alert {
+// waitVigil waits for an alert of the rule in vigil's payload (a batch),
+// in a post after the first skip.
+func (r *receiverLog) waitVigil(t *testing.T, rule string, skip int) *event.Alert {
 	t.Helper()
 	var found *event.Alert
 	poll(t, "an alert of "+rule+" at the receiver", func() bool {
-		for _, b := range r.posts(t, "/vigil") {
+		posts := r.posts(t, "/vigil")
+		for _, b := range posts[min(skip, len(posts)):] {
 			var batch []json.RawMessage
 			if err := json.Unmarshal([]byte(b), &batch); err != nil {
 				t.Fatalf("receiver got a vigil payload that is not a JSON array: %v: %s", err, b)
