@@ -277,8 +277,11 @@ func buildVigilImage(t *testing.T, lab *kubelab.Lab, tag string) {
 	bin := filepath.Join(dir, "vigil-static")
 	gocmd(t, ".", nil, "build", "-trimpath", "-ldflags", "-s -w -buildid=", "-o", bin, ".")
 	archive := filepath.Join(dir, "vigil-image.tar")
-	gocmd(t, "../../tools", []string{"GOFLAGS=-buildvcs=false"}, "run", "./image", "-binary", bin, "-tag", tag,
-		"-version", "e2e", "-arch", runtime.GOARCH, "-o", archive)
+	args := []string{"run", "./image", "-binary", bin, "-tag", tag, "-version", "e2e", "-arch", runtime.GOARCH, "-o", archive}
+	if ca := "/etc/ssl/certs/ca-certificates.crt"; fileExists(ca) { // as make image
+		args = append(args, "-ca-bundle", ca)
+	}
+	gocmd(t, "../../tools", []string{"GOFLAGS=-buildvcs=false"}, args...)
 	lab.ImportImage(archive)
 }
 
