@@ -576,7 +576,7 @@ func agentPrograms(t *testing.T, lab *kubelab.Lab, ns, release, pinDir string) [
 	for id := range seen {
 		ids = append(ids, id)
 	}
-	t.Logf("the agent holds %d programs, %d pinned links", len(ids), len(names))
+	t.Logf("the agent holds %d programs, %d pinned links; %s", len(ids), len(names), usage(pid))
 	return ids
 }
 
@@ -616,4 +616,37 @@ func tail(s string, n int) string {
 		l = l[len(l)-n:]
 	}
 	return strings.Join(l, "\n")
+}
+
+// usage is what the kernel says the process used: resident memory now and
+// at its peak, and its CPU time over its life so far.
+func usage(pid int) string {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return err.Error()
+	}
+	var mem []string
+	for _, l := range strings.Split(string(status), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") || strings.HasPrefix(l, "VmHWM:") {
+			mem = append(mem, strings.Join(strings.Fields(l), " "))
+		}
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return err.Error()
+	}
+	// fields after the command's closing parenthesis: utime is the 12th,
+	// stime the 13th, starttime the 20th (clock ticks, 100 a second here)
+	f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+2:]))
+	if len(f) < 20 {
+		return "short /proc stat"
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	start, _ := strconv.ParseFloat(f[19], 64)
+	up, _ := os.ReadFile("/proc/uptime")
+	var upSec float64
+	_, _ = fmt.Sscan(string(up), &upSec)
+	life := upSec - start/100
+	return fmt.Sprintf("%s; CPU %.1f s in %.0f s (%.1f %% of a core)", strings.Join(mem, ", "), (ut+st)/100, life, 100*(ut+st)/100/life)
 }
