@@ -14,8 +14,12 @@ BIN       := bin/vigil
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# tools built from the Go module proxy, pinned, cached outside the tree
+TOOLS_BIN ?= $(HOME)/.cache/vigil-tools/bin
+HELM_VERSION := v4.3.2
+HELM := $(TOOLS_BIN)/helm-$(HELM_VERSION)
 
-.PHONY: all build run test k8s e2e-k8s generate vmlinux vet lint bench clean image image-check static deb deb-check manifests helm-lint
+.PHONY: all build run test k8s e2e-k8s generate vmlinux vet lint verify verify-baseline bench clean image image-check static deb deb-check manifests helm-lint
 
 all: build
 
@@ -31,7 +35,7 @@ run: build
 # The whole suite, kernel tests included (they need root: run as root, or
 # they skip with the reason; under CI=true they fail instead).
 # scripts/test-deps.sh checks (under CI=true: installs) what they need.
-test:
+test: $(HELM)
 	@scripts/test-deps.sh
 	$(GO) test -count=1 -timeout 20m ./...
 
@@ -47,7 +51,7 @@ k8s:
 # internal/testenv/kubelab, and that package itself.
 K8S_TEST_PKGS = $(shell $(GO) list -f '{{.ImportPath}} {{join .TestImports " "}} {{join .XTestImports " "}}' ./... | \
 	awk '/internal\/testenv\/kubelab( |$$)/ {print $$1}')
-e2e-k8s: k8s
+e2e-k8s: k8s $(HELM)
 	@scripts/test-deps.sh
 	$(GO) test -count=1 -timeout 30m $(K8S_TEST_PKGS)
 
@@ -63,10 +67,27 @@ vmlinux:
 vet:
 	$(GO) vet ./...
 
+# The verifier gate (docs/kernel-integrity.md): every object vigil ships
+# (the committed *_bpfel.o; test fixtures, some rejected on purpose, aside)
+# goes through this kernel's verifier, program by program, and a program
+# whose instructions processed grow by more than VERIFY_MAX_GROWTH percent
+# over the committed baseline fails. VERIFY_FLAGS adds flags, e.g.
+# VERIFY_FLAGS='--format junit' for a CI test report. After an accepted
+# change, `make verify-baseline` records the new counts (commit the file).
+VERIFY_OBJECTS = $(shell git ls-files '*_bpfel.o' | grep -v /testdata/)
+VERIFY_BASELINE ?= bpf/verifier-baseline.json
+VERIFY_MAX_GROWTH ?= 5
+VERIFY_FLAGS ?=
+
+verify: build
+	$(SUDO) $(BIN) verify --baseline $(VERIFY_BASELINE) --max-growth $(VERIFY_MAX_GROWTH) $(VERIFY_FLAGS) $(VERIFY_OBJECTS)
+
+verify-baseline: build
+	$(SUDO) $(BIN) verify --baseline $(VERIFY_BASELINE) --write-baseline $(VERIFY_OBJECTS)
+
 # golangci-lint at a pinned version, installed from the Go module proxy
 # into a cache outside the tree on first use; .golangci.yml says what runs.
 GOLANGCI_LINT_VERSION := v2.15.0
-TOOLS_BIN ?= $(HOME)/.cache/vigil-tools/bin
 GOLANGCI_LINT := $(TOOLS_BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 
 lint: $(GOLANGCI_LINT)
@@ -90,9 +111,14 @@ STATIC_BIN := bin/vigil-static
 static:
 	CGO_ENABLED=0 GOFLAGS=-buildvcs=false $(GO) build -trimpath -ldflags '-s -w -buildid= $(LDFLAGS)' -o $(STATIC_BIN) ./cmd/vigil
 
+# Debian's CA bundle (package ca-certificates), for https outputs; none
+# when the file is missing.
+CA_BUNDLE ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
+
 image: static
 	cd tools && GOFLAGS=-buildvcs=false $(GO) run ./image -binary ../$(STATIC_BIN) -tag $(IMAGE) \
-		-version $(VERSION) -epoch $(SOURCE_DATE_EPOCH) -arch $$($(GO) env GOARCH) -o ../$(IMAGE_TAR)
+		-version $(VERSION) -epoch $(SOURCE_DATE_EPOCH) -arch $$($(GO) env GOARCH) -o ../$(IMAGE_TAR) \
+		$(if $(CA_BUNDLE),-ca-bundle $(CA_BUNDLE))
 
 # Builds the image twice from scratch and checks the bytes are the same;
 # imports it into containerd when a socket is there (scripts/check-image.sh).
@@ -125,8 +151,6 @@ $(NFPM):
 # it with the default values (deploy/manifests/vigil.yaml, for kubectl
 # users; CI checks they are current). helm is built from the Go module
 # proxy into the tools cache.
-HELM_VERSION := v4.3.2
-HELM := $(TOOLS_BIN)/helm-$(HELM_VERSION)
 CHART := deploy/helm/vigil
 
 manifests: $(HELM)
@@ -152,6 +176,8 @@ helm-lint: $(HELM)
 		--set metrics.serviceMonitor.enabled=true --set metrics.prometheusRule.enabled=true \
 		--set outputs.falcosidekick.enabled=true \
 		--set outputs.syslog.enabled=true --set-string 'rules.files.team\.yaml=- list: x' \
+		--set kubernetes.apiServer.host=127.0.0.1 --set-string kubernetes.apiServer.port=6443 \
+		--set-string podAnnotations.example=yes \
 		--set-string 'policies.files.p\.yaml=name: p' > bin/render-all.yaml
 	cd tools && GOFLAGS=-buildvcs=false $(GO) run ./manifestcheck -allow monitoring.coreos.com/v1/ServiceMonitor \
 		-allow monitoring.coreos.com/v1/PrometheusRule \

@@ -29,6 +29,7 @@ var kfuncsCalled = map[string][]string{
 	"observe/io":        nil,
 	"observe/memory":    nil,
 	"observe/network":   nil,
+	"observe/syscalls":  nil,
 	"kernel":            {"bpf_iter_num_destroy", "bpf_iter_num_new", "bpf_iter_num_next", "bpf_rdonly_cast"},
 	"ring":              nil,
 	"sensor/file":       {"bpf_iter_num_destroy", "bpf_iter_num_new", "bpf_iter_num_next", "bpf_rdonly_cast"},

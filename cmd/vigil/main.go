@@ -53,8 +53,11 @@ with eBPF, detects attacks with readable rules, and exports what it sees.`,
 		newTopCmd(),
 		newRulesCmd(),
 		newPolicyCmd(),
+		newModulesCmd(),
 		newReplayCmd(),
 		newRecordCmd(),
+		newVerifyCmd(),
+		newProfileCmd(),
 		newVersionCmd(),
 	)
 	// cobra adds help and completion when the command runs; adding them

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -93,6 +94,7 @@ restarted agent applies them again. A file with any error applies nothing.`,
 					return err
 				}
 				fmt.Fprintf(termsafe.NewWriter(cmd.OutOrStdout()), "%s: applied %s\n", file, strings.Join(names, ", "))
+				warnUnresolved(ctx, c, names, termsafe.NewWriter(cmd.ErrOrStderr()))
 			}
 			return nil
 		},
@@ -182,6 +184,9 @@ func writePolicies(w io.Writer, rep api.PolicyReport) error {
 	for _, p := range rep.Policies {
 		for _, u := range p.Unresolved {
 			fmt.Fprintf(w, "  %s: %s does not exist yet (watched)\n", p.Name, u)
+		}
+		if len(p.WhileAway) > 0 {
+			fmt.Fprintf(w, "  %s: while no agent ran: %s\n", p.Name, counts(p.WhileAway))
 		}
 	}
 	if len(rep.Packets) > 0 {
@@ -304,4 +309,23 @@ policies: the way to lift enforcement left behind by an agent that is gone.`,
 	}
 	f.register(cmd, true)
 	return cmd
+}
+
+// warnUnresolved says which paths of the policies just applied do not
+// exist: the agent watches for them, but a typo would otherwise protect
+// nothing without a word.
+func warnUnresolved(ctx context.Context, c *api.Client, applied []string, w io.Writer) {
+	rep, err := c.PolicyReport(ctx)
+	if err != nil {
+		fmt.Fprintf(w, "warning: could not read the policies back: %v\n", err)
+		return
+	}
+	for _, p := range rep.Policies {
+		if !slices.Contains(applied, p.Name) {
+			continue
+		}
+		for _, u := range p.Unresolved {
+			fmt.Fprintf(w, "warning: policy %s: %s does not exist (yet): nothing is enforced for it until it appears (the agent watches for it)\n", p.Name, u)
+		}
+	}
 }

@@ -150,6 +150,28 @@ network:
 		t.Errorf("the restarted agent did not say it adopted the pinned state:\n%s", stderr.String())
 	}
 	denied("after the restart")
+	// what the kernel did while no agent ran is reported, not lost
+	if !strings.Contains(stderr.String(), "while no agent ran, a pinned policy acted") {
+		t.Errorf("the restarted agent did not report what the pinned policy did meanwhile:\n%s", stderr.String())
+	}
+	stdout, _, _ = vigilCmd(t, bin, "policy", "list", "--socket", sock, "--format", "json")
+	rep = api.PolicyReport{}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || len(rep.Policies) != 1 ||
+		rep.Policies[0].WhileAway["killed"] == 0 || rep.Policies[0].WhileAway["denied"] == 0 {
+		t.Errorf("policy list after the restart: %v, want the kill and the denial made while no agent ran\n%s", err, stdout)
+	}
+
+	// a policy naming a binary that does not exist applies, and says so
+	ghost := filepath.Join(dir, "not-there-yet")
+	ghostPol := filepath.Join(dir, "ghost.yaml")
+	writeFile(t, ghostPol, fmt.Sprintf("policy: e2e-ghost\nmode: enforce\nscope:\n  cgroup: %s\nexec:\n  deny:\n    - path: %s\n", cg.Path, ghost))
+	if stdout, stderrOut, code := vigilCmd(t, bin, "policy", "apply", "--socket", sock, ghostPol); code != 0 ||
+		!strings.Contains(stdout, "applied e2e-ghost") || !strings.Contains(stderrOut, ghost+" does not exist") {
+		t.Errorf("policy apply of a missing path: code %d, want it applied with a warning naming %s\n%s%s", code, ghost, stdout, stderrOut)
+	}
+	if stdout, stderrOut, code := vigilCmd(t, bin, "policy", "clear", "--socket", sock, "e2e-ghost"); code != 0 || !strings.Contains(stdout, "cleared e2e-ghost") {
+		t.Fatalf("policy clear e2e-ghost: code %d\n%s%s", code, stdout, stderrOut)
+	}
 
 	if stdout, stderrOut, code := vigilCmd(t, bin, "policy", "clear", "--socket", sock); code != 0 || !strings.Contains(stdout, "cleared e2e-lock") {
 		t.Fatalf("policy clear: code %d\n%s%s", code, stdout, stderrOut)

@@ -49,6 +49,9 @@ itself cannot run.`,
 				return fmt.Errorf("probe: %w", err)
 			}
 			report.Capabilities = append(report.Capabilities, probeObservers()...)
+			// how vigil run, as it is started by default, watches module loads
+			_, modules := kernel.ModuleWatch(kernel.ModuleFactsHere(false))
+			report.Capabilities = append(report.Capabilities, modules)
 			if format == "json" {
 				return writeJSON(cmd.OutOrStdout(), report)
 			}

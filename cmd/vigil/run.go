@@ -54,6 +54,7 @@ type runFlags struct {
 	observeCg     int
 	observeSeries int
 	socket        string
+	apiReadGroup  string
 	policies      []string
 	pinDir        string
 	stateDir      string
@@ -131,6 +132,7 @@ and dropped to stderr. It needs root.`,
 	fl.StringSliceVar(&f.metricsK8s, "metrics-k8s-labels", nil, "label alert metrics with the pod's namespace, pod and/or workload (comma-separated; none by default: each multiplies the series)")
 	fl.BoolVar(&f.bpfStats, "bpf-stats", false, "switch on kernel.bpf_stats_enabled while running, to export BPF program run counts and times")
 	fl.StringVar(&f.socket, "socket", config.DefaultSocket, "local API socket for vigil status and vigil events (\"\" for none)")
+	fl.StringVar(&f.apiReadGroup, "api-read-group", "", "a group whose members may read the local API (status, events, policy list); only root may change policies")
 	fl.StringArrayVar(&f.policies, "policy", nil, "enforce the policies of this file, or of a directory's *.yaml files (docs/policies.md; repeat for more)")
 	fl.BoolVar(&f.watchConfig, "watch-config", true, "reload the --rules and --policy files and directories when they change (ConfigMap volumes included); SIGHUP reloads them too")
 	fl.StringVar(&f.pinDir, "pin-dir", pinned.DefaultDir, "bpffs directory where enforcement is pinned, so it outlives the agent")
@@ -144,7 +146,8 @@ and dropped to stderr. It needs root.`,
 }
 
 const missingCallsHelp = "also watch init_module, finit_module, delete_module, kexec_load and kexec_file_load where this kernel " +
-	"has no tracepoints for them, through a program on every system call (+50–80 ns per call)"
+	"has no tracepoints for them, through a program on every system call (+50–80 ns per call); the module calls are " +
+	"watched that way without this flag wherever the kernel can load modules (vigil probe: module load detection)"
 
 // enforceConfig reads the --policy files; a file with errors stops the
 // agent before it starts.
@@ -200,6 +203,13 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	if kc != nil && f.node == "" {
 		f.node = kc.Node // events name the node as Kubernetes does
 	}
+	owner, err := ownerWatch(f, kc, log)
+	if err != nil {
+		return err
+	}
+	if owner != nil {
+		defer owner.Close() // for the early returns; a second Close is a no-op
+	}
 	ringSize, err := ringBufferSize(f.ringSize)
 	if err != nil {
 		return err
@@ -250,7 +260,7 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		Sink:       outs.Fanout,
 		// bound before the sensors load, so that a busy port fails at once
 		Serve: &agent.ServeConfig{Version: vigilVersion(), Outputs: outs, Metrics: cfg.Metrics, Socket: cfg.API.Socket,
-			SocketOptional: cfg.API.Socket == config.DefaultSocket, Log: log},
+			SocketOptional: cfg.API.Socket == config.DefaultSocket, ReadGID: cfg.API.ReadGID, Log: log},
 		Log: log,
 	})
 	if err != nil {
@@ -280,10 +290,14 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	safe := termsafe.NewWriter(stderr)
 	fmt.Fprintln(safe, summary)
 	fmt.Fprintln(safe, output.Summary(outs.Fanout.Stats()))
+	if st := outs.Hub.StreamStats(); st.Dropped > 0 {
+		fmt.Fprintf(safe, "live streams (vigil events): dropped %d lines for readers too slow to keep up\n", st.Dropped)
+	}
 	if rules != nil {
 		fmt.Fprintln(safe, ruleSummary(a.RuleStats()))
 	}
-	return errors.Join(runErr, outErr, svcErr, sumErr, a.Close())
+	closeErr := a.Close()
+	return errors.Join(runErr, outErr, svcErr, sumErr, closeErr, releaseIfUninstalled(owner, f.pinDir, log))
 }
 
 // fileConfig adds the directories of --watch-path and --watch-writes to
@@ -346,6 +360,7 @@ func loadConfig(f runFlags) (*config.Config, error) {
 		Observe:            ifGiven(given, "observe", &f.observe),
 		ObserveCgroups:     ifGiven(given, "observe-cgroups", &f.observeCg),
 		ObserveMaxSeries:   ifGiven(given, "observe-max-series", &f.observeSeries),
+		APIReadGroup:       ifGiven(given, "api-read-group", &f.apiReadGroup),
 	}
 	if given("socket") || f.configFile == "" {
 		o.Socket = &f.socket

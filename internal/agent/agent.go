@@ -105,6 +105,8 @@ type Agent struct {
 	enforcer     *enforce.Enforcer // nil without an enforce stage
 	store        *enforce.Store
 	services     *Services // nil without Config.Serve
+	// modules is the kernel's module inventory and the loads seen
+	modules *moduleBook
 
 	// containers is where what is learnt of a container after its first
 	// exec goes (names, images, pods); its updates reach the processes
@@ -131,7 +133,7 @@ func New(cfg Config) (_ *Agent, err error) {
 			return nil, fmt.Errorf("hostname: %w", err)
 		}
 	}
-	a := &Agent{cfg: cfg, log: cfg.Log, clock: kernel.NewBootClock(), started: time.Now()}
+	a := &Agent{cfg: cfg, log: cfg.Log, clock: kernel.NewBootClock(), started: time.Now(), modules: &moduleBook{root: "/"}}
 	// rule evaluation: 250 ns doubling to about 1 ms, and one above
 	a.obs.ruleEval = metrics.NewDurationHistogram(250*time.Nanosecond, 13)
 	a.rules.next.Store(cfg.Rules)
@@ -219,12 +221,14 @@ func New(cfg Config) (_ *Agent, err error) {
 	a.enricher = enrich.New(cfg.Node, a.tree, containers)
 	a.enricher.SetVigil(self)
 	a.attachKube(containers)
-	procs, err := procfs.Snapshot(procfs.Options{
+	popts := procfs.Options{
 		Proc:         "/proc",
 		Cgroup2Root:  host.cgroup2Root,
 		V1Controller: host.v1Controller,
 		Time:         a.clock.Time,
-	})
+	}
+	a.enricher.RecoverFrom(popts)
+	procs, err := procfs.Snapshot(popts)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot processes: %w", err)
 	}
@@ -317,6 +321,9 @@ func (a *Agent) handle(raw []byte) {
 func (a *Agent) pass(ev *event.Event) {
 	if !a.enricher.Enrich(ev) {
 		return
+	}
+	if ev.Kind == event.KindModuleLoad {
+		a.modules.saw(ev)
 	}
 	if ev.Enforcement != nil {
 		// what a policy did: an alert, not an event for the rules

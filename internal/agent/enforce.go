@@ -227,6 +227,12 @@ func (a *Agent) PolicyReport() api.PolicyReport {
 			}
 			st.Hits[string(act)] = n
 		}
+		for act, n := range a.enforcer.WhileAway()[p.Name] {
+			if st.WhileAway == nil {
+				st.WhileAway = map[string]uint64{}
+			}
+			st.WhileAway[string(act)] = n
+		}
 		rep.Policies = append(rep.Policies, st)
 	}
 	for _, m := range a.enforcer.Mechanisms() {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/metrics"
+	"github.com/vigil-sec/vigil/internal/output"
 	"github.com/vigil-sec/vigil/internal/wire"
 )
 
@@ -23,6 +25,8 @@ import (
 type observer struct {
 	procEntries   atomic.Int64
 	procEvictions atomic.Uint64
+	procLive      atomic.Uint64 // live evictions
+	procRecovered atomic.Uint64
 	procExpired   atomic.Uint64
 	// heartbeat is when the pipeline last showed it reads (unix ns).
 	heartbeat atomic.Int64
@@ -41,9 +45,11 @@ type trackedProgram struct {
 // publish copies the pipeline's own state for other goroutines. Called
 // from the pipeline goroutine when idle and every 1024 records.
 func (a *Agent) publish() {
-	st := a.tree.Counts()
+	st := a.tree.Stats()
 	a.obs.procEntries.Store(int64(st.Entries))
 	a.obs.procEvictions.Store(st.Evictions)
+	a.obs.procLive.Store(st.LiveEvictions)
+	a.obs.procRecovered.Store(st.Recovered)
 	a.obs.procExpired.Store(st.Expired)
 	a.obs.heartbeat.Store(time.Now().UnixNano())
 }
@@ -147,15 +153,19 @@ func (a *Agent) PipelineStats() metrics.PipelineStats {
 		Malformed:  a.counts.malformedN.Load(),
 		SinkErrors: a.counts.sinkErrN.Load(),
 		ProcCache: metrics.ProcCache{
-			Entries:   int(a.obs.procEntries.Load()),
-			Evictions: a.obs.procEvictions.Load(),
-			Expired:   a.obs.procExpired.Load(),
+			Entries:       int(a.obs.procEntries.Load()),
+			Evictions:     a.obs.procEvictions.Load(),
+			LiveEvictions: a.obs.procLive.Load(),
+			Recovered:     a.obs.procRecovered.Load(),
+			Expired:       a.obs.procExpired.Load(),
 		},
 		Containers: a.containerStats(),
 		Programs:   a.programStats(),
 		RuleEval:   a.obs.ruleEval.Snapshot(),
 		Rules:      a.ruleCount(),
 		Reloads:    a.reloadStats(),
+		// read again at most once a minute, or after a module load
+		KernelModules: a.moduleCounts(),
 	}
 	s.Enforcement, s.Policies = a.enforcementStats()
 	a.metadataStats(&s)
@@ -199,4 +209,33 @@ func (a *Agent) Ready() error {
 		return fmt.Errorf("the pipeline last read %s ago", since.Round(time.Second))
 	}
 	return nil
+}
+
+// ready is what /readyz answers: the pipeline reads (Ready), and some
+// output still takes what it detects. An agent whose every output fails
+// (a webhook that is down, a full disk) detects into the void: an
+// orchestrator should see it, and the logs say which output and why.
+func ready(a *Agent, outs metrics.Outputs) error {
+	if err := a.Ready(); err != nil {
+		return err
+	}
+	if outs == nil {
+		return nil
+	}
+	return outputsReady(outs.Stats())
+}
+
+// outputsReady fails when there are outputs and none is healthy.
+func outputsReady(stats []output.RouteStats) error {
+	if len(stats) == 0 {
+		return nil
+	}
+	var failing []string
+	for _, s := range stats {
+		if s.Healthy {
+			return nil
+		}
+		failing = append(failing, fmt.Sprintf("%s (%s)", s.Name, s.LastError))
+	}
+	return fmt.Errorf("every output is failing: %s", strings.Join(failing, "; "))
 }

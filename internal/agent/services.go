@@ -59,7 +59,9 @@ type ServeConfig struct {
 	// agent already serves on Socket (the default socket, not one asked
 	// for).
 	SocketOptional bool
-	Log            *slog.Logger
+	// ReadGID is a group that may read the API (0: root only).
+	ReadGID int
+	Log     *slog.Logger
 }
 
 // Services are the metrics endpoint and the local API of a running agent.
@@ -118,13 +120,13 @@ func (a *Agent) listen(c ServeConfig) (_ *Services, err error) {
 		}
 		reg := metrics.NewRegistry(src, c.Version)
 		s.metrics, err = metrics.Listen(metrics.ServerOptions{Address: c.Metrics.Address,
-			AllowNonLoopback: c.Metrics.AllowNonLoopback, Registry: reg, Ready: a.Ready, Log: c.Log})
+			AllowNonLoopback: c.Metrics.AllowNonLoopback, Registry: reg, Ready: func() error { return ready(a, outs) }, Log: c.Log})
 		if err != nil {
 			return nil, err
 		}
 	}
 	if c.Socket != "" {
-		s.apiLn, err = api.Bind(c.Socket)
+		s.apiLn, err = api.Bind(c.Socket, c.ReadGID)
 		switch {
 		case errors.Is(err, api.ErrInUse) && c.SocketOptional:
 			c.Log.Warn("local API off: vigil status and vigil events will reach the other agent", "err", err)
@@ -155,7 +157,7 @@ func (s *Services) serve(a *Agent) {
 	// Listen cannot fail with a listener given
 	s.api, _ = api.Listen(api.Options{Socket: c.Socket, Listener: s.apiLn, Version: c.Version, Node: a.cfg.Node,
 		PID: os.Getpid(), Started: a.started, Pipeline: a, Outputs: outs, Hub: hub,
-		MetricsAddress: s.MetricsAddr(), BPFStats: s.bpfStats != nil, Policies: a.policyAPI(), Log: c.Log})
+		MetricsAddress: s.MetricsAddr(), BPFStats: s.bpfStats != nil, Policies: a.policyAPI(), Modules: a, Log: c.Log, ReadGID: c.ReadGID})
 	s.apiLn = nil
 	c.Log.Info("serving the local API", "socket", c.Socket)
 }

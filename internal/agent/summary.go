@@ -83,7 +83,13 @@ func (s Summary) String() string {
 		sort.Strings(lost)
 		fmt.Fprintf(&b, " (%s)", strings.Join(lost, ", "))
 	}
-	fmt.Fprintf(&b, ", %d malformed; %d truncated; %d output errors; process cache %d entries (%d evicted, %d expired)",
-		s.Malformed, cut, s.SinkErrors, s.ProcTree.Entries, s.ProcTree.Evictions, s.ProcTree.Expired)
+	fmt.Fprintf(&b, ", %d malformed; %d truncated", s.Malformed, cut)
+	// the outputs' own errors are in their summary line; these are
+	// writes the sink refused outright (the fan-out never does)
+	if s.SinkErrors > 0 {
+		fmt.Fprintf(&b, "; %d writes refused by the output", s.SinkErrors)
+	}
+	fmt.Fprintf(&b, "; process cache %d entries (%d evicted, %d expired)",
+		s.ProcTree.Entries, s.ProcTree.Evictions, s.ProcTree.Expired)
 	return b.String()
 }

@@ -24,6 +24,9 @@ func TestMain(m *testing.M) {
 	if sock := os.Getenv(dialHelperEnv); sock != "" {
 		os.Exit(dialHelper(sock))
 	}
+	if sock := os.Getenv(requestHelperEnv); sock != "" {
+		os.Exit(requestHelper(sock, os.Getenv(requestHelperCall)))
+	}
 	testenv.Main(m)
 }
 

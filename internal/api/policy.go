@@ -29,6 +29,10 @@ type Policies interface {
 	PolicyReport() PolicyReport
 }
 
+// MaxPolicyRequest bounds an apply's body: policy files are small, and
+// the agent reads the body whole.
+const MaxPolicyRequest = 4 << 20
+
 // PolicyFile is the body of an apply.
 type PolicyFile struct {
 	File string `json:"file"`
@@ -69,6 +73,9 @@ type PolicyStatus struct {
 	// Hits counts what the kernel did, by action (killed, would_kill, …),
 	// since the pinned state was created.
 	Hits map[string]uint64 `json:"hits,omitempty"`
+	// WhileAway is the part of Hits done while no agent ran, as this
+	// agent found it when it adopted the pinned state.
+	WhileAway map[string]uint64 `json:"while_away,omitempty"`
 	// Unresolved lists paths that do not exist yet.
 	Unresolved []string `json:"unresolved,omitempty"`
 }
@@ -107,7 +114,13 @@ func (s *Server) listPolicies(p Policies, w http.ResponseWriter, _ *http.Request
 
 func (s *Server) applyPolicies(p Policies, w http.ResponseWriter, r *http.Request) {
 	var f PolicyFile
-	if err := json.NewDecoder(io.LimitReader(r.Body, 4<<20)).Decode(&f); err != nil {
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxPolicyRequest)).Decode(&f); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			http.Error(w, fmt.Sprintf("the policy file is too large: over %d MiB; split it into several files", MaxPolicyRequest>>20),
+				http.StatusRequestEntityTooLarge)
+			return
+		}
 		http.Error(w, "want {\"file\": …, \"yaml\": …}: "+err.Error(), http.StatusBadRequest)
 		return
 	}

@@ -1,7 +1,10 @@
 // Package api is the agent's local API: HTTP over a unix socket that only
-// root may open (mode 0600, in a 0700 directory), serving the agent's
-// status and live streams of events and alerts. `vigil status` and
-// `vigil events` are its clients (client.go).
+// root may open (mode 0600, in a 0700 directory) — or root and one group
+// (0660 and 0750, ReadGID) — serving the agent's status and live streams
+// of events and alerts. `vigil status` and `vigil events` are its clients
+// (client.go). The socket's mode is the first gate, not the only one: every
+// request is judged on the caller's credentials as the kernel gives them
+// (peer.go): root may do everything, the read group may only read.
 //
 //	GET /v1/status   Status as JSON
 //	GET /v1/events   NDJSON: events and alerts as the schema describes them,
@@ -9,6 +12,8 @@
 //	                 {"kind":"stream_dropped","dropped":N} says N lines were
 //	                 dropped because the reader was slow.
 //	/v1/policies     the policy set: list, apply, clear (policy.go)
+//	GET /v1/modules  the kernel's module inventory with the loads the
+//	                 agent saw (modules.go)
 package api
 
 import (
@@ -50,10 +55,15 @@ type Options struct {
 	BPFStats       bool
 	// Policies, when set, serves the policy endpoints (policy.go).
 	Policies Policies
+	// Modules, when set, serves GET /v1/modules (modules.go).
+	Modules Modules
 	// Listener, when set, is Socket bound beforehand with Bind: the
 	// agent binds before it loads anything, and serves once it runs.
 	Listener net.Listener
 	Log      *slog.Logger
+	// ReadGID, when above 0, is a group whose members may read (status,
+	// streams, the policy list); only root may change anything.
+	ReadGID int
 }
 
 // Server serves the API on its socket.
@@ -84,18 +94,19 @@ func Listen(opts Options) (*Server, error) {
 	ln := opts.Listener
 	if ln == nil {
 		var err error
-		if ln, err = listenUnix(opts.Socket); err != nil {
+		if ln, err = listenUnix(opts.Socket, opts.ReadGID); err != nil {
 			return nil, err
 		}
 	}
 	s := &Server{opts: opts, ln: ln, stop: make(chan struct{})}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/status", s.handleStatus)
-	mux.HandleFunc("GET /v1/events", s.handleEvents)
-	mux.HandleFunc("GET /v1/policies", s.policyHandler(s.listPolicies))
-	mux.HandleFunc("POST /v1/policies", s.policyHandler(s.applyPolicies))
-	mux.HandleFunc("DELETE /v1/policies", s.policyHandler(s.clearPolicies))
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,
+	mux.HandleFunc("GET /v1/status", s.guard(readAccess, s.handleStatus))
+	mux.HandleFunc("GET /v1/events", s.guard(readAccess, s.handleEvents))
+	mux.HandleFunc("GET /v1/policies", s.guard(readAccess, s.policyHandler(s.listPolicies)))
+	mux.HandleFunc("POST /v1/policies", s.guard(changeAccess, s.policyHandler(s.applyPolicies)))
+	mux.HandleFunc("DELETE /v1/policies", s.guard(changeAccess, s.policyHandler(s.clearPolicies)))
+	mux.HandleFunc("GET /v1/modules", s.guard(readAccess, s.handleModules))
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ConnContext: peerContext,
 		ErrorLog: slog.NewLogLogger(opts.Log.Handler(), slog.LevelWarn)}
 	s.wg.Add(1)
 	go func() {
@@ -179,14 +190,16 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 
 // Bind creates the socket (removing a stale one) without serving on it;
 // Listen serves on it when given as Options.Listener. Closing it unserved
-// leaves the file: remove it too.
-func Bind(socket string) (net.Listener, error) { return listenUnix(socket) }
+// leaves the file: remove it too. readGID is Options.ReadGID.
+func Bind(socket string, readGID int) (net.Listener, error) { return listenUnix(socket, readGID) }
 
 // listenUnix binds path with mode 0600 from the start (the mode is set on
 // the socket before bind, so the file never exists with a wider one), in
-// a directory it creates 0700 if missing. A socket left by an agent that
-// died is removed; one that still answers is refused.
-func listenUnix(path string) (net.Listener, error) {
+// a directory it creates 0700 if missing. With a read group, the socket
+// is then given to the group with mode 0660, and a directory it created
+// 0750. A socket left by an agent that died is removed; one that still
+// answers is refused.
+func listenUnix(path string, readGID int) (net.Listener, error) {
 	if path == "" {
 		return nil, errors.New("api: no socket path")
 	}
@@ -194,6 +207,9 @@ func listenUnix(path string) (net.Listener, error) {
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("api: create %s: %w", dir, err)
+		}
+		if err := share(dir, readGID, 0o750); err != nil {
+			return nil, err
 		}
 	}
 	if st, err := os.Lstat(path); err == nil {
@@ -229,6 +245,10 @@ func listenUnix(path string) (net.Listener, error) {
 		_ = os.Remove(path) // best effort: the error below is the one to report
 		return nil, fmt.Errorf("api: chmod %s: %w", path, err)
 	}
+	if err := share(path, readGID, 0o660); err != nil {
+		_ = os.Remove(path) // best effort: the error below is the one to report
+		return nil, err
+	}
 	if err := unix.Listen(fd, 64); err != nil {
 		_ = os.Remove(path) // best effort: the error below is the one to report
 		return nil, fmt.Errorf("api: listen on %s: %w", path, err)
@@ -239,4 +259,20 @@ func listenUnix(path string) (net.Listener, error) {
 		return nil, fmt.Errorf("api: %w", err)
 	}
 	return ln, nil
+}
+
+// share gives a path the agent made (the socket, or the directory it
+// created) to the read group with mode: 0660 for the socket before it
+// listens, 0750 for the directory.
+func share(path string, readGID int, mode os.FileMode) error {
+	if readGID <= 0 {
+		return nil
+	}
+	if err := os.Chown(path, -1, readGID); err != nil {
+		return fmt.Errorf("api: give %s to group %d: %w", path, readGID, err)
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		return fmt.Errorf("api: chmod %s: %w", path, err)
+	}
+	return nil
 }

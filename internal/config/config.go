@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/user"
+	"strconv"
 
 	"go.yaml.in/yaml/v3"
 
@@ -61,6 +63,10 @@ type Metrics struct {
 type API struct {
 	// Socket is the unix socket path; "" disables the API.
 	Socket string
+	// ReadGroup names a group whose members may read the API (status,
+	// event streams, the policy list); ReadGID is its number, 0 for none.
+	ReadGroup string
+	ReadGID   int
 }
 
 // sections other parts of vigil own; the file may carry them.
@@ -158,10 +164,36 @@ func (d *decoder) metrics(n *yaml.Node, field string) Metrics {
 
 func (d *decoder) api(n *yaml.Node, field string) API {
 	a := API{Socket: DefaultSocket}
-	f, ok := d.mapping(n, field, "socket")
+	f, ok := d.mapping(n, field, "socket", "read_group")
 	if !ok {
 		return a
 	}
 	decodeKey(f, field, "socket", &a.Socket, d.str)
+	if v := f["read_group"]; v != nil {
+		a.ReadGroup = d.str(v, field+".read_group")
+		gid, err := LookupReadGroup(a.ReadGroup)
+		if err != nil {
+			d.errorf(v, field+".read_group", "%v", err)
+		}
+		a.ReadGID = gid
+	}
 	return a
+}
+
+// LookupReadGroup resolves the API's read group, by name or number.
+func LookupReadGroup(name string) (int, error) {
+	g, err := user.LookupGroup(name)
+	if err != nil {
+		if g, err = user.LookupGroupId(name); err != nil {
+			return 0, fmt.Errorf("%q is not a group of this host (by name or number)", name)
+		}
+	}
+	gid, err := strconv.Atoi(g.Gid)
+	if err != nil {
+		return 0, fmt.Errorf("group %q has gid %q, not a number", name, g.Gid)
+	}
+	if gid == 0 {
+		return 0, fmt.Errorf("group %q is root's group: root may always read; name a group for the others who should", name)
+	}
+	return gid, nil
 }

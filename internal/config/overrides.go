@@ -39,6 +39,8 @@ type Overrides struct {
 	Observe          *[]string
 	ObserveCgroups   *int
 	ObserveMaxSeries *int
+	// APIReadGroup is --api-read-group: a group that may read the API.
+	APIReadGroup *string
 }
 
 // Apply lays the flags over c. Without outputs in the file, the command
@@ -80,6 +82,13 @@ func (c *Config) Apply(o Overrides) error {
 		if err := metrics.CheckAddress(c.Metrics.Address, c.Metrics.AllowNonLoopback); err != nil {
 			return fmt.Errorf("--metrics-addr %w", err)
 		}
+	}
+	if o.APIReadGroup != nil {
+		gid, err := LookupReadGroup(*o.APIReadGroup)
+		if err != nil {
+			return fmt.Errorf("--api-read-group: %w", err)
+		}
+		c.API.ReadGroup, c.API.ReadGID = *o.APIReadGroup, gid
 	}
 	if o.Socket != nil {
 		c.API.Socket = *o.Socket

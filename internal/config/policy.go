@@ -366,12 +366,69 @@ func (d *decoder) dropRules(n *yaml.Node, field string) []policy.PrefixRule {
 }
 
 func (d *decoder) modules(n *yaml.Node, field string) *policy.ModuleRule {
-	keys, ok := d.mapping(n, field, "block")
+	keys, ok := d.mapping(n, field, "block", "allow")
 	if !ok {
 		return nil
 	}
-	if v := keys["block"]; v == nil || !d.boolean(v, field+".block") {
+	r := &policy.ModuleRule{Entry: policy.Entry{Name: field + ".block", Source: fmt.Sprintf("%s:%d", d.file, n.Line)}}
+	if v := keys["allow"]; v != nil {
+		r.Allow = d.moduleAllow(v, field+".allow")
+		r.Name = field + ".allow"
+	}
+	v := keys["block"]
+	off := v != nil && !d.boolean(v, field+".block")
+	switch {
+	case off && keys["allow"] != nil:
+		d.errorf(v, field+".block", "false, with an allow list: an allow list blocks every module it does not name; drop block: false")
+		return nil
+	case off:
+		return nil
+	case v == nil && keys["allow"] == nil:
+		d.errorf(n, field, "give block: true, or an allow list")
 		return nil
 	}
-	return &policy.ModuleRule{Entry: policy.Entry{Name: field + ".block", Source: fmt.Sprintf("%s:%d", d.file, n.Line)}}
+	return r
+}
+
+// moduleAllow reads an allowlist: each entry one of name, sha256, signer.
+func (d *decoder) moduleAllow(n *yaml.Node, field string) []policy.ModuleAllow {
+	var out []policy.ModuleAllow
+	for i, item := range d.sequence(n, field) {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		ik, ok := d.mapping(item, f, "module", "sha256", "signer", "name")
+		if !ok {
+			continue
+		}
+		a := policy.ModuleAllow{Entry: d.entry(item, ik, f)}
+		given := 0
+		if v := ik["module"]; v != nil {
+			given++
+			a.Module = d.str(v, f+".module")
+			if a.Module == "" || strings.ContainsAny(a.Module, "/ \t") {
+				d.errorf(v, f+".module", "%q is not a module name", a.Module)
+			}
+		}
+		if v := ik["sha256"]; v != nil {
+			given++
+			a.SHA256 = strings.ToLower(d.str(v, f+".sha256"))
+			if err := policy.ValidSHA256(a.SHA256); err != nil {
+				d.errorf(v, f+".sha256", "%v", err)
+			}
+		}
+		if v := ik["signer"]; v != nil {
+			given++
+			if a.Signer = d.str(v, f+".signer"); a.Signer == "" {
+				d.errorf(v, f+".signer", "empty: want the signer's name, as modinfo prints it")
+			}
+		}
+		if given != 1 {
+			d.errorf(item, f, "give one of module, sha256 or signer")
+			continue
+		}
+		out = append(out, a)
+	}
+	if len(out) == 0 && len(d.errs) == 0 {
+		d.errorf(n, field, "empty: list the modules to allow, or use block: true to allow none")
+	}
+	return out
 }

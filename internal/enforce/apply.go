@@ -205,6 +205,9 @@ func (e *Enforcer) apply(origins map[Origin][]namedPolicy) error {
 	if pl.Pods == 0 {
 		e.release(MechPods)
 	}
+	for _, p := range pl.ModuleProblems {
+		e.log.Warn("module allowlist", "problem", p)
+	}
 	for _, u := range pl.Unresolved {
 		e.log.Warn("policy path does not exist yet; watched", "policy", u.Policy, "entry", u.Entry.Name, "path", u.Path, "err", u.Err)
 	}
@@ -284,7 +287,8 @@ func (e *Enforcer) write(pl *Plan, cur *current, held []pinned.Slot) error {
 		errs = append(errs, e.net.SetConnectRules(cur.connect), e.net.SetBindRules(cur.bind))
 	}
 	if e.mod != nil {
-		errs = append(errs, e.mod.SetBlock(pl.Modules))
+		// approvals first: a load they approve is never killed meanwhile
+		errs = append(errs, e.mod.SetAllowed(pl.ModuleAllow), e.mod.SetBlock(pl.Modules))
 	}
 	if e.xdp != nil {
 		errs = append(errs, e.xdp.SetSources(xdpSources(pl.Drops)), e.attachInterfaces(pl.Interfaces))

@@ -76,7 +76,9 @@ type Enforcer struct {
 	xdpIface map[string]bool   // interfaces this agent attached the packet filter to
 	mechErr  map[string]string // mechanism → why it is unavailable
 	adopted  []string
-	applied  bool // a set was applied: Close may judge the pins
+	// away is what pinned policies did while no agent ran (away.go)
+	away    map[string]map[event.Action]uint64
+	applied bool // a set was applied: Close may judge the pins
 	// learned are copies of denied binaries found by their hash
 	learned map[Inode]learnedCopy
 	// pods are the Kubernetes pods UpdatePod told of, by uid; podBits
@@ -89,15 +91,17 @@ type Enforcer struct {
 	podsSynced bool
 	carry      uint64
 
-	cur     atomic.Pointer[current]
-	work    chan job
-	alerts  chan *event.Alert
-	stop    chan struct{}
-	wg      sync.WaitGroup
-	hasher  *execguard.Hasher
-	counts  Counts
-	lastHB  time.Time
-	lastRes time.Time
+	cur    atomic.Pointer[current]
+	work   chan job
+	alerts chan *event.Alert
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	hasher *execguard.Hasher
+	counts Counts
+	lastHB time.Time
+	// lastSeen: when the hits were last recorded as seen (away.go)
+	lastSeen time.Time
+	lastRes  time.Time
 }
 
 // Counts are the enforce stage's own counters, for metrics.
@@ -167,6 +171,7 @@ func New(cfg Config) (*Enforcer, error) {
 		for _, s := range slots {
 			e.adopted = append(e.adopted, s.Name)
 		}
+		e.away = e.reportAway(slots)
 	}
 	if e.exec, err = execguard.Load(execguard.Options{Dir: cfg.PinDir, Ring: cfg.Ring}); err != nil {
 		e.mechErr[MechExec] = err.Error()
@@ -225,6 +230,9 @@ func (e *Enforcer) loadLSM() {
 // agent. With none, there is nothing to keep, and the pins are removed so
 // that no program is left attached.
 func (e *Enforcer) Close() error {
+	if e.state != nil {
+		e.markSeen(nil) // this agent reported everything up to now
+	}
 	defer func() {
 		// only once this agent applied a set: a failed start must not
 		// lift a previous agent's enforcement

@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"strings"
 	"time"
 
+	"github.com/vigil-sec/vigil/internal/enforce/modguard"
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
+	"github.com/vigil-sec/vigil/internal/kmod"
 	"github.com/vigil-sec/vigil/internal/policy"
 )
 
@@ -24,6 +27,10 @@ type Resolver interface {
 	// Cgroup returns the id of a policy scope's cgroup v2: a cgroup
 	// directory, or the cgroup of a container.
 	Cgroup(scope policy.Scope) (id uint64, err error)
+	// ModuleFiles are the module files an allowlist may approve: those
+	// the running kernel's modules.dep lists, hashed; and what could not
+	// be read.
+	ModuleFiles() ([]kmod.Candidate, []string)
 }
 
 // entryRef names what an entry of the kernel's maps stands for, per policy
@@ -78,6 +85,10 @@ type Plan struct {
 	Drops      map[netip.Prefix]pinned.Verdict
 	Interfaces []string
 	Modules    pinned.Verdict
+	// ModuleAllow are the module files allowlists approve, and
+	// ModuleProblems what kept an allowlist entry from approving any.
+	ModuleAllow    map[modguard.File]modguard.Approval
+	ModuleProblems []string
 	// DenyPaths are the exec deny paths, watched for replacement.
 	DenyPaths  map[string]bool
 	Unresolved []Unresolved
@@ -146,15 +157,18 @@ func NewPlan(policies []policy.Policy, numbers map[string]int, r Resolver) (*Pla
 		Files:     map[Inode]FileEntry{},
 		Drops:     map[netip.Prefix]pinned.Verdict{},
 		DenyPaths: map[string]bool{},
-		execSince: map[Inode]time.Time{},
-		execNames: map[Inode][]entryRef{},
-		hashNames: map[string][]entryRef{},
-		fileNames: map[Inode][]entryRef{},
-		netNames:  map[netKey][]entryRef{},
-		dropNames: map[netip.Prefix][]entryRef{},
+
+		ModuleAllow: map[modguard.File]modguard.Approval{},
+		execSince:   map[Inode]time.Time{},
+		execNames:   map[Inode][]entryRef{},
+		hashNames:   map[string][]entryRef{},
+		fileNames:   map[Inode][]entryRef{},
+		netNames:    map[netKey][]entryRef{},
+		dropNames:   map[netip.Prefix][]entryRef{},
 	}
 	connect := map[netKey]pinned.Verdict{}
 	ifaces := map[string]bool{}
+	var files []kmod.Candidate // read once, for the first allowlist
 	for _, p := range policies {
 		n, ok := numbers[p.Name]
 		if !ok {
@@ -247,7 +261,17 @@ func NewPlan(policies []policy.Policy, numbers map[string]int, r Resolver) (*Pla
 		}
 		if p.Modules != nil {
 			pl.Modules = add(pl.Modules)
-			pl.modNames = append(pl.modNames, ref(p.Modules.Entry, "kernel module loading"))
+			what := "kernel module loading"
+			if len(p.Modules.Allow) > 0 {
+				what = "loading a kernel module its allowlist does not approve"
+				if files == nil {
+					var problems []string
+					files, problems = r.ModuleFiles()
+					pl.ModuleProblems = append(pl.ModuleProblems, problems...)
+				}
+				pl.approveModules(p, bit, files)
+			}
+			pl.modNames = append(pl.modNames, ref(p.Modules.Entry, what))
 		}
 	}
 	for k, v := range connect {
@@ -266,6 +290,32 @@ func NewPlan(policies []policy.Policy, numbers map[string]int, r Resolver) (*Pla
 	}
 	sort.Strings(pl.Interfaces)
 	return pl, nil
+}
+
+// approveModules adds the files p's allowlist approves for policy bit.
+func (pl *Plan) approveModules(p policy.Policy, bit uint64, files []kmod.Candidate) {
+	for _, a := range p.Modules.Allow {
+		n := 0
+		for _, f := range files {
+			switch {
+			case a.Module != "" && f.Name == strings.ReplaceAll(a.Module, "-", "_"):
+			case a.SHA256 != "" && f.SHA256 == a.SHA256:
+			case a.Signer != "" && f.Signer == a.Signer:
+			default:
+				continue
+			}
+			n++
+			k := modguard.File{Dev: uint32(f.Dev), Ino: f.Ino}
+			ap := pl.ModuleAllow[k]
+			ap.Policies |= bit
+			ap.Size, ap.CtimeSec, ap.CtimeNsec = f.Size, f.CtimeSec, f.CtimeNsec
+			pl.ModuleAllow[k] = ap
+		}
+		if n == 0 {
+			pl.ModuleProblems = append(pl.ModuleProblems, fmt.Sprintf("%s: policy %s: %s approves no module file of this kernel",
+				a.Source, p.Name, a.Name))
+		}
+	}
 }
 
 func describeNet(k netKey) string {

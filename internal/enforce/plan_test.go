@@ -4,7 +4,9 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/vigil-sec/vigil/internal/enforce/modguard"
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
+	"github.com/vigil-sec/vigil/internal/kmod"
 	"github.com/vigil-sec/vigil/internal/policy"
 )
 
@@ -22,6 +24,11 @@ func (f fakeResolver) FileInode(path string) (Inode, bool, error) {
 	return ino, false, err
 }
 func (fakeResolver) Cgroup(policy.Scope) (uint64, error) { return 7, nil }
+
+// ModuleFiles are the kmod fixture tree's.
+func (fakeResolver) ModuleFiles() ([]kmod.Candidate, []string) {
+	return kmod.Candidates("../kmod/testdata/root", "")
+}
 
 // TestLearnedCopiesFollowTheirFiles: a copy found by its hash stays denied
 // while its hash is denied and its path still names its inode; a path now
@@ -107,5 +114,42 @@ func TestPlanMergesVerdicts(t *testing.T) {
 	}
 	if got := pl.Slots(); len(got) != 2 || got[1] != (pinned.Slot{Number: 4, Name: "watch"}) {
 		t.Errorf("slots = %+v", got)
+	}
+}
+
+// TestPlanApprovesModuleFiles: an allowlist's entries approve the files of
+// the kernel's module directory (the kmod fixture tree's) by module
+// name, hash and signer, each by its inode for the policy's bit; an entry
+// that approves nothing is a problem, named.
+func TestPlanApprovesModuleFiles(t *testing.T) {
+	files, _ := fakeResolver{}.ModuleFiles()
+	byName := map[string]kmod.Candidate{}
+	for _, f := range files {
+		byName[f.Name] = f
+	}
+	ps := []policy.Policy{{Name: "mods", Mode: policy.Enforce, Modules: &policy.ModuleRule{Allow: []policy.ModuleAllow{
+		{Module: "vh-unsigned"},
+		{SHA256: byName["vh_outoftree"].SHA256},
+		{Signer: "vigil fixture signing key"},
+		{Entry: policy.Entry{Name: "nothing", Source: "m.yaml:9"}, Signer: "someone else"},
+	}}}}
+	pl, err := NewPlan(ps, map[string]int{"mods": 3}, fakeResolver{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"vh_unsigned": true, "vh_outoftree": true, "vh_signed": true}
+	if len(pl.ModuleAllow) != len(want) {
+		t.Errorf("%d files approved, want %d: %+v", len(pl.ModuleAllow), len(want), pl.ModuleAllow)
+	}
+	for name := range want {
+		f := byName[name]
+		a, ok := pl.ModuleAllow[modguard.File{Dev: uint32(f.Dev), Ino: f.Ino}]
+		if !ok || a.Policies != 1<<3 || a.Size != f.Size || a.CtimeSec != f.CtimeSec {
+			t.Errorf("%s: approval %+v (%v), want policy 3's with its size and change time", name, a, ok)
+		}
+	}
+	if pl.Modules.Enforce != 1<<3 || len(pl.ModuleProblems) != 2 ||
+		pl.ModuleProblems[1] != "m.yaml:9: policy mods: nothing approves no module file of this kernel" {
+		t.Errorf("verdict %+v, problems %q", pl.Modules, pl.ModuleProblems)
 	}
 }

@@ -71,6 +71,7 @@ func entriesOf(p policy.Policy) map[string]int {
 	add("packets", len(p.Packets.Drop))
 	if p.Modules != nil {
 		add("modules", 1)
+		add("modules_allow", len(p.Modules.Allow))
 	}
 	return out
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/enforce/execguard"
 	"github.com/vigil-sec/vigil/internal/kernel"
+	"github.com/vigil-sec/vigil/internal/kmod"
 	"github.com/vigil-sec/vigil/internal/policy"
 )
 
@@ -38,6 +39,10 @@ func (r enforcerResolver) FileInode(path string) (Inode, bool, error) {
 	}
 	return Inode{Dev: uint64(k.Dev), Ino: k.Ino}, dir, nil
 }
+
+// ModuleFiles reads the running kernel's module files (every one
+// modules.dep lists, hashed) for the allowlists.
+func (r enforcerResolver) ModuleFiles() ([]kmod.Candidate, []string) { return kmod.Candidates("/", "") }
 
 // ErrNoCgroup2 says a container has no cgroup v2 of its own: its runtime
 // put it only in v1 hierarchies (hybrid hosts), where cgroup hooks and the

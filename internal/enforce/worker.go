@@ -234,6 +234,10 @@ func (e *Enforcer) Tick(now time.Time) {
 			}
 		}
 	}
+	if now.Sub(e.lastSeen) >= seenEvery {
+		e.lastSeen = now
+		e.markSeen(nil)
+	}
 	if now.Sub(e.lastRes) >= ResolveEvery {
 		e.lastRes = now
 		e.queueResolve()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/container"
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/procfs"
 	"github.com/vigil-sec/vigil/internal/proctree"
 )
 
@@ -44,6 +45,23 @@ func (e *Enricher) markVigil(p *event.Process) {
 // New wires the stage to its caches. node names this host in every event.
 func New(node string, tree *proctree.Tree, containers *container.Resolver) *Enricher {
 	return &Enricher{node: node, tree: tree, containers: containers}
+}
+
+// RecoverFrom lets the process tree read a process it lost (its fork and
+// exec were dropped, or it was evicted) from /proc when an event's lineage
+// needs it; such a process is marked Recovered.
+func (e *Enricher) RecoverFrom(opts procfs.Options) {
+	e.tree.SetRecover(func(pid uint32) *event.Process {
+		p, ok := procfs.Read(opts, int(pid))
+		if !ok {
+			return nil
+		}
+		p.ExecID = ExecID(e.node, p.PID, p.StartTime)
+		p.Recovered = true
+		e.bindContainer(p)
+		e.markVigil(p)
+		return p
+	})
 }
 
 // Seed stores processes that existed before the sensors started (from a

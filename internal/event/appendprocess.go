@@ -75,6 +75,9 @@ func appendProcessFields(b []byte, p *Process) ([]byte, error) {
 	if p.Partial {
 		b = append(b, `,"partial":true`...)
 	}
+	if p.Recovered {
+		b = append(b, `,"recovered":true`...)
+	}
 	if p.IsVigil {
 		b = append(b, `,"is_vigil":true`...)
 	}

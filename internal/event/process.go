@@ -50,6 +50,10 @@ type Process struct {
 	// Partial is set when vigil never saw this process's exec and knows it
 	// only from its fork or from a snapshot that could not read everything.
 	Partial bool `json:"partial,omitempty"`
+	// Recovered is set when the agent had lost this process (its fork and
+	// exec were dropped, or it was evicted from the process cache) and
+	// read it from /proc when an event needed it.
+	Recovered bool `json:"recovered,omitempty"`
 	// IsVigil is set when the process runs vigil's own executable: the
 	// same device and inode as the running agent's, never by name.
 	IsVigil bool `json:"is_vigil,omitempty"`

@@ -109,6 +109,8 @@ func (c *Collector) collectPipeline(ch chan<- prometheus.Metric, s PipelineStats
 	ch <- gauge(d.ringFill, fill)
 	ch <- gauge(d.procEntries, float64(s.ProcCache.Entries))
 	ch <- counter(d.procEvictions, float64(s.ProcCache.Evictions))
+	ch <- counter(d.procLiveEvictions, float64(s.ProcCache.LiveEvictions))
+	ch <- counter(d.procRecovered, float64(s.ProcCache.Recovered))
 	ch <- counter(d.procExpired, float64(s.ProcCache.Expired))
 	ch <- gauge(d.ctrEntries, float64(s.Containers.Entries))
 	ch <- counter(d.ctrEvictions, float64(s.Containers.Evictions))
@@ -138,6 +140,9 @@ func (c *Collector) collectPipeline(ch chan<- prometheus.Metric, s PipelineStats
 		}
 	}
 	ch <- counter(d.sinkErrors, float64(s.SinkErrors))
+	for _, m := range s.KernelModules {
+		ch <- gauge(d.kernelModules, float64(m.Count), m.Kind, m.Taint)
+	}
 	if e := s.Enforcement; e != nil {
 		c.collectEnforcement(ch, e)
 	}

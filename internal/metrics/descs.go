@@ -18,12 +18,13 @@ type descs struct {
 	events, alerts, enforcement, drops, kernelDrops           *prometheus.Desc
 	ringSize, ringPending, ringFill                           *prometheus.Desc
 	procEntries, procEvictions, procExpired                   *prometheus.Desc
+	procLiveEvictions, procRecovered                          *prometheus.Desc
 	ctrEntries, ctrEvictions, ctrHeld, ctrHeldNow, ctrRelease *prometheus.Desc
 	sensorUp, bpfStatsEnabled, progRuns, progTime, progMisses *prometheus.Desc
 	ruleEval, rules, policies, reloads                        *prometheus.Desc
 	outQueueDepth, outQueueCap, outWritten, outDelivered      *prometheus.Desc
 	outDropped, outErrors, outRetries, outUp, outLastOK       *prometheus.Desc
-	apiSubscribers, sinkErrors                                *prometheus.Desc
+	apiSubscribers, sinkErrors, kernelModules                 *prometheus.Desc
 	policyHits, userKills, userKillFails, userKillLatency     *prometheus.Desc
 	execHolds, packetsDropped, packetBytesDropped             *prometheus.Desc
 	kube                                                      kubeDescs
@@ -72,6 +73,9 @@ func newDescs(pod output.PodLabels) descs {
 
 		procEntries:   n("process_cache_entries", "Processes in the process cache."),
 		procEvictions: n("process_cache_evictions_total", "Processes forgotten because the cache was full."),
+		procLiveEvictions: n("process_cache_live_evictions_total",
+			"Live processes forgotten because the cache was full of live processes (exited ones go first)."),
+		procRecovered: n("process_cache_recovered_total", "Processes read from /proc because an event's ancestry needed one the cache had lost."),
 		procExpired:   n("process_cache_expired_total", "Exited processes forgotten after their grace period."),
 
 		ctrEntries:   n("container_cache_entries", "Containers whose metadata the agent keeps."),
@@ -112,7 +116,9 @@ func newDescs(pod output.PodLabels) descs {
 		outLastOK:     n("output_last_success_timestamp_seconds", "When the output last wrote successfully (Unix time), 0 if never.", "output", "type"),
 
 		apiSubscribers: n("api_subscribers", "Live event streams open on the local API (vigil events)."),
-		sinkErrors:     n("sink_errors_total", "Writes and flushes the pipeline's sink (the fan-out) refused; each output's own failures are vigil_output_errors_total."),
+		kernelModules: n("kernel_modules", "Kernel modules by kind (loaded, builtin) and taint: none, or each taint flag a module carries "+
+			"(out_of_tree_module, unsigned_module, proprietary_module, forced_load, …), so a module with two counts twice.", "kind", "taint"),
+		sinkErrors: n("sink_errors_total", "Writes and flushes the pipeline's sink (the fan-out) refused; each output's own failures are vigil_output_errors_total."),
 	}
 	d.kube = newKubeDescs(n)
 	d.observe = newObserveDescs(n, func(name, help string, labels ...string) *prometheus.Desc {

@@ -51,6 +51,7 @@ func sources() Sources {
 			Containers: Containers{Entries: 3, Evictions: 1, Held: 4, Releases: map[string]uint64{"settled": 1}},
 			Kubernetes: &Kubernetes{Pods: 5, Retained: 1, MaxPods: 8192, CRIOK: 4, WatchErrors: 2, WatchRestarts: 3,
 				Synced: true, Connected: true, LastOK: time.Unix(1700000000, 0)},
+			KernelModules: []KernelModules{{Kind: "builtin", Taint: "none", Count: 82}, {Kind: "loaded", Taint: "unsigned_module", Count: 2}},
 		}},
 		Outputs: outputs{
 			routes: []output.RouteStats{{Name: "siem", Type: "webhook", QueueDepth: 3, QueueCapacity: 10, QueueDropped: 4, SinkDropped: 1, Healthy: true}},
@@ -136,6 +137,7 @@ func TestServerScrape(t *testing.T) {
 		{get("vigil_rule_evaluation_seconds"), 7, "histogram count"},
 		{get("vigil_output_queue_depth", "output", "siem", "type", "webhook"), 3, "queue depth"},
 		{get("vigil_rules_loaded"), 12, "rules"},
+		{get("vigil_kernel_modules", "kind", "loaded", "taint", "unsigned_module"), 2, "unsigned modules"},
 		{get("vigil_build_info", "version", "v0-test"), 1, "build info"},
 	} {
 		if c.got != c.want {

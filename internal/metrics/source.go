@@ -60,6 +60,15 @@ type PipelineStats struct {
 	Enforcement *Enforcement
 	// Kubernetes is the pod watch, nil without one.
 	Kubernetes *Kubernetes
+	// KernelModules counts the kernel's modules by kind (loaded,
+	// builtin) and taint ("none", or each taint a module carries).
+	KernelModules []KernelModules
+}
+
+// KernelModules is one count of vigil_kernel_modules.
+type KernelModules struct {
+	Kind, Taint string
+	Count       int
 }
 
 // ReloadKey names a count of reloads: What is rules or policies, Result
@@ -100,7 +109,11 @@ type KernelLoss struct {
 type ProcCache struct {
 	Entries   int
 	Evictions uint64
-	Expired   uint64
+	// LiveEvictions are the evictions of live processes (the cache was
+	// full of them); Recovered, processes read from /proc after a miss.
+	LiveEvictions uint64
+	Recovered     uint64
+	Expired       uint64
 }
 
 // Containers are the container cache's size and turnover, and what the

@@ -157,9 +157,23 @@ type PrefixRule struct {
 	Prefix netip.Prefix
 }
 
-// ModuleRule blocks kernel module loading.
+// ModuleRule blocks kernel module loading: every load, or, with Allow,
+// every load of a module file the allowlist does not approve.
 type ModuleRule struct {
 	Entry
+	Allow []ModuleAllow
+}
+
+// ModuleAllow approves module files, by one of: Module (the file that the
+// running kernel's modules.dep names for the module, as it is when the
+// policy is applied), SHA256 (any file under the kernel's module
+// directory with that content) or Signer (any file there whose appended
+// signature names that signer: the common name of the signing key's
+// issuer, as modinfo prints it). The kernel then matches the files by
+// device and inode, never by the name a loader gives.
+type ModuleAllow struct {
+	Entry
+	Module, SHA256, Signer string
 }
 
 // RulesName is the policy the rules with a kill or deny action become;

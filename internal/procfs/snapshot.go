@@ -52,7 +52,7 @@ func Snapshot(opts Options) ([]*event.Process, error) {
 	sort.Ints(pids)
 	procs := make([]*event.Process, 0, len(pids))
 	for _, pid := range pids {
-		if p, ok := readProcess(opts, pid); ok {
+		if p, ok := Read(opts, pid); ok {
 			procs = append(procs, p)
 		}
 	}
@@ -63,7 +63,8 @@ func Snapshot(opts Options) ([]*event.Process, error) {
 // Linux architecture vigil builds for.
 const clockTicks = 100
 
-func readProcess(opts Options, pid int) (*event.Process, bool) {
+// Read reads one process, as Snapshot does; false when it is gone.
+func Read(opts Options, pid int) (*event.Process, bool) {
 	dir := filepath.Join(opts.Proc, strconv.Itoa(pid))
 	st, err := readStat(dir)
 	if err != nil {

@@ -10,7 +10,7 @@ func (t *Tree) Parent(p *event.Process) *event.Process {
 	if p.PPID == 0 || p.PPID == p.PID {
 		return nil
 	}
-	parent := t.Get(p.PPID)
+	parent := t.Lookup(p.PPID)
 	if parent == nil || parent.StartTime.After(p.StartTime) {
 		return nil
 	}

@@ -1,8 +1,10 @@
 // Package proctree is vigil's process cache: who is who, and who started
 // whom, so that every event can carry its process, its parent and its
 // ancestors. It holds at most a configured number of processes (least
-// recently used go first), keeps exited ones for a grace period so late
-// events still resolve, and reports its size and evictions.
+// recently used go first, but every exited one before any live one), keeps
+// exited ones for a grace period so late events still resolve, asks
+// Config.Recover for a process it does not hold (the agent reads /proc),
+// and reports its size and evictions.
 //
 // The tree stores *event.Process values and never modifies one after
 // storing it: a fork or an exec stores a new value, and so does news of
@@ -26,6 +28,10 @@ type Config struct {
 	ExitGrace time.Duration
 	// AncestorDepth is how many ancestors above the parent an event lists.
 	AncestorDepth int
+	// Recover, when set, finds a live process the tree does not hold
+	// (its fork and exec were lost, or it was evicted), or returns nil.
+	// The tree stores what it returns.
+	Recover func(pid uint32) *event.Process
 }
 
 // DefaultConfig fits a busy node: 64k processes is ~30 MB at most.
@@ -35,13 +41,22 @@ func DefaultConfig() Config {
 
 // Tree is the cache.
 type Tree struct {
-	cfg       Config
-	nodes     map[uint32]*node
-	lru       list.List // of *node, most recently used first
-	exited    []*node   // in exit order, for expiry
-	evictions uint64
-	expired   uint64
-	rebinds   uint64
+	cfg   Config
+	nodes map[uint32]*node
+	lru   list.List // of live *node, most recently used first
+	// exited holds the exited nodes in exit order: expiry takes them
+	// from the front, and so does eviction, before any live node
+	exited        list.List
+	evictions     uint64
+	liveEvictions uint64
+	expired       uint64
+	rebinds       uint64
+	recovered     uint64
+	// unrecoverable are pids Recover did not find: not asked again until
+	// the sensors report a process with the pid (Put), so events of
+	// orphans cost no /proc read each. Cleared whole when it grows past
+	// the cache's size.
+	unrecoverable map[uint32]struct{}
 }
 
 type node struct {
@@ -55,8 +70,9 @@ func New(cfg Config) *Tree {
 	if cfg.MaxEntries <= 0 {
 		cfg.MaxEntries = DefaultConfig().MaxEntries
 	}
-	t := &Tree{cfg: cfg, nodes: make(map[uint32]*node)}
+	t := &Tree{cfg: cfg, nodes: make(map[uint32]*node), unrecoverable: make(map[uint32]struct{})}
 	t.lru.Init()
+	t.exited.Init()
 	return t
 }
 
@@ -65,6 +81,7 @@ func New(cfg Config) *Tree {
 // after this.
 func (t *Tree) Put(p *event.Process) {
 	p.Seal()
+	delete(t.unrecoverable, p.PID)
 	if n, ok := t.nodes[p.PID]; ok {
 		if n.exitAt.IsZero() {
 			n.proc = p
@@ -79,9 +96,21 @@ func (t *Tree) Put(p *event.Process) {
 	n.elem = t.lru.PushFront(n)
 	t.nodes[p.PID] = n
 	for len(t.nodes) > t.cfg.MaxEntries {
-		t.remove(t.lru.Back().Value.(*node))
-		t.evictions++
+		t.evictOne()
 	}
+}
+
+// evictOne forgets the process that exited first or, when none has exited,
+// the live one least recently used: a quiet live process (a web server
+// between requests) outlives any number of short-lived ones.
+func (t *Tree) evictOne() {
+	t.evictions++
+	if e := t.exited.Front(); e != nil {
+		t.remove(e.Value.(*node))
+		return
+	}
+	t.liveEvictions++
+	t.remove(t.lru.Back().Value.(*node))
 }
 
 // Get returns the process with this pid, or nil.
@@ -90,8 +119,35 @@ func (t *Tree) Get(pid uint32) *event.Process {
 	if !ok {
 		return nil
 	}
-	t.lru.MoveToFront(n.elem)
+	if n.exitAt.IsZero() {
+		t.lru.MoveToFront(n.elem)
+	}
 	return t.rebind(n)
+}
+
+// SetRecover sets Config.Recover, for a caller that needs the tree to
+// build it.
+func (t *Tree) SetRecover(fn func(pid uint32) *event.Process) { t.cfg.Recover = fn }
+
+// Lookup is Get, or else what Config.Recover finds, stored.
+func (t *Tree) Lookup(pid uint32) *event.Process {
+	if p := t.Get(pid); p != nil || t.cfg.Recover == nil || pid == 0 {
+		return p
+	}
+	if _, ok := t.unrecoverable[pid]; ok {
+		return nil
+	}
+	p := t.cfg.Recover(pid)
+	if p == nil {
+		if len(t.unrecoverable) >= t.cfg.MaxEntries {
+			clear(t.unrecoverable)
+		}
+		t.unrecoverable[pid] = struct{}{}
+		return nil
+	}
+	t.recovered++
+	t.Put(p)
+	return p
 }
 
 // Exit marks pid as exited at the given time; it stays resolvable for the
@@ -102,30 +158,31 @@ func (t *Tree) Exit(pid uint32, at time.Time) {
 		return
 	}
 	n.exitAt = at
-	t.exited = append(t.exited, n)
+	t.lru.Remove(n.elem)
+	n.elem = t.exited.PushBack(n)
 }
 
 // Expire forgets processes that exited more than the grace period before
 // now. Pass event time, not the wall clock, so replays behave the same.
 func (t *Tree) Expire(now time.Time) {
 	cut := now.Add(-t.cfg.ExitGrace)
-	i := 0
-	for ; i < len(t.exited); i++ {
-		n := t.exited[i]
+	for e := t.exited.Front(); e != nil; e = t.exited.Front() {
+		n := e.Value.(*node)
 		if n.exitAt.After(cut) {
 			break
 		}
-		// a node that was replaced (pid reuse) or evicted is skipped
-		if cur, ok := t.nodes[n.proc.PID]; ok && cur == n {
-			t.remove(n)
-			t.expired++
-		}
+		t.remove(n)
+		t.expired++
 	}
-	t.exited = append(t.exited[:0], t.exited[i:]...)
 }
 
+// remove forgets n, from whichever list holds it.
 func (t *Tree) remove(n *node) {
-	t.lru.Remove(n.elem)
+	if n.exitAt.IsZero() {
+		t.lru.Remove(n.elem)
+	} else {
+		t.exited.Remove(n.elem)
+	}
 	if cur, ok := t.nodes[n.proc.PID]; ok && cur == n {
 		delete(t.nodes, n.proc.PID)
 	}
@@ -136,24 +193,16 @@ type Stats struct {
 	Entries   int    `json:"entries"`
 	Exited    int    `json:"exited"`    // of Entries, waiting out their grace
 	Evictions uint64 `json:"evictions"` // forgotten because the tree was full
-	Expired   uint64 `json:"expired"`   // forgotten after their grace period
-	Rebinds   uint64 `json:"rebinds"`   // copies made to carry newer container metadata
+	// LiveEvictions are the evictions of live processes, which happen
+	// only when the tree is full of live ones: raise --proc-cache-size
+	LiveEvictions uint64 `json:"live_evictions"`
+	Recovered     uint64 `json:"recovered"` // found by Recover (/proc) after a miss
+	Expired       uint64 `json:"expired"`   // forgotten after their grace period
+	Rebinds       uint64 `json:"rebinds"`   // copies made to carry newer container metadata
 }
 
-// Counts reports the tree's size and turnover in constant time: Stats
-// without Exited, which takes a walk of the exited processes (tens of
-// thousands at a high exec rate). For readings taken often.
-func (t *Tree) Counts() Stats {
-	return Stats{Entries: len(t.nodes), Evictions: t.evictions, Expired: t.expired, Rebinds: t.rebinds}
-}
-
-// Stats reports the tree's size and turnover.
+// Stats reports the tree's size and turnover, in constant time.
 func (t *Tree) Stats() Stats {
-	exited := 0
-	for _, n := range t.exited {
-		if cur, ok := t.nodes[n.proc.PID]; ok && cur == n {
-			exited++
-		}
-	}
-	return Stats{Entries: len(t.nodes), Exited: exited, Evictions: t.evictions, Expired: t.expired, Rebinds: t.rebinds}
+	return Stats{Entries: len(t.nodes), Exited: t.exited.Len(), Evictions: t.evictions, LiveEvictions: t.liveEvictions,
+		Expired: t.expired, Rebinds: t.rebinds, Recovered: t.recovered}
 }

@@ -179,3 +179,17 @@ func TestIndexedOn(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyFileWarns: a rule file that defines nothing loads, with a
+// warning naming it, rather than in silence.
+func TestEmptyFileWarns(t *testing.T) {
+	for _, data := range []string{"", "# only a comment\n", "---\n"} {
+		rs, err := Compile([]Source{{Name: "empty.yaml", Data: []byte(data)}})
+		if err != nil {
+			t.Fatalf("%q: %v", data, err)
+		}
+		if len(rs.Warnings) != 1 || !strings.Contains(rs.Warnings[0].Error(), "empty.yaml:1:1: the file defines nothing") {
+			t.Errorf("%q: warnings %v, want one naming the file", data, rs.Warnings)
+		}
+	}
+}

@@ -48,6 +48,12 @@ func collect(sources []Source) (*defs, Errors) {
 	for i := range sources {
 		entries, perrs := parseFile(&sources[i])
 		errs = append(errs, perrs...)
+		if len(entries) == 0 && len(perrs) == 0 {
+			// a ConfigMap emptied by mistake, a file truncated on copy:
+			// loading nothing from it is allowed, but not in silence
+			d.warns = append(d.warns, &Error{File: sources[i].Name, Line: 1, Column: 1,
+				Msg: "the file defines nothing: no rule, list, macro or track (empty, or only comments)"})
+		}
 		for _, e := range entries {
 			errs = append(errs, d.apply(e)...)
 		}

@@ -5,9 +5,11 @@ package yamldoc
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"iter"
 	"strconv"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -41,7 +43,8 @@ func Documents(data []byte) iter.Seq2[*yaml.Node, error] {
 
 // Describe says what a node holds, for messages that say what was found
 // where something else was wanted: "a mapping", "a list", "nothing" (a
-// null), or the scalar quoted.
+// null), or the scalar quoted — its start only when it is long, since a
+// file of junk is one scalar and an error should not repeat all of it.
 func Describe(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
@@ -52,7 +55,21 @@ func Describe(n *yaml.Node) string {
 		if n.Tag == "!!null" {
 			return "nothing"
 		}
-		return strconv.Quote(n.Value)
+		return quoteStart(n.Value)
 	}
 	return "something else"
+}
+
+// describeMax is how much of a scalar Describe quotes.
+const describeMax = 80
+
+func quoteStart(v string) string {
+	if len(v) <= describeMax {
+		return strconv.Quote(v)
+	}
+	cut := describeMax
+	for cut > 0 && !utf8.RuneStart(v[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes in all)", strconv.Quote(v[:cut]), len(v))
 }

@@ -1,6 +1,9 @@
 package yamldoc
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestDocuments(t *testing.T) {
 	var got []string
@@ -34,10 +37,11 @@ func TestDocumentsStopsAtSyntaxError(t *testing.T) {
 
 func TestDescribe(t *testing.T) {
 	for text, want := range map[string]string{
-		"a: 1":   "a mapping",
-		"[1, 2]": "a list",
-		"~":      "nothing",
-		"x y":    `"x y"`,
+		"a: 1":                   "a mapping",
+		"[1, 2]":                 "a list",
+		"~":                      "nothing",
+		"x y":                    `"x y"`,
+		strings.Repeat("é", 100): `"` + strings.Repeat("é", 40) + `"… (200 bytes in all)`,
 	} {
 		for doc, err := range Documents([]byte(text)) {
 			if err != nil {

@@ -35,6 +35,9 @@ type Record struct {
 	Name                            string
 	ParamsCut, ParamsFault, PathCut bool
 	NoFile, Compat, Dispatched      bool
+	// AllowChanged: an allowlist approved the file, but it changed (size
+	// or change time) since it was hashed, so it was not approved.
+	AllowChanged bool
 }
 
 var recordSize = int(unsafe.Sizeof(modguardModEnforce{}))
@@ -68,22 +71,23 @@ func DecodeRecord(raw []byte) (Record, error) {
 	info := modguardModInfo(r.Info)
 	rec := Record{
 		PID: h.Pid, TID: h.Tid, CgroupID: h.CgroupId, Ktime: h.Ktime,
-		Policy:      int(r.Hit.Policy),
-		Action:      action,
-		Syscall:     sys,
-		Ret:         r.Ret,
-		Len:         r.Len,
-		Params:      params,
-		FD:          r.Fd,
-		Flags:       r.Flags,
-		Name:        name,
-		ParamsCut:   info&modguardModInfoMOD_PARAMS_CUT != 0,
-		ParamsFault: info&modguardModInfoMOD_PARAMS_FAULT != 0,
-		PathCut:     info&modguardModInfoMOD_PATH_CUT != 0,
-		NoFile:      info&modguardModInfoMOD_NO_FILE != 0,
-		Compat:      info&modguardModInfoMOD_COMPAT != 0,
-		Dispatched:  info&modguardModInfoMOD_DISPATCHED != 0,
-		Path:        path,
+		Policy:       int(r.Hit.Policy),
+		Action:       action,
+		Syscall:      sys,
+		Ret:          r.Ret,
+		Len:          r.Len,
+		Params:       params,
+		FD:           r.Fd,
+		Flags:        r.Flags,
+		Name:         name,
+		ParamsCut:    info&modguardModInfoMOD_PARAMS_CUT != 0,
+		ParamsFault:  info&modguardModInfoMOD_PARAMS_FAULT != 0,
+		PathCut:      info&modguardModInfoMOD_PATH_CUT != 0,
+		NoFile:       info&modguardModInfoMOD_NO_FILE != 0,
+		Compat:       info&modguardModInfoMOD_COMPAT != 0,
+		Dispatched:   info&modguardModInfoMOD_DISPATCHED != 0,
+		AllowChanged: info&modguardModInfoMOD_ALLOW_CHANGED != 0,
+		Path:         path,
 	}
 	return rec, nil
 }

@@ -2,6 +2,9 @@
 // (SIGKILL) a process which calls init_module or finit_module while a
 // policy that blocks module loads governs it, report the attempt with its
 // outcome, and the pinned map that says which policies block.
+// Allowlists approve module files (SetAllowed): finit_module of one goes
+// on, matched by (s_dev, i_ino), size and change time; init_module, an
+// image in the caller's memory, is never approved.
 //
 // A kill at the call's entry takes effect when the call returns: on a
 // kernel that supports modules the call runs to its end, so a valid module
@@ -70,6 +73,7 @@ var (
 
 type maps struct {
 	Block    *ebpf.Map `ebpf:"mod_block"`
+	Allow    *ebpf.Map `ebpf:"mod_allow"`
 	Inflight *ebpf.Map `ebpf:"mod_inflight"`
 }
 
@@ -261,6 +265,43 @@ func (g *Guard) SetBlock(v pinned.Verdict) error {
 	return nil
 }
 
+// MaxAllowed is how many module files allowlists may approve at once.
+const MaxAllowed = 16384
+
+// File is a module file as the kernel knows it at finit_module: s_dev
+// (major<<20 | minor) and inode number.
+type File struct {
+	Dev uint32
+	Ino uint64
+}
+
+// Approval is what approves a file: the policies (bit n, policy n) and the
+// size and change time the file had when user space hashed it; a file
+// whose size or change time differ at the call is not approved.
+type Approval struct {
+	Policies            uint64
+	Size                uint64
+	CtimeSec, CtimeNsec int64
+}
+
+// SetAllowed replaces the module files allowlists approve. Loads of
+// them by finit_module go on under the approving policies; every other
+// load is killed (or reported) as SetBlock says.
+func (g *Guard) SetAllowed(want map[File]Approval) error {
+	if len(want) > MaxAllowed {
+		return fmt.Errorf("modguard: %d approved module files, at most %d fit", len(want), MaxAllowed)
+	}
+	entries := make(map[modguardInodeKey]modguardModAllowEntry, len(want))
+	for f, a := range want {
+		entries[modguardInodeKey{Ino: f.Ino, Dev: f.Dev}] = modguardModAllowEntry{Policies: a.Policies, Size: a.Size,
+			CtimeSec: a.CtimeSec, CtimeNsec: uint32(a.CtimeNsec)}
+	}
+	if err := pinned.Reconcile(g.maps.Allow, entries); err != nil {
+		return fmt.Errorf("modguard: %w", err)
+	}
+	return nil
+}
+
 // Close releases the guard's descriptors. The pinned links stay attached:
 // the block outlives the agent until pinned.Remove.
 func (g *Guard) Close() error {
@@ -272,7 +313,7 @@ func (g *Guard) Close() error {
 		}
 	}
 	g.progs = nil
-	for _, m := range []*ebpf.Map{g.maps.Block, g.maps.Inflight} {
+	for _, m := range []*ebpf.Map{g.maps.Block, g.maps.Allow, g.maps.Inflight} {
 		if m != nil {
 			errs = append(errs, m.Close())
 		}

@@ -56,6 +56,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mod_block SEC(".maps");
 
+/* The module files allowlists approve; see struct mod_allow_entry. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MOD_ALLOW_MAX);
+	__type(key, struct inode_key);
+	__type(value, struct mod_allow_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mod_allow SEC(".maps");
+
 /* pid_tgid → what the entry decided. LRU: an entry whose exit never came
  * (the program was replaced meanwhile) cannot fill the map for good. */
 struct {
@@ -73,12 +82,75 @@ struct {
 	__type(value, struct mod_call);
 } mod_scratch SEC(".maps");
 
+/* The inode's change time in its layouts: i_ctime_sec/i_ctime_nsec
+ * (6.11 on), __i_ctime (6.6 to 6.10), i_ctime before. */
+struct inode___ctime66 {
+	struct timespec64 __i_ctime;
+} __attribute__((preserve_access_index));
+
+struct inode___ctime_old {
+	struct timespec64 i_ctime;
+} __attribute__((preserve_access_index));
+
+static __always_inline void inode_ctime(struct inode *inode, __s64 *sec, __u32 *nsec)
+{
+	if (bpf_core_field_exists(inode->i_ctime_sec)) {
+		*sec = BPF_CORE_READ(inode, i_ctime_sec);
+		/* bit 31 is I_CTIME_QUERIED (multigrain timestamps, 6.13 on),
+		 * not part of the time; nanoseconds never reach it */
+		*nsec = BPF_CORE_READ(inode, i_ctime_nsec) & ~(1U << 31);
+	} else if (bpf_core_field_exists(((struct inode___ctime66 *)inode)->__i_ctime)) {
+		struct inode___ctime66 *i = (void *)inode;
+
+		*sec = BPF_CORE_READ(i, __i_ctime.tv_sec);
+		*nsec = BPF_CORE_READ(i, __i_ctime.tv_nsec);
+	} else {
+		struct inode___ctime_old *i = (void *)inode;
+
+		*sec = BPF_CORE_READ(i, i_ctime.tv_sec);
+		*nsec = BPF_CORE_READ(i, i_ctime.tv_nsec);
+	}
+}
+
+/*
+ * approved returns the policies whose allowlists approve the file that
+ * finit_module's fd names: matched by (s_dev, i_ino), never by name, and
+ * only while its size and change time are those user space hashed. The
+ * kernel reads the file later in the same call; a write in between (the
+ * file is not write-denied before kernel_read_file) is the window only an
+ * LSM hook closes.
+ */
+static __always_inline __u64 approved(long fd, __u32 *info)
+{
+	struct file *f = fd_file(bpf_get_current_task_btf(), fd);
+
+	if (!f)
+		return 0;
+	struct inode *inode = f->f_inode;
+	struct inode_key k = { .ino = BPF_CORE_READ(inode, i_ino),
+			       .dev = BPF_CORE_READ(inode, i_sb, s_dev) };
+	struct mod_allow_entry *a = bpf_map_lookup_elem(&mod_allow, &k);
+
+	if (!a)
+		return 0;
+	__s64 sec = 0;
+	__u32 nsec = 0;
+
+	inode_ctime(inode, &sec, &nsec);
+	if (a->size != (__u64)BPF_CORE_READ(inode, i_size) || a->ctime_sec != sec ||
+	    a->ctime_nsec != nsec) {
+		*info |= MOD_ALLOW_CHANGED;
+		return 0;
+	}
+	return a->policies;
+}
+
 /*
  * judge decides for the current task. A global function, verified once:
  * inlined, the 64 policy numbers decide() can find multiply the states the
  * verifier walks through the rest of each program.
  */
-__noinline int judge(struct enforce_hit *hit)
+__noinline int judge(struct enforce_hit *hit, __u64 allowed)
 {
 	__u32 zero = 0;
 	struct verdict *v = bpf_map_lookup_elem(&mod_block, &zero);
@@ -87,7 +159,10 @@ __noinline int judge(struct enforce_hit *hit)
 
 	if (!hit || !v || !cfg || !(v->enforce | v->monitor) || exempt(task->tgid))
 		return 0;
-	if (!decide(v, task_policies(task, cfg), ENFORCE_KILLED, hit))
+	/* the policies whose allowlists approve the file let it load */
+	struct verdict w = { .enforce = v->enforce & ~allowed, .monitor = v->monitor & ~allowed };
+
+	if (!decide(&w, task_policies(task, cfg), ENFORCE_KILLED, hit))
 		return 0;
 	return hit->action;
 }
@@ -100,7 +175,11 @@ static __always_inline int enter(enum mod_syscall sys, __u64 a0, __u64 a1, __u64
 
 	if (!c)
 		return 0;
-	int action = judge(&c->hit);
+	/* init_module's image is in the caller's memory, where it can change
+	 * under any check: no allowlist approves it */
+	__u32 seen = 0;
+	__u64 allowed = sys == MOD_FINIT_MODULE ? approved(a0, &seen) : 0;
+	int action = judge(&c->hit, allowed);
 
 	if (!action)
 		return 0;
@@ -108,7 +187,7 @@ static __always_inline int enter(enum mod_syscall sys, __u64 a0, __u64 a1, __u64
 		bpf_send_signal(SIGKILL);
 
 	c->syscall = sys;
-	c->info = info;
+	c->info = info | seen;
 	c->len = 0;
 	c->fd = -1;
 	c->flags = 0;

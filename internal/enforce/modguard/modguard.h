@@ -5,10 +5,12 @@
 #include "common.h"
 #include "blob.h"
 #include "enforce.h"
+#include "deny.h"
 
 #define MOD_PARAMS_MAX 256 /* bytes of init_module's parameter string kept */
 #define MOD_NAME_MAX 64	   /* MODULE_NAME_LEN is 56 */
 #define MOD_INFLIGHT_MAX 1024
+#define MOD_ALLOW_MAX 16384 /* module files an allowlist may approve */
 
 /* The call behind a record: the guard's own numbering. */
 enum mod_syscall {
@@ -18,12 +20,25 @@ enum mod_syscall {
 
 /* mod_enforce.info */
 enum mod_info {
-	MOD_PARAMS_CUT = 1 << 0,   /* the parameter string was longer than kept */
-	MOD_PARAMS_FAULT = 1 << 1, /* the parameter string could not be read */
-	MOD_PATH_CUT = 1 << 2,	   /* the file's path was too long or too deep */
-	MOD_NO_FILE = 1 << 3,	   /* finit_module's descriptor named no file at exit */
-	MOD_COMPAT = 1 << 4,	   /* a 32-bit (compat) system call */
-	MOD_DISPATCHED = 1 << 5,   /* seen by the sys_enter dispatcher, not a syscall tracepoint */
+	MOD_PARAMS_CUT = 1 << 0,    /* the parameter string was longer than kept */
+	MOD_PARAMS_FAULT = 1 << 1,  /* the parameter string could not be read */
+	MOD_PATH_CUT = 1 << 2,	    /* the file's path was too long or too deep */
+	MOD_NO_FILE = 1 << 3,	    /* finit_module's descriptor named no file at exit */
+	MOD_COMPAT = 1 << 4,	    /* a 32-bit (compat) system call */
+	MOD_DISPATCHED = 1 << 5,    /* seen by the sys_enter dispatcher, not a syscall tracepoint */
+	MOD_ALLOW_CHANGED = 1 << 6, /* an approved file, changed since user space hashed it */
+};
+
+/* mod_allow's value: a module file an allowlist approves (keyed by its
+ * struct inode_key), the policies that approve it, and its size and
+ * change time when user space hashed it. A write changes the change time,
+ * which no one can set back, so a file written since is not approved. */
+struct mod_allow_entry {
+	__u64 policies; /* bit n: policy n approves the file */
+	__u64 size;
+	__s64 ctime_sec;
+	__u32 ctime_nsec;
+	__u32 pad;
 };
 
 /* What the entry decided, kept per thread until the exit. */

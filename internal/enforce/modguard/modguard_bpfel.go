@@ -27,6 +27,22 @@ type modguardEnforceState struct {
 	Pad         uint32
 }
 
+type modguardInodeKey struct {
+	_   structs.HostLayout
+	Ino uint64
+	Dev uint32
+	Pad uint32
+}
+
+type modguardModAllowEntry struct {
+	_         structs.HostLayout
+	Policies  uint64
+	Size      uint64
+	CtimeSec  int64
+	CtimeNsec uint32
+	Pad       uint32
+}
+
 type modguardModCall struct {
 	_   structs.HostLayout
 	Hit struct {
@@ -88,12 +104,13 @@ type modguardModEnforce struct {
 type modguardModInfo uint32
 
 const (
-	modguardModInfoMOD_PARAMS_CUT   modguardModInfo = 1
-	modguardModInfoMOD_PARAMS_FAULT modguardModInfo = 2
-	modguardModInfoMOD_PATH_CUT     modguardModInfo = 4
-	modguardModInfoMOD_NO_FILE      modguardModInfo = 8
-	modguardModInfoMOD_COMPAT       modguardModInfo = 16
-	modguardModInfoMOD_DISPATCHED   modguardModInfo = 32
+	modguardModInfoMOD_PARAMS_CUT    modguardModInfo = 1
+	modguardModInfoMOD_PARAMS_FAULT  modguardModInfo = 2
+	modguardModInfoMOD_PATH_CUT      modguardModInfo = 4
+	modguardModInfoMOD_NO_FILE       modguardModInfo = 8
+	modguardModInfoMOD_COMPAT        modguardModInfo = 16
+	modguardModInfoMOD_DISPATCHED    modguardModInfo = 32
+	modguardModInfoMOD_ALLOW_CHANGED modguardModInfo = 64
 )
 
 type modguardModSyscall uint32
@@ -128,6 +145,7 @@ const (
 	modguardMapEnforceHits         = "enforce_hits"
 	modguardMapEvents              = "events"
 	modguardMapExemptTgids         = "exempt_tgids"
+	modguardMapModAllow            = "mod_allow"
 	modguardMapModBlock            = "mod_block"
 	modguardMapModInflight         = "mod_inflight"
 	modguardMapModScratch          = "mod_scratch"
@@ -210,6 +228,7 @@ type modguardMapSpecs struct {
 	EnforceHits   *ebpf.MapSpec `ebpf:"enforce_hits"`
 	Events        *ebpf.MapSpec `ebpf:"events"`
 	ExemptTgids   *ebpf.MapSpec `ebpf:"exempt_tgids"`
+	ModAllow      *ebpf.MapSpec `ebpf:"mod_allow"`
 	ModBlock      *ebpf.MapSpec `ebpf:"mod_block"`
 	ModInflight   *ebpf.MapSpec `ebpf:"mod_inflight"`
 	ModScratch    *ebpf.MapSpec `ebpf:"mod_scratch"`
@@ -258,6 +277,7 @@ type modguardMaps struct {
 	EnforceHits   *ebpf.Map `ebpf:"enforce_hits"`
 	Events        *ebpf.Map `ebpf:"events"`
 	ExemptTgids   *ebpf.Map `ebpf:"exempt_tgids"`
+	ModAllow      *ebpf.Map `ebpf:"mod_allow"`
 	ModBlock      *ebpf.Map `ebpf:"mod_block"`
 	ModInflight   *ebpf.Map `ebpf:"mod_inflight"`
 	ModScratch    *ebpf.Map `ebpf:"mod_scratch"`
@@ -273,6 +293,7 @@ func (m *modguardMaps) Close() error {
 		m.EnforceHits,
 		m.Events,
 		m.ExemptTgids,
+		m.ModAllow,
 		m.ModBlock,
 		m.ModInflight,
 		m.ModScratch,

@@ -43,3 +43,16 @@ struct {
 	__type(value, struct policy_slot);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } policy_slots SEC(".maps");
+
+/*
+ * The hit counts (summed over CPUs) as the last agent read them, indexed as
+ * enforce_hits: what the kernel counted beyond them was done while no agent
+ * ran, and the next agent reports it. Written by user space only.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, (ENFORCE_MAX_POLICIES * ENFORCE_ACTION_COUNT));
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} enforce_seen SEC(".maps");

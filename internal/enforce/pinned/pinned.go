@@ -55,6 +55,7 @@ type sharedMaps struct {
 	Exempt *ebpf.Map `ebpf:"exempt_tgids"`
 	Hits   *ebpf.Map `ebpf:"enforce_hits"`
 	Slots  *ebpf.Map `ebpf:"policy_slots"`
+	Seen   *ebpf.Map `ebpf:"enforce_seen"`
 }
 
 // State is the pin directory and its shared maps, open.
@@ -87,7 +88,7 @@ func (s *State) Dir() string { return s.dir }
 // Close releases the descriptors; the pinned maps stay.
 func (s *State) Close() error {
 	var errs []error
-	for _, m := range []*ebpf.Map{s.maps.Config, s.maps.Scopes, s.maps.Exempt, s.maps.Hits, s.maps.Slots} {
+	for _, m := range []*ebpf.Map{s.maps.Config, s.maps.Scopes, s.maps.Exempt, s.maps.Hits, s.maps.Slots, s.maps.Seen} {
 		if m != nil {
 			errs = append(errs, m.Close())
 		}

@@ -70,6 +70,7 @@ const (
 	pinnedMapDrops             = "drops"
 	pinnedMapEnforceConfig     = "enforce_config"
 	pinnedMapEnforceHits       = "enforce_hits"
+	pinnedMapEnforceSeen       = "enforce_seen"
 	pinnedMapEnforceWireTypes  = "enforce_wire_types"
 	pinnedMapEvents            = "events"
 	pinnedMapExemptTgids       = "exempt_tgids"
@@ -132,6 +133,7 @@ type pinnedMapSpecs struct {
 	Drops            *ebpf.MapSpec `ebpf:"drops"`
 	EnforceConfig    *ebpf.MapSpec `ebpf:"enforce_config"`
 	EnforceHits      *ebpf.MapSpec `ebpf:"enforce_hits"`
+	EnforceSeen      *ebpf.MapSpec `ebpf:"enforce_seen"`
 	EnforceWireTypes *ebpf.MapSpec `ebpf:"enforce_wire_types"`
 	Events           *ebpf.MapSpec `ebpf:"events"`
 	ExemptTgids      *ebpf.MapSpec `ebpf:"exempt_tgids"`
@@ -172,6 +174,7 @@ type pinnedMaps struct {
 	Drops            *ebpf.Map `ebpf:"drops"`
 	EnforceConfig    *ebpf.Map `ebpf:"enforce_config"`
 	EnforceHits      *ebpf.Map `ebpf:"enforce_hits"`
+	EnforceSeen      *ebpf.Map `ebpf:"enforce_seen"`
 	EnforceWireTypes *ebpf.Map `ebpf:"enforce_wire_types"`
 	Events           *ebpf.Map `ebpf:"events"`
 	ExemptTgids      *ebpf.Map `ebpf:"exempt_tgids"`
@@ -184,6 +187,7 @@ func (m *pinnedMaps) Close() error {
 		m.Drops,
 		m.EnforceConfig,
 		m.EnforceHits,
+		m.EnforceSeen,
 		m.EnforceWireTypes,
 		m.Events,
 		m.ExemptTgids,

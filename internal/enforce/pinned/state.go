@@ -107,9 +107,49 @@ func (s *State) ResetHits(policy int) error {
 	zero := make([]uint64, ebpf.MustPossibleCPU())
 	var errs []error
 	for a := range actionCount {
-		errs = append(errs, s.maps.Hits.Update(uint32(policy*actionCount+a), zero, ebpf.UpdateAny))
+		errs = append(errs, s.maps.Hits.Update(uint32(policy*actionCount+a), zero, ebpf.UpdateAny),
+			s.maps.Seen.Update(uint32(policy*actionCount+a), uint64(0), ebpf.UpdateAny))
 	}
 	return errors.Join(errs...)
+}
+
+// MarkSeen records hits (as Hits read them) as what this agent has
+// accounted for: Unseen subtracts them.
+func (s *State) MarkSeen(hits []HitCount) error {
+	seen := make([]uint64, MaxPolicies*actionCount)
+	for _, h := range hits {
+		seen[h.Policy*actionCount+int(h.Action)] = h.Count
+	}
+	keys := make([]uint32, len(seen))
+	for i := range keys {
+		keys[i] = uint32(i)
+	}
+	if _, err := s.maps.Seen.BatchUpdate(keys, seen, nil); err != nil {
+		// batch operations on arrays came in 5.6: one by one
+		for i, n := range seen {
+			if err := s.maps.Seen.Update(uint32(i), n, ebpf.UpdateAny); err != nil {
+				return fmt.Errorf("write enforce_seen: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// Unseen is what the kernel counted beyond the last MarkSeen: what
+// pinned policies did while no agent ran (or after the last agent's last
+// reading). A policy number whose hits were reset since counts from zero.
+func (s *State) Unseen(hits []HitCount) ([]HitCount, error) {
+	var out []HitCount
+	for _, h := range hits {
+		var seen uint64
+		if err := s.maps.Seen.Lookup(uint32(h.Policy*actionCount+int(h.Action)), &seen); err != nil {
+			return nil, fmt.Errorf("read enforce_seen: %w", err)
+		}
+		if h.Count > seen {
+			out = append(out, HitCount{Policy: h.Policy, Action: h.Action, Count: h.Count - seen})
+		}
+	}
+	return out, nil
 }
 
 // reconcile makes a hash map hold exactly want, writing only what differs,

@@ -7,8 +7,9 @@ import (
 // Describe is the privilege sensor as the agent runs it. Calls this
 // kernel was built without (modules, kexec) are watched only when opts
 // ask for the dispatcher, whose price every system call pays
-// (docs/benchmarks.md, "Privilege sensor"); otherwise they are logged as
-// not watched.
+// (docs/benchmarks.md, "Privilege sensor"), or, for the module calls,
+// where the kernel can load modules (kernel.ModuleWatch); otherwise they
+// are logged as not watched. How module loads are watched is logged.
 func Describe(opts Options) sensor.Description {
 	return sensor.Description{Name: "privilege", Load: func(env sensor.Env) (sensor.Sensor, map[uint16]sensor.Decode, error) {
 		s, err := Load(env.Ring, opts)
@@ -16,6 +17,7 @@ func Describe(opts Options) sensor.Description {
 			return nil, nil, err
 		}
 		st := s.Status()
+		env.Log.Info("module loads: "+st.ModuleWatch.Detail, "status", st.ModuleWatch.Status)
 		if len(st.Dispatched) > 0 {
 			env.Log.Info("privilege sensor: calls without tracepoints watched on every syscall", "calls", st.Dispatched)
 		}

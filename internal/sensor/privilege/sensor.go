@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/cilium/ebpf"
@@ -62,6 +63,8 @@ type Status struct {
 	// the kernel has that tracepoint.
 	ModuleNames bool
 	ModuleError string
+	// ModuleWatch says how module loads are watched, or why not.
+	ModuleWatch kernel.Capability
 }
 
 // coreObjects are the maps and the per-syscall programs.
@@ -165,19 +168,32 @@ func syscallTracepoint(name string) bool {
 	return err == nil
 }
 
-// watchMissing has the dispatcher watch the calls without tracepoints.
+// watchMissing has the dispatcher watch the calls without tracepoints:
+// all of them when asked (want), else the module calls where the kernel
+// can load modules (kernel.ModuleWatch decides, and says how).
 func (s *Sensor) watchMissing(spec *ebpf.CollectionSpec, copts *ebpf.CollectionOptions, missing []callSpec, want bool) {
+	facts := kernel.ModuleFactsHere(want)
+	facts.Tracepoints = !slices.ContainsFunc(missing, isModuleLoad)
+	mode, c := kernel.ModuleWatch(facts)
+	s.status.ModuleWatch = c
+	dispatch, off := toDispatch(missing, want, mode)
+	for _, c := range off {
+		s.status.Unwatched = append(s.status.Unwatched, c.name)
+		s.status.UnwatchedReason = "the dispatcher is off (privilege.Options.MissingSyscalls)"
+	}
+	missing = dispatch
 	unwatched := func(reason string) {
 		for _, c := range missing {
 			s.status.Unwatched = append(s.status.Unwatched, c.name)
 		}
 		s.status.UnwatchedReason = reason
+		if mode == kernel.ModuleWatchDispatcher {
+			s.status.ModuleWatch.Status = kernel.StatusUnavailable
+			s.status.ModuleWatch.Detail = "the sys_enter dispatcher failed: " + reason
+		}
 	}
 	switch {
 	case len(missing) == 0:
-		return
-	case !want:
-		unwatched("the dispatcher is off (privilege.Options.MissingSyscalls)")
 		return
 	case runtime.GOARCH != "amd64":
 		unwatched("the dispatcher reads x86-64 registers; this is " + runtime.GOARCH)
@@ -205,6 +221,28 @@ func (s *Sensor) watchMissing(spec *ebpf.CollectionSpec, copts *ebpf.CollectionO
 	for _, c := range missing {
 		s.status.Dispatched = append(s.status.Dispatched, c.name)
 	}
+}
+
+// toDispatch splits the calls without tracepoints into those the
+// dispatcher watches (all when asked; else the module calls when the
+// module watch mode is the dispatcher) and the rest.
+func toDispatch(missing []callSpec, want bool, mode string) (dispatch, off []callSpec) {
+	for _, c := range missing {
+		if want || (mode == kernel.ModuleWatchDispatcher && isModuleCall(c)) {
+			dispatch = append(dispatch, c)
+		} else {
+			off = append(off, c)
+		}
+	}
+	return dispatch, off
+}
+
+func isModuleLoad(c callSpec) bool {
+	return c.call == privilegePrivCallCALL_INIT_MODULE || c.call == privilegePrivCallCALL_FINIT_MODULE
+}
+
+func isModuleCall(c callSpec) bool {
+	return isModuleLoad(c) || c.call == privilegePrivCallCALL_DELETE_MODULE
 }
 
 // nameModules attaches module/module_load, which a kernel without module

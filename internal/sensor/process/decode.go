@@ -92,7 +92,10 @@ func (d Decoder) Exit(raw []byte) (*event.Event, error) {
 	if lived := info.Hdr.Ktime - info.StartTime; info.Hdr.Ktime >= info.StartTime && lived <= math.MaxInt64 {
 		exit.DurationNS = int64(lived)
 	}
-	p := &event.Process{PID: info.Hdr.Pid, TID: info.Hdr.Tid, StartTime: d.At(info.StartTime)}
+	// the header's process, cgroup id included: an exit whose fork and
+	// exec were both lost is partial, but still says where it ran
+	p := &event.Process{PID: info.Hdr.Pid, TID: info.Hdr.Tid, StartTime: d.At(info.StartTime),
+		Cgroup: event.Cgroup{ID: info.Hdr.CgroupId}}
 	return &event.Event{Time: at, Kind: event.KindProcessExit, Process: p, Exit: exit}, nil
 }
 

@@ -115,6 +115,9 @@ func TestExecRecord(t *testing.T) {
 			if err != nil || ev.Exit.Code != 3 {
 				t.Errorf("exit record: %v %+v, want code 3", err, ev)
 			}
+			if err == nil && (h.CgroupId == 0 || ev.Process.Cgroup.ID != h.CgroupId) {
+				t.Errorf("exit's cgroup id %d, want the header's %d (not 0)", ev.Process.Cgroup.ID, h.CgroupId)
+			}
 			sawExit = true
 			seed(t, "FuzzDecodeExit", raw)
 		case wire.ProcessFork:
