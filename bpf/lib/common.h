@@ -57,6 +57,9 @@ enum record_kind {
 	KIND_EXEC_HOLD = 54,   /* a binary stopped until user space hashes it */
 	KIND_ENFORCE_LSM = 55, /* a BPF LSM hook refused an operation */
 
+	/* performance observers (internal/observe/<name>) */
+	KIND_OOM_KILL = 60, /* the OOM killer chose a victim */
+
 	KIND_COUNT = 64, /* room for the sensors to come; sizes the drops map */
 };
 

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/vigil-sec/vigil/internal/config"
+	"github.com/vigil-sec/vigil/internal/enforce/pinned"
 	"github.com/vigil-sec/vigil/internal/kube"
 )
 
@@ -15,6 +20,7 @@ type kubeFlags struct {
 	mode       string
 	kubeconfig string
 	criSocket  string
+	daemonset  string
 }
 
 func (k *kubeFlags) register(fl *pflag.FlagSet) {
@@ -22,6 +28,8 @@ func (k *kubeFlags) register(fl *pflag.FlagSet) {
 		"vigil runs in a pod), on (fail without them) or off")
 	fl.StringVar(&k.kubeconfig, "kubeconfig", "", "kubeconfig to reach the API server (default: KUBECONFIG, then the in-cluster configuration)")
 	fl.StringVar(&k.criSocket, "cri-socket", "", "container runtime's CRI socket (default: containerd's, then CRI-O's; \"none\" for no runtime lookups)")
+	fl.StringVar(&k.daemonset, "daemonset", "", "NAMESPACE/NAME of the DaemonSet running this agent: at exit the pinned enforcement is removed "+
+		"when it is gone or being deleted (uninstall) and kept otherwise (rolling update); needs get, list, watch on it")
 }
 
 // kubeConfig lays the flags given over the file's kubernetes section and
@@ -49,4 +57,46 @@ func kubeConfig(f runFlags, file config.Kubernetes) (*kube.Config, error) {
 		c.Retention, c.MaxPods = file.DeletedPodRetention, file.MaxPods
 	}
 	return c, nil
+}
+
+// ownerWatch follows --daemonset, nil without it.
+func ownerWatch(f runFlags, kc *kube.Config, log *slog.Logger) (*kube.OwnerWatch, error) {
+	if f.kube.daemonset == "" {
+		return nil, nil
+	}
+	ns, name, err := kube.ParseOwner(f.kube.daemonset)
+	if err != nil {
+		return nil, fmt.Errorf("--daemonset %w", err)
+	}
+	if kc == nil {
+		return nil, errors.New("--daemonset needs Kubernetes (in a pod, or --kubeconfig)")
+	}
+	return kube.WatchOwner(kc.REST, ns, name, log)
+}
+
+// ownerGoneWait bounds the question at exit, well inside the chart's
+// terminationGracePeriodSeconds.
+const ownerGoneWait = 10 * time.Second
+
+// releaseIfUninstalled removes the pinned enforcement (detaching its
+// programs) when the agent's DaemonSet is gone or being deleted, after
+// the agent let go of everything; otherwise the pins stay for the next
+// pod. Call it after Agent.Close.
+func releaseIfUninstalled(owner *kube.OwnerWatch, pinDir string, log *slog.Logger) error {
+	if owner == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), ownerGoneWait)
+	defer cancel()
+	gone, why := owner.Gone(ctx)
+	owner.Close()
+	if !gone {
+		log.Info("pinned enforcement kept for the next agent", "why", why, "dir", pinDir)
+		return nil
+	}
+	if err := pinned.Remove(pinDir); err != nil {
+		return fmt.Errorf("uninstall: remove the pinned enforcement: %w", err)
+	}
+	log.Info("pinned enforcement removed: the agent is uninstalled", "why", why, "dir", pinDir)
+	return nil
 }

@@ -24,7 +24,8 @@ kprobes, cgroup hooks, XDP, tcx, task iterators, ...) and reports what the kerne
 accepts and why it refuses the rest. A throwaway child makes one 32-bit system
 call ("int $0x80"), which some kernels refuse with SIGSEGV: where such calls
 exist, they are a path the syscall tracepoints do not show. It then says, for each vigil capability,
-whether it runs fully, degraded (and how) or not at all.
+whether it runs fully, degraded (and how) or not at all, the performance
+observers (--observe) included: each is loaded and attached for real.
 
 Nothing is left behind: every program, link and temporary cgroup is removed, and
 no host interface is touched. probe mounts nothing: while tracefs is not mounted,
@@ -47,6 +48,7 @@ itself cannot run.`,
 			if err != nil {
 				return fmt.Errorf("probe: %w", err)
 			}
+			report.Capabilities = append(report.Capabilities, probeObservers()...)
 			// how vigil run, as it is started by default, watches module loads
 			_, modules := kernel.ModuleWatch(kernel.ModuleFactsHere(false))
 			report.Capabilities = append(report.Capabilities, modules)

@@ -50,6 +50,9 @@ type runFlags struct {
 	metricsRemote bool
 	bpfStats      bool
 	metricsK8s    []string
+	observe       []string
+	observeCg     int
+	observeSeries int
 	socket        string
 	apiReadGroup  string
 	policies      []string
@@ -129,6 +132,9 @@ and dropped to stderr. It needs root.`,
 	fl.StringVarP(&f.configFile, "config", "c", "", "configuration file (YAML): outputs, filters, metrics, API, rules; flags override it")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics, /healthz and /readyz on host:port (\":9549\" means 127.0.0.1:9549)")
 	fl.BoolVar(&f.metricsRemote, "metrics-allow-remote", false, "allow --metrics-addr on an address other than loopback")
+	fl.StringSliceVar(&f.observe, "observe", nil, "performance observers to run: cpu, memory, network, io (comma-separated), all, or none (docs/observe.md)")
+	fl.IntVar(&f.observeCg, "observe-cgroups", 0, "cgroups each observer's kernel table holds (0: 4096)")
+	fl.IntVar(&f.observeSeries, "observe-max-series", 0, "cgroups the observers' metrics keep apart; the rest are added into one _other series (0: 1000)")
 	fl.StringSliceVar(&f.metricsK8s, "metrics-k8s-labels", nil, "label alert metrics with the pod's namespace, pod and/or workload (comma-separated; none by default: each multiplies the series)")
 	fl.BoolVar(&f.bpfStats, "bpf-stats", false, "switch on kernel.bpf_stats_enabled while running, to export BPF program run counts and times")
 	fl.StringVar(&f.socket, "socket", config.DefaultSocket, "local API socket for vigil status and vigil events (\"\" for none)")
@@ -214,6 +220,13 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	if kc != nil && f.node == "" {
 		f.node = kc.Node // events name the node as Kubernetes does
 	}
+	owner, err := ownerWatch(f, kc, log)
+	if err != nil {
+		return err
+	}
+	if owner != nil {
+		defer owner.Close() // for the early returns; a second Close is a no-op
+	}
 	ringSize, err := ringBufferSize(f.ringSize)
 	if err != nil {
 		return err
@@ -261,6 +274,7 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		Enforce:    enf,
 		Kubernetes: kc,
 		Intel:      intelCfg,
+		Observe:    cfg.Observe,
 		Sink:       outs.Fanout,
 		// bound before the sensors load, so that a busy port fails at once
 		Serve: &agent.ServeConfig{Version: vigilVersion(), Outputs: outs, Metrics: cfg.Metrics, Socket: cfg.API.Socket,
@@ -300,7 +314,8 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	if rules != nil {
 		fmt.Fprintln(safe, ruleSummary(a.RuleStats()))
 	}
-	return errors.Join(runErr, outErr, svcErr, sumErr, a.Close())
+	closeErr := a.Close()
+	return errors.Join(runErr, outErr, svcErr, sumErr, closeErr, releaseIfUninstalled(owner, f.pinDir, log))
 }
 
 // fileConfig adds the directories of --watch-path and --watch-writes to
@@ -360,6 +375,9 @@ func loadConfig(f runFlags) (*config.Config, error) {
 		MetricsAllowRemote: ifGiven(given, "metrics-allow-remote", &f.metricsRemote),
 		BPFStats:           ifGiven(given, "bpf-stats", &f.bpfStats),
 		MetricsK8sLabels:   ifGiven(given, "metrics-k8s-labels", &f.metricsK8s),
+		Observe:            ifGiven(given, "observe", &f.observe),
+		ObserveCgroups:     ifGiven(given, "observe-cgroups", &f.observeCg),
+		ObserveMaxSeries:   ifGiven(given, "observe-max-series", &f.observeSeries),
 		APIReadGroup:       ifGiven(given, "api-read-group", &f.apiReadGroup),
 	}
 	if given("socket") || f.configFile == "" {

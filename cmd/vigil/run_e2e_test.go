@@ -18,9 +18,15 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/testenv"
+	"github.com/vigil-sec/vigil/internal/testenv/kubelab"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+// TestMain shares one Kubernetes lab among the package's cluster tests
+// (TestKubernetesEndToEnd, TestHelmInCluster): it starts with the first
+// that asks for it and stops after the last test.
+func TestMain(m *testing.M) {
+	testenv.MainFunc(func() int { return kubelab.Run(m, kubelab.ClusterMode) })
+}
 
 // buildVigil compiles the real binary once per test run.
 func buildVigil(t *testing.T) string {

@@ -20,6 +20,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/kernel"
 	"github.com/vigil-sec/vigil/internal/kube"
 	"github.com/vigil-sec/vigil/internal/metrics"
+	"github.com/vigil-sec/vigil/internal/observe"
 	"github.com/vigil-sec/vigil/internal/output"
 	"github.com/vigil-sec/vigil/internal/procfs"
 	"github.com/vigil-sec/vigil/internal/proctree"
@@ -79,7 +80,9 @@ type Config struct {
 	// Intel, when set, acts on the indicators of threat-intelligence
 	// sources (docs/intel.md).
 	Intel *IntelConfig
-	Log   *slog.Logger
+	// Observe says which performance observers run (docs/observe.md).
+	Observe observe.Config
+	Log     *slog.Logger
 }
 
 // Agent is a running vigil: loaded sensors and the pipeline behind them.
@@ -93,6 +96,7 @@ type Agent struct {
 	// sensorStatus says which sensors run, for status reports.
 	sensorStatus []SensorStatus
 	decoders     decoders
+	perf         perf
 	tree         *proctree.Tree
 	enricher     *enrich.Enricher
 	counts       counters

@@ -44,8 +44,8 @@ type served struct {
 // serve starts an agent limited to cg with the rules given, a file
 // output, metrics on a free loopback port with BPF statistics on, and
 // the API on a socket in a temporary directory. Everything stops when the
-// test ends.
-func serve(t *testing.T, cg testenv.Cgroup, rules string) *served {
+// test ends. opts change the configuration before the agent starts.
+func serve(t *testing.T, cg testenv.Cgroup, rules string, opts ...func(*Config)) *served {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	rs, err := rule.Compile([]rule.Source{{Name: "test-rules.yaml", Data: []byte(rules)}})
@@ -58,12 +58,16 @@ func serve(t *testing.T, cg testenv.Cgroup, rules string) *served {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(Config{Ring: ring.DefaultConfig(), ProcTree: proctree.DefaultConfig(), Cgroup: cg.Rel(),
+	cfg := Config{Ring: ring.DefaultConfig(), ProcTree: proctree.DefaultConfig(), Cgroup: cg.Rel(),
 		Rules: rule.NewEngine(rs, rule.Config{}), Sink: outs.Fanout, Log: log,
 		// as vigil run runs by default: with the enforce stage, whose
 		// counters are exported too
 		Enforce: &EnforceConfig{PinDir: testenv.PinDir(t), Policies: []policy.Policy{{Name: "scrape-test", Mode: policy.Monitor,
-			Scope: policy.Scope{Cgroup: cg.Path}, Modules: &policy.ModuleRule{}}}}})
+			Scope: policy.Scope{Cgroup: cg.Path}, Modules: &policy.ModuleRule{}}}}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	a, err := New(cfg)
 	if err != nil {
 		outs.Close()
 		t.Fatalf("start agent: %v", err)
@@ -256,32 +260,40 @@ func TestMetricsScrape(t *testing.T) {
 			t.Errorf("GET %s: %d, want %d", path, resp.StatusCode, want)
 		}
 	}
-	checkDashboard(t, fams)
+	for _, d := range metricstest.Dashboards() {
+		if !d.Observers { // the observers' have a test of their own
+			checkDashboard(t, fams, d)
+		}
+	}
 }
 
-// checkDashboard reads every query of the Grafana dashboard (panels,
-// panels in rows, template variables, annotations) and checks each
-// metric it names is in the scrape of the running agent.
-// internal/metrics checks the same against the declared metrics, without
-// privileges.
-func checkDashboard(t *testing.T, fams map[string]*dto.MetricFamily) {
+// checkDashboard reads every query of a dashboard or rules file
+// (panels, panels in rows, template variables, annotations; rules'
+// expressions) and checks each metric it names is in the scrape of the
+// running agent. internal/metrics checks the same against the declared
+// metrics, without privileges.
+func checkDashboard(t *testing.T, fams map[string]*dto.MetricFamily, d metricstest.File) {
 	t.Helper()
-	raw, err := os.ReadFile("../../deploy/grafana/vigil-dashboard.json")
+	raw, err := os.ReadFile("../../" + d.File)
 	if err != nil {
 		t.Fatal(err)
 	}
-	queries, err := metricstest.Queries(raw)
+	queries, err := d.Queries(raw)
 	if err != nil {
-		t.Fatalf("the dashboard: %v", err)
+		t.Fatalf("%s: %v", d.File, err)
 	}
 	used := map[string]bool{}
+	templates := 0
 	for _, q := range queries {
+		if q.Template {
+			templates++
+		}
 		for _, name := range q.Metrics() {
 			used[name] = true
 		}
 	}
-	if len(queries) < 20 || len(used) < 20 || !used["vigil_build_info"] {
-		t.Fatalf("the dashboard has %d queries over %d metrics: not the dashboard it should be", len(queries), len(used))
+	if err := d.Enough(len(queries), templates, used); err != nil {
+		t.Fatal(err)
 	}
 	var missing []string
 	for name := range used {
@@ -291,9 +303,9 @@ func checkDashboard(t *testing.T, fams map[string]*dto.MetricFamily) {
 	}
 	sort.Strings(missing)
 	if len(missing) > 0 {
-		t.Errorf("the dashboard uses metrics the agent does not export: %s", strings.Join(missing, ", "))
+		t.Errorf("%s uses metrics the agent does not export: %s", d.File, strings.Join(missing, ", "))
 	}
-	t.Logf("%d dashboard queries use %d metrics, all exported", len(queries), len(used))
+	t.Logf("%s: %d queries use %d metrics, all exported", d.File, len(queries), len(used))
 }
 
 // scraped: a family by that name, or the series of a histogram.

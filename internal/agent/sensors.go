@@ -21,14 +21,15 @@ type SensorStatus struct {
 	Error string `json:"error,omitempty"`
 }
 
-// sensorList lists every sensor in load order.
+// sensorList lists every sensor in load order, the observers asked for
+// last.
 func (a *Agent) sensorList(h hostCgroups) []sensor.Description {
-	return []sensor.Description{
+	return append([]sensor.Description{
 		process.Describe(process.Options{CgroupV1Subsys: h.v1SubsysID}),
 		network.Describe(a.cfg.Network),
 		privilege.Describe(a.cfg.Privilege),
 		file.Describe(a.cfg.File),
-	}
+	}, a.observerList(h)...)
 }
 
 // loadSensor loads and attaches one sensor and registers its decoders.

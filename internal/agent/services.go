@@ -113,8 +113,12 @@ func (a *Agent) listen(c ServeConfig) (_ *Services, err error) {
 	}
 	if c.Metrics.Address != "" {
 		// the registry reads the agent only when scraped, once served
-		reg := metrics.NewRegistry(metrics.Sources{Pipeline: a, Outputs: outs, Streams: streams, BPFStats: s.bpfStats != nil,
-			PodLabels: c.Metrics.PodLabels}, c.Version)
+		src := metrics.Sources{Pipeline: a, Outputs: outs, Streams: streams, BPFStats: s.bpfStats != nil,
+			PodLabels: c.Metrics.PodLabels, MaxSeries: a.cfg.Observe.MaxSeries}
+		if len(a.cfg.Observe.Names()) > 0 {
+			src.Observe = a
+		}
+		reg := metrics.NewRegistry(src, c.Version)
 		if a.intel != nil {
 			reg.MustRegister(a.intel.feed.Collector())
 		}

@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-sec/vigil/internal/metrics"
+	"github.com/vigil-sec/vigil/internal/observe"
 	"github.com/vigil-sec/vigil/internal/output"
 )
 
@@ -38,6 +39,8 @@ type Config struct {
 	Kubernetes Kubernetes
 	// Intel are the threat-intelligence sources (docs/intel.md).
 	Intel Intel
+	// Observe says which performance observers run (docs/observe.md).
+	Observe observe.Config
 	// Sections holds the top-level sections other parts of vigil decode
 	// themselves (sensors, policies, …), with their positions.
 	Sections map[string]*yaml.Node
@@ -112,7 +115,7 @@ func Parse(file string, data []byte) (*Config, error) {
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 		return c, nil
 	}
-	allowed := append([]string{"outputs", "metrics", "api", "rules", "kubernetes", "intel"}, otherSections()...)
+	allowed := append([]string{"outputs", "metrics", "api", "rules", "kubernetes", "intel", "observe"}, otherSections()...)
 	top, ok := d.mapping(root, "", allowed...)
 	if !ok {
 		return nil, d.err()
@@ -124,6 +127,7 @@ func Parse(file string, data []byte) (*Config, error) {
 	decodeKey(top, "", "rules", &c.Rules, d.rules)
 	decodeKey(top, "", "kubernetes", &c.Kubernetes, d.kubernetes)
 	decodeKey(top, "", "intel", &c.Intel, d.intel)
+	decodeKey(top, "", "observe", &c.Observe, d.observeSection)
 	for _, name := range otherSections() {
 		if n := top[name]; n != nil {
 			c.Sections[name] = n

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/vigil-sec/vigil/internal/metrics"
+	"github.com/vigil-sec/vigil/internal/observe"
 	"github.com/vigil-sec/vigil/internal/output"
 	"github.com/vigil-sec/vigil/internal/output/file"
 )
@@ -33,6 +34,11 @@ type Overrides struct {
 	MetricsK8sLabels *[]string
 	// Socket "" turns the local API off.
 	Socket *string
+	// Observe are --observe's values; ObserveCgroups and
+	// ObserveMaxSeries --observe-cgroups and --observe-max-series.
+	Observe          *[]string
+	ObserveCgroups   *int
+	ObserveMaxSeries *int
 	// APIReadGroup is --api-read-group: a group that may read the API.
 	APIReadGroup *string
 }
@@ -86,6 +92,9 @@ func (c *Config) Apply(o Overrides) error {
 	}
 	if o.Socket != nil {
 		c.API.Socket = *o.Socket
+	}
+	if err := c.applyObserve(o); err != nil {
+		return err
 	}
 	return nil
 }
@@ -253,4 +262,28 @@ func (c *Config) freeName(name string) string {
 			n = fmt.Sprintf("%s-flag-%d", name, i)
 		}
 	}
+}
+
+// applyObserve lays the --observe flags over the file's observe section.
+func (c *Config) applyObserve(o Overrides) error {
+	if o.Observe != nil {
+		names, err := observe.ParseNames(*o.Observe)
+		if err != nil {
+			return fmt.Errorf("--observe: %w", err)
+		}
+		c.Observe.Observers = names
+	}
+	if o.ObserveCgroups != nil {
+		if *o.ObserveCgroups < 0 {
+			return fmt.Errorf("--observe-cgroups %d: want a positive count, or 0 for the default", *o.ObserveCgroups)
+		}
+		c.Observe.Cgroups = *o.ObserveCgroups
+	}
+	if o.ObserveMaxSeries != nil {
+		if *o.ObserveMaxSeries < 0 {
+			return fmt.Errorf("--observe-max-series %d: want a positive count, or 0 for the default", *o.ObserveMaxSeries)
+		}
+		c.Observe.MaxSeries = *o.ObserveMaxSeries
+	}
+	return nil
 }

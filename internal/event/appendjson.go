@@ -52,6 +52,7 @@ func (ev *Event) AppendJSON(b []byte) ([]byte, error) {
 		{"mount", ev.Mount, ev.Mount != nil},
 		{"module", ev.Module, ev.Module != nil},
 		{"bpf", ev.BPF, ev.BPF != nil},
+		{"oom", ev.OOM, ev.OOM != nil},
 		{"enforcement", ev.Enforcement, ev.Enforcement != nil},
 	} {
 		if f.set {

@@ -37,6 +37,7 @@ type Event struct {
 	Mount     *Mount     `json:"mount,omitempty"`
 	Module    *Module    `json:"module,omitempty"`
 	BPF       *BPF       `json:"bpf,omitempty"`
+	OOM       *OOM       `json:"oom,omitempty"`
 
 	// Enforcement is set on events a policy acted on.
 	Enforcement *Enforcement `json:"enforcement,omitempty"`

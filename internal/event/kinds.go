@@ -45,6 +45,8 @@ const (
 	KindKexecLoad       Kind = "kexec_load"
 	KindUserfaultfd     Kind = "userfaultfd"
 	KindPersonality     Kind = "personality"
+
+	KindOOMKill Kind = "oom_kill"
 )
 
 // Family groups kinds by the sensor that produces them; it is that
@@ -58,6 +60,9 @@ const (
 	FamilyFile      Family = "file"
 	FamilyNetwork   Family = "network"
 	FamilyPrivilege Family = "privilege"
+	// FamilyObserve holds what the performance observers report as
+	// events (internal/observe/*).
+	FamilyObserve Family = "observe"
 	// FamilyEnforce holds the enforcement records (internal/enforce/*).
 	FamilyEnforce Family = "enforce"
 )
@@ -135,6 +140,8 @@ var kindTable = [WireKinds]KindInfo{
 	53: {Kind: "enforce_module", Family: FamilyEnforce, Record: true},
 	54: {Kind: "exec_hold", Family: FamilyEnforce, Record: true}, // a binary stopped until user space hashes it
 	55: {Kind: "enforce_lsm", Family: FamilyEnforce, Record: true},
+
+	60: {Kind: KindOOMKill, Family: FamilyObserve, Output: true, Rule: true, Icon: "💀", Label: "oom_kill", Doc: "oom_kill"},
 }
 
 // KindOfWire is the row of wire number w, and whether there is one. It is

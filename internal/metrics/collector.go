@@ -18,6 +18,10 @@ type Sources struct {
 	// BPFStats says the agent holds BPF run-time statistics on (the
 	// sysctl does not show what BPF_ENABLE_STATS switched on).
 	BPFStats bool
+	// Observe, when set, are the performance observers' figures.
+	Observe Observations
+	// MaxSeries caps the observers' series (0: DefaultMaxSeries).
+	MaxSeries int
 	// PodLabels are the pod labels alerts_total and enforcement_total
 	// carry; the Outputs must count alerts with the same (the fan-out's
 	// AlertLabels).
@@ -33,11 +37,12 @@ type Sources struct {
 type Collector struct {
 	src  Sources
 	desc descs
+	cap  *SeriesCap
 }
 
 // NewCollector reads from src.
 func NewCollector(src Sources) *Collector {
-	return &Collector{src: src, desc: newDescs(src.PodLabels)}
+	return &Collector{src: src, desc: newDescs(src.PodLabels), cap: &SeriesCap{Max: src.MaxSeries}}
 }
 
 // Describe sends every metric's description.
@@ -64,6 +69,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if o := c.src.Outputs; o != nil {
 		c.collectOutputs(ch, o.Stats(), o.Alerts(), drops)
+	}
+	if o := c.src.Observe; o != nil {
+		c.collectObserve(ch, o.ObserveSnapshot())
 	}
 	if s := c.src.Streams; s != nil {
 		st := s.StreamStats()

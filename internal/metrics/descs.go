@@ -29,6 +29,7 @@ type descs struct {
 	execHolds, packetsDropped, packetBytesDropped             *prometheus.Desc
 	intelHits, intelHashed, intelHashDropped                  *prometheus.Desc
 	kube                                                      kubeDescs
+	observe                                                   observeDescs
 }
 
 type declared struct {
@@ -125,6 +126,9 @@ func newDescs(pod output.PodLabels) descs {
 		sinkErrors: n("sink_errors_total", "Writes and flushes the pipeline's sink (the fan-out) refused; each output's own failures are vigil_output_errors_total."),
 	}
 	d.kube = newKubeDescs(n)
+	d.observe = newObserveDescs(n, func(name, help string, labels ...string) *prometheus.Desc {
+		return declare(dto.MetricType_HISTOGRAM, name, help, labels)
+	}, pod)
 	d.declared = made
 	return d
 }

@@ -68,6 +68,7 @@ func sources() Sources {
 				{Rule: "q", Severity: event.SeverityLow, Action: event.ActionAlert, Count: 5},
 			},
 		},
+		Observe: observations{fullObserveSnapshot()},
 	}
 }
 

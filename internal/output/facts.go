@@ -79,6 +79,10 @@ func facts(ev *event.Event) []string {
 	case ev.BPF != nil:
 		b := ev.BPF
 		add(b.Command, b.ProgType, b.ProgName, b.AttachType, b.Target)
+	case ev.OOM != nil:
+		o := ev.OOM
+		add("victim "+o.Comm, "total_vm="+strconv.FormatUint(o.TotalVMBytes>>10, 10)+"kB",
+			"trigger "+strconv.FormatUint(uint64(o.TriggerPID), 10)+" "+o.TriggerComm)
 	case ev.Syscall != nil && ev.Kind != event.KindProcessExec:
 		// kexec_load, userfaultfd, personality: the call is all there is
 		add(call(ev.Syscall))

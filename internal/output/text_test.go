@@ -115,6 +115,9 @@ func samples() map[event.Kind]sample {
 		event.KindKexecLoad:   priv(event.KindKexecLoad, func(e *event.Event) { e.Syscall.Name = "kexec_file_load" }, "kexec_file_load(262144)"),
 		event.KindUserfaultfd: priv(event.KindUserfaultfd, func(e *event.Event) { e.Syscall.Name = "userfaultfd" }, "userfaultfd(262144)"),
 		event.KindPersonality: priv(event.KindPersonality, func(e *event.Event) { e.Syscall.Name = "personality" }, "personality(262144)"),
+		event.KindOOMKill: with(event.KindOOMKill, func(e *event.Event) {
+			e.OOM = &event.OOM{Comm: "java", TotalVMBytes: 8 << 30, TriggerPID: 1240, TriggerComm: "java"}
+		}, "victim java", "total_vm=8388608kB", "trigger 1240 java"),
 	}
 }
 

@@ -14,10 +14,15 @@ import (
 // links, ring buffer readers and sockets all show up here. Use it as
 //
 //	func TestMain(m *testing.M) { testenv.Main(m) }
-func Main(m *testing.M) {
+func Main(m *testing.M) { MainFunc(m.Run) }
+
+// MainFunc is Main with run in place of m.Run: a wrapper that runs the
+// tests and more, such as kubelab.Run, which stops the package's shared
+// lab after them (before the descriptors are counted).
+func MainFunc(run func() int) {
 	warmUpNetpoller()
 	before := openFDs()
-	code := m.Run()
+	code := run()
 	if code == 0 {
 		if leaked := waitForFDs(before, 2*time.Second); len(leaked) > 0 {
 			fmt.Fprintf(os.Stderr, "FAIL: the tests leaked %d file descriptors:\n  %s\n",

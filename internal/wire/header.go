@@ -33,6 +33,8 @@ const (
 	EnforceModule = uint16(wireRecordKindKIND_ENFORCE_MODULE)
 	ExecHold      = uint16(wireRecordKindKIND_EXEC_HOLD)
 	EnforceLSM    = uint16(wireRecordKindKIND_ENFORCE_LSM)
+
+	OOMKill = uint16(wireRecordKindKIND_OOM_KILL)
 )
 
 // KindCount bounds the wire kinds (KIND_COUNT): the loss counters keep

@@ -78,6 +78,7 @@ const (
 	wireRecordKindKIND_ENFORCE_MODULE    wireRecordKind = 53
 	wireRecordKindKIND_EXEC_HOLD         wireRecordKind = 54
 	wireRecordKindKIND_ENFORCE_LSM       wireRecordKind = 55
+	wireRecordKindKIND_OOM_KILL          wireRecordKind = 60
 	wireRecordKindKIND_COUNT             wireRecordKind = 64
 )
 

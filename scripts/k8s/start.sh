@@ -66,6 +66,16 @@ if [ "$mode" = cluster ]; then
 		kernel.keys.root_maxkeys kernel.keys.root_maxbytes net.ipv4.ip_forward net.ipv6.conf.all.forwarding; do
 		v=$(sysctl -n "$s" 2>/dev/null) && echo "$s=$v"
 	done >"$K8S_RUN/sysctl.orig"
+	# bpffs at /sys/fs/bpf, as a shared mount: a pod's Bidirectional
+	# mount of it (the vigil chart's) needs one, or containerd refuses the
+	# container; systemd makes every mount shared, this host may not have
+	# (stop.sh makes it private again if it was; a bpffs mounted here
+	# stays, as .ci/run mounts it: unmounting would drop others' pins)
+	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+	if ! grep -qE '^[0-9]+ [0-9]+ [0-9:]+ / /sys/fs/bpf .* shared:[0-9]+' /proc/self/mountinfo; then
+		mount --make-shared /sys/fs/bpf
+		echo "private" >"$K8S_RUN/bpffs.orig"
+	fi
 	"$HERE/containerd-config.sh"
 	k8s_daemon containerd "$(command -v containerd)" --config "$K8S_CD/config.toml"
 	ctr=(ctr --address "$K8S_CRI_SOCKET" -n k8s.io)
@@ -148,6 +158,9 @@ clusterDomain: cluster.local
 clusterDNS: [10.0.0.10]
 podCIDR: $K8S_POD_CIDR
 rotateCertificates: false
+# ConfigMap volumes are refreshed at each pod sync: every 10 s rather than
+# the default minute, so that a test of a ConfigMap change waits less
+syncFrequency: 10s
 serializeImagePulls: false
 evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}
 imageGCHighThresholdPercent: 99

@@ -91,6 +91,11 @@ if command -v iptables >/dev/null; then
 	done
 fi
 
+# /sys/fs/bpf as start.sh found it
+if [ -f "$K8S_RUN/bpffs.orig" ]; then
+	mount --make-private /sys/fs/bpf && echo "made /sys/fs/bpf private again"
+	rm -f "$K8S_RUN/bpffs.orig"
+fi
 if [ -f "$K8S_RUN/sysctl.orig" ]; then
 	while IFS='=' read -r k v; do sysctl -qw "$k=$v"; done <"$K8S_RUN/sysctl.orig"
 	rm -f "$K8S_RUN/sysctl.orig"

@@ -38,6 +38,12 @@ type Options struct {
 	Version string    // the org.opencontainers.image.version label
 	Epoch   time.Time // every date in the image
 	Arch    string    // GOARCH of the binary
+	// CABundle, when set, is the PEM bundle of CAs installed as
+	// /etc/ssl/certs/ca-certificates.crt, where Go's crypto/x509 finds the
+	// system pool (https webhooks, syslog over TLS); `make image` takes
+	// Debian's (package ca-certificates), so the image is reproducible for
+	// one version of that package.
+	CABundle []byte
 }
 
 func main() {
@@ -47,12 +53,18 @@ func main() {
 	version := flag.String("version", "dev", "version label")
 	epoch := flag.Int64("epoch", 0, "seconds since 1970 for every date in the image (SOURCE_DATE_EPOCH)")
 	arch := flag.String("arch", "amd64", "architecture of the binary")
+	caBundle := flag.String("ca-bundle", "", "PEM file of CAs to install as /etc/ssl/certs/ca-certificates.crt (none when empty)")
 	flag.Parse()
 	bin, err := os.ReadFile(*binary)
 	if err != nil {
 		fatal(err)
 	}
 	opts := Options{Binary: bin, Tag: *tag, Version: *version, Epoch: time.Unix(*epoch, 0).UTC(), Arch: *arch}
+	if *caBundle != "" {
+		if opts.CABundle, err = os.ReadFile(*caBundle); err != nil {
+			fatal(err)
+		}
+	}
 	id, err := Write(*out, opts)
 	if err != nil {
 		fatal(err)
@@ -145,6 +157,14 @@ type entry struct {
 func rootfs(o Options) ([]byte, error) {
 	entries := []entry{
 		{name: "etc/", mode: 0o755, dir: true},
+	}
+	if o.CABundle != nil {
+		entries = append(entries,
+			entry{name: "etc/ssl/", mode: 0o755, dir: true},
+			entry{name: "etc/ssl/certs/", mode: 0o755, dir: true},
+			entry{name: "etc/ssl/certs/ca-certificates.crt", mode: 0o644, data: o.CABundle})
+	}
+	entries = append(entries, []entry{
 		{name: "etc/vigil/", mode: 0o755, dir: true},
 		{name: "etc/vigil/policies.d/", mode: 0o755, dir: true},
 		{name: "etc/vigil/rules.d/", mode: 0o755, dir: true},
@@ -157,7 +177,7 @@ func rootfs(o Options) ([]byte, error) {
 		{name: "var/", mode: 0o755, dir: true},
 		{name: "var/lib/", mode: 0o755, dir: true},
 		{name: "var/lib/vigil/", mode: 0o700, dir: true},
-	}
+	}...)
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, e := range entries {

@@ -14,7 +14,7 @@ import (
 
 func testOptions() Options {
 	return Options{Binary: []byte("#!fake vigil binary\n"), Tag: "vigil:test", Version: "v0-test",
-		Epoch: time.Unix(1796000000, 0).UTC(), Arch: "amd64"}
+		Epoch: time.Unix(1796000000, 0).UTC(), Arch: "amd64", CABundle: []byte("-----BEGIN CERTIFICATE-----\nfake\n")}
 }
 
 // Two builds of the same input are the same bytes: the image is
@@ -77,7 +77,7 @@ func TestImageContent(t *testing.T) {
 	}
 	defer rc.Close()
 	tr := tar.NewReader(rc)
-	found := false
+	found, ca := false, false
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -93,6 +93,13 @@ func TestImageContent(t *testing.T) {
 			data, _ := io.ReadAll(tr)
 			found = bytes.Equal(data, testOptions().Binary) && h.Mode == 0o755
 		}
+		if h.Name == "etc/ssl/certs/ca-certificates.crt" {
+			data, _ := io.ReadAll(tr)
+			ca = bytes.Equal(data, testOptions().CABundle) && h.Mode == 0o644
+		}
+	}
+	if !ca {
+		t.Error("etc/ssl/certs/ca-certificates.crt missing, changed or not 0644")
 	}
 	if !found {
 		t.Error("usr/bin/vigil missing, changed or not 0755")

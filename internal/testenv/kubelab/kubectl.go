@@ -208,3 +208,33 @@ func (l *Lab) Stop() {
 		l.tb.Fatalf("kubelab: stop: %v\n%s", err, out)
 	}
 }
+
+// ImportImage imports an image archive (OCI layout or docker-archive, as
+// `make image` writes) into the node's containerd, where pods find it
+// without a registry (imagePullPolicy Never or IfNotPresent).
+func (l *Lab) ImportImage(archive string) {
+	l.tb.Helper()
+	if l.CRISocket == "" {
+		l.tb.Fatal("kubelab: ImportImage needs a Cluster lab")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "ctr", "--address", l.CRISocket, "-n", "k8s.io", "image", "import", archive).CombinedOutput()
+	if err != nil {
+		l.tb.Fatalf("ctr image import %s: %v: %s", archive, err, out)
+	}
+}
+
+// BuildImage packs the directory rootfs into a one-layer image named ref
+// (scripts/k8s/mkimage.sh) whose command is cmd, and imports it.
+func (l *Lab) BuildImage(rootfs, ref string, cmd ...string) {
+	l.tb.Helper()
+	archive := filepath.Join(l.tb.TempDir(), "image.tar")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	args := append([]string{filepath.Join(l.c.scripts, "mkimage.sh"), rootfs, ref, archive}, cmd...)
+	if out, err := exec.CommandContext(ctx, "bash", args...).CombinedOutput(); err != nil {
+		l.tb.Fatalf("mkimage %s: %v: %s", ref, err, out)
+	}
+	l.ImportImage(archive)
+}

@@ -64,6 +64,7 @@ func TestCluster(t *testing.T) {
 	}
 	unlock := relock(t, env["VIGIL_K8S_STATE"])
 	before := sysctls(t)
+	bpffsBefore := bpffsPropagation(t)
 	// the fixed paths outside the state dir that the kubelet, containerd
 	// and kubectl write to
 	outside := []string{"/var/lib/kubelet", "/var/log/containers", "/run/containerd", "/var/lib/cni", os.Getenv("HOME") + "/.kube"}
@@ -75,6 +76,9 @@ func TestCluster(t *testing.T) {
 	unlock()
 	lab := Cluster(t)
 	pids := labPIDs(t, lab)
+	if p := bpffsPropagation(t); p != "shared" {
+		t.Errorf("/sys/fs/bpf is %s while the lab runs; want shared (Bidirectional mounts need it)", p)
+	}
 	if lab.CRISocket == "" || lab.NodeName == "" || lab.BusyboxImage == "" {
 		t.Fatalf("lab: %+v", *lab)
 	}
@@ -149,6 +153,9 @@ spec:
 	assertNothingLeft(t, lab, pids)
 	if after := sysctls(t); after != before {
 		t.Errorf("sysctls changed:\nbefore %s\nafter  %s", before, after)
+	}
+	if after := bpffsPropagation(t); bpffsBefore != "absent" && after != bpffsBefore {
+		t.Errorf("/sys/fs/bpf was %s before the lab and is %s after", bpffsBefore, after)
 	}
 	for _, d := range outside {
 		if _, err := os.Stat(d); err == nil && !existed[d] {
@@ -276,4 +283,31 @@ func TestParseEnv(t *testing.T) {
 	if env["A"] != "1" || env["B"] != "x=y" || env["C"] != "" || len(env) != 3 {
 		t.Fatalf("parseEnv: %v", env)
 	}
+}
+
+// bpffsPropagation is "shared" or "private" for the mount at /sys/fs/bpf,
+// "absent" without one.
+func bpffsPropagation(t *testing.T) string {
+	t.Helper()
+	raw, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prop := "absent"
+	for _, line := range strings.Split(string(raw), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 7 || f[4] != "/sys/fs/bpf" {
+			continue
+		}
+		prop = "private" // the last mount there is the one seen
+		for _, opt := range f[6:] {
+			if opt == "-" {
+				break
+			}
+			if strings.HasPrefix(opt, "shared:") {
+				prop = "shared"
+			}
+		}
+	}
+	return prop
 }

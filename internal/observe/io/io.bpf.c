@@ -1,0 +1,98 @@
+//go:build ignore
+
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The I/O observer: block I/O latency histogram, bytes and operations by
+ * read and write per cgroup v2.
+ *
+ * A request is charged to the task that started it (block_io_start runs in
+ * the submitter's context as the bio becomes a request); its latency runs
+ * from block_rq_issue (handed to the driver) to block_rq_complete, which
+ * may run in interrupt context. Requests are followed by address in a
+ * hash: a request's address is one of its queue's tags, reused, so an
+ * entry a missed completion leaves behind is overwritten, not leaked.
+ * Writeback is started by kernel threads and charged to their cgroup
+ * (the root): the bio's blkcg would name the writer's, but on a hybrid
+ * host that is a v1 cgroup whose id does not match the v2 ones.
+ */
+#include "common.bpf.h"
+#include "observe.bpf.h"
+#include "io.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define REQ_OP_MASK 0xff /* (1 << REQ_OP_BITS) - 1 in blk_types.h */
+
+struct pending {
+	__u64 cgroup;
+	__u64 issued; /* 0 until block_rq_issue */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 4096); /* the loader sets the real size */
+	__type(key, __u64);
+	__type(value, struct io_stats);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct pending);
+} pending SEC(".maps");
+
+const struct io_stats zero_io_stats = {};
+
+static __always_inline void start(struct request *rq, __u64 issued)
+{
+	__u64 key = (__u64)rq;
+	struct pending p = { .cgroup = bpf_get_current_cgroup_id(), .issued = issued };
+
+	if (bpf_map_update_elem(&pending, &key, &p, BPF_ANY))
+		obs_lose(OBS_LOSS_PENDING_FULL);
+}
+
+SEC("tp_btf/block_io_start")
+int BPF_PROG(block_io_start, struct request *rq)
+{
+	start(rq, 0);
+	return 0;
+}
+
+SEC("tp_btf/block_rq_issue")
+int BPF_PROG(block_rq_issue, struct request *rq)
+{
+	__u64 key = (__u64)rq;
+	struct pending *p = bpf_map_lookup_elem(&pending, &key);
+
+	if (p)
+		p->issued = bpf_ktime_get_ns();
+	else /* not seen starting (passthrough, or loaded mid-flight) */
+		start(rq, bpf_ktime_get_ns());
+	return 0;
+}
+
+SEC("tp_btf/block_rq_complete")
+int BPF_PROG(block_rq_complete, struct request *rq, blk_status_t error, unsigned int nr_bytes)
+{
+	__u64 key = (__u64)rq, now = bpf_ktime_get_ns();
+	struct pending *p = bpf_map_lookup_elem(&pending, &key);
+	__u32 op = rq->cmd_flags & REQ_OP_MASK;
+	struct io_stats *st;
+
+	if (!p)
+		return 0;
+	if (p->issued && (op == REQ_OP_READ || op == REQ_OP_WRITE)) {
+		st = obs_stats(&stats, p->cgroup, &zero_io_stats);
+		if (st) {
+			if (now > p->issued)
+				obs_observe(&st->latency, now - p->issued);
+			/* the verifier wants the index bounded: op is 0 or 1 here */
+			st->bytes[op & 1] += nr_bytes;
+			st->ops[op & 1] += 1;
+		}
+	}
+	bpf_map_delete_elem(&pending, &key);
+	return 0;
+}

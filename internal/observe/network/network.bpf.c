@@ -1,0 +1,119 @@
+//go:build ignore
+
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The network observer: TCP round-trip time and connect latency histograms,
+ * retransmits and resets per cgroup v2.
+ *
+ * Every hook here may run in softirq context, where current is whichever
+ * task the packet interrupted, so a socket is charged to the cgroup it
+ * was created in (sk_cgrp_data), never to current. An accepted socket
+ * inherits its listener's.
+ */
+#include "common.bpf.h"
+#include "observe.bpf.h"
+#include "network.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 4096); /* the loader sets the real size */
+	__type(key, __u64);
+	__type(value, struct net_stats);
+} stats SEC(".maps");
+
+/* When each connecting socket sent its SYN, by socket address. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u64);
+} syn_sent SEC(".maps");
+
+const struct net_stats zero_net_stats = {};
+
+static __always_inline struct net_stats *sock_stats(const struct sock *sk)
+{
+	__u64 id = sock_cgroup_id(sk);
+
+	return id ? obs_stats(&stats, id, &zero_net_stats) : NULL;
+}
+
+SEC("tp_btf/tcp_probe")
+int BPF_PROG(tcp_probe, struct sock *sk, const struct sk_buff *skb)
+{
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	__u32 srtt = BPF_CORE_READ(tp, srtt_us) >> 3; /* stored as 8 x srtt */
+	struct net_stats *st;
+
+	if (!srtt)
+		return 0;
+	st = sock_stats(sk);
+	if (st)
+		obs_observe(&st->rtt, (__u64)srtt * 1000);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(inet_sock_set_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	__u64 key = (__u64)sk, now, *sent;
+	struct net_stats *st;
+
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	if (newstate == TCP_SYN_SENT) {
+		now = bpf_ktime_get_ns();
+		if (bpf_map_update_elem(&syn_sent, &key, &now, BPF_ANY))
+			obs_lose(OBS_LOSS_PENDING_FULL);
+		return 0;
+	}
+	if (oldstate != TCP_SYN_SENT)
+		return 0;
+	sent = bpf_map_lookup_elem(&syn_sent, &key);
+	if (!sent)
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (newstate == TCP_ESTABLISHED && now > *sent) {
+		st = sock_stats(sk);
+		if (st)
+			obs_observe(&st->connect, now - *sent);
+	}
+	bpf_map_delete_elem(&syn_sent, &key);
+	return 0;
+}
+
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(tcp_retransmit_skb, const struct sock *sk)
+{
+	struct net_stats *st = sock_stats(sk);
+
+	if (st)
+		st->retransmits += 1;
+	return 0;
+}
+
+/* A reset sent for a segment that matched no socket has no sk: nobody's. */
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(tcp_send_reset, const struct sock *sk)
+{
+	struct net_stats *st;
+
+	if (!sk)
+		return 0;
+	st = sock_stats(sk);
+	if (st)
+		st->resets += 1;
+	return 0;
+}
+
+SEC("tp_btf/tcp_receive_reset")
+int BPF_PROG(tcp_receive_reset, struct sock *sk)
+{
+	struct net_stats *st = sock_stats(sk);
+
+	if (st)
+		st->resets += 1;
+	return 0;
+}
