@@ -37,7 +37,7 @@ run: build
 # scripts/test-deps.sh checks (under CI=true: installs) what they need.
 test: $(HELM)
 	@scripts/test-deps.sh
-	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -timeout 30m ./...
 
 # The Kubernetes lab (internal/testenv/kubelab, scripts/k8s): etcd,
 # kube-apiserver, kubectl, kubelet, controller manager and scheduler built
