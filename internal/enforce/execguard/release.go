@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"unsafe"
 
+	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
 	"github.com/vigil-sec/vigil/internal/enforce/pidfd"
@@ -70,4 +73,50 @@ func (g *Guard) Prune() (int, error) {
 		n++
 	}
 	return n, errors.Join(errs...)
+}
+
+// continueOldHolds continues the processes an agent of an earlier version
+// left held in an exec_held whose entries carry no expiry timer (values of
+// the old size): pinned.Load unpins such a map as incompatible, after
+// which nothing would find them. Each entry is deleted before its SIGCONT,
+// so that the old SIGCONT guard, still attached, lets it through; a pid
+// that names another process by now is left alone.
+func continueOldHolds(dir string) error {
+	m, err := ebpf.LoadPinnedMap(filepath.Join(dir, "exec_held"), nil)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("old exec_held: %w", err)
+	}
+	defer func() { _ = m.Close() }() // read and deleted from only
+	info, err := m.Info()
+	if err != nil {
+		return fmt.Errorf("old exec_held: %w", err)
+	}
+	if info.ValueSize != uint32(unsafe.Sizeof(execguardHeldExec{})) ||
+		info.ValueSize == uint32(unsafe.Sizeof(execguardHeldSlot{})) {
+		return nil // this version's map, or one unknown: leave it to pinned.Load
+	}
+	var (
+		tgid  uint32
+		h     execguardHeldExec
+		holds []Hold
+	)
+	it := m.Iterate()
+	for it.Next(&tgid, &h) {
+		holds = append(holds, holdOf(tgid, h))
+	}
+	errs := []error{it.Err()}
+	for _, h := range holds {
+		if err := m.Delete(h.PID); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			errs = append(errs, fmt.Errorf("old exec_held: %w", err))
+			continue
+		}
+		err := pidfd.Signal(h.PID, h.StartTime, 0, unix.SIGCONT)
+		if err != nil && !errors.Is(err, ErrGone) {
+			errs = append(errs, fmt.Errorf("continue %d: %w", h.PID, err))
+		}
+	}
+	return errors.Join(errs...)
 }
