@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/enforce/enforcetest"
 	"github.com/vigil-sec/vigil/internal/enforce/pinned"
+	"github.com/vigil-sec/vigil/internal/testenv"
 )
 
 // beatAgent is the helper that plays the agent's liveness: it keeps the
@@ -57,28 +57,13 @@ func (h *harness) startAgent() *exec.Cmd {
 	return cmd
 }
 
-// procState is the state letter of /proc/PID/stat ("T" stopped), or ""
-// once the process is gone.
-func procState(pid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return ""
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')') // comm may hold spaces and parentheses
-	if i < 0 || i+2 >= len(s) {
-		return ""
-	}
-	return s[i+2 : i+3]
-}
-
 // awaitState polls until pid is in state want, or fails after a long time.
 func awaitState(t *testing.T, pid int, want string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
-	for procState(pid) != want {
+	for testenv.ProcState(pid) != want {
 		if time.Now().After(deadline) {
-			t.Fatalf("pid %d in state %q, want %q", pid, procState(pid), want)
+			t.Fatalf("pid %d in state %q, want %q", pid, testenv.ProcState(pid), want)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -89,7 +74,7 @@ func awaitState(t *testing.T, pid int, want string) {
 func awaitNotStopped(t *testing.T, pid int) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
-	for procState(pid) == "T" {
+	for testenv.ProcState(pid) == "T" {
 		if time.Now().After(deadline) {
 			t.Fatalf("pid %d still stopped", pid)
 		}
@@ -171,7 +156,7 @@ func TestHoldWaitsForLiveAgent(t *testing.T) {
 	awaitState(t, p.PID(), "T")
 	// not a synchronisation: a look, after the timer had several turns
 	time.Sleep(4 * time.Second)
-	if s := procState(p.PID()); s != "T" {
+	if s := testenv.ProcState(p.PID()); s != "T" {
 		t.Fatalf("held process with a live agent in state %q, want still stopped", s)
 	}
 	if err := h.guard.Release(hold, false); err != nil {
