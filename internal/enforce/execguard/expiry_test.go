@@ -173,3 +173,26 @@ func TestHoldWaitsForLiveAgent(t *testing.T) {
 		t.Errorf("expiry stats %+v, want no hold expired while the agent lived", st)
 	}
 }
+
+// TestContinueHeldOnUninstall: removing the pins drops the hold timers
+// with exec_held, so ContinueHeld (run first by enforce.Uninstall)
+// continues what is held, through the SIGCONT guard.
+func TestContinueHeldOnUninstall(t *testing.T) {
+	h := newHarness(t)
+	bin := h.copyBinary("unknown")
+	h.Scope(0, 1<<policyHold)
+	h.heartbeat()
+
+	p, marker := h.start(bin)
+	h.nextHold(p.PID())
+	awaitState(t, p.PID(), "T")
+	if err := ContinueHeld(h.Dir); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.wait(p, marker); !r.Success() || !r.ran() {
+		t.Fatalf("held process after ContinueHeld: %v, want continued and run", r)
+	}
+	if held, err := h.guard.Held(); err != nil || len(held) != 0 {
+		t.Errorf("held after ContinueHeld: %+v, %v; want none", held, err)
+	}
+}

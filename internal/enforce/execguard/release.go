@@ -75,42 +75,48 @@ func (g *Guard) Prune() (int, error) {
 	return n, errors.Join(errs...)
 }
 
-// continueOldHolds continues the processes an agent of an earlier version
-// left held in an exec_held whose entries carry no expiry timer (values of
-// the old size): pinned.Load unpins such a map as incompatible, after
-// which nothing would find them. Each entry is deleted before its SIGCONT,
-// so that the old SIGCONT guard, still attached, lets it through; a pid
-// that names another process by now is left alone.
-func continueOldHolds(dir string) error {
+// ContinueHeld continues every process held in the exec_held pinned in
+// dir, of this version's layout or the older one, for the removal of the
+// pins (vigil policy clear): the hold timers go with the map, and nothing
+// would continue them afterwards. Each entry is deleted before its
+// SIGCONT, so that the SIGCONT guard, still attached, lets it through; a
+// pid that names another process by now is left alone.
+func ContinueHeld(dir string) error { return continueHeld(dir, false) }
+
+// continueOldHolds is ContinueHeld for an exec_held of the older layout
+// only, whose entries carry no expiry timer: pinned.Load unpins such a map
+// as incompatible, after which nothing would find its processes.
+func continueOldHolds(dir string) error { return continueHeld(dir, true) }
+
+func continueHeld(dir string, oldOnly bool) error {
 	m, err := ebpf.LoadPinnedMap(filepath.Join(dir, "exec_held"), nil)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("old exec_held: %w", err)
+		return fmt.Errorf("exec_held: %w", err)
 	}
 	defer func() { _ = m.Close() }() // read and deleted from only
 	info, err := m.Info()
 	if err != nil {
-		return fmt.Errorf("old exec_held: %w", err)
+		return fmt.Errorf("exec_held: %w", err)
 	}
-	if info.ValueSize != uint32(unsafe.Sizeof(execguardHeldExec{})) ||
-		info.ValueSize == uint32(unsafe.Sizeof(execguardHeldSlot{})) {
-		return nil // this version's map, or one unknown: leave it to pinned.Load
+	var holds []Hold
+	switch info.ValueSize {
+	case uint32(unsafe.Sizeof(execguardHeldExec{})):
+		holds, err = iterateHeld(m, func(h execguardHeldExec) execguardHeldExec { return h })
+	case uint32(unsafe.Sizeof(execguardHeldSlot{})):
+		if oldOnly {
+			return nil
+		}
+		holds, err = iterateHeld(m, func(s execguardHeldSlot) execguardHeldExec { return s.Held })
+	default:
+		return nil // a layout this version does not know: leave it to pinned.Load
 	}
-	var (
-		tgid  uint32
-		h     execguardHeldExec
-		holds []Hold
-	)
-	it := m.Iterate()
-	for it.Next(&tgid, &h) {
-		holds = append(holds, holdOf(tgid, h))
-	}
-	errs := []error{it.Err()}
+	errs := []error{err}
 	for _, h := range holds {
 		if err := m.Delete(h.PID); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
-			errs = append(errs, fmt.Errorf("old exec_held: %w", err))
+			errs = append(errs, fmt.Errorf("exec_held: %w", err))
 			continue
 		}
 		err := pidfd.Signal(h.PID, h.StartTime, 0, unix.SIGCONT)
@@ -119,4 +125,21 @@ func continueOldHolds(dir string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// iterateHeld lists the holds of an exec_held whose values are V.
+func iterateHeld[V any](m *ebpf.Map, held func(V) execguardHeldExec) ([]Hold, error) {
+	var (
+		tgid  uint32
+		v     V
+		holds []Hold
+	)
+	it := m.Iterate()
+	for it.Next(&tgid, &v) {
+		holds = append(holds, holdOf(tgid, held(v)))
+	}
+	if err := it.Err(); err != nil {
+		return holds, fmt.Errorf("iterate exec_held: %w", err)
+	}
+	return holds, nil
 }
