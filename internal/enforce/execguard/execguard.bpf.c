@@ -34,7 +34,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* A hold's timer looks at the heartbeat this often while the agent lives;
  * a signal it could not send from where it ran is tried again this soon. */
 #define HOLD_CHECK_NS (1000000000ULL)
-#define HOLD_RETRY_NS (20000000ULL)
+#define HOLD_RETRY_NS (1000000ULL)
 
 /* task_works entries looked at for a #! script's file (see execguard_script) */
 #define SCRIPT_WORKS_MAX 8
