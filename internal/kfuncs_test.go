@@ -17,7 +17,7 @@ import (
 // sensors load without bpf_rdonly_cast (bpf/lib/path.bpf.h walks paths
 // for them with bpf_probe_read_kernel).
 var kfuncsCalled = map[string][]string{
-	"enforce/execguard": {"bpf_send_signal_task"},
+	"enforce/execguard": {"bpf_send_signal_task", "bpf_task_from_pid", "bpf_task_release"},
 	"enforce/fileguard": {"bpf_rdonly_cast"},
 	"enforce/lsm":       nil,
 	"enforce/modguard":  {"bpf_rdonly_cast"},

@@ -9,9 +9,9 @@
  * |----------------------------------------------|-------|-----------------|--------------------------------------|
  * | bpf_rdonly_cast                              | 6.2   | bpf_rdonly_cast | file, network; fileguard, modguard   |
  * | bpf_iter_num_new, _next, _destroy            | 6.4   | bpf_iter_num    | file                                 |
- * | bpf_task_from_pid, bpf_task_release (weak)   | 6.2   | -               | privilege (ptrace targets)           |
+ * | bpf_task_from_pid, bpf_task_release (weak)   | 6.2   | -               | privilege (ptrace), execguard (hold) |
  * | bpf_task_from_vpid (weak)                    | 6.13  | -               | privilege (ptrace targets)           |
- * | bpf_send_signal_task (weak)                  | 6.13  | -               | execguard (kill a whole process)     |
+ * | bpf_send_signal_task (weak)                  | 6.13  | -               | execguard (kill; end a hold)         |
  *
  * Weak ones may be missing: the object still loads, and the caller tests
  * the symbol (a missing weak kfunc is 0) and does without; they are not

@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/vigil-sec/vigil/internal/config"
-	"github.com/vigil-sec/vigil/internal/enforce/pinned"
+	"github.com/vigil-sec/vigil/internal/enforce"
 	"github.com/vigil-sec/vigil/internal/kube"
 )
 
@@ -94,7 +94,7 @@ func releaseIfUninstalled(owner *kube.OwnerWatch, pinDir string, log *slog.Logge
 		log.Info("pinned enforcement kept for the next agent", "why", why, "dir", pinDir)
 		return nil
 	}
-	if err := pinned.Remove(pinDir); err != nil {
+	if err := enforce.Uninstall(pinDir); err != nil {
 		return fmt.Errorf("uninstall: remove the pinned enforcement: %w", err)
 	}
 	log.Info("pinned enforcement removed: the agent is uninstalled", "why", why, "dir", pinDir)

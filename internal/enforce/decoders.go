@@ -1,6 +1,8 @@
 package enforce
 
 import (
+	"errors"
+
 	"github.com/cilium/ebpf"
 
 	"github.com/vigil-sec/vigil/internal/enforce/execguard"
@@ -68,6 +70,8 @@ func (e *Enforcer) loaded() []loadedMech {
 
 // Uninstall removes every pin under dir: the enforcement programs detach
 // and their tables go. For `vigil policy clear` with no agent running.
+// Processes still held for hashing are continued first: their expiry
+// timers go with the tables.
 func Uninstall(dir string) error {
-	return pinned.Remove(dir)
+	return errors.Join(execguard.ContinueHeld(dir), pinned.Remove(dir))
 }

@@ -212,6 +212,16 @@ func (e *Enforcer) releaseLeftHolds() error {
 	if len(held) > 0 {
 		e.log.Info("released processes a previous agent left held", "count", len(held))
 	}
+	// what the kernel's hold timers did while no agent answered (counted
+	// since the pins were made, so across agents)
+	st, err := e.exec.Expiry()
+	if err != nil {
+		return err
+	}
+	if st.Expired > 0 {
+		e.log.Info("holds the kernel ended because no agent answered (since the pins were made)",
+			"expired", st.Expired, "retried_signals", st.Retried)
+	}
 	return nil
 }
 

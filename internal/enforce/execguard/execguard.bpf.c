@@ -23,12 +23,18 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define SIGKILL 9
 #define SIGCONT 18
 #define SIGSTOP 19
+#define CLOCK_BOOTTIME 7  /* include/uapi/linux/time.h */
 #define FMODE_EXEC 0x20	  /* f_mode, where older kernels mark exec opens */
 #define __FMODE_EXEC 0x20 /* f_flags, where 6.x marks them (open flag of do_open_execat) */
 
 /* A hold waits for the agent only while its heartbeat is this fresh, so a
  * dead agent never leaves processes stopped. */
 #define HOLD_HEARTBEAT_NS (3ULL * 1000000000ULL)
+
+/* A hold's timer looks at the heartbeat this often while the agent lives;
+ * a signal it could not send from where it ran is tried again this soon. */
+#define HOLD_CHECK_NS (1000000000ULL)
+#define HOLD_RETRY_NS (1000000ULL)
 
 /* task_works entries looked at for a #! script's file (see execguard_script) */
 #define SCRIPT_WORKS_MAX 8
@@ -61,15 +67,26 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } exec_known SEC(".maps");
 
-/* tgid → what holds it stopped; pinned so that a restarted agent finds
- * the processes its predecessor left stopped */
+/* tgid → what holds it stopped, with the timer that ends the hold if the
+ * agent does not; pinned so that a restarted agent finds the processes its
+ * predecessor left stopped */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
-	__type(value, struct held_exec);
+	__type(value, struct held_slot);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } exec_held SEC(".maps");
+
+/* what the hold timers did (enum hold_expiry_stat); pinned, so that the
+ * next agent learns what happened while none ran */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, HOLD_EXPIRY_STATS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} exec_hold_expiry SEC(".maps");
 
 /* inode___pre67: timestamps before they became i_*_sec/_nsec in 6.7 */
 struct inode___pre67 {
@@ -203,34 +220,120 @@ static __always_inline void kill_matched(struct task_struct *task, struct linux_
 	submit_fixed(r, sizeof(*r));
 }
 
+static __always_inline void count_expiry(__u32 stat)
+{
+	__u64 *n = bpf_map_lookup_elem(&exec_hold_expiry, &stat);
+
+	if (n)
+		*n += 1;
+}
+
+/*
+ * hold_expire is a hold's timer: it ends the hold in the kernel once the
+ * agent is gone, so that a dead agent never leaves a process stopped. While
+ * the heartbeat is fresh the agent answers the hold (Release deletes the
+ * entry, which cancels the timer), so the timer only looks again later.
+ * Once the heartbeat is stale the process is continued (fail open, as
+ * holding nothing without an agent is): the entry is marked so that
+ * execguard_cont lets this SIGCONT through, and deleted once it was sent.
+ * bpf_send_signal_task refuses to signal from where user memory is not
+ * mapped (the timer may run on an idle CPU or in ksoftirqd): such a refusal
+ * is counted and tried again soon.
+ */
+static int hold_expire(void *map, __u32 *key, struct held_slot *slot)
+{
+	struct enforce_state *cfg = enforce_cfg();
+
+	if (!slot->expiring && cfg &&
+	    bpf_ktime_get_boot_ns() - cfg->heartbeat_ns < HOLD_HEARTBEAT_NS) {
+		bpf_timer_start(&slot->timer, HOLD_CHECK_NS, 0);
+		return 0;
+	}
+	/* without the kfuncs (before 6.13) no expiry: hold() does not hold */
+	if (!ksym_exists(bpf_task_from_pid) || !ksym_exists(bpf_send_signal_task))
+		return 0;
+
+	struct task_struct *task = bpf_task_from_pid(*key);
+
+	if (!task) {
+		bpf_map_delete_elem(map, key); /* gone: nothing is stopped */
+		return 0;
+	}
+	if (BPF_CORE_READ(task, group_leader, start_boottime) != slot->held.start_time) {
+		bpf_task_release(task); /* the pid names another process now */
+		bpf_map_delete_elem(map, key);
+		return 0;
+	}
+	slot->expiring = 1;
+	long err = bpf_send_signal_task(task, SIGCONT, PIDTYPE_TGID, 0);
+
+	bpf_task_release(task);
+	if (err) {
+		count_expiry(HOLD_EXPIRE_RETRY);
+		bpf_timer_start(&slot->timer, HOLD_RETRY_NS, 0);
+		return 0;
+	}
+	count_expiry(HOLD_EXPIRED);
+	bpf_map_delete_elem(map, key);
+	return 0;
+}
+
+/* arm_expiry starts the timer of tgid's fresh exec_held entry. */
+static __always_inline bool arm_expiry(__u32 tgid)
+{
+	struct held_slot *s = bpf_map_lookup_elem(&exec_held, &tgid);
+
+	if (!s)
+		return false;
+	if (bpf_timer_init(&s->timer, &exec_held, CLOCK_BOOTTIME) ||
+	    bpf_timer_set_callback(&s->timer, hold_expire) ||
+	    bpf_timer_start(&s->timer, HOLD_CHECK_NS, 0))
+		return false;
+	return true;
+}
+
 /*
  * hold stops the current process and tells user space, which hashes the
  * binary and continues or kills it. Without a record user space would never
- * answer, so no record (or no room in exec_held) means no hold.
+ * answer, so no record (or no room in exec_held) means no hold; nor does a
+ * hold without the timer that ends it should the agent die.
  */
 static __always_inline void hold(struct task_struct *task, struct linux_binprm *bprm,
 				 const struct inode_key *key, const struct file_stamp *stamp,
 				 __u64 policies)
 {
 	__u32 tgid = BPF_CORE_READ(task, tgid);
-	struct held_exec h = {
-		.key = *key,
-		.stamp = *stamp,
-		.start_time = BPF_CORE_READ(task, group_leader, start_boottime),
-		.policies = policies,
-		.held_at = bpf_ktime_get_boot_ns(),
+	struct held_slot slot = {
+		.held =
+			{
+				.key = *key,
+				.stamp = *stamp,
+				.start_time = BPF_CORE_READ(task, group_leader, start_boottime),
+				.policies = policies,
+				.held_at = bpf_ktime_get_boot_ns(),
+			},
 	};
+
+	/* without the kfuncs the timer cannot end the hold: no hold */
+	if (!ksym_exists(bpf_task_from_pid) || !ksym_exists(bpf_send_signal_task))
+		return;
 
 	struct exec_hold *r = reserve_fixed(sizeof(*r), KIND_EXEC_HOLD);
 	if (!r)
 		return;
-	fill_hold(r, task, &h);
+	fill_hold(r, task, &slot.held);
 	r->filename_len = read_filename(r->filename, BPF_CORE_READ(bprm, filename), &r->flags,
 					KIND_EXEC_HOLD);
 
 	/* the entry goes in before the stop, so that the SIGCONT guard
 	 * (execguard_cont) covers the process from its first moment */
-	if (bpf_map_update_elem(&exec_held, &tgid, &h, BPF_ANY)) {
+	if (bpf_map_update_elem(&exec_held, &tgid, &slot, BPF_ANY)) {
+		count_drop(DROP_MAP_FULL, KIND_EXEC_HOLD);
+		bpf_ringbuf_discard(r, 0);
+		return;
+	}
+	if (!arm_expiry(tgid)) {
+		bpf_map_delete_elem(&exec_held, &tgid);
 		count_drop(DROP_MAP_FULL, KIND_EXEC_HOLD);
 		bpf_ringbuf_discard(r, 0);
 		return;
@@ -385,9 +488,14 @@ int BPF_PROG(execguard_cont, int sig, struct kernel_siginfo *info, struct task_s
 		return 0;
 
 	__u32 tgid = task->tgid;
-	struct held_exec *h = bpf_map_lookup_elem(&exec_held, &tgid);
+	struct held_slot *s = bpf_map_lookup_elem(&exec_held, &tgid);
 
-	if (!h || h->start_time != BPF_CORE_READ(task, group_leader, start_boottime))
+	if (!s || s->expiring)
+		return 0; /* not held, or continued by its expiry (hold_expire) */
+
+	struct held_exec *h = &s->held;
+
+	if (h->start_time != BPF_CORE_READ(task, group_leader, start_boottime))
 		return 0;
 	if (exempt(bpf_get_current_pid_tgid() >> 32))
 		return 0;

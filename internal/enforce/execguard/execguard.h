@@ -33,6 +33,25 @@ struct held_exec {
 	__u64 held_at;	  /* boot-clock ns when the process was stopped */
 };
 
+/*
+ * exec_held value: the hold and its expiry timer. The timer checks the
+ * agent's heartbeat and ends the hold on its own once the agent is gone
+ * (see hold_expire in execguard.bpf.c).
+ */
+struct held_slot {
+	struct held_exec held;
+	struct bpf_timer timer; /* kernel-only; reads as zero from user space */
+	__u32 expiring;		/* the timer is continuing the process: not a foreign SIGCONT */
+	__u32 pad;
+};
+
+/* exec_hold_expiry counters (per CPU), by index */
+enum hold_expiry_stat {
+	HOLD_EXPIRED = 0,      /* holds ended by the kernel: the agent was gone */
+	HOLD_EXPIRE_RETRY = 1, /* signals the timer could not send from where it ran; retried */
+	HOLD_EXPIRY_STATS = 2,
+};
+
 /* Flags of both records. */
 enum execg_flag {
 	EXECG_FILENAME_CUT = 1 << 0,  /* filename was longer than EXECG_FILENAME_MAX */

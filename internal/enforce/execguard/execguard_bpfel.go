@@ -95,6 +95,17 @@ type execguardHeldExec struct {
 	HeldAt    uint64
 }
 
+type execguardHeldSlot struct {
+	_     structs.HostLayout
+	Held  execguardHeldExec
+	Timer struct {
+		_      structs.HostLayout
+		Opaque [2]uint64
+	}
+	Expiring uint32
+	Pad      uint32
+}
+
 type execguardInodeKey struct {
 	_   structs.HostLayout
 	Ino uint64
@@ -118,6 +129,7 @@ const (
 	execguardMapEvents            = "events"
 	execguardMapExecDeny          = "exec_deny"
 	execguardMapExecHeld          = "exec_held"
+	execguardMapExecHoldExpiry    = "exec_hold_expiry"
 	execguardMapExecKnown         = "exec_known"
 	execguardMapExemptTgids       = "exempt_tgids"
 	execguardMapScopeCgroups      = "scope_cgroups"
@@ -181,15 +193,16 @@ type execguardProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type execguardMapSpecs struct {
-	Drops         *ebpf.MapSpec `ebpf:"drops"`
-	EnforceConfig *ebpf.MapSpec `ebpf:"enforce_config"`
-	EnforceHits   *ebpf.MapSpec `ebpf:"enforce_hits"`
-	Events        *ebpf.MapSpec `ebpf:"events"`
-	ExecDeny      *ebpf.MapSpec `ebpf:"exec_deny"`
-	ExecHeld      *ebpf.MapSpec `ebpf:"exec_held"`
-	ExecKnown     *ebpf.MapSpec `ebpf:"exec_known"`
-	ExemptTgids   *ebpf.MapSpec `ebpf:"exempt_tgids"`
-	ScopeCgroups  *ebpf.MapSpec `ebpf:"scope_cgroups"`
+	Drops          *ebpf.MapSpec `ebpf:"drops"`
+	EnforceConfig  *ebpf.MapSpec `ebpf:"enforce_config"`
+	EnforceHits    *ebpf.MapSpec `ebpf:"enforce_hits"`
+	Events         *ebpf.MapSpec `ebpf:"events"`
+	ExecDeny       *ebpf.MapSpec `ebpf:"exec_deny"`
+	ExecHeld       *ebpf.MapSpec `ebpf:"exec_held"`
+	ExecHoldExpiry *ebpf.MapSpec `ebpf:"exec_hold_expiry"`
+	ExecKnown      *ebpf.MapSpec `ebpf:"exec_known"`
+	ExemptTgids    *ebpf.MapSpec `ebpf:"exempt_tgids"`
+	ScopeCgroups   *ebpf.MapSpec `ebpf:"scope_cgroups"`
 }
 
 // execguardVariableSpecs contains global variables before they are loaded into the kernel.
@@ -222,15 +235,16 @@ func (o *execguardObjects) Close() error {
 //
 // It can be passed to loadExecguardObjects or ebpf.CollectionSpec.LoadAndAssign.
 type execguardMaps struct {
-	Drops         *ebpf.Map `ebpf:"drops"`
-	EnforceConfig *ebpf.Map `ebpf:"enforce_config"`
-	EnforceHits   *ebpf.Map `ebpf:"enforce_hits"`
-	Events        *ebpf.Map `ebpf:"events"`
-	ExecDeny      *ebpf.Map `ebpf:"exec_deny"`
-	ExecHeld      *ebpf.Map `ebpf:"exec_held"`
-	ExecKnown     *ebpf.Map `ebpf:"exec_known"`
-	ExemptTgids   *ebpf.Map `ebpf:"exempt_tgids"`
-	ScopeCgroups  *ebpf.Map `ebpf:"scope_cgroups"`
+	Drops          *ebpf.Map `ebpf:"drops"`
+	EnforceConfig  *ebpf.Map `ebpf:"enforce_config"`
+	EnforceHits    *ebpf.Map `ebpf:"enforce_hits"`
+	Events         *ebpf.Map `ebpf:"events"`
+	ExecDeny       *ebpf.Map `ebpf:"exec_deny"`
+	ExecHeld       *ebpf.Map `ebpf:"exec_held"`
+	ExecHoldExpiry *ebpf.Map `ebpf:"exec_hold_expiry"`
+	ExecKnown      *ebpf.Map `ebpf:"exec_known"`
+	ExemptTgids    *ebpf.Map `ebpf:"exempt_tgids"`
+	ScopeCgroups   *ebpf.Map `ebpf:"scope_cgroups"`
 }
 
 func (m *execguardMaps) Close() error {
@@ -241,6 +255,7 @@ func (m *execguardMaps) Close() error {
 		m.Events,
 		m.ExecDeny,
 		m.ExecHeld,
+		m.ExecHoldExpiry,
 		m.ExecKnown,
 		m.ExemptTgids,
 		m.ScopeCgroups,

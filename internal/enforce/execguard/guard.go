@@ -14,8 +14,10 @@
 // at sched_prepare_exec (see execguard_script).
 //
 // Holds fail open: the kernel holds only while the agent's heartbeat is
-// fresh, and an agent restarted after a crash finds the processes its
-// predecessor left stopped in exec_held (Held). A held process continued by
+// fresh, each hold carries a kernel timer (hold_expire) that continues the
+// process once the heartbeat has gone stale, so a dead agent never leaves
+// it stopped (Expiry counts those), and an agent restarted before then
+// finds the processes its predecessor left stopped in exec_held (Held). A held process continued by
 // anyone else is killed (execguard_cont); the kill is deferred by the
 // kernel, so the process may run a few instructions first. A stopped child
 // is reported to its parent's wait(WUNTRACED): job-control shells show a
@@ -71,6 +73,11 @@ func Load(opts Options) (*Guard, error) {
 	copts, err := bpfload.Prepare(opts.Ring, spec, nil)
 	if err != nil {
 		return nil, err
+	}
+	// before pinned.Load unpins an older exec_held, whose processes
+	// would stay stopped with nothing to find them
+	if err := continueOldHolds(dir); err != nil {
+		return nil, fmt.Errorf("exec guard: %w", err)
 	}
 	g := &Guard{dir: dir}
 	if err := pinned.Load(dir, spec, copts, &g.objs); err != nil {

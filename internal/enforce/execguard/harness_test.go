@@ -24,11 +24,15 @@ const (
 	helperEnv    = "VIGIL_EXECGUARD_MARKER"
 	helperMode   = "VIGIL_EXECGUARD_MODE"
 	helperTarget = "VIGIL_EXECGUARD_TARGET"
+	helperPins   = "VIGIL_EXECGUARD_PINS"
 )
 
 func TestMain(m *testing.M) { enforcetest.Main(m, helperEnv, runHelper) }
 
 func runHelper(marker string) int {
+	if os.Getenv(helperMode) == "beat" {
+		return beatAgent(os.Getenv(helperPins))
+	}
 	if os.Getenv(helperMode) == "exec-after-line" {
 		if err := enforcetest.AwaitGate(); err != nil {
 			fmt.Fprintln(os.Stderr, "helper: read:", err)

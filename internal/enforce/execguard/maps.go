@@ -75,12 +75,12 @@ func (g *Guard) ForgetKnown(key InodeKey) error {
 func (g *Guard) Held() ([]Hold, error) {
 	var (
 		tgid  uint32
-		h     execguardHeldExec
+		s     execguardHeldSlot
 		holds []Hold
 	)
 	it := g.objs.ExecHeld.Iterate()
-	for it.Next(&tgid, &h) {
-		holds = append(holds, holdOf(tgid, h))
+	for it.Next(&tgid, &s) {
+		holds = append(holds, holdOf(tgid, s.Held))
 	}
 	if err := it.Err(); err != nil {
 		return nil, fmt.Errorf("iterate exec_held: %w", err)
@@ -95,20 +95,49 @@ func holdOf(tgid uint32, h execguardHeldExec) Hold {
 // forgetHeld deletes the exec_held entry of h, unless the entry has since
 // been replaced by a hold of another process that reuses the pid.
 func (g *Guard) forgetHeld(h Hold) error {
-	var cur execguardHeldExec
+	var cur execguardHeldSlot
 	if err := g.objs.ExecHeld.Lookup(h.PID, &cur); err != nil {
 		if errors.Is(err, ebpf.ErrKeyNotExist) {
 			return nil
 		}
 		return fmt.Errorf("exec_held: %w", err)
 	}
-	if cur.StartTime != h.StartTime {
+	if cur.Held.StartTime != h.StartTime {
 		return nil
 	}
 	if err := g.objs.ExecHeld.Delete(h.PID); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 		return fmt.Errorf("exec_held: %w", err)
 	}
 	return nil
+}
+
+// ExpiryStats is what the kernel's hold timers did since the map was
+// pinned (across agents): holds they ended because the agent was gone,
+// and signals they had to try again.
+type ExpiryStats struct {
+	Expired uint64
+	Retried uint64
+}
+
+// the indexes of exec_hold_expiry (enum hold_expiry_stat in execguard.h)
+const (
+	statExpired = 0
+	statRetried = 1
+)
+
+// Expiry sums the exec_hold_expiry counters over the CPUs.
+func (g *Guard) Expiry() (ExpiryStats, error) {
+	var st ExpiryStats
+	for idx, dst := range map[uint32]*uint64{statExpired: &st.Expired, statRetried: &st.Retried} {
+		var per []uint64
+		if err := g.objs.ExecHoldExpiry.Lookup(idx, &per); err != nil {
+			return st, fmt.Errorf("exec_hold_expiry: %w", err)
+		}
+		for _, n := range per {
+			*dst += n
+		}
+	}
+	return st, nil
 }
 
 // DenyMap is exec_deny, for the LSM tier, which reads the same table.

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"unsafe"
 
+	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
 	"github.com/vigil-sec/vigil/internal/enforce/pidfd"
@@ -70,4 +73,73 @@ func (g *Guard) Prune() (int, error) {
 		n++
 	}
 	return n, errors.Join(errs...)
+}
+
+// ContinueHeld continues every process held in the exec_held pinned in
+// dir, of this version's layout or the older one, for the removal of the
+// pins (vigil policy clear): the hold timers go with the map, and nothing
+// would continue them afterwards. Each entry is deleted before its
+// SIGCONT, so that the SIGCONT guard, still attached, lets it through; a
+// pid that names another process by now is left alone.
+func ContinueHeld(dir string) error { return continueHeld(dir, false) }
+
+// continueOldHolds is ContinueHeld for an exec_held of the older layout
+// only, whose entries carry no expiry timer: pinned.Load unpins such a map
+// as incompatible, after which nothing would find its processes.
+func continueOldHolds(dir string) error { return continueHeld(dir, true) }
+
+func continueHeld(dir string, oldOnly bool) error {
+	m, err := ebpf.LoadPinnedMap(filepath.Join(dir, "exec_held"), nil)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("exec_held: %w", err)
+	}
+	defer func() { _ = m.Close() }() // read and deleted from only
+	info, err := m.Info()
+	if err != nil {
+		return fmt.Errorf("exec_held: %w", err)
+	}
+	var holds []Hold
+	switch info.ValueSize {
+	case uint32(unsafe.Sizeof(execguardHeldExec{})):
+		holds, err = iterateHeld(m, func(h execguardHeldExec) execguardHeldExec { return h })
+	case uint32(unsafe.Sizeof(execguardHeldSlot{})):
+		if oldOnly {
+			return nil
+		}
+		holds, err = iterateHeld(m, func(s execguardHeldSlot) execguardHeldExec { return s.Held })
+	default:
+		return nil // a layout this version does not know: leave it to pinned.Load
+	}
+	errs := []error{err}
+	for _, h := range holds {
+		if err := m.Delete(h.PID); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			errs = append(errs, fmt.Errorf("exec_held: %w", err))
+			continue
+		}
+		err := pidfd.Signal(h.PID, h.StartTime, 0, unix.SIGCONT)
+		if err != nil && !errors.Is(err, ErrGone) {
+			errs = append(errs, fmt.Errorf("continue %d: %w", h.PID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// iterateHeld lists the holds of an exec_held whose values are V.
+func iterateHeld[V any](m *ebpf.Map, held func(V) execguardHeldExec) ([]Hold, error) {
+	var (
+		tgid  uint32
+		v     V
+		holds []Hold
+	)
+	it := m.Iterate()
+	for it.Next(&tgid, &v) {
+		holds = append(holds, holdOf(tgid, held(v)))
+	}
+	if err := it.Err(); err != nil {
+		return holds, fmt.Errorf("iterate exec_held: %w", err)
+	}
+	return holds, nil
 }
