@@ -50,7 +50,7 @@ type dropsReporter struct {
 // newDropsReporter reports from start; interval 0 means the default, a
 // negative one reports in the log only, at the default interval.
 func newDropsReporter(node string, interval time.Duration, start time.Time) *dropsReporter {
-	r := &dropsReporter{interval: interval, record: interval >= 0, node: node, since: start, base: lossReading{}}
+	r := &dropsReporter{interval: interval, record: interval >= 0, node: node, since: start.UTC(), base: lossReading{}}
 	if interval <= 0 {
 		r.interval = DefaultDropsInterval
 	}
@@ -69,6 +69,7 @@ func (r *dropsReporter) due(now time.Time) bool {
 // report compares reading with the one of the last report and returns
 // the record of what grew, or nil when nothing did.
 func (r *dropsReporter) report(now time.Time, reading lossReading) *event.Drops {
+	now = now.UTC() // as every time in the schema
 	r.nextPoll = now.Add(dropsPoll)
 	d := &event.Drops{Time: now, Kind: event.KindDrops, Node: r.node, Since: r.since, Until: now}
 	for k, n := range reading {

@@ -192,3 +192,14 @@ func equalCounts(got, want []event.DropCount) bool {
 	}
 	return true
 }
+
+// TestDropsTimesAreUTC: as every time of the schema.
+func TestDropsTimesAreUTC(t *testing.T) {
+	loc := time.FixedZone("east", 3600)
+	start := time.Date(2026, 12, 7, 14, 0, 0, 0, loc)
+	r := newDropsReporter("n1", time.Second, start)
+	d := r.report(start.Add(time.Second), lossReading{key(event.DropStagePipeline, event.DropMalformed, "", ""): 1})
+	if d == nil || d.Time.Location() != time.UTC || d.Since.Location() != time.UTC || d.Until.Location() != time.UTC {
+		t.Fatalf("record %+v: want UTC times", d)
+	}
+}
