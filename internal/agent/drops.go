@@ -14,9 +14,9 @@ import (
 const DefaultDropsInterval = 10 * time.Second
 
 // dropsPoll is how often the counters are read while a report may be
-// made: a loss after a quiet spell is reported within it, and reading
-// the kernel's counters (a per-CPU array of reasons × kinds) costs the
-// pipeline goroutine well under a millisecond once a second.
+// made: a loss after a quiet spell is reported within it, and the
+// kernel's counters (a per-CPU array of reasons × kinds, one lookup per
+// entry) are read by the pipeline goroutine at most once a second.
 const dropsPoll = time.Second
 
 // lossKey names one loss counter: where, why, and of what kind or for
