@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/output"
 )
 
 func key(stage, reason string, kind event.Kind, out string) lossKey {
@@ -201,5 +202,53 @@ func TestDropsTimesAreUTC(t *testing.T) {
 	d := r.report(start.Add(time.Second), lossReading{key(event.DropStagePipeline, event.DropMalformed, "", ""): 1})
 	if d == nil || d.Time.Location() != time.UTC || d.Since.Location() != time.UTC || d.Until.Location() != time.UTC {
 		t.Fatalf("record %+v: want UTC times", d)
+	}
+}
+
+// gatedSink holds every write until its gate is closed.
+type gatedSink struct {
+	collector
+	gate chan struct{}
+}
+
+func (g *gatedSink) Write(ev *event.Event) error {
+	<-g.gate
+	return g.collector.Write(ev)
+}
+
+// TestDropsReportOutputLosses: an output whose queue overflows is named in
+// the record, with what its queue dropped, and the record reaches the
+// other outputs through the real fan-out.
+func TestDropsReportOutputLosses(t *testing.T) {
+	stuck := &gatedSink{gate: make(chan struct{})}
+	ok := &collector{}
+	fan, err := output.NewFanout([]output.Route{
+		{Name: "stuck", Sink: stuck, Filter: output.All(), Queue: 4},
+		{Name: "ok", Sink: ok, Filter: output.Filter{Alerts: true}}, // takes no events
+	}, output.FanoutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1000 {
+		fan.Write(&event.Event{Kind: event.KindProcessExec, Process: &event.Process{PID: uint32(i)}})
+	}
+	fan.Flush()
+	dropped := fan.Stats()[0].QueueDropped
+	if dropped == 0 {
+		t.Fatal("the stuck output dropped nothing")
+	}
+	start := time.Now()
+	a := &Agent{cfg: Config{Sink: fan}, log: slog.New(slog.DiscardHandler), drops: newDropsReporter("n1", time.Second, start)}
+	a.reportDrops(start.Add(time.Second), false)
+	close(stuck.gate)
+	if err := fan.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(ok.drops) != 1 {
+		t.Fatalf("the other output got %d drops records, want 1", len(ok.drops))
+	}
+	want := []event.DropCount{{Stage: "output", Reason: "queue_full", Output: "stuck", Count: dropped}}
+	if d := ok.drops[0]; d.Total != dropped || !equalCounts(d.Counts, want) {
+		t.Errorf("record %+v; want %+v", d, want)
 	}
 }
