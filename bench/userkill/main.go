@@ -60,8 +60,9 @@ func (l *latencies) WriteAlert(al *event.Alert) error {
 	}
 	return nil
 }
-func (l *latencies) Flush() error { return nil }
-func (l *latencies) Close() error { return nil }
+func (l *latencies) WriteDrops(*event.Drops) error { return nil }
+func (l *latencies) Flush() error                  { return nil }
+func (l *latencies) Close() error                  { return nil }
 
 func run(rounds, n int, flush time.Duration) error {
 	dir, err := os.MkdirTemp("", "vigil-userkill-")

@@ -161,6 +161,8 @@ func streamEvents(ctx context.Context, f eventsFlags, stdout, stderr io.Writer) 
 			w.Write(it.Raw)
 		case it.Alert != nil:
 			w.WriteString(compact.Alert(it.Alert))
+		case it.Drops != nil:
+			w.WriteString(compact.Drops(it.Drops))
 		default:
 			w.WriteString(compact.Event(it.Event))
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -65,6 +66,7 @@ type runFlags struct {
 	intel         []string
 	intelMode     string
 	intelKeyFile  string
+	dropsInterval time.Duration
 	// changed says which flags were given; nil takes every field as given
 	changed func(flag string) bool
 	rules   ruleFlags
@@ -150,6 +152,8 @@ and dropped to stderr. It needs root.`,
 		config.MISPKeyEnv+" or --intel-key-file), list=PATH|URL, kunai=PATH|URL (repeat for more; docs/intel.md)")
 	fl.StringVar(&f.intelMode, "intel-mode", "monitor", "mode of the --intel sources: monitor (alerts: would_kill, would_deny) or enforce (kill, deny, drop)")
 	fl.StringVar(&f.intelKeyFile, "intel-key-file", "", "file holding the MISP API key of --intel misp=URL (instead of "+config.MISPKeyEnv+")")
+	fl.DurationVar(&f.dropsInterval, "drops-interval", config.DefaultDropsInterval,
+		"shortest time between two drops records, the reports of lost events written to every output (0: none; the log warning stays)")
 	f.rules.register(fl)
 	f.kube.register(fl)
 	return cmd
@@ -275,7 +279,9 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		Kubernetes: kc,
 		Intel:      intelCfg,
 		Observe:    cfg.Observe,
-		Sink:       outs.Fanout,
+		// 0 in the file or on the command line: no record, the log still says
+		DropsInterval: cmp.Or(cfg.Drops.Interval, -1),
+		Sink:          outs.Fanout,
 		// bound before the sensors load, so that a busy port fails at once
 		Serve: &agent.ServeConfig{Version: vigilVersion(), Outputs: outs, Metrics: cfg.Metrics, Socket: cfg.API.Socket,
 			SocketOptional: cfg.API.Socket == config.DefaultSocket, ReadGID: cfg.API.ReadGID, Log: log},
@@ -379,6 +385,7 @@ func loadConfig(f runFlags) (*config.Config, error) {
 		ObserveCgroups:     ifGiven(given, "observe-cgroups", &f.observeCg),
 		ObserveMaxSeries:   ifGiven(given, "observe-max-series", &f.observeSeries),
 		APIReadGroup:       ifGiven(given, "api-read-group", &f.apiReadGroup),
+		DropsInterval:      ifGiven(given, "drops-interval", &f.dropsInterval),
 	}
 	if given("socket") || f.configFile == "" {
 		o.Socket = &f.socket

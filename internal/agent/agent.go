@@ -82,7 +82,12 @@ type Config struct {
 	Intel *IntelConfig
 	// Observe says which performance observers run (docs/observe.md).
 	Observe observe.Config
-	Log     *slog.Logger
+	// DropsInterval is the shortest time between two drops records, the
+	// reports of what was lost written to every output and to the log
+	// (docs/events.md); 0 means DefaultDropsInterval, a negative value
+	// writes no record (the log warning stays, at the default interval).
+	DropsInterval time.Duration
+	Log           *slog.Logger
 }
 
 // Agent is a running vigil: loaded sensors and the pipeline behind them.
@@ -120,6 +125,8 @@ type Agent struct {
 	// hold keeps back the first events of containers a metadata source
 	// is still looking up; nil without a source.
 	hold *holder
+	// drops reports what was lost; the pipeline goroutine's
+	drops *dropsReporter
 }
 
 // New sets the kernel up, loads and attaches the sensors and snapshots the
@@ -142,6 +149,7 @@ func New(cfg Config) (_ *Agent, err error) {
 	a.obs.ruleEval = metrics.NewDurationHistogram(250*time.Nanosecond, 13)
 	a.rules.next.Store(cfg.Rules)
 	a.lastSync = a.started
+	a.drops = newDropsReporter(cfg.Node, cfg.DropsInterval, a.started)
 	defer func() {
 		if err != nil {
 			_ = a.close() // err is what the caller needs
@@ -296,6 +304,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.hold.releaseAll(a.pass)
 	}
 	a.flushRules(true)
+	a.reportDrops(time.Now(), true)
 	return errors.Join(err, a.cfg.Sink.Flush())
 }
 
@@ -364,6 +373,7 @@ func (a *Agent) pass(ev *event.Event) {
 		a.publish()
 		a.drainEnforcement()
 		a.drainIntel()
+		a.reportDrops(time.Now(), false)
 	}
 }
 
@@ -379,6 +389,7 @@ func (a *Agent) idle() {
 		a.counts.sinkError(a.log, err)
 	}
 	now := time.Now()
+	a.reportDrops(now, false)
 	a.enricher.Expire(now)
 	a.publish()
 	if now.Sub(a.lastSync) > time.Minute {

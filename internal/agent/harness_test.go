@@ -20,6 +20,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 type collector struct {
 	mu     sync.Mutex
 	events []*event.Event
+	drops  []*event.Drops
 }
 
 func (c *collector) Write(ev *event.Event) error {
@@ -29,8 +30,14 @@ func (c *collector) Write(ev *event.Event) error {
 	return nil
 }
 func (c *collector) WriteAlert(*event.Alert) error { return nil }
-func (c *collector) Flush() error                  { return nil }
-func (c *collector) Close() error                  { return nil }
+func (c *collector) WriteDrops(d *event.Drops) error {
+	c.mu.Lock()
+	c.drops = append(c.drops, d)
+	c.mu.Unlock()
+	return nil
+}
+func (c *collector) Flush() error { return nil }
+func (c *collector) Close() error { return nil }
 
 func (c *collector) find(match func(*event.Event) bool) []*event.Event {
 	c.mu.Lock()
@@ -84,7 +91,9 @@ func load(t *testing.T, cfg Config) *running {
 	if cfg.ProcTree.MaxEntries == 0 {
 		cfg.ProcTree = proctree.DefaultConfig()
 	}
-	cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	a, err := New(cfg)
 	if err != nil {
 		t.Fatalf("start agent: %v", err)

@@ -41,8 +41,9 @@ func (s *alertSink) WriteAlert(al *event.Alert) error {
 	s.order = append(s.order, fmt.Sprintf("alert:%s", al.Event.Process.ExecID))
 	return nil
 }
-func (s *alertSink) Flush() error { return nil }
-func (s *alertSink) Close() error { return nil }
+func (s *alertSink) WriteDrops(*event.Drops) error { return nil }
+func (s *alertSink) Flush() error                  { return nil }
+func (s *alertSink) Close() error                  { return nil }
 
 func (s *alertSink) find(rule, marker string) []*event.Alert {
 	s.mu.Lock()

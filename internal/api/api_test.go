@@ -185,6 +185,27 @@ func TestFilteredStream(t *testing.T) {
 	}
 }
 
+// TestDropsRecordsReachEveryStream: a drops record passes every stream's
+// filter, and the client decodes it as one.
+func TestDropsRecordsReachEveryStream(t *testing.T) {
+	hub := NewHub()
+	_, c := listen(t, Options{Hub: hub})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := c.Events(ctx, StreamFilter{Alerts: true, Rules: []string{"nothing_matches"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Now()
+	hub.WriteDrops(&event.Drops{Time: now, Kind: event.KindDrops, Node: "n1", Since: now.Add(-time.Second), Until: now,
+		Total: 7, Counts: []event.DropCount{{Stage: "kernel", Reason: "ringbuf_full", Kind: event.KindFileOpen, Count: 7}}})
+	it, err := st.Next()
+	if err != nil || it.Drops == nil || it.Drops.Total != 7 || it.Drops.Counts[0].Kind != event.KindFileOpen {
+		t.Fatalf("item %+v, %v: want the drops record", it, err)
+	}
+}
+
 // TestSlowReaderDropsAreReported: a reader that does not read loses lines,
 // counted by the hub and announced in the stream.
 func TestSlowReaderDropsAreReported(t *testing.T) {

@@ -52,8 +52,10 @@ func (c *Client) Status(ctx context.Context) (Status, error) {
 // Item is one line of a stream: an event, an alert, or a notice that the
 // agent dropped lines because this reader was slow.
 type Item struct {
-	Event   *event.Event
-	Alert   *event.Alert
+	Event *event.Event
+	Alert *event.Alert
+	// Drops is a drops record: what the agent lost (docs/events.md).
+	Drops   *event.Drops
 	Dropped uint64
 	// Raw is the line as the agent sent it, without its line end.
 	Raw []byte
@@ -95,6 +97,11 @@ func (s *Stream) Next() (Item, error) {
 	switch head.Kind {
 	case "stream_dropped":
 		it.Dropped = head.Dropped
+	case event.KindDrops:
+		it.Drops = new(event.Drops)
+		if err := json.Unmarshal(raw, it.Drops); err != nil {
+			return it, fmt.Errorf("bad drops record from the agent: %w", err)
+		}
 	case event.KindAlert:
 		it.Alert = new(event.Alert)
 		if err := json.Unmarshal(raw, it.Alert); err != nil {

@@ -69,6 +69,12 @@ func (h *Hub) WriteAlert(al *event.Alert) error {
 	return h.offer(al, func(f *StreamFilter) bool { return f.Alert(al) })
 }
 
+// WriteDrops offers d to every subscriber, whatever its filter: a reader
+// of the stream should know what the agent lost.
+func (h *Hub) WriteDrops(d *event.Drops) error {
+	return h.offer(d, func(*StreamFilter) bool { return true })
+}
+
 func (h *Hub) offer(v any, wants func(*StreamFilter) bool) error {
 	h.mu.RLock()
 	defer h.mu.RUnlock()

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/user"
 	"strconv"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -25,6 +26,9 @@ import (
 const (
 	DefaultMetricsAddress = "127.0.0.1:9549"
 	DefaultSocket         = "/run/vigil/vigil.sock"
+	// DefaultDropsInterval is the shortest time between two drops
+	// records (docs/events.md).
+	DefaultDropsInterval = 10 * time.Second
 )
 
 // Config is the whole file.
@@ -41,6 +45,8 @@ type Config struct {
 	Intel Intel
 	// Observe says which performance observers run (docs/observe.md).
 	Observe observe.Config
+	// Drops says how often what was lost is reported.
+	Drops Drops
 	// Sections holds the top-level sections other parts of vigil decode
 	// themselves (sensors, policies, …), with their positions.
 	Sections map[string]*yaml.Node
@@ -71,6 +77,14 @@ type API struct {
 	ReadGID   int
 }
 
+// Drops tunes the drops records: the reports of what was lost, written
+// to every output and to the log (docs/events.md).
+type Drops struct {
+	// Interval is the shortest time between two records; 0 writes none
+	// (the log warning stays).
+	Interval time.Duration
+}
+
 // sections other parts of vigil own; the file may carry them.
 func otherSections() []string {
 	return []string{"sensors", "policies", "enforce"}
@@ -79,7 +93,7 @@ func otherSections() []string {
 // Default is the configuration without a file: the metrics and API
 // defaults and no outputs (the command line adds stdout).
 func Default() *Config {
-	return &Config{API: API{Socket: DefaultSocket}, Sections: map[string]*yaml.Node{}}
+	return &Config{API: API{Socket: DefaultSocket}, Drops: Drops{Interval: DefaultDropsInterval}, Sections: map[string]*yaml.Node{}}
 }
 
 // Load reads and checks a config file.
@@ -115,7 +129,7 @@ func Parse(file string, data []byte) (*Config, error) {
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 		return c, nil
 	}
-	allowed := append([]string{"outputs", "metrics", "api", "rules", "kubernetes", "intel", "observe"}, otherSections()...)
+	allowed := append([]string{"outputs", "metrics", "api", "rules", "kubernetes", "intel", "observe", "drops"}, otherSections()...)
 	top, ok := d.mapping(root, "", allowed...)
 	if !ok {
 		return nil, d.err()
@@ -128,6 +142,7 @@ func Parse(file string, data []byte) (*Config, error) {
 	decodeKey(top, "", "kubernetes", &c.Kubernetes, d.kubernetes)
 	decodeKey(top, "", "intel", &c.Intel, d.intel)
 	decodeKey(top, "", "observe", &c.Observe, d.observeSection)
+	decodeKey(top, "", "drops", &c.Drops, d.drops)
 	for _, name := range otherSections() {
 		if n := top[name]; n != nil {
 			c.Sections[name] = n
@@ -163,6 +178,16 @@ func (d *decoder) metrics(n *yaml.Node, field string) Metrics {
 		}
 	}
 	return m
+}
+
+func (d *decoder) drops(n *yaml.Node, field string) Drops {
+	c := Drops{Interval: DefaultDropsInterval}
+	f, ok := d.mapping(n, field, "interval")
+	if !ok {
+		return c
+	}
+	decodeKey(f, field, "interval", &c.Interval, d.duration)
+	return c
 }
 
 func (d *decoder) api(n *yaml.Node, field string) API {

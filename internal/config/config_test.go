@@ -277,3 +277,34 @@ func TestMetricsPodLabels(t *testing.T) {
 		t.Errorf("default %+v: want no pod labels", d.Metrics.PodLabels)
 	}
 }
+
+// TestDropsInterval: 10s by default, the file's value, the flag over it,
+// 0 allowed (no records), a bad value named by file, line and field.
+func TestDropsInterval(t *testing.T) {
+	if got := Default().Drops.Interval; got != DefaultDropsInterval {
+		t.Errorf("default %v, want %v", got, DefaultDropsInterval)
+	}
+	c, err := Parse("vigil.yaml", []byte("drops:\n  interval: 30s\n"))
+	if err != nil || c.Drops.Interval != 30*time.Second {
+		t.Fatalf("interval: 30s: %v, %+v", err, c.Drops)
+	}
+	off := time.Duration(0)
+	if err := c.Apply(Overrides{DropsInterval: &off}); err != nil || c.Drops.Interval != 0 {
+		t.Errorf("--drops-interval 0: %v, %v", err, c.Drops.Interval)
+	}
+	neg := -time.Second
+	if err := c.Apply(Overrides{DropsInterval: &neg}); err == nil || !strings.Contains(err.Error(), "--drops-interval") {
+		t.Errorf("--drops-interval -1s: %v", err)
+	}
+	if c, err := Parse("vigil.yaml", []byte("outputs: []\n")); err != nil || c.Drops.Interval != DefaultDropsInterval {
+		t.Errorf("no drops section: %v, %+v", err, c)
+	}
+	_, err = Parse("vigil.yaml", []byte("drops:\n  interval: often\n"))
+	if err == nil || !strings.Contains(err.Error(), `vigil.yaml:2: drops.interval: "often" is not a duration`) {
+		t.Errorf("bad interval: %v", err)
+	}
+	_, err = Parse("vigil.yaml", []byte("drops:\n  every: 1s\n"))
+	if err == nil || !strings.Contains(err.Error(), "drops.every") {
+		t.Errorf("unknown key: %v", err)
+	}
+}

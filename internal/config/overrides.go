@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/vigil-sec/vigil/internal/metrics"
 	"github.com/vigil-sec/vigil/internal/observe"
@@ -41,6 +42,8 @@ type Overrides struct {
 	ObserveMaxSeries *int
 	// APIReadGroup is --api-read-group: a group that may read the API.
 	APIReadGroup *string
+	// DropsInterval is --drops-interval; 0 writes no drops record.
+	DropsInterval *time.Duration
 }
 
 // Apply lays the flags over c. Without outputs in the file, the command
@@ -64,6 +67,12 @@ func (c *Config) Apply(o Overrides) error {
 	}
 	if o.MetricsAddress != nil {
 		c.Metrics.Address = metrics.LoopbackByDefault(*o.MetricsAddress)
+	}
+	if o.DropsInterval != nil {
+		if *o.DropsInterval < 0 {
+			return fmt.Errorf("--drops-interval %s: want 0 (no drops records) or more", *o.DropsInterval)
+		}
+		c.Drops.Interval = *o.DropsInterval
 	}
 	if o.MetricsAllowRemote != nil {
 		c.Metrics.AllowNonLoopback = *o.MetricsAllowRemote

@@ -38,6 +38,14 @@ func (e *Encoder) Alert(al *event.Alert) ([]byte, error) {
 	return e.appendJSON(al.AppendJSON)
 }
 
+// Drops renders a drops record without a line end, like Event.
+func (e *Encoder) Drops(d *event.Drops) ([]byte, error) {
+	if e.format == FormatText {
+		return e.text(DropsText(d)), nil
+	}
+	return e.appendJSON(d.AppendJSON)
+}
+
 // appendJSON uses the event package's encoders, which reuse the cached
 // encodings of processes instead of encoding/json's reflection.
 func (e *Encoder) appendJSON(appendTo func([]byte) ([]byte, error)) ([]byte, error) {

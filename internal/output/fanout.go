@@ -163,6 +163,20 @@ func (f *Fanout) WriteAlert(al *event.Alert) error {
 	return nil
 }
 
+// WriteDrops queues d for every output, whatever its filter: a gap in
+// what an output received concerns whoever reads it, even when the losses
+// were of kinds it does not take. It is handed over at once, like an
+// alert; a full queue drops it, counted like any other item.
+func (f *Fanout) WriteDrops(d *event.Drops) error {
+	f.handoffLate()
+	for _, r := range f.routes {
+		if r.listening() {
+			r.offer(item{dr: d}, true)
+		}
+	}
+	return nil
+}
+
 // Flush hands the events collected for each output over to it; the
 // pipeline calls it when idle. Each output flushes its sink whenever its
 // queue runs empty.

@@ -19,6 +19,7 @@ type recorder struct {
 	mu     sync.Mutex
 	events []*event.Event
 	alerts []*event.Alert
+	drops  []*event.Drops
 	gate   chan struct{}
 	fail   error
 	closed bool
@@ -41,6 +42,12 @@ func (r *recorder) WriteAlert(al *event.Alert) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.alerts = append(r.alerts, al)
+	return nil
+}
+func (r *recorder) WriteDrops(d *event.Drops) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.drops = append(r.drops, d)
 	return nil
 }
 func (r *recorder) Flush() error { return nil }
@@ -262,6 +269,7 @@ type discard struct{}
 
 func (discard) Write(*event.Event) error      { return nil }
 func (discard) WriteAlert(*event.Alert) error { return nil }
+func (discard) WriteDrops(*event.Drops) error { return nil }
 func (discard) Flush() error                  { return nil }
 func (discard) Close() error                  { return nil }
 

@@ -17,6 +17,9 @@ import (
 type Sink interface {
 	Write(ev *event.Event) error
 	WriteAlert(al *event.Alert) error
+	// WriteDrops reports what the agent lost (docs/events.md, "drops
+	// records"); every output receives it, whatever its filter.
+	WriteDrops(d *event.Drops) error
 	// Flush pushes buffered output out; the pipeline calls it when idle.
 	Flush() error
 	Close() error
@@ -78,6 +81,15 @@ func (s *Stream) Write(ev *event.Event) error {
 // WriteAlert writes al as one line.
 func (s *Stream) WriteAlert(al *event.Alert) error {
 	line, err := s.enc.Alert(al)
+	if err != nil {
+		return err
+	}
+	return s.writeLine(line)
+}
+
+// WriteDrops writes d as one line.
+func (s *Stream) WriteDrops(d *event.Drops) error {
+	line, err := s.enc.Drops(d)
 	if err != nil {
 		return err
 	}

@@ -64,6 +64,7 @@ type RouteStats struct {
 type item struct {
 	ev *event.Event
 	al *event.Alert
+	dr *event.Drops
 }
 
 // handoffBatch is how many events the pipeline collects for one output
@@ -216,9 +217,12 @@ func (r *route) writeBatch(b []item) {
 
 func (r *route) write(it item) {
 	var err error
-	if it.al != nil {
+	switch {
+	case it.al != nil:
 		err = r.Sink.WriteAlert(it.al)
-	} else {
+	case it.dr != nil:
+		err = r.Sink.WriteDrops(it.dr)
+	default:
 		err = r.Sink.Write(it.ev)
 	}
 	if err == nil {

@@ -140,6 +140,11 @@ func (s *Sink) WriteAlert(al *event.Alert) error {
 	return s.encodeLine("alert", func(enc *output.Encoder) ([]byte, error) { return enc.Alert(al) })
 }
 
+// WriteDrops appends d as one line.
+func (s *Sink) WriteDrops(d *event.Drops) error {
+	return s.encodeLine("drops record", func(enc *output.Encoder) ([]byte, error) { return enc.Drops(d) })
+}
+
 // encodeLine encodes what (an "event", an "alert") with the sink's
 // encoder and appends the line, both under the lock.
 func (s *Sink) encodeLine(what string, encode func(*output.Encoder) ([]byte, error)) error {

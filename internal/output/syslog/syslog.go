@@ -152,6 +152,16 @@ func (s *Sink) WriteAlert(al *event.Alert) error {
 	return s.send(severity(al.Rule.Severity), al.Time, string(event.KindAlert), line)
 }
 
+// WriteDrops sends d as a warning: the reader of this log missed
+// something.
+func (s *Sink) WriteDrops(d *event.Drops) error {
+	line, err := s.enc.Drops(d)
+	if err != nil {
+		return fmt.Errorf("encode drops record: %w", err)
+	}
+	return s.send(sevWarning, d.Time, string(event.KindDrops), line)
+}
+
 // send frames one message and writes it, reconnecting once if the
 // connection broke.
 func (s *Sink) send(sev int, t time.Time, msgID string, body []byte) error {

@@ -165,6 +165,15 @@ func (s *Sink) WriteAlert(al *event.Alert) error {
 	return s.add(al)
 }
 
+// WriteDrops adds d to the batch; the falco payload turns it into a
+// notice in the shape of an alert (falcoDrops).
+func (s *Sink) WriteDrops(d *event.Drops) error {
+	if s.opts.Payload == PayloadFalco {
+		return s.add(falcoDrops(d, s.opts.Hostname))
+	}
+	return s.add(d)
+}
+
 // add encodes v into the batch and sends the batch once it is full.
 func (s *Sink) add(v any) error {
 	raw, err := json.Marshal(v)
