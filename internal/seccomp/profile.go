@@ -3,7 +3,7 @@
 // made before recording started, numbers without a name, calls the
 // recorder could not keep. It is pure: the numbers come from
 // internal/observe/syscalls, the names from the kernel's uapi headers
-// (names_table.go, generated).
+// (names_<arch>.go, generated).
 package seccomp
 
 import (
