@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/percpu"
 	"github.com/vigil-sec/vigil/internal/wire"
 )
 
@@ -41,29 +42,21 @@ type Loss struct {
 
 // Losses sums the per-CPU counters and returns the ones that are not zero.
 func (r *Ring) Losses() ([]Loss, error) {
-	var (
-		losses []Loss
-		key    uint32
-		perCPU []uint64
-	)
-	it := r.drops.Iterate()
-	for it.Next(&key, &perCPU) {
-		var sum uint64
-		for _, n := range perCPU {
-			sum += n
-		}
+	sums, err := percpu.Sums(r.drops, r.drops.MaxEntries())
+	if err != nil {
+		return nil, fmt.Errorf("read drop counters: %w", err)
+	}
+	var losses []Loss
+	kinds := uint32(wire.KindCount)
+	for key, sum := range sums {
 		if sum == 0 {
 			continue
 		}
-		kinds := uint32(wire.KindCount)
 		losses = append(losses, Loss{
-			Reason: reasonName(key / kinds),
-			Kind:   wire.KindName(uint16(key % kinds)),
+			Reason: reasonName(uint32(key) / kinds),
+			Kind:   wire.KindName(uint16(uint32(key) % kinds)),
 			Count:  sum,
 		})
-	}
-	if err := it.Err(); err != nil {
-		return nil, fmt.Errorf("read drop counters: %w", err)
 	}
 	return losses, nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/vigil-sec/vigil/internal/kernel"
+	"github.com/vigil-sec/vigil/internal/percpu"
 )
 
 // ReadConfig returns the shared settings as the kernel sees them.
@@ -84,18 +85,14 @@ type HitCount struct {
 
 // Hits sums the per-CPU hit counters; zero counts are left out.
 func (s *State) Hits() ([]HitCount, error) {
+	sums, err := percpu.Sums(s.maps.Hits, MaxPolicies*uint32(actionCount))
+	if err != nil {
+		return nil, fmt.Errorf("read enforce_hits: %w", err)
+	}
 	var out []HitCount
-	var perCPU []uint64
-	for key := uint32(0); key < MaxPolicies*uint32(actionCount); key++ {
-		if err := s.maps.Hits.Lookup(key, &perCPU); err != nil {
-			return nil, fmt.Errorf("read enforce_hits: %w", err)
-		}
-		var sum uint64
-		for _, n := range perCPU {
-			sum += n
-		}
+	for key, sum := range sums {
 		if sum > 0 {
-			out = append(out, HitCount{Policy: int(key) / actionCount, Action: Action(int(key) % actionCount), Count: sum})
+			out = append(out, HitCount{Policy: key / actionCount, Action: Action(key % actionCount), Count: sum})
 		}
 	}
 	return out, nil
