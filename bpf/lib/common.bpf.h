@@ -4,9 +4,10 @@
  * write into, the per-CPU loss counters, and the knobs the loader sets
  * before load. The record header and kinds are in common.h.
  *
- * Every object that includes this file declares the same `events` and
- * `drops` maps; the loader replaces them with one shared instance, so records
- * of all sensors arrive in one stream, in the order they were reserved.
+ * Every object that includes this file declares the same `events`, `drops`
+ * and `reader_asleep` maps; the loader replaces them with one shared
+ * instance, so records of all sensors arrive in one stream, in the order
+ * they were reserved.
  */
 #pragma once
 
@@ -44,13 +45,33 @@ static __always_inline void count_drop(enum drop_reason reason, enum record_kind
 }
 
 /*
- * Batched wake-ups: the reader is only woken once the ring holds
- * wakeup_bytes; below that it drains on its own short timer. Waking it for
- * every record costs the traced process several microseconds.
+ * Set to 1 by the reader when it found the ring empty after a quiet
+ * interval and went to sleep with no short timer (internal/ring); the first
+ * record after that wakes it and clears the flag. Shared like events.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} reader_asleep SEC(".maps");
+
+/*
+ * Batched wake-ups: a reader that is awake drains on its own short timer,
+ * so below wakeup_bytes a record does not wake it (waking it for every
+ * record costs the traced process several microseconds). A sleeping reader
+ * has no timer: the first record wakes it, once.
  */
 static __always_inline __u64 submit_flags(__u32 size)
 {
 	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + size >= wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+
+	__u32 zero = 0;
+	__u32 *asleep = bpf_map_lookup_elem(&reader_asleep, &zero);
+
+	/* the plain read first: the exchange is only paid once per sleep */
+	if (asleep && *asleep && __sync_lock_test_and_set(asleep, 0))
 		return BPF_RB_FORCE_WAKEUP;
 	return BPF_RB_NO_WAKEUP;
 }

@@ -18,6 +18,7 @@ import (
 const (
 	kfuncMapDrops             = "drops"
 	kfuncMapEvents            = "events"
+	kfuncMapReaderAsleep      = "reader_asleep"
 	kfuncProgProbeIterNum     = "probe_iter_num"
 	kfuncProgProbeRdonlyCast  = "probe_rdonly_cast"
 	kfuncVarAgentTgid         = "agent_tgid"
@@ -76,8 +77,9 @@ type kfuncProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type kfuncMapSpecs struct {
-	Drops  *ebpf.MapSpec `ebpf:"drops"`
-	Events *ebpf.MapSpec `ebpf:"events"`
+	Drops        *ebpf.MapSpec `ebpf:"drops"`
+	Events       *ebpf.MapSpec `ebpf:"events"`
+	ReaderAsleep *ebpf.MapSpec `ebpf:"reader_asleep"`
 }
 
 // kfuncVariableSpecs contains global variables before they are loaded into the kernel.
@@ -110,14 +112,16 @@ func (o *kfuncObjects) Close() error {
 //
 // It can be passed to loadKfuncObjects or ebpf.CollectionSpec.LoadAndAssign.
 type kfuncMaps struct {
-	Drops  *ebpf.Map `ebpf:"drops"`
-	Events *ebpf.Map `ebpf:"events"`
+	Drops        *ebpf.Map `ebpf:"drops"`
+	Events       *ebpf.Map `ebpf:"events"`
+	ReaderAsleep *ebpf.Map `ebpf:"reader_asleep"`
 }
 
 func (m *kfuncMaps) Close() error {
 	return _KfuncClose(
 		m.Drops,
 		m.Events,
+		m.ReaderAsleep,
 	)
 }
 

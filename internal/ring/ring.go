@@ -23,9 +23,14 @@ type Config struct {
 	// WakeupBytes is the fill at which a producer wakes the reader;
 	// 0 means Size/8.
 	WakeupBytes int
-	// FlushInterval is how long the reader sleeps before draining records
-	// that did not wake it: the delivery latency on an idle system.
+	// FlushInterval is how long the reader waits before draining records
+	// that did not wake it: the longest delivery latency below WakeupBytes.
 	FlushInterval time.Duration
+	// IdleInterval is how long the reader sleeps once the ring stayed empty
+	// for a FlushInterval: the first record wakes it sooner. It bounds the
+	// housekeeping interval (idle) and the delay of a record that races the
+	// reader going to sleep. 0 means 1s.
+	IdleInterval time.Duration
 	// Scope is what the knobs of every sensor say: who is exempt, which
 	// cgroup is traced.
 	Scope Scope
@@ -44,7 +49,7 @@ type Scope struct {
 
 // DefaultConfig is what the agent uses unless told otherwise.
 func DefaultConfig() Config {
-	return Config{Size: 8 << 20, FlushInterval: 5 * time.Millisecond}
+	return Config{Size: 8 << 20, FlushInterval: 5 * time.Millisecond, IdleInterval: time.Second}
 }
 
 // Ring is the shared ring buffer, its reader and the loss counters.
@@ -52,6 +57,7 @@ type Ring struct {
 	cfg    Config
 	events *ebpf.Map
 	drops  *ebpf.Map
+	asleep *ebpf.Map
 	reader *ringbuf.Reader
 }
 
@@ -67,6 +73,9 @@ func New(cfg Config) (*Ring, error) {
 	if cfg.FlushInterval <= 0 {
 		cfg.FlushInterval = DefaultConfig().FlushInterval
 	}
+	if cfg.IdleInterval <= 0 {
+		cfg.IdleInterval = DefaultConfig().IdleInterval
+	}
 	spec, err := loadRing()
 	if err != nil {
 		return nil, err
@@ -80,6 +89,10 @@ func New(cfg Config) (*Ring, error) {
 	if r.drops, err = ebpf.NewMap(spec.Maps[ringMapDrops]); err != nil {
 		_ = r.events.Close() // best effort: err is what failed
 		return nil, fmt.Errorf("create drop counters: %w", err)
+	}
+	if r.asleep, err = ebpf.NewMap(spec.Maps[ringMapReaderAsleep]); err != nil {
+		_ = r.Close() // best effort: err is what failed
+		return nil, fmt.Errorf("create reader flag: %w", err)
 	}
 	if r.reader, err = ringbuf.NewReader(r.events); err != nil {
 		_ = r.Close() // best effort: err is what failed
@@ -106,8 +119,9 @@ func (r *Ring) CollectionOptions(spec *ebpf.CollectionSpec) (*ebpf.CollectionOpt
 	}
 	return &ebpf.CollectionOptions{
 		MapReplacements: map[string]*ebpf.Map{
-			ringMapEvents: r.events,
-			ringMapDrops:  r.drops,
+			ringMapEvents:       r.events,
+			ringMapDrops:        r.drops,
+			ringMapReaderAsleep: r.asleep,
 		},
 	}, nil
 }
@@ -126,21 +140,46 @@ func SetKnobs(spec *ebpf.CollectionSpec, knobs map[string]any) error {
 	return nil
 }
 
-// Read hands every record to handle, in ring order, and calls idle whenever
-// the ring has been drained after a quiet FlushInterval, so that buffered
-// output can be flushed. The raw slice is only valid during the call. Read
-// returns nil after Stop, once every record written before Stop was handled.
+// Read hands every record to handle, in ring order, and calls idle once the
+// ring is drained after records came (at most a FlushInterval after the
+// first of them), and every IdleInterval on a quiet system, so that
+// buffered output is flushed and caches age. The raw slice is only valid
+// during the call. Read returns nil after Stop, once every record written
+// before Stop was handled.
+//
+// While records come, the reader wakes every FlushInterval (or when the
+// ring holds WakeupBytes). After a FlushInterval with none it sleeps until
+// the kernel wakes it for the next record (reader_asleep), so that an idle
+// agent costs no timer wake-ups but one per IdleInterval.
 func (r *Ring) Read(handle func(raw []byte), idle func()) error {
 	var rec ringbuf.Record
+	busy, asleep := false, false
 	r.reader.SetDeadline(time.Now().Add(r.cfg.FlushInterval))
 	for {
 		err := r.reader.ReadInto(&rec)
 		switch {
 		case err == nil:
 			handle(rec.RawSample)
+			busy = true
+			if asleep {
+				asleep = false
+				r.reader.SetDeadline(time.Now().Add(r.cfg.FlushInterval))
+			}
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			idle()
-			r.reader.SetDeadline(time.Now().Add(r.cfg.FlushInterval))
+			if busy || asleep {
+				idle()
+			}
+			if busy {
+				busy = false
+				r.reader.SetDeadline(time.Now().Add(r.cfg.FlushInterval))
+				continue
+			}
+			asleep = r.sleep()
+			wait := r.cfg.FlushInterval
+			if asleep {
+				wait = r.cfg.IdleInterval
+			}
+			r.reader.SetDeadline(time.Now().Add(wait))
 		case errors.Is(err, ringbuf.ErrFlushed):
 			idle()
 			return nil
@@ -148,6 +187,18 @@ func (r *Ring) Read(handle func(raw []byte), idle func()) error {
 			return fmt.Errorf("read ring buffer: %w", err)
 		}
 	}
+}
+
+// sleep asks the kernel to wake the reader for the next record, and reports
+// whether the reader may wait for that: not if records arrived meanwhile
+// (they woke nobody) or the flag could not be set.
+func (r *Ring) sleep() bool {
+	if err := r.asleep.Update(uint32(0), uint32(1), ebpf.UpdateAny); err != nil {
+		return false // the short timer goes on: later, never lost
+	}
+	// The flag is set before the ring is looked at: a record reserved after
+	// this look finds it set and wakes the reader.
+	return r.reader.AvailableBytes() == 0
 }
 
 // Stop makes Read return once it has handled the records already in the
@@ -170,6 +221,9 @@ func (r *Ring) Close() error {
 	}
 	if r.drops != nil {
 		errs = append(errs, r.drops.Close())
+	}
+	if r.asleep != nil {
+		errs = append(errs, r.asleep.Close())
 	}
 	if r.events != nil {
 		errs = append(errs, r.events.Close())

@@ -18,6 +18,7 @@ import (
 const (
 	ringMapDrops             = "drops"
 	ringMapEvents            = "events"
+	ringMapReaderAsleep      = "reader_asleep"
 	ringVarAgentTgid         = "agent_tgid"
 	ringVarFilterCgroupId    = "filter_cgroup_id"
 	ringVarFilterCgroupLevel = "filter_cgroup_level"
@@ -72,8 +73,9 @@ type ringProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type ringMapSpecs struct {
-	Drops  *ebpf.MapSpec `ebpf:"drops"`
-	Events *ebpf.MapSpec `ebpf:"events"`
+	Drops        *ebpf.MapSpec `ebpf:"drops"`
+	Events       *ebpf.MapSpec `ebpf:"events"`
+	ReaderAsleep *ebpf.MapSpec `ebpf:"reader_asleep"`
 }
 
 // ringVariableSpecs contains global variables before they are loaded into the kernel.
@@ -106,14 +108,16 @@ func (o *ringObjects) Close() error {
 //
 // It can be passed to loadRingObjects or ebpf.CollectionSpec.LoadAndAssign.
 type ringMaps struct {
-	Drops  *ebpf.Map `ebpf:"drops"`
-	Events *ebpf.Map `ebpf:"events"`
+	Drops        *ebpf.Map `ebpf:"drops"`
+	Events       *ebpf.Map `ebpf:"events"`
+	ReaderAsleep *ebpf.Map `ebpf:"reader_asleep"`
 }
 
 func (m *ringMaps) Close() error {
 	return _RingClose(
 		m.Drops,
 		m.Events,
+		m.ReaderAsleep,
 	)
 }
 

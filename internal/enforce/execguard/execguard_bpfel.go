@@ -132,6 +132,7 @@ const (
 	execguardMapExecHoldExpiry    = "exec_hold_expiry"
 	execguardMapExecKnown         = "exec_known"
 	execguardMapExemptTgids       = "exempt_tgids"
+	execguardMapReaderAsleep      = "reader_asleep"
 	execguardMapScopeCgroups      = "scope_cgroups"
 	execguardProgExecguardCont    = "execguard_cont"
 	execguardProgExecguardExec    = "execguard_exec"
@@ -202,6 +203,7 @@ type execguardMapSpecs struct {
 	ExecHoldExpiry *ebpf.MapSpec `ebpf:"exec_hold_expiry"`
 	ExecKnown      *ebpf.MapSpec `ebpf:"exec_known"`
 	ExemptTgids    *ebpf.MapSpec `ebpf:"exempt_tgids"`
+	ReaderAsleep   *ebpf.MapSpec `ebpf:"reader_asleep"`
 	ScopeCgroups   *ebpf.MapSpec `ebpf:"scope_cgroups"`
 }
 
@@ -244,6 +246,7 @@ type execguardMaps struct {
 	ExecHoldExpiry *ebpf.Map `ebpf:"exec_hold_expiry"`
 	ExecKnown      *ebpf.Map `ebpf:"exec_known"`
 	ExemptTgids    *ebpf.Map `ebpf:"exempt_tgids"`
+	ReaderAsleep   *ebpf.Map `ebpf:"reader_asleep"`
 	ScopeCgroups   *ebpf.Map `ebpf:"scope_cgroups"`
 }
 
@@ -258,6 +261,7 @@ func (m *execguardMaps) Close() error {
 		m.ExecHoldExpiry,
 		m.ExecKnown,
 		m.ExemptTgids,
+		m.ReaderAsleep,
 		m.ScopeCgroups,
 	)
 }

@@ -152,6 +152,7 @@ const (
 	fileguardMapFileProtect          = "file_protect"
 	fileguardMapFileState            = "file_state"
 	fileguardMapGuardWireTypes       = "guard_wire_types"
+	fileguardMapReaderAsleep         = "reader_asleep"
 	fileguardMapScopeCgroups         = "scope_cgroups"
 	fileguardProgGuardCreat          = "guard_creat"
 	fileguardProgGuardOpen           = "guard_open"
@@ -229,6 +230,7 @@ type fileguardMapSpecs struct {
 	FileProtect    *ebpf.MapSpec `ebpf:"file_protect"`
 	FileState      *ebpf.MapSpec `ebpf:"file_state"`
 	GuardWireTypes *ebpf.MapSpec `ebpf:"guard_wire_types"`
+	ReaderAsleep   *ebpf.MapSpec `ebpf:"reader_asleep"`
 	ScopeCgroups   *ebpf.MapSpec `ebpf:"scope_cgroups"`
 }
 
@@ -272,6 +274,7 @@ type fileguardMaps struct {
 	FileProtect    *ebpf.Map `ebpf:"file_protect"`
 	FileState      *ebpf.Map `ebpf:"file_state"`
 	GuardWireTypes *ebpf.Map `ebpf:"guard_wire_types"`
+	ReaderAsleep   *ebpf.Map `ebpf:"reader_asleep"`
 	ScopeCgroups   *ebpf.Map `ebpf:"scope_cgroups"`
 }
 
@@ -286,6 +289,7 @@ func (m *fileguardMaps) Close() error {
 		m.FileProtect,
 		m.FileState,
 		m.GuardWireTypes,
+		m.ReaderAsleep,
 		m.ScopeCgroups,
 	)
 }

@@ -97,6 +97,7 @@ const (
 	lsmMapFileProtect       = "file_protect"
 	lsmMapLsmWireTypes      = "lsm_wire_types"
 	lsmMapModBlock          = "mod_block"
+	lsmMapReaderAsleep      = "reader_asleep"
 	lsmMapScopeCgroups      = "scope_cgroups"
 	lsmProgLsmExec          = "lsm_exec"
 	lsmProgLsmModuleData    = "lsm_module_data"
@@ -169,6 +170,7 @@ type lsmMapSpecs struct {
 	FileProtect   *ebpf.MapSpec `ebpf:"file_protect"`
 	LsmWireTypes  *ebpf.MapSpec `ebpf:"lsm_wire_types"`
 	ModBlock      *ebpf.MapSpec `ebpf:"mod_block"`
+	ReaderAsleep  *ebpf.MapSpec `ebpf:"reader_asleep"`
 	ScopeCgroups  *ebpf.MapSpec `ebpf:"scope_cgroups"`
 }
 
@@ -211,6 +213,7 @@ type lsmMaps struct {
 	FileProtect   *ebpf.Map `ebpf:"file_protect"`
 	LsmWireTypes  *ebpf.Map `ebpf:"lsm_wire_types"`
 	ModBlock      *ebpf.Map `ebpf:"mod_block"`
+	ReaderAsleep  *ebpf.Map `ebpf:"reader_asleep"`
 	ScopeCgroups  *ebpf.Map `ebpf:"scope_cgroups"`
 }
 
@@ -225,6 +228,7 @@ func (m *lsmMaps) Close() error {
 		m.FileProtect,
 		m.LsmWireTypes,
 		m.ModBlock,
+		m.ReaderAsleep,
 		m.ScopeCgroups,
 	)
 }

@@ -150,6 +150,7 @@ const (
 	modguardMapModInflight         = "mod_inflight"
 	modguardMapModScratch          = "mod_scratch"
 	modguardMapModWireTypes        = "mod_wire_types"
+	modguardMapReaderAsleep        = "reader_asleep"
 	modguardMapScopeCgroups        = "scope_cgroups"
 	modguardProgDispatchEnter      = "dispatch_enter"
 	modguardProgDispatchExit       = "dispatch_exit"
@@ -233,6 +234,7 @@ type modguardMapSpecs struct {
 	ModInflight   *ebpf.MapSpec `ebpf:"mod_inflight"`
 	ModScratch    *ebpf.MapSpec `ebpf:"mod_scratch"`
 	ModWireTypes  *ebpf.MapSpec `ebpf:"mod_wire_types"`
+	ReaderAsleep  *ebpf.MapSpec `ebpf:"reader_asleep"`
 	ScopeCgroups  *ebpf.MapSpec `ebpf:"scope_cgroups"`
 }
 
@@ -282,6 +284,7 @@ type modguardMaps struct {
 	ModInflight   *ebpf.Map `ebpf:"mod_inflight"`
 	ModScratch    *ebpf.Map `ebpf:"mod_scratch"`
 	ModWireTypes  *ebpf.Map `ebpf:"mod_wire_types"`
+	ReaderAsleep  *ebpf.Map `ebpf:"reader_asleep"`
 	ScopeCgroups  *ebpf.Map `ebpf:"scope_cgroups"`
 }
 
@@ -298,6 +301,7 @@ func (m *modguardMaps) Close() error {
 		m.ModInflight,
 		m.ModScratch,
 		m.ModWireTypes,
+		m.ReaderAsleep,
 		m.ScopeCgroups,
 	)
 }

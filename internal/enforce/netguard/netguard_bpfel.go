@@ -153,6 +153,7 @@ const (
 	netguardMapNetDeny6          = "net_deny6"
 	netguardMapNetPorts          = "net_ports"
 	netguardMapNetWireTypes      = "net_wire_types"
+	netguardMapReaderAsleep      = "reader_asleep"
 	netguardMapScopeCgroups      = "scope_cgroups"
 	netguardProgNetBind4         = "net_bind4"
 	netguardProgNetBind6         = "net_bind6"
@@ -231,6 +232,7 @@ type netguardMapSpecs struct {
 	NetDeny6      *ebpf.MapSpec `ebpf:"net_deny6"`
 	NetPorts      *ebpf.MapSpec `ebpf:"net_ports"`
 	NetWireTypes  *ebpf.MapSpec `ebpf:"net_wire_types"`
+	ReaderAsleep  *ebpf.MapSpec `ebpf:"reader_asleep"`
 	ScopeCgroups  *ebpf.MapSpec `ebpf:"scope_cgroups"`
 }
 
@@ -275,6 +277,7 @@ type netguardMaps struct {
 	NetDeny6      *ebpf.Map `ebpf:"net_deny6"`
 	NetPorts      *ebpf.Map `ebpf:"net_ports"`
 	NetWireTypes  *ebpf.Map `ebpf:"net_wire_types"`
+	ReaderAsleep  *ebpf.Map `ebpf:"reader_asleep"`
 	ScopeCgroups  *ebpf.Map `ebpf:"scope_cgroups"`
 }
 
@@ -291,6 +294,7 @@ func (m *netguardMaps) Close() error {
 		m.NetDeny6,
 		m.NetPorts,
 		m.NetWireTypes,
+		m.ReaderAsleep,
 		m.ScopeCgroups,
 	)
 }

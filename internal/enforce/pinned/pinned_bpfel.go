@@ -75,6 +75,7 @@ const (
 	pinnedMapEvents            = "events"
 	pinnedMapExemptTgids       = "exempt_tgids"
 	pinnedMapPolicySlots       = "policy_slots"
+	pinnedMapReaderAsleep      = "reader_asleep"
 	pinnedMapScopeCgroups      = "scope_cgroups"
 	pinnedVarAgentTgid         = "agent_tgid"
 	pinnedVarFilterCgroupId    = "filter_cgroup_id"
@@ -138,6 +139,7 @@ type pinnedMapSpecs struct {
 	Events           *ebpf.MapSpec `ebpf:"events"`
 	ExemptTgids      *ebpf.MapSpec `ebpf:"exempt_tgids"`
 	PolicySlots      *ebpf.MapSpec `ebpf:"policy_slots"`
+	ReaderAsleep     *ebpf.MapSpec `ebpf:"reader_asleep"`
 	ScopeCgroups     *ebpf.MapSpec `ebpf:"scope_cgroups"`
 }
 
@@ -179,6 +181,7 @@ type pinnedMaps struct {
 	Events           *ebpf.Map `ebpf:"events"`
 	ExemptTgids      *ebpf.Map `ebpf:"exempt_tgids"`
 	PolicySlots      *ebpf.Map `ebpf:"policy_slots"`
+	ReaderAsleep     *ebpf.Map `ebpf:"reader_asleep"`
 	ScopeCgroups     *ebpf.Map `ebpf:"scope_cgroups"`
 }
 
@@ -192,6 +195,7 @@ func (m *pinnedMaps) Close() error {
 		m.Events,
 		m.ExemptTgids,
 		m.PolicySlots,
+		m.ReaderAsleep,
 		m.ScopeCgroups,
 	)
 }

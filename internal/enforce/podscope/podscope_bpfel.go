@@ -56,6 +56,7 @@ const (
 	podscopeMapPodScopes         = "pod_scopes"
 	podscopeMapPodscopeName      = "podscope_name"
 	podscopeMapPodscopeStats     = "podscope_stats"
+	podscopeMapReaderAsleep      = "reader_asleep"
 	podscopeMapScopeCgroups      = "scope_cgroups"
 	podscopeProgPodscopeMkdir    = "podscope_mkdir"
 	podscopeVarAgentTgid         = "agent_tgid"
@@ -124,6 +125,7 @@ type podscopeMapSpecs struct {
 	PodScopes        *ebpf.MapSpec `ebpf:"pod_scopes"`
 	PodscopeName     *ebpf.MapSpec `ebpf:"podscope_name"`
 	PodscopeStats    *ebpf.MapSpec `ebpf:"podscope_stats"`
+	ReaderAsleep     *ebpf.MapSpec `ebpf:"reader_asleep"`
 	ScopeCgroups     *ebpf.MapSpec `ebpf:"scope_cgroups"`
 }
 
@@ -168,6 +170,7 @@ type podscopeMaps struct {
 	PodScopes        *ebpf.Map `ebpf:"pod_scopes"`
 	PodscopeName     *ebpf.Map `ebpf:"podscope_name"`
 	PodscopeStats    *ebpf.Map `ebpf:"podscope_stats"`
+	ReaderAsleep     *ebpf.Map `ebpf:"reader_asleep"`
 	ScopeCgroups     *ebpf.Map `ebpf:"scope_cgroups"`
 }
 
@@ -184,6 +187,7 @@ func (m *podscopeMaps) Close() error {
 		m.PodScopes,
 		m.PodscopeName,
 		m.PodscopeStats,
+		m.ReaderAsleep,
 		m.ScopeCgroups,
 	)
 }

@@ -112,6 +112,7 @@ const (
 	xdpguardMapEnforceHits       = "enforce_hits"
 	xdpguardMapEvents            = "events"
 	xdpguardMapExemptTgids       = "exempt_tgids"
+	xdpguardMapReaderAsleep      = "reader_asleep"
 	xdpguardMapScopeCgroups      = "scope_cgroups"
 	xdpguardMapXdpClasses        = "xdp_classes"
 	xdpguardMapXdpCounters       = "xdp_counters"
@@ -183,6 +184,7 @@ type xdpguardMapSpecs struct {
 	EnforceHits   *ebpf.MapSpec `ebpf:"enforce_hits"`
 	Events        *ebpf.MapSpec `ebpf:"events"`
 	ExemptTgids   *ebpf.MapSpec `ebpf:"exempt_tgids"`
+	ReaderAsleep  *ebpf.MapSpec `ebpf:"reader_asleep"`
 	ScopeCgroups  *ebpf.MapSpec `ebpf:"scope_cgroups"`
 	XdpClasses    *ebpf.MapSpec `ebpf:"xdp_classes"`
 	XdpCounters   *ebpf.MapSpec `ebpf:"xdp_counters"`
@@ -228,6 +230,7 @@ type xdpguardMaps struct {
 	EnforceHits   *ebpf.Map `ebpf:"enforce_hits"`
 	Events        *ebpf.Map `ebpf:"events"`
 	ExemptTgids   *ebpf.Map `ebpf:"exempt_tgids"`
+	ReaderAsleep  *ebpf.Map `ebpf:"reader_asleep"`
 	ScopeCgroups  *ebpf.Map `ebpf:"scope_cgroups"`
 	XdpClasses    *ebpf.Map `ebpf:"xdp_classes"`
 	XdpCounters   *ebpf.Map `ebpf:"xdp_counters"`
@@ -245,6 +248,7 @@ func (m *xdpguardMaps) Close() error {
 		m.EnforceHits,
 		m.Events,
 		m.ExemptTgids,
+		m.ReaderAsleep,
 		m.ScopeCgroups,
 		m.XdpClasses,
 		m.XdpCounters,

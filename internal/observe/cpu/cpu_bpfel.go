@@ -38,6 +38,7 @@ const (
 	cpuMapDrops             = "drops"
 	cpuMapEvents            = "events"
 	cpuMapObsLosses         = "obs_losses"
+	cpuMapReaderAsleep      = "reader_asleep"
 	cpuMapStamps            = "stamps"
 	cpuMapStats             = "stats"
 	cpuProgSchedSwitch      = "sched_switch"
@@ -101,11 +102,12 @@ type cpuProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type cpuMapSpecs struct {
-	Drops     *ebpf.MapSpec `ebpf:"drops"`
-	Events    *ebpf.MapSpec `ebpf:"events"`
-	ObsLosses *ebpf.MapSpec `ebpf:"obs_losses"`
-	Stamps    *ebpf.MapSpec `ebpf:"stamps"`
-	Stats     *ebpf.MapSpec `ebpf:"stats"`
+	Drops        *ebpf.MapSpec `ebpf:"drops"`
+	Events       *ebpf.MapSpec `ebpf:"events"`
+	ObsLosses    *ebpf.MapSpec `ebpf:"obs_losses"`
+	ReaderAsleep *ebpf.MapSpec `ebpf:"reader_asleep"`
+	Stamps       *ebpf.MapSpec `ebpf:"stamps"`
+	Stats        *ebpf.MapSpec `ebpf:"stats"`
 }
 
 // cpuVariableSpecs contains global variables before they are loaded into the kernel.
@@ -139,11 +141,12 @@ func (o *cpuObjects) Close() error {
 //
 // It can be passed to loadCpuObjects or ebpf.CollectionSpec.LoadAndAssign.
 type cpuMaps struct {
-	Drops     *ebpf.Map `ebpf:"drops"`
-	Events    *ebpf.Map `ebpf:"events"`
-	ObsLosses *ebpf.Map `ebpf:"obs_losses"`
-	Stamps    *ebpf.Map `ebpf:"stamps"`
-	Stats     *ebpf.Map `ebpf:"stats"`
+	Drops        *ebpf.Map `ebpf:"drops"`
+	Events       *ebpf.Map `ebpf:"events"`
+	ObsLosses    *ebpf.Map `ebpf:"obs_losses"`
+	ReaderAsleep *ebpf.Map `ebpf:"reader_asleep"`
+	Stamps       *ebpf.Map `ebpf:"stamps"`
+	Stats        *ebpf.Map `ebpf:"stats"`
 }
 
 func (m *cpuMaps) Close() error {
@@ -151,6 +154,7 @@ func (m *cpuMaps) Close() error {
 		m.Drops,
 		m.Events,
 		m.ObsLosses,
+		m.ReaderAsleep,
 		m.Stamps,
 		m.Stats,
 	)

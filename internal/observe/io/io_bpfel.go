@@ -40,6 +40,7 @@ const (
 	ioMapEvents            = "events"
 	ioMapObsLosses         = "obs_losses"
 	ioMapPending           = "pending"
+	ioMapReaderAsleep      = "reader_asleep"
 	ioMapStats             = "stats"
 	ioProgBlockIoStart     = "block_io_start"
 	ioProgBlockRqComplete  = "block_rq_complete"
@@ -102,11 +103,12 @@ type ioProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type ioMapSpecs struct {
-	Drops     *ebpf.MapSpec `ebpf:"drops"`
-	Events    *ebpf.MapSpec `ebpf:"events"`
-	ObsLosses *ebpf.MapSpec `ebpf:"obs_losses"`
-	Pending   *ebpf.MapSpec `ebpf:"pending"`
-	Stats     *ebpf.MapSpec `ebpf:"stats"`
+	Drops        *ebpf.MapSpec `ebpf:"drops"`
+	Events       *ebpf.MapSpec `ebpf:"events"`
+	ObsLosses    *ebpf.MapSpec `ebpf:"obs_losses"`
+	Pending      *ebpf.MapSpec `ebpf:"pending"`
+	ReaderAsleep *ebpf.MapSpec `ebpf:"reader_asleep"`
+	Stats        *ebpf.MapSpec `ebpf:"stats"`
 }
 
 // ioVariableSpecs contains global variables before they are loaded into the kernel.
@@ -140,11 +142,12 @@ func (o *ioObjects) Close() error {
 //
 // It can be passed to loadIoObjects or ebpf.CollectionSpec.LoadAndAssign.
 type ioMaps struct {
-	Drops     *ebpf.Map `ebpf:"drops"`
-	Events    *ebpf.Map `ebpf:"events"`
-	ObsLosses *ebpf.Map `ebpf:"obs_losses"`
-	Pending   *ebpf.Map `ebpf:"pending"`
-	Stats     *ebpf.Map `ebpf:"stats"`
+	Drops        *ebpf.Map `ebpf:"drops"`
+	Events       *ebpf.Map `ebpf:"events"`
+	ObsLosses    *ebpf.Map `ebpf:"obs_losses"`
+	Pending      *ebpf.Map `ebpf:"pending"`
+	ReaderAsleep *ebpf.Map `ebpf:"reader_asleep"`
+	Stats        *ebpf.Map `ebpf:"stats"`
 }
 
 func (m *ioMaps) Close() error {
@@ -153,6 +156,7 @@ func (m *ioMaps) Close() error {
 		m.Events,
 		m.ObsLosses,
 		m.Pending,
+		m.ReaderAsleep,
 		m.Stats,
 	)
 }

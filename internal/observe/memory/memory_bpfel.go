@@ -47,6 +47,7 @@ const (
 	memoryMapDrops             = "drops"
 	memoryMapEvents            = "events"
 	memoryMapObsLosses         = "obs_losses"
+	memoryMapReaderAsleep      = "reader_asleep"
 	memoryMapStats             = "stats"
 	memoryProgMarkVictim       = "mark_victim"
 	memoryVarAgentTgid         = "agent_tgid"
@@ -105,10 +106,11 @@ type memoryProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type memoryMapSpecs struct {
-	Drops     *ebpf.MapSpec `ebpf:"drops"`
-	Events    *ebpf.MapSpec `ebpf:"events"`
-	ObsLosses *ebpf.MapSpec `ebpf:"obs_losses"`
-	Stats     *ebpf.MapSpec `ebpf:"stats"`
+	Drops        *ebpf.MapSpec `ebpf:"drops"`
+	Events       *ebpf.MapSpec `ebpf:"events"`
+	ObsLosses    *ebpf.MapSpec `ebpf:"obs_losses"`
+	ReaderAsleep *ebpf.MapSpec `ebpf:"reader_asleep"`
+	Stats        *ebpf.MapSpec `ebpf:"stats"`
 }
 
 // memoryVariableSpecs contains global variables before they are loaded into the kernel.
@@ -142,10 +144,11 @@ func (o *memoryObjects) Close() error {
 //
 // It can be passed to loadMemoryObjects or ebpf.CollectionSpec.LoadAndAssign.
 type memoryMaps struct {
-	Drops     *ebpf.Map `ebpf:"drops"`
-	Events    *ebpf.Map `ebpf:"events"`
-	ObsLosses *ebpf.Map `ebpf:"obs_losses"`
-	Stats     *ebpf.Map `ebpf:"stats"`
+	Drops        *ebpf.Map `ebpf:"drops"`
+	Events       *ebpf.Map `ebpf:"events"`
+	ObsLosses    *ebpf.Map `ebpf:"obs_losses"`
+	ReaderAsleep *ebpf.Map `ebpf:"reader_asleep"`
+	Stats        *ebpf.Map `ebpf:"stats"`
 }
 
 func (m *memoryMaps) Close() error {
@@ -153,6 +156,7 @@ func (m *memoryMaps) Close() error {
 		m.Drops,
 		m.Events,
 		m.ObsLosses,
+		m.ReaderAsleep,
 		m.Stats,
 	)
 }

@@ -34,6 +34,7 @@ const (
 	networkMapDrops             = "drops"
 	networkMapEvents            = "events"
 	networkMapObsLosses         = "obs_losses"
+	networkMapReaderAsleep      = "reader_asleep"
 	networkMapStats             = "stats"
 	networkMapSynSent           = "syn_sent"
 	networkProgInetSockSetState = "inet_sock_set_state"
@@ -101,11 +102,12 @@ type networkProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type networkMapSpecs struct {
-	Drops     *ebpf.MapSpec `ebpf:"drops"`
-	Events    *ebpf.MapSpec `ebpf:"events"`
-	ObsLosses *ebpf.MapSpec `ebpf:"obs_losses"`
-	Stats     *ebpf.MapSpec `ebpf:"stats"`
-	SynSent   *ebpf.MapSpec `ebpf:"syn_sent"`
+	Drops        *ebpf.MapSpec `ebpf:"drops"`
+	Events       *ebpf.MapSpec `ebpf:"events"`
+	ObsLosses    *ebpf.MapSpec `ebpf:"obs_losses"`
+	ReaderAsleep *ebpf.MapSpec `ebpf:"reader_asleep"`
+	Stats        *ebpf.MapSpec `ebpf:"stats"`
+	SynSent      *ebpf.MapSpec `ebpf:"syn_sent"`
 }
 
 // networkVariableSpecs contains global variables before they are loaded into the kernel.
@@ -139,11 +141,12 @@ func (o *networkObjects) Close() error {
 //
 // It can be passed to loadNetworkObjects or ebpf.CollectionSpec.LoadAndAssign.
 type networkMaps struct {
-	Drops     *ebpf.Map `ebpf:"drops"`
-	Events    *ebpf.Map `ebpf:"events"`
-	ObsLosses *ebpf.Map `ebpf:"obs_losses"`
-	Stats     *ebpf.Map `ebpf:"stats"`
-	SynSent   *ebpf.Map `ebpf:"syn_sent"`
+	Drops        *ebpf.Map `ebpf:"drops"`
+	Events       *ebpf.Map `ebpf:"events"`
+	ObsLosses    *ebpf.Map `ebpf:"obs_losses"`
+	ReaderAsleep *ebpf.Map `ebpf:"reader_asleep"`
+	Stats        *ebpf.Map `ebpf:"stats"`
+	SynSent      *ebpf.Map `ebpf:"syn_sent"`
 }
 
 func (m *networkMaps) Close() error {
@@ -151,6 +154,7 @@ func (m *networkMaps) Close() error {
 		m.Drops,
 		m.Events,
 		m.ObsLosses,
+		m.ReaderAsleep,
 		m.Stats,
 		m.SynSent,
 	)

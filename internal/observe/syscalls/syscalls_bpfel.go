@@ -31,6 +31,7 @@ const (
 	syscallsMapCounters          = "counters"
 	syscallsMapDrops             = "drops"
 	syscallsMapEvents            = "events"
+	syscallsMapReaderAsleep      = "reader_asleep"
 	syscallsMapRecorded          = "recorded"
 	syscallsMapSettings          = "settings"
 	syscallsProgRecordSysEnter   = "record_sys_enter"
@@ -89,12 +90,13 @@ type syscallsProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type syscallsMapSpecs struct {
-	Bitmaps  *ebpf.MapSpec `ebpf:"bitmaps"`
-	Counters *ebpf.MapSpec `ebpf:"counters"`
-	Drops    *ebpf.MapSpec `ebpf:"drops"`
-	Events   *ebpf.MapSpec `ebpf:"events"`
-	Recorded *ebpf.MapSpec `ebpf:"recorded"`
-	Settings *ebpf.MapSpec `ebpf:"settings"`
+	Bitmaps      *ebpf.MapSpec `ebpf:"bitmaps"`
+	Counters     *ebpf.MapSpec `ebpf:"counters"`
+	Drops        *ebpf.MapSpec `ebpf:"drops"`
+	Events       *ebpf.MapSpec `ebpf:"events"`
+	ReaderAsleep *ebpf.MapSpec `ebpf:"reader_asleep"`
+	Recorded     *ebpf.MapSpec `ebpf:"recorded"`
+	Settings     *ebpf.MapSpec `ebpf:"settings"`
 }
 
 // syscallsVariableSpecs contains global variables before they are loaded into the kernel.
@@ -127,12 +129,13 @@ func (o *syscallsObjects) Close() error {
 //
 // It can be passed to loadSyscallsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type syscallsMaps struct {
-	Bitmaps  *ebpf.Map `ebpf:"bitmaps"`
-	Counters *ebpf.Map `ebpf:"counters"`
-	Drops    *ebpf.Map `ebpf:"drops"`
-	Events   *ebpf.Map `ebpf:"events"`
-	Recorded *ebpf.Map `ebpf:"recorded"`
-	Settings *ebpf.Map `ebpf:"settings"`
+	Bitmaps      *ebpf.Map `ebpf:"bitmaps"`
+	Counters     *ebpf.Map `ebpf:"counters"`
+	Drops        *ebpf.Map `ebpf:"drops"`
+	Events       *ebpf.Map `ebpf:"events"`
+	ReaderAsleep *ebpf.Map `ebpf:"reader_asleep"`
+	Recorded     *ebpf.Map `ebpf:"recorded"`
+	Settings     *ebpf.Map `ebpf:"settings"`
 }
 
 func (m *syscallsMaps) Close() error {
@@ -141,6 +144,7 @@ func (m *syscallsMaps) Close() error {
 		m.Counters,
 		m.Drops,
 		m.Events,
+		m.ReaderAsleep,
 		m.Recorded,
 		m.Settings,
 	)

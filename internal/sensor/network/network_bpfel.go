@@ -145,6 +145,7 @@ const (
 	networkMapNetInfos             = "net_infos"
 	networkMapOwners               = "owners"
 	networkMapPending              = "pending"
+	networkMapReaderAsleep         = "reader_asleep"
 	networkProgEnterBind           = "enter_bind"
 	networkProgEnterConnect        = "enter_connect"
 	networkProgEnterDup            = "enter_dup"
@@ -250,13 +251,14 @@ type networkProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type networkMapSpecs struct {
-	Blobs    *ebpf.MapSpec `ebpf:"blobs"`
-	DnsMsgs  *ebpf.MapSpec `ebpf:"dns_msgs"`
-	Drops    *ebpf.MapSpec `ebpf:"drops"`
-	Events   *ebpf.MapSpec `ebpf:"events"`
-	NetInfos *ebpf.MapSpec `ebpf:"net_infos"`
-	Owners   *ebpf.MapSpec `ebpf:"owners"`
-	Pending  *ebpf.MapSpec `ebpf:"pending"`
+	Blobs        *ebpf.MapSpec `ebpf:"blobs"`
+	DnsMsgs      *ebpf.MapSpec `ebpf:"dns_msgs"`
+	Drops        *ebpf.MapSpec `ebpf:"drops"`
+	Events       *ebpf.MapSpec `ebpf:"events"`
+	NetInfos     *ebpf.MapSpec `ebpf:"net_infos"`
+	Owners       *ebpf.MapSpec `ebpf:"owners"`
+	Pending      *ebpf.MapSpec `ebpf:"pending"`
+	ReaderAsleep *ebpf.MapSpec `ebpf:"reader_asleep"`
 }
 
 // networkVariableSpecs contains global variables before they are loaded into the kernel.
@@ -292,13 +294,14 @@ func (o *networkObjects) Close() error {
 //
 // It can be passed to loadNetworkObjects or ebpf.CollectionSpec.LoadAndAssign.
 type networkMaps struct {
-	Blobs    *ebpf.Map `ebpf:"blobs"`
-	DnsMsgs  *ebpf.Map `ebpf:"dns_msgs"`
-	Drops    *ebpf.Map `ebpf:"drops"`
-	Events   *ebpf.Map `ebpf:"events"`
-	NetInfos *ebpf.Map `ebpf:"net_infos"`
-	Owners   *ebpf.Map `ebpf:"owners"`
-	Pending  *ebpf.Map `ebpf:"pending"`
+	Blobs        *ebpf.Map `ebpf:"blobs"`
+	DnsMsgs      *ebpf.Map `ebpf:"dns_msgs"`
+	Drops        *ebpf.Map `ebpf:"drops"`
+	Events       *ebpf.Map `ebpf:"events"`
+	NetInfos     *ebpf.Map `ebpf:"net_infos"`
+	Owners       *ebpf.Map `ebpf:"owners"`
+	Pending      *ebpf.Map `ebpf:"pending"`
+	ReaderAsleep *ebpf.Map `ebpf:"reader_asleep"`
 }
 
 func (m *networkMaps) Close() error {
@@ -310,6 +313,7 @@ func (m *networkMaps) Close() error {
 		m.NetInfos,
 		m.Owners,
 		m.Pending,
+		m.ReaderAsleep,
 	)
 }
 

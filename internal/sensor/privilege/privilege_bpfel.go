@@ -204,6 +204,7 @@ const (
 	privilegeMapEvents            = "events"
 	privilegeMapInflight          = "inflight"
 	privilegeMapNrCalls           = "nr_calls"
+	privilegeMapReaderAsleep      = "reader_asleep"
 	privilegeMapScratch           = "scratch"
 	privilegeProgDispatchEnter    = "dispatch_enter"
 	privilegeProgDispatchExit     = "dispatch_exit"
@@ -269,13 +270,14 @@ type privilegeProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type privilegeMapSpecs struct {
-	Blobs      *ebpf.MapSpec `ebpf:"blobs"`
-	Drops      *ebpf.MapSpec `ebpf:"drops"`
-	EntryPaths *ebpf.MapSpec `ebpf:"entry_paths"`
-	Events     *ebpf.MapSpec `ebpf:"events"`
-	Inflight   *ebpf.MapSpec `ebpf:"inflight"`
-	NrCalls    *ebpf.MapSpec `ebpf:"nr_calls"`
-	Scratch    *ebpf.MapSpec `ebpf:"scratch"`
+	Blobs        *ebpf.MapSpec `ebpf:"blobs"`
+	Drops        *ebpf.MapSpec `ebpf:"drops"`
+	EntryPaths   *ebpf.MapSpec `ebpf:"entry_paths"`
+	Events       *ebpf.MapSpec `ebpf:"events"`
+	Inflight     *ebpf.MapSpec `ebpf:"inflight"`
+	NrCalls      *ebpf.MapSpec `ebpf:"nr_calls"`
+	ReaderAsleep *ebpf.MapSpec `ebpf:"reader_asleep"`
+	Scratch      *ebpf.MapSpec `ebpf:"scratch"`
 }
 
 // privilegeVariableSpecs contains global variables before they are loaded into the kernel.
@@ -308,13 +310,14 @@ func (o *privilegeObjects) Close() error {
 //
 // It can be passed to loadPrivilegeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type privilegeMaps struct {
-	Blobs      *ebpf.Map `ebpf:"blobs"`
-	Drops      *ebpf.Map `ebpf:"drops"`
-	EntryPaths *ebpf.Map `ebpf:"entry_paths"`
-	Events     *ebpf.Map `ebpf:"events"`
-	Inflight   *ebpf.Map `ebpf:"inflight"`
-	NrCalls    *ebpf.Map `ebpf:"nr_calls"`
-	Scratch    *ebpf.Map `ebpf:"scratch"`
+	Blobs        *ebpf.Map `ebpf:"blobs"`
+	Drops        *ebpf.Map `ebpf:"drops"`
+	EntryPaths   *ebpf.Map `ebpf:"entry_paths"`
+	Events       *ebpf.Map `ebpf:"events"`
+	Inflight     *ebpf.Map `ebpf:"inflight"`
+	NrCalls      *ebpf.Map `ebpf:"nr_calls"`
+	ReaderAsleep *ebpf.Map `ebpf:"reader_asleep"`
+	Scratch      *ebpf.Map `ebpf:"scratch"`
 }
 
 func (m *privilegeMaps) Close() error {
@@ -325,6 +328,7 @@ func (m *privilegeMaps) Close() error {
 		m.Events,
 		m.Inflight,
 		m.NrCalls,
+		m.ReaderAsleep,
 		m.Scratch,
 	)
 }

@@ -137,6 +137,7 @@ const (
 	processMapDrops             = "drops"
 	processMapEvents            = "events"
 	processMapExecInfos         = "exec_infos"
+	processMapReaderAsleep      = "reader_asleep"
 	processProgHandleExec       = "handle_exec"
 	processProgHandleExit       = "handle_exit"
 	processProgHandleFork       = "handle_fork"
@@ -198,10 +199,11 @@ type processProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type processMapSpecs struct {
-	Blobs     *ebpf.MapSpec `ebpf:"blobs"`
-	Drops     *ebpf.MapSpec `ebpf:"drops"`
-	Events    *ebpf.MapSpec `ebpf:"events"`
-	ExecInfos *ebpf.MapSpec `ebpf:"exec_infos"`
+	Blobs        *ebpf.MapSpec `ebpf:"blobs"`
+	Drops        *ebpf.MapSpec `ebpf:"drops"`
+	Events       *ebpf.MapSpec `ebpf:"events"`
+	ExecInfos    *ebpf.MapSpec `ebpf:"exec_infos"`
+	ReaderAsleep *ebpf.MapSpec `ebpf:"reader_asleep"`
 }
 
 // processVariableSpecs contains global variables before they are loaded into the kernel.
@@ -235,10 +237,11 @@ func (o *processObjects) Close() error {
 //
 // It can be passed to loadProcessObjects or ebpf.CollectionSpec.LoadAndAssign.
 type processMaps struct {
-	Blobs     *ebpf.Map `ebpf:"blobs"`
-	Drops     *ebpf.Map `ebpf:"drops"`
-	Events    *ebpf.Map `ebpf:"events"`
-	ExecInfos *ebpf.Map `ebpf:"exec_infos"`
+	Blobs        *ebpf.Map `ebpf:"blobs"`
+	Drops        *ebpf.Map `ebpf:"drops"`
+	Events       *ebpf.Map `ebpf:"events"`
+	ExecInfos    *ebpf.Map `ebpf:"exec_infos"`
+	ReaderAsleep *ebpf.Map `ebpf:"reader_asleep"`
 }
 
 func (m *processMaps) Close() error {
@@ -247,6 +250,7 @@ func (m *processMaps) Close() error {
 		m.Drops,
 		m.Events,
 		m.ExecInfos,
+		m.ReaderAsleep,
 	)
 }
 
