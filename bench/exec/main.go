@@ -27,6 +27,11 @@
 //
 //	go build -o bin/vigil ./cmd/vigil && go build -o bin/bench-exec ./bench/exec
 //	sudo bin/bench-exec -vigil bin/vigil -rounds 11
+//
+// With -wakeup-idle, one more agent runs after the rounds with its events on
+// a pipe: its CPU over that idle stretch (wake-ups cost), then the delay of
+// each open of a watched file at -wakeup-rate (what fewer wake-ups cost),
+// together.
 package main
 
 import (
@@ -60,6 +65,11 @@ func main() {
 	bpfStats := flag.Bool("bpf-stats", false, "switch on kernel.bpf_stats_enabled and report the run time of each "+
 		"sensor's programs per exec (sensors alone); it adds two clock reads to every program run, in every mode")
 	extra := flag.String("agent-args", "", "more flags for vigil run, space-separated (e.g. --flush-interval 20ms)")
+	wakeIdle := flag.Duration("wakeup-idle", 0, "after the rounds, one more agent: its CPU over this long idle, "+
+		"then the delay of each event at -wakeup-rate (0: skip)")
+	wakeRate := flag.Int("wakeup-rate", 1000, "opens/s of -wakeup-file in the wake-up run's paced load")
+	wakeFile := flag.String("wakeup-file", "/etc/ssh/ssh_config", "a file the agent's default configuration watches")
+	wakeLoad := flag.Duration("wakeup-load", 20*time.Second, "length of the wake-up run's paced load")
 	scoped := flag.Bool("cgroup", true, "run in a cgroup of its own and scope the agent and the sensors to it (--cgroup), "+
 		"so that other processes on the machine do not count in the agent's CPU time")
 	flag.Parse()
@@ -153,6 +163,14 @@ func main() {
 		}
 		fmt.Fprintf(os.Stderr, "round %d/%d done\n", r+1, *rounds)
 	}
+	var wake *wakeupResult
+	if *wakeIdle > 0 {
+		w, err := measureWakeup(*vigil, cg, strings.Fields(*extra), *wakeIdle, *wakeRate, *wakeLoad, *wakeFile)
+		if err != nil {
+			fail("wake-up run: %v", err)
+		}
+		wake = &w
+	}
 
 	if cg != nil {
 		if err := cg.leave(); err != nil {
@@ -166,6 +184,9 @@ func main() {
 		modes: modes, results: results, agent: agent, progs: progs,
 		others: others,
 	})
+	if wake != nil {
+		wake.print()
+	}
 }
 
 func fail(format string, args ...any) {

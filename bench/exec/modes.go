@@ -46,15 +46,23 @@ func baseline() mode {
 }
 
 func agentMode(bin string, cg *benchCgroup, extra []string) mode {
-	// enforcement pinned apart from any agent of the host's, removed by
-	// main when the benchmark ends
-	args := []string{"run", "--events", "all", "--format", "json", "--output", "/dev/null", "--socket", "",
+	args := agentArgs(cg, "/dev/null", extra)
+	return mode{name: "B: vigil run", start: func() (running, error) { return startAgent(bin, args, nil) }}
+}
+
+// agentArgs are the measured agent's flags: every event as JSON into
+// output ("-" for its stdout), enforcement pinned apart from any agent of
+// the host's (removed by main when the benchmark ends).
+func agentArgs(cg *benchCgroup, output string, extra []string) []string {
+	args := []string{"run", "--events", "all", "--format", "json", "--socket", "",
 		"--pin-dir", benchPinDir, "--state-dir", ""}
+	if output != "-" {
+		args = append(args, "--output", output)
+	}
 	if cg != nil {
 		args = append(args, "--cgroup", cg.rel())
 	}
-	args = append(args, extra...)
-	return mode{name: "B: vigil run", start: func() (running, error) { return startAgent(bin, args) }}
+	return append(args, extra...)
 }
 
 // agentProc is `vigil run` as a user runs it, every event written as JSON
@@ -71,8 +79,11 @@ var (
 	recordsRE = regexp.MustCompile(`: (\d+) records`)
 )
 
-func startAgent(bin string, args []string) (*agentProc, error) {
+// startAgent starts the agent and returns once it logged that it started;
+// its stdout goes to stdout (nil: nowhere).
+func startAgent(bin string, args []string, stdout io.Writer) (*agentProc, error) {
 	cmd := exec.Command(bin, args...)
+	cmd.Stdout = stdout
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
