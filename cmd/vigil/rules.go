@@ -206,7 +206,7 @@ offline: they need no root and no kernel support.`,
   vigil rules list
   vigil rules fields | grep ^process.`,
 	}
-	cmd.AddCommand(newRulesValidateCmd(), newRulesTestCmd(), newRulesListCmd(), newRulesFieldsCmd())
+	cmd.AddCommand(newRulesValidateCmd(), newRulesTestCmd(), newRulesListCmd(), newRulesFieldsCmd(), newRulesImportFalcoCmd())
 	return cmd
 }
 
