@@ -182,6 +182,12 @@ func (c *compiler) compileMacros() {
 // is its required type (nil for any). Problems become errors at their
 // position in the file.
 func (c *compiler) compileExpr(t srcText, entry, field string, want *cel.Type) *cel.Ast {
+	before := len(c.errs)
+	defer func() {
+		if len(c.errs) > before && field == "condition" {
+			c.errs[before].Msg += falcoConditionHint(t.s)
+		}
+	}()
 	fail := func(offset int, format string, args ...any) *cel.Ast {
 		c.errs = append(c.errs, errAt(t.posAt(offset), entry, field, format, args...))
 		return nil

@@ -129,7 +129,13 @@ func (e *entry) identify(at pos) Errors {
 		}
 	}
 	if len(types) != 1 {
-		return Errors{errAt(at, "", "", "an entry has exactly one of the keys rule, list, macro or track (found %d)", len(types))}
+		hint := ""
+		for _, k := range falcoEntryKeys {
+			if _, ok := e.values[k]; ok {
+				hint = "; " + k + " is a Falco entry: vigil rules import-falco translates Falco files"
+			}
+		}
+		return Errors{errAt(at, "", "", "an entry has exactly one of the keys rule, list, macro or track (found %d)%s", len(types), hint)}
 	}
 	e.typ = types[0]
 	nameNode := e.values[string(e.typ)]
@@ -148,7 +154,7 @@ func (e *entry) identify(at pos) Errors {
 	for _, k := range keys {
 		if !slices.Contains(allowed, k) {
 			errs = append(errs, errAt(e.posOf(e.keys[k]), e.label(), k,
-				"unknown key for a %s entry%s; valid keys: %v", e.typ, didYouMean(k, allowed), allowed))
+				"unknown key for a %s entry%s; valid keys: %v%s", e.typ, didYouMean(k, allowed), allowed, falcoKeyHint(k)))
 		}
 	}
 	var err *Error
