@@ -178,7 +178,8 @@ func message(fs fields, output string) (string, []string) {
 		b.WriteString(braces(key) + "{" + f.expr + "}")
 	}
 	b.WriteString(braces(output[last:]))
-	return strings.Join(strings.Fields(b.String()), " "), lost
+	msg := strings.Join(strings.Fields(b.String()), " ")
+	return strings.NewReplacer("( ", "(", " )", ")").Replace(msg), lost
 }
 
 func braces(s string) string {

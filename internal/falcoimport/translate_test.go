@@ -1,0 +1,149 @@
+package falcoimport
+
+import (
+	"strings"
+	"testing"
+)
+
+func testTranslator() *translator {
+	rs := &ruleSet{lists: map[string]*listDef{
+		"shells": {name: "shells", outName: "shells", items: []string{"bash", "sh"}},
+		"ports":  {name: "ports", outName: "ports", items: []string{"22", "2222"}},
+		"dirs":   {name: "dirs", outName: "dirs", items: []string{"/etc", "/usr/bin/"}},
+	}, macros: map[string]*macroDef{
+		"spawned_process": {name: "spawned_process", outName: "spawned_process", cond: "evt.type in (execve, execveat) and evt.dir=<"},
+		"sendfile_only":   {name: "sendfile_only", outName: "sendfile_only", cond: "evt.type = sendfile"},
+	}}
+	rs.flatten()
+	return &translator{fields: newFields(), lists: rs.lists, macros: rs.macros}
+}
+
+// TestTranslateCondition covers the grammar, the operators and the
+// special fields on hand-written conditions.
+func TestTranslateCondition(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{`proc.name = bash`, `process.comm == "bash"`},
+		{`proc.name=bash and not proc.pname in (sshd, "my shell")`, `process.comm == "bash" && !(parent.comm in ["sshd", "my shell"])`},
+		{`(proc.name in (shells) or proc.name = zsh) and fd.sport in (ports)`,
+			`(process.comm in shells || process.comm == "zsh") && (kind in ["net_accept", "net_listen", "net_bind"] ? network.sport : network.dport) in ports`},
+		{`proc.name in (shells, zsh)`, `(process.comm in shells || process.comm in ["zsh"])`},
+		{`fd.rport in (shells)`, `false`}, // reported: a string list for a number
+		{`evt.type in (open, openat, openat2, creat) and evt.is_open_write=true`, `kind == "file_open" && file.flags.hasAny(["O_WRONLY", "O_RDWR"])`},
+		{`evt.type = openat and evt.is_open_read=false`, `(kind == "file_open" && syscall.name in ["openat"]) && !(file.flags.hasAny(["O_RDONLY", "O_RDWR"]))`},
+		{`evt.type in (connect, sendto)`, `kind == "net_connect"`},
+		{`not evt.type in (execve, sendto)`, `!(kind == "process_exec")`},
+		{`spawned_process and proc.tty != 0`, `spawned_process && process.tty != ""`},
+		{`evt.num = 0`, `false`},
+		{`fd.typechar = 4 or fd.typechar = '6'`, `(network.family == "inet" || network.family == "inet6")`},
+		{`fd.name startswith /etc/ and fd.directory pmatch (dirs)`,
+			`file.path.startsWith("/etc/") && dirs.exists(p, dirname(file.path) == p || dirname(file.path).startsWith(p.endsWith("/") ? p : p + "/"))`},
+		{`fd.name pmatch (/etc, /usr/bin/)`, `(file.path in ["/etc", "/usr/bin/"] || file.path.startsWithAny(["/etc/", "/usr/bin/"]))`},
+		{`fd.name glob '/home/*/.ssh/*'`, `file.path.matches("^/home/.*/\\.ssh/.*$")`},
+		{`proc.cmdline icontains "CURL"`, `process.cmdline.lowerAscii().contains("curl")`},
+		{`proc.aname[2] = sshd and proc.aname = containerd`, `(size(ancestors) > 0 ? ancestors[0].name : "") == "sshd" && ancestor_names.hasAny(["containerd"])`},
+		{`proc.aname in (shells)`, `ancestor_names.hasAny(shells)`},
+		{`proc.aname[1] = bash`, `parent.comm == "bash"`},
+		{`user.name = root and user.uid != 0`, `process.uid == 0 && process.uid != 0`},
+		{`proc.name != "<NA>" and proc.exepath exists`, `process.comm != "" && process.binary != ""`},
+		{`evt.res = SUCCESS or evt.res startswith E`, `(syscall.ret >= 0 || syscall.error.startsWith("E"))`},
+		{`k8s.ns.name = default and k8s.pod.label[app] = web`, `k8s.ns.name == "default" && ("app" in k8s.pod.labels ? k8s.pod.labels["app"] : "") == "web"`},
+		{`container.image.repository = nginx`, `(container.image.lastIndexOf(":") > container.image.lastIndexOf("/") ? container.image.substring(0, container.image.lastIndexOf(":")) : container.image) == "nginx"`},
+		{`evt.arg.flags contains O_TRUNC`, `file.flags.anyContains(["O_TRUNC"])`},
+		{`tolower(proc.name) = bash`, `process.comm.lowerAscii() == "bash"`},
+		{`proc.name = val(proc.pname)`, `process.comm == parent.comm`},
+		{`fd.num >= 0`, `syscall.ret >= 0`},
+		{`evt.dir = < and proc.name = x`, `process.comm == "x"`},
+	}
+	for _, c := range cases {
+		tr := testTranslator()
+		got := tr.condition(c.in)
+		if got != c.want {
+			t.Errorf("%s\n got %s\nwant %s (problems %v)", c.in, got, c.want, tr.probs)
+		}
+	}
+}
+
+// TestTranslateProblems: what does not translate says why, every reason.
+func TestTranslateProblems(t *testing.T) {
+	cases := []struct {
+		in   string
+		want []string
+	}{
+		{`proc.sname = bash and proc.vpid = 1`, []string{"unknown field proc.sname", "unknown field proc.vpid"}},
+		{`evt.type = sendfile`, []string{"evt.type sendfile: no vigil event kind"}},
+		{`sendfile_only and proc.name = x`, []string{"macro sendfile_only: evt.type sendfile"}},
+		{`fd.name bcontains 2f6574`, []string{"operator bcontains"}},
+		{`evt.dir = >`, []string{"exit (<) only"}},
+		{`user.name = alice`, []string{"user.name alice: vigil knows uids"}},
+		{`fd.typechar = p`, []string{"fd.typechar p"}},
+		{`no_such_macro`, []string{"unknown macro no_such_macro"}},
+		{`shells`, []string{"shells is a list"}},
+		{`fd.rport in (shells)`, []string{`item "bash": want a whole number`}},
+		{`proc.name = bash and (`, []string{"does not parse"}},
+		{`proc.name bash`, []string{"want an operator"}},
+		{`proc.pid > abc`, []string{"want a whole number"}},
+		{`proc.name > 3`, []string{"compares numbers"}},
+	}
+	for _, c := range cases {
+		tr := testTranslator()
+		tr.condition(c.in)
+		var msgs []string
+		for _, p := range tr.probs {
+			msgs = append(msgs, p.msg)
+		}
+		all := strings.Join(msgs, "\n")
+		for _, w := range c.want {
+			if !strings.Contains(all, w) {
+				t.Errorf("%s: problems %q lack %q", c.in, all, w)
+			}
+		}
+		if len(msgs) == 0 {
+			t.Errorf("%s: translated without a problem", c.in)
+		}
+	}
+}
+
+// TestOrLeavesOutKindless: an alternative of system calls vigil never
+// sees is left out with a note, unless nothing would remain.
+func TestOrLeavesOutKindless(t *testing.T) {
+	tr := testTranslator()
+	got := tr.condition(`(evt.type = connect and proc.name = a) or (evt.type = sendto and proc.name = b)`)
+	if got != `kind == "net_connect" && process.comm == "a"` || len(tr.probs) != 0 || len(tr.notes) != 1 {
+		t.Errorf("got %s, problems %v, notes %v", got, tr.probs, tr.notes)
+	}
+	tr.condition(`evt.type = sendto or evt.type = recvfrom`)
+	if len(tr.probs) == 0 {
+		t.Error("a condition of kindless system calls only translated")
+	}
+}
+
+func TestParseNesting(t *testing.T) {
+	n, err := parseCondition(`not (a and (b or not c)) and d`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	and, ok := n.(*andNode)
+	if !ok || len(and.args) != 2 {
+		t.Fatalf("top is %T, want a two-operand and", n)
+	}
+	if _, ok := and.args[0].(*notNode); !ok {
+		t.Errorf("first operand is %T, want not", and.args[0])
+	}
+	for _, bad := range []string{"", "(a", "a and", "proc.name in x", "proc.name = 'x", "a b"} {
+		if _, err := parseCondition(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}
+
+func TestGlobRegexp(t *testing.T) {
+	for g, want := range map[string]string{
+		"/home/*/.ssh/*": `^/home/.*/\.ssh/.*$`,
+		"a?[!x]b":        `^a.[^x]b$`,
+		"x(1)+":          `^x\(1\)\+$`,
+	} {
+		if got := globRegexp(g, false); got != want {
+			t.Errorf("%s: got %s want %s", g, got, want)
+		}
+	}
+}
