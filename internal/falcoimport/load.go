@@ -43,8 +43,8 @@ type listDef struct {
 // usable returns the translated list's name when its items have the
 // type a field of type typ compares with.
 func (l *listDef) usable(typ ftype) (string, bool) {
-	if len(l.flat) == 0 {
-		return "", false
+	if len(l.flat) == 0 { // vigil's empty lists hold strings
+		return l.outName, typ != tInt
 	}
 	if l.numeric == (typ == tInt) {
 		return l.outName, true
@@ -61,18 +61,25 @@ type macroDef struct {
 	out           string
 	probs         []*problem
 	notes         []string
+	kindless      []string
 	forced        *problem // set when the translation did not validate
 }
+
+// never says the macro tests only system calls vigil has no kind for.
+func (m *macroDef) never() bool { return m.out == "false" && len(m.kindless) > 0 }
 
 func (m *macroDef) translate(t *translator) {
 	m.state = stateBusy
 	saved := *t
 	out := t.condition(m.cond)
-	m.out, m.probs, m.notes = out, t.probs, t.notes
+	m.out, m.probs, m.notes, m.kindless = out, t.probs, t.notes, t.kindless
 	if m.forced != nil {
 		m.probs = append(m.probs, m.forced)
 	}
-	t.probs, t.notes, t.neg = saved.probs, saved.notes, saved.neg
+	if m.never() {
+		m.notes = append(m.notes, "never true in vigil: "+strings.Join(m.kindless, "; "))
+	}
+	t.probs, t.notes, t.kindless = saved.probs, saved.notes, saved.kindless
 	m.state = stateDone
 }
 

@@ -46,13 +46,19 @@ func (d *ruleDef) translate(t *translator) {
 			continue
 		}
 		t.probs, t.notes = nil, nil
+		kl := t.kindless
 		cond = and(cond, not(folded(t, x)))
+		t.kindless = kl
 		probs, notes = append(probs, t.probs...), append(notes, t.notes...)
 		notes = append(notes, "exception "+x.name+" is part of the condition (its fields or comparisons are not vigil exception fields)")
 	}
 	d.out, d.probs, d.notes = cond, probs, notes
 	if cond == "false" && len(probs) == 0 {
-		d.probs = append(d.probs, &problem{key: "never true", msg: "the condition can never be true in vigil"})
+		if len(t.kindless) > 0 {
+			d.probs = append(d.probs, &problem{key: "evt.type with no vigil kind", msg: "never true in vigil: " + strings.Join(t.kindless, "; ")})
+		} else {
+			d.probs = append(d.probs, &problem{key: "never true", msg: "the condition can never be true in vigil"})
+		}
 	}
 	if d.forced != nil {
 		d.probs = append(d.probs, d.forced)
@@ -179,7 +185,8 @@ func message(fs fields, output string) (string, []string) {
 	}
 	b.WriteString(braces(output[last:]))
 	msg := strings.Join(strings.Fields(b.String()), " ")
-	return strings.NewReplacer("( ", "(", " )", ")").Replace(msg), lost
+	msg = strings.NewReplacer("( ", "(", " )", ")", "()", "").Replace(msg)
+	return strings.TrimSpace(msg), lost
 }
 
 func braces(s string) string {

@@ -1,8 +1,10 @@
 package falcoimport
 
 import (
+	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -64,8 +66,16 @@ func (t *translator) special(c *checkNode) (string, bool) {
 		return t.userName(c), true
 	case "proc.tty":
 		return t.procTTY(c), true
-	case "evt.is_open_read", "evt.is_open_write", "evt.is_open_create":
+	case "evt.is_open_read", "evt.is_open_write", "evt.is_open_create", "evt.is_open_exec":
 		return t.openMode(c), true
+	case "evt.arg.mode":
+		if c.op == "contains" && len(c.values) == 1 {
+			return t.modeBit(c), true
+		}
+	case "proc.duration":
+		return t.procDuration(c), true
+	case "fd.net", "fd.snet", "fd.cnet", "fd.rnet", "fd.lnet":
+		return t.network(c), true
 	case "evt.res":
 		if len(c.values) == 1 && c.values[0].text == "SUCCESS" && (c.op == "=" || c.op == "==" || c.op == "!=") {
 			return "syscall.ret " + map[bool]string{true: ">= 0", false: "< 0"}[c.op != "!="], true
@@ -100,12 +110,13 @@ func (t *translator) eqTest(c *checkNode) (vals []string, negated, ok bool) {
 }
 
 // evtType maps system calls to event kinds. A system call without a kind
-// can never match a vigil event: a test of it alone is a problem (where
-// it is not negated), beside others it is left out with a note.
+// can never match a vigil event: a test of it alone is false (an
+// alternative of an or folds away, a rule that is false leaves out), beside
+// others it is left out; a note says so either way.
 func (t *translator) evtType(c *checkNode) string {
 	vals, negated, ok := t.eqTest(c)
 	if !ok {
-		return "false"
+		return failed
 	}
 	covered := map[string][]string{}
 	var unknown []string
@@ -121,14 +132,14 @@ func (t *translator) evtType(c *checkNode) string {
 			unknown = append(unknown, v)
 		}
 	}
-	positive := negated == t.neg
-	if len(covered) == 0 && positive {
-		t.probs = append(t.probs, &problem{key: "evt.type with no vigil kind",
-			msg: "evt.type " + strings.Join(unknown, ", ") + ": no vigil event kind", kindless: true})
-		return "false"
-	}
-	if len(unknown) > 0 && positive {
-		t.notes = append(t.notes, "evt.type "+strings.Join(unknown, ", ")+": no vigil event kind, left out")
+	if len(unknown) > 0 {
+		why := "evt.type " + strings.Join(unknown, ", ") + ": no vigil event kind"
+		t.kindless = append(t.kindless, why)
+		if len(covered) > 0 {
+			t.notes = append(t.notes, why+", left out")
+		} else {
+			t.notes = append(t.notes, why+": that test is false in vigil")
+		}
 	}
 	var wholes, parts []string
 	for _, k := range kindSyscalls {
@@ -161,20 +172,17 @@ func (t *translator) evtType(c *checkNode) string {
 	return x
 }
 
-// evtDir: vigil reports system calls at their exit (Falco's <).
+// evtDir: vigil reports each system call once, at its exit, with the
+// arguments it was called with: both directions read as that event.
 func (t *translator) evtDir(c *checkNode) string {
-	vals, negated, ok := t.eqTest(c)
-	if !ok || len(vals) != 1 {
+	vals, _, ok := t.eqTest(c)
+	if !ok || len(vals) != 1 || (vals[0] != "<" && vals[0] != ">") {
 		return t.fail("evt.dir", "evt.dir: want = < or = >")
 	}
-	exit := vals[0] == "<"
-	if exit != negated {
-		return "true"
+	if vals[0] == ">" {
+		t.notes = append(t.notes, "evt.dir=> reads as vigil's one event per call (at its exit, with the call's arguments)")
 	}
-	if negated == t.neg {
-		return t.fail("evt.dir >", "evt.dir %s %s: vigil reports system calls at their exit (<) only", c.op, vals[0])
-	}
-	return "false"
+	return "true"
 }
 
 // evtNum: Falco's never_true is evt.num=0; event numbers start at 1.
@@ -194,7 +202,7 @@ func (t *translator) evtNum(c *checkNode) string {
 func (t *translator) fdType(c *checkNode) string {
 	vals, negated, ok := t.eqTest(c)
 	if !ok {
-		return "false"
+		return failed
 	}
 	var parts []string
 	for _, v := range vals {
@@ -224,7 +232,7 @@ func (t *translator) fdType(c *checkNode) string {
 func (t *translator) userName(c *checkNode) string {
 	vals, negated, ok := t.eqTest(c)
 	if !ok {
-		return "false"
+		return failed
 	}
 	for _, v := range vals {
 		if v != "root" {
@@ -259,6 +267,8 @@ func (t *translator) openMode(c *checkNode) string {
 		"evt.is_open_read":   `file.flags.hasAny(["O_RDONLY", "O_RDWR"])`,
 		"evt.is_open_write":  `file.flags.hasAny(["O_WRONLY", "O_RDWR"])`,
 		"evt.is_open_create": `"O_CREAT" in file.flags`,
+		// created with an execute bit
+		"evt.is_open_exec": `("O_CREAT" in file.flags && file.mode.anyBits(0x49))`,
 	}[c.field.name]
 	if (vals[0] == "false") != negated {
 		return not(x)
@@ -274,4 +284,62 @@ func (t *translator) anyAncestor(c *checkNode) string {
 		return t.compare(c, m)
 	}
 	return t.fail("operator "+c.op+" on proc.aname", "proc.aname %s: not for any ancestor", c.op)
+}
+
+// modeBits are the chmod mode flags Falco renders evt.arg.mode with.
+var modeBits = map[string]int{
+	"S_ISUID": 0o4000, "S_ISGID": 0o2000, "S_ISVTX": 0o1000,
+	"S_IRUSR": 0o400, "S_IWUSR": 0o200, "S_IXUSR": 0o100,
+	"S_IRGRP": 0o40, "S_IWGRP": 0o20, "S_IXGRP": 0o10,
+	"S_IROTH": 0o4, "S_IWOTH": 0o2, "S_IXOTH": 0o1,
+}
+
+// modeBit: evt.arg.mode contains S_IXUSR is a bit of file.mode.
+func (t *translator) modeBit(c *checkNode) string {
+	bit, ok := modeBits[c.values[0].text]
+	if !ok {
+		return t.fail("evt.arg.mode "+c.values[0].text, "evt.arg.mode contains %s: not a mode bit", c.values[0].text)
+	}
+	return fmt.Sprintf("file.mode.hasBits(%d)", bit)
+}
+
+// procDuration: how long the process has lived, in ns, at the event.
+func (t *translator) procDuration(c *checkNode) string {
+	if len(c.values) != 1 || c.list {
+		return t.fail("operator "+c.op+" on proc.duration", "proc.duration %s: compare with one number", c.op)
+	}
+	n, err := strconv.ParseInt(c.values[0].text, 0, 64)
+	op := map[string]string{"=": "==", "==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}[c.op]
+	if err != nil || op == "" {
+		return t.fail("proc.duration", "proc.duration %s %s: compare with a number of ns", c.op, c.values[0].text)
+	}
+	return fmt.Sprintf(`(time - process.start_time) %s duration("%dns")`, op, n)
+}
+
+// network: Falco's fd.*net fields test an address against CIDR prefixes.
+func (t *translator) network(c *checkNode) string {
+	addr := map[string]string{"fd.net": "network.daddr", "fd.rnet": "network.daddr", "fd.lnet": "network.saddr",
+		"fd.snet": serverAddr, "fd.cnet": clientAddr}[c.field.name]
+	vals, negated, ok := t.eqTest(c)
+	if !ok {
+		return failed
+	}
+	var parts []string
+	for _, v := range c.values {
+		if l, isList := t.lists[v.text]; isList && !v.quoted {
+			if name, ok := l.usable(tString); ok {
+				parts = append(parts, addr+".inCIDR("+name+")")
+			}
+			continue
+		}
+		parts = append(parts, addr+".inCIDR("+quote(v.text)+")")
+	}
+	if len(vals) == 0 {
+		parts = nil
+	}
+	x := or(parts...)
+	if negated {
+		return not(x)
+	}
+	return x
 }

@@ -7,12 +7,10 @@ import (
 )
 
 // problem is why (part of) a condition does not translate. key groups
-// problems of one cause for the summary ("unknown field proc.sname");
-// kindless marks an evt.type test no vigil kind answers.
+// problems of one cause for the summary ("unknown field proc.sname").
 type problem struct {
-	key      string
-	msg      string
-	kindless bool
+	key string
+	msg string
 }
 
 func (p *problem) Error() string { return p.msg }
@@ -25,13 +23,15 @@ type translator struct {
 	// per condition:
 	probs []*problem
 	notes []string
-	neg   bool // inside an odd number of nots
+	// kindless are the evt.type tests of the condition that no vigil
+	// event kind answers: false in vigil.
+	kindless []string
 }
 
 // condition translates one condition; problems and notes are left in
 // t.probs and t.notes.
 func (t *translator) condition(src string) string {
-	t.probs, t.notes, t.neg = nil, nil, false
+	t.probs, t.notes, t.kindless = nil, nil, nil
 	n, err := parseCondition(src)
 	if err != nil {
 		t.fail("syntax", "does not parse: %v", err)
@@ -40,26 +40,27 @@ func (t *translator) condition(src string) string {
 	return t.node(n)
 }
 
+// failed is what a check that does not translate reads as: not a
+// constant, so that folding keeps its problem.
+const failed = "failed"
+
 func (t *translator) fail(key, format string, args ...any) string {
 	t.probs = append(t.probs, &problem{key: key, msg: fmt.Sprintf(format, args...)})
-	return "false"
+	return failed
 }
 
 func (t *translator) node(n node) string {
 	switch n := n.(type) {
 	case *andNode:
+		return t.and(n)
+	case *orNode:
 		parts := make([]string, 0, len(n.args))
 		for _, a := range n.args {
 			parts = append(parts, t.node(a))
 		}
-		return and(parts...)
-	case *orNode:
-		return t.or(n)
+		return or(parts...)
 	case *notNode:
-		t.neg = !t.neg
-		x := t.node(n.x)
-		t.neg = !t.neg
-		return not(x)
+		return not(t.node(n.x))
 	case *refNode:
 		return t.ref(n.name)
 	case *checkNode:
@@ -68,41 +69,32 @@ func (t *translator) node(n node) string {
 	return t.fail("syntax", "unexpected node %T", n)
 }
 
-// or drops, where it is not negated, the operands that test only
-// system calls vigil has no kind for (they could never match a vigil
-// event), saying so in a note, as long as one operand remains.
-func (t *translator) or(n *orNode) string {
+// and is false when one operand is false in vigil (a system call vigil
+// has no kind for): what the others could not translate no longer
+// matters, and a note says what was left out.
+func (t *translator) and(n *andNode) string {
 	outer := t.probs
 	var parts []string
-	var dropped []string
+	var moot []*problem
+	never := false
 	for _, a := range n.args {
 		t.probs = nil
 		s := t.node(a)
-		if len(t.probs) > 0 && !t.neg && allKindless(t.probs) {
-			dropped = append(dropped, t.probs[0].msg)
-			continue
+		if s == "false" && len(t.probs) == 0 {
+			never = true
 		}
-		outer = append(outer, t.probs...)
+		moot = append(moot, t.probs...)
 		parts = append(parts, s)
 	}
 	t.probs = outer
-	if len(parts) == 0 {
-		t.probs = append(t.probs, &problem{key: "evt.type with no vigil kind", msg: strings.Join(dropped, "; "), kindless: true})
-		return "false"
+	if !never {
+		t.probs = append(t.probs, moot...)
+		return and(parts...)
 	}
-	for _, d := range dropped {
-		t.notes = append(t.notes, "left out an alternative: "+d)
+	for _, p := range moot {
+		t.notes = append(t.notes, "left out with an alternative that is never true in vigil: "+p.msg)
 	}
-	return or(parts...)
-}
-
-func allKindless(ps []*problem) bool {
-	for _, p := range ps {
-		if !p.kindless {
-			return false
-		}
-	}
-	return true
+	return "false"
 }
 
 // ref is a macro's name.
@@ -122,12 +114,18 @@ func (t *translator) ref(name string) string {
 	}
 	if len(m.probs) > 0 {
 		for _, p := range m.probs {
-			t.probs = append(t.probs, &problem{key: p.key, msg: "macro " + name + ": " + p.msg, kindless: p.kindless})
+			t.probs = append(t.probs, &problem{key: p.key, msg: "macro " + name + ": " + p.msg})
 		}
-		return "false"
+		return "failed"
 	}
 	for _, n := range m.notes {
 		t.notes = append(t.notes, "macro "+name+": "+n)
+	}
+	if m.never() {
+		// only system calls vigil has no kind for: false, inlined so
+		// that what uses it folds
+		t.kindless = append(t.kindless, m.kindless...)
+		return "false"
 	}
 	return m.outName
 }
@@ -140,7 +138,7 @@ func (t *translator) check(c *checkNode) string {
 	if err != nil {
 		p := err.(*problem)
 		t.probs = append(t.probs, p)
-		return "false"
+		return failed
 	}
 	return t.compare(c, m)
 }
@@ -167,7 +165,7 @@ func (t *translator) compare(c *checkNode, m fieldMap) string {
 	}
 	v, ok := t.operand(c, m.typ, c.values[0])
 	if !ok {
-		return "false"
+		return failed
 	}
 	switch c.op {
 	case "=", "==":
@@ -293,7 +291,7 @@ func (t *translator) listCompare(c *checkNode, m fieldMap) string {
 		}
 		s, ok := t.operand(c, elemType(m.typ), v)
 		if !ok {
-			return "false"
+			return failed
 		}
 		lits = append(lits, s)
 	}
