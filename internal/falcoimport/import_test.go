@@ -65,7 +65,7 @@ func TestImportGolden(t *testing.T) {
 		}
 	}
 	sum := res.Summarize()
-	if sum.Translated["rule"] != 3 || sum.Defined["rule"] != 6 || sum.Translated["macro"] != 6 || sum.Translated["list"] != 3 {
+	if sum.Translated["rule"] != 8 || sum.Defined["rule"] != 11 || sum.Translated["macro"] != 7 || sum.Translated["list"] != 4 {
 		t.Errorf("summary %+v", sum)
 	}
 }
