@@ -63,14 +63,22 @@ func BenchmarkPipelinePerExec(b *testing.B) {
 // seedRecord reads the first real record of a process fuzz corpus.
 func seedRecord(b *testing.B, fuzzName string) []byte {
 	b.Helper()
-	dir := filepath.Join("..", "sensor", "process", "testdata", "fuzz", fuzzName)
+	return seedFile(b, filepath.Join("process", "testdata", "fuzz", fuzzName), "")
+}
+
+// seedFile reads the record of a sensor's fuzz seed: the one named, or
+// the first captured from the kernel (not found by the fuzzer). dir is
+// below internal/sensor.
+func seedFile(b *testing.B, dir, name string) []byte {
+	b.Helper()
+	dir = filepath.Join("..", "sensor", dir)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), "Test") {
-			continue // captured from the kernel, not found by the fuzzer
+		if name != "" && e.Name() != name || !strings.HasPrefix(e.Name(), "Test") {
+			continue
 		}
 		f, err := os.Open(filepath.Join(dir, e.Name()))
 		if err != nil {
