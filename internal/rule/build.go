@@ -135,10 +135,10 @@ func (k *kindIndex) guardFor(alt guardAlt, ce *celEnv) *guardIndex {
 
 // sizeEstimator bounds the sizes of event values for cost estimates:
 // strings up to 4 KiB (argv in all), list elements 256 bytes, lists up to
-// 1024 elements.
-type sizeEstimator struct{}
+// 1024 elements; all of them scale times as large when scale is set.
+type sizeEstimator struct{ scale uint64 }
 
-func (sizeEstimator) EstimateSize(n cost.AstNode) *cost.SizeEstimate {
+func (se sizeEstimator) EstimateSize(n cost.AstNode) *cost.SizeEstimate {
 	var s cost.SizeEstimate
 	path := n.Path()
 	switch n.Type().Kind() {
@@ -153,6 +153,9 @@ func (sizeEstimator) EstimateSize(n cost.AstNode) *cost.SizeEstimate {
 		s = cost.FixedSizeEstimate(1024)
 	default:
 		return nil
+	}
+	if se.scale > 1 {
+		s = s.Multiply(cost.FixedSizeEstimate(se.scale))
 	}
 	return &s
 }

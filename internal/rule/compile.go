@@ -260,7 +260,7 @@ func lineColToByte(s string, line, col int) int {
 
 // program plans an expanded expression, after bounding its cost; problems
 // are errors at the start of t.
-func (c *compiler) program(a *cel.Ast, t srcText, entry, field string) cel.Program {
+func (c *compiler) program(a *cel.Ast, t srcText, entry, field string) *program {
 	prg, cost, err := c.plan(a, c.limits.static)
 	switch {
 	case cost > c.limits.static:
@@ -273,20 +273,42 @@ func (c *compiler) program(a *cel.Ast, t srcText, entry, field string) cel.Progr
 }
 
 // plan estimates a's worst-case cost and plans it if that is within
-// budget, with the runtime cost limit; prg is nil when it is not, or on
-// err.
-func (c *compiler) plan(a *cel.Ast, budget uint64) (prg cel.Program, cost uint64, err error) {
+// budget; prg is nil when it is not, or on err. The program runs under
+// the runtime cost limit unless its estimate stays within that limit even
+// for events whose every string and list is boundScale times as large as
+// the sensors make them: such a program cannot reach the limit on any
+// event the agent can see, and the tracker would only cost time (a third
+// of a rule's evaluation, docs/benchmarks.md). Loops over event lists
+// (exists, all, map, filter over process.args…) grow with the list and
+// keep the tracker.
+func (c *compiler) plan(a *cel.Ast, budget uint64) (prg *program, cost uint64, err error) {
 	if est, err := c.env.EstimateCost(a, sizeEstimator{}); err == nil {
 		if cost = est.Max; cost > budget {
 			return nil, cost, nil
 		}
 	}
 	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
-	if c.limits.runtime > 0 {
+	tracked := c.limits.runtime > 0 && !c.bounded(a)
+	if tracked {
 		opts = append(opts, cel.CostLimit(c.limits.runtime))
 	}
-	prg, err = c.env.Program(a, opts...)
-	return prg, cost, err
+	p, err := c.env.Program(a, opts...)
+	if err != nil {
+		return nil, cost, err
+	}
+	return &program{Program: p, tracked: tracked}, cost, nil
+}
+
+// boundScale is how much larger than the sensors make them the strings
+// and lists of an event may be for a program to run without the runtime
+// cost limit (see plan).
+const boundScale = 1 << 10
+
+// bounded says a's worst case stays within the runtime cost limit for
+// events boundScale times as large as the sensors make them.
+func (c *compiler) bounded(a *cel.Ast) bool {
+	est, err := c.env.EstimateCost(a, sizeEstimator{scale: boundScale})
+	return err == nil && est.Max <= c.limits.runtime
 }
 
 func (c *compiler) compileTrack(t *trackDef) *trackSpec {

@@ -115,3 +115,34 @@ func TestRuntimeCostIsPerProgram(t *testing.T) {
 		t.Errorf("%d of 50 rules matched", len(alerts))
 	}
 }
+
+// TestTrackerOnlyWhereARuleCanBeExpensive: the compiler runs a program
+// under the runtime cost limit only when its static estimate could reach
+// that limit for a far larger event than the sensors make (a loop over
+// argv); a comparison of fields and literals runs without the tracker,
+// and still matches.
+func TestTrackerOnlyWhereARuleCanBeExpensive(t *testing.T) {
+	rs := mustCompile(t, `
+- rule: loop
+  description: an argument is the needle
+  condition: kind == "process_exec" && process.args.exists(a, a.endsWith("needle"))
+  severity: low
+  tags: [T1059]
+- rule: plain
+  description: a shell ran
+  condition: kind == "process_exec" && process.name in ["sh", "bash"] && process.binary.startsWith("/usr/")
+  severity: low
+  tags: [T1059]
+`)
+	tracked := map[string]bool{}
+	for _, r := range rs.rules {
+		tracked[r.Name] = r.prog.tracked
+	}
+	if !tracked["loop"] || tracked["plain"] {
+		t.Errorf("tracked %v, want the loop only", tracked)
+	}
+	alerts := run(rs, Config{Throttle: Throttle{Disabled: true}}, execEv(0, "/usr/bin/bash", "-c", "needle"))
+	if got := ruleNames(alerts); len(got) != 2 {
+		t.Errorf("alerts %v, want loop and plain", got)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/cost"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
@@ -176,15 +175,20 @@ func (e *Engine) evalCheck(id int, ev *event.Event, frame *interpreter.Execution
 }
 
 // eval runs one program over the event the frame resolves. The frame is
-// shared by every program the event meets; each evaluation starts its
-// cost tracker afresh, so that the runtime cost limit bounds each
-// program alone, not the sum over the rules. One tracker is reused
-// across evaluations; cel-go still allocates the evaluation details each
-// tracked run reports (about two allocations per event, docs/benchmarks.md).
-func (e *Engine) eval(p cel.Program, frame *interpreter.ExecutionFrame) (ref.Val, error) {
-	if e.cost != nil {
+// shared by every program the event meets; each evaluation of a tracked
+// program starts its cost tracker afresh, so that the runtime cost limit
+// bounds each program alone, not the sum over the rules. One tracker is
+// reused across evaluations; cel-go still allocates the evaluation
+// details each tracked run reports (about two allocations per event,
+// docs/benchmarks.md). A program the compiler found bounded runs without
+// the tracker, which the frame would otherwise keep feeding.
+func (e *Engine) eval(p *program, frame *interpreter.ExecutionFrame) (ref.Val, error) {
+	switch {
+	case p.tracked && e.cost != nil:
 		*e.cost = *e.freshCost
 		frame.SetCostTracker(e.cost)
+	case frame.CostTracker() != nil:
+		frame.SetCostTracker(nil)
 	}
 	v, _, err := p.Eval(frame)
 	return v, err

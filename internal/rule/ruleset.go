@@ -50,13 +50,22 @@ type Rule struct {
 	guard   *guard
 	pre     *trackPre
 	tracks  []string // tracks the condition queries
-	prog    cel.Program
-	except  cel.Program // nil without exceptions
+	prog    *program
+	except  *program // nil without exceptions
 	message *template
 	// kernel is what the kernel decides of a kill or deny rule; nil
 	// leaves it to user space, for userspaceWhy.
 	kernel       *KernelForm
 	userspaceWhy string
+}
+
+// program is a planned expression. tracked says it runs under the runtime
+// cost limit: the compiler decides per program, from its static cost
+// estimate (see plan), so that only a program that could cost more than
+// the limit pays for the tracker on every evaluation.
+type program struct {
+	cel.Program
+	tracked bool
 }
 
 // Indexed names the field the rule is indexed on beyond its kinds ("" if
@@ -76,9 +85,9 @@ type trackSpec struct {
 	maxKeys int
 	kinds   []string
 	guard   *guard
-	cond    cel.Program
-	key     cel.Program
-	value   cel.Program // nil: tracked_count counts keys' events
+	cond    *program
+	key     *program
+	value   *program // nil: tracked_count counts keys' events
 	uses    []string    // tracks the condition queries
 }
 

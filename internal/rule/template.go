@@ -5,7 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/common/types/traits"
@@ -20,7 +19,7 @@ type template struct {
 
 type templatePart struct {
 	text string
-	prog cel.Program // nil for literal text
+	prog *program // nil for literal text
 }
 
 // compileTemplate compiles a message; errors point into the file.
