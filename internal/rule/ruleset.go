@@ -88,7 +88,7 @@ type trackSpec struct {
 	cond    *program
 	key     *program
 	value   *program // nil: tracked_count counts keys' events
-	uses    []string    // tracks the condition queries
+	uses    []string // tracks the condition queries
 }
 
 // check is one entry of the index: a track to feed or a rule to test.
