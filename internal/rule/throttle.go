@@ -113,9 +113,13 @@ func (l *limiter) spend(due time.Time, burst int, every time.Duration) {
 	l.level = max(l.level-1, 0)
 }
 
+// throttleKey is a rule and a source: the source's kind ('c' container,
+// 'p' parent, 'e' the process itself, 0 none) apart from its id, so that
+// a key costs no string concatenation per alert.
 type throttleKey struct {
 	check int32
-	scope string
+	kind  byte
+	id    string
 }
 
 // bucket is one rule's bucket for one source.
@@ -167,19 +171,28 @@ func newThrottle(cfg Throttle) *throttle {
 	return &throttle{cfg: cfg, buckets: map[throttleKey]*bucket{}, lru: list.New(), ceilings: map[int32]*ceiling{}}
 }
 
-// scopeOf is the source an alert is throttled by.
-func scopeOf(ev *event.Event) string {
+// sourceOf is the source an alert is throttled by: its kind and id.
+func sourceOf(ev *event.Event) (byte, string) {
 	p := ev.Process
 	if p == nil {
-		return ""
+		return 0, ""
 	}
 	if c := p.Container; c != nil && c.ID != "" && c.ID != event.HostContainerID {
-		return "c:" + c.ID
+		return 'c', c.ID
 	}
 	if p.ParentExecID != "" {
-		return "p:" + p.ParentExecID
+		return 'p', p.ParentExecID
 	}
-	return "e:" + p.ExecID
+	return 'e', p.ExecID
+}
+
+// scopeOf says sourceOf as "kind:id" ("" for none).
+func scopeOf(ev *event.Event) string {
+	kind, id := sourceOf(ev)
+	if kind == 0 {
+		return ""
+	}
+	return string(kind) + ":" + id
 }
 
 // admit lets al through or holds it back; it returns out with what to
@@ -191,7 +204,8 @@ func (t *throttle) admit(check int32, al *event.Alert, out []*event.Alert) []*ev
 	if al.Time.After(t.latest) {
 		t.latest = al.Time
 	}
-	k := throttleKey{check, scopeOf(al.Event)}
+	kind, id := sourceOf(al.Event)
+	k := throttleKey{check, kind, id}
 	b := t.buckets[k]
 	if b == nil {
 		b = &bucket{key: k, limiter: limiter{tokens: tokens{level: float64(t.cfg.Burst), last: al.Time}}}
