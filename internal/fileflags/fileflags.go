@@ -73,8 +73,10 @@ var memfdFlags = []flagName{
 
 // names spells out flags; bits it has no name for are kept as one hex
 // number, so nothing the caller passed is lost.
-func names(flags uint32, table []flagName) []string {
-	var out []string
+func names(flags uint32, table []flagName) []string { return appendNames(nil, flags, table) }
+
+// appendNames appends the names of flags to out.
+func appendNames(out []string, flags uint32, table []flagName) []string {
 	for _, f := range table {
 		if flags&f.bits == f.bits {
 			out = append(out, f.name)
@@ -102,7 +104,8 @@ func Open(flags uint32) []string {
 	if flags&OPath != 0 {
 		return names(flags&^OAccMode, openFlags)
 	}
-	return append([]string{mode}, names(flags&^OAccMode, openFlags)...)
+	// one allocation per call: the access mode and room for three flags
+	return appendNames(append(make([]string, 0, 4), mode), flags&^OAccMode, openFlags)
 }
 
 // At spells out the AT_* flags of the *at(2) calls.
