@@ -34,16 +34,27 @@ func (ev *Event) AppendJSON(b []byte) ([]byte, error) {
 			return b, err
 		}
 	}
-	// the kind-specific objects, in Event's field order
+	// the kind-specific objects, in Event's field order; the most frequent
+	// ones without encoding/json (appendkinds.go)
+	if ev.Exit != nil {
+		if b, err = appendField(b, "exit", ev.Exit); err != nil {
+			return b, err
+		}
+	}
+	if ev.Syscall != nil {
+		b = appendSyscall(b, ev.Syscall)
+	}
+	if ev.File != nil {
+		b = appendFile(b, ev.File)
+	}
+	if ev.Network != nil {
+		b = appendNetwork(b, ev.Network)
+	}
 	for _, f := range []struct {
 		name  string
 		value any
 		set   bool
 	}{
-		{"exit", ev.Exit, ev.Exit != nil},
-		{"syscall", ev.Syscall, ev.Syscall != nil},
-		{"file", ev.File, ev.File != nil},
-		{"network", ev.Network, ev.Network != nil},
 		{"dns", ev.DNS, ev.DNS != nil},
 		{"redirect", ev.Redirect, ev.Redirect != nil},
 		{"privilege", ev.Privilege, ev.Privilege != nil},
