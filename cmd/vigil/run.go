@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -46,6 +47,7 @@ type runFlags struct {
 	watchPaths    []string
 	watchWrites   []string
 	cpuProfile    string
+	memProfile    string
 	configFile    string
 	metricsAddr   string
 	metricsRemote bool
@@ -131,6 +133,8 @@ and dropped to stderr. It needs root.`,
 	fl.StringArrayVar(&f.watchWrites, "watch-writes", nil, "also report changes below this directory: writes, unlink, rename, chmod, … (repeat for more)")
 	fl.StringVar(&f.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the agent to this file")
 	_ = fl.MarkHidden("cpu-profile") // for developers chasing the agent's own cost
+	fl.StringVar(&f.memProfile, "mem-profile", "", "write a Go heap profile (in use and allocated) of the agent to this file when it stops")
+	_ = fl.MarkHidden("mem-profile")
 	fl.StringVarP(&f.configFile, "config", "c", "", "configuration file (YAML): outputs, filters, metrics, API, rules; flags override it")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics, /healthz and /readyz on host:port (\":9549\" means 127.0.0.1:9549)")
 	fl.BoolVar(&f.metricsRemote, "metrics-allow-remote", false, "allow --metrics-addr on an address other than loopback")
@@ -302,6 +306,13 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 			}
 		}()
 	}
+	if f.memProfile != "" {
+		defer func() {
+			if err := writeHeapProfile(f.memProfile); err != nil {
+				log.Warn("heap profile", "err", err)
+			}
+		}()
+	}
 	defer reload.run(ctx, a, hup, f.watchConfig)()
 	defer reopenOnUSR1(ctx, usr1, outs.Fanout, log)()
 	runErr := a.Run(ctx)
@@ -442,6 +453,21 @@ func startCPUProfile(path string) (stop func() error, err error) {
 		return nil, fmt.Errorf("--cpu-profile: %w", err)
 	}
 	return func() error { pprof.StopCPUProfile(); return f.Close() }, nil
+}
+
+// writeHeapProfile writes the heap profile (what is in use after a
+// collection, and what was allocated since start) to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("--mem-profile: %w", err)
+	}
+	runtime.GC() // the in-use figures are those of the last collection
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("--mem-profile: %w", err)
+	}
+	return f.Close()
 }
 
 // reopenOnUSR1 reopens the file outputs on every SIGUSR1, so that
