@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -253,6 +254,11 @@ func New(cfg Config) (_ *Agent, err error) {
 	}
 	a.enricher.Seed(procs)
 	a.took("process snapshot", t)
+	// loading the sensors (ELF objects, BTF, verifier logs) leaves tens of
+	// megabytes of garbage that the runtime would give back only over
+	// minutes: give it back now, once, so that the agent's resident
+	// memory is that of its running state (docs/benchmarks.md, Memory)
+	debug.FreeOSMemory()
 	a.log.Info("started", "node", cfg.Node, "processes", len(procs),
 		"ring_bytes", cfg.Ring.Size, "cgroup_v1", host.v1Controller)
 	if a.services != nil {
