@@ -1,0 +1,140 @@
+package main
+
+import (
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+const idleWindow = 3 * time.Second
+
+// stormRun: n opens as fast as the generator can make them; the agent's
+// CPU over the storm, less its idle CPU over the same wall time, per
+// event delivered.
+func (b *bench) stormRun(n int) error {
+	a, err := b.start("storm")
+	if err != nil {
+		return err
+	}
+	c0 := a.cpu()
+	time.Sleep(idleWindow)
+	idle := a.cpu() - c0
+	rssStart := a.rss()
+	c1, w1 := a.cpu(), time.Now()
+	made, took, err := b.generate(n, 0)
+	if err != nil {
+		_ = a.stop()
+		return err
+	}
+	t, err := b.waitSettled(a, uint64(made))
+	if err != nil {
+		_ = a.stop()
+		return err
+	}
+	busy, wall := a.cpu()-c1, time.Since(w1)
+	rssStorm := a.rss()
+	if err := a.stop(); err != nil {
+		return err
+	}
+	final, err := b.count(a.out)
+	if err != nil {
+		return err
+	}
+	net := busy - time.Duration(float64(idle)*wall.Seconds()/idleWindow.Seconds())
+	fmt.Printf("\n== storm: %d opens of a watched, alerting file, as fast as one core makes them (%.0f/s)\n", made, float64(made)/took.Seconds())
+	fmt.Printf("agent CPU %v over %v (idle %v per %v); delivered %d, lost %d\n", busy.Round(time.Millisecond), wall.Round(time.Millisecond), idle, idleWindow, final.delivered, final.lost)
+	if t.delivered > 0 {
+		fmt.Printf("agent CPU per event: %.2f µs (idle subtracted), %.2f µs (gross)\n",
+			float64(net.Nanoseconds())/float64(t.delivered)/1e3, float64(busy.Nanoseconds())/float64(t.delivered)/1e3)
+	}
+	fmt.Printf("RSS after start %.1f MB, after the storm %.1f MB\n", mb(rssStart), mb(rssStorm))
+	return nil
+}
+
+// knee runs the paced generator at each rate, against a fresh agent each
+// time, and reports whether every event was delivered or counted lost.
+func (b *bench) knee(rates []int, d time.Duration) error {
+	fmt.Printf("\n== zero-loss knee: paced opens for %v per rate, agent pinned to core %d\n", d, b.agentCPU)
+	fmt.Println("| target/s | achieved/s | produced | delivered | lost | produced = delivered + lost | agent CPU/event |")
+	fmt.Println("|---|---|---|---|---|---|---|")
+	knee := 0
+	for _, r := range rates {
+		a, err := b.start("rate-" + strconv.Itoa(r))
+		if err != nil {
+			return err
+		}
+		c0 := a.cpu()
+		made, took, err := b.generate(int(float64(r)*d.Seconds()), r)
+		if err != nil {
+			_ = a.stop()
+			return err
+		}
+		if _, err := b.waitSettled(a, uint64(made)); err != nil {
+			_ = a.stop()
+			return err
+		}
+		busy := a.cpu() - c0
+		if err := a.stop(); err != nil {
+			return err
+		}
+		t, err := b.count(a.out)
+		if err != nil {
+			return err
+		}
+		balanced := uint64(made) == t.delivered+t.lost
+		fmt.Printf("| %d | %.0f | %d | %d | %d | %v | %.2f µs |\n", r, float64(made)/took.Seconds(), made, t.delivered, t.lost, balanced,
+			float64(busy.Nanoseconds())/float64(max(t.delivered, 1))/1e3)
+		if t.lost == 0 && t.delivered == uint64(made) && float64(made)/took.Seconds() >= 0.95*float64(r) {
+			knee = r
+		}
+	}
+	fmt.Printf("knee: every event delivered up to %d events/s (the highest rate tried with no loss that the generator kept up with)\n", knee)
+	return nil
+}
+
+// memory: RSS after start and after up to n short-lived processes (each
+// a fork, exec and exit the agent follows), within the time budget.
+func (b *bench) memory(n int, budget time.Duration) error {
+	a, err := b.start("memory")
+	if err != nil {
+		return err
+	}
+	time.Sleep(idleWindow)
+	rss0 := a.rss()
+	var started atomic.Int64
+	deadline := time.Now().Add(budget)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) && started.Add(1) <= int64(n) {
+				cmd := exec.Command("taskset", "-c", strconv.Itoa(b.genCPU), "/bin/true")
+				_ = cmd.Run()
+			}
+		}()
+	}
+	wg.Wait()
+	ran := min(started.Load(), int64(n))
+	time.Sleep(idleWindow)
+	rss1 := a.rss()
+	if err := a.stop(); err != nil {
+		return err
+	}
+	summary := ""
+	for _, l := range strings.Split(a.log.String(), "\n") {
+		if strings.HasPrefix(l, "vigil stopped") {
+			summary = l
+		}
+	}
+	fmt.Printf("\n== memory: RSS after start %.1f MB; after %d short-lived processes (each taskset + /bin/true: two execs) in %v: %.1f MB\n",
+		mb(rss0), ran, budget, mb(rss1))
+	fmt.Println(summary)
+	return nil
+}
+
+func mb(b uint64) float64 { return float64(b) / 1e6 }
