@@ -46,10 +46,12 @@ func (b *bench) setup() error {
 
 // agent is one run of vigil, pinned to a core.
 type agent struct {
-	cmd     *exec.Cmd
-	out     string
-	log     *bytes.Buffer
-	started time.Time
+	cmd *exec.Cmd
+	out string
+	log *bytes.Buffer
+	// seen is what the output said so far, read up to offset
+	seen   tally
+	offset int64
 }
 
 func (b *bench) start(name string) (*agent, error) {
@@ -72,7 +74,6 @@ func (b *bench) start(name string) (*agent, error) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	a.started = time.Now()
 	return a, nil
 }
 
@@ -124,21 +125,33 @@ func (a *agent) rss() uint64 {
 // tally is what the agent's output says of the benchmark's file.
 type tally struct {
 	delivered uint64 // file_open events of the watched file
-	lost      uint64 // file_open losses in the kernel, and every loss after it
+	// lost are the file_open losses in the kernel (of any file: the
+	// kernel's counters do not say which) and every loss after it
+	lost uint64
 }
 
-func (b *bench) count(out string) (tally, error) {
-	var t tally
-	f, err := os.Open(out)
+// count reads what the agent wrote since the last count, whole lines only.
+func (b *bench) count(a *agent) (tally, error) {
+	f, err := os.Open(a.out)
 	if err != nil {
-		return t, err
+		if os.IsNotExist(err) {
+			return a.seen, nil
+		}
+		return a.seen, err
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 16<<20)
+	if _, err := f.Seek(a.offset, 0); err != nil {
+		return a.seen, err
+	}
+	r := bufio.NewReaderSize(f, 1<<20)
 	path := `"path":"` + b.watched + `"`
-	for sc.Scan() {
-		l := sc.Bytes()
+	t := &a.seen
+	for {
+		l, err := r.ReadBytes('\n')
+		if err != nil {
+			break // EOF, or a line still being written: read it next time
+		}
+		a.offset += int64(len(l))
 		switch {
 		case bytes.Contains(l, []byte(`"kind":"alert"`)):
 			// an alert embeds its event: counted once, as the event
@@ -152,7 +165,7 @@ func (b *bench) count(out string) (tally, error) {
 				}
 			}
 			if err := json.Unmarshal(l, &d); err != nil {
-				return t, err
+				return *t, err
 			}
 			for _, c := range d.Counts {
 				if c.Stage != "kernel" || c.Kind == "file_open" {
@@ -161,7 +174,7 @@ func (b *bench) count(out string) (tally, error) {
 			}
 		}
 	}
-	return t, sc.Err()
+	return *t, nil
 }
 
 // waitSettled polls the output until the watched file's events stop
@@ -171,7 +184,7 @@ func (b *bench) waitSettled(a *agent, want uint64) (tally, error) {
 	still := 0
 	for still < 6 {
 		time.Sleep(500 * time.Millisecond)
-		t, err := b.count(a.out)
+		t, err := b.count(a)
 		if err != nil {
 			return t, err
 		}

@@ -29,6 +29,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func main() {
@@ -37,7 +39,7 @@ func main() {
 	}
 	vigil := flag.String("vigil", "bin/vigil", "the agent's binary")
 	storm := flag.Int("storm", 200000, "opens in the storm")
-	rates := flag.String("rates", "50000,100000,150000,200000,250000,300000", "paced rates (events/s) for the knee")
+	rates := flag.String("rates", "25000,50000,100000,150000,200000,250000,300000", "paced rates (events/s) for the knee")
 	paceFor := flag.Duration("pace-for", 2*time.Second, "how long each paced rate runs")
 	agentCPU := flag.Int("agent-cpu", 1, "core the agent is pinned to (the generator takes another)")
 	procs := flag.Int("procs", 1_000_000, "short-lived processes to start at most for the memory measure")
@@ -65,6 +67,11 @@ func main() {
 		genCPU = 0
 	}
 	b.genCPU = genCPU
+	// this process (and its counting of the agent's output) stays off the
+	// agent's core
+	if err := pin(genCPU); err != nil {
+		fail("pin to core %d: %v", genCPU, err)
+	}
 
 	fmt.Printf("vigil pipeline benchmark, %s, agent on core %d, generator on core %d\n", time.Now().UTC().Format(time.RFC3339), *agentCPU, genCPU)
 	if err := b.stormRun(*storm); err != nil {
@@ -91,6 +98,27 @@ func main() {
 			fail("go test: %v", err)
 		}
 	}
+}
+
+// pin binds every thread of this process to core cpu (threads made
+// later inherit it from their creator).
+func pin(cpu int) error {
+	var set unix.CPUSet
+	set.Set(cpu)
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		tid, err := strconv.Atoi(t.Name())
+		if err != nil {
+			continue
+		}
+		if err := unix.SchedSetaffinity(tid, &set); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func fail(format string, args ...any) {
