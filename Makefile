@@ -19,7 +19,7 @@ TOOLS_BIN ?= $(HOME)/.cache/vigil-tools/bin
 HELM_VERSION := v4.3.2
 HELM := $(TOOLS_BIN)/helm-$(HELM_VERSION)
 
-.PHONY: all build run test k8s e2e-k8s generate vmlinux vet lint verify verify-baseline bench clean image image-check static deb deb-check manifests helm-lint
+.PHONY: all build run test k8s e2e-k8s generate vmlinux vet lint verify verify-baseline bench detect detect-benign clean image image-check static deb deb-check manifests helm-lint
 
 all: build
 
@@ -192,6 +192,18 @@ $(HELM):
 bench: build
 	$(GO) build -o bin/bench-exec ./bench/exec
 	$(SUDO) bin/bench-exec -vigil $(BIN)
+
+# Detection coverage (docs/detection.md): Falco's event-generator syscall
+# actions, one at a time in a throwaway sandbox, under the agent with the
+# default pack; per action the rules that fired, and a total. Needs root and
+# ../shared/tools/build-event-generator.sh (or EVENT_GENERATOR=path).
+detect: build
+	$(SUDO) tools/detect/detect.sh
+
+# Alerts of the default pack on ordinary work (tools/detect/benign.sh), by
+# severity; the goal is no high or critical one. Needs root and apt's mirror.
+detect-benign: build
+	$(SUDO) tools/detect/benign.sh
 
 clean:
 	rm -rf bin

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Prints the table of a tools/detect/detect.sh run from its work directory:
+#
+#   report.sh OUT CGROUP_NAME EXPECTED_TSV
+#
+# An alert belongs to action aNN when its process's cgroup path ends in
+# CGROUP_NAME/aNN. An action is "detected" when a rule that EXPECTED_TSV
+# lists for it (a regexp of rule names) fired; other alerts are shown but
+# not counted. An action the event-generator skipped (one that only applies
+# in a container, or whose tool is not installed) is not counted either.
+set -euo pipefail
+out=$1
+name=$2
+expected=$3
+
+# action id -> "rule (T…, T…)" lines, distinct.
+fired() {
+	jq -r --arg cg "/$name/$1" '
+		select(.kind == "alert")
+		| select((.event.process.cgroup.path // "") | endswith($cg))
+		| "\(.rule.name)\t\((.rule.mitre // []) | join(", "))"' "$out/alerts.json" 2>/dev/null | sort -u
+}
+
+hosts=0
+detected=0
+skipped=0
+echo "| action | rules that fired (ATT&CK) | behaviour detected |"
+echo "|---|---|---|"
+while IFS=$'\t' read -r id action status; do
+	want=$(awk -F'\t' -v a="$action" '$1 == a { print $2 }' "$expected")
+	rules=$(fired "$id")
+	cell=$(printf '%s\n' "$rules" | awk -F'\t' 'NF { printf "%s%s%s", sep, $1, ($2 != "" ? " (" $2 ")" : ""); sep = "; " }')
+	if grep -qi 'skipped' "$out/$id.log"; then
+		why=$(grep -io 'reason="[^"]*"' "$out/$id.log" | head -1 | sed 's/^reason="//; s/"$//')
+		verdict="skipped: ${why:-see the log}"
+		skipped=$((skipped + 1))
+	else
+		hosts=$((hosts + 1))
+		if [ -n "$want" ] && printf '%s\n' "$rules" | cut -f1 | grep -qxE "$want"; then
+			verdict=yes
+			detected=$((detected + 1))
+		else
+			verdict=no
+		fi
+		[ "$status" = 0 ] || verdict="$verdict (exit $status)"
+	fi
+	echo "| $action | ${cell:--} | $verdict |"
+done <"$out/runs.tsv"
+echo
+echo "$detected of $hosts host actions detected for the behaviour itself ($skipped skipped by the event-generator)"

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Runs one command in a throwaway copy of the host, for tools/detect/detect.sh.
+# It must be started by `unshare --mount --net --pid --fork --mount-proc
+# --propagation private`: everything it mounts dies with those namespaces.
+#
+#   sandbox.sh SCRATCH COMMAND [ARG...]
+#
+# /etc, /root, /usr (so /bin, /sbin, /lib), /var, /home, /opt and /srv become
+# overlays whose writes go to a tmpfs at SCRATCH; /tmp, /run, /dev/shm are
+# empty tmpfs; /dev is a tmpfs with the few device nodes programs need;
+# /proc/sys is read-only (the kernel's settings are the host's). The network
+# namespace has loopback and a dummy eth0 (192.0.2.2), and every address is
+# local to it (`ip route add local 0.0.0.0/0 dev lo`): a connection to any
+# address is refused at once or reaches a listener of the sandbox, and no
+# packet leaves. example.com and example.net resolve to 192.0.2.10 and
+# 192.0.2.11 through the overlay's /etc/hosts.
+set -euo pipefail
+scratch=$1
+shift
+
+mount -t tmpfs v17d-scratch "$scratch"
+for d in etc root usr var home opt srv; do
+	if [ ! -d "/$d" ] || [ -L "/$d" ]; then continue; fi
+	mkdir -p "$scratch/upper/$d" "$scratch/work/$d"
+	mount -t overlay overlay -o "lowerdir=/$d,upperdir=$scratch/upper/$d,workdir=$scratch/work/$d" "/$d"
+done
+# A private /dev: a file created there must not reach the host's devtmpfs.
+mkdir -p "$scratch/dev"
+for n in null zero full random urandom tty; do
+	touch "$scratch/dev/$n"
+	mount --bind "/dev/$n" "$scratch/dev/$n"
+done
+mkdir -p "$scratch/dev/shm" "$scratch/dev/pts"
+mount --rbind /dev/pts "$scratch/dev/pts"
+ln -s /proc/self/fd "$scratch/dev/fd"
+ln -s /proc/self/fd/0 "$scratch/dev/stdin"
+ln -s /proc/self/fd/1 "$scratch/dev/stdout"
+ln -s /proc/self/fd/2 "$scratch/dev/stderr"
+mount --rbind "$scratch/dev" /dev
+mount -t tmpfs tmpfs /dev/shm
+# Last: SCRATCH may be below /tmp or /run.
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+
+mount --bind /proc/sys /proc/sys
+mount -o remount,bind,ro /proc/sys
+
+if [ "${SANDBOX_HOST_NET:-}" = 1 ]; then
+	# The caller kept the host's network namespace (tools/detect/benign.sh:
+	# apt-get needs its mirror): leave the network alone.
+	cd /
+	exec "$@"
+fi
+ip link set lo up
+ip link add eth0 type dummy
+ip addr add 192.0.2.2/24 dev eth0
+ip link set eth0 up
+ip route add local 0.0.0.0/0 dev lo table local
+ip -6 route add local ::/0 dev lo table local 2>/dev/null || true
+printf '192.0.2.10 example.com\n192.0.2.11 example.net\n' >>/etc/hosts
+
+cd /
+exec "$@"
