@@ -19,6 +19,9 @@
 #   DETECT_FILTER    regexp of action names to run (all syscall actions)
 #   DETECT_OUT       work directory, kept (a new one below /tmp)
 #   VIGIL_ARGS       more arguments for `vigil run` (e.g. --rules extra.yaml)
+#   BASELINE_VIGIL   a second agent binary (an earlier build) run beside the
+#                    first with its embedded pack over the same actions: its
+#                    table is printed first, for a before/after in one run
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -43,12 +46,12 @@ fi
 mkdir -p "$out"
 cg=$cgroot/$name
 mkdir "$cg"
-agent=
+agents=()
 cleanup() {
-	if [ -n "$agent" ]; then
-		kill -INT "$agent" 2>/dev/null || true
-		wait "$agent" 2>/dev/null || true
-	fi
+	for a in "${agents[@]}"; do
+		kill -INT "$a" 2>/dev/null || true
+		wait "$a" 2>/dev/null || true
+	done
 	# Processes an action left behind die with their pid namespace; the
 	# cgroups are then empty.
 	for d in "$cg"/*/; do
@@ -58,16 +61,29 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# start_agent BINARY DIR [ARG...]: an agent watching the cgroup, alerts to
+# DIR/alerts.json; returns once it has started.
+start_agent() {
+	local bin=$1 dir=$2
+	shift 2
+	mkdir -p "$dir"
+	"$bin" run --cgroup "$name" --format json --events alerts --output "$dir/alerts.json" \
+		--socket "" --state-dir "" --enforce=false "$@" 2>"$dir/agent.log" &
+	agents+=("$!")
+	for _ in $(seq 900); do
+		grep -q 'msg=started' "$dir/agent.log" && return 0
+		kill -0 "$!" 2>/dev/null || break
+		sleep 0.2
+	done
+	cat "$dir/agent.log" >&2
+	echo "detect: the agent $bin did not start" >&2
+	exit 1
+}
 # shellcheck disable=SC2086 # VIGIL_ARGS is a list of arguments
-"$vigil" run --cgroup "$name" --format json --events alerts --output "$out/alerts.json" \
-	--socket "" --state-dir "" --enforce=false ${VIGIL_ARGS:-} 2>"$out/agent.log" &
-agent=$!
-for _ in $(seq 600); do
-	grep -q 'msg=started' "$out/agent.log" && break
-	kill -0 "$agent" 2>/dev/null || { cat "$out/agent.log" >&2; exit 1; }
-	sleep 0.2
-done
-grep -q 'msg=started' "$out/agent.log" || { echo "detect: the agent did not start" >&2; exit 1; }
+start_agent "$vigil" "$out" ${VIGIL_ARGS:-}
+if [ -n "${BASELINE_VIGIL:-}" ]; then
+	start_agent "$BASELINE_VIGIL" "$out/baseline"
+fi
 
 "$egen" list --all 2>/dev/null | grep '^syscall\.' | sed 's/^syscall\.//' | grep -E "$filter" >"$out/actions" || true
 : >"$out/runs.tsv"
@@ -91,10 +107,18 @@ while read -r action; do
 	printf '%s %-55s exit %s\n' "$id" "$action" "$status" >&2
 done <"$out/actions"
 
-# Let the last events through the pipeline, then stop the agent.
+# Let the last events through the pipeline, then stop the agents.
 sleep 3
-kill -INT "$agent"
-wait "$agent" || true
-agent=
+for a in "${agents[@]}"; do kill -INT "$a"; done
+for a in "${agents[@]}"; do wait "$a" || true; done
+agents=()
 
+if [ -n "${BASELINE_VIGIL:-}" ]; then
+	echo "## $BASELINE_VIGIL (baseline)"
+	echo
+	"$here/report.sh" "$out" "$name" "$here/expected.tsv" "$out/baseline/alerts.json"
+	echo
+	echo "## $vigil ${VIGIL_ARGS:-}"
+	echo
+fi
 "$here/report.sh" "$out" "$name" "$here/expected.tsv"

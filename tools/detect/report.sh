@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prints the table of a tools/detect/detect.sh run from its work directory:
 #
-#   report.sh OUT CGROUP_NAME EXPECTED_TSV
+#   report.sh OUT CGROUP_NAME EXPECTED_TSV [ALERTS_JSON]
 #
 # An alert belongs to action aNN when its process's cgroup path ends in
 # CGROUP_NAME/aNN. An action is "detected" when a rule that EXPECTED_TSV
@@ -12,13 +12,14 @@ set -euo pipefail
 out=$1
 name=$2
 expected=$3
+alerts=${4:-$out/alerts.json}
 
 # action id -> "rule (T…, T…)" lines, distinct.
 fired() {
 	jq -r --arg cg "/$name/$1" '
 		select(.kind == "alert")
 		| select((.event.process.cgroup.path // "") | endswith($cg))
-		| "\(.rule.name)\t\((.rule.mitre // []) | join(", "))"' "$out/alerts.json" 2>/dev/null | sort -u
+		| "\(.rule.name)\t\((.rule.mitre // []) | join(", "))"' "$alerts" 2>/dev/null | sort -u
 }
 
 hosts=0

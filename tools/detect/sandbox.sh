@@ -9,8 +9,8 @@
 # overlays whose writes go to a tmpfs at SCRATCH; /tmp, /run, /dev/shm are
 # empty tmpfs; /dev is a tmpfs with the few device nodes programs need;
 # /proc/sys is read-only (the kernel's settings are the host's). The network
-# namespace has loopback and a dummy eth0 (192.0.2.2), and every address is
-# local to it (`ip route add local 0.0.0.0/0 dev lo`): a connection to any
+# namespace has loopback only, with 192.0.2.2 besides 127.0.0.1, and every
+# address is local to it (`ip route add local 0.0.0.0/0 dev lo`): a connection to any
 # address is refused at once or reaches a listener of the sandbox, and no
 # packet leaves. example.com and example.net resolve to 192.0.2.10 and
 # 192.0.2.11 through the overlay's /etc/hosts.
@@ -52,9 +52,9 @@ if [ "${SANDBOX_HOST_NET:-}" = 1 ]; then
 	exec "$@"
 fi
 ip link set lo up
-ip link add eth0 type dummy
-ip addr add 192.0.2.2/24 dev eth0
-ip link set eth0 up
+# An address that is not loopback's, for programs that look for one to
+# listen on (on lo: kernels without the dummy driver are common).
+ip addr add 192.0.2.2/24 dev lo
 ip route add local 0.0.0.0/0 dev lo table local
 ip -6 route add local ::/0 dev lo table local 2>/dev/null || true
 printf '192.0.2.10 example.com\n192.0.2.11 example.net\n' >>/etc/hosts
