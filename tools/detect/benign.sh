@@ -49,12 +49,9 @@ grep -q 'msg=started' "$out/agent.log" || { echo "detect-benign: the agent did n
 
 mkdir -p "$out/scratch"
 start=$(date +%s)
-(
-	echo "$BASHPID" >"$cg/cgroup.procs"
-	export SANDBOX_HOST_NET=1 BENIGN_REPO=$repo BENIGN_GO_PKG=${BENIGN_GO_PKG:-./internal/output/termsafe/}
-	exec unshare --mount --pid --fork --mount-proc --propagation private \
-		"$here/sandbox.sh" "$out/scratch" "$here/benign-workload.sh"
-) 2>&1 | tee "$out/workload.log" >&2
+SANDBOX_CGROUP=$cg SANDBOX_HOST_NET=1 BENIGN_REPO=$repo BENIGN_GO_PKG=${BENIGN_GO_PKG:-./internal/output/termsafe/} \
+	unshare --mount --pid --fork --kill-child --mount-proc --propagation private \
+	"$here/sandbox.sh" "$out/scratch" "$here/benign-workload.sh" 2>&1 | tee "$out/workload.log" >&2
 secs=$(($(date +%s) - start))
 rmdir "$out/scratch" 2>/dev/null || true
 

@@ -52,10 +52,11 @@ cleanup() {
 		kill -INT "$a" 2>/dev/null || true
 		wait "$a" 2>/dev/null || true
 	done
-	# Processes an action left behind die with their pid namespace; the
-	# cgroups are then empty.
+	# An action interrupted by a signal: kill what is left of it.
 	for d in "$cg"/*/; do
-		if [ -d "$d" ]; then rmdir "$d" 2>/dev/null || true; fi
+		[ -d "$d" ] || continue
+		echo 1 >"$d/cgroup.kill" 2>/dev/null || true
+		for _ in $(seq 50); do rmdir "$d" 2>/dev/null && break; sleep 0.1; done
 	done
 	rmdir "$cg" 2>/dev/null || true
 }
@@ -94,14 +95,12 @@ while read -r action; do
 	mkdir "$cg/$id"
 	scratch="$out/scratch-$id"
 	mkdir -p "$scratch"
-	# The subshell moves itself into the action's cgroup, then becomes the
-	# sandbox; the event-generator is started inside.
+	# The sandbox sets itself up in the agent's cgroup, then moves into the
+	# action's and starts the event-generator.
 	status=0
-	(
-		echo "$BASHPID" >"$cg/$id/cgroup.procs"
-		exec timeout -s KILL 90 unshare --mount --net --pid --fork --mount-proc --propagation private \
-			"$here/sandbox.sh" "$scratch" "$egen" run "^syscall\\.$action\$" --all --sleep 0s
-	) >"$out/$id.log" 2>&1 </dev/null || status=$?
+	SANDBOX_CGROUP="$cg/$id" timeout -s KILL 90 unshare --mount --net --pid --fork --kill-child --mount-proc --propagation private \
+		"$here/sandbox.sh" "$scratch" "$egen" run "^syscall\\.$action\$" --all --sleep 0s \
+		>"$out/$id.log" 2>&1 </dev/null || status=$?
 	rmdir "$scratch" 2>/dev/null || true
 	printf '%s\t%s\t%s\n' "$id" "$action" "$status" >>"$out/runs.tsv"
 	printf '%s %-55s exit %s\n' "$id" "$action" "$status" >&2

@@ -32,7 +32,7 @@ while IFS=$'\t' read -r id action status; do
 	rules=$(fired "$id")
 	cell=$(printf '%s\n' "$rules" | awk -F'\t' 'NF { printf "%s%s%s", sep, $1, ($2 != "" ? " (" $2 ")" : ""); sep = "; " }')
 	if grep -qi 'skipped' "$out/$id.log"; then
-		why=$(grep -io 'reason="[^"]*"' "$out/$id.log" | head -1 | sed 's/^reason="//; s/"$//')
+		why=$(sed 's/\x1b\[[0-9;]*m//g' "$out/$id.log" | grep -io 'reason="[^"]*"' | head -1 | sed 's/^reason="//; s/"$//' || true)
 		verdict="skipped: ${why:-see the log}"
 		skipped=$((skipped + 1))
 	else

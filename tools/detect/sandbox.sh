@@ -45,19 +45,24 @@ mount -t tmpfs tmpfs /run
 mount --bind /proc/sys /proc/sys
 mount -o remount,bind,ro /proc/sys
 
-if [ "${SANDBOX_HOST_NET:-}" = 1 ]; then
-	# The caller kept the host's network namespace (tools/detect/benign.sh:
-	# apt-get needs its mirror): leave the network alone.
-	cd /
-	exec "$@"
+if [ "${SANDBOX_HOST_NET:-}" != 1 ]; then
+	ip link set lo up
+	# An address that is not loopback's, for programs that look for one to
+	# listen on (on lo: kernels without the dummy driver are common).
+	ip addr add 192.0.2.2/24 dev lo
+	ip route add local 0.0.0.0/0 dev lo table local
+	ip -6 route add local ::/0 dev lo table local 2>/dev/null || true
+	printf '192.0.2.10 example.com\n192.0.2.11 example.net\n' >>/etc/hosts
 fi
-ip link set lo up
-# An address that is not loopback's, for programs that look for one to
-# listen on (on lo: kernels without the dummy driver are common).
-ip addr add 192.0.2.2/24 dev lo
-ip route add local 0.0.0.0/0 dev lo table local
-ip -6 route add local ::/0 dev lo table local 2>/dev/null || true
-printf '192.0.2.10 example.com\n192.0.2.11 example.net\n' >>/etc/hosts
+# SANDBOX_HOST_NET=1 (tools/detect/benign.sh: apt-get needs its mirror)
+# leaves the host's network namespace alone.
 
+# The set-up above is the harness's own work: only now does the sandbox
+# join the cgroup whose alerts are the command's.
+if [ -n "${SANDBOX_CGROUP:-}" ]; then
+	echo 0 >"$SANDBOX_CGROUP/cgroup.procs"
+fi
 cd /
-exec "$@"
+# A child, not exec: the event-generator takes itself for a container when
+# it is process 1 of its pid namespace, and skips every host action.
+"$@"
