@@ -19,6 +19,10 @@
 #   DETECT_FILTER    regexp of action names to run (all syscall actions)
 #   DETECT_OUT       work directory, kept (a new one below /tmp)
 #   VIGIL_ARGS       more arguments for `vigil run` (e.g. --rules extra.yaml)
+#   DETECT_PACKAGES  Debian packages installed (apt-get, host network) into a
+#                    layer below every action's sandbox, never on the host,
+#                    for the actions whose tools the host lacks (nc, nmap,
+#                    sudo, pkexec, crontab); "" for none
 #   BASELINE_VIGIL   a second agent binary (an earlier build) run beside the
 #                    first with its embedded pack over the same actions: its
 #                    table is printed first, for a before/after in one run
@@ -62,6 +66,21 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The tools some actions need, in a layer of their own (before the agents
+# start: the install is not measured).
+packages=${DETECT_PACKAGES-netcat-openbsd nmap sudo cron pkexec}
+layer=
+if [ -n "$packages" ]; then
+	layer=$out/layer
+	mkdir -p "$layer"
+	# shellcheck disable=SC2086 # packages is a list
+	if ! SANDBOX_KEEP=1 SANDBOX_HOST_NET=1 unshare --mount --pid --fork --kill-child --mount-proc --propagation private \
+		"$here/sandbox.sh" "$layer" env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -q --no-install-recommends $packages >"$out/layer.log" 2>&1; then
+		echo "detect: installing $packages failed (see $out/layer.log); the actions that need them are skipped" >&2
+	fi
+fi
+
 # start_agent BINARY DIR [ARG...]: an agent watching the cgroup, alerts to
 # DIR/alerts.json; returns once it has started.
 start_agent() {
@@ -98,7 +117,7 @@ while read -r action; do
 	# The sandbox sets itself up in the agent's cgroup, then moves into the
 	# action's and starts the event-generator.
 	status=0
-	SANDBOX_CGROUP="$cg/$id" timeout -s KILL 90 unshare --mount --net --pid --fork --kill-child --mount-proc --propagation private \
+	SANDBOX_CGROUP="$cg/$id" SANDBOX_LAYER=$layer timeout -s KILL 90 unshare --mount --net --pid --fork --kill-child --mount-proc --propagation private \
 		"$here/sandbox.sh" "$scratch" "$egen" run "^syscall\\.$action\$" --all --sleep 0s \
 		>"$out/$id.log" 2>&1 </dev/null || status=$?
 	rmdir "$scratch" 2>/dev/null || true

@@ -18,11 +18,20 @@ set -euo pipefail
 scratch=$1
 shift
 
-mount -t tmpfs v17d-scratch "$scratch"
+# SANDBOX_KEEP=1: the writes stay in SCRATCH/upper after the sandbox is
+# gone, to be a layer of later sandboxes (SANDBOX_LAYER=that SCRATCH: the
+# tools detect.sh installs once for all actions).
+if [ "${SANDBOX_KEEP:-}" != 1 ]; then
+	mount -t tmpfs sandbox-scratch "$scratch"
+fi
 for d in etc root usr var home opt srv; do
 	if [ ! -d "/$d" ] || [ -L "/$d" ]; then continue; fi
 	mkdir -p "$scratch/upper/$d" "$scratch/work/$d"
-	mount -t overlay overlay -o "lowerdir=/$d,upperdir=$scratch/upper/$d,workdir=$scratch/work/$d" "/$d"
+	lower=/$d
+	if [ -n "${SANDBOX_LAYER:-}" ] && [ -d "$SANDBOX_LAYER/upper/$d" ]; then
+		lower=$SANDBOX_LAYER/upper/$d:/$d
+	fi
+	mount -t overlay overlay -o "lowerdir=$lower,upperdir=$scratch/upper/$d,workdir=$scratch/work/$d" "/$d"
 done
 # A private /dev: a file created there must not reach the host's devtmpfs.
 mkdir -p "$scratch/dev"
