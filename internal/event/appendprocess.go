@@ -2,6 +2,8 @@ package event
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -32,6 +34,10 @@ func appendProcessFields(b []byte, p *Process) ([]byte, error) {
 	}
 	b = append(b, `,"args":`...)
 	b = appendStrings(b, p.Args)
+	if len(p.Env) > 0 {
+		b = append(b, `,"env":`...)
+		b = appendStringMap(b, p.Env)
+	}
 	b = appendStringField(b, "cwd", p.Cwd)
 	if p.TTY != "" {
 		b = appendStringField(b, "tty", p.TTY)
@@ -131,6 +137,21 @@ func appendTimeField(b []byte, name string, t time.Time) []byte {
 	b = append(b, `":"`...)
 	b = t.AppendFormat(b, time.RFC3339Nano)
 	return append(b, '"')
+}
+
+// appendStringMap writes a string map, its keys sorted as encoding/json
+// sorts them.
+func appendStringMap(b []byte, m map[string]string) []byte {
+	b = append(b, '{')
+	for i, k := range slices.Sorted(maps.Keys(m)) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = appendString(b, m[k])
+	}
+	return append(b, '}')
 }
 
 // appendStrings writes a string array; nil is null, as encoding/json has it.

@@ -26,8 +26,11 @@ type Process struct {
 	// Script is the script's absolute path when Binary is its interpreter.
 	Script string   `json:"script,omitempty"`
 	Args   []string `json:"args"`
-	Cwd    string   `json:"cwd"`
-	TTY    string   `json:"tty,omitempty"`
+	// Env holds the watched environment variables the new image was
+	// given (name → value), as the kernel read them at exec.
+	Env map[string]string `json:"env,omitempty"`
+	Cwd string            `json:"cwd"`
+	TTY string            `json:"tty,omitempty"`
 
 	// ExecID identifies this process image, unique across pid reuse.
 	ExecID       string `json:"exec_id"`

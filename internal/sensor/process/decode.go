@@ -41,6 +41,7 @@ func (d Decoder) Exec(raw []byte) (*event.Event, error) {
 		Binary:    wire.Path(s.Bytes(info.Binary.Off, info.Binary.Len)),
 		Filename:  s.String(info.Filename.Off, info.Filename.Len),
 		Args:      s.Args(info.Args.Off, info.Args.Len),
+		Env:       splitEnv(s.Args(info.Env.Off, info.Env.Len)),
 		Cwd:       wire.Path(s.Bytes(info.Cwd.Off, info.Cwd.Len)),
 		TTY:       ttyName(s.String(info.Tty.Off, info.Tty.Len)),
 		StartTime: d.At(info.StartTime),
@@ -127,6 +128,8 @@ func truncated(f processExecFlag) []string {
 		{processExecFlagEXEC_FILENAME_CUT, "filename"},
 		{processExecFlagEXEC_CWD_CUT, "cwd"},
 		{processExecFlagEXEC_CGROUP_CUT, "cgroup"},
+		{processExecFlagEXEC_ENV_CUT, "env"},
+		{processExecFlagEXEC_ENV_UNSCANNED, "env"},
 	} {
 		if f&c.flag != 0 && (len(cut) == 0 || cut[len(cut)-1] != c.name) {
 			cut = append(cut, c.name)

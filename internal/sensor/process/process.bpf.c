@@ -10,6 +10,7 @@
 #include "path.bpf.h"
 #include "task.bpf.h"
 #include "process.h"
+#include "env.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -65,8 +66,8 @@ static __always_inline void read_file(struct exec_info *e, struct file *file)
  */
 static __noinline void count_cuts(enum exec_flag flags)
 {
-	if (flags &
-	    (EXEC_ARGS_CUT | EXEC_BINARY_CUT | EXEC_FILENAME_CUT | EXEC_CWD_CUT | EXEC_CGROUP_CUT))
+	if (flags & (EXEC_ARGS_CUT | EXEC_BINARY_CUT | EXEC_FILENAME_CUT | EXEC_CWD_CUT |
+		     EXEC_CGROUP_CUT | EXEC_ENV_CUT | EXEC_ENV_UNSCANNED))
 		count_drop(DROP_TRUNCATED, KIND_PROCESS_EXEC);
 }
 
@@ -120,6 +121,9 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 	 * plain binary it is the filename itself */
 	if (BPF_CORE_READ(bprm, interp) != filename)
 		e->flags |= EXEC_INTERPRETED;
+	/* before argv, which a caller can fill to push anything after it out;
+	 * the watched variables are few and bounded */
+	e->flags |= read_env(&used, e, task);
 
 	read_args(b, &used, e, task);
 

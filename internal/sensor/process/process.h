@@ -8,6 +8,14 @@
 #define ARGS_MAX 4096 /* argv bytes per exec; more is cut and flagged */
 #define COMM_LEN 16
 
+/* Watched environment variables (env.bpf.h). */
+#define ENV_NAME_LEN 32	    /* a watched name with its NUL; longer names are refused */
+#define ENV_NAMES_MAX 64    /* watched names */
+#define ENV_VARS_MAX 64	    /* upper bound of the env_max_vars knob */
+#define ENV_BYTES_MAX 4096  /* upper bound of the env_max_bytes knob */
+#define ENV_CHUNK 4096	    /* bytes of one variable read at once */
+#define ENV_SCAN_STEPS 4096 /* variables examined (plus one per chunk of a long one) */
+
 /* exec_info.flags: what was cut or is special about this exec. */
 enum exec_flag {
 	EXEC_ARGS_CUT = 1 << 0,
@@ -18,6 +26,8 @@ enum exec_flag {
 	EXEC_BINARY_DELETED = 1 << 6, /* the executed file has no name left */
 	EXEC_ARGS_FAULT = 1 << 7,     /* argv could not be read */
 	EXEC_INTERPRETED = 1 << 8,    /* a #! script (or binfmt_misc): filename is the script */
+	EXEC_ENV_CUT = 1 << 9,	      /* a watched variable was left out or cut (count, bytes) */
+	EXEC_ENV_UNSCANNED = 1 << 10, /* the environment went on past what was examined */
 };
 
 /* The fixed part of a process_exec record; the blob follows it. */
@@ -43,6 +53,12 @@ struct exec_info {
 	struct str_ref cgroup;	 /* components leaf first */
 	struct str_ref args;	 /* NUL-separated argv */
 	struct str_ref tty;
+	struct str_ref env; /* NUL-separated NAME=value of the watched variables */
+};
+
+/* A key of the env_names map: a watched name, NUL-padded. */
+struct env_name {
+	char name[ENV_NAME_LEN];
 };
 
 struct fork_info {

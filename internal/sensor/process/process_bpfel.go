@@ -18,6 +18,16 @@ type processBlob struct {
 	Data [16384]uint8
 }
 
+type processEnvChunk struct {
+	_   structs.HostLayout
+	Buf [4096]int8
+}
+
+type processEnvName struct {
+	_    structs.HostLayout
+	Name [32]int8
+}
+
 type processExecFlag uint32
 
 const (
@@ -29,6 +39,8 @@ const (
 	processExecFlagEXEC_BINARY_DELETED processExecFlag = 64
 	processExecFlagEXEC_ARGS_FAULT     processExecFlag = 128
 	processExecFlagEXEC_INTERPRETED    processExecFlag = 256
+	processExecFlagEXEC_ENV_CUT        processExecFlag = 512
+	processExecFlagEXEC_ENV_UNSCANNED  processExecFlag = 1024
 )
 
 type processExecInfo struct {
@@ -92,6 +104,12 @@ type processExecInfo struct {
 		Off uint16
 		Len uint16
 	}
+	Env struct {
+		_   structs.HostLayout
+		Off uint16
+		Len uint16
+	}
+	_ [4]byte
 }
 
 type processExitInfo struct {
@@ -135,14 +153,17 @@ type processForkInfo struct {
 const (
 	processMapBlobs             = "blobs"
 	processMapDrops             = "drops"
+	processMapEnvChunks         = "env_chunks"
+	processMapEnvNames          = "env_names"
 	processMapEvents            = "events"
 	processMapExecInfos         = "exec_infos"
-	processMapReaderAsleep      = "reader_asleep"
 	processProgHandleExec       = "handle_exec"
 	processProgHandleExit       = "handle_exit"
 	processProgHandleFork       = "handle_fork"
 	processVarAgentTgid         = "agent_tgid"
 	processVarCgroupV1Subsys    = "cgroup_v1_subsys"
+	processVarEnvMaxBytes       = "env_max_bytes"
+	processVarEnvMaxVars        = "env_max_vars"
 	processVarFilterCgroupId    = "filter_cgroup_id"
 	processVarFilterCgroupLevel = "filter_cgroup_level"
 	processVarWakeupBytes       = "wakeup_bytes"
@@ -199,11 +220,12 @@ type processProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type processMapSpecs struct {
-	Blobs        *ebpf.MapSpec `ebpf:"blobs"`
-	Drops        *ebpf.MapSpec `ebpf:"drops"`
-	Events       *ebpf.MapSpec `ebpf:"events"`
-	ExecInfos    *ebpf.MapSpec `ebpf:"exec_infos"`
-	ReaderAsleep *ebpf.MapSpec `ebpf:"reader_asleep"`
+	Blobs     *ebpf.MapSpec `ebpf:"blobs"`
+	Drops     *ebpf.MapSpec `ebpf:"drops"`
+	EnvChunks *ebpf.MapSpec `ebpf:"env_chunks"`
+	EnvNames  *ebpf.MapSpec `ebpf:"env_names"`
+	Events    *ebpf.MapSpec `ebpf:"events"`
+	ExecInfos *ebpf.MapSpec `ebpf:"exec_infos"`
 }
 
 // processVariableSpecs contains global variables before they are loaded into the kernel.
@@ -212,6 +234,8 @@ type processMapSpecs struct {
 type processVariableSpecs struct {
 	AgentTgid         *ebpf.VariableSpec `ebpf:"agent_tgid"`
 	CgroupV1Subsys    *ebpf.VariableSpec `ebpf:"cgroup_v1_subsys"`
+	EnvMaxBytes       *ebpf.VariableSpec `ebpf:"env_max_bytes"`
+	EnvMaxVars        *ebpf.VariableSpec `ebpf:"env_max_vars"`
 	FilterCgroupId    *ebpf.VariableSpec `ebpf:"filter_cgroup_id"`
 	FilterCgroupLevel *ebpf.VariableSpec `ebpf:"filter_cgroup_level"`
 	WakeupBytes       *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
@@ -237,20 +261,22 @@ func (o *processObjects) Close() error {
 //
 // It can be passed to loadProcessObjects or ebpf.CollectionSpec.LoadAndAssign.
 type processMaps struct {
-	Blobs        *ebpf.Map `ebpf:"blobs"`
-	Drops        *ebpf.Map `ebpf:"drops"`
-	Events       *ebpf.Map `ebpf:"events"`
-	ExecInfos    *ebpf.Map `ebpf:"exec_infos"`
-	ReaderAsleep *ebpf.Map `ebpf:"reader_asleep"`
+	Blobs     *ebpf.Map `ebpf:"blobs"`
+	Drops     *ebpf.Map `ebpf:"drops"`
+	EnvChunks *ebpf.Map `ebpf:"env_chunks"`
+	EnvNames  *ebpf.Map `ebpf:"env_names"`
+	Events    *ebpf.Map `ebpf:"events"`
+	ExecInfos *ebpf.Map `ebpf:"exec_infos"`
 }
 
 func (m *processMaps) Close() error {
 	return _ProcessClose(
 		m.Blobs,
 		m.Drops,
+		m.EnvChunks,
+		m.EnvNames,
 		m.Events,
 		m.ExecInfos,
-		m.ReaderAsleep,
 	)
 }
 
@@ -260,6 +286,8 @@ func (m *processMaps) Close() error {
 type processVariables struct {
 	AgentTgid         *ebpf.Variable `ebpf:"agent_tgid"`
 	CgroupV1Subsys    *ebpf.Variable `ebpf:"cgroup_v1_subsys"`
+	EnvMaxBytes       *ebpf.Variable `ebpf:"env_max_bytes"`
+	EnvMaxVars        *ebpf.Variable `ebpf:"env_max_vars"`
 	FilterCgroupId    *ebpf.Variable `ebpf:"filter_cgroup_id"`
 	FilterCgroupLevel *ebpf.Variable `ebpf:"filter_cgroup_level"`
 	WakeupBytes       *ebpf.Variable `ebpf:"wakeup_bytes"`

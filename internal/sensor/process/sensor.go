@@ -3,6 +3,8 @@
 package process
 
 import (
+	"fmt"
+
 	"github.com/vigil-sec/vigil/internal/bpfload"
 	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/sensor"
@@ -15,6 +17,9 @@ type Options struct {
 	// whose hierarchy names containers when their v2 cgroup is the root
 	// (hybrid hosts); -1 on a pure cgroup v2 host.
 	CgroupV1Subsys int
+	// Env names the environment variables exec events carry; the zero
+	// value reads none (DefaultEnv is what the agent watches).
+	Env Env
 }
 
 // Sensor holds the loaded programs and their attachments.
@@ -25,15 +30,17 @@ type Sensor struct {
 // Load loads the sensor's programs, sharing r's ring buffer, and attaches
 // them. Nothing is reported before Load returns.
 func Load(r *ring.Ring, opts Options) (*Sensor, error) {
+	if err := opts.Env.Check(); err != nil {
+		return nil, fmt.Errorf("process sensor env: %w", err)
+	}
 	spec, err := loadProcess()
 	if err != nil {
 		return nil, err
 	}
-	l, err := bpfload.Load(r, bpfload.Object{
-		Name:  "process sensor",
-		Spec:  spec,
-		Knobs: map[string]any{processVarCgroupV1Subsys: int32(opts.CgroupV1Subsys)},
-	})
+	knobs := opts.Env.knobs()
+	knobs[processVarCgroupV1Subsys] = int32(opts.CgroupV1Subsys)
+	opts.Env.fill(spec)
+	l, err := bpfload.Load(r, bpfload.Object{Name: "process sensor", Spec: spec, Knobs: knobs})
 	if err != nil {
 		return nil, err
 	}

@@ -36,11 +36,22 @@ func record(t *testing.T, fn func()) (*recorder, *ring.Ring) {
 	return recordScoped(t, ring.Scope{}, fn)
 }
 
+// recordEnv is record with the sensor watching env's variables.
+func recordEnv(t *testing.T, env Env, fn func()) (*recorder, *ring.Ring) {
+	t.Helper()
+	return recordWith(t, ring.Scope{}, Options{CgroupV1Subsys: -1, Env: env}, fn)
+}
+
 // recordScoped is record with the sensor limited to scope.
 func recordScoped(t *testing.T, scope ring.Scope, fn func()) (*recorder, *ring.Ring) {
 	t.Helper()
+	return recordWith(t, scope, Options{CgroupV1Subsys: -1, Env: DefaultEnv()}, fn)
+}
+
+func recordWith(t *testing.T, scope ring.Scope, opts Options, fn func()) (*recorder, *ring.Ring) {
+	t.Helper()
 	_, w := sensortest.Start(t, sensortest.Options{Ring: ring.Config{Scope: scope}}, func(r *ring.Ring) (*Sensor, error) {
-		return Load(r, Options{CgroupV1Subsys: -1})
+		return Load(r, opts)
 	})
 	fn()
 	w.Stop()
