@@ -89,6 +89,10 @@ func newSchema(baseProvider types.Provider, baseAdapter types.Adapter) (*schema,
 		strField("filename", "path given to execve", func(p *procView) string { return p.Filename }),
 		strField("script", "script path when binary is its interpreter", func(p *procView) string { return p.Script }),
 		strListField("args", "argv", func(p *procView) []string { return p.Args }),
+		strField("argv0", "argv[0] as the caller gave it, \"\" if none (computed)", func(p *procView) string { return argv0(p.Args) }),
+		fieldDef{"env", types.NewMapType(types.StringType, types.StringType), func(o any) any {
+			return types.NewStringStringMap(types.DefaultTypeAdapter, o.(*procView).Env)
+		}, "watched environment variables at exec, name → value (process_exec)", nil, nil},
 		strField("cmdline", "argv joined by spaces (computed)", (*procView).cmdline),
 		strField("cwd", "working directory at exec", func(p *procView) string { return p.Cwd }),
 		strField("tty", "controlling terminal, \"\" if none", func(p *procView) string { return p.TTY }),
@@ -318,6 +322,14 @@ func newSchema(baseProvider types.Provider, baseAdapter types.Adapter) (*schema,
 }
 
 // baseName is the last element of a path; "" for "".
+// argv0 is the first argument, the name the caller gave the program.
+func argv0(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	return args[0]
+}
+
 func baseName(p string) string {
 	if p == "" {
 		return ""
