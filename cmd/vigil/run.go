@@ -277,6 +277,7 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		Cgroup:     f.cgroup,
 		Network:    netCfg,
 		File:       fileCfg,
+		ProcessEnv: cfg.ProcessEnv,
 		Privilege:  privilege.Options{MissingSyscalls: f.missingCalls},
 		Rules:      rules,
 		Enforce:    enf,

@@ -30,6 +30,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/sensor/file"
 	"github.com/vigil-sec/vigil/internal/sensor/network"
 	"github.com/vigil-sec/vigil/internal/sensor/privilege"
+	"github.com/vigil-sec/vigil/internal/sensor/process"
 	"github.com/vigil-sec/vigil/internal/wire"
 )
 
@@ -47,6 +48,9 @@ type Config struct {
 	// File says which paths the file sensor watches; nil lists take
 	// file.DefaultConfig's.
 	File file.Config
+	// ProcessEnv names the environment variables exec events carry; nil
+	// Names watch process.DefaultEnv's, an empty list none.
+	ProcessEnv process.Env
 	// Privilege tunes the privilege sensor: MissingSyscalls watches the
 	// calls this kernel lacks (modules, kexec) at a price every system
 	// call pays; off by default.

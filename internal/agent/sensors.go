@@ -25,11 +25,19 @@ type SensorStatus struct {
 // last.
 func (a *Agent) sensorList(h hostCgroups) []sensor.Description {
 	return append([]sensor.Description{
-		process.Describe(process.Options{CgroupV1Subsys: h.v1SubsysID}),
+		process.Describe(process.Options{CgroupV1Subsys: h.v1SubsysID, Env: a.processEnv()}),
 		network.Describe(a.cfg.Network),
 		privilege.Describe(a.cfg.Privilege),
 		file.Describe(a.cfg.File),
 	}, a.observerList(h)...)
+}
+
+// processEnv is the configured environment watch, or the default one.
+func (a *Agent) processEnv() process.Env {
+	if a.cfg.ProcessEnv.Names == nil {
+		return process.DefaultEnv()
+	}
+	return a.cfg.ProcessEnv
 }
 
 // loadSensor loads and attaches one sensor and registers its decoders.

@@ -20,6 +20,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/metrics"
 	"github.com/vigil-sec/vigil/internal/observe"
 	"github.com/vigil-sec/vigil/internal/output"
+	"github.com/vigil-sec/vigil/internal/sensor/process"
 )
 
 // Defaults for what the file leaves out.
@@ -47,6 +48,9 @@ type Config struct {
 	Observe observe.Config
 	// Drops says how often what was lost is reported.
 	Drops Drops
+	// ProcessEnv says which environment variables exec events carry
+	// (sensors.process.env).
+	ProcessEnv process.Env
 	// Sections holds the top-level sections other parts of vigil decode
 	// themselves (sensors, policies, …), with their positions.
 	Sections map[string]*yaml.Node
@@ -93,7 +97,8 @@ func otherSections() []string {
 // Default is the configuration without a file: the metrics and API
 // defaults and no outputs (the command line adds stdout).
 func Default() *Config {
-	return &Config{API: API{Socket: DefaultSocket}, Drops: Drops{Interval: DefaultDropsInterval}, Sections: map[string]*yaml.Node{}}
+	return &Config{API: API{Socket: DefaultSocket}, Drops: Drops{Interval: DefaultDropsInterval},
+		ProcessEnv: process.DefaultEnv(), Sections: map[string]*yaml.Node{}}
 }
 
 // Load reads and checks a config file.
@@ -143,6 +148,7 @@ func Parse(file string, data []byte) (*Config, error) {
 	decodeKey(top, "", "intel", &c.Intel, d.intel)
 	decodeKey(top, "", "observe", &c.Observe, d.observeSection)
 	decodeKey(top, "", "drops", &c.Drops, d.drops)
+	c.ProcessEnv = d.processEnv(top["sensors"])
 	for _, name := range otherSections() {
 		if n := top[name]; n != nil {
 			c.Sections[name] = n

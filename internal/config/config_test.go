@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/output"
 	"github.com/vigil-sec/vigil/internal/output/webhook"
+	"github.com/vigil-sec/vigil/internal/sensor/process"
 )
 
 const full = `
@@ -306,5 +308,36 @@ func TestDropsInterval(t *testing.T) {
 	_, err = Parse("vigil.yaml", []byte("drops:\n  every: 1s\n"))
 	if err == nil || !strings.Contains(err.Error(), "drops.every") {
 		t.Errorf("unknown key: %v", err)
+	}
+}
+
+// TestProcessEnv: sensors.process.env replaces or extends the watched
+// names, and every mistake names its line and field.
+func TestProcessEnv(t *testing.T) {
+	c, err := Parse("vigil.yaml", []byte("sensors:\n  file:\n    watch: [/srv]\n  process:\n    env:\n      add: [V17X_A]\n      max_vars: 4\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := c.ProcessEnv
+	def := process.DefaultEnv()
+	if !slices.Equal(env.Names, append(def.Names, "V17X_A")) || env.MaxVars != 4 || env.MaxBytes != def.MaxBytes {
+		t.Errorf("env %+v", env)
+	}
+	if c, err := Parse("vigil.yaml", []byte("sensors:\n  process:\n    env:\n      names: []\n")); err != nil || c.ProcessEnv.Names == nil || len(c.ProcessEnv.Names) != 0 {
+		t.Errorf("names: [] gives %+v, %v; want an empty, non-nil list", c, err)
+	}
+	if c, _ := Parse("vigil.yaml", nil); !slices.Equal(c.ProcessEnv.Names, def.Names) {
+		t.Errorf("no file: names %v, want the defaults", c.ProcessEnv.Names)
+	}
+	for _, tc := range []struct{ yaml, want string }{
+		{"sensors:\n  process:\n    env:\n      names: [LD_PRELOAD, A=B]\n", `vigil.yaml:4: sensors.process.env.names[1]: "A=B": a name holds no '=' or NUL`},
+		{"sensors:\n  process:\n    env:\n      add: [LD_PRELOAD]\n", `vigil.yaml:4: sensors.process.env.add[0]: "LD_PRELOAD" is already watched`},
+		{"sensors:\n  process:\n    env:\n      max_bytes: 5000\n", `vigil.yaml:4: sensors.process.env.max_bytes: 5000 is too large: want at most 4096`},
+		{"sensors:\n  process:\n    envs: {}\n", `vigil.yaml:3: sensors.process.envs: unknown field; valid fields here: env`},
+	} {
+		_, err := Parse("vigil.yaml", []byte(tc.yaml))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want %q", tc.yaml, err, tc.want)
+		}
 	}
 }
