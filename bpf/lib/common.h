@@ -13,6 +13,7 @@ enum record_kind {
 	KIND_PROCESS_EXEC = 1,
 	KIND_PROCESS_EXIT = 2,
 	KIND_PROCESS_FORK = 3,
+	KIND_PROCESS_RENAME = 4, /* a process changed its comm after exec */
 
 	KIND_FILE_OPEN = 10,
 	KIND_FILE_UNLINK = 11,

@@ -103,6 +103,8 @@ func (e *Enricher) Enrich(ev *event.Event) bool {
 			p.ParentExecID = parent.ExecID
 		}
 		e.tree.Put(p)
+	case ev.Kind == event.KindProcessRename:
+		e.rename(ev)
 	case ev.Kind == event.KindProcessFork:
 		child := ev.Process
 		child.ExecID = ExecID(e.node, child.PID, child.StartTime)
@@ -165,6 +167,17 @@ func (e *Enricher) resolveProcess(ev *event.Event) {
 		bare.Container = e.containers.Resolve(bare.Cgroup.Path)
 	}
 	e.markVigil(bare)
+}
+
+// rename gives the process its new comm: the tree's copy from now on, so
+// that its later events carry it; one the tree does not know stays partial.
+func (e *Enricher) rename(ev *event.Event) {
+	comm := ev.Process.Comm
+	if renamed := e.tree.Rename(ev.Process.PID, comm); renamed != nil {
+		ev.Process = renamed
+		return
+	}
+	e.resolveProcess(ev) // the bare process: partial, comm from the record
 }
 
 // Expire lets the tree forget processes whose grace period has passed.

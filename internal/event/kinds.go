@@ -10,6 +10,8 @@ const (
 	KindProcessExit Kind = "process_exit"
 	// KindProcessFork feeds the process tree; it is not output.
 	KindProcessFork Kind = "process_fork"
+	// KindProcessRename is a process that changed its comm after exec.
+	KindProcessRename Kind = "process_rename"
 
 	KindFileOpen     Kind = "file_open"
 	KindFileUnlink   Kind = "file_unlink"
@@ -98,6 +100,7 @@ var kindTable = [WireKinds]KindInfo{
 	1: {Kind: KindProcessExec, Family: FamilyProcess, Output: true, Rule: true, Icon: "🚀", Label: "exec", Doc: "process_exec"},
 	2: {Kind: KindProcessExit, Family: FamilyProcess, Output: true, Rule: true, Icon: "💥", Label: "exit", Doc: "process_exit"},
 	3: {Kind: KindProcessFork, Family: FamilyProcess, Rule: true, Icon: "🍴", Label: "fork", Doc: "process-events"},
+	4: {Kind: KindProcessRename, Family: FamilyProcess, Output: true, Rule: true, Icon: "🏷️", Label: "rename", Doc: "process_rename"},
 
 	10: {Kind: KindFileOpen, Family: FamilyFile, Output: true, Rule: true, Icon: "📂", Label: "open", Doc: "file_open"},
 	11: {Kind: KindFileUnlink, Family: FamilyFile, Output: true, Rule: true, Icon: "🗑️", Label: "unlink", Doc: "file_unlink"},

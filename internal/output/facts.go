@@ -23,6 +23,8 @@ func facts(ev *event.Event) []string {
 		}
 	}
 	switch {
+	case ev.Kind == event.KindProcessRename && ev.Process != nil:
+		add("comm=" + ev.Process.Comm)
 	case ev.Exit != nil:
 		x := ev.Exit
 		if x.Signal != 0 {

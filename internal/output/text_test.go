@@ -51,6 +51,8 @@ func samples() map[event.Kind]sample {
 		event.KindProcessExit: with(event.KindProcessExit, func(e *event.Event) {
 			e.Exit = &event.Exit{Signal: 9, SignalName: "SIGKILL", DurationNS: 1e6}
 		}, "signal=SIGKILL"),
+		event.KindProcessRename: with(event.KindProcessRename, func(e *event.Event) { e.Process.Comm = "kworker/0:1" },
+			"comm=kworker/0:1"),
 		event.KindFileOpen: file(event.KindFileOpen, &event.File{Path: "/etc/shadow", Flags: []string{"O_WRONLY", "O_CREAT"}, Mode: 0o600},
 			"/etc/shadow", "O_WRONLY|O_CREAT", "mode=600"),
 		event.KindFileUnlink: file(event.KindFileUnlink, &event.File{Path: "/var/log/auth.log"}, "/var/log/auth.log"),

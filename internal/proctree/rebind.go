@@ -2,6 +2,26 @@ package proctree
 
 import "github.com/vigil-sec/vigil/internal/event"
 
+// Rename gives the live process with this pid a new comm, as rebind gives
+// it new container metadata: a copy, so that events holding the old one
+// keep it. It returns the stored process, nil for a pid not stored live.
+func (t *Tree) Rename(pid uint32, comm string) *event.Process {
+	n, ok := t.nodes[pid]
+	if !ok || !n.exitAt.IsZero() {
+		return nil
+	}
+	t.lru.MoveToFront(n.elem)
+	p := t.rebind(n)
+	if p.Comm == comm {
+		return p
+	}
+	q := p.Clone()
+	q.Comm = comm
+	q.Seal()
+	n.proc = q
+	return q
+}
+
 // rebind brings n's process up to date with its container's metadata,
 // which may have been learnt after the process was stored (a pod's name
 // comes from Kubernetes seconds after the container's first exec). A

@@ -26,6 +26,8 @@ const (
 	ProcessExec = uint16(wireRecordKindKIND_PROCESS_EXEC)
 	ProcessExit = uint16(wireRecordKindKIND_PROCESS_EXIT)
 	ProcessFork = uint16(wireRecordKindKIND_PROCESS_FORK)
+	// ProcessRename is a comm changed after exec.
+	ProcessRename = uint16(wireRecordKindKIND_PROCESS_RENAME)
 
 	EnforceExec   = uint16(wireRecordKindKIND_ENFORCE_EXEC)
 	EnforceFile   = uint16(wireRecordKindKIND_ENFORCE_FILE)

@@ -82,6 +82,18 @@ func (d Decoder) Fork(raw []byte) (*event.Event, error) {
 	return ev, nil
 }
 
+// Rename decodes a process_rename record: the process by its header, with
+// the comm it took.
+func (d Decoder) Rename(raw []byte) (*event.Event, error) {
+	info, ok := wire.Fixed[processRenameInfo](raw)
+	if !ok {
+		return nil, fmt.Errorf("%w: rename record of %d bytes", wire.ErrMalformed, len(raw))
+	}
+	ev := d.Event(wire.HeaderOf(raw), event.KindProcessRename)
+	ev.Process.Comm = wire.CString(info.Comm[:])
+	return ev, nil
+}
+
 // Exit decodes a process_exit record.
 func (d Decoder) Exit(raw []byte) (*event.Event, error) {
 	info, ok := wire.Fixed[processExitInfo](raw)

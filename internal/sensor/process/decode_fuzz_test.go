@@ -31,6 +31,7 @@ var decodeTargets = []struct {
 	{"FuzzDecodeExec", event.KindProcessExec, wire.ProcessExec, Decoder.Exec, checkExec},
 	{"FuzzDecodeExit", event.KindProcessExit, wire.ProcessExit, Decoder.Exit, checkExit},
 	{"FuzzDecodeFork", event.KindProcessFork, wire.ProcessFork, Decoder.Fork, func(*testing.T, *event.Event) {}},
+	{"FuzzDecodeRename", event.KindProcessRename, wire.ProcessRename, Decoder.Rename, func(*testing.T, *event.Event) {}},
 }
 
 func fuzzDecode(f *testing.F, i int) {
@@ -45,9 +46,10 @@ func fuzzDecode(f *testing.F, i int) {
 	})
 }
 
-func FuzzDecodeExec(f *testing.F) { fuzzDecode(f, 0) }
-func FuzzDecodeExit(f *testing.F) { fuzzDecode(f, 1) }
-func FuzzDecodeFork(f *testing.F) { fuzzDecode(f, 2) }
+func FuzzDecodeExec(f *testing.F)   { fuzzDecode(f, 0) }
+func FuzzDecodeExit(f *testing.F)   { fuzzDecode(f, 1) }
+func FuzzDecodeFork(f *testing.F)   { fuzzDecode(f, 2) }
+func FuzzDecodeRename(f *testing.F) { fuzzDecode(f, 3) }
 
 func checkExec(t *testing.T, ev *event.Event) {
 	t.Helper()

@@ -14,6 +14,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/testenv"
+	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // runEnv runs /bin/true with marker as its argument and env as its whole
@@ -196,4 +197,40 @@ func execOfProcess(t *testing.T, rec *recorder, marker string) *event.Process {
 	t.Helper()
 	ev, _ := execOf(t, rec, marker)
 	return ev.Process
+}
+
+// TestCommRename: a process that renames itself after exec (here through
+// /proc/PID/comm, which takes the same kernel path as prctl(PR_SET_NAME))
+// is reported once, with the new name; its exec is no rename.
+func TestCommRename(t *testing.T) {
+	testenv.RequirePrivileged(t)
+	var pid int
+	rec, _ := record(t, func() {
+		cmd := exec.Command("/bin/sh", "-c", "printf v17x-renamed > /proc/$$/comm && printf v17x-renamed > /proc/$$/comm")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("rename: %v %s", err, out)
+		}
+		pid = cmd.Process.Pid
+	})
+	d := decoder()
+	var renames []*event.Event
+	for _, raw := range rec.raws {
+		h, err := wire.ParseHeader(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Kind != wire.ProcessRename || h.Pid != uint32(pid) {
+			continue
+		}
+		ev, err := d.Rename(raw)
+		if err != nil {
+			t.Fatalf("rename record does not decode: %v", err)
+		}
+		renames = append(renames, ev)
+		seed(t, "FuzzDecodeRename", raw)
+	}
+	// the second write keeps the name: no record
+	if len(renames) != 1 || renames[0].Process.Comm != "v17x-renamed" || renames[0].Kind != event.KindProcessRename {
+		t.Fatalf("renames of pid %d: %+v, want one to v17x-renamed", pid, renames)
+	}
 }

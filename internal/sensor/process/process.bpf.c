@@ -194,3 +194,39 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 	submit_fixed(x, sizeof(*x));
 	return 0;
 }
+
+/* Not inlined, like fill_fork, for rename_info's BTF. */
+static __noinline void fill_rename(struct rename_info *r, struct task_struct *task,
+				   const char *comm)
+{
+	fill_header(&r->hdr, KIND_PROCESS_RENAME, sizeof(*r), task);
+	bpf_probe_read_kernel_str(r->old_comm, sizeof(r->old_comm), task->comm);
+	bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), comm);
+}
+
+/* __set_task_comm: the tracepoint fires before the copy, so task->comm is
+ * still the old name. Exec renames too; the exec record has that name. */
+SEC("tp_btf/task_rename")
+int BPF_PROG(handle_rename, struct task_struct *task, const char *comm)
+{
+	/* a thread's own name (worker threads) is not the process's */
+	if (BPF_CORE_READ(task, pid) != BPF_CORE_READ(task, tgid) ||
+	    BPF_CORE_READ_BITFIELD_PROBED(task, in_execve) || !traced(task))
+		return 0;
+
+	struct rename_info *r = reserve_fixed(sizeof(*r), KIND_PROCESS_RENAME);
+	if (!r)
+		return 0;
+	fill_rename(r, task, comm);
+	/* prctl with the name it already has changes nothing */
+	for (int i = 0; i < COMM_LEN; i++) {
+		if (r->old_comm[i] != r->comm[i])
+			break;
+		if (!r->comm[i] || i == COMM_LEN - 1) {
+			bpf_ringbuf_discard(r, 0);
+			return 0;
+		}
+	}
+	submit_fixed(r, sizeof(*r));
+	return 0;
+}

@@ -69,6 +69,14 @@ struct fork_info {
 	char comm[COMM_LEN];
 };
 
+/* A thread group leader's comm changed outside exec: prctl(PR_SET_NAME)
+ * or a write to /proc/PID/comm. */
+struct rename_info {
+	struct record_header hdr;
+	char old_comm[COMM_LEN];
+	char comm[COMM_LEN];
+};
+
 struct exit_info {
 	struct record_header hdr;
 	__u32 code; /* wait status: exit code << 8, or the killing signal */

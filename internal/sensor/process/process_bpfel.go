@@ -147,6 +147,22 @@ type processForkInfo struct {
 	Comm      [16]int8
 }
 
+type processRenameInfo struct {
+	_   structs.HostLayout
+	Hdr struct {
+		_        structs.HostLayout
+		Kind     uint16
+		Flags    uint16
+		Size     uint32
+		Ktime    uint64
+		Pid      uint32
+		Tid      uint32
+		CgroupId uint64
+	}
+	OldComm [16]int8
+	Comm    [16]int8
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
@@ -160,6 +176,7 @@ const (
 	processProgHandleExec       = "handle_exec"
 	processProgHandleExit       = "handle_exit"
 	processProgHandleFork       = "handle_fork"
+	processProgHandleRename     = "handle_rename"
 	processVarAgentTgid         = "agent_tgid"
 	processVarCgroupV1Subsys    = "cgroup_v1_subsys"
 	processVarEnvMaxBytes       = "env_max_bytes"
@@ -211,9 +228,10 @@ type processSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type processProgramSpecs struct {
-	HandleExec *ebpf.ProgramSpec `ebpf:"handle_exec"`
-	HandleExit *ebpf.ProgramSpec `ebpf:"handle_exit"`
-	HandleFork *ebpf.ProgramSpec `ebpf:"handle_fork"`
+	HandleExec   *ebpf.ProgramSpec `ebpf:"handle_exec"`
+	HandleExit   *ebpf.ProgramSpec `ebpf:"handle_exit"`
+	HandleFork   *ebpf.ProgramSpec `ebpf:"handle_fork"`
+	HandleRename *ebpf.ProgramSpec `ebpf:"handle_rename"`
 }
 
 // processMapSpecs contains maps before they are loaded into the kernel.
@@ -297,9 +315,10 @@ type processVariables struct {
 //
 // It can be passed to loadProcessObjects or ebpf.CollectionSpec.LoadAndAssign.
 type processPrograms struct {
-	HandleExec *ebpf.Program `ebpf:"handle_exec"`
-	HandleExit *ebpf.Program `ebpf:"handle_exit"`
-	HandleFork *ebpf.Program `ebpf:"handle_fork"`
+	HandleExec   *ebpf.Program `ebpf:"handle_exec"`
+	HandleExit   *ebpf.Program `ebpf:"handle_exit"`
+	HandleFork   *ebpf.Program `ebpf:"handle_fork"`
+	HandleRename *ebpf.Program `ebpf:"handle_rename"`
 }
 
 func (p *processPrograms) Close() error {
@@ -307,6 +326,7 @@ func (p *processPrograms) Close() error {
 		p.HandleExec,
 		p.HandleExit,
 		p.HandleFork,
+		p.HandleRename,
 	)
 }
 
