@@ -81,6 +81,9 @@ func TestExecContextRulesFireOnRealActions(t *testing.T) {
 	kworker.Args[0] = "[kworker/0:1]"
 	run("masquerading_as_kernel_thread", kworker)
 
+	// a running shell renames itself (the same kernel path as prctl(PR_SET_NAME))
+	run("process_renamed_as_daemon", exec.Command("/bin/sh", "-c", "printf kworker/0:1 > /proc/$$/comm"))
+
 	crond := filepath.Join(dir, "crond")
 	raw, err := os.ReadFile("/bin/true")
 	if err != nil {
