@@ -15,8 +15,8 @@ import (
 // this thread's (the fork, the wait) plus the children's (their exec, the
 // run of /bin/true, their exit): where the sensors' programs run. Call it
 // from a locked thread, while no other child of this process is reaped.
-func forkExecLoop(n int) (cpu, wall float64) {
-	attr := &syscall.ProcAttr{Env: []string{}}
+func forkExecLoop(n int, env []string) (cpu, wall float64) {
+	attr := &syscall.ProcAttr{Env: env}
 	t0, c0, w0 := threadCPU(), childrenCPU(), time.Now()
 	for i := 0; i < n; i++ {
 		startTrue(attr)
@@ -65,7 +65,7 @@ func (p pacedRun) rate() float64 { return float64(p.execs) / p.wall.Seconds() }
 // alone cannot start /bin/true much faster than about 1 100 times a second
 // on the project's VMs; when the workers fall behind, they run back to
 // back and the rate achieved is lower than asked, which rate() tells.
-func pacedLoop(rate int, d time.Duration, workers int) pacedRun {
+func pacedLoop(rate int, d time.Duration, workers int, env []string) pacedRun {
 	total := int(float64(rate) * d.Seconds())
 	period := time.Second / time.Duration(rate)
 	var next atomic.Int64
@@ -77,7 +77,7 @@ func pacedLoop(rate int, d time.Duration, workers int) pacedRun {
 			defer wg.Done()
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
-			attr := &syscall.ProcAttr{Env: []string{}}
+			attr := &syscall.ProcAttr{Env: env}
 			for {
 				i := next.Add(1) - 1
 				if i >= int64(total) {

@@ -72,7 +72,15 @@ func main() {
 	wakeLoad := flag.Duration("wakeup-load", 20*time.Second, "length of the wake-up run's paced load")
 	scoped := flag.Bool("cgroup", true, "run in a cgroup of its own and scope the agent and the sensors to it (--cgroup), "+
 		"so that other processes on the machine do not count in the agent's CPU time")
+	envVars := flag.Int("env", 0, "variables in the environment of each /bin/true: 0 gives none, 30 about a login "+
+		"session's (2 of them watched by the process sensor), more pads it")
+	envOnly := flag.Bool("env-only", false, "measure only the process sensor, its environment watch off and on "+
+		"(sensors.process.env), against the ring reader alone; no agent, no other sensor")
 	flag.Parse()
+	env := childEnv(*envVars)
+	if *envOnly && !*sensors {
+		fail("-env-only measures the process sensor alone: drop -sensors=false")
+	}
 	if os.Geteuid() != 0 {
 		fail("the agent and the sensors need root: run as root (sudo)")
 	}
@@ -99,7 +107,9 @@ func main() {
 		scope = cg.scope
 	}
 	modes := []mode{baseline(), agentMode(*vigil, cg, strings.Fields(*extra))}
-	if *sensors {
+	if *envOnly {
+		modes = envModes(scope)
+	} else if *sensors {
 		// the sensors alone run beside a ring reader in this process: they
 		// are compared with that reader alone, the first of them
 		control := len(modes)
@@ -133,22 +143,22 @@ func main() {
 				cpu, wall := a.measure(func() { time.Sleep(*idle) })
 				as.idleShare = float64(cpu) / float64(wall)
 				cpu0 := a.cpu()
-				s.execCPU, s.execWall = forkExecLoop(*execs)
+				s.execCPU, s.execWall = forkExecLoop(*execs, env)
 				as.loopPerExec = float64(a.cpu()-cpu0) / float64(*execs)
 				s.ppidCPU, s.ppidWall = getppidLoop(*calls)
 				var run pacedRun
-				cpu, wall = a.measure(func() { run = pacedLoop(*rate, *paced, *workers) })
+				cpu, wall = a.measure(func() { run = pacedLoop(*rate, *paced, *workers, env) })
 				as.pacedRate = run.rate()
 				as.pacedShare = float64(cpu) / float64(wall)
 				as.pacedPerExec = float64(cpu) / float64(run.execs)
 				as.execs = *execs + run.execs
 			} else if l, ok := h.(*loadedSensor); ok {
 				before := l.programStats()
-				s.execCPU, s.execWall = forkExecLoop(*execs)
+				s.execCPU, s.execWall = forkExecLoop(*execs, env)
 				progs[i].add(before, l.programStats(), *execs)
 				s.ppidCPU, s.ppidWall = getppidLoop(*calls)
 			} else {
-				s.execCPU, s.execWall = forkExecLoop(*execs)
+				s.execCPU, s.execWall = forkExecLoop(*execs, env)
 				s.ppidCPU, s.ppidWall = getppidLoop(*calls)
 			}
 			note, err := h.stop()

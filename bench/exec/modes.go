@@ -156,8 +156,11 @@ func sensorModes(scope ring.Scope) []mode {
 		sensorMode("ring reader alone (no program)", func(*ring.Ring) (io.Closer, error) {
 			return noPrograms{}, nil
 		}),
-		sensorMode("process sensor alone (tp_btf sched_*)", func(r *ring.Ring) (io.Closer, error) {
+		sensorMode("process sensor alone (tp_btf sched_*), environment watch off", func(r *ring.Ring) (io.Closer, error) {
 			return process.Load(r, process.Options{CgroupV1Subsys: v1})
+		}),
+		sensorMode("process sensor alone, environment watch on (the default)", func(r *ring.Ring) (io.Closer, error) {
+			return process.Load(r, process.Options{CgroupV1Subsys: v1, Env: process.DefaultEnv()})
 		}),
 		sensorMode("file sensor alone (syscall tracepoints)", func(r *ring.Ring) (io.Closer, error) {
 			return file.Load(r, file.DefaultConfig())
