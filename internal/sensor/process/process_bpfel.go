@@ -173,6 +173,7 @@ const (
 	processMapEnvNames          = "env_names"
 	processMapEvents            = "events"
 	processMapExecInfos         = "exec_infos"
+	processMapReaderAsleep      = "reader_asleep"
 	processProgHandleExec       = "handle_exec"
 	processProgHandleExit       = "handle_exit"
 	processProgHandleFork       = "handle_fork"
@@ -238,12 +239,13 @@ type processProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type processMapSpecs struct {
-	Blobs     *ebpf.MapSpec `ebpf:"blobs"`
-	Drops     *ebpf.MapSpec `ebpf:"drops"`
-	EnvChunks *ebpf.MapSpec `ebpf:"env_chunks"`
-	EnvNames  *ebpf.MapSpec `ebpf:"env_names"`
-	Events    *ebpf.MapSpec `ebpf:"events"`
-	ExecInfos *ebpf.MapSpec `ebpf:"exec_infos"`
+	Blobs        *ebpf.MapSpec `ebpf:"blobs"`
+	Drops        *ebpf.MapSpec `ebpf:"drops"`
+	EnvChunks    *ebpf.MapSpec `ebpf:"env_chunks"`
+	EnvNames     *ebpf.MapSpec `ebpf:"env_names"`
+	Events       *ebpf.MapSpec `ebpf:"events"`
+	ExecInfos    *ebpf.MapSpec `ebpf:"exec_infos"`
+	ReaderAsleep *ebpf.MapSpec `ebpf:"reader_asleep"`
 }
 
 // processVariableSpecs contains global variables before they are loaded into the kernel.
@@ -279,12 +281,13 @@ func (o *processObjects) Close() error {
 //
 // It can be passed to loadProcessObjects or ebpf.CollectionSpec.LoadAndAssign.
 type processMaps struct {
-	Blobs     *ebpf.Map `ebpf:"blobs"`
-	Drops     *ebpf.Map `ebpf:"drops"`
-	EnvChunks *ebpf.Map `ebpf:"env_chunks"`
-	EnvNames  *ebpf.Map `ebpf:"env_names"`
-	Events    *ebpf.Map `ebpf:"events"`
-	ExecInfos *ebpf.Map `ebpf:"exec_infos"`
+	Blobs        *ebpf.Map `ebpf:"blobs"`
+	Drops        *ebpf.Map `ebpf:"drops"`
+	EnvChunks    *ebpf.Map `ebpf:"env_chunks"`
+	EnvNames     *ebpf.Map `ebpf:"env_names"`
+	Events       *ebpf.Map `ebpf:"events"`
+	ExecInfos    *ebpf.Map `ebpf:"exec_infos"`
+	ReaderAsleep *ebpf.Map `ebpf:"reader_asleep"`
 }
 
 func (m *processMaps) Close() error {
@@ -295,6 +298,7 @@ func (m *processMaps) Close() error {
 		m.EnvNames,
 		m.Events,
 		m.ExecInfos,
+		m.ReaderAsleep,
 	)
 }
 
