@@ -92,7 +92,7 @@ func TestExecContextRulesFireOnRealActions(t *testing.T) {
 	if err := os.WriteFile(crond, raw, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	run("daemon_named_binary_in_temp_dir", exec.Command(crond))
+	run("masquerading_system_name", exec.Command(crond)) // the pack's rule for a binary so named
 
 	missing := func() []string {
 		alerts := alertsIn(t, out)
