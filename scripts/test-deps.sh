@@ -32,6 +32,7 @@ fi
 want_cmd runc runc "real containers in the container-identity and agent tests"
 want_cmd busybox busybox-static "the static root file system of those containers"
 want_cmd ip iproute2 "network namespaces and veth pairs in the network tests"
+want_cmd setcap libcap2-bin "file capabilities set by the real setcap in the file sensor tests"
 # the Kubernetes lab (scripts/k8s)
 want_cmd containerd containerd "the Kubernetes lab's container runtime"
 want_cmd gcc gcc "the Kubernetes lab's static pause image"

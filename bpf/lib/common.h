@@ -15,6 +15,7 @@ enum record_kind {
 	KIND_PROCESS_FORK = 3,
 	KIND_PROCESS_RENAME = 4, /* a process changed its comm after exec */
 
+	KIND_FILE_XATTR = 9, /* the file sensor's; 10..19 are taken */
 	KIND_FILE_OPEN = 10,
 	KIND_FILE_UNLINK = 11,
 	KIND_FILE_RENAME = 12,

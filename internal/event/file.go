@@ -31,4 +31,36 @@ type File struct {
 	PathSource string `json:"path_source,omitempty"`
 	// Truncated names the fields the kernel had to cut ("path", …).
 	Truncated []string `json:"truncated,omitempty"`
+	// Xattr is the extended attribute a file_xattr event set or removed.
+	Xattr *Xattr `json:"xattr,omitempty"`
+}
+
+// Xattr is an extended attribute change.
+type Xattr struct {
+	// Op is "set" (setxattr family) or "remove" (removexattr family).
+	Op string `json:"op"`
+	// Name is the attribute's name ("security.capability").
+	Name string `json:"name"`
+	// Size is the value's size as passed to a set.
+	Size uint32 `json:"size,omitempty"`
+	// Flags are a set's XATTR_CREATE / XATTR_REPLACE.
+	Flags []string `json:"flags,omitempty"`
+	// Caps is a security.capability value, decoded.
+	Caps *FileCaps `json:"caps,omitempty"`
+}
+
+// FileCaps are the capabilities a file's security.capability grants at
+// exec.
+type FileCaps struct {
+	// Version is the value's revision, 1 to 3.
+	Version int `json:"version"`
+	// Permitted and Inheritable are the file's sets, by name.
+	Permitted   []string `json:"permitted"`
+	Inheritable []string `json:"inheritable"`
+	// Effective is the effective flag ("+e"): the permitted set is raised
+	// at exec.
+	Effective bool `json:"effective"`
+	// RootID is the uid of the user namespace root the capabilities apply
+	// for (version 3).
+	RootID *uint32 `json:"rootid,omitempty"`
 }

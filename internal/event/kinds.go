@@ -23,6 +23,7 @@ const (
 	KindFileTruncate Kind = "file_truncate"
 	KindFileMkdir    Kind = "file_mkdir"
 	KindMemfdCreate  Kind = "memfd_create"
+	KindFileXattr    Kind = "file_xattr"
 
 	KindNetConnect Kind = "net_connect"
 	KindNetAccept  Kind = "net_accept"
@@ -102,6 +103,7 @@ var kindTable = [WireKinds]KindInfo{
 	3: {Kind: KindProcessFork, Family: FamilyProcess, Rule: true, Icon: "🍴", Label: "fork", Doc: "process-events"},
 	4: {Kind: KindProcessRename, Family: FamilyProcess, Output: true, Rule: true, Icon: "🏷️", Label: "rename", Doc: "process_rename"},
 
+	9:  {Kind: KindFileXattr, Family: FamilyFile, Output: true, Rule: true, Icon: "🏷️", Label: "xattr", Doc: "file_xattr"},
 	10: {Kind: KindFileOpen, Family: FamilyFile, Output: true, Rule: true, Icon: "📂", Label: "open", Doc: "file_open"},
 	11: {Kind: KindFileUnlink, Family: FamilyFile, Output: true, Rule: true, Icon: "🗑️", Label: "unlink", Doc: "file_unlink"},
 	12: {Kind: KindFileRename, Family: FamilyFile, Output: true, Rule: true, Icon: "✏️", Label: "rename", Doc: "file_rename"},

@@ -116,3 +116,9 @@ func Rename(flags uint32) []string { return names(flags, renameFlags) }
 
 // Memfd spells out memfd_create(2)'s MFD_* flags.
 func Memfd(flags uint32) []string { return names(flags, memfdFlags) }
+
+// xattrFlags are setxattr(2)'s (linux/xattr.h).
+var xattrFlags = []flagName{{0x1, "XATTR_CREATE"}, {0x2, "XATTR_REPLACE"}}
+
+// Xattr names setxattr(2)'s flags.
+func Xattr(flags uint32) []string { return names(flags, xattrFlags) }

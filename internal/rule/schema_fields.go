@@ -29,6 +29,8 @@ type zeroes struct {
 	exit      event.Exit
 	syscall   event.Syscall
 	file      event.File
+	xattr     event.Xattr
+	fileCaps  event.FileCaps
 	network   event.Network
 	dns       event.DNS
 	redirect  event.Redirect
@@ -130,6 +132,20 @@ func newSchema(baseProvider types.Provider, baseAdapter types.Adapter) (*schema,
 			return types.NewList(types.DefaultTypeAdapter, o.(*event.Syscall).Args)
 		}, "integer arguments, pointers left out (per kind, see docs/events.md)", nil, nil},
 	)
+	fileCapsT := newObjType("vigil.FileCaps",
+		intField("version", "security.capability revision, 1 to 3", func(c *event.FileCaps) int64 { return int64(c.Version) }),
+		strListField("permitted", "permitted set", func(c *event.FileCaps) []string { return c.Permitted }),
+		strListField("inheritable", "inheritable set", func(c *event.FileCaps) []string { return c.Inheritable }),
+		boolField("effective", "effective flag: permitted raised at exec", func(c *event.FileCaps) bool { return c.Effective }),
+		intField("rootid", "namespace root uid (version 3), -1 when absent", func(c *event.FileCaps) int64 { return optUint(c.RootID) }),
+	)
+	xattrT := newObjType("vigil.Xattr",
+		strField("op", "set or remove", func(x *event.Xattr) string { return x.Op }),
+		strField("name", "attribute name", func(x *event.Xattr) string { return x.Name }),
+		intField("size", "value size given to a set", func(x *event.Xattr) int64 { return int64(x.Size) }),
+		strListField("flags", "XATTR_CREATE, XATTR_REPLACE", func(x *event.Xattr) []string { return x.Flags }),
+		objField("caps", "security.capability decoded", fileCapsT, &z.fileCaps, func(x *event.Xattr) *event.FileCaps { return x.Caps }),
+	)
 	fileT := newObjType("vigil.File",
 		strField("path", "absolute path", func(f *event.File) string { return f.Path }),
 		strListField("flags", "open flags by name", func(f *event.File) []string { return f.Flags }),
@@ -143,6 +159,7 @@ func newSchema(baseProvider types.Provider, baseAdapter types.Adapter) (*schema,
 		strField("name", "memfd name", func(f *event.File) string { return f.Name }),
 		intField("inode", "inode number", func(f *event.File) int64 { return int64(f.Inode) }),
 		intField("dev", "device", func(f *event.File) int64 { return int64(f.Dev) }),
+		objField("xattr", "file_xattr: the attribute", xattrT, &z.xattr, func(f *event.File) *event.Xattr { return f.Xattr }),
 	)
 	netT := newObjType("vigil.Network",
 		strField("protocol", "tcp, udp, icmp, raw, …", func(n *event.Network) string { return n.Protocol }),
@@ -215,7 +232,7 @@ func newSchema(baseProvider types.Provider, baseAdapter types.Adapter) (*schema,
 		intField("insns", "instruction count", func(b *event.BPF) int64 { return int64(b.Insns) }),
 		strField("target", "raw tracepoint or kernel function it attaches to", func(b *event.BPF) string { return b.Target }),
 	)
-	all := []*objType{podT, workloadT, k8sT, k8sNST, containerT, fileIDT, cgroupT, nsT, procT, ancT, exitT, syscallT, fileT, netT,
+	all := []*objType{podT, workloadT, k8sT, k8sNST, containerT, fileIDT, cgroupT, nsT, procT, ancT, exitT, syscallT, fileCapsT, xattrT, fileT, netT,
 		dnsT, redirT, credsT, capsT, privT, targetT, namespaceT, mountT, moduleT, bpfT}
 	for _, t := range all {
 		t.adapt = s
@@ -252,6 +269,10 @@ func newSchema(baseProvider types.Provider, baseAdapter types.Adapter) (*schema,
 			t = syscallT
 		case *event.File:
 			t = fileT
+		case *event.Xattr:
+			t = xattrT
+		case *event.FileCaps:
+			t = fileCapsT
 		case *event.Network:
 			t = netT
 		case *event.DNS:

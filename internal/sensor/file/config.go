@@ -15,6 +15,10 @@ const (
 	MaxComponents = 64
 	// MaxComponentLen is the longest component name, in bytes.
 	MaxComponentLen = 31
+	// MaxXattrPrefixes is how many xattr name prefixes can be watched.
+	MaxXattrPrefixes = len(fileFilterConf{}.XattrWord)
+	// MaxXattrPrefixLen is the longest xattr name prefix, in bytes.
+	MaxXattrPrefixLen = len(fileFilterConf{}.XattrWord[0]) * 8
 )
 
 // Config says which paths the file sensor reports. Paths are absolute; a
@@ -46,6 +50,11 @@ type Config struct {
 	// IgnoreMemfd turns memfd_create events off; by default every
 	// memfd_create is reported (no path to filter on).
 	IgnoreMemfd bool
+	// XattrPrefixes lists the extended attribute name prefixes whose
+	// changes (setxattr, removexattr and their l, f and at forms) are
+	// reported, on any path; at most MaxXattrPrefixes, each at most
+	// MaxXattrPrefixLen bytes.
+	XattrPrefixes []string
 }
 
 // DefaultConfig is what the agent watches unless told otherwise, chosen
@@ -100,6 +109,10 @@ func DefaultConfig() Config {
 			".node_repl_history", ".sqlite_history", ".rediscli_history", ".lesshst",
 		},
 		ExecDirs: []string{"/tmp", "/var/tmp", "/dev/shm"},
+		// file capabilities (security.capability), SELinux, SMACK and IMA
+		// labels, overlayfs' and other trusted attributes, POSIX ACLs;
+		// not user.*, which desktops and file managers write all day
+		XattrPrefixes: []string{"security.", "trusted.", "system.posix_acl_"},
 	}
 }
 
@@ -109,7 +122,7 @@ func (c Config) withDefaults() Config {
 	for _, f := range []struct{ dst, src *[]string }{
 		{&c.Watch, &def.Watch}, {&c.Exact, &def.Exact}, {&c.WatchWrites, &def.WatchWrites},
 		{&c.Components, &def.Components}, {&c.ComponentWrites, &def.ComponentWrites},
-		{&c.ExecDirs, &def.ExecDirs},
+		{&c.ExecDirs, &def.ExecDirs}, {&c.XattrPrefixes, &def.XattrPrefixes},
 	} {
 		if *f.dst == nil {
 			*f.dst = *f.src
@@ -208,7 +221,33 @@ func (c Config) compile(resolve func(string) (string, error)) (rules, error) {
 	if !c.IgnoreMemfd {
 		r.conf.Memfd = 1
 	}
+	if err := r.xattrPrefixes(c.XattrPrefixes); err != nil {
+		return r, err
+	}
 	return r, nil
+}
+
+// xattrPrefixes writes the xattr name prefixes into the filter table as
+// the kernel compares them: the name's first words, masked, equal the
+// prefix's words.
+func (r *rules) xattrPrefixes(prefixes []string) error {
+	if len(prefixes) > MaxXattrPrefixes {
+		return fmt.Errorf("file.xattr_prefixes: %d prefixes, at most %d are supported", len(prefixes), MaxXattrPrefixes)
+	}
+	for i, p := range prefixes {
+		switch {
+		case p == "":
+			return fmt.Errorf("file.xattr_prefixes[%d]: empty; want a prefix such as \"security.\"", i)
+		case len(p) > MaxXattrPrefixLen:
+			return fmt.Errorf("file.xattr_prefixes[%d] %q: %d bytes long; at most %d are compared", i, p, len(p), MaxXattrPrefixLen)
+		case strings.IndexByte(p, 0) >= 0:
+			return fmt.Errorf("file.xattr_prefixes[%d] %q: holds a NUL byte", i, p)
+		}
+		r.conf.XattrWord[i] = nameWords(p)
+		r.conf.XattrMask[i] = nameWords(strings.Repeat("\xff", len(p)))
+	}
+	r.conf.XattrN = uint32(len(prefixes))
+	return nil
 }
 
 func checkPath(p string) error {

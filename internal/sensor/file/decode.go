@@ -5,6 +5,7 @@ import (
 	"path"
 	"unsafe"
 
+	"github.com/vigil-sec/vigil/internal/capability"
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/fileflags"
 	"github.com/vigil-sec/vigil/internal/wire"
@@ -87,12 +88,43 @@ func (d Decoder) fill(f *event.File, kind event.Kind, info *fileFileInfo, second
 		f.Flags = fileflags.At(info.Flags)
 	case event.KindFileMkdir:
 		f.Mode = info.Mode
+	case event.KindFileXattr:
+		f.Flags = fileflags.At(info.Flags)
+		f.Xattr = xattrOf(info, second)
 	case event.KindMemfdCreate:
 		f.Name = f.Path
 		f.Path = "memfd:" + f.Name
 		f.PathSource = sourceArgument
 		f.Flags = fileflags.Memfd(info.Flags)
 	}
+}
+
+// xattrOf is a file_xattr event's attribute: for security.capability, its
+// value decoded as far as the kernel kept it (a value that does not parse
+// is left out, its size says how large it was).
+func xattrOf(info *fileFileInfo, name string) *event.Xattr {
+	x := &event.Xattr{Op: "set", Name: name}
+	if xattrRemoves[info.Syscall] {
+		x.Op = "remove"
+		return x
+	}
+	x.Size, x.Flags = info.Xsize, fileflags.Xattr(info.Xflags)
+	if name != capability.XattrName {
+		return x
+	}
+	v := info.Xvalue[:min(int(info.Xsize), len(info.Xvalue))]
+	c, err := capability.ParseFile(v)
+	if err != nil {
+		return x
+	}
+	x.Caps = &event.FileCaps{
+		Version: c.Version, Permitted: capability.List(c.Permitted),
+		Inheritable: capability.List(c.Inheritable), Effective: c.Effective,
+	}
+	if c.Version == 3 {
+		x.Caps.RootID = &c.RootID
+	}
+	return x
 }
 
 // ours says wire kind w is one of this sensor's event kinds: by its

@@ -18,11 +18,11 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* What one program works with: the task, the record being built and the
- * syscall's arguments, which x86-64 passes in di, si, dx, r10, r8. */
+ * syscall's arguments, which x86-64 passes in di, si, dx, r10, r8, r9. */
 struct call {
 	struct task_struct *task;
 	struct scratch *s;
-	__u64 arg[5];
+	__u64 arg[6];
 };
 
 /* begin returns false for calls that are never reported: vigil's own, or
@@ -48,6 +48,7 @@ static __always_inline bool begin(struct call *c)
 	c->arg[2] = regs->dx;
 	c->arg[3] = regs->r10;
 	c->arg[4] = regs->r8;
+	c->arg[5] = regs->r9;
 
 	struct file_info *e = &c->s->info;
 
@@ -59,6 +60,9 @@ static __always_inline bool begin(struct call *c)
 	e->ino = 0;
 	e->dev = 0;
 	e->ino_mode = 0;
+	e->xsize = 0;
+	e->xflags = 0;
+	__builtin_memset(e->xvalue, 0, sizeof(e->xvalue));
 	e->path.off = e->path.len = 0;
 	e->path2.off = e->path2.len = 0;
 	c->s->unclean = 0;
@@ -310,4 +314,119 @@ EXIT(memfd_create)
 			set_inode(e, f);
 	}
 	return emit(&c, KIND_MEMFD_CREATE, SYS_MEMFD_CREATE, ret);
+}
+
+/*
+ * Extended attribute changes: setxattr, lsetxattr, fsetxattr, setxattrat
+ * and the removexattr family, on any path, when the attribute's name
+ * starts with a configured prefix (security., trusted., system.posix_acl_
+ * by default: file capabilities, SELinux/IMA labels, ACLs), so that the
+ * user.* chatter of desktops and file managers stays in the kernel. The
+ * name is read first, to a place past anything a record uses, and judged
+ * before any path is walked; a kept one is copied behind the path.
+ */
+#define XNAME_SLOT BLOB_USED_MAX /* where the name is read to be judged */
+#define XATTR_NAME_CAP 256	 /* XATTR_NAME_MAX and its NUL */
+
+/* xattr_wanted: does the name whose first bytes are w0..w3 start with a
+ * configured prefix? A global function: the verifier checks it once. */
+__noinline __u32 xattr_wanted(__u64 w0, __u64 w1, __u64 w2, __u64 w3)
+{
+	__u32 zero = 0;
+	const struct filter_conf *conf = bpf_map_lookup_elem(&filter, &zero);
+
+	if (!conf)
+		return 0;
+	__u32 n = conf->xattr_n, hit = 0;
+
+#pragma unroll
+	for (int i = 0; i < XATTR_PREFIXES; i++) {
+		/* a name shorter than the prefix differs at its NUL; the bytes
+		 * after it may be stale, but are masked off or differ already */
+		__u64 diff = ((w0 & conf->xattr_mask[i][0]) ^ conf->xattr_word[i][0]) |
+			     ((w1 & conf->xattr_mask[i][1]) ^ conf->xattr_word[i][1]) |
+			     ((w2 & conf->xattr_mask[i][2]) ^ conf->xattr_word[i][2]) |
+			     ((w3 & conf->xattr_mask[i][3]) ^ conf->xattr_word[i][3]);
+
+		hit |= i < n && !diff;
+	}
+	return hit;
+}
+
+static __always_inline int on_xattr(struct trace_event_raw_sys_exit *ctx, enum file_syscall sys,
+				    long fd, int dirfd, __u64 path, __u64 uname, __u64 value,
+				    __u64 size, __u32 flags, __u32 atflags, struct call *c)
+{
+	__u32 zero = 0;
+	const struct filter_conf *conf = bpf_map_lookup_elem(&filter, &zero);
+	struct blob *b = blob_get();
+
+	if (!conf || !conf->xattr_n || !b)
+		return 0;
+	__u8 *name = &b->data[XNAME_SLOT];
+	long n = bpf_probe_read_user_str(name, XATTR_NAME_CAP, (const void *)uname);
+
+	if (n <= 0)
+		return 0;
+	/* XNAME_SLOT + 32 < BLOB_SIZE: four words of the name's buffer */
+	const __u64 *w = (const __u64 *)name;
+
+	if (!xattr_wanted(w[0], w[1], w[2], w[3]))
+		return 0;
+
+	struct file_info *e = &c->s->info;
+	__u32 keep = size < XATTR_VALUE_KEPT ? size : XATTR_VALUE_KEPT;
+
+	e->xsize = size;
+	e->xflags = flags;
+	e->flags = atflags;
+	/* the caller's memory, read after the kernel did, as the paths are */
+	if (value && keep)
+		bpf_probe_read_user(e->xvalue, keep, (const void *)value);
+	if (fd >= 0)
+		decide_fd(fd, WATCH_WRITE, 0, 1);
+	else
+		decide_arg(dirfd, path, WATCH_WRITE, 0);
+
+	__u32 base = next_base(&e->path);
+
+	if (n > XATTR_NAME_CAP)
+		n = XATTR_NAME_CAP; /* for the verifier: the read stopped there */
+	/* base < PATH_CAP + 2 * KEY_SLOT: the name stays below XNAME_SLOT */
+	bpf_probe_read_kernel(&b->data[base & BLOB_OFF_MASK], n, name);
+	e->path2.off = base;
+	e->path2.len = n;
+	return emit(c, KIND_FILE_XATTR, sys, ctx->ret);
+}
+
+#define XATTR(name, sys, fd, dirfd, path, uname, value, size, flags, at)                       \
+	EXIT(name)                                                                             \
+	{                                                                                      \
+		struct call c;                                                                 \
+                                                                                               \
+		if (!begin(&c))                                                                \
+			return 0;                                                              \
+		return on_xattr(ctx, sys, fd, dirfd, path, uname, value, size, flags, at, &c); \
+	}
+
+XATTR(setxattr, SYS_SETXATTR, -1, CWD, A(0), A(1), A(2), A(3), A(4), 0)
+XATTR(lsetxattr, SYS_LSETXATTR, -1, CWD, A(0), A(1), A(2), A(3), A(4), 0)
+XATTR(fsetxattr, SYS_FSETXATTR, A(0), 0, 0, A(1), A(2), A(3), A(4), 0)
+XATTR(removexattr, SYS_REMOVEXATTR, -1, CWD, A(0), A(1), 0, 0, 0, 0)
+XATTR(lremovexattr, SYS_LREMOVEXATTR, -1, CWD, A(0), A(1), 0, 0, 0, 0)
+XATTR(fremovexattr, SYS_FREMOVEXATTR, A(0), 0, 0, A(1), 0, 0, 0, 0)
+XATTR(removexattrat, SYS_REMOVEXATTRAT, -1, A(0), A(1), A(3), 0, 0, 0, A(2))
+
+/* setxattrat(dfd, path, at_flags, name, struct xattr_args *, usize): the
+ * value, its size and flags are in the caller's xattr_args */
+EXIT(setxattrat)
+{
+	struct call c;
+	struct xattr_args args = {};
+
+	if (!begin(&c))
+		return 0;
+	bpf_probe_read_user(&args, sizeof(args), (const void *)A(4));
+	return on_xattr(ctx, SYS_SETXATTRAT, -1, A(0), A(1), A(3), args.value, args.size,
+			args.flags, A(2), &c);
 }

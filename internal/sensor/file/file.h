@@ -5,15 +5,18 @@
 #include "common.h"
 #include "blob.h"
 
-#define PATH_CAP 4088	   /* bytes kept of one path, its NUL included; more is cut */
-#define WATCH_KEY_DATA 256 /* path bytes the prefix filter compares (the LPM maximum) */
-#define WALK_MAX_NAMES 128 /* path components of one dentry walk */
-#define WALK_MAX_STEPS 160 /* components plus mount crossings */
-#define TREE_NODES 256	   /* names in the watch tree, its root included */
-#define TREE_SLOTS 512	   /* hash slots of the watch tree: (parent, name) → node */
-#define TREE_PROBES 8	   /* slots one lookup tries */
-#define TREE_DEPTH 32	   /* components of a watched path the tree follows */
-#define TREE_NAME_BYTES 32 /* bytes of a name a tree node compares */
+#define PATH_CAP 4088	    /* bytes kept of one path, its NUL included; more is cut */
+#define WATCH_KEY_DATA 256  /* path bytes the prefix filter compares (the LPM maximum) */
+#define WALK_MAX_NAMES 128  /* path components of one dentry walk */
+#define WALK_MAX_STEPS 160  /* components plus mount crossings */
+#define TREE_NODES 256	    /* names in the watch tree, its root included */
+#define TREE_SLOTS 512	    /* hash slots of the watch tree: (parent, name) → node */
+#define TREE_PROBES 8	    /* slots one lookup tries */
+#define TREE_DEPTH 32	    /* components of a watched path the tree follows */
+#define TREE_NAME_BYTES 32  /* bytes of a name a tree node compares */
+#define XATTR_VALUE_KEPT 24 /* bytes kept of an xattr's value: a vfs_ns_cap_data */
+#define XATTR_PREFIXES 8    /* xattr name prefixes the filter compares */
+#define XATTR_PREFIX_BYTES 32
 
 /* The system call behind a record: its own numbering, the same on every
  * architecture. */
@@ -45,6 +48,14 @@ enum file_syscall {
 	SYS_MKDIR,
 	SYS_MKDIRAT,
 	SYS_MEMFD_CREATE,
+	SYS_SETXATTR,
+	SYS_LSETXATTR,
+	SYS_FSETXATTR,
+	SYS_SETXATTRAT,
+	SYS_REMOVEXATTR,
+	SYS_LREMOVEXATTR,
+	SYS_FREMOVEXATTR,
+	SYS_REMOVEXATTRAT,
 };
 
 /* What an access does, for the filter: a watch entry lists the accesses it
@@ -78,8 +89,14 @@ struct file_info {
 	__u64 ino;	     /* the file, when FILE_INODE: inode, device, i_mode */
 	__u32 dev;
 	__u32 ino_mode;
+	/* setxattr family: the value's size and flags as passed, and the
+	 * value's first bytes (all of a security.capability value) */
+	__u32 xsize;
+	__u32 xflags;
+	__u8 xvalue[XATTR_VALUE_KEPT];
 	struct str_ref path;  /* root first: "/etc/passwd" */
-	struct str_ref path2; /* rename, link: the new name; symlink: the target */
+	struct str_ref path2; /* rename, link: the new name; symlink: the target;
+			       * xattr calls: the attribute's name */
 };
 
 /* Prefix filter: an LPM trie keyed by path bytes. A directory is stored as
@@ -141,4 +158,11 @@ struct filter_conf {
 	 * starts with byte c */
 	__u32 comp_lens[2];
 	__u64 comp_first[2][4];
+	/* xattr changes are reported when the name starts with one of the
+	 * first xattr_n prefixes: the name's first XATTR_PREFIX_BYTES bytes,
+	 * as little-endian words, masked, equal the prefix's */
+	__u32 xattr_n;
+	__u32 pad2;
+	__u64 xattr_word[XATTR_PREFIXES][XATTR_PREFIX_BYTES / 8];
+	__u64 xattr_mask[XATTR_PREFIXES][XATTR_PREFIX_BYTES / 8];
 };

@@ -52,6 +52,9 @@ type fileFileInfo struct {
 	Ino     uint64
 	Dev     uint32
 	InoMode uint32
+	Xsize   uint32
+	Xflags  uint32
+	Xvalue  [24]uint8
 	Path    struct {
 		_   structs.HostLayout
 		Off uint16
@@ -67,33 +70,41 @@ type fileFileInfo struct {
 type fileFileSyscall uint32
 
 const (
-	fileFileSyscallSYS_OPEN         fileFileSyscall = 1
-	fileFileSyscallSYS_OPENAT       fileFileSyscall = 2
-	fileFileSyscallSYS_OPENAT2      fileFileSyscall = 3
-	fileFileSyscallSYS_CREAT        fileFileSyscall = 4
-	fileFileSyscallSYS_UNLINK       fileFileSyscall = 5
-	fileFileSyscallSYS_UNLINKAT     fileFileSyscall = 6
-	fileFileSyscallSYS_RMDIR        fileFileSyscall = 7
-	fileFileSyscallSYS_RENAME       fileFileSyscall = 8
-	fileFileSyscallSYS_RENAMEAT     fileFileSyscall = 9
-	fileFileSyscallSYS_RENAMEAT2    fileFileSyscall = 10
-	fileFileSyscallSYS_CHMOD        fileFileSyscall = 11
-	fileFileSyscallSYS_FCHMOD       fileFileSyscall = 12
-	fileFileSyscallSYS_FCHMODAT     fileFileSyscall = 13
-	fileFileSyscallSYS_FCHMODAT2    fileFileSyscall = 14
-	fileFileSyscallSYS_CHOWN        fileFileSyscall = 15
-	fileFileSyscallSYS_FCHOWN       fileFileSyscall = 16
-	fileFileSyscallSYS_LCHOWN       fileFileSyscall = 17
-	fileFileSyscallSYS_FCHOWNAT     fileFileSyscall = 18
-	fileFileSyscallSYS_LINK         fileFileSyscall = 19
-	fileFileSyscallSYS_LINKAT       fileFileSyscall = 20
-	fileFileSyscallSYS_SYMLINK      fileFileSyscall = 21
-	fileFileSyscallSYS_SYMLINKAT    fileFileSyscall = 22
-	fileFileSyscallSYS_TRUNCATE     fileFileSyscall = 23
-	fileFileSyscallSYS_FTRUNCATE    fileFileSyscall = 24
-	fileFileSyscallSYS_MKDIR        fileFileSyscall = 25
-	fileFileSyscallSYS_MKDIRAT      fileFileSyscall = 26
-	fileFileSyscallSYS_MEMFD_CREATE fileFileSyscall = 27
+	fileFileSyscallSYS_OPEN          fileFileSyscall = 1
+	fileFileSyscallSYS_OPENAT        fileFileSyscall = 2
+	fileFileSyscallSYS_OPENAT2       fileFileSyscall = 3
+	fileFileSyscallSYS_CREAT         fileFileSyscall = 4
+	fileFileSyscallSYS_UNLINK        fileFileSyscall = 5
+	fileFileSyscallSYS_UNLINKAT      fileFileSyscall = 6
+	fileFileSyscallSYS_RMDIR         fileFileSyscall = 7
+	fileFileSyscallSYS_RENAME        fileFileSyscall = 8
+	fileFileSyscallSYS_RENAMEAT      fileFileSyscall = 9
+	fileFileSyscallSYS_RENAMEAT2     fileFileSyscall = 10
+	fileFileSyscallSYS_CHMOD         fileFileSyscall = 11
+	fileFileSyscallSYS_FCHMOD        fileFileSyscall = 12
+	fileFileSyscallSYS_FCHMODAT      fileFileSyscall = 13
+	fileFileSyscallSYS_FCHMODAT2     fileFileSyscall = 14
+	fileFileSyscallSYS_CHOWN         fileFileSyscall = 15
+	fileFileSyscallSYS_FCHOWN        fileFileSyscall = 16
+	fileFileSyscallSYS_LCHOWN        fileFileSyscall = 17
+	fileFileSyscallSYS_FCHOWNAT      fileFileSyscall = 18
+	fileFileSyscallSYS_LINK          fileFileSyscall = 19
+	fileFileSyscallSYS_LINKAT        fileFileSyscall = 20
+	fileFileSyscallSYS_SYMLINK       fileFileSyscall = 21
+	fileFileSyscallSYS_SYMLINKAT     fileFileSyscall = 22
+	fileFileSyscallSYS_TRUNCATE      fileFileSyscall = 23
+	fileFileSyscallSYS_FTRUNCATE     fileFileSyscall = 24
+	fileFileSyscallSYS_MKDIR         fileFileSyscall = 25
+	fileFileSyscallSYS_MKDIRAT       fileFileSyscall = 26
+	fileFileSyscallSYS_MEMFD_CREATE  fileFileSyscall = 27
+	fileFileSyscallSYS_SETXATTR      fileFileSyscall = 28
+	fileFileSyscallSYS_LSETXATTR     fileFileSyscall = 29
+	fileFileSyscallSYS_FSETXATTR     fileFileSyscall = 30
+	fileFileSyscallSYS_SETXATTRAT    fileFileSyscall = 31
+	fileFileSyscallSYS_REMOVEXATTR   fileFileSyscall = 32
+	fileFileSyscallSYS_LREMOVEXATTR  fileFileSyscall = 33
+	fileFileSyscallSYS_FREMOVEXATTR  fileFileSyscall = 34
+	fileFileSyscallSYS_REMOVEXATTRAT fileFileSyscall = 35
 )
 
 type fileFilterConf struct {
@@ -106,6 +117,10 @@ type fileFilterConf struct {
 	Pad       uint32
 	CompLens  [2]uint32
 	CompFirst [2][4]uint64
+	XattrN    uint32
+	Pad2      uint32
+	XattrWord [8][4]uint64
+	XattrMask [8][4]uint64
 }
 
 type fileScratch struct {
@@ -178,45 +193,52 @@ type fileWatchTree struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	fileMapBlobs             = "blobs"
-	fileMapDrops             = "drops"
-	fileMapEvents            = "events"
-	fileMapFilter            = "filter"
-	fileMapReaderAsleep      = "reader_asleep"
-	fileMapScratches         = "scratches"
-	fileMapTrees             = "trees"
-	fileMapWatch             = "watch"
-	fileProgExitChmod        = "exit_chmod"
-	fileProgExitChown        = "exit_chown"
-	fileProgExitCreat        = "exit_creat"
-	fileProgExitFchmod       = "exit_fchmod"
-	fileProgExitFchmodat     = "exit_fchmodat"
-	fileProgExitFchmodat2    = "exit_fchmodat2"
-	fileProgExitFchown       = "exit_fchown"
-	fileProgExitFchownat     = "exit_fchownat"
-	fileProgExitFtruncate    = "exit_ftruncate"
-	fileProgExitLchown       = "exit_lchown"
-	fileProgExitLink         = "exit_link"
-	fileProgExitLinkat       = "exit_linkat"
-	fileProgExitMemfdCreate  = "exit_memfd_create"
-	fileProgExitMkdir        = "exit_mkdir"
-	fileProgExitMkdirat      = "exit_mkdirat"
-	fileProgExitOpen         = "exit_open"
-	fileProgExitOpenat       = "exit_openat"
-	fileProgExitOpenat2      = "exit_openat2"
-	fileProgExitRename       = "exit_rename"
-	fileProgExitRenameat     = "exit_renameat"
-	fileProgExitRenameat2    = "exit_renameat2"
-	fileProgExitRmdir        = "exit_rmdir"
-	fileProgExitSymlink      = "exit_symlink"
-	fileProgExitSymlinkat    = "exit_symlinkat"
-	fileProgExitTruncate     = "exit_truncate"
-	fileProgExitUnlink       = "exit_unlink"
-	fileProgExitUnlinkat     = "exit_unlinkat"
-	fileVarAgentTgid         = "agent_tgid"
-	fileVarFilterCgroupId    = "filter_cgroup_id"
-	fileVarFilterCgroupLevel = "filter_cgroup_level"
-	fileVarWakeupBytes       = "wakeup_bytes"
+	fileMapBlobs              = "blobs"
+	fileMapDrops              = "drops"
+	fileMapEvents             = "events"
+	fileMapFilter             = "filter"
+	fileMapScratches          = "scratches"
+	fileMapTrees              = "trees"
+	fileMapWatch              = "watch"
+	fileProgExitChmod         = "exit_chmod"
+	fileProgExitChown         = "exit_chown"
+	fileProgExitCreat         = "exit_creat"
+	fileProgExitFchmod        = "exit_fchmod"
+	fileProgExitFchmodat      = "exit_fchmodat"
+	fileProgExitFchmodat2     = "exit_fchmodat2"
+	fileProgExitFchown        = "exit_fchown"
+	fileProgExitFchownat      = "exit_fchownat"
+	fileProgExitFremovexattr  = "exit_fremovexattr"
+	fileProgExitFsetxattr     = "exit_fsetxattr"
+	fileProgExitFtruncate     = "exit_ftruncate"
+	fileProgExitLchown        = "exit_lchown"
+	fileProgExitLink          = "exit_link"
+	fileProgExitLinkat        = "exit_linkat"
+	fileProgExitLremovexattr  = "exit_lremovexattr"
+	fileProgExitLsetxattr     = "exit_lsetxattr"
+	fileProgExitMemfdCreate   = "exit_memfd_create"
+	fileProgExitMkdir         = "exit_mkdir"
+	fileProgExitMkdirat       = "exit_mkdirat"
+	fileProgExitOpen          = "exit_open"
+	fileProgExitOpenat        = "exit_openat"
+	fileProgExitOpenat2       = "exit_openat2"
+	fileProgExitRemovexattr   = "exit_removexattr"
+	fileProgExitRemovexattrat = "exit_removexattrat"
+	fileProgExitRename        = "exit_rename"
+	fileProgExitRenameat      = "exit_renameat"
+	fileProgExitRenameat2     = "exit_renameat2"
+	fileProgExitRmdir         = "exit_rmdir"
+	fileProgExitSetxattr      = "exit_setxattr"
+	fileProgExitSetxattrat    = "exit_setxattrat"
+	fileProgExitSymlink       = "exit_symlink"
+	fileProgExitSymlinkat     = "exit_symlinkat"
+	fileProgExitTruncate      = "exit_truncate"
+	fileProgExitUnlink        = "exit_unlink"
+	fileProgExitUnlinkat      = "exit_unlinkat"
+	fileVarAgentTgid          = "agent_tgid"
+	fileVarFilterCgroupId     = "filter_cgroup_id"
+	fileVarFilterCgroupLevel  = "filter_cgroup_level"
+	fileVarWakeupBytes        = "wakeup_bytes"
 )
 
 // loadFile returns the embedded CollectionSpec for file.
@@ -261,47 +283,54 @@ type fileSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type fileProgramSpecs struct {
-	ExitChmod       *ebpf.ProgramSpec `ebpf:"exit_chmod"`
-	ExitChown       *ebpf.ProgramSpec `ebpf:"exit_chown"`
-	ExitCreat       *ebpf.ProgramSpec `ebpf:"exit_creat"`
-	ExitFchmod      *ebpf.ProgramSpec `ebpf:"exit_fchmod"`
-	ExitFchmodat    *ebpf.ProgramSpec `ebpf:"exit_fchmodat"`
-	ExitFchmodat2   *ebpf.ProgramSpec `ebpf:"exit_fchmodat2"`
-	ExitFchown      *ebpf.ProgramSpec `ebpf:"exit_fchown"`
-	ExitFchownat    *ebpf.ProgramSpec `ebpf:"exit_fchownat"`
-	ExitFtruncate   *ebpf.ProgramSpec `ebpf:"exit_ftruncate"`
-	ExitLchown      *ebpf.ProgramSpec `ebpf:"exit_lchown"`
-	ExitLink        *ebpf.ProgramSpec `ebpf:"exit_link"`
-	ExitLinkat      *ebpf.ProgramSpec `ebpf:"exit_linkat"`
-	ExitMemfdCreate *ebpf.ProgramSpec `ebpf:"exit_memfd_create"`
-	ExitMkdir       *ebpf.ProgramSpec `ebpf:"exit_mkdir"`
-	ExitMkdirat     *ebpf.ProgramSpec `ebpf:"exit_mkdirat"`
-	ExitOpen        *ebpf.ProgramSpec `ebpf:"exit_open"`
-	ExitOpenat      *ebpf.ProgramSpec `ebpf:"exit_openat"`
-	ExitOpenat2     *ebpf.ProgramSpec `ebpf:"exit_openat2"`
-	ExitRename      *ebpf.ProgramSpec `ebpf:"exit_rename"`
-	ExitRenameat    *ebpf.ProgramSpec `ebpf:"exit_renameat"`
-	ExitRenameat2   *ebpf.ProgramSpec `ebpf:"exit_renameat2"`
-	ExitRmdir       *ebpf.ProgramSpec `ebpf:"exit_rmdir"`
-	ExitSymlink     *ebpf.ProgramSpec `ebpf:"exit_symlink"`
-	ExitSymlinkat   *ebpf.ProgramSpec `ebpf:"exit_symlinkat"`
-	ExitTruncate    *ebpf.ProgramSpec `ebpf:"exit_truncate"`
-	ExitUnlink      *ebpf.ProgramSpec `ebpf:"exit_unlink"`
-	ExitUnlinkat    *ebpf.ProgramSpec `ebpf:"exit_unlinkat"`
+	ExitChmod         *ebpf.ProgramSpec `ebpf:"exit_chmod"`
+	ExitChown         *ebpf.ProgramSpec `ebpf:"exit_chown"`
+	ExitCreat         *ebpf.ProgramSpec `ebpf:"exit_creat"`
+	ExitFchmod        *ebpf.ProgramSpec `ebpf:"exit_fchmod"`
+	ExitFchmodat      *ebpf.ProgramSpec `ebpf:"exit_fchmodat"`
+	ExitFchmodat2     *ebpf.ProgramSpec `ebpf:"exit_fchmodat2"`
+	ExitFchown        *ebpf.ProgramSpec `ebpf:"exit_fchown"`
+	ExitFchownat      *ebpf.ProgramSpec `ebpf:"exit_fchownat"`
+	ExitFremovexattr  *ebpf.ProgramSpec `ebpf:"exit_fremovexattr"`
+	ExitFsetxattr     *ebpf.ProgramSpec `ebpf:"exit_fsetxattr"`
+	ExitFtruncate     *ebpf.ProgramSpec `ebpf:"exit_ftruncate"`
+	ExitLchown        *ebpf.ProgramSpec `ebpf:"exit_lchown"`
+	ExitLink          *ebpf.ProgramSpec `ebpf:"exit_link"`
+	ExitLinkat        *ebpf.ProgramSpec `ebpf:"exit_linkat"`
+	ExitLremovexattr  *ebpf.ProgramSpec `ebpf:"exit_lremovexattr"`
+	ExitLsetxattr     *ebpf.ProgramSpec `ebpf:"exit_lsetxattr"`
+	ExitMemfdCreate   *ebpf.ProgramSpec `ebpf:"exit_memfd_create"`
+	ExitMkdir         *ebpf.ProgramSpec `ebpf:"exit_mkdir"`
+	ExitMkdirat       *ebpf.ProgramSpec `ebpf:"exit_mkdirat"`
+	ExitOpen          *ebpf.ProgramSpec `ebpf:"exit_open"`
+	ExitOpenat        *ebpf.ProgramSpec `ebpf:"exit_openat"`
+	ExitOpenat2       *ebpf.ProgramSpec `ebpf:"exit_openat2"`
+	ExitRemovexattr   *ebpf.ProgramSpec `ebpf:"exit_removexattr"`
+	ExitRemovexattrat *ebpf.ProgramSpec `ebpf:"exit_removexattrat"`
+	ExitRename        *ebpf.ProgramSpec `ebpf:"exit_rename"`
+	ExitRenameat      *ebpf.ProgramSpec `ebpf:"exit_renameat"`
+	ExitRenameat2     *ebpf.ProgramSpec `ebpf:"exit_renameat2"`
+	ExitRmdir         *ebpf.ProgramSpec `ebpf:"exit_rmdir"`
+	ExitSetxattr      *ebpf.ProgramSpec `ebpf:"exit_setxattr"`
+	ExitSetxattrat    *ebpf.ProgramSpec `ebpf:"exit_setxattrat"`
+	ExitSymlink       *ebpf.ProgramSpec `ebpf:"exit_symlink"`
+	ExitSymlinkat     *ebpf.ProgramSpec `ebpf:"exit_symlinkat"`
+	ExitTruncate      *ebpf.ProgramSpec `ebpf:"exit_truncate"`
+	ExitUnlink        *ebpf.ProgramSpec `ebpf:"exit_unlink"`
+	ExitUnlinkat      *ebpf.ProgramSpec `ebpf:"exit_unlinkat"`
 }
 
 // fileMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type fileMapSpecs struct {
-	Blobs        *ebpf.MapSpec `ebpf:"blobs"`
-	Drops        *ebpf.MapSpec `ebpf:"drops"`
-	Events       *ebpf.MapSpec `ebpf:"events"`
-	Filter       *ebpf.MapSpec `ebpf:"filter"`
-	ReaderAsleep *ebpf.MapSpec `ebpf:"reader_asleep"`
-	Scratches    *ebpf.MapSpec `ebpf:"scratches"`
-	Trees        *ebpf.MapSpec `ebpf:"trees"`
-	Watch        *ebpf.MapSpec `ebpf:"watch"`
+	Blobs     *ebpf.MapSpec `ebpf:"blobs"`
+	Drops     *ebpf.MapSpec `ebpf:"drops"`
+	Events    *ebpf.MapSpec `ebpf:"events"`
+	Filter    *ebpf.MapSpec `ebpf:"filter"`
+	Scratches *ebpf.MapSpec `ebpf:"scratches"`
+	Trees     *ebpf.MapSpec `ebpf:"trees"`
+	Watch     *ebpf.MapSpec `ebpf:"watch"`
 }
 
 // fileVariableSpecs contains global variables before they are loaded into the kernel.
@@ -334,14 +363,13 @@ func (o *fileObjects) Close() error {
 //
 // It can be passed to loadFileObjects or ebpf.CollectionSpec.LoadAndAssign.
 type fileMaps struct {
-	Blobs        *ebpf.Map `ebpf:"blobs"`
-	Drops        *ebpf.Map `ebpf:"drops"`
-	Events       *ebpf.Map `ebpf:"events"`
-	Filter       *ebpf.Map `ebpf:"filter"`
-	ReaderAsleep *ebpf.Map `ebpf:"reader_asleep"`
-	Scratches    *ebpf.Map `ebpf:"scratches"`
-	Trees        *ebpf.Map `ebpf:"trees"`
-	Watch        *ebpf.Map `ebpf:"watch"`
+	Blobs     *ebpf.Map `ebpf:"blobs"`
+	Drops     *ebpf.Map `ebpf:"drops"`
+	Events    *ebpf.Map `ebpf:"events"`
+	Filter    *ebpf.Map `ebpf:"filter"`
+	Scratches *ebpf.Map `ebpf:"scratches"`
+	Trees     *ebpf.Map `ebpf:"trees"`
+	Watch     *ebpf.Map `ebpf:"watch"`
 }
 
 func (m *fileMaps) Close() error {
@@ -350,7 +378,6 @@ func (m *fileMaps) Close() error {
 		m.Drops,
 		m.Events,
 		m.Filter,
-		m.ReaderAsleep,
 		m.Scratches,
 		m.Trees,
 		m.Watch,
@@ -371,33 +398,41 @@ type fileVariables struct {
 //
 // It can be passed to loadFileObjects or ebpf.CollectionSpec.LoadAndAssign.
 type filePrograms struct {
-	ExitChmod       *ebpf.Program `ebpf:"exit_chmod"`
-	ExitChown       *ebpf.Program `ebpf:"exit_chown"`
-	ExitCreat       *ebpf.Program `ebpf:"exit_creat"`
-	ExitFchmod      *ebpf.Program `ebpf:"exit_fchmod"`
-	ExitFchmodat    *ebpf.Program `ebpf:"exit_fchmodat"`
-	ExitFchmodat2   *ebpf.Program `ebpf:"exit_fchmodat2"`
-	ExitFchown      *ebpf.Program `ebpf:"exit_fchown"`
-	ExitFchownat    *ebpf.Program `ebpf:"exit_fchownat"`
-	ExitFtruncate   *ebpf.Program `ebpf:"exit_ftruncate"`
-	ExitLchown      *ebpf.Program `ebpf:"exit_lchown"`
-	ExitLink        *ebpf.Program `ebpf:"exit_link"`
-	ExitLinkat      *ebpf.Program `ebpf:"exit_linkat"`
-	ExitMemfdCreate *ebpf.Program `ebpf:"exit_memfd_create"`
-	ExitMkdir       *ebpf.Program `ebpf:"exit_mkdir"`
-	ExitMkdirat     *ebpf.Program `ebpf:"exit_mkdirat"`
-	ExitOpen        *ebpf.Program `ebpf:"exit_open"`
-	ExitOpenat      *ebpf.Program `ebpf:"exit_openat"`
-	ExitOpenat2     *ebpf.Program `ebpf:"exit_openat2"`
-	ExitRename      *ebpf.Program `ebpf:"exit_rename"`
-	ExitRenameat    *ebpf.Program `ebpf:"exit_renameat"`
-	ExitRenameat2   *ebpf.Program `ebpf:"exit_renameat2"`
-	ExitRmdir       *ebpf.Program `ebpf:"exit_rmdir"`
-	ExitSymlink     *ebpf.Program `ebpf:"exit_symlink"`
-	ExitSymlinkat   *ebpf.Program `ebpf:"exit_symlinkat"`
-	ExitTruncate    *ebpf.Program `ebpf:"exit_truncate"`
-	ExitUnlink      *ebpf.Program `ebpf:"exit_unlink"`
-	ExitUnlinkat    *ebpf.Program `ebpf:"exit_unlinkat"`
+	ExitChmod         *ebpf.Program `ebpf:"exit_chmod"`
+	ExitChown         *ebpf.Program `ebpf:"exit_chown"`
+	ExitCreat         *ebpf.Program `ebpf:"exit_creat"`
+	ExitFchmod        *ebpf.Program `ebpf:"exit_fchmod"`
+	ExitFchmodat      *ebpf.Program `ebpf:"exit_fchmodat"`
+	ExitFchmodat2     *ebpf.Program `ebpf:"exit_fchmodat2"`
+	ExitFchown        *ebpf.Program `ebpf:"exit_fchown"`
+	ExitFchownat      *ebpf.Program `ebpf:"exit_fchownat"`
+	ExitFremovexattr  *ebpf.Program `ebpf:"exit_fremovexattr"`
+	ExitFsetxattr     *ebpf.Program `ebpf:"exit_fsetxattr"`
+	ExitFtruncate     *ebpf.Program `ebpf:"exit_ftruncate"`
+	ExitLchown        *ebpf.Program `ebpf:"exit_lchown"`
+	ExitLink          *ebpf.Program `ebpf:"exit_link"`
+	ExitLinkat        *ebpf.Program `ebpf:"exit_linkat"`
+	ExitLremovexattr  *ebpf.Program `ebpf:"exit_lremovexattr"`
+	ExitLsetxattr     *ebpf.Program `ebpf:"exit_lsetxattr"`
+	ExitMemfdCreate   *ebpf.Program `ebpf:"exit_memfd_create"`
+	ExitMkdir         *ebpf.Program `ebpf:"exit_mkdir"`
+	ExitMkdirat       *ebpf.Program `ebpf:"exit_mkdirat"`
+	ExitOpen          *ebpf.Program `ebpf:"exit_open"`
+	ExitOpenat        *ebpf.Program `ebpf:"exit_openat"`
+	ExitOpenat2       *ebpf.Program `ebpf:"exit_openat2"`
+	ExitRemovexattr   *ebpf.Program `ebpf:"exit_removexattr"`
+	ExitRemovexattrat *ebpf.Program `ebpf:"exit_removexattrat"`
+	ExitRename        *ebpf.Program `ebpf:"exit_rename"`
+	ExitRenameat      *ebpf.Program `ebpf:"exit_renameat"`
+	ExitRenameat2     *ebpf.Program `ebpf:"exit_renameat2"`
+	ExitRmdir         *ebpf.Program `ebpf:"exit_rmdir"`
+	ExitSetxattr      *ebpf.Program `ebpf:"exit_setxattr"`
+	ExitSetxattrat    *ebpf.Program `ebpf:"exit_setxattrat"`
+	ExitSymlink       *ebpf.Program `ebpf:"exit_symlink"`
+	ExitSymlinkat     *ebpf.Program `ebpf:"exit_symlinkat"`
+	ExitTruncate      *ebpf.Program `ebpf:"exit_truncate"`
+	ExitUnlink        *ebpf.Program `ebpf:"exit_unlink"`
+	ExitUnlinkat      *ebpf.Program `ebpf:"exit_unlinkat"`
 }
 
 func (p *filePrograms) Close() error {
@@ -410,20 +445,28 @@ func (p *filePrograms) Close() error {
 		p.ExitFchmodat2,
 		p.ExitFchown,
 		p.ExitFchownat,
+		p.ExitFremovexattr,
+		p.ExitFsetxattr,
 		p.ExitFtruncate,
 		p.ExitLchown,
 		p.ExitLink,
 		p.ExitLinkat,
+		p.ExitLremovexattr,
+		p.ExitLsetxattr,
 		p.ExitMemfdCreate,
 		p.ExitMkdir,
 		p.ExitMkdirat,
 		p.ExitOpen,
 		p.ExitOpenat,
 		p.ExitOpenat2,
+		p.ExitRemovexattr,
+		p.ExitRemovexattrat,
 		p.ExitRename,
 		p.ExitRenameat,
 		p.ExitRenameat2,
 		p.ExitRmdir,
+		p.ExitSetxattr,
+		p.ExitSetxattrat,
 		p.ExitSymlink,
 		p.ExitSymlinkat,
 		p.ExitTruncate,

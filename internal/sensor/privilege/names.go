@@ -2,42 +2,14 @@ package privilege
 
 import (
 	"fmt"
-	"math/bits"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vigil-sec/vigil/internal/capability"
 )
 
-// capName names a capability by its bit number
-// (include/uapi/linux/capability.h).
-func capName(bit int) string {
-	names := [...]string{
-		"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-		"CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-		"CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
-		"CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
-		"CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
-		"CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
-		"CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
-		"CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
-		"CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
-	}
-	if bit < len(names) {
-		return names[bit]
-	}
-	return fmt.Sprintf("CAP_%d", bit)
-}
-
 // capList names the capabilities in a set, lowest bit first; never nil.
-func capList(set uint64) []string {
-	out := make([]string, 0, bits.OnesCount64(set))
-	for bit := 0; set != 0; bit, set = bit+1, set>>1 {
-		if set&1 == 0 {
-			continue
-		}
-		out = append(out, capName(bit))
-	}
-	return out
-}
+func capList(set uint64) []string { return capability.List(set) }
 
 type flagName struct {
 	bit  uint64
