@@ -31,6 +31,10 @@ type File struct {
 	PathSource string `json:"path_source,omitempty"`
 	// Truncated names the fields the kernel had to cut ("path", …).
 	Truncated []string `json:"truncated,omitempty"`
+	// AliasOf is the watched file Path is another name of (a hard link,
+	// a bind mount of its directory), recognised by device and inode: as
+	// the watch list names it ("/etc/shadow").
+	AliasOf string `json:"alias_of,omitempty"`
 	// Xattr is the extended attribute a file_xattr event set or removed.
 	Xattr *Xattr `json:"xattr,omitempty"`
 }

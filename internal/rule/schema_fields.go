@@ -159,6 +159,7 @@ func newSchema(baseProvider types.Provider, baseAdapter types.Adapter) (*schema,
 		strField("name", "memfd name", func(f *event.File) string { return f.Name }),
 		intField("inode", "inode number", func(f *event.File) int64 { return int64(f.Inode) }),
 		intField("dev", "device", func(f *event.File) int64 { return int64(f.Dev) }),
+		strField("alias_of", "the watched file path is another name of (hard link, bind mount)", func(f *event.File) string { return f.AliasOf }),
 		objField("xattr", "file_xattr: the attribute", xattrT, &z.xattr, func(f *event.File) *event.Xattr { return f.Xattr }),
 	)
 	netT := newObjType("vigil.Network",

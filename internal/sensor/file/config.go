@@ -2,8 +2,10 @@ package file
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Limits of what the kernel side compares.
@@ -47,6 +49,23 @@ type Config struct {
 	// reported: a regular file with an x bit opened for writing, or a
 	// chmod that sets an x bit.
 	ExecDirs []string
+	// FileWrites lists directories where files written as files are
+	// reported: a regular file opened for writing or created, and every
+	// other change; not a device, fifo or socket opened for writing
+	// (/dev/null, a tty).
+	FileWrites []string
+	// DeleteDirs lists directories where removals are reported: unlink,
+	// rmdir, and a rename away.
+	DeleteDirs []string
+	// SetidDirs lists directories where a chmod that sets the setuid or
+	// setgid bit is reported, with or without an x bit; "/" is everywhere.
+	SetidDirs []string
+	// AliasRefresh is how often the identities (device, inode) of the
+	// watched files (Exact, and the files directly in Watch) are taken
+	// again, so that a file replaced by a rename is still recognised
+	// through another name; 0 is DefaultAliasRefresh, < 0 never (only at
+	// load and Update).
+	AliasRefresh time.Duration
 	// IgnoreMemfd turns memfd_create events off; by default every
 	// memfd_create is reported (no path to filter on).
 	IgnoreMemfd bool
@@ -80,7 +99,8 @@ type Config struct {
 // the rest of a home directory is busy and says little.
 func DefaultConfig() Config {
 	return Config{
-		Watch: []string{"/etc/ssh", "/etc/sudoers.d", "/etc/pam.d"},
+		// and mail spools: local email collection
+		Watch: []string{"/etc/ssh", "/etc/sudoers.d", "/etc/pam.d", "/var/mail", "/var/spool/mail"},
 		Exact: []string{
 			"/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-",
 			"/etc/sudoers", "/etc/security/opasswd", "/etc/pam.conf",
@@ -91,11 +111,15 @@ func DefaultConfig() Config {
 			"/usr/bin", "/usr/sbin", "/usr/lib", "/usr/libexec", "/usr/local/bin", "/usr/local/sbin",
 			"/var/log", "/var/spool/cron", "/var/spool/anacron", "/var/spool/at",
 			"/proc/sys", "/sys/kernel/uevent_helper",
+			// the RPM database: what the host believes is installed
+			"/var/lib/rpm",
 		},
 		// a pod's service account token, wherever its volume is mounted
 		// (/var/run/secrets/kubernetes.io/serviceaccount/..data/token):
 		// read by API clients at start and at rotation, else by a thief
-		Components: []string{".ssh", "serviceaccount"},
+		// ~/.netrc and ~/.gnupg: credentials and private keys; "mem":
+		// /proc/PID/mem (another process's memory) and /dev/mem
+		Components: []string{".ssh", "serviceaccount", ".netrc", ".gnupg", "mem"},
 		ComponentWrites: []string{
 			"release_agent",
 			// shell startup files
@@ -107,8 +131,22 @@ func DefaultConfig() Config {
 			".bash_history", ".zsh_history", ".sh_history", ".ash_history", ".ksh_history",
 			".history", "fish_history", ".mysql_history", ".psql_history", ".python_history",
 			".node_repl_history", ".sqlite_history", ".rediscli_history", ".lesshst",
+			// histories without their dot (HISTFILE pointed elsewhere)
+			"bash_history", "zsh_history",
+			// system logs wherever they are (a chroot, a container's
+			// /var/log mounted elsewhere): truncating one hides tracks
+			"syslog", "auth.log", "kern.log", "messages", "secure", "wtmp", "btmp", "lastlog",
+			// Python startup hooks: a .pth file there runs at every start
+			"site-packages", "dist-packages",
 		},
 		ExecDirs: []string{"/tmp", "/var/tmp", "/dev/shm"},
+		// files made below /dev hide there (Falco's "create files below
+		// dev"); /dev/null and ttys written all day are devices
+		FileWrites: []string{"/dev"},
+		// droppers delete their payload from /tmp after running it
+		DeleteDirs: []string{"/tmp"},
+		// a setuid or setgid bit set anywhere, an x bit or not
+		SetidDirs: []string{"/"},
 		// file capabilities (security.capability), SELinux, SMACK and IMA
 		// labels, overlayfs' and other trusted attributes, POSIX ACLs;
 		// not user.*, which desktops and file managers write all day
@@ -123,6 +161,7 @@ func (c Config) withDefaults() Config {
 		{&c.Watch, &def.Watch}, {&c.Exact, &def.Exact}, {&c.WatchWrites, &def.WatchWrites},
 		{&c.Components, &def.Components}, {&c.ComponentWrites, &def.ComponentWrites},
 		{&c.ExecDirs, &def.ExecDirs}, {&c.XattrPrefixes, &def.XattrPrefixes},
+		{&c.FileWrites, &def.FileWrites}, {&c.DeleteDirs, &def.DeleteDirs}, {&c.SetidDirs, &def.SetidDirs},
 	} {
 		if *f.dst == nil {
 			*f.dst = *f.src
@@ -142,15 +181,19 @@ const (
 	opRead  = uint32(fileWatchOpWATCH_READ)
 	opWrite = uint32(fileWatchOpWATCH_WRITE)
 	opExec  = uint32(fileWatchOpWATCH_EXEC)
+	opFile  = uint32(fileWatchOpWATCH_FILE)
+	opDel   = uint32(fileWatchOpWATCH_DELETE)
+	opSetid = uint32(fileWatchOpWATCH_SETID)
 )
 
 // rules is a Config compiled for the kernel: trie keys, the watch tree
 // and the filter table.
 type rules struct {
-	keys  map[string]uint32 // "dir/", "dir\x00" or "file\x00" → ops
-	comps map[string]uint32 // component name → ops
-	conf  fileFilterConf
-	tree  fileWatchTree
+	aliasPaths map[string]uint32 // files watched by identity too
+	keys       map[string]uint32 // "dir/", "dir\x00" or "file\x00" → ops
+	comps      map[string]uint32 // component name → ops
+	conf       fileFilterConf
+	tree       fileWatchTree
 }
 
 // compile checks c and builds the kernel's tables. resolve turns a path
@@ -169,6 +212,9 @@ func (c Config) compile(resolve func(string) (string, error)) (rules, error) {
 		{"file.exact", c.Exact, opRead | opWrite, false},
 		{"file.watch_writes", c.WatchWrites, opWrite, true},
 		{"file.exec_dirs", c.ExecDirs, opExec, true},
+		{"file.file_writes", c.FileWrites, opFile, true},
+		{"file.delete_dirs", c.DeleteDirs, opDel, true},
+		{"file.setid_dirs", c.SetidDirs, opSetid, true},
 	}
 	for _, l := range lists {
 		for i, p := range l.paths {
@@ -223,6 +269,10 @@ func (c Config) compile(resolve func(string) (string, error)) (rules, error) {
 	}
 	if err := r.xattrPrefixes(c.XattrPrefixes); err != nil {
 		return r, err
+	}
+	r.aliasPaths = c.aliasPaths()
+	if len(r.aliasPaths) > 0 {
+		r.conf.Aliases = 1
 	}
 	return r, nil
 }
@@ -290,12 +340,16 @@ func (r *rules) add(p string, ops uint32, dir bool) {
 }
 
 // inherit gives every key the ops of the directories above it: the trie
-// returns the longest match only.
+// returns the longest match only. file_writes' op is the exception: a
+// directory another list names (/dev/shm, an exec dir below /dev) is that
+// list's to decide, so that shared memory files written all day below
+// /dev/shm stay in the kernel.
 func (r *rules) inherit() {
+	own := maps.Clone(r.keys)
 	for k := range r.keys {
-		for d, ops := range r.keys {
+		for d, ops := range own {
 			if d != k && strings.HasSuffix(d, "/") && strings.HasPrefix(k, d) {
-				r.keys[k] |= ops
+				r.keys[k] |= ops &^ opFile
 			}
 		}
 		r.keys[k] |= r.conf.RootOps

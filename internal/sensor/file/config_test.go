@@ -12,32 +12,39 @@ func TestConfigDefaultCompiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// every key has setid_dirs "/"'s op; /tmp deletes; /dev's file
+	// writes do not reach into /dev/shm, which exec_dirs names itself
 	want := map[string]uint32{
-		"/etc/":           opWrite,
-		"/etc\x00":        opWrite,
-		"/etc/shadow\x00": opRead | opWrite,
-		"/etc/ssh/":       opRead | opWrite,
-		"/usr/bin/":       opWrite,
-		"/tmp/":           opExec,
-		"/dev/shm/":       opExec,
+		"/etc/":           opWrite | opSetid,
+		"/etc\x00":        opWrite | opSetid,
+		"/etc/shadow\x00": opRead | opWrite | opSetid,
+		"/etc/ssh/":       opRead | opWrite | opSetid,
+		"/usr/bin/":       opWrite | opSetid,
+		"/tmp/":           opExec | opDel | opSetid,
+		"/dev/":           opFile | opSetid,
+		"/dev/shm/":       opExec | opSetid,
+		"/var/mail/":      opRead | opWrite | opSetid,
 	}
 	for k, ops := range want {
 		if got, ok := r.keys[k]; !ok || got != ops {
 			t.Errorf("key %q: ops %b (present %v), want %b", k, got, ok, ops)
 		}
 	}
-	if len(r.comps) != 2+len(DefaultConfig().ComponentWrites) || r.comps[".ssh"] != opRead|opWrite|opExec ||
-		r.comps["serviceaccount"] != opRead|opWrite|opExec ||
-		r.comps[".bashrc"] != opWrite || r.comps["release_agent"] != opWrite {
+	def := DefaultConfig()
+	all := opRead | opWrite | opExec
+	if len(r.comps) != len(def.Components)+len(def.ComponentWrites) || r.comps[".ssh"] != all ||
+		r.comps["serviceaccount"] != all || r.comps[".netrc"] != all || r.comps[".gnupg"] != all || r.comps["mem"] != all ||
+		r.comps[".bashrc"] != opWrite || r.comps["release_agent"] != opWrite || r.comps["site-packages"] != opWrite {
 		t.Errorf("components %v", r.comps)
 	}
-	if r.conf.CompLens[0] != 1<<4|1<<14 || r.conf.CompLens[1]&(1<<4|1<<7|1<<13) != 1<<4|1<<7|1<<13 {
-		t.Errorf("component lengths %b %b: want .ssh and serviceaccount alone for reads", r.conf.CompLens[0], r.conf.CompLens[1])
+	// the names watched for reads: .ssh, serviceaccount, .netrc, .gnupg, mem
+	if r.conf.CompLens[0] != 1<<4|1<<14|1<<6|1<<6|1<<3 || r.conf.CompLens[1]&(1<<4|1<<7|1<<13) != 1<<4|1<<7|1<<13 {
+		t.Errorf("component lengths %b %b: want .ssh, serviceaccount, .netrc, .gnupg and mem alone for reads", r.conf.CompLens[0], r.conf.CompLens[1])
 	}
 	if root := r.tree.Node[0]; root.Flags != 0 || root.ChildLens == 0 {
 		t.Errorf("watch tree root %+v: want names below it and no trie fallback", root)
 	}
-	if r.conf.AllOps != opRead|opWrite|opExec {
+	if r.conf.AllOps != opRead|opWrite|opExec|opFile|opDel|opSetid {
 		t.Errorf("all ops %b", r.conf.AllOps)
 	}
 	if r.conf.Memfd != 1 {

@@ -20,6 +20,7 @@
 #define S_IFMT 00170000
 #define S_IFREG 0100000
 #define S_IXUGO 00111
+#define S_ISID 06000 /* S_ISUID | S_ISGID */
 
 /*
  * The decisions below are global functions: the verifier checks each once
@@ -80,16 +81,44 @@ __noinline __u32 decide_fd(long fd, __u32 need, __u32 refine, __u32 always)
 
 		if (f->f_mode & FMODE_WRITE)
 			need = WATCH_WRITE;
-		if (need == WATCH_WRITE && (imode & S_IFMT) == S_IFREG && (imode & S_IXUGO))
-			need |= WATCH_EXEC;
+		/* a regular file written: a file change, an exec change when
+		 * it has an x bit; a device written (/dev/null) is neither */
+		if ((need & WATCH_WRITE) && (imode & S_IFMT) == S_IFREG)
+			need |= WATCH_FILE | (imode & S_IXUGO ? WATCH_EXEC : 0);
 	}
 	__u32 ops = file_path(e.s, e.b, e.conf, need, f, &e.root, KEY_SLOT, &e.s->ref,
 			      FILE_PATH_CUT, always) &
 		    need;
+	const struct alias *a = NULL;
 
+	if (!ops && !always && e.conf->aliases) {
+		/* not watched by its path: maybe by its identity */
+		struct file_id id = { .ino = f->f_inode->i_ino, .dev = f->f_inode->i_sb->s_dev };
+
+		a = bpf_map_lookup_elem(&aliases, &id);
+		if (!a || !(a->ops & need))
+			return 0;
+		ops = a->ops & need;
+		e.s->info.info &= ~FILE_PATH_CUT;
+		file_path(e.s, e.b, e.conf, need, f, &e.root, KEY_SLOT, &e.s->ref, FILE_PATH_CUT,
+			  true);
+	}
 	if (ops || always) {
 		e.s->info.path = e.s->ref;
 		set_inode(&e.s->info, f);
+	}
+	if (a) {
+		__u32 base = next_base(&e.s->info.path);
+		__u32 len = a->len;
+
+		if (len > ALIAS_PATH)
+			len = ALIAS_PATH; /* for the verifier: the loader never writes more */
+		/* base < PATH_CAP + 2 * KEY_SLOT: the copy stays inside the blob */
+		if (len && !bpf_probe_read_kernel(&e.b->data[base & BLOB_OFF_MASK], len, a->path)) {
+			e.s->info.path2.off = base;
+			e.s->info.path2.len = len;
+			e.s->info.info |= FILE_ALIAS;
+		}
 	}
 	return ops;
 }

@@ -50,6 +50,9 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 	if flags&fileFileFlagFILE_INODE != 0 {
 		f.Inode, f.Dev = info.Ino, info.Dev
 	}
+	if flags&fileFileFlagFILE_ALIAS != 0 {
+		f.AliasOf, second = second, ""
+	}
 	d.fill(f, kind, &info, second)
 	ev := d.Event(wire.HeaderOf(raw), kind)
 	ev.Syscall = &event.Syscall{Name: sys, Ret: info.Ret, Error: wire.ErrnoName(info.Ret)}

@@ -155,6 +155,8 @@ static __always_inline int on_open(struct trace_event_raw_sys_exit *ctx, enum fi
 		e->mode = mode & 07777;
 	if ((flags & O_ACCMODE) || (flags & (O_CREAT | O_TRUNC)))
 		need = WATCH_WRITE;
+	if (ret < 0 && (flags & O_CREAT))
+		need |= WATCH_FILE; /* a file would have been made */
 	if (ret >= 0) {
 		if (!decide_fd(ret, need, 1, 0))
 			return 0;
@@ -200,10 +202,13 @@ static __always_inline int on_change(struct trace_event_raw_sys_exit *ctx, struc
 	SEC("tracepoint/syscalls/sys_exit_" #name) \
 	int exit_##name(struct trace_event_raw_sys_exit *ctx)
 
-/* a change's need: chmod to a mode with an x bit is also an exec change */
+/* a change's need: chmod to a mode with an x bit is also an exec change,
+ * one that sets the setuid or setgid bit (with or without an x bit) a
+ * setid change */
 static __always_inline __u32 chmod_need(__u32 mode)
 {
-	return WATCH_WRITE | (mode & S_IXUGO ? WATCH_EXEC : 0);
+	return WATCH_WRITE | WATCH_FILE | (mode & S_IXUGO ? WATCH_EXEC : 0) |
+	       (mode & S_ISID ? WATCH_SETID : 0);
 }
 
 EXIT(open)
@@ -245,16 +250,18 @@ static __always_inline void owner(struct call *c, __u64 uid, __u64 gid)
 				 target);                                                  \
 	}
 #define NONE (void)0
-#define W WATCH_WRITE
+#define W (WATCH_WRITE | WATCH_FILE)
+#define WD (W | WATCH_DELETE) /* a name goes away */
 #define CWD AT_FDCWD
 
-CHANGE(unlink, KIND_FILE_UNLINK, SYS_UNLINK, W, -1, CWD, A(0), 0, 0, 0, NONE)
-CHANGE(rmdir, KIND_FILE_UNLINK, SYS_RMDIR, W, -1, CWD, A(0), 0, 0, 0, NONE)
-CHANGE(unlinkat, KIND_FILE_UNLINK, SYS_UNLINKAT, W, -1, A(0), A(1), 0, 0, 0, c.s->info.flags = A(2))
+CHANGE(unlink, KIND_FILE_UNLINK, SYS_UNLINK, WD, -1, CWD, A(0), 0, 0, 0, NONE)
+CHANGE(rmdir, KIND_FILE_UNLINK, SYS_RMDIR, WD, -1, CWD, A(0), 0, 0, 0, NONE)
+CHANGE(unlinkat, KIND_FILE_UNLINK, SYS_UNLINKAT, WD, -1, A(0), A(1), 0, 0, 0,
+       c.s->info.flags = A(2))
 
-CHANGE(rename, KIND_FILE_RENAME, SYS_RENAME, W, -1, CWD, A(0), CWD, A(1), 0, NONE)
-CHANGE(renameat, KIND_FILE_RENAME, SYS_RENAMEAT, W, -1, A(0), A(1), A(2), A(3), 0, NONE)
-CHANGE(renameat2, KIND_FILE_RENAME, SYS_RENAMEAT2, W, -1, A(0), A(1), A(2), A(3), 0,
+CHANGE(rename, KIND_FILE_RENAME, SYS_RENAME, WD, -1, CWD, A(0), CWD, A(1), 0, NONE)
+CHANGE(renameat, KIND_FILE_RENAME, SYS_RENAMEAT, WD, -1, A(0), A(1), A(2), A(3), 0, NONE)
+CHANGE(renameat2, KIND_FILE_RENAME, SYS_RENAMEAT2, WD, -1, A(0), A(1), A(2), A(3), 0,
        c.s->info.flags = A(4))
 
 CHANGE(chmod, KIND_FILE_CHMOD, SYS_CHMOD, chmod_need(A(1)), -1, CWD, A(0), 0, 0, 0,

@@ -61,9 +61,13 @@ enum file_syscall {
 /* What an access does, for the filter: a watch entry lists the accesses it
  * reports, an event is emitted when its access is among them. */
 enum watch_op {
-	WATCH_READ = 1 << 0,  /* open for reading only (or O_PATH) */
-	WATCH_WRITE = 1 << 1, /* open for writing, creating or truncating; every change */
-	WATCH_EXEC = 1 << 2,  /* a regular file with an x bit written, or chmod to one */
+	WATCH_READ = 1 << 0,   /* open for reading only (or O_PATH) */
+	WATCH_WRITE = 1 << 1,  /* open for writing, creating or truncating; every change */
+	WATCH_EXEC = 1 << 2,   /* a regular file with an x bit written, or chmod to one */
+	WATCH_FILE = 1 << 3,   /* a regular file opened for writing or created, or any
+			       * change: not a device, fifo or socket opened for writing */
+	WATCH_DELETE = 1 << 4, /* unlink, rmdir, and a rename's old name */
+	WATCH_SETID = 1 << 5,  /* a chmod that sets the setuid or setgid bit */
 };
 
 /* file_info.info: where the strings came from and what was cut. */
@@ -75,6 +79,8 @@ enum file_flag {
 	FILE_INODE = 1 << 4,	  /* ino, dev and ino_mode describe the file */
 	FILE_UNCLEAN = 1 << 5,	  /* an argument path holds ".." components */
 	FILE_PATH_FAULT = 1 << 6, /* an argument path could not be read */
+	FILE_ALIAS = 1 << 7,	  /* path is another name of a watched file
+				   * (hard link, bind mount): path2 names it */
 };
 
 /* The fixed part of every file record; the blob follows it. */
@@ -145,6 +151,22 @@ struct watch_tree {
 	__u16 slot[TREE_SLOTS];
 };
 
+/* A watched file by identity: the alias table's key and value. A file
+ * reached by a path the filter does not watch (a hard link, a bind mount)
+ * is still reported when its inode is here. */
+#define ALIAS_PATH 256
+struct file_id {
+	__u64 ino;
+	__u32 dev; /* the superblock's s_dev: major << 20 | minor */
+	__u32 pad;
+};
+
+struct alias {
+	__u32 ops; /* enum watch_op bits of the watched path */
+	__u32 len; /* path's bytes, NUL included */
+	char path[ALIAS_PATH];
+};
+
 /* What the programs read before every decision; one entry, set by the loader. */
 struct filter_conf {
 	__u32 max_key;	 /* longest watch key in bytes: compare no further */
@@ -152,7 +174,7 @@ struct filter_conf {
 	__u32 all_ops;	 /* ops watched anywhere: an access not among them is not looked at */
 	__u32 tree_slot; /* which of the two watch trees is current */
 	__u32 memfd;	 /* report memfd_create */
-	__u32 pad;
+	__u32 aliases;	 /* entries in the alias table: look there when not 0 */
 	/* of the component rules watched for reads ([0]) and for changes
 	 * ([1]): bit n set, one is n bytes long (n < 32); bit c of first, one
 	 * starts with byte c */

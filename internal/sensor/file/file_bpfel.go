@@ -13,6 +13,13 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type fileAlias struct {
+	_    structs.HostLayout
+	Ops  uint32
+	Len  uint32
+	Path [256]int8
+}
+
 type fileBlob struct {
 	_    structs.HostLayout
 	Data [16384]uint8
@@ -28,7 +35,15 @@ const (
 	fileFileFlagFILE_INODE      fileFileFlag = 16
 	fileFileFlagFILE_UNCLEAN    fileFileFlag = 32
 	fileFileFlagFILE_PATH_FAULT fileFileFlag = 64
+	fileFileFlagFILE_ALIAS      fileFileFlag = 128
 )
+
+type fileFileId struct {
+	_   structs.HostLayout
+	Ino uint64
+	Dev uint32
+	Pad uint32
+}
 
 type fileFileInfo struct {
 	_   structs.HostLayout
@@ -114,7 +129,7 @@ type fileFilterConf struct {
 	AllOps    uint32
 	TreeSlot  uint32
 	Memfd     uint32
-	Pad       uint32
+	Aliases   uint32
 	CompLens  [2]uint32
 	CompFirst [2][4]uint64
 	XattrN    uint32
@@ -178,9 +193,12 @@ type fileWatchKey struct {
 type fileWatchOp uint32
 
 const (
-	fileWatchOpWATCH_READ  fileWatchOp = 1
-	fileWatchOpWATCH_WRITE fileWatchOp = 2
-	fileWatchOpWATCH_EXEC  fileWatchOp = 4
+	fileWatchOpWATCH_READ   fileWatchOp = 1
+	fileWatchOpWATCH_WRITE  fileWatchOp = 2
+	fileWatchOpWATCH_EXEC   fileWatchOp = 4
+	fileWatchOpWATCH_FILE   fileWatchOp = 8
+	fileWatchOpWATCH_DELETE fileWatchOp = 16
+	fileWatchOpWATCH_SETID  fileWatchOp = 32
 )
 
 type fileWatchTree struct {
@@ -193,6 +211,7 @@ type fileWatchTree struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	fileMapAliases            = "aliases"
 	fileMapBlobs              = "blobs"
 	fileMapDrops              = "drops"
 	fileMapEvents             = "events"
@@ -324,6 +343,7 @@ type fileProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type fileMapSpecs struct {
+	Aliases   *ebpf.MapSpec `ebpf:"aliases"`
 	Blobs     *ebpf.MapSpec `ebpf:"blobs"`
 	Drops     *ebpf.MapSpec `ebpf:"drops"`
 	Events    *ebpf.MapSpec `ebpf:"events"`
@@ -363,6 +383,7 @@ func (o *fileObjects) Close() error {
 //
 // It can be passed to loadFileObjects or ebpf.CollectionSpec.LoadAndAssign.
 type fileMaps struct {
+	Aliases   *ebpf.Map `ebpf:"aliases"`
 	Blobs     *ebpf.Map `ebpf:"blobs"`
 	Drops     *ebpf.Map `ebpf:"drops"`
 	Events    *ebpf.Map `ebpf:"events"`
@@ -374,6 +395,7 @@ type fileMaps struct {
 
 func (m *fileMaps) Close() error {
 	return _FileClose(
+		m.Aliases,
 		m.Blobs,
 		m.Drops,
 		m.Events,

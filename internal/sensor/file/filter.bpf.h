@@ -88,6 +88,15 @@ struct {
 	__type(value, __u32); /* enum watch_op bits */
 } watch SEC(".maps");
 
+/* Watched files by identity (file.h): the loader keeps it in step with
+ * the watched paths (aliases.go). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 512);
+	__type(key, struct file_id);
+	__type(value, struct alias);
+} aliases SEC(".maps");
+
 /* low_bytes keeps the first n bytes of a little-endian word. */
 static __always_inline __u64 low_bytes(__u64 w, __u32 n)
 {
@@ -407,8 +416,9 @@ __noinline __u32 tree_ops(__u32 need)
 		}
 		s->tops = c->below;
 		/* deeper entries have this one's ops too (config.go inherits
-		 * them): watched already, or nothing more to find */
-		if ((c->below & need) || !(c->reach & need))
+		 * them): watched already, or nothing more to find. Not
+		 * WATCH_FILE, which a deeper directory may not have: go on. */
+		if ((c->below & need & ~WATCH_FILE) || !(c->reach & need))
 			break;
 		s->tn = at;
 		s->tk = k - 1;

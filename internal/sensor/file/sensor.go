@@ -38,11 +38,14 @@ type Sensor struct {
 
 	missing []string // Loaded.Missing, kept for Degraded
 
-	mu     sync.Mutex
-	coll   *ebpf.Collection
-	keys   map[string]uint32 // the trie's content
-	slot   uint32            // the watch tree in use
-	loaded bool              // a watch set was applied
+	mu         sync.Mutex
+	coll       *ebpf.Collection
+	keys       map[string]uint32 // the trie's content
+	slot       uint32            // the watch tree in use
+	loaded     bool              // a watch set was applied
+	aliasPaths map[string]uint32 // files watched by identity too
+	aliases    map[fileFileId]fileAlias
+	stop, done chan struct{} // the alias refresh loop's
 }
 
 // Load loads the sensor's programs, sharing r's ring buffer, sets the
@@ -62,19 +65,39 @@ func Load(r *ring.Ring, cfg Config) (*Sensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Sensor{keys: map[string]uint32{}}
+	s := &Sensor{keys: map[string]uint32{}, aliases: map[fileFileId]fileAlias{}}
 	s.Loaded, err = bpfload.Load(r, bpfload.Object{
 		Name: "file sensor", Spec: spec, Optional: true,
 		Setup: func(coll *ebpf.Collection) error {
 			s.coll = coll
-			return s.apply(compiled)
+			if err := s.apply(compiled); err != nil {
+				return err
+			}
+			return s.refreshAliases()
 		},
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.missing = s.Loaded.Missing()
+	if period := cfg.AliasRefresh; period >= 0 {
+		if period == 0 {
+			period = DefaultAliasRefresh
+		}
+		s.stop, s.done = make(chan struct{}), make(chan struct{})
+		go s.refreshLoop(period, s.stop, s.done)
+	}
 	return s, nil
+}
+
+// Close stops the alias refresh and detaches the programs.
+func (s *Sensor) Close() error {
+	if s.stop != nil {
+		close(s.stop)
+		<-s.done
+		s.stop = nil
+	}
+	return s.Loaded.Close()
 }
 
 // Missing lists the tracepoints this kernel lacks, whose calls go unseen.
@@ -118,7 +141,10 @@ func (s *Sensor) Update(cfg Config) error {
 	if err != nil {
 		return err
 	}
-	return s.apply(compiled)
+	if err := s.apply(compiled); err != nil {
+		return err
+	}
+	return s.refreshAliases()
 }
 
 // apply writes compiled tables into the kernel: new keys first, then the
@@ -128,6 +154,7 @@ func (s *Sensor) Update(cfg Config) error {
 func (s *Sensor) apply(r rules) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.aliasPaths = r.aliasPaths
 	trie := s.coll.Maps[fileMapWatch]
 	for k, ops := range r.keys {
 		if old, ok := s.keys[k]; ok && old == ops {

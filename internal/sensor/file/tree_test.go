@@ -45,7 +45,7 @@ func kernelTree(t *fileWatchTree, names []string, need uint32) (ops uint32, ask 
 			return uint32(c.Here), false
 		}
 		ops = uint32(c.Below)
-		if uint32(c.Below)&need != 0 || uint32(c.Reach)&need == 0 {
+		if uint32(c.Below)&need&^opFile != 0 || uint32(c.Reach)&need == 0 {
 			break
 		}
 		cur = at
@@ -104,7 +104,7 @@ func checkTreeAgainstTrie(t *testing.T, cfg Config) rules {
 	rng := rand.New(rand.NewPCG(1, 2))
 	asked := 0
 	for _, p := range probes(r.keys, rng) {
-		for _, need := range []uint32{opRead, opWrite, opWrite | opExec, opExec} {
+		for _, need := range []uint32{opRead, opWrite, opWrite | opExec, opExec, opWrite | opFile, opWrite | opFile | opDel, opWrite | opFile | opSetid} {
 			tree, ask := kernelTree(&r.tree, pathNames(p), need)
 			if ask {
 				asked++
@@ -126,7 +126,9 @@ func TestTreeAnswersAsTheTrie(t *testing.T) {
 		Watch:       []string{"/srv/data", "/a/" + strings.Repeat("l", 40) + "/b", "/deep/" + strings.Repeat("d/", 40) + "e"},
 		Exact:       []string{"/srv/data/x/y", "/etc/shadow", "/etc/shadowX"},
 		WatchWrites: []string{"/", "/etc", "/srv"},
-		ExecDirs:    []string{"/srv/data/x"},
+		ExecDirs:    []string{"/srv/data/x", "/dev/shm"},
+		FileWrites:  []string{"/dev", "/srv/data"},
+		DeleteDirs:  []string{"/srv/tmp"},
 	}))
 	// the long name and the deep path are the trie's to settle
 	if ops, ask := kernelTree(&r.tree, pathNames("/a/"+strings.Repeat("l", 40)+"/b/f"), opRead); !ask {
