@@ -121,6 +121,19 @@ func fileFacts(f *event.File) []string {
 	if f.UID != nil || f.GID != nil {
 		out = append(out, "owner="+optID(f.UID)+":"+optID(f.GID))
 	}
+	if f.AliasOf != "" {
+		out = append(out, "alias of "+f.AliasOf)
+	}
+	if x := f.Xattr; x != nil {
+		out = append(out, x.Op+" "+x.Name)
+		if c := x.Caps; c != nil {
+			set := "+p"
+			if c.Effective {
+				set = "+ep"
+			}
+			out = append(out, "caps="+strings.Join(c.Permitted, ",")+set)
+		}
+	}
 	return out
 }
 
