@@ -216,6 +216,7 @@ const (
 	fileMapDrops              = "drops"
 	fileMapEvents             = "events"
 	fileMapFilter             = "filter"
+	fileMapReaderAsleep       = "reader_asleep"
 	fileMapScratches          = "scratches"
 	fileMapTrees              = "trees"
 	fileMapWatch              = "watch"
@@ -343,14 +344,15 @@ type fileProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type fileMapSpecs struct {
-	Aliases   *ebpf.MapSpec `ebpf:"aliases"`
-	Blobs     *ebpf.MapSpec `ebpf:"blobs"`
-	Drops     *ebpf.MapSpec `ebpf:"drops"`
-	Events    *ebpf.MapSpec `ebpf:"events"`
-	Filter    *ebpf.MapSpec `ebpf:"filter"`
-	Scratches *ebpf.MapSpec `ebpf:"scratches"`
-	Trees     *ebpf.MapSpec `ebpf:"trees"`
-	Watch     *ebpf.MapSpec `ebpf:"watch"`
+	Aliases      *ebpf.MapSpec `ebpf:"aliases"`
+	Blobs        *ebpf.MapSpec `ebpf:"blobs"`
+	Drops        *ebpf.MapSpec `ebpf:"drops"`
+	Events       *ebpf.MapSpec `ebpf:"events"`
+	Filter       *ebpf.MapSpec `ebpf:"filter"`
+	ReaderAsleep *ebpf.MapSpec `ebpf:"reader_asleep"`
+	Scratches    *ebpf.MapSpec `ebpf:"scratches"`
+	Trees        *ebpf.MapSpec `ebpf:"trees"`
+	Watch        *ebpf.MapSpec `ebpf:"watch"`
 }
 
 // fileVariableSpecs contains global variables before they are loaded into the kernel.
@@ -383,14 +385,15 @@ func (o *fileObjects) Close() error {
 //
 // It can be passed to loadFileObjects or ebpf.CollectionSpec.LoadAndAssign.
 type fileMaps struct {
-	Aliases   *ebpf.Map `ebpf:"aliases"`
-	Blobs     *ebpf.Map `ebpf:"blobs"`
-	Drops     *ebpf.Map `ebpf:"drops"`
-	Events    *ebpf.Map `ebpf:"events"`
-	Filter    *ebpf.Map `ebpf:"filter"`
-	Scratches *ebpf.Map `ebpf:"scratches"`
-	Trees     *ebpf.Map `ebpf:"trees"`
-	Watch     *ebpf.Map `ebpf:"watch"`
+	Aliases      *ebpf.Map `ebpf:"aliases"`
+	Blobs        *ebpf.Map `ebpf:"blobs"`
+	Drops        *ebpf.Map `ebpf:"drops"`
+	Events       *ebpf.Map `ebpf:"events"`
+	Filter       *ebpf.Map `ebpf:"filter"`
+	ReaderAsleep *ebpf.Map `ebpf:"reader_asleep"`
+	Scratches    *ebpf.Map `ebpf:"scratches"`
+	Trees        *ebpf.Map `ebpf:"trees"`
+	Watch        *ebpf.Map `ebpf:"watch"`
 }
 
 func (m *fileMaps) Close() error {
@@ -400,6 +403,7 @@ func (m *fileMaps) Close() error {
 		m.Drops,
 		m.Events,
 		m.Filter,
+		m.ReaderAsleep,
 		m.Scratches,
 		m.Trees,
 		m.Watch,
