@@ -1,6 +1,9 @@
 package event
 
-import "strconv"
+import (
+	"encoding/json"
+	"strconv"
+)
 
 // Appenders of the most frequent kind-specific objects, so that a
 // file_open or net_connect is encoded without encoding/json's reflection
@@ -99,6 +102,16 @@ func (w *objectWriter) optUint(k string, v *uint32) {
 	}
 }
 
+// value writes v with encoding/json: for the rare nested objects.
+func (w *objectWriter) value(k string, v any) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return // plain structs of strings, numbers and lists: cannot fail
+	}
+	w.key(k)
+	w.b = append(w.b, raw...)
+}
+
 func (w *objectWriter) end() []byte { return append(w.b, '}') }
 
 func appendFile(b []byte, f *File) []byte {
@@ -117,6 +130,10 @@ func appendFile(b []byte, f *File) []byte {
 	w.uint("dev", uint64(f.Dev), true)
 	w.str("path_source", f.PathSource, true)
 	w.strs("truncated", f.Truncated)
+	w.str("alias_of", f.AliasOf, true)
+	if f.Xattr != nil {
+		w.value("xattr", f.Xattr)
+	}
 	return w.end()
 }
 

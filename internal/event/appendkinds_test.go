@@ -25,7 +25,11 @@ func fillEvery(t *testing.T, v any) {
 			f.SetUint(uint64(i) + 1)
 		case reflect.Pointer:
 			n := reflect.New(f.Type().Elem())
-			n.Elem().SetUint(uint64(i) + 7)
+			if n.Elem().Kind() == reflect.Struct {
+				fillEvery(t, n.Interface())
+			} else {
+				n.Elem().SetUint(uint64(i) + 7)
+			}
 			f.Set(n)
 		case reflect.Slice:
 			e := reflect.New(f.Type().Elem()).Elem()
