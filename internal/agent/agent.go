@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigil-sec/vigil/internal/binfact"
 	"github.com/vigil-sec/vigil/internal/container"
 	"github.com/vigil-sec/vigil/internal/enforce"
 	"github.com/vigil-sec/vigil/internal/enrich"
@@ -244,6 +245,7 @@ func New(cfg Config) (_ *Agent, err error) {
 	a.startIntel()
 	a.enricher = enrich.New(cfg.Node, a.tree, containers)
 	a.enricher.SetVigil(self)
+	a.enricher.SetBinaryFacts(binfact.New(binfact.DefaultConfig()))
 	a.attachKube(containers)
 	popts := procfs.Options{
 		Proc:         "/proc",

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/vigil-sec/vigil/internal/binfact"
 	"github.com/vigil-sec/vigil/internal/container"
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/procfs"
@@ -20,7 +21,8 @@ type Enricher struct {
 	node       string
 	tree       *proctree.Tree
 	containers *container.Resolver
-	vigil      FileKey // zero: no process is marked as vigil's
+	vigil      FileKey          // zero: no process is marked as vigil's
+	binaries   *binfact.Checker // nil: no binary facts
 }
 
 // FileKey names a file as the kernel reports it: device (major<<20 |
@@ -42,6 +44,20 @@ func (e *Enricher) markVigil(p *event.Process) {
 	p.IsVigil = x != nil && e.vigil.Inode != 0 && x.Inode == e.vigil.Inode && x.Dev == e.vigil.Dev
 }
 
+// SetBinaryFacts makes the stage judge every executed file with c
+// (Process.BinaryTrusted, BinaryPackage). Call it before Seed.
+func (e *Enricher) SetBinaryFacts(c *binfact.Checker) { e.binaries = c }
+
+// markBinary sets the facts of the file p runs. A fork's copy of its
+// parent keeps the parent's, as it runs the same file.
+func (e *Enricher) markBinary(p *event.Process) {
+	if e.binaries == nil {
+		return
+	}
+	f := e.binaries.Of(p.PID, p.Binary, p.Executable)
+	p.BinaryTrusted, p.BinaryPackage = f.Trusted, f.Package
+}
+
 // New wires the stage to its caches. node names this host in every event.
 func New(node string, tree *proctree.Tree, containers *container.Resolver) *Enricher {
 	return &Enricher{node: node, tree: tree, containers: containers}
@@ -60,6 +76,7 @@ func (e *Enricher) RecoverFrom(opts procfs.Options) {
 		p.Recovered = true
 		e.bindContainer(p)
 		e.markVigil(p)
+		e.markBinary(p)
 		return p
 	})
 }
@@ -72,6 +89,7 @@ func (e *Enricher) Seed(procs []*event.Process) {
 		p.ExecID = ExecID(e.node, p.PID, p.StartTime)
 		e.bindContainer(p)
 		e.markVigil(p)
+		e.markBinary(p)
 		byPID[p.PID] = p
 	}
 	for _, p := range procs {
@@ -99,6 +117,7 @@ func (e *Enricher) Enrich(ev *event.Event) bool {
 		p.ExecID = ExecID(e.node, p.PID, ev.Time)
 		e.bindContainer(p)
 		e.markVigil(p)
+		e.markBinary(p)
 		if parent := e.tree.Parent(p); parent != nil {
 			p.ParentExecID = parent.ExecID
 		}

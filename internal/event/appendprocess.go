@@ -87,6 +87,12 @@ func appendProcessFields(b []byte, p *Process) ([]byte, error) {
 	if p.IsVigil {
 		b = append(b, `,"is_vigil":true`...)
 	}
+	if p.BinaryTrusted {
+		b = append(b, `,"binary_trusted":true`...)
+	}
+	if p.BinaryPackage != "" {
+		b = appendStringField(b, "binary_package", p.BinaryPackage)
+	}
 	return append(b, '}'), nil
 }
 

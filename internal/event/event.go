@@ -60,6 +60,8 @@ type Ancestor struct {
 	PID    uint32 `json:"pid"`
 	Binary string `json:"binary"`
 	ExecID string `json:"exec_id,omitempty"`
+	// Trusted is its process's BinaryTrusted.
+	Trusted bool `json:"trusted,omitempty"`
 }
 
 // Exit says how a process ended.

@@ -60,6 +60,14 @@ type Process struct {
 	// IsVigil is set when the process runs vigil's own executable: the
 	// same device and inode as the running agent's, never by name.
 	IsVigil bool `json:"is_vigil,omitempty"`
+	// BinaryTrusted is set when the executed file is a system binary:
+	// in a system directory, owned by root and writable by nobody else,
+	// as is every directory above it (internal/binfact). A copy or a
+	// name chosen by whoever runs it does not make it so.
+	BinaryTrusted bool `json:"binary_trusted,omitempty"`
+	// BinaryPackage is the installed package (dpkg) that owns the
+	// executed file, "" when none does or vigil cannot tell.
+	BinaryPackage string `json:"binary_package,omitempty"`
 
 	cache *jsonCache // set by Seal
 }

@@ -30,7 +30,7 @@ func (t *Tree) Lineage(p *event.Process) (parent *event.Process, ancestors []eve
 		if up == nil {
 			break
 		}
-		ancestors = append(ancestors, event.Ancestor{PID: up.PID, Binary: up.Binary, ExecID: up.ExecID})
+		ancestors = append(ancestors, event.Ancestor{PID: up.PID, Binary: up.Binary, ExecID: up.ExecID, Trusted: up.BinaryTrusted})
 		cur = up
 	}
 	return parent, ancestors

@@ -23,6 +23,9 @@ type activation struct {
 	// names are ancestor_names, once per event.
 	names     []string
 	haveNames bool
+	// trusted are trusted_ancestor_names, once per event.
+	trusted     []string
+	haveTrusted bool
 	// tracked and trackedCount are the engine's state-table queries.
 	tracked, trackedCount functions.LateBoundOp
 }
@@ -31,7 +34,7 @@ type activation struct {
 func (a *activation) reset(ev *event.Event) {
 	a.ev = ev
 	a.procs = [2]procView{}
-	a.haveNames = false
+	a.haveNames, a.haveTrusted = false, false
 	if a.have != 0 {
 		a.have = 0
 		clear(a.cache[:len(a.vars)])
@@ -66,6 +69,25 @@ func (a *activation) ancestorNames() []string {
 	}
 	a.haveNames = true
 	return a.names
+}
+
+// trustedAncestorNames is ancestorNames restricted to processes whose
+// binary is trusted.
+func (a *activation) trustedAncestorNames() []string {
+	if a.haveTrusted {
+		return a.trusted
+	}
+	a.trusted = a.trusted[:0]
+	if p := a.ev.Parent; p != nil && p.BinaryTrusted {
+		a.trusted = append(a.trusted, baseName(p.Binary))
+	}
+	for _, x := range a.ev.Ancestors {
+		if x.Trusted {
+			a.trusted = append(a.trusted, baseName(x.Binary))
+		}
+	}
+	a.haveTrusted = true
+	return a.trusted
 }
 
 // procView is a process as conditions see it: the event's Process, with
@@ -160,6 +182,8 @@ func varSlot(name string) int {
 		return 19
 	case "k8s":
 		return 20
+	case "trusted_ancestor_names":
+		return 21
 	}
 	return -1
 }

@@ -110,12 +110,15 @@ func newSchema(baseProvider types.Provider, baseAdapter types.Adapter) (*schema,
 		strListField("truncated", "fields the kernel cut", func(p *procView) []string { return p.Truncated }),
 		boolField("partial", "vigil never saw its exec", func(p *procView) bool { return p.Partial }),
 		boolField("is_vigil", "runs vigil's own executable (same device and inode as the agent's)", func(p *procView) bool { return p.IsVigil }),
+		boolField("binary_trusted", "binary is a root-owned file in a system directory nobody else can write (not by name)", func(p *procView) bool { return p.BinaryTrusted }),
+		strField("binary_package", "installed package owning the binary (dpkg), \"\" if none", func(p *procView) string { return p.BinaryPackage }),
 	)
 	ancT := newObjType("vigil.Ancestor",
 		intField("pid", "pid", func(a *event.Ancestor) int64 { return int64(a.PID) }),
 		strField("binary", "executed file", func(a *event.Ancestor) string { return a.Binary }),
 		strField("name", "base name of binary (computed)", func(a *event.Ancestor) string { return baseName(a.Binary) }),
 		strField("exec_id", "exec id", func(a *event.Ancestor) string { return a.ExecID }),
+		boolField("trusted", "its binary_trusted", func(a *event.Ancestor) bool { return a.Trusted }),
 	)
 	exitT := newObjType("vigil.Exit",
 		intField("code", "exit status", func(x *event.Exit) int64 { return int64(x.Code) }),
@@ -339,6 +342,11 @@ func newSchema(baseProvider types.Provider, baseAdapter types.Adapter) (*schema,
 			}
 			return &z.k8s
 		}},
+		{"trusted_ancestor_names", types.NewListType(types.StringType),
+			"ancestor_names of the parent and ancestors whose binary_trusted is true, nearest first (computed)",
+			func(a *activation) any {
+				return types.NewStringList(types.DefaultTypeAdapter, a.trustedAncestorNames())
+			}},
 	}
 	return s, vars
 }
