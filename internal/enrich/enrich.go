@@ -56,6 +56,7 @@ func (e *Enricher) markBinary(p *event.Process) {
 	}
 	f := e.binaries.Of(p.PID, p.Binary, p.Executable)
 	p.BinaryTrusted, p.BinaryPackage = f.Trusted, f.Package
+	p.LoadedProgram = binfact.LoadedProgram(p.Binary, p.Args, p.Cwd)
 }
 
 // New wires the stage to its caches. node names this host in every event.

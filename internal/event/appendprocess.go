@@ -93,6 +93,9 @@ func appendProcessFields(b []byte, p *Process) ([]byte, error) {
 	if p.BinaryPackage != "" {
 		b = appendStringField(b, "binary_package", p.BinaryPackage)
 	}
+	if p.LoadedProgram != "" {
+		b = appendStringField(b, "loaded_program", p.LoadedProgram)
+	}
 	return append(b, '}'), nil
 }
 

@@ -68,6 +68,10 @@ type Process struct {
 	// BinaryPackage is the installed package (dpkg) that owns the
 	// executed file, "" when none does or vigil cannot tell.
 	BinaryPackage string `json:"binary_package,omitempty"`
+	// LoadedProgram is the program a dynamic loader executed directly
+	// runs (ld-linux-x86-64.so.2 /tmp/x: /tmp/x), as given and made
+	// absolute against Cwd; "" for any other exec.
+	LoadedProgram string `json:"loaded_program,omitempty"`
 
 	cache *jsonCache // set by Seal
 }

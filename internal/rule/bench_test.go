@@ -81,7 +81,7 @@ func loadEvents(tb testing.TB, path string) []*event.Event {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		out = append(out, ev)
+		out = append(out, asEnrichedToday(ev))
 	}
 }
 

@@ -112,6 +112,7 @@ func newSchema(baseProvider types.Provider, baseAdapter types.Adapter) (*schema,
 		boolField("is_vigil", "runs vigil's own executable (same device and inode as the agent's)", func(p *procView) bool { return p.IsVigil }),
 		boolField("binary_trusted", "binary is a root-owned file in a system directory nobody else can write (not by name)", func(p *procView) bool { return p.BinaryTrusted }),
 		strField("binary_package", "installed package owning the binary (dpkg), \"\" if none", func(p *procView) string { return p.BinaryPackage }),
+		strField("loaded_program", "program a directly executed dynamic loader runs (its first non-option argument)", func(p *procView) string { return p.LoadedProgram }),
 	)
 	ancT := newObjType("vigil.Ancestor",
 		intField("pid", "pid", func(a *event.Ancestor) int64 { return int64(a.PID) }),
