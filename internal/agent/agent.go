@@ -110,6 +110,7 @@ type Agent struct {
 	perf         perf
 	tree         *proctree.Tree
 	enricher     *enrich.Enricher
+	binaries     *binfact.Checker // judges executed files for the enricher
 	counts       counters
 	obs          observer // what metrics and status read
 	started      time.Time
@@ -245,7 +246,8 @@ func New(cfg Config) (_ *Agent, err error) {
 	a.startIntel()
 	a.enricher = enrich.New(cfg.Node, a.tree, containers)
 	a.enricher.SetVigil(self)
-	a.enricher.SetBinaryFacts(binfact.New(binfact.DefaultConfig()))
+	a.binaries = binfact.New(binfact.DefaultConfig())
+	a.enricher.SetBinaryFacts(a.binaries)
 	a.attachKube(containers)
 	popts := procfs.Options{
 		Proc:         "/proc",
@@ -437,6 +439,9 @@ func (a *Agent) close() error {
 	}
 	a.detach()
 	a.closeKube()
+	if a.binaries != nil {
+		a.binaries.Close()
+	}
 	if a.enforcer != nil {
 		// pinned enforcement stays in force; only the descriptors go
 		if err := a.enforcer.Close(); err != nil {

@@ -199,6 +199,14 @@ func kernelDev(dev uint64) uint32 {
 	return unix.Major(dev)<<20 | unix.Minor(dev)
 }
 
+// Close waits for a package index build under way, which holds files
+// open while it reads them.
+func (c *Checker) Close() {
+	if c.pkgs != nil {
+		c.pkgs.builds.Wait()
+	}
+}
+
 // LoadPackages builds the package index now if it was never built (it
 // is otherwise built in the background on first use, and lookups return
 // "" until it is ready).

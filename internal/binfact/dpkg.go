@@ -31,6 +31,7 @@ type dpkgIndex struct {
 	stamp    time.Time // the info directory's mtime the index was built from
 	checked  time.Time
 	building bool
+	builds   sync.WaitGroup // the background build under way
 }
 
 func newDpkgIndex(root, dir string) *dpkgIndex {
@@ -69,7 +70,11 @@ func (d *dpkgIndex) refreshLocked() {
 		return
 	}
 	d.building = true
-	go d.build(fi.ModTime())
+	d.builds.Add(1)
+	go func() {
+		defer d.builds.Done()
+		d.build(fi.ModTime())
+	}()
 }
 
 // build reads every .list and swaps the result in.
