@@ -51,6 +51,12 @@ enum record_kind {
 	KIND_USERFAULTFD = 42,
 	KIND_PERSONALITY = 43,
 
+	/* io_uring (internal/sensor/iouring): a ring set up, and requests that
+	 * become the file_open and net_connect events of the other sensors */
+	KIND_IO_URING_CREATE = 44,
+	KIND_IO_URING_OPEN = 45,
+	KIND_IO_URING_CONNECT = 46,
+
 	/* enforcement: what a policy did (bpf/lib/enforce.h) */
 	KIND_ENFORCE_EXEC = 50,
 	KIND_ENFORCE_FILE = 51,

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/sensor"
 	"github.com/vigil-sec/vigil/internal/sensor/file"
+	"github.com/vigil-sec/vigil/internal/sensor/iouring"
 	"github.com/vigil-sec/vigil/internal/sensor/network"
 	"github.com/vigil-sec/vigil/internal/sensor/privilege"
 	"github.com/vigil-sec/vigil/internal/sensor/process"
@@ -29,6 +30,7 @@ func (a *Agent) sensorList(h hostCgroups) []sensor.Description {
 		network.Describe(a.cfg.Network),
 		privilege.Describe(a.cfg.Privilege),
 		file.Describe(a.cfg.File),
+		iouring.Describe(),
 	}, a.observerList(h)...)
 }
 

@@ -53,6 +53,10 @@ type Syscall struct {
 	// Args are the call's integer arguments in order, pointers left out;
 	// docs/events.md lists them per kind (set only by the kinds it names).
 	Args []int64 `json:"args,omitempty"`
+	// Via is how the call reached the kernel when it was not a system
+	// call of the process: "io_uring" for a request of a ring (Name is
+	// then the operation: "openat", "connect").
+	Via string `json:"via,omitempty"`
 }
 
 // Ancestor is one process up the parent chain.

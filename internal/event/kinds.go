@@ -49,6 +49,9 @@ const (
 	KindUserfaultfd     Kind = "userfaultfd"
 	KindPersonality     Kind = "personality"
 
+	// KindIOURingCreate is an io_uring set up (internal/sensor/iouring).
+	KindIOURingCreate Kind = "io_uring_create"
+
 	KindOOMKill Kind = "oom_kill"
 )
 
@@ -63,6 +66,10 @@ const (
 	FamilyFile      Family = "file"
 	FamilyNetwork   Family = "network"
 	FamilyPrivilege Family = "privilege"
+	// FamilyIOURing holds what the io_uring sensor reports: rings set up,
+	// and its records of requests, which become file_open and net_connect
+	// events marked syscall.via "io_uring".
+	FamilyIOURing Family = "io_uring"
 	// FamilyObserve holds what the performance observers report as
 	// events (internal/observe/*).
 	FamilyObserve Family = "observe"
@@ -78,8 +85,10 @@ type KindInfo struct {
 	Wire   uint16
 	Family Family
 	// Record marks a ring record that is not an event kind: an enforcement
-	// record becomes an alert about an event of the kind it acted on. Only
-	// the loss counters and the record counts name it.
+	// record becomes an alert about an event of the kind it acted on, an
+	// io_uring request record an event of another family's kind
+	// (file_open, net_connect). Only the loss counters and the record
+	// counts name it.
 	Record bool
 	// Output says the kind reaches outputs, so output filters may name it.
 	Output bool
@@ -138,6 +147,10 @@ var kindTable = [WireKinds]KindInfo{
 	41: {Kind: KindKexecLoad, Family: FamilyPrivilege, Output: true, Rule: true, Icon: "☢️", Label: "kexec", Doc: "kexec_load-userfaultfd-personality"},
 	42: {Kind: KindUserfaultfd, Family: FamilyPrivilege, Output: true, Rule: true, Icon: "🪤", Label: "userfaultfd", Doc: "kexec_load-userfaultfd-personality"},
 	43: {Kind: KindPersonality, Family: FamilyPrivilege, Output: true, Rule: true, Icon: "🎭", Label: "personality", Doc: "kexec_load-userfaultfd-personality"},
+
+	44: {Kind: KindIOURingCreate, Family: FamilyIOURing, Output: true, Rule: true, Icon: "💍", Label: "io_uring", Doc: "io_uring_create"},
+	45: {Kind: "io_uring_open", Family: FamilyIOURing, Record: true},    // an OPENAT/OPENAT2 request: a file_open event
+	46: {Kind: "io_uring_connect", Family: FamilyIOURing, Record: true}, // a CONNECT request: a net_connect event
 
 	50: {Kind: "enforce_exec", Family: FamilyEnforce, Record: true},
 	51: {Kind: "enforce_file", Family: FamilyEnforce, Record: true},

@@ -135,6 +135,7 @@ func newSchema(baseProvider types.Provider, baseAdapter types.Adapter) (*schema,
 		fieldDef{"args", types.NewListType(types.IntType), func(o any) any {
 			return types.NewList(types.DefaultTypeAdapter, o.(*event.Syscall).Args)
 		}, "integer arguments, pointers left out (per kind, see docs/events.md)", nil, nil},
+		strField("via", `"io_uring" for a ring's request, "" for a system call`, func(x *event.Syscall) string { return x.Via }),
 	)
 	fileCapsT := newObjType("vigil.FileCaps",
 		intField("version", "security.capability revision, 1 to 3", func(c *event.FileCaps) int64 { return int64(c.Version) }),

@@ -37,6 +37,10 @@ const (
 	EnforceLSM    = uint16(wireRecordKindKIND_ENFORCE_LSM)
 
 	OOMKill = uint16(wireRecordKindKIND_OOM_KILL)
+
+	IOURingCreate  = uint16(wireRecordKindKIND_IO_URING_CREATE)
+	IOURingOpen    = uint16(wireRecordKindKIND_IO_URING_OPEN)
+	IOURingConnect = uint16(wireRecordKindKIND_IO_URING_CONNECT)
 )
 
 // KindCount bounds the wire kinds (KIND_COUNT): the loss counters keep

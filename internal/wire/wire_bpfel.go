@@ -74,6 +74,9 @@ const (
 	wireRecordKindKIND_KEXEC_LOAD        wireRecordKind = 41
 	wireRecordKindKIND_USERFAULTFD       wireRecordKind = 42
 	wireRecordKindKIND_PERSONALITY       wireRecordKind = 43
+	wireRecordKindKIND_IO_URING_CREATE   wireRecordKind = 44
+	wireRecordKindKIND_IO_URING_OPEN     wireRecordKind = 45
+	wireRecordKindKIND_IO_URING_CONNECT  wireRecordKind = 46
 	wireRecordKindKIND_ENFORCE_EXEC      wireRecordKind = 50
 	wireRecordKindKIND_ENFORCE_FILE      wireRecordKind = 51
 	wireRecordKindKIND_ENFORCE_NET       wireRecordKind = 52
