@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -14,7 +15,12 @@ import (
 	"github.com/vigil-sec/vigil/internal/testenv"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) {
+	if job := os.Getenv(iouringHelperEnv); job != "" {
+		os.Exit(iouringHelper(job))
+	}
+	testenv.Main(m)
+}
 
 // collector is a sink that keeps every event for the test to search.
 type collector struct {
