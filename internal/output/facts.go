@@ -90,6 +90,9 @@ func facts(ev *event.Event) []string {
 		add(call(ev.Syscall))
 	}
 	add(result(ev))
+	if s := ev.Syscall; s != nil && s.Via != "" {
+		add("via " + s.Via) // no system call of the process did it
+	}
 	if e := ev.Enforcement; e != nil {
 		by := e.Policy
 		if e.Rule != "" {

@@ -119,6 +119,9 @@ func samples() map[event.Kind]sample {
 		event.KindKexecLoad:   priv(event.KindKexecLoad, func(e *event.Event) { e.Syscall.Name = "kexec_file_load" }, "kexec_file_load(262144)"),
 		event.KindUserfaultfd: priv(event.KindUserfaultfd, func(e *event.Event) { e.Syscall.Name = "userfaultfd" }, "userfaultfd(262144)"),
 		event.KindPersonality: priv(event.KindPersonality, func(e *event.Event) { e.Syscall.Name = "personality" }, "personality(262144)"),
+		event.KindIOURingCreate: with(event.KindIOURingCreate, func(e *event.Event) {
+			e.Syscall = &event.Syscall{Name: "io_uring_setup", Ret: 3, Args: []int64{8, 16, 2}}
+		}, "io_uring_setup(8, 16, 2)"),
 		event.KindOOMKill: with(event.KindOOMKill, func(e *event.Event) {
 			e.OOM = &event.OOM{Comm: "java", TotalVMBytes: 8 << 30, TriggerPID: 1240, TriggerComm: "java"}
 		}, "victim java", "total_vm=8388608kB", "trigger 1240 java"),
@@ -197,5 +200,17 @@ func TestText(t *testing.T) {
 	want = at + " exit  1234 uid=1000 /usr/bin/tool -x  signal=SIGKILL  lived=1ms  parent=1200 /usr/bin/bash"
 	if got := Text(exit); got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
+
+// TestIOURingRequestsSayVia: an open made by an io_uring request says so
+// in every human format, as the JSON's syscall.via does.
+func TestIOURingRequestsSayVia(t *testing.T) {
+	ev := &event.Event{Time: time.Unix(1700000000, 0), Kind: event.KindFileOpen, Process: &event.Process{PID: 7, Binary: "/tmp/x"},
+		Syscall: &event.Syscall{Name: "openat", Ret: 4, Via: "io_uring"}, File: &event.File{Path: "/etc/shadow", Flags: []string{"O_RDONLY"}}}
+	for name, line := range map[string]string{"text": Text(ev), "compact": Compact{}.Event(ev)} {
+		if !strings.Contains(line, "via io_uring") || !strings.Contains(line, "/etc/shadow") {
+			t.Errorf("%s line %q does not say the open of /etc/shadow came via io_uring", name, line)
+		}
 	}
 }
