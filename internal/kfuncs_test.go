@@ -33,7 +33,7 @@ var kfuncsCalled = map[string][]string{
 	"kernel":            {"bpf_iter_num_destroy", "bpf_iter_num_new", "bpf_iter_num_next", "bpf_rdonly_cast"},
 	"ring":              nil,
 	"sensor/file":       {"bpf_iter_num_destroy", "bpf_iter_num_new", "bpf_iter_num_next", "bpf_rdonly_cast"},
-	"sensor/iouring":    nil,
+	"sensor/iouring":    {"bpf_rdonly_cast"},
 	"sensor/network":    {"bpf_rdonly_cast"},
 	"sensor/privilege":  {"bpf_task_from_pid", "bpf_task_from_vpid", "bpf_task_release"},
 	"sensor/process":    nil,
