@@ -81,6 +81,7 @@ const (
 	iouringMapBlobs             = "blobs"
 	iouringMapDrops             = "drops"
 	iouringMapEvents            = "events"
+	iouringMapReaderAsleep      = "reader_asleep"
 	iouringMapScratch           = "scratch"
 	iouringProgIouringComplete  = "iouring_complete"
 	iouringProgIouringCreate    = "iouring_create"
@@ -140,10 +141,11 @@ type iouringProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type iouringMapSpecs struct {
-	Blobs   *ebpf.MapSpec `ebpf:"blobs"`
-	Drops   *ebpf.MapSpec `ebpf:"drops"`
-	Events  *ebpf.MapSpec `ebpf:"events"`
-	Scratch *ebpf.MapSpec `ebpf:"scratch"`
+	Blobs        *ebpf.MapSpec `ebpf:"blobs"`
+	Drops        *ebpf.MapSpec `ebpf:"drops"`
+	Events       *ebpf.MapSpec `ebpf:"events"`
+	ReaderAsleep *ebpf.MapSpec `ebpf:"reader_asleep"`
+	Scratch      *ebpf.MapSpec `ebpf:"scratch"`
 }
 
 // iouringVariableSpecs contains global variables before they are loaded into the kernel.
@@ -176,10 +178,11 @@ func (o *iouringObjects) Close() error {
 //
 // It can be passed to loadIouringObjects or ebpf.CollectionSpec.LoadAndAssign.
 type iouringMaps struct {
-	Blobs   *ebpf.Map `ebpf:"blobs"`
-	Drops   *ebpf.Map `ebpf:"drops"`
-	Events  *ebpf.Map `ebpf:"events"`
-	Scratch *ebpf.Map `ebpf:"scratch"`
+	Blobs        *ebpf.Map `ebpf:"blobs"`
+	Drops        *ebpf.Map `ebpf:"drops"`
+	Events       *ebpf.Map `ebpf:"events"`
+	ReaderAsleep *ebpf.Map `ebpf:"reader_asleep"`
+	Scratch      *ebpf.Map `ebpf:"scratch"`
 }
 
 func (m *iouringMaps) Close() error {
@@ -187,6 +190,7 @@ func (m *iouringMaps) Close() error {
 		m.Blobs,
 		m.Drops,
 		m.Events,
+		m.ReaderAsleep,
 		m.Scratch,
 	)
 }
