@@ -143,6 +143,7 @@ func appendSyscall(b []byte, s *Syscall) []byte {
 	w.int("ret", s.Ret, false)
 	w.str("error", s.Error, true)
 	w.ints("args", s.Args)
+	w.str("via", s.Via, true)
 	return w.end()
 }
 
