@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -135,6 +136,14 @@ func writeIntelStats(w io.Writer, rep api.IntelReport) error {
 			bytesOf(s.Bytes), when(s.LastAttempt), esc(s.Policy), esc(s.Source))
 	}
 	fmt.Fprintf(tw, "\nbinaries hashed for md5/sha1/sha512: %d; execs left unchecked (queue full): %d\n", rep.Hashed, rep.HashDropped)
+	fmt.Fprintf(tw, "DNS alerts held back by the throttle: %d; sets the kernel refused: %d\n", rep.DNSSuppressed, rep.ApplyFailures)
+	if len(rep.Packets) > 0 {
+		fmt.Fprintln(tw, "\nPREFIX\tDROPPED\tWOULD DROP\tSOURCE\tEVENT\tATTRIBUTE")
+		for _, p := range rep.Packets {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\n", esc(p.Prefix), p.Dropped, p.WouldDrop, esc(p.Intel.Source),
+				esc(cmp.Or(p.Intel.EventUUID, "-")), esc(cmp.Or(p.Intel.AttributeUUID, "-")))
+		}
+	}
 	if len(rep.Hits) > 0 {
 		fmt.Fprintln(tw, "\nSOURCE\tTYPE\tACTION\tHITS")
 		for _, h := range rep.Hits {

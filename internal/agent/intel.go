@@ -34,11 +34,14 @@ type intelStage struct {
 	set     atomic.Pointer[intelSnapshot]
 	alerts  chan *event.Alert // raised off the pipeline goroutine
 	hashes  *binaryHashes
+	dns     *dnsThrottle
 	// applied says how the last set fared in the enforce stage
 	mu       sync.Mutex
 	applyErr string
 	applies  uint64
-	hits     map[intelHitKey]uint64
+	// applyFailures counts the sets the enforce stage refused
+	applyFailures uint64
+	hits          map[intelHitKey]uint64
 }
 
 // intelSnapshot is a set and what the event path needs to know of it.
@@ -70,6 +73,7 @@ func newIntelStage(c IntelConfig, log *slog.Logger) (*intelStage, error) {
 		s.sources[sc.Name] = sc
 	}
 	s.hashes = newBinaryHashes(4096)
+	s.dns = newDNSThrottle(dnsAlertEvery, dnsAlertKeys)
 	s.set.Store(snapshotOf(feed.Current()))
 	return s, nil
 }
@@ -178,8 +182,15 @@ func (a *Agent) applyIntel(set *intel.Set) {
 	s.applyErr = ""
 	if err != nil {
 		s.applyErr = err.Error()
+		s.applyFailures++
 		a.log.Error("intel indicators not applied; the previous ones stay in force", "err", err)
 	}
+}
+
+func (s *intelStage) applyFailureCount() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.applyFailures
 }
 
 // hit counts an indicator's hit for vigil_intel_hits_total.

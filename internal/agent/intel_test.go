@@ -57,11 +57,18 @@ func init() {
 			default:
 				fmt.Println(err)
 			}
-		case len(f) == 3 && f[0] == "dns":
+		case len(f) >= 3 && f[0] == "dns":
 			var port int
 			fmt.Sscan(f[1], &port)
-			if err := sendQueryFor(port, f[2]); err != nil {
-				fmt.Println(err)
+			n := 1
+			if len(f) == 4 {
+				fmt.Sscan(f[3], &n)
+			}
+			for i := range n {
+				// subdomains of the listed name, as a DGA would ask
+				if err := sendQueryFor(port, strings.Repeat("x", i)+f[2]); err != nil {
+					fmt.Println(err)
+				}
 			}
 		}
 		os.Exit(0)
@@ -282,7 +289,8 @@ func TestIntelIntoTheKernel(t *testing.T) {
 	}
 
 	dns := inCgroup(exec.Command(os.Args[0], "-test.run=^$"))
-	dns.Env = append(os.Environ(), fmt.Sprintf("%s=dns %d www.%s", intelHelperEnv, dnsPort, badDomain))
+	// five queries of one process: one alert, four held back and counted
+	dns.Env = append(os.Environ(), fmt.Sprintf("%s=dns %d www.%s 5", intelHelperEnv, dnsPort, badDomain))
 	if out, err := dns.CombinedOutput(); err != nil || len(out) > 0 {
 		t.Fatalf("dns helper: %v %s", err, out)
 	}
@@ -291,6 +299,10 @@ func TestIntelIntoTheKernel(t *testing.T) {
 		t.Errorf("dns alert %+v", al)
 	}
 	checkProvenance(t, al, "feed", "domain", badDomain, feedDNSUUID)
+	waitFor(t, "four DNS alerts held back by the throttle", func() bool { return a.IntelReport().DNSSuppressed == 4 })
+	if n := sink.count(func(al *event.Alert) bool { return al.Event != nil && al.Event.DNS != nil }); n != 1 {
+		t.Errorf("%d DNS alerts for five queries of one process, want 1", n)
+	}
 
 	// a broken refresh: the set in force stays, in the kernel too
 	feed.put(map[string][]byte{"/feed/manifest.json": []byte(`{"truncated": `)})

@@ -28,8 +28,10 @@ func (a *Agent) IntelReport() api.IntelReport {
 	rep := api.IntelReport{Indicators: s.set.Load().set.Len(), Interfaces: s.cfg.Interfaces,
 		Scope: s.cfg.Scope.String(), Hashed: s.hashes.computed.Load(), HashDropped: s.hashes.dropped.Load()}
 	s.mu.Lock()
-	rep.ApplyError = s.applyErr
+	rep.ApplyError, rep.ApplyFailures = s.applyErr, s.applyFailures
 	s.mu.Unlock()
+	rep.DNSSuppressed = s.dns.suppressedTotal()
+	rep.Packets = a.intelPackets()
 	for _, st := range s.feed.Status() {
 		sc := s.sources[st.Name]
 		src := api.IntelSource{Name: st.Name, Kind: string(st.Kind), URL: st.URL, Mode: string(st.Mode),
@@ -46,6 +48,34 @@ func (a *Agent) IntelReport() api.IntelReport {
 		rep.Hits = append(rep.Hits, api.IntelHitCount(h))
 	}
 	return rep
+}
+
+// intelPackets gives the packet filter's counts of the prefixes intel
+// sources listed, each with the indicator (and its provenance) that put it
+// there; prefixes that counted nothing are left out.
+func (a *Agent) intelPackets() []api.IntelPacketCount {
+	if a.enforcer == nil {
+		return nil
+	}
+	set := a.intel.set.Load().set
+	var out []api.IntelPacketCount
+	for _, ps := range a.enforcer.Packets() {
+		if ps.Packets == 0 && ps.WouldDrop == 0 {
+			continue
+		}
+		p, err := netip.ParsePrefix(ps.Prefix)
+		if err != nil {
+			continue
+		}
+		for _, ind := range set.IP(p.Addr(), 0) {
+			if ind.Port != 0 || ind.Prefix.Masked() != p.Masked() {
+				continue // a wider or narrower prefix, or one port only
+			}
+			out = append(out, api.IntelPacketCount{Prefix: ps.Prefix, Dropped: ps.Packets, WouldDrop: ps.WouldDrop,
+				Intel: matchesOf([]*intel.Indicator{ind}, "")[0]})
+		}
+	}
+	return out
 }
 
 // IntelRefresh is the API's refresh: the named source ("" all) now.

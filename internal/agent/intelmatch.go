@@ -67,16 +67,34 @@ func (a *Agent) observeIntel(ev *event.Event) {
 			if _, ok := a.intelGoverns(ev, source); !ok {
 				continue
 			}
+			ms := matchesOf(inds, source)
+			s.hit(source, intel.TypeDomain, event.ActionAlert)
+			ok, held := s.dns.admit(dnsKey{process: processKey(ev.Process), source: source, name: ms[0].Value}, ev.Time)
+			if !ok {
+				continue // counted: the next alert of this process and name carries it
+			}
 			al := s.alert(ev, source, event.ActionAlert,
 				fmt.Sprintf("DNS query for %s by %s (pid %d): listed by intel source %s", ev.DNS.Query,
 					firstOf(ev.Process.Binary, ev.Process.Comm), ev.Process.PID, source))
-			withProvenance(al, matchesOf(inds, source))
-			s.hit(source, intel.TypeDomain, al.Action)
+			al.Suppressed = held
+			withProvenance(al, ms)
 			a.writeAlert(al)
 		}
 	case ev.Kind == event.KindProcessExec && len(snap.userHashes) > 0 && ev.Enforcement == nil && ev.Process != nil:
 		s.hashes.queue(ev)
 	}
+}
+
+// processKey names a process for the DNS alert throttle: its exec, or its
+// pid when the event has no exec id.
+func processKey(p *event.Process) string {
+	if p == nil {
+		return ""
+	}
+	if p.ExecID != "" {
+		return p.ExecID
+	}
+	return fmt.Sprint(p.PID)
 }
 
 // intelGoverns says whether the source's policy governs ev's process and

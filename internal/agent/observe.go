@@ -169,7 +169,8 @@ func (a *Agent) PipelineStats() metrics.PipelineStats {
 	}
 	s.Enforcement, s.Policies = a.enforcementStats()
 	if in := a.intel; in != nil {
-		s.Intel = &metrics.Intel{Hashed: in.hashes.computed.Load(), HashDropped: in.hashes.dropped.Load()}
+		s.Intel = &metrics.Intel{Hashed: in.hashes.computed.Load(), HashDropped: in.hashes.dropped.Load(),
+			DNSSuppressed: in.dns.suppressedTotal(), ApplyFailures: in.applyFailureCount()}
 		for _, h := range in.hitCounts() {
 			s.Intel.Hits = append(s.Intel.Hits, metrics.IntelHit(h))
 		}

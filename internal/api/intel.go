@@ -40,6 +40,23 @@ type IntelReport struct {
 	// HashDropped execs left unchecked (the queue was full).
 	Hashed      uint64 `json:"hashed"`
 	HashDropped uint64 `json:"hash_dropped"`
+	// DNSSuppressed counts DNS alerts for listed domains held back by
+	// the per (process, domain) throttle; ApplyFailures the sets the
+	// kernel's tables refused.
+	DNSSuppressed uint64 `json:"dns_suppressed"`
+	ApplyFailures uint64 `json:"apply_failures"`
+	// Packets are the packet filter's counts for the sources' prefixes,
+	// each with the indicator that listed it.
+	Packets []IntelPacketCount `json:"packets,omitempty"`
+}
+
+// IntelPacketCount is what the packet filter did with the packets from
+// one listed prefix, and which indicator of which source listed it.
+type IntelPacketCount struct {
+	Prefix    string           `json:"prefix"`
+	Dropped   uint64           `json:"dropped"`
+	WouldDrop uint64           `json:"would_drop"`
+	Intel     event.IntelMatch `json:"intel"`
 }
 
 // IntelSource is one source.

@@ -23,7 +23,14 @@ type Intel struct {
 	// Scope limits what intel kills and denies to a cgroup or container
 	// (and its descendants); the zero Scope is the whole host.
 	Scope policy.Scope
+	// MaxPacketPrefixes sizes the packet filter's source tables (0: the
+	// larger of its default, 16384, and what the first set needs).
+	MaxPacketPrefixes int
 }
+
+// MaxPacketPrefixesLimit bounds intel.max_packet_prefixes: the per-prefix
+// counters take 32 bytes per prefix per CPU, allocated up front.
+const MaxPacketPrefixesLimit = 1 << 22
 
 // DefaultIntelInterval is how often a source is refreshed when its
 // interval is not given.
@@ -37,9 +44,15 @@ var intelKinds = []intel.SourceKind{intel.KindMISPFeed, intel.KindMISP, intel.Ki
 
 func (d *decoder) intel(n *yaml.Node, field string) Intel {
 	var in Intel
-	keys, ok := d.mapping(n, field, "sources", "interfaces", "scope")
+	keys, ok := d.mapping(n, field, "sources", "interfaces", "scope", "max_packet_prefixes")
 	if !ok {
 		return in
+	}
+	if v := keys["max_packet_prefixes"]; v != nil {
+		in.MaxPacketPrefixes = d.integer(v, field+".max_packet_prefixes", 1)
+		if in.MaxPacketPrefixes > MaxPacketPrefixesLimit {
+			d.errorf(v, field+".max_packet_prefixes", "%d is too large: want at most %d", in.MaxPacketPrefixes, MaxPacketPrefixesLimit)
+		}
 	}
 	decodeKey(keys, field, "interfaces", &in.Interfaces, d.strings)
 	decodeKey(keys, field, "scope", &in.Scope, d.scope)

@@ -235,9 +235,14 @@ func (e *Enforcer) needsOf(pl *Plan) error {
 	needIf(len(pl.ExecDeny) > 0 || len(pl.Hashes) > 0 || len(pl.DenyPaths) > 0, MechExec)
 	needIf(len(pl.Files) > 0, MechFile)
 	needIf(len(pl.Connect) > 0 || len(pl.Bind) > 0, MechNet)
+	e.dropsWanted = len(pl.Drops)
 	needIf(len(pl.Drops) > 0, MechPackets)
 	needIf(pl.Modules != (pinned.Verdict{}), MechModules)
 	needIf(pl.Pods != 0, MechPods)
+	if e.xdp != nil && len(pl.Drops) > e.xdp.MaxPrefixes() {
+		// before anything is written: the set in force stays whole
+		errs = append(errs, tooManyPrefixes(pl, e.xdp.MaxPrefixes()))
+	}
 	return errors.Join(errs...)
 }
 
@@ -384,6 +389,31 @@ func xdpSources(in map[netip.Prefix]pinned.Verdict) []xdpguard.Source {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Prefix.String() < out[j].Prefix.String() })
 	return out
+}
+
+// packetRoom is how many prefixes the packet filter is loaded for: the
+// configured number, or the larger of the default and 5/4 of what the
+// plan being applied lists (room for the feeds to grow).
+func (e *Enforcer) packetRoom() int {
+	if e.cfg.MaxPacketPrefixes > 0 {
+		return e.cfg.MaxPacketPrefixes
+	}
+	return max(xdpguard.DefaultMaxPrefixes, e.dropsWanted+e.dropsWanted/4)
+}
+
+// tooManyPrefixes says which policies list how many packet prefixes, when
+// together they list more than the tables hold.
+func tooManyPrefixes(pl *Plan, room int) error {
+	var parts []string
+	for _, p := range pl.Policies {
+		if n := len(p.Packets.Drop); n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", p.Name, n))
+		}
+	}
+	sort.Strings(parts)
+	return fmt.Errorf("packets: %d source prefixes (%s), room for %d: the set is refused and the previous one stays; "+
+		"raise intel.max_packet_prefixes (the tables are sized when the packet filter loads): %w",
+		len(pl.Drops), strings.Join(parts, ", "), room, xdpguard.ErrTooManySources)
 }
 
 // attachInterfaces attaches the packet filter where the plan asks; it is

@@ -48,7 +48,11 @@ type Config struct {
 	Exempt []uint32
 	// LSM asks for the BPF LSM tier where the kernel offers it.
 	LSM bool
-	Log *slog.Logger
+	// MaxPacketPrefixes sizes the packet filter's tables when it loads:
+	// 0 is the larger of xdpguard's default and 5/4 of the first plan's
+	// prefixes.
+	MaxPacketPrefixes int
+	Log               *slog.Logger
 }
 
 // Enforcer runs the enforcement objects. Apply, Remove and Report may be
@@ -73,9 +77,12 @@ type Enforcer struct {
 
 	mu       sync.Mutex // serialises changes to the set
 	origins  map[Origin][]namedPolicy
-	xdpIface map[string]bool   // interfaces this agent attached the packet filter to
-	mechErr  map[string]string // mechanism → why it is unavailable
-	adopted  []string
+	xdpIface map[string]bool // interfaces this agent attached the packet filter to
+	// dropsWanted is how many packet prefixes the plan being applied
+	// lists: the packet filter is sized for it when it loads
+	dropsWanted int
+	mechErr     map[string]string // mechanism → why it is unavailable
+	adopted     []string
 	// away is what pinned policies did while no agent ran (away.go)
 	away    map[string]map[event.Action]uint64
 	applied bool // a set was applied: Close may judge the pins

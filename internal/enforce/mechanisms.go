@@ -98,7 +98,7 @@ func (e *Enforcer) need(mech string) error {
 			// links a previous agent pinned keep dropping with the same
 			// tables; Attach updates them in place when a policy names
 			// their interface again
-			e.xdp, err = xdpguard.Load(xdpguard.Options{PinDir: e.cfg.PinDir})
+			e.xdp, err = xdpguard.Load(xdpguard.Options{PinDir: e.cfg.PinDir, MaxPrefixes: e.packetRoom()})
 		}
 	case MechPods:
 		if e.pscope == nil {

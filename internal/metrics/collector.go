@@ -156,6 +156,8 @@ func (c *Collector) collectPipeline(ch chan<- prometheus.Metric, s PipelineStats
 		}
 		ch <- counter(d.intelHashed, float64(in.Hashed))
 		ch <- counter(d.intelHashDropped, float64(in.HashDropped))
+		ch <- counter(d.intelDNSSuppressed, float64(in.DNSSuppressed))
+		ch <- counter(d.intelApplyFailures, float64(in.ApplyFailures))
 	}
 	c.collectMetadata(ch, s)
 }

@@ -28,6 +28,7 @@ type descs struct {
 	policyHits, userKills, userKillFails, userKillLatency     *prometheus.Desc
 	execHolds, packetsDropped, packetBytesDropped             *prometheus.Desc
 	intelHits, intelHashed, intelHashDropped                  *prometheus.Desc
+	intelDNSSuppressed, intelApplyFailures                    *prometheus.Desc
 	kube                                                      kubeDescs
 	observe                                                   observeDescs
 }
@@ -108,6 +109,8 @@ func newDescs(pod output.PodLabels) descs {
 			"source", "type", "action"),
 		intelHashed:        n("intel_binaries_hashed_total", "Executed binaries the agent read to match md5, sha1 or sha512 indicators (a cached binary is not read again)."),
 		intelHashDropped:   n("intel_hash_dropped_total", "Execs not checked against md5, sha1 or sha512 indicators: the hashing queue was full."),
+		intelDNSSuppressed: n("intel_dns_alerts_suppressed_total", "DNS alerts for listed domains held back by the per (process, source, name) throttle: one alert a minute each."),
+		intelApplyFailures: n("intel_apply_failures_total", "Intel sets the enforce stage refused (too many packet prefixes, a scope that does not resolve); the previous indicators stay in force in the kernel."),
 		packetBytesDropped: n("packet_bytes_dropped_total", "Bytes of the packets the packet filter dropped, Ethernet headers included."),
 
 		outQueueDepth: n("output_queue_depth", "Items waiting for the output.", "output", "type"),

@@ -74,6 +74,9 @@ type Intel struct {
 	// Hashed counts binaries read for md5/sha1/sha512; HashDropped the
 	// execs the full queue left unchecked.
 	Hashed, HashDropped uint64
+	// DNSSuppressed counts DNS alerts the throttle held back;
+	// ApplyFailures the sets the kernel's tables refused.
+	DNSSuppressed, ApplyFailures uint64
 }
 
 // IntelHit is one count of an indicator type's hits.

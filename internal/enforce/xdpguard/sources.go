@@ -30,6 +30,9 @@ type entry struct {
 	Index   uint32
 }
 
+// MaxPrefixes is how many distinct prefixes the tables hold.
+func (g *Guard) MaxPrefixes() int { return g.maxPrefixes }
+
 // SetSources makes the tables hold exactly sources, writing only what
 // differs: a prefix that stays keeps its entry, its counter slot and its
 // counts; a prefix that goes is deleted first; a new prefix gets the
