@@ -40,7 +40,8 @@ type EnforceConfig struct {
 func (a *Agent) startEnforcement(h hostCgroups) error {
 	c := a.cfg.Enforce
 	e, err := enforce.New(enforce.Config{PinDir: c.PinDir, Cgroup2Root: h.cgroup2Root, Ring: a.ring,
-		Clock: a.clock, Exempt: exemptPIDs(), LSM: c.LSM, Log: a.log.With("stage", "enforce")})
+		Clock: a.clock, Exempt: exemptPIDs(), LSM: c.LSM, MaxPacketPrefixes: a.maxPacketPrefixes(),
+		Log: a.log.With("stage", "enforce")})
 	if err != nil {
 		return err
 	}

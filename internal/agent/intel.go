@@ -193,6 +193,15 @@ func (s *intelStage) applyFailureCount() uint64 {
 	return s.applyFailures
 }
 
+// maxPacketPrefixes is intel.max_packet_prefixes (0: sized by the enforce
+// stage from the first set).
+func (a *Agent) maxPacketPrefixes() int {
+	if a.cfg.Intel == nil {
+		return 0
+	}
+	return a.cfg.Intel.MaxPacketPrefixes
+}
+
 // hit counts an indicator's hit for vigil_intel_hits_total.
 func (s *intelStage) hit(source string, t intel.Type, action event.Action) {
 	s.mu.Lock()

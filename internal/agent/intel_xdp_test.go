@@ -3,8 +3,6 @@ package agent
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"net/http/httptest"
 	"os"
@@ -21,8 +19,6 @@ import (
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/intel"
 	"github.com/vigil-sec/vigil/internal/policy"
-	"github.com/vigil-sec/vigil/internal/proctree"
-	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/testenv"
 )
 
@@ -121,24 +117,16 @@ func TestIntelDropsPackets(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// room for the two sources' prefixes, and no more
 	in := IntelConfig{Intel: config.Intel{Interfaces: []string{n.hostIf}, Scope: policy.Scope{Cgroup: cg.Rel()},
+		MaxPacketPrefixes: 2,
 		Sources: []intel.SourceConfig{
 			{Name: "feed", Kind: intel.KindMISPFeed, URL: srv.URL + "/feed/", Interval: time.Hour, Mode: policy.Enforce,
 				Severity: event.SeverityHigh, Column: -1, Source: "test"},
 			{Name: "watch", Kind: intel.KindList, URL: list, Interval: time.Hour, Mode: policy.Monitor,
 				Severity: event.SeverityHigh, Column: -1, Source: "test"},
 		}}}
-	a, err := New(Config{Ring: ring.DefaultConfig(), ProcTree: proctree.DefaultConfig(), Sink: &alertSink{},
-		Enforce: &EnforceConfig{PinDir: testenv.PinDir(t), StateDir: t.TempDir()}, Intel: &in,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &running{Agent: a, done: make(chan error, 1)}
-	ctx, cancel := context.WithCancel(context.Background())
-	r.cancel = cancel
-	go func() { r.done <- a.Run(ctx) }()
-	t.Cleanup(func() { r.stop(t); a.Close() })
+	a := start(t, Config{Enforce: &EnforceConfig{PinDir: testenv.PinDir(t), StateDir: t.TempDir()}, Intel: &in}).Agent
 	waitEntries(t, a, "intel.feed", "packets", 1)
 	waitEntries(t, a, "intel.watch", "packets", 1)
 
@@ -183,6 +171,34 @@ func TestIntelDropsPackets(t *testing.T) {
 		}
 		return dropped && watched
 	})
+
+	// a refresh that lists more prefixes than the tables hold: refused
+	// whole, naming each source's count; the set in force stays
+	more := n.watched + "\n" + strings.Replace(n.watched, ".66", ".67", 1) + "\n"
+	if err := os.WriteFile(list, []byte(more), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.IntelRefresh(context.Background(), "watch"); err != nil {
+		t.Fatal(err)
+	}
+	rep := a.IntelReport()
+	if rep.ApplyFailures != 1 || !strings.Contains(rep.ApplyError, "3 source prefixes (intel.feed 1, intel.watch 2), room for 2") {
+		t.Errorf("apply failures %d, error %q: want one, naming the sources' counts", rep.ApplyFailures, rep.ApplyError)
+	}
+	waitEntries(t, a, "intel.watch", "packets", 1)
+	before := got[n.blocked]
+	n.send(t, n.blocked, port, count)
+	n.send(t, n.allowed, port, 1)
+	for got[n.allowed] < count+1 {
+		k, err := rx.Read(buf)
+		if err != nil {
+			t.Fatalf("after the refused refresh: %v", err)
+		}
+		got[string(buf[:k])]++
+	}
+	if got[n.blocked] != before {
+		t.Errorf("after the refused refresh, packets from %s got through", n.blocked)
+	}
 }
 
 // waitFor polls cond until it holds, failing the test after waitLimit.
