@@ -41,7 +41,11 @@ type intelStage struct {
 	applies  uint64
 	// applyFailures counts the sets the enforce stage refused
 	applyFailures uint64
-	hits          map[intelHitKey]uint64
+	// planned says every source's policy is in the enforce stage: a
+	// refresh then replaces only its source's (applyIntel's goroutines
+	// are the manager's, one refresh at a time)
+	planned bool
+	hits    map[intelHitKey]uint64
 }
 
 // intelSnapshot is a set and what the event path needs to know of it.
@@ -103,24 +107,29 @@ func snapshotOf(set *intel.Set) *intelSnapshot {
 // named by the indicator's value, so that the agent finds its provenance
 // again when the kernel reports a hit.
 func intelPolicies(set *intel.Set, in config.Intel, sources []intel.SourceConfig) []policy.Policy {
-	byName := map[string]*policy.Policy{}
-	var order []string
+	out := make([]policy.Policy, 0, len(sources))
 	for _, sc := range sources {
-		byName[sc.Name] = &policy.Policy{Name: IntelPolicyName(sc.Name), Mode: sc.Mode, Severity: sc.Severity,
-			Description: "indicators of intel source " + sc.Name, Tags: []string{"intel"}, Scope: in.Scope,
-			Source: sc.Source}
-		order = append(order, sc.Name)
+		// kept when empty: its number and scope tell the user-space
+		// matches (md5, domains) where and how they act
+		out = append(out, intelPolicy(set, in, sc))
 	}
-	set.Each(intel.TypeSHA256, func(ind *intel.Indicator) bool {
-		if p := byName[sourceOf(ind)]; p != nil {
+	return out
+}
+
+// intelPolicy is one source's policy, from its indicators alone.
+func intelPolicy(set *intel.Set, in config.Intel, sc intel.SourceConfig) policy.Policy {
+	p := policy.Policy{Name: IntelPolicyName(sc.Name), Mode: sc.Mode, Severity: sc.Severity,
+		Description: "indicators of intel source " + sc.Name, Tags: []string{"intel"}, Scope: in.Scope,
+		Source: sc.Source}
+	set.EachOf(sc.Name, intel.TypeSHA256, func(ind *intel.Indicator) bool {
+		if sourceOf(ind) == sc.Name {
 			p.Exec.DenySHA256 = append(p.Exec.DenySHA256, policy.HashRule{
 				Entry: policy.Entry{Name: ind.Value, Source: p.Source}, SHA256: ind.Value})
 		}
 		return true
 	})
-	set.Each(intel.TypeIP, func(ind *intel.Indicator) bool {
-		p := byName[sourceOf(ind)]
-		if p == nil || !ind.Prefix.IsValid() {
+	set.EachOf(sc.Name, intel.TypeIP, func(ind *intel.Indicator) bool {
+		if sourceOf(ind) != sc.Name || !ind.Prefix.IsValid() {
 			return true
 		}
 		e := policy.Entry{Name: ind.Value, Source: p.Source}
@@ -134,18 +143,11 @@ func intelPolicies(set *intel.Set, in config.Intel, sources []intel.SourceConfig
 		}
 		return true
 	})
-	var out []policy.Policy
-	for _, name := range order {
-		p := byName[name]
-		p.Exec.HoldUnknown = p.Mode == policy.Enforce && len(p.Exec.DenySHA256) > 0
-		if len(p.Packets.Drop) > 0 {
-			p.Packets.Interfaces = in.Interfaces
-		}
-		// kept when empty: its number and scope tell the user-space
-		// matches (md5, domains) where and how they act
-		out = append(out, *p)
+	p.Exec.HoldUnknown = p.Mode == policy.Enforce && len(p.Exec.DenySHA256) > 0
+	if len(p.Packets.Drop) > 0 {
+		p.Packets.Interfaces = in.Interfaces
 	}
-	return out
+	return p
 }
 
 func sourceOf(ind *intel.Indicator) string {
@@ -175,7 +177,14 @@ func (a *Agent) applyIntel(set *intel.Set) {
 	if a.enforcer == nil {
 		return
 	}
-	err := a.enforcer.Set(enforce.OriginIntel, intelPolicies(set, s.cfg.Intel, s.cfg.Sources))
+	var err error
+	if sc, ok := s.sources[set.Changed()]; ok && s.planned {
+		// one source refreshed: only its policy is planned and written
+		err = a.enforcer.Replace(enforce.OriginIntel, intelPolicy(set, s.cfg.Intel, sc))
+	} else {
+		err = a.enforcer.Set(enforce.OriginIntel, intelPolicies(set, s.cfg.Intel, s.cfg.Sources))
+		s.planned = err == nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.applies++

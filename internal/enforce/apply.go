@@ -3,6 +3,7 @@ package enforce
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"sort"
@@ -117,6 +118,37 @@ func (e *Enforcer) SetAll(sets map[Origin][]policy.Policy) error {
 func (e *Enforcer) Upsert(origin Origin, ps []policy.Policy) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	return e.upsertLocked(origin, ps)
+}
+
+// Replace puts p in place of the policy of its name and origin. When both
+// list only what intel generates (sha256 digests, connect rules, packet
+// sources) and keep their scope, only p's entries are planned again and
+// the other policies' are neither planned nor written (replan.go);
+// otherwise the whole set is planned, as Upsert does.
+func (e *Enforcer) Replace(origin Origin, p policy.Policy) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cur := e.cur.Load()
+	list := e.origins[origin]
+	i := slices.IndexFunc(list, func(np namedPolicy) bool { return np.Name == p.Name })
+	n, numbered := numberOf(cur.plan, p.Name)
+	if i < 0 || !numbered || !e.applied || !replaceable(p) || !replaceable(list[i].Policy) ||
+		!sameScope(p.Scope, list[i].Scope) {
+		return e.upsertLocked(origin, []policy.Policy{p})
+	}
+	held, err := e.state.Slots()
+	if err != nil {
+		return err
+	}
+	next := maps.Clone(e.origins)
+	next[origin] = slices.Clone(list)
+	next[origin][i] = namedPolicy{Policy: p, origin: origin}
+	e.replans++
+	return e.commit(cur.plan.replaced(n, list[i].Policy, p), next, cur.origins, held)
+}
+
+func (e *Enforcer) upsertLocked(origin Origin, ps []policy.Policy) error {
 	keep := map[string]bool{}
 	for _, p := range ps {
 		keep[p.Name] = true
@@ -192,6 +224,12 @@ func (e *Enforcer) apply(origins map[Origin][]namedPolicy) error {
 	if err != nil {
 		return err
 	}
+	return e.commit(pl, origins, originOf, held)
+}
+
+// commit writes a plan of origins into the kernel and makes it the one in
+// force; e.mu is held.
+func (e *Enforcer) commit(pl *Plan, origins map[Origin][]namedPolicy, originOf map[string]Origin, held []pinned.Slot) error {
 	learned := pl.addLearned(e.learned, e.resolver())
 	if err := e.needsOf(pl); err != nil {
 		return err

@@ -81,8 +81,10 @@ type Enforcer struct {
 	// dropsWanted is how many packet prefixes the plan being applied
 	// lists: the packet filter is sized for it when it loads
 	dropsWanted int
-	mechErr     map[string]string // mechanism → why it is unavailable
-	adopted     []string
+	// replans counts the policies Replace planned alone
+	replans uint64
+	mechErr map[string]string // mechanism → why it is unavailable
+	adopted []string
 	// away is what pinned policies did while no agent ran (away.go)
 	away    map[string]map[event.Action]uint64
 	applied bool // a set was applied: Close may judge the pins

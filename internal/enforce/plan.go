@@ -3,6 +3,7 @@ package enforce
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"sort"
@@ -103,7 +104,13 @@ type Plan struct {
 	fileNames map[Inode][]entryRef
 	netNames  map[netKey][]entryRef
 	dropNames map[netip.Prefix][]entryRef
-	modNames  []entryRef
+	// netVerdicts are Connect and Bind by key; execBase and
+	// execBaseNames are ExecDeny before the learned copies were added
+	// (replan.go starts from them)
+	netVerdicts   map[netKey]pinned.Verdict
+	execBase      map[Inode]pinned.Verdict
+	execBaseNames map[Inode][]entryRef
+	modNames      []entryRef
 }
 
 type netKey struct {
@@ -168,7 +175,7 @@ func NewPlan(policies []policy.Policy, numbers map[string]int, r Resolver) (*Pla
 		netNames:    map[netKey][]entryRef{},
 		dropNames:   map[netip.Prefix][]entryRef{},
 	}
-	connect := map[netKey]pinned.Verdict{}
+	pl.netVerdicts = map[netKey]pinned.Verdict{}
 	ifaces := map[string]bool{}
 	var files []kmod.Candidate // read once, for the first allowlist
 	for _, p := range policies {
@@ -192,17 +199,7 @@ func NewPlan(policies []policy.Policy, numbers map[string]int, r Resolver) (*Pla
 			}
 			pl.Scopes[id] |= bit
 		}
-		add := func(v pinned.Verdict) pinned.Verdict {
-			if p.Mode == policy.Enforce {
-				v.Enforce |= bit
-			} else {
-				v.Monitor |= bit
-			}
-			return v
-		}
-		ref := func(e policy.Entry, detail string) entryRef {
-			return entryRef{policy: p.Name, entry: e, detail: detail}
-		}
+		add, ref := adders(p, bit)
 
 		for _, d := range p.Exec.Deny {
 			pl.DenyPaths[d.Path] = true
@@ -214,13 +211,7 @@ func NewPlan(policies []policy.Policy, numbers map[string]int, r Resolver) (*Pla
 			pl.ExecDeny[ino] = add(pl.ExecDeny[ino])
 			pl.execNames[ino] = append(pl.execNames[ino], ref(d.Entry, d.Path))
 		}
-		for _, h := range p.Exec.DenySHA256 {
-			pl.Hashes[h.SHA256] = add(pl.Hashes[h.SHA256])
-			pl.hashNames[h.SHA256] = append(pl.hashNames[h.SHA256], ref(h.Entry, "sha256 "+h.SHA256))
-		}
-		if p.Exec.HoldUnknown && len(p.Exec.DenySHA256) > 0 {
-			pl.HashHold |= bit
-		}
+		pl.addHashes(p, bit, add, ref)
 		for _, f := range p.Files {
 			ino, dir, err := r.FileInode(f.Path)
 			if err != nil {
@@ -238,26 +229,7 @@ func NewPlan(policies []policy.Policy, numbers map[string]int, r Resolver) (*Pla
 			pl.Files[ino] = fe
 			pl.fileNames[ino] = append(pl.fileNames[ino], ref(f.Entry, f.Path))
 		}
-		for _, list := range []struct {
-			rules []policy.NetRule
-			bind  bool
-		}{{p.Connect, false}, {p.Bind, true}} {
-			for _, nr := range list.rules {
-				ports := nr.Ports
-				if len(ports) == 0 {
-					ports = []uint16{0}
-				}
-				for _, port := range ports {
-					k := netKey{bind: list.bind, prefix: nr.Prefix, port: port, protocol: nr.Protocol}
-					connect[k] = add(connect[k])
-					pl.netNames[k] = append(pl.netNames[k], ref(nr.Entry, describeNet(k)))
-				}
-			}
-		}
-		for _, d := range p.Packets.Drop {
-			pl.Drops[d.Prefix] = add(pl.Drops[d.Prefix])
-			pl.dropNames[d.Prefix] = append(pl.dropNames[d.Prefix], ref(d.Entry, d.Prefix.String()))
-		}
+		pl.addNet(p, add, ref, nil)
 		for _, i := range p.Packets.Interfaces {
 			ifaces[i] = true
 		}
@@ -276,7 +248,7 @@ func NewPlan(policies []policy.Policy, numbers map[string]int, r Resolver) (*Pla
 			pl.modNames = append(pl.modNames, ref(p.Modules.Entry, what))
 		}
 	}
-	for k, v := range connect {
+	for k, v := range pl.netVerdicts {
 		e := NetEntry{Prefix: k.prefix, Port: k.port, Protocol: k.protocol, Verdict: v}
 		if k.bind {
 			pl.Bind = append(pl.Bind, e)
@@ -294,6 +266,64 @@ func NewPlan(policies []policy.Policy, numbers map[string]int, r Resolver) (*Pla
 	}
 	sort.Strings(pl.Interfaces)
 	return pl, nil
+}
+
+// adders are what NewPlan adds for policy p, number bit: add gives a
+// verdict p's bit in its mode, ref names an entry of p.
+func adders(p policy.Policy, bit uint64) (add func(pinned.Verdict) pinned.Verdict, ref func(policy.Entry, string) entryRef) {
+	add = func(v pinned.Verdict) pinned.Verdict {
+		if p.Mode == policy.Enforce {
+			v.Enforce |= bit
+		} else {
+			v.Monitor |= bit
+		}
+		return v
+	}
+	ref = func(e policy.Entry, detail string) entryRef {
+		return entryRef{policy: p.Name, entry: e, detail: detail}
+	}
+	return add, ref
+}
+
+// addHashes adds p's sha256 digests for its bit.
+func (pl *Plan) addHashes(p policy.Policy, bit uint64, add func(pinned.Verdict) pinned.Verdict,
+	ref func(policy.Entry, string) entryRef) {
+	for _, h := range p.Exec.DenySHA256 {
+		pl.Hashes[h.SHA256] = add(pl.Hashes[h.SHA256])
+		pl.hashNames[h.SHA256] = append(pl.hashNames[h.SHA256], ref(h.Entry, "sha256 "+h.SHA256))
+	}
+	if p.Exec.HoldUnknown && len(p.Exec.DenySHA256) > 0 {
+		pl.HashHold |= bit
+	}
+}
+
+// addNet adds p's connect and bind rules to netVerdicts and its packet
+// sources to Drops; touched, when given, collects the keys it wrote.
+func (pl *Plan) addNet(p policy.Policy, add func(pinned.Verdict) pinned.Verdict,
+	ref func(policy.Entry, string) entryRef, touched map[netKey]bool) {
+	for _, list := range []struct {
+		rules []policy.NetRule
+		bind  bool
+	}{{p.Connect, false}, {p.Bind, true}} {
+		for _, nr := range list.rules {
+			ports := nr.Ports
+			if len(ports) == 0 {
+				ports = []uint16{0}
+			}
+			for _, port := range ports {
+				k := netKey{bind: list.bind, prefix: nr.Prefix, port: port, protocol: nr.Protocol}
+				pl.netVerdicts[k] = add(pl.netVerdicts[k])
+				pl.netNames[k] = append(pl.netNames[k], ref(nr.Entry, describeNet(k)))
+				if touched != nil {
+					touched[k] = true
+				}
+			}
+		}
+	}
+	for _, d := range p.Packets.Drop {
+		pl.Drops[d.Prefix] = add(pl.Drops[d.Prefix])
+		pl.dropNames[d.Prefix] = append(pl.dropNames[d.Prefix], ref(d.Entry, d.Prefix.String()))
+	}
 }
 
 func compareNetEntries(a, b NetEntry) int {
@@ -376,6 +406,7 @@ type learnedCopy struct {
 // names that inode (an inode number freed and given to another file must
 // not stay denied). It returns the copies that still hold.
 func (pl *Plan) addLearned(learned map[Inode]learnedCopy, r Resolver) map[Inode]learnedCopy {
+	pl.execBase, pl.execBaseNames = maps.Clone(pl.ExecDeny), maps.Clone(pl.execNames)
 	keep := make(map[Inode]learnedCopy, len(learned))
 	for ino, l := range learned {
 		v, denied := pl.Hashes[l.sha256]

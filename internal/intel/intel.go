@@ -159,4 +159,16 @@ type SourceStatus struct {
 // intel metrics, and an optional clock and HTTP client for tests.
 type Set struct {
 	sources []*sourceSet // in configuration order
+	// changed is the source whose refresh made this set ("": none, the
+	// empty set before the first refresh)
+	changed string
+}
+
+// Changed names the source whose refresh made this set: the others'
+// indicators are those of the set before it. "" for the first, empty set.
+func (s *Set) Changed() string {
+	if s == nil {
+		return ""
+	}
+	return s.changed
 }

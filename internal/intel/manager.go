@@ -186,7 +186,7 @@ func (m *Manager) refresh(ctx context.Context, s *source) error {
 		return err
 	}
 	if changed {
-		m.swap()
+		m.swap(s.cfg.Name)
 		st := s.snapshot()
 		m.opts.Logger.Info("intel source refreshed", "source", s.cfg.Name, "indicators", total(st.Loaded), "bytes", st.Bytes)
 	}
@@ -195,10 +195,10 @@ func (m *Manager) refresh(ctx context.Context, s *source) error {
 
 // swap builds a Set of every source's last good indicators, stores it,
 // and tells the subscribers.
-func (m *Manager) swap() {
+func (m *Manager) swap(changed string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	set := &Set{}
+	set := &Set{changed: changed}
 	for _, s := range m.sources {
 		if g := s.current(); g != nil {
 			set.sources = append(set.sources, g)

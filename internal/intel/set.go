@@ -128,11 +128,18 @@ func (s *Set) Domain(name string) []*Indicator {
 // Each calls fn for every indicator of type t until fn returns false, in
 // a stable order: sources in configuration order, then by value, port
 // and attribute uuid.
-func (s *Set) Each(t Type, fn func(*Indicator) bool) {
+func (s *Set) Each(t Type, fn func(*Indicator) bool) { s.EachOf("", t, fn) }
+
+// EachOf is Each for one source's indicators (every source's when source
+// is "").
+func (s *Set) EachOf(source string, t Type, fn func(*Indicator) bool) {
 	if s == nil {
 		return
 	}
 	for _, src := range s.sources {
+		if source != "" && src.status.Name != source {
+			continue
+		}
 		for _, i := range src.index.sorted[t] {
 			if !fn(i) {
 				return

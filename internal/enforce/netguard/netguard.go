@@ -63,6 +63,9 @@ type Guard struct {
 	dir   string
 	objs  objects
 	links []link.Link
+	// connect and bind are what the last Set*Rules wrote (nil: read the
+	// tables next time); a Guard is its tables' only writer
+	connect, bind *compiled
 }
 
 // Load loads the programs against the pin directory, adopting the deny

@@ -1,6 +1,7 @@
 package netguard
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 
@@ -244,12 +245,12 @@ func (b *netguardNetPortBits) or(o *netguardNetPortBits) netguardNetPortBits {
 // SetConnectRules makes the connect and sendmsg deny tables hold exactly
 // rules.
 func (g *Guard) SetConnectRules(rules []Rule) error {
-	return g.set(rules, g.objs.Deny4, g.objs.Deny6, netguardNetTableNET_TABLE_CONNECT4, netguardNetTableNET_TABLE_CONNECT6)
+	return g.set(rules, &g.connect, g.objs.Deny4, g.objs.Deny6, netguardNetTableNET_TABLE_CONNECT4, netguardNetTableNET_TABLE_CONNECT6)
 }
 
 // SetBindRules makes the bind deny tables hold exactly rules.
 func (g *Guard) SetBindRules(rules []Rule) error {
-	return g.set(rules, g.objs.BindDeny4, g.objs.BindDeny6, netguardNetTableNET_TABLE_BIND4, netguardNetTableNET_TABLE_BIND6)
+	return g.set(rules, &g.bind, g.objs.BindDeny4, g.objs.BindDeny6, netguardNetTableNET_TABLE_BIND4, netguardNetTableNET_TABLE_BIND6)
 }
 
 // set reconciles one pair of tables. An entry is looked up only while its
@@ -257,12 +258,17 @@ func (g *Guard) SetBindRules(rules []Rule) error {
 // entries then rewritten (only what differs), and the bits narrowed to new
 // last: no entry that stays is ever skipped. Each phase only ever adds
 // bits (then only removes them), so a reader sees no torn word that lacks
-// a bit both sides have.
-func (g *Guard) set(rules []Rule, m4, m6 *ebpf.Map, t4, t6 netguardNetTable) error {
+// a bit both sides have. The first call reads the tables (an earlier
+// agent's entries); later ones diff against what the last call wrote, so
+// that entries that stay are neither read nor written (an intel source's
+// refresh writes its own changes, not the other sources' million).
+func (g *Guard) set(rules []Rule, last **compiled, m4, m6 *ebpf.Map, t4, t6 netguardNetTable) error {
 	c, err := compile(rules)
 	if err != nil {
 		return err
 	}
+	prev := *last
+	*last = nil // unknown until this call succeeds
 	var old4, old6 netguardNetPortBits
 	if err := g.objs.Ports.Lookup(uint32(t4), &old4); err != nil {
 		return fmt.Errorf("read net_ports: %w", err)
@@ -273,13 +279,19 @@ func (g *Guard) set(rules []Rule, m4, m6 *ebpf.Map, t4, t6 netguardNetTable) err
 	if err := g.writePorts(t4, old4.or(&c.ports4), t6, old6.or(&c.ports6)); err != nil {
 		return err
 	}
-	if err := pinned.Reconcile(m4, c.v4); err != nil {
+	if prev != nil {
+		err = errors.Join(pinned.ReconcileFrom(m4, prev.v4, c.v4), pinned.ReconcileFrom(m6, prev.v6, c.v6))
+	} else {
+		err = errors.Join(pinned.Reconcile(m4, c.v4), pinned.Reconcile(m6, c.v6))
+	}
+	if err != nil {
 		return err
 	}
-	if err := pinned.Reconcile(m6, c.v6); err != nil {
+	if err := g.writePorts(t4, c.ports4, t6, c.ports6); err != nil {
 		return err
 	}
-	return g.writePorts(t4, c.ports4, t6, c.ports6)
+	*last = c
+	return nil
 }
 
 func (g *Guard) writePorts(t4 netguardNetTable, p4 netguardNetPortBits, t6 netguardNetTable, p6 netguardNetPortBits) error {

@@ -153,10 +153,8 @@ func (s *State) Unseen(hits []HitCount) ([]HitCount, error) {
 // so that entries that stay never blink out while they are rewritten.
 func reconcile[K comparable, V comparable](m *ebpf.Map, want map[K]V) error {
 	var (
-		k     K
-		v     V
-		stale []K
-		errs  []error
+		k K
+		v V
 	)
 	have := make(map[K]V)
 	it := m.Iterate()
@@ -166,6 +164,18 @@ func reconcile[K comparable, V comparable](m *ebpf.Map, want map[K]V) error {
 	if err := it.Err(); err != nil {
 		return fmt.Errorf("iterate %s: %w", m, err)
 	}
+	return ReconcileFrom(m, have, want)
+}
+
+// ReconcileFrom makes m hold want when it holds have (what the caller
+// wrote last): it writes the entries of want that differ from have and
+// deletes those of have that want lacks, and touches no other entry nor
+// reads the map. Its caller must be the map's only writer.
+func ReconcileFrom[K comparable, V comparable](m *ebpf.Map, have, want map[K]V) error {
+	var (
+		stale []K
+		errs  []error
+	)
 	for k := range have {
 		if _, ok := want[k]; !ok {
 			stale = append(stale, k)
