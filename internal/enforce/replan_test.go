@@ -19,7 +19,7 @@ func intelLike(name string, mode policy.Mode, first, last int) policy.Policy {
 		sum := fmt.Sprintf("%064x", i)
 		e := policy.Entry{Name: fmt.Sprint(i)}
 		p.Exec.DenySHA256 = append(p.Exec.DenySHA256, policy.HashRule{Entry: e, SHA256: sum})
-		pfx := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 32)
+		pfx := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 32)
 		r := policy.NetRule{Entry: e, Prefix: pfx}
 		if i%3 == 0 {
 			r.Ports = []uint16{443}
@@ -97,4 +97,32 @@ func samePlan(t *testing.T, got, want *Plan) {
 			t.Errorf("%s: got %v\nwant %v", c.what, c.got, c.want)
 		}
 	}
+}
+
+// BenchmarkReplan compares what a refresh of a small source (A, 1000
+// digests and 1000 addresses) costs the planner beside a large one (B,
+// 500 000 of each: 1M indicators): planning the whole set again (full)
+// against replacing A's entries in the plan in force (replace).
+func BenchmarkReplan(b *testing.B) {
+	a := intelLike("intel.a", policy.Enforce, 1, 1000)
+	a2 := intelLike("intel.a", policy.Enforce, 501, 1500)
+	big := intelLike("intel.b", policy.Enforce, 1_000_000, 1_499_999)
+	numbers := map[string]int{"intel.a": 3, "intel.b": 5}
+	pl, err := NewPlan([]policy.Policy{a, big}, numbers, fakeResolver{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	pl.addLearned(nil, fakeResolver{})
+	b.Run("full", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := NewPlan([]policy.Policy{a2, big}, numbers, fakeResolver{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("replace", func(b *testing.B) {
+		for b.Loop() {
+			pl.replaced(3, a, a2)
+		}
+	})
 }
