@@ -179,12 +179,41 @@ static __noinline void fill_exit(struct exit_info *x, struct task_struct *task)
 	x->start_time = BPF_CORE_READ(task, group_leader, start_boottime);
 }
 
+/* A process whose exit is reported, by (tgid, start time): pids are reused,
+ * the pair is not. Duplicates come microseconds apart, so an LRU this size
+ * outlives them by far. */
+struct exit_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 start;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct exit_key);
+	__type(value, __u8);
+} exits_claimed SEC(".maps");
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(handle_exit, struct task_struct *task)
 {
 	/* the process ends with its last thread: signal->live has already
 	 * been decremented when this tracepoint fires */
 	if (BPF_CORE_READ(task, signal, live.counter) != 0 || !traced(task))
+		return 0;
+	/* exit_group ends the threads on several CPUs at once, and more than
+	 * one of them can find live at 0 here: the first to claim the process
+	 * reports it */
+	struct exit_key key = {
+		.tgid = BPF_CORE_READ(task, tgid),
+		.start = BPF_CORE_READ(task, group_leader, start_boottime),
+	};
+	__u8 one = 1;
+
+	/* -17 is -EEXIST: claimed already. (An LRU map evicts rather than
+	 * fail for room, so no other error is expected; one would report.) */
+	if (bpf_map_update_elem(&exits_claimed, &key, &one, BPF_NOEXIST) == -17)
 		return 0;
 
 	struct exit_info *x = reserve_fixed(sizeof(*x), KIND_PROCESS_EXIT);

@@ -129,6 +129,13 @@ type processExitInfo struct {
 	StartTime uint64
 }
 
+type processExitKey struct {
+	_     structs.HostLayout
+	Tgid  uint32
+	Pad   uint32
+	Start uint64
+}
+
 type processForkInfo struct {
 	_   structs.HostLayout
 	Hdr struct {
@@ -173,6 +180,7 @@ const (
 	processMapEnvNames          = "env_names"
 	processMapEvents            = "events"
 	processMapExecInfos         = "exec_infos"
+	processMapExitsClaimed      = "exits_claimed"
 	processMapReaderAsleep      = "reader_asleep"
 	processProgHandleExec       = "handle_exec"
 	processProgHandleExit       = "handle_exit"
@@ -245,6 +253,7 @@ type processMapSpecs struct {
 	EnvNames     *ebpf.MapSpec `ebpf:"env_names"`
 	Events       *ebpf.MapSpec `ebpf:"events"`
 	ExecInfos    *ebpf.MapSpec `ebpf:"exec_infos"`
+	ExitsClaimed *ebpf.MapSpec `ebpf:"exits_claimed"`
 	ReaderAsleep *ebpf.MapSpec `ebpf:"reader_asleep"`
 }
 
@@ -287,6 +296,7 @@ type processMaps struct {
 	EnvNames     *ebpf.Map `ebpf:"env_names"`
 	Events       *ebpf.Map `ebpf:"events"`
 	ExecInfos    *ebpf.Map `ebpf:"exec_infos"`
+	ExitsClaimed *ebpf.Map `ebpf:"exits_claimed"`
 	ReaderAsleep *ebpf.Map `ebpf:"reader_asleep"`
 }
 
@@ -298,6 +308,7 @@ func (m *processMaps) Close() error {
 		m.EnvNames,
 		m.Events,
 		m.ExecInfos,
+		m.ExitsClaimed,
 		m.ReaderAsleep,
 	)
 }
