@@ -21,7 +21,12 @@ import (
 	"github.com/vigil-sec/vigil/internal/wire"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(exitGroupHelperEnv) != "" {
+		os.Exit(exitGroupHelper())
+	}
+	testenv.Main(m)
+}
 
 // recorder holds every raw record the sensor wrote while a test's
 // function ran.
