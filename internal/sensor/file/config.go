@@ -132,7 +132,7 @@ func DefaultConfig() Config {
 			".history", "fish_history", ".mysql_history", ".psql_history", ".python_history",
 			".node_repl_history", ".sqlite_history", ".rediscli_history", ".lesshst",
 			// histories without their dot (HISTFILE pointed elsewhere)
-			"bash_history", "zsh_history",
+			"bash_history", "zsh_history", "sh_history", "ash_history", "ksh_history",
 			// system logs wherever they are (a chroot, a container's
 			// /var/log mounted elsewhere): truncating one hides tracks
 			"syslog", "auth.log", "kern.log", "messages", "secure", "wtmp", "btmp", "lastlog",
