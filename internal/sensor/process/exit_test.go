@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -20,12 +21,14 @@ const exitGroupHelperEnv = "VIGIL_PROCESS_TEST_EXIT_GROUP"
 
 func exitGroupHelper() int {
 	var started sync.WaitGroup
+	var spins atomic.Uint64
 	for range 8 {
 		started.Add(1)
 		go func() {
 			runtime.LockOSThread() // a thread of its own, running when the process ends
 			started.Done()
 			for {
+				spins.Add(1)
 			}
 		}()
 	}
