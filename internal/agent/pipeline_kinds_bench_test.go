@@ -2,6 +2,7 @@ package agent
 
 import (
 	"encoding/binary"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -87,7 +88,7 @@ func benchAgent(b *testing.B) (*Agent, *os.File) {
 		b.Fatal(err)
 	}
 	clock := func(ns uint64) time.Time { return time.Unix(0, int64(ns)) }
-	a := &Agent{cfg: Config{Sink: output.NewStream(out, output.FormatJSON)}}
+	a := &Agent{cfg: Config{Sink: output.NewStream(out, output.FormatJSON)}, log: slog.New(slog.NewTextHandler(os.Stderr, nil))}
 	a.obs.ruleEval = metrics.NewDurationHistogram(250*time.Nanosecond, 13)
 	pdec := process.Decoder{Clock: clock}
 	a.decoders.set(wire.ProcessExec, pdec.Exec)
