@@ -196,8 +196,11 @@ func (r *Ring) sleep() bool {
 	if err := r.asleep.Update(uint32(0), uint32(1), ebpf.UpdateAny); err != nil {
 		return false // the short timer goes on: later, never lost
 	}
-	// The flag is set before the ring is looked at: a record reserved after
-	// this look finds it set and wakes the reader.
+	// The flag is set before the ring is looked at, so a record reserved
+	// after this look normally finds it set and wakes the reader. Not
+	// always: the producer reads the flag with a plain load after storing
+	// its position, which x86 may reorder, so a record racing this look can
+	// miss both. IdleInterval bounds how long such a record waits.
 	return r.reader.AvailableBytes() == 0
 }
 
