@@ -69,6 +69,7 @@ type runFlags struct {
 	intelMode     string
 	intelKeyFile  string
 	dropsInterval time.Duration
+	memoryLimit   string
 	// changed says which flags were given; nil takes every field as given
 	changed func(flag string) bool
 	rules   ruleFlags
@@ -133,7 +134,7 @@ and dropped to stderr. It needs root.`,
 	fl.StringArrayVar(&f.watchWrites, "watch-writes", nil, "also report changes below this directory: writes, unlink, rename, chmod, … (repeat for more)")
 	fl.StringVar(&f.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the agent to this file")
 	_ = fl.MarkHidden("cpu-profile") // for developers chasing the agent's own cost
-	fl.StringVar(&f.memProfile, "mem-profile", "", "write a Go heap profile (in use and allocated) of the agent to this file when it stops")
+	fl.StringVar(&f.memProfile, "mem-profile", "", "write a Go heap profile (in use and allocated) of the agent to this file when it is told to stop, before it lets go of anything")
 	_ = fl.MarkHidden("mem-profile")
 	fl.StringVarP(&f.configFile, "config", "c", "", "configuration file (YAML): outputs, filters, metrics, API, rules; flags override it")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics, /healthz and /readyz on host:port (\":9549\" means 127.0.0.1:9549)")
@@ -158,6 +159,8 @@ and dropped to stderr. It needs root.`,
 	fl.StringVar(&f.intelKeyFile, "intel-key-file", "", "file holding the MISP API key of --intel misp=URL (instead of "+config.MISPKeyEnv+")")
 	fl.DurationVar(&f.dropsInterval, "drops-interval", config.DefaultDropsInterval,
 		"shortest time between two drops records, the reports of lost events written to every output (0: none; the log warning stays)")
+	fl.StringVar(&f.memoryLimit, "memory-limit", "0", "soft limit of the Go runtime's memory (e.g. 40MiB): the collector works harder near it and returns memory sooner; "+
+		"0 leaves the GOMEMLIMIT environment variable or no limit")
 	f.rules.register(fl)
 	f.kube.register(fl)
 	return cmd
@@ -207,6 +210,13 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		return err
 	}
 	log.Debug("signal handlers installed")
+	if err := setMemoryLimit(f.memoryLimit); err != nil {
+		return err
+	}
+	if f.memProfile != "" {
+		// a finer sample than the default 512 KiB, for a small heap
+		runtime.MemProfileRate = memProfileRate
+	}
 	cfg, err := loadConfig(f)
 	if err != nil {
 		return err
@@ -296,6 +306,11 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		return err
 	}
 	svc := a.Services()
+	if n, err := trimAfterStart(); err != nil {
+		log.Warn("start-up memory not given back", "err", err)
+	} else {
+		log.Debug("start-up memory given back", "binary_mappings_bytes", n)
+	}
 	if f.cpuProfile != "" {
 		stopProfile, err := startCPUProfile(f.cpuProfile)
 		if err != nil {
@@ -307,16 +322,15 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 			}
 		}()
 	}
-	if f.memProfile != "" {
-		defer func() {
-			if err := writeHeapProfile(f.memProfile); err != nil {
-				log.Warn("heap profile", "err", err)
-			}
-		}()
-	}
 	defer reload.run(ctx, a, hup, f.watchConfig)()
 	defer reopenOnUSR1(ctx, usr1, outs.Fanout, log)()
 	runErr := a.Run(ctx)
+	if f.memProfile != "" {
+		// before anything closes: what the running agent held
+		if err := writeHeapProfile(f.memProfile); err != nil {
+			log.Warn("heap profile", "err", err)
+		}
+	}
 	// the outputs write what they hold (live streams get it too), then
 	// the servers stop, then the agent lets go of the kernel
 	outErr := outs.Close()
@@ -455,6 +469,10 @@ func startCPUProfile(path string) (stop func() error, err error) {
 	}
 	return func() error { pprof.StopCPUProfile(); return f.Close() }, nil
 }
+
+// memProfileRate is the heap profile's sampling interval with --mem-profile:
+// one sample every 16 KiB allocated on average.
+const memProfileRate = 16 << 10
 
 // writeHeapProfile writes the heap profile (what is in use after a
 // collection, and what was allocated since start) to path.

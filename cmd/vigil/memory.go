@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vigil-sec/vigil/internal/config"
+)
+
+// trimAfterStart gives back what only start-up needed, once the sensors
+// are loaded: the heap that loading them used and dropped (kernel BTF,
+// object files, the /proc snapshot) goes back to the system at once rather
+// than over the next minutes, and the mappings of the binary's read-only
+// pages that start-up touched (package initialisation of client-go and
+// cel-go, the loaders) are dropped. Those pages are clean and stay in the
+// page cache, shared and reclaimable; a page the agent runs or reads again
+// is mapped again on first use (a minor fault), so what stays resident is
+// what the running agent uses. It returns the bytes of binary mappings
+// dropped.
+func trimAfterStart() (int64, error) {
+	debug.FreeOSMemory()
+	exe, err := os.Executable()
+	if err != nil {
+		return 0, fmt.Errorf("own executable: %w", err)
+	}
+	f, err := os.Open("/proc/self/maps")
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = f.Close() }() // read only
+	var dropped int64
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		start, end, ok := readOnlyMapping(sc.Text(), exe)
+		if !ok {
+			continue
+		}
+		// MADV_DONTNEED on a private file mapping that was never written
+		// only unmaps: the data comes back from the file unchanged
+		if _, _, errno := unix.Syscall(unix.SYS_MADVISE, start, end-start, unix.MADV_DONTNEED); errno != 0 {
+			return dropped, fmt.Errorf("madvise %x-%x: %w", start, end, errno)
+		}
+		dropped += int64(end - start)
+	}
+	return dropped, sc.Err()
+}
+
+// readOnlyMapping parses a /proc/self/maps line and says whether it maps
+// exe without write permission (text, read-only data): never the data
+// segment, whose written pages are the process's own.
+func readOnlyMapping(line, exe string) (start, end uintptr, ok bool) {
+	fields := strings.Fields(line)
+	if len(fields) < 6 || fields[5] != exe || strings.ContainsRune(fields[1], 'w') || fields[1][3] != 'p' {
+		return 0, 0, false
+	}
+	from, to, found := strings.Cut(fields[0], "-")
+	if !found {
+		return 0, 0, false
+	}
+	s, err1 := strconv.ParseUint(from, 16, 64)
+	e, err2 := strconv.ParseUint(to, 16, 64)
+	if err1 != nil || err2 != nil || e <= s {
+		return 0, 0, false
+	}
+	return uintptr(s), uintptr(e), true
+}
+
+// setMemoryLimit applies --memory-limit: a soft limit on the Go runtime's
+// memory (heap, stacks, runtime structures; not the binary's pages nor the
+// ring buffer's mapping). "0" keeps what GOMEMLIMIT said, or no limit.
+func setMemoryLimit(s string) error {
+	n, err := config.ParseSize(s)
+	if err != nil {
+		return fmt.Errorf("--memory-limit: %w", err)
+	}
+	if n < 0 {
+		return fmt.Errorf("--memory-limit %s: want 0 (no limit) or a size such as 40MiB", s)
+	}
+	if n > 0 {
+		debug.SetMemoryLimit(n)
+	}
+	return nil
+}
