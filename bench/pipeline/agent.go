@@ -54,11 +54,12 @@ type agent struct {
 	offset int64
 }
 
-func (b *bench) start(name string) (*agent, error) {
+func (b *bench) start(name string, extra ...string) (*agent, error) {
 	out := filepath.Join(b.dir, name+".json")
 	args := []string{"-c", strconv.Itoa(b.agentCPU), b.vigil, "run", "--format", "json", "--events", "all",
 		"--output", out, "--socket", "", "--enforce=false", "--watch-config=false",
 		"--watch-path", filepath.Dir(b.watched), "--rules", b.rules}
+	args = append(args, extra...)
 	cmd := exec.Command("taskset", args...)
 	log := &bytes.Buffer{}
 	cmd.Stderr, cmd.Stdout = log, log

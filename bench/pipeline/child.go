@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -11,10 +12,17 @@ import (
 
 // childEnv makes this program the load: "open PATH N RATE" opens and
 // closes PATH N times, paced at RATE a second (0: as fast as it can), and
-// prints how many it made and in how long.
+// prints how many it made and in how long; "spawn N DEADLINE" starts N
+// short-lived processes (/bin/true), one after the other, or as many as
+// fit before DEADLINE (Unix ns).
 const childEnv = "V19P_PIPELINE_CHILD"
 
 func runChild(job string) int {
+	var spawns int
+	var deadline int64
+	if _, err := fmt.Sscanf(job, "spawn %d %d", &spawns, &deadline); err == nil {
+		return spawn(spawns, time.Unix(0, deadline))
+	}
 	var path string
 	var n, rate int
 	if _, err := fmt.Sscanf(job, "open %s %d %d", &path, &n, &rate); err != nil || n <= 0 {
@@ -51,4 +59,27 @@ func openClose(path string) {
 		os.Exit(1)
 	}
 	_ = unix.Close(fd)
+}
+
+// spawn forks, execs and waits for /bin/true n times, or until the
+// deadline: the short-lived processes the agent follows and caches.
+func spawn(n int, deadline time.Time) int {
+	argv := []string{"/bin/true"}
+	attr := &syscall.ProcAttr{Env: []string{}}
+	start := time.Now()
+	made := 0
+	for ; made < n && (made%1000 != 0 || time.Now().Before(deadline)); made++ {
+		pid, err := syscall.ForkExec(argv[0], argv, attr)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "child: spawn:", err)
+			return 1
+		}
+		var ws syscall.WaitStatus
+		if _, err := syscall.Wait4(pid, &ws, 0, nil); err != nil {
+			fmt.Fprintln(os.Stderr, "child: wait:", err)
+			return 1
+		}
+	}
+	fmt.Printf("%d %d\n", made, time.Since(start).Nanoseconds())
+	return 0
 }

@@ -14,6 +14,7 @@
 // Run as root with a built agent:
 //
 //	make build && sudo go run ./bench/pipeline -vigil bin/vigil [-storm 200000] [-rates 50000,100000,200000,250000,300000] [-procs-time 60s]
+//	    [-measure storm,knee,memory] [-profile-dir DIR]
 //
 // The in-process benchmarks (decode + enrich + rules + JSON per record
 // kind, and the recorded corpus) are `go test ./internal/agent -bench
@@ -44,6 +45,9 @@ func main() {
 	agentCPU := flag.Int("agent-cpu", 1, "core the agent is pinned to (the generator takes another)")
 	procs := flag.Int("procs", 1_000_000, "short-lived processes to start at most for the memory measure")
 	procsTime := flag.Duration("procs-time", 60*time.Second, "time budget for the short-lived processes")
+	measures := flag.String("measure", "storm,knee,memory", "what to measure: storm, knee and/or memory (comma-separated)")
+	memArgs := flag.String("memory-agent-args", "", "more flags for the memory measure's agent, space-separated (e.g. --memory-limit 40MiB)")
+	profDir := flag.String("profile-dir", "", "keep the memory measure's heap profiles in this directory")
 	goBench := flag.Bool("go-bench", false, "also run the in-process benchmarks (go test ./internal/agent -bench Pipeline)")
 	flag.Parse()
 	if os.Geteuid() != 0 {
@@ -74,8 +78,14 @@ func main() {
 	}
 
 	fmt.Printf("vigil pipeline benchmark, %s, agent on core %d, generator on core %d\n", time.Now().UTC().Format(time.RFC3339), *agentCPU, genCPU)
-	if err := b.stormRun(*storm); err != nil {
-		fail("storm: %v", err)
+	want := map[string]bool{}
+	for _, m := range strings.Split(*measures, ",") {
+		want[strings.TrimSpace(m)] = true
+	}
+	if want["storm"] {
+		if err := b.stormRun(*storm); err != nil {
+			fail("storm: %v", err)
+		}
 	}
 	var list []int
 	for _, f := range strings.Split(*rates, ",") {
@@ -85,11 +95,15 @@ func main() {
 		}
 		list = append(list, r)
 	}
-	if err := b.knee(list, *paceFor); err != nil {
-		fail("knee: %v", err)
+	if want["knee"] {
+		if err := b.knee(list, *paceFor); err != nil {
+			fail("knee: %v", err)
+		}
 	}
-	if err := b.memory(*procs, *procsTime); err != nil {
-		fail("memory: %v", err)
+	if want["memory"] {
+		if err := b.memory(*procs, *procsTime, *profDir, strings.Fields(*memArgs)); err != nil {
+			fail("memory: %v", err)
+		}
 	}
 	if *goBench {
 		cmd := exec.Command("go", "test", "./internal/agent/", "-run", "^$", "-bench", "Pipeline", "-benchtime", "20000x")

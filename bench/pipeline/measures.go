@@ -2,11 +2,7 @@ package main
 
 import (
 	"fmt"
-	"os/exec"
 	"strconv"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -95,47 +91,6 @@ func (b *bench) knee(rates []int, d time.Duration) error {
 		}
 	}
 	fmt.Printf("knee: every event delivered up to %d events/s (the highest rate tried with no loss that the generator kept up with)\n", knee)
-	return nil
-}
-
-// memory: RSS after start and after up to n short-lived processes (each
-// a fork, exec and exit the agent follows), within the time budget.
-func (b *bench) memory(n int, budget time.Duration) error {
-	a, err := b.start("memory")
-	if err != nil {
-		return err
-	}
-	time.Sleep(idleWindow)
-	rss0 := a.rss()
-	var started atomic.Int64
-	deadline := time.Now().Add(budget)
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for time.Now().Before(deadline) && started.Add(1) <= int64(n) {
-				cmd := exec.Command("taskset", "-c", strconv.Itoa(b.genCPU), "/bin/true")
-				_ = cmd.Run()
-			}
-		}()
-	}
-	wg.Wait()
-	ran := min(started.Load(), int64(n))
-	time.Sleep(idleWindow)
-	rss1 := a.rss()
-	if err := a.stop(); err != nil {
-		return err
-	}
-	summary := ""
-	for _, l := range strings.Split(a.log.String(), "\n") {
-		if strings.HasPrefix(l, "vigil stopped") {
-			summary = l
-		}
-	}
-	fmt.Printf("\n== memory: RSS after start %.1f MB; after %d short-lived processes (each taskset + /bin/true: two execs) in %v: %.1f MB\n",
-		mb(rss0), ran, budget, mb(rss1))
-	fmt.Println(summary)
 	return nil
 }
 
