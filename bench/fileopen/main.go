@@ -5,7 +5,11 @@
 // the opening thread, and each mode's extra cost paired with the baseline
 // of the same round.
 //
-//	sudo go run ./bench/fileopen [-rounds 11] [-n 20000] [-auditd=false] [-bpf-stats]
+//	sudo go run ./bench/fileopen [-rounds 11] [-n 20000] [-auditd=false] [-bpf-stats] [-agent bin/vigil]
+//
+// With -agent, the whole agent (vigil run, default configuration) is one
+// more mode of every round; with -bpf-stats too, the programs that ran on
+// each unwatched loop are listed.
 package main
 
 import (
@@ -18,6 +22,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
 )
 
 func main() {
@@ -28,6 +35,7 @@ func main() {
 	n := flag.Int("n", 20000, "open+close pairs per run")
 	withAudit := flag.Bool("auditd", true, "compare with auditd watching the same directory")
 	bpfStats := flag.Bool("bpf-stats", false, "also report the run time of the sensor's openat program per open, by kernel BPF statistics (which add to every run)")
+	agentBin := flag.String("agent", "", "also measure the whole agent: this vigil binary, run with its default configuration")
 	flag.Parse()
 	if os.Geteuid() != 0 {
 		fail("fileopen needs root: it loads eBPF programs and starts auditd")
@@ -35,11 +43,21 @@ func main() {
 	paths, cleanup := makeTree()
 	defer cleanup()
 
-	res := results{}
+	res := results{agentProgs: map[string][]string{}}
+	if *agentBin != "" && *bpfStats {
+		stats, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
+		if err != nil {
+			fail("enable BPF statistics: %v", err)
+		}
+		defer stats.Close()
+	}
 	for r := 0; r < *rounds; r++ {
 		blocks := []string{"base", "vigil"}
 		if *withAudit {
 			blocks = append(blocks, "auditd")
+		}
+		if *agentBin != "" {
+			blocks = append(blocks, "agent")
 		}
 		rand.Shuffle(len(blocks), func(i, j int) { blocks[i], blocks[j] = blocks[j], blocks[i] })
 		for _, b := range blocks {
@@ -67,6 +85,21 @@ func main() {
 				res.records += v.records.Load()
 				res.others += v.others.Load()
 				res.lost += lost
+			case "agent":
+				a, err := startAgent(*agentBin, paths.top)
+				if err != nil {
+					fail("agent: %v", err)
+				}
+				for _, p := range shuffled(paths.all()) {
+					before, names := allPrograms()
+					res.add("agent", p.name, r, run(p.path, *n))
+					if after, _ := allPrograms(); *bpfStats && p.path != "getppid" {
+						res.agentProgs[p.name] = programsOn(before, after, names, *n)
+					}
+				}
+				if err := a.stop(); err != nil {
+					fail("agent: %v", err)
+				}
 			case "auditd":
 				a, err := startAuditd(paths.watched.dir)
 				if err != nil {
@@ -83,6 +116,9 @@ func main() {
 		fmt.Fprintf(os.Stderr, "round %d/%d done\n", r+1, *rounds)
 	}
 	res.print(os.Stdout, paths, *rounds, *n, *withAudit)
+	if *agentBin != "" {
+		res.printAgent(os.Stdout, paths)
+	}
 	// warm-up opens are watched too: n/10 of them per run. Every one is
 	// delivered or counted as dropped, and none is reported twice.
 	want := uint64(*rounds) * uint64(*n+*n/10)
@@ -94,7 +130,10 @@ func main() {
 // target is one loop's file: name says where it sits.
 type target struct{ name, dir, path string }
 
-type tree struct{ watched, beside, other, getppid target }
+type tree struct {
+	watched, beside, other, getppid target
+	top                             string // the benchmark's directory in /tmp
+}
 
 func (t tree) all() []target { return []target{t.getppid, t.other, t.beside, t.watched} }
 
@@ -126,6 +165,7 @@ func makeTree() (tree, func()) {
 		beside:  mk("unwatched, beside a watched dir", filepath.Join(top, "beside")),
 		other:   mk("unwatched, other tree", filepath.Join(other, "data")),
 		getppid: target{name: "getppid (no file call)", path: "getppid"},
+		top:     top,
 	}
 	return t, func() { os.RemoveAll(top); os.RemoveAll(other) }
 }

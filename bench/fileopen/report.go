@@ -14,6 +14,9 @@ type results struct {
 	records uint64              // vigil's records of the watched opens
 	others  uint64              // records of other processes' files (the default watch set)
 	lost    uint64              // file_open records dropped for a full ring
+	// agentProgs are the programs that ran on each unwatched loop under
+	// the whole agent (-agent with -bpf-stats)
+	agentProgs map[string][]string
 }
 
 func (r *results) add(mode, name string, round int, s sample) {
