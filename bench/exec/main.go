@@ -107,6 +107,7 @@ func main() {
 		scope = cg.scope
 	}
 	modes := []mode{baseline(), agentMode(*vigil, cg, strings.Fields(*extra))}
+	modes = append(modes, intelModes(*vigil, cg, strings.Fields(*extra))...)
 	if *envOnly {
 		modes = envModes(scope)
 	} else if *sensors {
