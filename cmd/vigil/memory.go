@@ -13,18 +13,15 @@ import (
 	"github.com/vigil-sec/vigil/internal/config"
 )
 
-// trimAfterStart gives back what only start-up needed, once the sensors
-// are loaded: the heap that loading them used and dropped (kernel BTF,
-// object files, the /proc snapshot) goes back to the system at once rather
-// than over the next minutes, and the mappings of the binary's read-only
-// pages that start-up touched (package initialisation of client-go and
-// cel-go, the loaders) are dropped. Those pages are clean and stay in the
-// page cache, shared and reclaimable; a page the agent runs or reads again
-// is mapped again on first use (a minor fault), so what stays resident is
-// what the running agent uses. It returns the bytes of binary mappings
-// dropped.
+// trimAfterStart drops, once the sensors are loaded, the mappings of the
+// binary's read-only pages that start-up touched (package initialisation
+// of client-go, cel-go and the protobuf registries, the loaders); the
+// heap's start-up garbage already went back (agent.New). Those pages are
+// clean and stay in the page cache, shared and reclaimable; a page the
+// agent runs or reads again is mapped again on first use (a minor fault),
+// so what stays resident is what the running agent uses. It returns the
+// bytes of binary mappings dropped.
 func trimAfterStart() (int64, error) {
-	debug.FreeOSMemory()
 	exe, err := os.Executable()
 	if err != nil {
 		return 0, fmt.Errorf("own executable: %w", err)
