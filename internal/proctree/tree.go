@@ -34,7 +34,11 @@ type Config struct {
 	Recover func(pid uint32) *event.Process
 }
 
-// DefaultConfig fits a busy node: 64k processes is ~30 MB at most.
+// DefaultConfig fits a busy node. A cached process holds about 1.3 KB of
+// heap (its image, its sealed JSON, the node; measured with 3 643 cached,
+// docs/benchmarks.md "Agent memory and unwatched calls"), so the cap of
+// 64k processes is ~85 MB at most, reached only by ~2 000 exits a second
+// (ExitGrace keeps each exited process 30 s).
 func DefaultConfig() Config {
 	return Config{MaxEntries: 65536, ExitGrace: 30 * time.Second, AncestorDepth: 8}
 }
