@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -26,26 +27,54 @@ func trimAfterStart() (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("own executable: %w", err)
 	}
-	f, err := os.Open("/proc/self/maps")
+	f, err := os.Open("/proc/self/smaps")
 	if err != nil {
 		return 0, err
 	}
 	defer func() { _ = f.Close() }() // read only
+	clean, err := cleanReadOnlyMappings(f, exe)
+	if err != nil {
+		return 0, err
+	}
 	var dropped int64
-	sc := bufio.NewScanner(f)
+	for _, m := range clean {
+		// MADV_DONTNEED on a private file mapping with no anonymous
+		// (written) page only unmaps: the data comes back from the file
+		if _, _, errno := unix.Syscall(unix.SYS_MADVISE, m[0], m[1]-m[0], unix.MADV_DONTNEED); errno != 0 {
+			return dropped, fmt.Errorf("madvise %x-%x: %w", m[0], m[1], errno)
+		}
+		dropped += int64(m[1] - m[0])
+	}
+	return dropped, nil
+}
+
+// cleanReadOnlyMappings reads smaps and returns exe's read-only private
+// mappings that hold no anonymous page. A read-only mapping can hold
+// written pages: a RELRO segment (a PIE or externally linked build) is
+// relocated by the dynamic loader and then made read-only, and dropping
+// those pages would bring back the unrelocated file contents.
+func cleanReadOnlyMappings(smaps io.Reader, exe string) ([][2]uintptr, error) {
+	var (
+		clean [][2]uintptr
+		cur   [2]uintptr
+		ok    bool
+	)
+	sc := bufio.NewScanner(smaps)
 	for sc.Scan() {
-		start, end, ok := readOnlyMapping(sc.Text(), exe)
-		if !ok {
+		line := sc.Text()
+		key, _, _ := strings.Cut(line, " ")
+		if !strings.HasSuffix(key, ":") { // a mapping's header line
+			cur[0], cur[1], ok = readOnlyMapping(line, exe)
 			continue
 		}
-		// MADV_DONTNEED on a private file mapping that was never written
-		// only unmaps: the data comes back from the file unchanged
-		if _, _, errno := unix.Syscall(unix.SYS_MADVISE, start, end-start, unix.MADV_DONTNEED); errno != 0 {
-			return dropped, fmt.Errorf("madvise %x-%x: %w", start, end, errno)
+		if ok && key == "Anonymous:" {
+			if strings.Fields(line)[1] == "0" {
+				clean = append(clean, cur)
+			}
+			ok = false
 		}
-		dropped += int64(end - start)
 	}
-	return dropped, sc.Err()
+	return clean, sc.Err()
 }
 
 // readOnlyMapping parses a /proc/self/maps line and says whether it maps

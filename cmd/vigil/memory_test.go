@@ -75,3 +75,27 @@ func TestSetMemoryLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestTrimKeepsWrittenPages: a read-only mapping of the binary that holds
+// anonymous pages (a relocated RELRO segment) is not dropped.
+func TestTrimKeepsWrittenPages(t *testing.T) {
+	const exe = "/usr/bin/vigil"
+	smaps := `00400000-02044000 r-xp 00000000 fe:00 10576192   /usr/bin/vigil
+Size:              29964 kB
+Anonymous:             0 kB
+VmFlags: rd ex mr mw me
+02044000-0411b000 r--p 01c44000 fe:00 10576192   /usr/bin/vigil
+Size:              33628 kB
+Anonymous:            12 kB
+VmFlags: rd mr mw me
+0411b000-04405000 rw-p 03d1b000 fe:00 10576192   /usr/bin/vigil
+Anonymous:           400 kB
+`
+	got, err := cleanReadOnlyMappings(strings.NewReader(smaps), exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != [2]uintptr{0x400000, 0x2044000} {
+		t.Fatalf("clean mappings %x, want only the text at 400000-2044000", got)
+	}
+}
