@@ -19,7 +19,7 @@ TOOLS_BIN ?= $(HOME)/.cache/vigil-tools/bin
 HELM_VERSION := v4.3.2
 HELM := $(TOOLS_BIN)/helm-$(HELM_VERSION)
 
-.PHONY: all build run test k8s e2e-k8s generate vmlinux vet lint verify verify-baseline bench detect detect-benign clean image image-check static deb deb-check manifests helm-lint
+.PHONY: all build run test k8s e2e-k8s generate vmlinux vet lint verify verify-baseline bench detect detect-container detect-benign clean image image-check static deb deb-check manifests helm-lint
 
 all: build
 
@@ -199,6 +199,12 @@ bench: build
 # ../shared/tools/build-event-generator.sh (or EVENT_GENERATOR=path).
 detect: build
 	$(SUDO) tools/detect/detect.sh
+
+# The same actions, each as process 1 of a container of a private containerd
+# and runc (the container-only ones run there); needs containerd, runc and
+# busybox-static.
+detect-container: build
+	$(SUDO) env DETECT_CONTAINER=1 tools/detect/detect.sh
 
 # Alerts of the default pack on ordinary work (tools/detect/benign.sh), by
 # severity; the goal is no high or critical one. Needs root and apt's mirror.

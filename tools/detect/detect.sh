@@ -26,6 +26,9 @@
 #   BASELINE_VIGIL   a second agent binary (an earlier build) run beside the
 #                    first with its embedded pack over the same actions: its
 #                    table is printed first, for a before/after in one run
+#   DETECT_CONTAINER 1: each action runs in a container of its own under a
+#                    private containerd and runc instead of the sandbox
+#                    (tools/detect/container.sh; make detect-container)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -65,10 +68,19 @@ cleanup() {
 	rmdir "$cg" 2>/dev/null || true
 }
 trap cleanup EXIT
+container=${DETECT_CONTAINER:-}
+if [ "$container" = 1 ]; then
+	# shellcheck source=tools/detect/container.sh
+	. "$here/container.sh"
+	trap 'ctr_down; cleanup' EXIT
+fi
 
 # The tools some actions need, in a layer of their own (before the agents
 # start: the install is not measured).
-packages=${DETECT_PACKAGES-netcat-openbsd nmap sudo cron pkexec}
+default_packages="netcat-openbsd nmap sudo cron pkexec"
+# a container has busybox's nc; nmap goes into its image
+[ "$container" = 1 ] && default_packages=nmap
+packages=${DETECT_PACKAGES-$default_packages}
 layer=
 if [ -n "$packages" ]; then
 	layer=$out/layer
@@ -80,6 +92,8 @@ if [ -n "$packages" ]; then
 		echo "detect: installing $packages failed (see $out/layer.log); the actions that need them are skipped" >&2
 	fi
 fi
+
+[ "$container" = 1 ] && ctr_up "$layer"
 
 # start_agent BINARY DIR [ARG...]: an agent watching the cgroup, alerts to
 # DIR/alerts.json; returns once it has started.
@@ -111,12 +125,18 @@ i=0
 while read -r action; do
 	i=$((i + 1))
 	id=$(printf 'a%02d' "$i")
+	status=0
+	if [ "$container" = 1 ]; then
+		ctr_action "$id" "$action" </dev/null || status=$?
+		printf '%s\t%s\t%s\t%s\n' "$id" "$action" "$status" "$(ctr_id "$id")" >>"$out/runs.tsv"
+		printf '%s %-55s exit %s\n' "$id" "$action" "$status" >&2
+		continue
+	fi
 	mkdir "$cg/$id"
 	scratch="$out/scratch-$id"
 	mkdir -p "$scratch"
 	# The sandbox sets itself up in the agent's cgroup, then moves into the
 	# action's and starts the event-generator.
-	status=0
 	SANDBOX_CGROUP="$cg/$id" SANDBOX_LAYER=$layer timeout -s KILL 90 unshare --mount --net --pid --fork --kill-child --mount-proc --propagation private \
 		"$here/sandbox.sh" "$scratch" "$egen" run "^syscall\\.$action\$" --all --sleep 0s \
 		>"$out/$id.log" 2>&1 </dev/null || status=$?
@@ -131,12 +151,18 @@ for a in "${agents[@]}"; do kill -INT "$a"; done
 for a in "${agents[@]}"; do wait "$a" || true; done
 agents=()
 
+expected=$here/expected.tsv
+if [ "$container" = 1 ]; then
+	# the container actions' own list first: its lines win
+	expected=$out/expected.tsv
+	cat "$here/expected-container.tsv" "$here/expected.tsv" >"$expected"
+fi
 if [ -n "${BASELINE_VIGIL:-}" ]; then
 	echo "## $BASELINE_VIGIL (baseline)"
 	echo
-	"$here/report.sh" "$out" "$name" "$here/expected.tsv" "$out/baseline/alerts.json"
+	"$here/report.sh" "$out" "$name" "$expected" "$out/baseline/alerts.json"
 	echo
 	echo "## $vigil ${VIGIL_ARGS:-}"
 	echo
 fi
-"$here/report.sh" "$out" "$name" "$here/expected.tsv"
+"$here/report.sh" "$out" "$name" "$expected"
