@@ -23,7 +23,7 @@
 #
 # Environment (besides detect.sh's):
 #   DETECT_PRIVILEGED  regexp of the actions run privileged
-#                      (Privileged|ReleaseAgent)
+#                      (Privileged|ReleaseAgent|ChangeThreadNamespace)
 #   DETECT_TOOLS       host tools copied into the image, with their shared
 #                      libraries (capsh debugfs apt-get scp nmap)
 
@@ -103,7 +103,7 @@ ctr_action() {
 		ip addr add 192.0.2.2/24 dev lo &&
 		ip route add local 0.0.0.0/0 dev lo table local'
 	local priv=()
-	if [[ $action =~ ${DETECT_PRIVILEGED:-Privileged|ReleaseAgent} ]]; then priv=(--privileged); fi
+	if [[ $action =~ ${DETECT_PRIVILEGED:-Privileged|ReleaseAgent|ChangeThreadNamespace} ]]; then priv=(--privileged); fi
 	timeout -s KILL 90 "$ctr_bin" --address "$ctr_sock" --namespace default run "${priv[@]}" \
 		--with-ns "network:/run/netns/$net" --cgroup "/$name/$cid" \
 		"$ctr_image" "$cid" /event-generator run "^syscall\\.$action\$" --all --sleep 0s \
