@@ -16,7 +16,7 @@ import (
 // its own, and says whether it runs (--observe) on this kernel.
 func probeObservers() []kernel.Capability {
 	hooks := map[string]string{
-		observe.CPU:     "tp_btf sched_switch, sched_wakeup, sched_wakeup_new; task storage; cpu.stat from cgroupfs",
+		observe.CPU:     "tp_btf sched_switch reading sched_info; task storage; cpu.stat from cgroupfs",
 		observe.Memory:  "tp_btf mark_victim; memory.current/usage_in_bytes and memory.stat from cgroupfs",
 		observe.Network: "tp_btf tcp_probe, inet_sock_set_state, tcp_retransmit_skb, tcp_send_reset, tcp_receive_reset",
 		observe.IO:      "tp_btf block_io_start, block_rq_issue, block_rq_complete",

@@ -2,13 +2,22 @@
 
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The CPU observer: run-queue latency and on-CPU time per cgroup v2.
+ * The CPU observer: run-queue latency and on-CPU time per cgroup v2, from
+ * sched_switch alone.
  *
- * A task is stamped when it becomes runnable (sched_wakeup, sched_wakeup_new,
- * or preempted while still runnable at sched_switch) and when it gets the
- * CPU; at the next switch the time since each stamp is counted into the
- * cgroup's histogram (run-queue latency) or total (on-CPU time). The stamps
- * live in task storage, so no table of pids can fill up.
+ * The scheduler already stamps every task for its schedstat account
+ * (CONFIG_SCHED_INFO, /proc/<pid>/schedstat): sched_info.last_queued when
+ * it is enqueued (woken, new, or preempted while runnable), last_arrival
+ * when it gets the CPU, and run_delay, the sum of its waits. It updates
+ * them right after the sched_switch tracepoint, in the same rq clock this
+ * program reads, so at the tracepoint:
+ *   - prev ran for now - prev->sched_info.last_arrival;
+ *   - next's wait that ends now is run_delay + (now - last_queued) minus
+ *     what run_delay was when next last got the CPU (kept in task storage:
+ *     the part of a wait spent on another CPU's queue before a migration is
+ *     already in run_delay, so it counts too).
+ * No wake-up hook, no bpf_ktime_get_ns, one task-storage lookup and one
+ * hash lookup per switch when prev and next share a cgroup.
  */
 #include "common.bpf.h"
 #include "observe.bpf.h"
@@ -16,19 +25,18 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define TASK_RUNNING 0
-
-struct stamps {
-	__u64 queued;  /* when it became runnable; 0 once it ran */
-	__u64 running; /* when it got the CPU; 0 when not running */
+/* What the task's run_delay was when it last got the CPU. */
+struct seen {
+	__u64 run_delay;
+	__u64 known; /* 0: storage just created */
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, struct stamps);
-} stamps SEC(".maps");
+	__type(value, struct seen);
+} seen SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -49,69 +57,69 @@ static __always_inline __u64 cgroup_of(struct task_struct *t)
 	return t->cgroups->dfl_cgrp->kn->id;
 }
 
-static __always_inline void queued(struct task_struct *p)
+/*
+ * The time of this CPU's run queue (rq_clock), which the scheduler stamps
+ * sched_info with; it was updated at the start of __schedule and does not
+ * move before sched_info_switch reads it. prev runs on this CPU, so its
+ * entity's cfs_rq is this CPU's (set_task_rq sets it for every class).
+ */
+static __always_inline __u64 rq_clock(struct task_struct *prev)
 {
-	struct stamps *s;
+	return prev->se.cfs_rq->rq->clock;
+}
 
-	if (!p->pid) /* the idle task */
-		return;
-	s = bpf_task_storage_get(&stamps, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+/*
+ * The wait of next that ends now, into *wait; false when next did not wait
+ * (it was not queued and nothing accrued since it last ran).
+ */
+static __always_inline bool waited(struct task_struct *next, __u64 now, __u64 *wait)
+{
+	__u64 queued = next->sched_info.last_queued;
+	__u64 total = next->sched_info.run_delay;
+	struct seen *s;
+
+	if (queued && now > queued)
+		total += now - queued;
+	s = bpf_task_storage_get(&seen, next, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!s) {
 		obs_lose(OBS_LOSS_PENDING_FULL);
-		return;
+		return false;
 	}
-	s->queued = bpf_ktime_get_ns();
-}
-
-SEC("tp_btf/sched_wakeup")
-int BPF_PROG(sched_wakeup, struct task_struct *p)
-{
-	queued(p);
-	return 0;
-}
-
-SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(sched_wakeup_new, struct task_struct *p)
-{
-	queued(p);
-	return 0;
+	if (s->known && total > s->run_delay)
+		*wait = total - s->run_delay;
+	else if (!s->known && queued && now > queued)
+		*wait = now - queued; /* first sight: its earlier waits are not ours */
+	s->run_delay = total;
+	s->known = 1;
+	return queued || *wait;
 }
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
 {
-	__u64 now = bpf_ktime_get_ns();
-	struct cpu_stats *st;
-	struct stamps *s;
+	__u64 now = rq_clock(prev), oncpu = 0, wait = 0, arrived, prev_cg = 0, next_cg = 0;
+	struct cpu_stats *st = NULL;
 
-	if (prev->pid) {
-		s = bpf_task_storage_get(&stamps, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-		if (s) {
-			if (s->running && now > s->running) {
-				/* prev is still current here */
-				st = obs_stats(&stats, bpf_get_current_cgroup_id(),
-					       &zero_cpu_stats);
-				if (st)
-					st->oncpu_ns += now - s->running;
-			}
-			s->running = 0;
-			/* preempted but still runnable: it waits in the queue again */
-			if (prev_state == TASK_RUNNING)
-				s->queued = now;
+	if (prev->pid) { /* not the idle task, whose sched_info is not kept */
+		arrived = prev->sched_info.last_arrival;
+		if (arrived && now > arrived) {
+			oncpu = now - arrived;
+			prev_cg = cgroup_of(prev);
 		}
 	}
-	if (!next->pid)
-		return 0;
-	s = bpf_task_storage_get(&stamps, next, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!s)
-		return 0;
-	if (s->queued && now > s->queued) {
-		st = obs_stats(&stats, cgroup_of(next), &zero_cpu_stats);
+	if (next->pid && waited(next, now, &wait))
+		next_cg = cgroup_of(next);
+	if (prev_cg) {
+		st = obs_stats(&stats, prev_cg, &zero_cpu_stats);
 		if (st)
-			obs_observe(&st->runq, now - s->queued);
+			st->oncpu_ns += oncpu;
 	}
-	s->queued = 0;
-	s->running = now;
+	if (next_cg) {
+		if (next_cg != prev_cg) /* most switches stay in one cgroup: one lookup */
+			st = obs_stats(&stats, next_cg, &zero_cpu_stats);
+		if (st)
+			obs_observe(&st->runq, wait);
+	}
 	return 0;
 }

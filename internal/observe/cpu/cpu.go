@@ -1,7 +1,7 @@
 // Package cpu is the CPU observer: run-queue latency (a log2 histogram)
-// and on-CPU time per cgroup v2, counted in the kernel at sched_wakeup,
-// sched_wakeup_new and sched_switch (tp_btf), and CPU throttling read from
-// the cgroups' cpu.stat.
+// and on-CPU time per cgroup v2, counted in the kernel at sched_switch
+// (tp_btf) from the scheduler's own schedstat stamps (sched_info), and CPU
+// throttling read from the cgroups' cpu.stat.
 package cpu
 
 import (

@@ -25,10 +25,10 @@ type cpuObsHist struct {
 	SumNs uint64
 }
 
-type cpuStamps struct {
-	_       structs.HostLayout
-	Queued  uint64
-	Running uint64
+type cpuSeen struct {
+	_        structs.HostLayout
+	RunDelay uint64
+	Known    uint64
 }
 
 // Names of all BPF objects in the ELF.
@@ -39,11 +39,9 @@ const (
 	cpuMapEvents            = "events"
 	cpuMapObsLosses         = "obs_losses"
 	cpuMapReaderAsleep      = "reader_asleep"
-	cpuMapStamps            = "stamps"
+	cpuMapSeen              = "seen"
 	cpuMapStats             = "stats"
 	cpuProgSchedSwitch      = "sched_switch"
-	cpuProgSchedWakeup      = "sched_wakeup"
-	cpuProgSchedWakeupNew   = "sched_wakeup_new"
 	cpuVarAgentTgid         = "agent_tgid"
 	cpuVarFilterCgroupId    = "filter_cgroup_id"
 	cpuVarFilterCgroupLevel = "filter_cgroup_level"
@@ -93,9 +91,7 @@ type cpuSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type cpuProgramSpecs struct {
-	SchedSwitch    *ebpf.ProgramSpec `ebpf:"sched_switch"`
-	SchedWakeup    *ebpf.ProgramSpec `ebpf:"sched_wakeup"`
-	SchedWakeupNew *ebpf.ProgramSpec `ebpf:"sched_wakeup_new"`
+	SchedSwitch *ebpf.ProgramSpec `ebpf:"sched_switch"`
 }
 
 // cpuMapSpecs contains maps before they are loaded into the kernel.
@@ -106,7 +102,7 @@ type cpuMapSpecs struct {
 	Events       *ebpf.MapSpec `ebpf:"events"`
 	ObsLosses    *ebpf.MapSpec `ebpf:"obs_losses"`
 	ReaderAsleep *ebpf.MapSpec `ebpf:"reader_asleep"`
-	Stamps       *ebpf.MapSpec `ebpf:"stamps"`
+	Seen         *ebpf.MapSpec `ebpf:"seen"`
 	Stats        *ebpf.MapSpec `ebpf:"stats"`
 }
 
@@ -145,7 +141,7 @@ type cpuMaps struct {
 	Events       *ebpf.Map `ebpf:"events"`
 	ObsLosses    *ebpf.Map `ebpf:"obs_losses"`
 	ReaderAsleep *ebpf.Map `ebpf:"reader_asleep"`
-	Stamps       *ebpf.Map `ebpf:"stamps"`
+	Seen         *ebpf.Map `ebpf:"seen"`
 	Stats        *ebpf.Map `ebpf:"stats"`
 }
 
@@ -155,7 +151,7 @@ func (m *cpuMaps) Close() error {
 		m.Events,
 		m.ObsLosses,
 		m.ReaderAsleep,
-		m.Stamps,
+		m.Seen,
 		m.Stats,
 	)
 }
@@ -175,16 +171,12 @@ type cpuVariables struct {
 //
 // It can be passed to loadCpuObjects or ebpf.CollectionSpec.LoadAndAssign.
 type cpuPrograms struct {
-	SchedSwitch    *ebpf.Program `ebpf:"sched_switch"`
-	SchedWakeup    *ebpf.Program `ebpf:"sched_wakeup"`
-	SchedWakeupNew *ebpf.Program `ebpf:"sched_wakeup_new"`
+	SchedSwitch *ebpf.Program `ebpf:"sched_switch"`
 }
 
 func (p *cpuPrograms) Close() error {
 	return _CpuClose(
 		p.SchedSwitch,
-		p.SchedWakeup,
-		p.SchedWakeupNew,
 	)
 }
 
