@@ -139,7 +139,7 @@ and dropped to stderr. It needs root.`,
 	fl.StringVarP(&f.configFile, "config", "c", "", "configuration file (YAML): outputs, filters, metrics, API, rules; flags override it")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics, /healthz and /readyz on host:port (\":9549\" means 127.0.0.1:9549)")
 	fl.BoolVar(&f.metricsRemote, "metrics-allow-remote", false, "allow --metrics-addr on an address other than loopback")
-	fl.StringSliceVar(&f.observe, "observe", nil, "performance observers to run: cpu, memory, network, io (comma-separated), all, or none (docs/observe.md)")
+	fl.StringSliceVar(&f.observe, "observe", nil, "performance observers to run: cpu, memory, network, io (comma-separated), all, or none (default: all; docs/observe.md)")
 	fl.IntVar(&f.observeCg, "observe-cgroups", 0, "cgroups each observer's kernel table holds (0: 4096)")
 	fl.IntVar(&f.observeSeries, "observe-max-series", 0, "cgroups the observers' metrics keep apart; the rest are added into one _other series (0: 1000)")
 	fl.StringSliceVar(&f.metricsK8s, "metrics-k8s-labels", nil, "label alert metrics with the pod's namespace, pod and/or workload (comma-separated; none by default: each multiplies the series)")

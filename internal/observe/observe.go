@@ -202,6 +202,6 @@ func ParseNames(args []string) ([]string, error) {
 	return out, nil
 }
 
-// DefaultNames are the observers vigil runs unless told otherwise
-// (docs/observe.md, "Cost", says why).
-func DefaultNames() []string { return []string{} }
+// DefaultNames are the observers vigil runs unless told otherwise: all of
+// them (docs/observe.md, "Cost", says what they cost).
+func DefaultNames() []string { return AllNames() }
