@@ -3,8 +3,8 @@
 //
 //   - sched: `perf bench sched messaging` (Debian's linux-perf), tasks
 //     passing messages over pipes and sockets, a context switch and a
-//     wake-up every few microseconds: the CPU observer's sched_switch and
-//     sched_wakeup tracepoints;
+//     wake-up every few microseconds: the CPU observer's sched_switch
+//     tracepoint (runqlat's sched_switch and sched_wakeup);
 //   - io: fio random 4 KiB direct reads from a loop device the harness
 //     creates on a file and removes at the end: the I/O observer's block
 //     request tracepoints;
