@@ -25,9 +25,13 @@ type objType struct {
 	doc map[string]string
 	// adapt wraps nested objects that Get returns.
 	adapt types.Adapter
-	// strs and ints read fields without boxing, for the rule index.
-	strs map[string]func(obj any) string
-	ints map[string]func(obj any) int64
+	// strs, ints, bools, lists and maps read fields without boxing, for
+	// the rule index and the pre-filter (prefilter.go).
+	strs  map[string]func(obj any) string
+	ints  map[string]func(obj any) int64
+	bools map[string]func(obj any) bool
+	lists map[string]func(obj any) []string
+	maps  map[string]func(obj any) map[string]string
 }
 
 // fieldDef declares one field of an objType.
@@ -36,8 +40,12 @@ type fieldDef struct {
 	typ  *types.Type
 	get  func(obj any) any
 	doc  string
-	str  func(obj any) string // string fields only
-	num  func(obj any) int64  // int fields only
+	// At most one of these reads the field unboxed, by its type.
+	str  func(obj any) string
+	num  func(obj any) int64
+	flag func(obj any) bool
+	list func(obj any) []string
+	smap func(obj any) map[string]string
 }
 
 func newObjType(name string, defs ...fieldDef) *objType {
@@ -48,6 +56,9 @@ func newObjType(name string, defs ...fieldDef) *objType {
 		doc:     make(map[string]string, len(defs)),
 		strs:    map[string]func(any) string{},
 		ints:    map[string]func(any) int64{},
+		bools:   map[string]func(any) bool{},
+		lists:   map[string]func(any) []string{},
+		maps:    map[string]func(any) map[string]string{},
 	}
 	for _, d := range defs {
 		get := d.get
@@ -66,6 +77,15 @@ func newObjType(name string, defs ...fieldDef) *objType {
 		if d.num != nil {
 			t.ints[d.name] = d.num
 		}
+		if d.flag != nil {
+			t.bools[d.name] = d.flag
+		}
+		if d.list != nil {
+			t.lists[d.name] = d.list
+		}
+		if d.smap != nil {
+			t.maps[d.name] = d.smap
+		}
 	}
 	return t
 }
@@ -73,39 +93,48 @@ func newObjType(name string, defs ...fieldDef) *objType {
 // Field constructors. T is the Go struct the getter reads.
 
 func strField[T any](name, doc string, get func(*T) string) fieldDef {
-	return fieldDef{name, types.StringType, func(o any) any { return types.String(get(o.(*T))) }, doc,
-		func(o any) string { return get(o.(*T)) }, nil}
+	return fieldDef{name: name, typ: types.StringType, doc: doc,
+		get: func(o any) any { return types.String(get(o.(*T))) }, str: func(o any) string { return get(o.(*T)) }}
 }
 
 func intField[T any](name, doc string, get func(*T) int64) fieldDef {
-	return fieldDef{name, types.IntType, func(o any) any { return types.Int(get(o.(*T))) }, doc, nil,
-		func(o any) int64 { return get(o.(*T)) }}
+	return fieldDef{name: name, typ: types.IntType, doc: doc,
+		get: func(o any) any { return types.Int(get(o.(*T))) }, num: func(o any) int64 { return get(o.(*T)) }}
 }
 
 func boolField[T any](name, doc string, get func(*T) bool) fieldDef {
-	return fieldDef{name, types.BoolType, func(o any) any { return types.Bool(get(o.(*T))) }, doc, nil, nil}
+	return fieldDef{name: name, typ: types.BoolType, doc: doc,
+		get: func(o any) any { return types.Bool(get(o.(*T))) }, flag: func(o any) bool { return get(o.(*T)) }}
 }
 
 func timeField[T any](name, doc string, get func(*T) time.Time) fieldDef {
-	return fieldDef{name, types.TimestampType, func(o any) any { return types.Timestamp{Time: get(o.(*T))} }, doc, nil, nil}
+	return fieldDef{name: name, typ: types.TimestampType, doc: doc,
+		get: func(o any) any { return types.Timestamp{Time: get(o.(*T))} }}
 }
 
 func strListField[T any](name, doc string, get func(*T) []string) fieldDef {
-	return fieldDef{name, types.NewListType(types.StringType), func(o any) any {
-		return types.NewStringList(types.DefaultTypeAdapter, get(o.(*T)))
-	}, doc, nil, nil}
+	return fieldDef{name: name, typ: types.NewListType(types.StringType), doc: doc,
+		get:  func(o any) any { return types.NewStringList(types.DefaultTypeAdapter, get(o.(*T))) },
+		list: func(o any) []string { return get(o.(*T)) }}
+}
+
+// strMapField is a map of strings to strings.
+func strMapField[T any](name, doc string, get func(*T) map[string]string) fieldDef {
+	return fieldDef{name: name, typ: types.NewMapType(types.StringType, types.StringType), doc: doc,
+		get:  func(o any) any { return types.NewStringStringMap(types.DefaultTypeAdapter, get(o.(*T))) },
+		smap: func(o any) map[string]string { return get(o.(*T)) }}
 }
 
 // objField returns the nested object, or zero when it is absent. The raw
 // pointer is returned: CEL's field qualifiers read it directly and the
 // adapter wraps it only if the object itself is used as a value.
 func objField[T, U any](name, doc string, t *objType, zero *U, get func(*T) *U) fieldDef {
-	return fieldDef{name, t.celType, func(o any) any {
+	return fieldDef{name: name, typ: t.celType, doc: doc, get: func(o any) any {
 		if v := get(o.(*T)); v != nil {
 			return v
 		}
 		return zero
-	}, doc, nil, nil}
+	}}
 }
 
 // optUint reads an optional id as an int, -1 when absent.

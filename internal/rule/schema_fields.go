@@ -92,9 +92,8 @@ func newSchema(baseProvider types.Provider, baseAdapter types.Adapter) (*schema,
 		strField("script", "script path when binary is its interpreter", func(p *procView) string { return p.Script }),
 		strListField("args", "argv", func(p *procView) []string { return p.Args }),
 		strField("argv0", "argv[0] as the caller gave it, \"\" if none (computed)", func(p *procView) string { return argv0(p.Args) }),
-		fieldDef{"env", types.NewMapType(types.StringType, types.StringType), func(o any) any {
-			return types.NewStringStringMap(types.DefaultTypeAdapter, o.(*procView).Env)
-		}, "watched environment variables at exec, name → value (process_exec)", nil, nil},
+		strMapField("env", "watched environment variables at exec, name → value (process_exec)",
+			func(p *procView) map[string]string { return p.Env }),
 		strField("cmdline", "argv joined by spaces (computed)", (*procView).cmdline),
 		strField("cwd", "working directory at exec", func(p *procView) string { return p.Cwd }),
 		strField("tty", "controlling terminal, \"\" if none", func(p *procView) string { return p.TTY }),
@@ -132,9 +131,9 @@ func newSchema(baseProvider types.Provider, baseAdapter types.Adapter) (*schema,
 		strField("name", "system call name", func(x *event.Syscall) string { return x.Name }),
 		intField("ret", "return value, -errno on error", func(x *event.Syscall) int64 { return x.Ret }),
 		strField("error", "errno name when ret < 0", func(x *event.Syscall) string { return x.Error }),
-		fieldDef{"args", types.NewListType(types.IntType), func(o any) any {
+		fieldDef{name: "args", typ: types.NewListType(types.IntType), get: func(o any) any {
 			return types.NewList(types.DefaultTypeAdapter, o.(*event.Syscall).Args)
-		}, "integer arguments, pointers left out (per kind, see docs/events.md)", nil, nil},
+		}, doc: "integer arguments, pointers left out (per kind, see docs/events.md)"},
 		strField("via", `"io_uring" for a ring's request, "" for a system call`, func(x *event.Syscall) string { return x.Via }),
 	)
 	fileCapsT := newObjType("vigil.FileCaps",

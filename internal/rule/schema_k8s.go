@@ -1,8 +1,6 @@
 package rule
 
 import (
-	"cel.dev/cel-go/common/types"
-
 	"github.com/vigil-sec/vigil/internal/event"
 )
 
@@ -33,13 +31,11 @@ func k8sTypes(z *zeroes) (podT, workloadT, k8sT, k8sNST *objType) {
 		strField("kind", "Deployment, StatefulSet, DaemonSet, Job, CronJob, …", func(w *event.Workload) string { return w.Kind }),
 		strField("name", "the controller's name", func(w *event.Workload) string { return w.Name }),
 	)
-	labels := func(p *event.Pod) any { return types.NewStringStringMap(types.DefaultTypeAdapter, p.Labels) }
-	labelsType := types.NewMapType(types.StringType, types.StringType)
 	podT = newObjType("vigil.Pod",
 		strField("uid", "pod UID", func(p *event.Pod) string { return p.UID }),
 		strField("name", "pod name", func(p *event.Pod) string { return p.Name }),
 		strField("namespace", "pod namespace", func(p *event.Pod) string { return p.Namespace }),
-		fieldDef{"labels", labelsType, func(o any) any { return labels(o.(*event.Pod)) }, "pod labels", nil, nil},
+		strMapField("labels", "pod labels", func(p *event.Pod) map[string]string { return p.Labels }),
 		objField("workload", "the controller at the top of the pod's owners", workloadT, &z.workload,
 			func(p *event.Pod) *event.Workload { return p.Workload }),
 	)
