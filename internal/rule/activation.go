@@ -28,6 +28,9 @@ type activation struct {
 	haveTrusted bool
 	// tracked and trackedCount are the engine's state-table queries.
 	tracked, trackedCount functions.LateBoundOp
+	// tables are the engine's state tables by track name, for the
+	// pre-filter's reading of tracked().
+	tables map[string]*trackTable
 }
 
 // reset points the activation at ev (nil to let go of the last one).

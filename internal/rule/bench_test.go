@@ -158,6 +158,7 @@ func (rs *Ruleset) withoutGuards() *Ruleset {
 	for _, ch := range rs.checks {
 		c := *ch
 		c.guard = nil
+		c.filter = nil
 		cp.checks = append(cp.checks, &c)
 	}
 	cp.index()

@@ -16,12 +16,12 @@ func (rs *Ruleset) build() {
 	needed := rs.neededTracks()
 	for _, t := range rs.tracks {
 		if needed[t.name] {
-			rs.checks = append(rs.checks, &check{track: t, kinds: t.kinds, guard: t.guard})
+			rs.checks = append(rs.checks, &check{track: t, kinds: t.kinds, guard: t.guard, filter: t.filter})
 		}
 	}
 	for _, r := range rs.rules {
 		if r.Enabled {
-			rs.checks = append(rs.checks, &check{rule: r, kinds: kindNames(r.Kinds), guard: r.guard})
+			rs.checks = append(rs.checks, &check{rule: r, kinds: kindNames(r.Kinds), guard: r.guard, filter: r.filter})
 		}
 	}
 	rs.index()

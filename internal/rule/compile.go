@@ -324,7 +324,8 @@ func (c *compiler) compileTrack(t *trackDef) *trackSpec {
 	}
 	spec := &trackSpec{name: t.name, window: t.window, maxKeys: t.maxKeys, uses: trackRefs(cond.NativeRep().Expr()),
 		kinds: deriveKinds(cond.NativeRep().Expr()), guard: c.ce.pickGuard(cond.NativeRep().Expr()),
-		cond: c.program(cond, t.cond, entry, "condition"), key: c.program(key, t.key, entry, "key")}
+		filter: c.ce.prefilter(cond.NativeRep().Expr()),
+		cond:   c.program(cond, t.cond, entry, "condition"), key: c.program(key, t.key, entry, "key")}
 	if val != nil {
 		spec.value = c.program(val, t.value, entry, "value")
 	}
@@ -371,6 +372,7 @@ func (c *compiler) compileRule(r *ruleDef) *Rule {
 		}
 	}
 	cr.guard = c.ce.pickGuard(expr)
+	cr.filter = c.ce.prefilter(expr)
 	cr.tracks = trackRefs(expr)
 	cr.pre = c.ce.pickTrackPre(expr)
 	if cr.prog = c.program(cond, r.cond, entry, "condition"); cr.prog == nil {

@@ -41,7 +41,8 @@ type Engine struct {
 // CheckStats counts what one rule (or track) did.
 type CheckStats struct {
 	Name string `json:"name"`
-	// Evaluations counts conditions evaluated (events that passed the index).
+	// Evaluations counts conditions evaluated (events that passed the
+	// index, the scope and the pre-filter).
 	Evaluations uint64 `json:"evaluations"`
 	Matches     uint64 `json:"matches"`
 	// Excepted matches were suppressed by the rule's exceptions.
@@ -81,6 +82,7 @@ func NewEngine(rs *Ruleset, cfg Config) *Engine {
 			e.stats[id].Name = ch.rule.Name
 		}
 	}
+	e.act.tables = e.byName
 	e.act.tracked, e.act.trackedCount = trackFuncs(e.byName, func() time.Time { return e.act.ev.Time })
 	if rs.costLimit > 0 {
 		e.freshCost, _ = cost.NewTracker(nil, cost.TrackerLimit(rs.costLimit),
@@ -134,6 +136,9 @@ func (e *Engine) evalCheck(id int, ev *event.Event, frame *interpreter.Execution
 	ch := e.rs.checks[id]
 	if ch.rule != nil && !ch.rule.inScope(ev) {
 		return out // not evaluated: the scope is tested natively, before CEL
+	}
+	if ch.filter != nil && ch.filter.eval(&e.act) == triFalse {
+		return out // not evaluated: the pre-filter proved the condition false
 	}
 	st := &e.stats[id]
 	st.Evaluations++

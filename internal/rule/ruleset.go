@@ -48,6 +48,7 @@ type Rule struct {
 	at      pos
 	ref     event.RuleRef
 	guard   *guard
+	filter  *pfNode // the condition's pre-filter; nil if none
 	pre     *trackPre
 	tracks  []string // tracks the condition queries
 	prog    *program
@@ -85,6 +86,7 @@ type trackSpec struct {
 	maxKeys int
 	kinds   []string
 	guard   *guard
+	filter  *pfNode
 	cond    *program
 	key     *program
 	value   *program // nil: tracked_count counts keys' events
@@ -97,6 +99,9 @@ type check struct {
 	rule  *Rule
 	kinds []string // nil: any kind
 	guard *guard
+	// filter decides natively that the condition is false, when it can
+	// (prefilter.go); nil to always evaluate it.
+	filter *pfNode
 }
 
 // Rules lists every rule, enabled or not, in definition order.
