@@ -129,6 +129,7 @@ func (k *kindIndex) guardFor(alt guardAlt, ce *celEnv) *guardIndex {
 	if g.get = ce.strGetter(alt.path); g.get == nil {
 		g.getInt = ce.intGetter(alt.path)
 	}
+	g.args = ce.joinedArgs(alt.path)
 	k.guards = append(k.guards, g)
 	return g
 }

@@ -156,9 +156,16 @@ type guardIndex struct {
 	// contains are searched one by one: strings.Contains is fast enough
 	// for the handful a rule set has per field.
 	contains []substring
+	// args reads argv when the path is a process's cmdline (argv joined
+	// by spaces); needJoin says some test needs the joined string, which
+	// the index otherwise leaves unbuilt (see argvContains).
+	args     func(*activation) []string
+	needJoin bool
 }
 
 func (g *guardIndex) add(id int32, alt guardAlt) {
+	g.needJoin = g.needJoin || len(alt.vals.eq) > 0 || len(alt.vals.prefix) > 0 || len(alt.vals.suffix) > 0 ||
+		slices.ContainsFunc(alt.vals.contains, func(l string) bool { return !spaceFree(l) })
 	for _, n := range alt.ints {
 		g.intEq[n] = append(g.intEq[n], id)
 	}
@@ -214,6 +221,15 @@ func (k *kindIndex) candidates(a *activation, out bitset) {
 			out.setAll(g.intEq[g.getInt(a)])
 			continue
 		}
+		if g.args != nil && !g.needJoin {
+			args := g.args(a)
+			for _, sub := range g.contains {
+				if argvContains(args, sub.lit) {
+					out.setAll(sub.ids)
+				}
+			}
+			continue
+		}
 		v := g.get(a)
 		out.setAll(g.eq[v])
 		if g.prefix != nil {
@@ -228,6 +244,33 @@ func (k *kindIndex) candidates(a *activation, out bitset) {
 			}
 		}
 	}
+}
+
+// joinedArgs reads argv for a path naming a process's cmdline (argv
+// joined by spaces), or is nil for any other path.
+func (ce *celEnv) joinedArgs(path string) func(*activation) []string {
+	obj, t, f := ce.fieldReader(path)
+	if obj == nil || f != "cmdline" || t.lists["args"] == nil {
+		return nil
+	}
+	args := t.lists["args"]
+	return func(a *activation) []string { return args(obj(a)) }
+}
+
+// spaceFree says lit is not empty and holds no space.
+func spaceFree(lit string) bool { return lit != "" && !strings.Contains(lit, " ") }
+
+// argvContains says whether argv joined by spaces contains lit, for a
+// spaceFree lit, without joining: such a lit cannot span the space
+// between two arguments, so it occurs in the join exactly when it occurs
+// in one argument.
+func argvContains(args []string, lit string) bool {
+	for _, s := range args {
+		if strings.Contains(s, lit) {
+			return true
+		}
+	}
+	return false
 }
 
 func trailingZeros(w uint64) int { return bits.TrailingZeros64(w) }

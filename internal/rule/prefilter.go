@@ -405,6 +405,9 @@ func (b *pfBuilder) memberTest(fn string, target, arg ast.Expr) (func(*activatio
 		if lits == nil || get == nil || (arg.Kind() == ast.ListKind) != strings.HasSuffix(fn, "Any") {
 			return nil, 0
 		}
+		if t := b.argvTest(fn, target, lits); t != nil {
+			return t, 3 + len(lits)
+		}
 		return func(a *activation) bool {
 			s := get(a)
 			for _, l := range lits {
@@ -457,6 +460,29 @@ func (b *pfBuilder) memberTest(fn string, target, arg ast.Expr) (func(*activatio
 		return func(a *activation) bool { return get(a)&mask != 0 }, 1
 	}
 	return nil, 0
+}
+
+// argvTest decides process.cmdline.contains(lit) and containsAny over
+// literals without spaces on argv, unjoined (argvContains); nil for
+// anything else.
+func (b *pfBuilder) argvTest(fn string, target ast.Expr, lits []string) func(*activation) bool {
+	p, ok := b.path(target)
+	if !ok || (fn != "contains" && fn != "containsAny") || slices.ContainsFunc(lits, func(l string) bool { return !spaceFree(l) }) {
+		return nil
+	}
+	args := b.ce.joinedArgs(p)
+	if args == nil {
+		return nil
+	}
+	return func(a *activation) bool {
+		argv := args(a)
+		for _, l := range lits {
+			if argvContains(argv, l) {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // strLit reads one string literal, or a variable bound to one.

@@ -2,6 +2,7 @@ package rule
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -184,6 +185,9 @@ func TestPrefilterForms(t *testing.T) {
 		{`process.binary.endsWithAny(["/a", "/b"])`, triFalse},
 		{`process.cmdline.contains("--token=")`, triTrue},
 		{`process.cmdline.containsAny(["--pass", "--key"])`, triFalse},
+		{`process.cmdline.contains("-D --token")`, triTrue}, // across arguments: read joined
+		{`process.cmdline.contains("D --")`, triTrue},
+		{`process.cmdline.contains("root@pts/0 -D")`, triTrue},
 		{`process.binary.matches("^/tmp/[a-z]+/")`, triTrue},
 		{`basename(process.binary) == "sshd"`, triTrue},
 		{`dirname(process.binary) == "/usr"`, triFalse},
@@ -291,6 +295,23 @@ func TestPrefilterTracked(t *testing.T) {
 		}
 		if v := celValue(t, e, ch, c.ev); v != types.Bool(got == triTrue) {
 			t.Errorf("event %d: verdict %d, CEL %v", i, got, v)
+		}
+	}
+}
+
+// TestArgvContains: a literal without spaces is in argv joined by spaces
+// exactly when it is in one argument.
+func TestArgvContains(t *testing.T) {
+	argvs := [][]string{nil, {""}, {"a"}, {"a b", "c"}, {"ab", "", "cd"}, {"x=1", "--y", "z z"}}
+	lits := []string{"a", "b", "ab", "c", "cd", "bc", "=1", "--y", "z", "y z", "a b", "b c", "1 --y", "-"}
+	for _, argv := range argvs {
+		for _, l := range lits {
+			if !spaceFree(l) {
+				continue
+			}
+			if got, want := argvContains(argv, l), strings.Contains(strings.Join(argv, " "), l); got != want {
+				t.Errorf("%q in %q: %v, joined %v", l, argv, got, want)
+			}
 		}
 	}
 }
