@@ -30,16 +30,12 @@ func (ev *Event) AppendJSON(b []byte) ([]byte, error) {
 		}
 	}
 	if len(ev.Ancestors) > 0 {
-		if b, err = appendField(b, "ancestors", ev.Ancestors); err != nil {
-			return b, err
-		}
+		b = appendAncestors(b, ev.Ancestors)
 	}
 	// the kind-specific objects, in Event's field order; the most frequent
 	// ones without encoding/json (appendkinds.go)
 	if ev.Exit != nil {
-		if b, err = appendField(b, "exit", ev.Exit); err != nil {
-			return b, err
-		}
+		b = appendExit(b, ev.Exit)
 	}
 	if ev.Syscall != nil {
 		b = appendSyscall(b, ev.Syscall)

@@ -137,6 +137,37 @@ func appendFile(b []byte, f *File) []byte {
 	return w.end()
 }
 
+// appendExit writes the exit object of every process_exit: one per
+// exec in an exec storm.
+func appendExit(b []byte, x *Exit) []byte {
+	w := newObject(b, "exit")
+	w.int("code", int64(x.Code), false)
+	w.int("signal", int64(x.Signal), false)
+	w.str("signal_name", x.SignalName, true)
+	w.bool("core_dumped", x.CoreDumped)
+	w.int("duration_ns", x.DurationNS, false)
+	return w.end()
+}
+
+// appendAncestors writes the ancestors member that events with a known
+// lineage carry.
+func appendAncestors(b []byte, as []Ancestor) []byte {
+	b = append(b, `,"ancestors":[`...)
+	for i := range as {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		a := &as[i]
+		w := objectWriter{b: append(b, '{'), first: true}
+		w.uint("pid", uint64(a.PID), false)
+		w.str("binary", a.Binary, false)
+		w.str("exec_id", a.ExecID, true)
+		w.bool("trusted", a.Trusted)
+		b = w.end()
+	}
+	return append(b, ']')
+}
+
 func appendSyscall(b []byte, s *Syscall) []byte {
 	w := newObject(b, "syscall")
 	w.str("name", s.Name, false)

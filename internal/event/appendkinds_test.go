@@ -46,14 +46,18 @@ func fillEvery(t *testing.T, v any) {
 }
 
 // TestKindAppendersMatchEncodingJSON: the hand-written encoders of File,
-// Syscall and Network write what encoding/json writes, with every field
+// Syscall, Network, Exit and the ancestors write what encoding/json writes, with every field
 // set and with every field zero.
 func TestKindAppendersMatchEncodingJSON(t *testing.T) {
-	full := &Event{Kind: KindFileOpen, File: &File{}, Syscall: &Syscall{}, Network: &Network{}}
+	full := &Event{Kind: KindFileOpen, File: &File{}, Syscall: &Syscall{}, Network: &Network{},
+		Exit: &Exit{}, Ancestors: make([]Ancestor, 2)}
 	fillEvery(t, full.File)
 	fillEvery(t, full.Syscall)
 	fillEvery(t, full.Network)
-	zero := &Event{Kind: KindFileOpen, File: &File{}, Syscall: &Syscall{}, Network: &Network{}}
+	fillEvery(t, full.Exit)
+	fillEvery(t, &full.Ancestors[0])
+	zero := &Event{Kind: KindFileOpen, File: &File{}, Syscall: &Syscall{}, Network: &Network{},
+		Exit: &Exit{}, Ancestors: make([]Ancestor, 1)}
 	for _, ev := range []*Event{full, zero} {
 		want, err := json.Marshal(ev)
 		if err != nil {

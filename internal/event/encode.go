@@ -27,7 +27,7 @@ func (p *Process) MarshalJSON() ([]byte, error) {
 			return *raw, nil
 		}
 	}
-	raw, err := appendProcessFields(nil, p)
+	raw, err := appendProcessFields(make([]byte, 0, sizeHint(p)), p)
 	if err != nil {
 		return nil, err
 	}
@@ -35,6 +35,25 @@ func (p *Process) MarshalJSON() ([]byte, error) {
 		c.raw.Store(&raw)
 	}
 	return raw, nil
+}
+
+// sizeHint is about the length of p's JSON, so that it is written into one
+// buffer instead of one regrown a dozen times: the fixed members and
+// numbers (some 500 bytes at most) and the strings, unescaped.
+func sizeHint(p *Process) int {
+	n := 512 + len(p.Comm) + len(p.Binary) + len(p.Filename) + len(p.Script) + len(p.Cwd) +
+		len(p.TTY) + len(p.ExecID) + len(p.ParentExecID) + len(p.Cgroup.Path) +
+		len(p.BinaryPackage) + len(p.LoadedProgram)
+	for _, a := range p.Args {
+		n += len(a) + 3
+	}
+	for k, v := range p.Env {
+		n += len(k) + len(v) + 6
+	}
+	if c := p.Container; c != nil {
+		n += 128 + len(c.ID) + len(c.Name) + len(c.Image) + len(c.ImageDigest)
+	}
+	return n
 }
 
 // Seal marks p as published: from now on it is not modified, and its JSON
