@@ -116,19 +116,35 @@ func (c *Checker) Of(pid uint32, binary string, exe *event.FileID) Facts {
 	if !ok {
 		return Facts{}
 	}
-	roots := []string{c.cfg.Root}
-	if c.cfg.Proc != "" && pid != 0 {
-		roots = append(roots, path.Join(c.cfg.Proc, strconv.FormatUint(uint64(pid), 10), "root"))
+	// the host's file first; the process's own root (/proc/PID/root) only
+	// when the host's is not the file the kernel ran
+	var st unix.Stat_t
+	if ran(under(c.cfg.Root, binary), wantDev, wantIno, &st) {
+		return c.judge(c.cfg.Root, binary, &st, true)
 	}
-	for i, root := range roots {
-		var st unix.Stat_t
-		if unix.Lstat(path.Join(root, binary), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG ||
-			kernelDev(st.Dev) != wantDev || st.Ino != wantIno {
-			continue
+	if c.cfg.Proc != "" && pid != 0 {
+		root := path.Join(c.cfg.Proc, strconv.FormatUint(uint64(pid), 10), "root")
+		if ran(path.Join(root, binary), wantDev, wantIno, &st) {
+			return c.judge(root, binary, &st, false)
 		}
-		return c.judge(root, binary, &st, i == 0)
 	}
 	return Facts{}
+}
+
+// ran lstats p into st and says whether it is the regular file dev:ino.
+func ran(p string, dev uint32, ino uint64, st *unix.Stat_t) bool {
+	return unix.Lstat(p, st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG &&
+		kernelDev(st.Dev) == dev && st.Ino == ino
+}
+
+// under is path.Join(root, p) without building a string in the common case
+// of the host's root and a clean path (what the kernel reports): one exec
+// of a cached binary then costs one lstat and no allocation here.
+func under(root, p string) string {
+	if root == "/" && path.Clean(p) == p {
+		return p
+	}
+	return path.Join(root, p)
 }
 
 // identity is the (device, inode) the kernel ran, in the kernel's device
