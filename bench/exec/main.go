@@ -60,7 +60,8 @@ func main() {
 	rate := flag.Int("rate", 1600, "exec/s of the paced run, under the agent")
 	paced := flag.Duration("paced", 5*time.Second, "length of the paced run")
 	workers := flag.Int("workers", 4, "threads that share the paced run's schedule")
-	idle := flag.Duration("idle", time.Second, "agent CPU measured with nothing to watch, before the loops")
+	idle := flag.Duration("idle", time.Second, "agent CPU measured with nothing to watch, before the loops "+
+		"(and after the agent's warm-up: see warm.go)")
 	sensors := flag.Bool("sensors", true, "also load each sensor alone in this process, to attribute the costs")
 	bpfStats := flag.Bool("bpf-stats", false, "switch on kernel.bpf_stats_enabled and report the run time of each "+
 		"sensor's programs per exec (sensors alone); it adds two clock reads to every program run, in every mode")
@@ -141,6 +142,11 @@ func main() {
 			var s sample
 			var as agentSample
 			if a, ok := h.(*agentProc); ok {
+				warmed, took, err := a.warm(env)
+				if err != nil {
+					fail("%s: %v", m.name, err)
+				}
+				as.warmup, as.load = took, loadAverage()
 				cpu, wall := a.measure(func() { time.Sleep(*idle) })
 				as.idleShare = float64(cpu) / float64(wall)
 				cpu0 := a.cpu()
@@ -152,7 +158,7 @@ func main() {
 				as.pacedRate = run.rate()
 				as.pacedShare = float64(cpu) / float64(wall)
 				as.pacedPerExec = float64(cpu) / float64(run.execs)
-				as.execs = *execs + run.execs
+				as.execs = warmed + *execs + run.execs
 			} else if l, ok := h.(*loadedSensor); ok {
 				before := l.programStats()
 				s.execCPU, s.execWall = forkExecLoop(*execs, env)

@@ -19,13 +19,15 @@ type sample struct {
 
 // agentSample is what the agent itself used in one round.
 type agentSample struct {
-	idleShare    float64 // CPU share of one core with nothing to watch
-	loopPerExec  float64 // ns of agent CPU per exec of the full-speed loop
-	pacedRate    float64 // exec/s achieved by the paced run
-	pacedShare   float64 // CPU share of one core during the paced run
-	pacedPerExec float64 // ns of agent CPU per exec of the paced run
-	execs        int     // execs while the agent ran
-	note         string  // "records/dropped" from the agent's summary
+	idleShare    float64       // CPU share of one core with nothing to watch
+	loopPerExec  float64       // ns of agent CPU per exec of the full-speed loop
+	pacedRate    float64       // exec/s achieved by the paced run
+	pacedShare   float64       // CPU share of one core during the paced run
+	pacedPerExec float64       // ns of agent CPU per exec of the paced run
+	execs        int           // execs while the agent ran
+	note         string        // "records/dropped" from the agent's summary
+	warmup       time.Duration // from its start to the end of its warm-up (warm.go)
+	load         float64       // the machine's 1-minute load average before the idle measurement
 }
 
 // progCost sums, over the rounds, what each program of a sensor ran
@@ -109,6 +111,8 @@ func report(in reportInput) {
 	perExec := get(func(s agentSample) float64 { return s.pacedPerExec })
 	idle := get(func(s agentSample) float64 { return s.idleShare })
 	loop := get(func(s agentSample) float64 { return s.loopPerExec })
+	warmup := get(func(s agentSample) float64 { return float64(s.warmup) })
+	load := get(func(s agentSample) float64 { return s.load })
 	var dropped []string
 	var perExecRecords []float64
 	for _, s := range a {
@@ -122,6 +126,11 @@ func report(in reportInput) {
 	fmt.Printf("\nagent (B), medians of %d rounds [min–max]:\n\n", len(a))
 	fmt.Println("| measurement | value |")
 	fmt.Println("|---|---|")
+	fmt.Printf("| agent warm-up (%d execs, then its CPU under %.0f %% of a core for %d × %v) | %s [%s–%s] |\n",
+		warmExecs, 100*settleShare, settleRounds, settleWindow,
+		dur(median(warmup)), dur(slices.Min(warmup)), dur(slices.Max(warmup)))
+	fmt.Printf("| machine's load average (1 min) at the idle measurement | %.1f [%.1f–%.1f] |\n",
+		median(load), slices.Min(load), slices.Max(load))
 	fmt.Printf("| paced run: asked | %d exec/s for %v, %d worker threads |\n", in.rate, in.paced, in.workers)
 	fmt.Printf("| paced run: achieved | %.0f exec/s [%.0f–%.0f] |\n", median(rates), slices.Min(rates), slices.Max(rates))
 	fmt.Printf("| agent CPU at the achieved rate | %.2f %% of one core [%.2f–%.2f] |\n",
