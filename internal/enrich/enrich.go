@@ -205,12 +205,22 @@ func (e *Enricher) Expire(now time.Time) { e.tree.Expire(now) }
 
 // ExecID identifies one process image across the cluster and across pid
 // reuse: the node, the pid and the time the image started.
+// It is computed for every exec and fork: on the stack for common node
+// names, with one allocation (the string) in all.
 func ExecID(node string, pid uint32, start time.Time) string {
-	b := make([]byte, 0, len(node)+32)
-	b = append(b, node...)
+	var raw [96]byte
+	var enc [128]byte // base64 of raw: 4 bytes for every 3
+	b := append(raw[:0], node...)
 	b = append(b, ':')
 	b = strconv.AppendUint(b, uint64(pid), 10)
 	b = append(b, ':')
 	b = strconv.AppendInt(b, start.UnixNano(), 10)
-	return base64.RawURLEncoding.EncodeToString(b)
+	var out []byte
+	if n := base64.RawURLEncoding.EncodedLen(len(b)); n <= len(enc) {
+		out = enc[:n]
+	} else {
+		out = make([]byte, n) // a node name of over 60 bytes
+	}
+	base64.RawURLEncoding.Encode(out, b)
+	return string(out)
 }

@@ -1,6 +1,8 @@
 package enrich
 
 import (
+	"encoding/base64"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,6 +24,21 @@ func TestExecIDIsStableAndDistinct(t *testing.T) {
 	} {
 		if other == a {
 			t.Errorf("exec id %q shared by different processes", a)
+		}
+	}
+}
+
+// TestExecIDEncodesNodePIDStart: an exec id is the unpadded URL-safe
+// base64 of "node:pid:start-ns", for short node names and long ones alike.
+func TestExecIDEncodesNodePIDStart(t *testing.T) {
+	at := time.Unix(1700000000, 123)
+	for _, node := range []string{"", "n", "worker-7.cluster.example", strings.Repeat("long-node-", 20)} {
+		raw, err := base64.RawURLEncoding.DecodeString(ExecID(node, 4242, at))
+		if err != nil {
+			t.Fatalf("node %q: exec id is not unpadded URL-safe base64: %v", node, err)
+		}
+		if want := node + ":4242:1700000000000000123"; string(raw) != want {
+			t.Errorf("node %q: exec id decodes to %q, want %q", node, raw, want)
 		}
 	}
 }
