@@ -128,7 +128,7 @@ func report(in reportInput) {
 	fmt.Println("|---|---|")
 	fmt.Printf("| agent warm-up (%d execs, then its CPU under %.0f %% of a core for %d × %v) | %s [%s–%s] |\n",
 		warmExecs, 100*settleShare, settleRounds, settleWindow,
-		dur(median(warmup)), dur(slices.Min(warmup)), dur(slices.Max(warmup)))
+		secs(median(warmup)), secs(slices.Min(warmup)), secs(slices.Max(warmup)))
 	fmt.Printf("| machine's load average (1 min) at the idle measurement | %.1f [%.1f–%.1f] |\n",
 		median(load), slices.Min(load), slices.Max(load))
 	fmt.Printf("| paced run: asked | %d exec/s for %v, %d worker threads |\n", in.rate, in.paced, in.workers)
@@ -211,8 +211,9 @@ func diff(s, base []sample, f func(sample) float64) string {
 	return fmt.Sprintf("%+.0f ns", median(d))
 }
 
-func dur(v float64) string { return time.Duration(v).Round(100 * time.Nanosecond).String() }
-func ns(v float64) string  { return fmt.Sprintf("%.0f ns", v) }
+func dur(v float64) string  { return time.Duration(v).Round(100 * time.Nanosecond).String() }
+func secs(v float64) string { return time.Duration(v).Round(10 * time.Millisecond).String() }
+func ns(v float64) string   { return fmt.Sprintf("%.0f ns", v) }
 
 func median(v []float64) float64 {
 	s := append([]float64(nil), v...)
