@@ -82,7 +82,9 @@ type Config struct {
 // Reads are watched only where reading is itself the attack: password
 // hashes (and their backups), sudo rules, host keys and sshd's
 // configuration, the PAM stack (read to find how logins are checked before
-// a PAM backdoor is planted). Reads elsewhere under /etc happen thousands
+// a PAM backdoor is planted), shell startup files (read by anything but a
+// starting shell: reconnaissance before they are changed, Falco's "read
+// shell configuration file"). Reads elsewhere under /etc happen thousands
 // of times a second (ld.so.cache at every exec) and say nothing.
 //
 // Changes are watched where a change alters what runs or who may log in,
@@ -100,10 +102,14 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		// and mail spools: local email collection
-		Watch: []string{"/etc/ssh", "/etc/sudoers.d", "/etc/pam.d", "/var/mail", "/var/spool/mail"},
+		Watch: []string{"/etc/ssh", "/etc/sudoers.d", "/etc/pam.d", "/var/mail", "/var/spool/mail", "/etc/zsh"},
 		Exact: []string{
 			"/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-",
 			"/etc/sudoers", "/etc/security/opasswd", "/etc/pam.conf",
+			// the system-wide shell startup files: read by shells at
+			// start, by anything else to learn how logins are set up
+			"/etc/profile", "/etc/bash.bashrc", "/etc/bashrc", "/etc/zshrc", "/etc/csh.cshrc",
+			"/etc/csh.login",
 		},
 		WatchWrites: []string{
 			"/etc", "/root", "/boot",
@@ -119,12 +125,15 @@ func DefaultConfig() Config {
 		// read by API clients at start and at rotation, else by a thief
 		// ~/.netrc and ~/.gnupg: credentials and private keys; "mem":
 		// /proc/PID/mem (another process's memory) and /dev/mem
-		Components: []string{".ssh", "serviceaccount", ".netrc", ".gnupg", "mem"},
-		ComponentWrites: []string{
-			"release_agent",
-			// shell startup files
+		// shell startup files: changed to persist, read to learn the
+		// environment (shells reading their own at start are reported
+		// too; the rules tell them apart)
+		Components: []string{".ssh", "serviceaccount", ".netrc", ".gnupg", "mem",
 			".bashrc", ".bash_profile", ".bash_login", ".bash_logout", ".profile",
 			".zshrc", ".zprofile", ".zshenv", ".zlogin", ".cshrc", ".tcshrc", ".kshrc",
+		},
+		ComponentWrites: []string{
+			"release_agent",
 			// user systemd units (~/.config/systemd/user), fish's config.fish
 			".config",
 			// histories: deleting or emptying them hides tracks

@@ -34,12 +34,14 @@ func TestConfigDefaultCompiles(t *testing.T) {
 	all := opRead | opWrite | opExec
 	if len(r.comps) != len(def.Components)+len(def.ComponentWrites) || r.comps[".ssh"] != all ||
 		r.comps["serviceaccount"] != all || r.comps[".netrc"] != all || r.comps[".gnupg"] != all || r.comps["mem"] != all ||
-		r.comps[".bashrc"] != opWrite || r.comps["release_agent"] != opWrite || r.comps["site-packages"] != opWrite {
+		r.comps[".bashrc"] != all || r.comps[".profile"] != all || r.comps["release_agent"] != opWrite || r.comps["site-packages"] != opWrite {
 		t.Errorf("components %v", r.comps)
 	}
-	// the names watched for reads: .ssh, serviceaccount, .netrc, .gnupg, mem
-	if r.conf.CompLens[0] != 1<<4|1<<14|1<<6|1<<6|1<<3 || r.conf.CompLens[1]&(1<<4|1<<7|1<<13) != 1<<4|1<<7|1<<13 {
-		t.Errorf("component lengths %b %b: want .ssh, serviceaccount, .netrc, .gnupg and mem alone for reads", r.conf.CompLens[0], r.conf.CompLens[1])
+	// the names watched for reads: .ssh, serviceaccount, .netrc, .gnupg,
+	// mem and the shell startup files (6 to 13 bytes)
+	reads := uint32(1<<4 | 1<<14 | 1<<6 | 1<<3 | 1<<7 | 1<<8 | 1<<9 | 1<<11 | 1<<12 | 1<<13)
+	if r.conf.CompLens[0] != reads || r.conf.CompLens[1]&(1<<4|1<<7|1<<13) != 1<<4|1<<7|1<<13 {
+		t.Errorf("component lengths %b %b: want .ssh, serviceaccount, .netrc, .gnupg, mem and the shell startup files alone for reads", r.conf.CompLens[0], r.conf.CompLens[1])
 	}
 	if root := r.tree.Node[0]; root.Flags != 0 || root.ChildLens == 0 {
 		t.Errorf("watch tree root %+v: want names below it and no trie fallback", root)
