@@ -14,6 +14,7 @@ enum record_kind {
 	KIND_PROCESS_EXIT = 2,
 	KIND_PROCESS_FORK = 3,
 	KIND_PROCESS_RENAME = 4, /* a process changed its comm after exec */
+	KIND_PROCESS_SIGNAL = 5, /* a fatal or stopping signal sent to another process */
 
 	KIND_FILE_XATTR = 9, /* the file sensor's; 10..19 are taken */
 	KIND_FILE_OPEN = 10,

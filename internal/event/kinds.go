@@ -12,6 +12,9 @@ const (
 	KindProcessFork Kind = "process_fork"
 	// KindProcessRename is a process that changed its comm after exec.
 	KindProcessRename Kind = "process_rename"
+	// KindProcessSignal is a signal that ends or stops a process, sent by
+	// another process (kill, tgkill, sigqueue).
+	KindProcessSignal Kind = "process_signal"
 
 	KindFileOpen     Kind = "file_open"
 	KindFileUnlink   Kind = "file_unlink"
@@ -111,6 +114,7 @@ var kindTable = [WireKinds]KindInfo{
 	2: {Kind: KindProcessExit, Family: FamilyProcess, Output: true, Rule: true, Icon: "💥", Label: "exit", Doc: "process_exit"},
 	3: {Kind: KindProcessFork, Family: FamilyProcess, Rule: true, Icon: "🍴", Label: "fork", Doc: "process-events"},
 	4: {Kind: KindProcessRename, Family: FamilyProcess, Output: true, Rule: true, Icon: "🏷️", Label: "rename", Doc: "process_rename"},
+	5: {Kind: KindProcessSignal, Family: FamilyProcess, Output: true, Rule: true, Icon: "🔪", Label: "signal", Doc: "process_signal"},
 
 	9:  {Kind: KindFileXattr, Family: FamilyFile, Output: true, Rule: true, Icon: "🏷️", Label: "xattr", Doc: "file_xattr"},
 	10: {Kind: KindFileOpen, Family: FamilyFile, Output: true, Rule: true, Icon: "📂", Label: "open", Doc: "file_open"},

@@ -30,13 +30,21 @@ type Caps struct {
 	Inheritable []string `json:"inheritable"`
 }
 
-// Target is the other process of a ptrace or process_vm_writev.
+// Target is the other process of a ptrace, process_vm_writev or
+// process_signal.
 type Target struct {
 	PID    uint32 `json:"pid"`
 	Binary string `json:"binary,omitempty"`
 	ExecID string `json:"exec_id,omitempty"`
 	// Request is the ptrace request ("PTRACE_ATTACH", …).
 	Request string `json:"request,omitempty"`
+	// Comm is the target's task name, process_signal only.
+	Comm string `json:"comm,omitempty"`
+	// Signal and SignalName are the signal sent, process_signal only.
+	Signal     int    `json:"signal,omitempty"`
+	SignalName string `json:"signal_name,omitempty"`
+	// Agent says the target is the vigil agent itself (process_signal).
+	Agent bool `json:"agent,omitempty"`
 }
 
 // Namespace is an unshare or setns.

@@ -70,7 +70,10 @@ func facts(ev *event.Event) []string {
 		add(privilegeFacts(ev.Privilege)...)
 	case ev.Target != nil:
 		t := ev.Target
-		add(t.Request, "target "+strconv.FormatUint(uint64(t.PID), 10), t.Binary)
+		add(t.Request, t.SignalName, "target "+strconv.FormatUint(uint64(t.PID), 10), t.Comm, t.Binary)
+		if t.Agent {
+			add("(vigil)")
+		}
 	case ev.Namespace != nil:
 		add(strings.Join(ev.Namespace.Types, ","))
 	case ev.Mount != nil:

@@ -48,7 +48,7 @@ func TestParseKindSaysWhatIsValid(t *testing.T) {
 		{"proces_exec", "did you mean process_exec?"},
 		{"net_conect", "did you mean net_connect?"},
 		{"exec", "did you mean process_exec?"},
-		{"bogus", "valid kinds: process_exec, process_exit, process_rename, file_xattr"},
+		{"bogus", "valid kinds: process_exec, process_exit, process_rename, process_signal, file_xattr"},
 		{"process_fork", "forks only feed the process cache"},
 		{"alert", "type=alerts"},
 	} {

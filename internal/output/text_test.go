@@ -93,6 +93,10 @@ func samples() map[event.Kind]sample {
 		event.KindPtrace: priv(event.KindPtrace, func(e *event.Event) {
 			e.Target = &event.Target{PID: 1, Binary: "/sbin/init", Request: "PTRACE_ATTACH"}
 		}, "PTRACE_ATTACH", "target 1 /sbin/init"),
+		event.KindProcessSignal: with(event.KindProcessSignal, func(e *event.Event) {
+			e.Syscall = &event.Syscall{Name: "kill", Args: []int64{812, 9}}
+			e.Target = &event.Target{PID: 812, Comm: "auditd", Binary: "/usr/sbin/auditd", Signal: 9, SignalName: "SIGKILL"}
+		}, "SIGKILL", "target 812", "auditd", "/usr/sbin/auditd"),
 		event.KindProcessVMWrite: priv(event.KindProcessVMWrite, func(e *event.Event) {
 			e.Target = &event.Target{PID: 77, Binary: "/usr/sbin/sshd"}
 		}, "target 77 /usr/sbin/sshd"),

@@ -28,6 +28,8 @@ const (
 	ProcessFork = uint16(wireRecordKindKIND_PROCESS_FORK)
 	// ProcessRename is a comm changed after exec.
 	ProcessRename = uint16(wireRecordKindKIND_PROCESS_RENAME)
+	// ProcessSignal is a fatal or stopping signal sent to another process.
+	ProcessSignal = uint16(wireRecordKindKIND_PROCESS_SIGNAL)
 
 	EnforceExec   = uint16(wireRecordKindKIND_ENFORCE_EXEC)
 	EnforceFile   = uint16(wireRecordKindKIND_ENFORCE_FILE)

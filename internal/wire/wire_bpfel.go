@@ -41,6 +41,7 @@ const (
 	wireRecordKindKIND_PROCESS_EXIT      wireRecordKind = 2
 	wireRecordKindKIND_PROCESS_FORK      wireRecordKind = 3
 	wireRecordKindKIND_PROCESS_RENAME    wireRecordKind = 4
+	wireRecordKindKIND_PROCESS_SIGNAL    wireRecordKind = 5
 	wireRecordKindKIND_FILE_XATTR        wireRecordKind = 9
 	wireRecordKindKIND_FILE_OPEN         wireRecordKind = 10
 	wireRecordKindKIND_FILE_UNLINK       wireRecordKind = 11

@@ -94,6 +94,43 @@ func (d Decoder) Rename(raw []byte) (*event.Event, error) {
 	return ev, nil
 }
 
+// Signal decodes a process_signal record: the header's process sent a
+// signal to the target.
+func (d Decoder) Signal(raw []byte) (*event.Event, error) {
+	info, ok := wire.Fixed[processSignalInfo](raw)
+	if !ok {
+		return nil, fmt.Errorf("%w: signal record of %d bytes", wire.ErrMalformed, len(raw))
+	}
+	s := wire.NewBlob(raw[int(unsafe.Sizeof(processSignalInfo{})):])
+	flags := processSignalFlag(info.Flags)
+	ev := d.Event(wire.HeaderOf(raw), event.KindProcessSignal)
+	ev.Target = &event.Target{
+		PID:        info.TargetPid,
+		Binary:     wire.Path(s.Bytes(info.TargetBinary.Off, info.TargetBinary.Len)),
+		Comm:       wire.CString(info.TargetComm[:]),
+		Signal:     int(info.Sig),
+		SignalName: signalName(int(info.Sig)),
+		Agent:      flags&processSignalFlagSIGNAL_TO_AGENT != 0,
+	}
+	call := "kill"
+	switch info.Code {
+	case siTkill:
+		call = "tgkill"
+	case siQueue:
+		call = "sigqueue"
+	}
+	ev.Syscall = &event.Syscall{Name: call, Args: []int64{int64(info.TargetPid), int64(info.Sig)}}
+	// a cut target binary (SIGNAL_BINARY_CUT) is counted by the kernel
+	// as a truncation of this kind
+	return ev, s.Err()
+}
+
+// si_code values of a signal a process sent (include/uapi/asm-generic/siginfo.h).
+const (
+	siQueue = -1
+	siTkill = -6
+)
+
 // Exit decodes a process_exit record.
 func (d Decoder) Exit(raw []byte) (*event.Event, error) {
 	info, ok := wire.Fixed[processExitInfo](raw)

@@ -32,6 +32,7 @@ var decodeTargets = []struct {
 	{"FuzzDecodeExit", event.KindProcessExit, wire.ProcessExit, Decoder.Exit, checkExit},
 	{"FuzzDecodeFork", event.KindProcessFork, wire.ProcessFork, Decoder.Fork, func(*testing.T, *event.Event) {}},
 	{"FuzzDecodeRename", event.KindProcessRename, wire.ProcessRename, Decoder.Rename, func(*testing.T, *event.Event) {}},
+	{"FuzzDecodeSignal", event.KindProcessSignal, wire.ProcessSignal, Decoder.Signal, checkSignal},
 }
 
 func fuzzDecode(f *testing.F, i int) {
@@ -50,6 +51,17 @@ func FuzzDecodeExec(f *testing.F)   { fuzzDecode(f, 0) }
 func FuzzDecodeExit(f *testing.F)   { fuzzDecode(f, 1) }
 func FuzzDecodeFork(f *testing.F)   { fuzzDecode(f, 2) }
 func FuzzDecodeRename(f *testing.F) { fuzzDecode(f, 3) }
+func FuzzDecodeSignal(f *testing.F) { fuzzDecode(f, 4) }
+
+func checkSignal(t *testing.T, ev *event.Event) {
+	t.Helper()
+	if ev.Target == nil || ev.Syscall == nil {
+		t.Fatalf("a signal event needs its target and syscall: %+v", ev)
+	}
+	if b := ev.Target.Binary; b != "" && b[0] != '/' {
+		t.Fatalf("target binary must be absolute: %q", b)
+	}
+}
 
 func checkExec(t *testing.T, ev *event.Event) {
 	t.Helper()

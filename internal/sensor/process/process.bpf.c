@@ -2,8 +2,9 @@
 
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The process sensor: exec, exit and fork, from BTF-typed tracepoints
- * (tp_btf), so neither kprobes nor tracefs are needed.
+ * The process sensor: exec, exit, fork, renames and the signals that end
+ * or stop another process, from BTF-typed tracepoints (tp_btf), so
+ * neither kprobes nor tracefs are needed.
  */
 #include "common.bpf.h"
 #include "blob.bpf.h"
@@ -257,5 +258,86 @@ int BPF_PROG(handle_rename, struct task_struct *task, const char *comm)
 		}
 	}
 	submit_fixed(r, sizeof(*r));
+	return 0;
+}
+
+/* Signals that end or stop a process: SIGINT, SIGQUIT, SIGKILL, SIGTERM,
+ * SIGSTOP (uapi asm/signal.h numbers; #defines, not in BTF). */
+#define SIGNALS_REPORTED ((1U << 2) | (1U << 3) | (1U << 9) | (1U << 15) | (1U << 19))
+#define SEND_SIG_PRIV 1 /* the kernel's own "info" of a privileged sender */
+#define PF_KTHREAD 0x00200000
+
+/* Not inlined, like fill_fork, for signal_info's BTF; target_flags for
+ * enum signal_flag's. */
+static __noinline void fill_signal(struct signal_info *r, struct task_struct *sender,
+				   struct task_struct *t)
+{
+	fill_header(&r->hdr, KIND_PROCESS_SIGNAL, sizeof(*r), sender);
+	r->target_pid = BPF_CORE_READ(t, tgid);
+	r->target_tid = BPF_CORE_READ(t, pid);
+	bpf_probe_read_kernel_str(r->target_comm, sizeof(r->target_comm), t->comm);
+	r->target_binary.off = r->target_binary.len = 0;
+}
+
+static __noinline enum signal_flag target_flags(__u32 target_pid, int group)
+{
+	enum signal_flag f = group ? SIGNAL_TO_GROUP : 0;
+
+	if (agent_tgid && target_pid == agent_tgid)
+		f |= SIGNAL_TO_AGENT;
+	return f;
+}
+
+/*
+ * signal_generate fires for every signal queued to a task, with the
+ * target's lock held; most are the kernel's own (SIGCHLD, SIGALRM, a
+ * tty's SIGINT) or a process's to itself. Only a signal from
+ * SIGNALS_REPORTED, sent by a user process (si_code <= 0: kill, tgkill,
+ * sigqueue) to another process, leaves the kernel: the cost of every other
+ * call is a bit test and a few loads.
+ */
+SEC("tp_btf/signal_generate")
+int BPF_PROG(handle_signal, int sig, struct kernel_siginfo *info, struct task_struct *t, int group,
+	     int result)
+{
+	if (sig <= 0 || sig >= 32 || !((SIGNALS_REPORTED >> sig) & 1))
+		return 0;
+
+	/* SEND_SIG_NOINFO (NULL) is a user's kill, SEND_SIG_PRIV the kernel */
+	int code = 0;
+
+	if ((unsigned long)info == SEND_SIG_PRIV)
+		return 0;
+	if (info)
+		code = BPF_CORE_READ(info, si_code);
+	if (code > 0)
+		return 0;
+
+	struct task_struct *sender = bpf_get_current_task_btf();
+	__u32 tgid = sender->tgid;
+
+	if (tgid == BPF_CORE_READ(t, tgid) || (sender->flags & PF_KTHREAD) || !traced(sender))
+		return 0;
+
+	struct signal_info r;
+	struct blob *b = blob_get();
+	__u32 used = 0;
+
+	if (!b)
+		return 0;
+	fill_signal(&r, sender, t);
+	r.sig = sig;
+	r.code = code;
+	r.result = result;
+	r.flags = target_flags(r.target_pid, group);
+	struct file *exe = BPF_CORE_READ(t, mm, exe_file);
+
+	/* read without a reference, like every path here: a racing exit
+	 * leaves at worst a cut path, which is flagged */
+	if (exe && !blob_file_path(&used, &r.target_binary, exe)) {
+		r.flags |= SIGNAL_BINARY_CUT;
+		count_drop(DROP_TRUNCATED, KIND_PROCESS_SIGNAL);
+	}
+	emit_with_blob(&r, sizeof(r), b, used, KIND_PROCESS_SIGNAL);
 	return 0;
 }

@@ -83,3 +83,25 @@ struct exit_info {
 	__u32 pad;
 	__u64 start_time;
 };
+
+/* signal_info.flags */
+enum signal_flag {
+	SIGNAL_TO_AGENT = 1 << 0,   /* the target is the vigil agent itself */
+	SIGNAL_BINARY_CUT = 1 << 1, /* the target's binary path was cut */
+	SIGNAL_TO_GROUP = 1 << 2,   /* sent to the whole thread group (kill), not a thread */
+};
+
+/* A signal that ends or stops a process (SIGKILL, SIGTERM, SIGSTOP …),
+ * sent by a process (kill, tgkill, sigqueue) to another one. The header's
+ * task is the sender. */
+struct signal_info {
+	struct record_header hdr;
+	__u32 sig;
+	__s32 code;	  /* si_code: SI_USER 0, SI_QUEUE -1, SI_TKILL -6 */
+	__u32 target_pid; /* tgid, as the host numbers it */
+	__u32 target_tid;
+	__s32 result; /* enum trace_signal_result: 0 delivered, 1 ignored … */
+	__u32 flags;  /* enum signal_flag bits */
+	char target_comm[COMM_LEN];
+	struct str_ref target_binary;
+};

@@ -170,6 +170,41 @@ type processRenameInfo struct {
 	Comm    [16]int8
 }
 
+type processSignalFlag uint32
+
+const (
+	processSignalFlagSIGNAL_TO_AGENT   processSignalFlag = 1
+	processSignalFlagSIGNAL_BINARY_CUT processSignalFlag = 2
+	processSignalFlagSIGNAL_TO_GROUP   processSignalFlag = 4
+)
+
+type processSignalInfo struct {
+	_   structs.HostLayout
+	Hdr struct {
+		_        structs.HostLayout
+		Kind     uint16
+		Flags    uint16
+		Size     uint32
+		Ktime    uint64
+		Pid      uint32
+		Tid      uint32
+		CgroupId uint64
+	}
+	Sig          uint32
+	Code         int32
+	TargetPid    uint32
+	TargetTid    uint32
+	Result       int32
+	Flags        uint32
+	TargetComm   [16]int8
+	TargetBinary struct {
+		_   structs.HostLayout
+		Off uint16
+		Len uint16
+	}
+	_ [4]byte
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
@@ -186,6 +221,7 @@ const (
 	processProgHandleExit       = "handle_exit"
 	processProgHandleFork       = "handle_fork"
 	processProgHandleRename     = "handle_rename"
+	processProgHandleSignal     = "handle_signal"
 	processVarAgentTgid         = "agent_tgid"
 	processVarCgroupV1Subsys    = "cgroup_v1_subsys"
 	processVarEnvMaxBytes       = "env_max_bytes"
@@ -241,6 +277,7 @@ type processProgramSpecs struct {
 	HandleExit   *ebpf.ProgramSpec `ebpf:"handle_exit"`
 	HandleFork   *ebpf.ProgramSpec `ebpf:"handle_fork"`
 	HandleRename *ebpf.ProgramSpec `ebpf:"handle_rename"`
+	HandleSignal *ebpf.ProgramSpec `ebpf:"handle_signal"`
 }
 
 // processMapSpecs contains maps before they are loaded into the kernel.
@@ -334,6 +371,7 @@ type processPrograms struct {
 	HandleExit   *ebpf.Program `ebpf:"handle_exit"`
 	HandleFork   *ebpf.Program `ebpf:"handle_fork"`
 	HandleRename *ebpf.Program `ebpf:"handle_rename"`
+	HandleSignal *ebpf.Program `ebpf:"handle_signal"`
 }
 
 func (p *processPrograms) Close() error {
@@ -342,6 +380,7 @@ func (p *processPrograms) Close() error {
 		p.HandleExit,
 		p.HandleFork,
 		p.HandleRename,
+		p.HandleSignal,
 	)
 }
 

@@ -61,7 +61,7 @@ func Describe(opts Options) sensor.Description {
 		dec := Decoder{Clock: env.Clock}
 		return s, map[uint16]sensor.Decode{
 			wire.ProcessExec: dec.Exec, wire.ProcessExit: dec.Exit, wire.ProcessFork: dec.Fork,
-			wire.ProcessRename: dec.Rename,
+			wire.ProcessRename: dec.Rename, wire.ProcessSignal: dec.Signal,
 		}, nil
 	}}
 }
