@@ -25,37 +25,92 @@ type Observer interface {
 	Close() error
 }
 
-// ReadPerCPU calls each with every cgroup id in m, a per-CPU hash keyed
-// by cgroup id, and its values on every CPU.
-func ReadPerCPU[V any](m *ebpf.Map, each func(id uint64, perCPU []V)) error {
+// The maps every observer's object has (bpf/lib/observe.h): its
+// per-cgroup table and its loss counters.
+const (
+	statsMap  = "stats"
+	lossesMap = "obs_losses"
+)
+
+// TableSpec describes an observer whose kernel object counts into one
+// per-CPU hash keyed by cgroup id (its "stats" map) and counts what it
+// could not keep in an obs_losses array: every observer here.
+type TableSpec[V any] struct {
+	// Name is the observer's name (CPU, Memory, …).
+	Name string
+	// Load is bpf2go's loadX: the object's spec.
+	Load func() (*ebpf.CollectionSpec, error)
+	// Add adds a cgroup's table entry, one value per CPU, to st.
+	Add func(id uint64, st *Stats, perCPU []V)
+	// Then, when set, adds what the table does not hold (figures the
+	// kernel keeps in cgroupfs) once the table is read.
+	Then func(s *Snapshot)
+}
+
+// Table is a loaded observer of a TableSpec: its programs attached to the
+// hooks their sections name, its per-cgroup table sized.
+type Table[V any] struct {
+	*bpfload.Loaded
+	spec TableSpec[V]
+}
+
+// LoadTable loads spec's object, sizes its per-cgroup table to cgroups
+// (0: DefaultCgroups) and attaches it, sharing r's ring buffer.
+func LoadTable[V any](r *ring.Ring, cgroups int, spec TableSpec[V]) (*Table[V], error) {
+	cs, err := kernel.LoadSpec(spec.Load)
+	if err != nil {
+		return nil, err
+	}
+	if err := SizeTable(cs, cgroups); err != nil {
+		return nil, err
+	}
+	l, err := bpfload.Load(r, bpfload.Object{Name: spec.Name + " observer", Spec: cs})
+	if err != nil {
+		return nil, err
+	}
+	return &Table[V]{Loaded: l, spec: spec}, nil
+}
+
+// Name is the observer's name.
+func (t *Table[V]) Name() string { return t.spec.Name }
+
+// Degraded is always "": an observer runs whole or not at all.
+func (t *Table[V]) Degraded() string { return "" }
+
+// Read adds every cgroup's entry of the table, and the loss counters, to s.
+func (t *Table[V]) Read(s *Snapshot) error {
 	var (
 		id  uint64
 		per []V
 	)
+	m := t.Coll.Maps[statsMap]
 	it := m.Iterate()
 	for it.Next(&id, &per) {
-		each(id, per)
+		t.spec.Add(id, s.Cgroup(id), per)
 	}
 	if err := it.Err(); err != nil {
 		return fmt.Errorf("read %s: %w", m, err)
 	}
-	return nil
+	if t.spec.Then != nil {
+		t.spec.Then(s)
+	}
+	return t.readLosses(s)
 }
 
-// ReadLosses adds the observer's loss counters (its obs_losses per-CPU
-// array) to s under "name/reason".
-func ReadLosses(name string, l *bpfload.Loaded, s *Snapshot) error {
-	m := l.Coll.Maps["obs_losses"]
+// readLosses adds the loss counters (the obs_losses per-CPU array) to s
+// under "name/reason".
+func (t *Table[V]) readLosses(s *Snapshot) error {
+	m := t.Coll.Maps[lossesMap]
 	if m == nil {
-		return fmt.Errorf("%s observer has no obs_losses map", name)
+		return fmt.Errorf("%s observer has no %s map", t.spec.Name, lossesMap)
 	}
 	for i, reason := range []string{"stats_full", "pending_full"} {
 		var per []uint64
 		if err := m.Lookup(uint32(i), &per); err != nil {
-			return fmt.Errorf("read %s losses: %w", name, err)
+			return fmt.Errorf("read %s losses: %w", t.spec.Name, err)
 		}
 		for _, n := range per {
-			s.Losses[name+"/"+reason] += n
+			s.Losses[t.spec.Name+"/"+reason] += n
 		}
 	}
 	return nil
@@ -63,9 +118,9 @@ func ReadLosses(name string, l *bpfload.Loaded, s *Snapshot) error {
 
 // SizeTable sets the per-cgroup table's size in spec (0: DefaultCgroups).
 func SizeTable(spec *ebpf.CollectionSpec, cgroups int) error {
-	m, ok := spec.Maps["stats"]
+	m, ok := spec.Maps[statsMap]
 	if !ok {
-		return fmt.Errorf("object has no stats map")
+		return fmt.Errorf("object has no %s map", statsMap)
 	}
 	if cgroups < 0 {
 		return fmt.Errorf("observe cgroups: %d; want a positive count, or 0 for the default", cgroups)
@@ -76,28 +131,3 @@ func SizeTable(spec *ebpf.CollectionSpec, cgroups int) error {
 	m.MaxEntries = uint32(cgroups)
 	return nil
 }
-
-// Object is an observer's loaded kernel object: its programs attached,
-// its per-cgroup table sized.
-type Object struct{ *bpfload.Loaded }
-
-// LoadObject loads the object load returns (bpf2go's loadX), sizes its
-// per-cgroup table to cgroups (0: DefaultCgroups) and attaches it, sharing
-// r's ring buffer.
-func LoadObject(r *ring.Ring, name string, load func() (*ebpf.CollectionSpec, error), cgroups int) (Object, error) {
-	spec, err := kernel.LoadSpec(load)
-	if err != nil {
-		return Object{}, err
-	}
-	if err := SizeTable(spec, cgroups); err != nil {
-		return Object{}, err
-	}
-	l, err := bpfload.Load(r, bpfload.Object{Name: name + " observer", Spec: spec})
-	if err != nil {
-		return Object{}, err
-	}
-	return Object{l}, nil
-}
-
-// Degraded is always "": an observer runs whole or not at all.
-func (Object) Degraded() string { return "" }

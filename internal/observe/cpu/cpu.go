@@ -10,40 +10,22 @@ import (
 )
 
 // Observer is the loaded CPU observer.
-type Observer struct {
-	observe.Object
-	fs *observe.Cgroupfs
-}
+type Observer = observe.Table[cpuCpuStats]
 
 // Load loads and attaches the observer; cgroups sizes its per-cgroup
 // table (0: observe.DefaultCgroups). fs, when set, reads throttling.
 func Load(r *ring.Ring, cgroups int, fs *observe.Cgroupfs) (*Observer, error) {
-	obj, err := observe.LoadObject(r, observe.CPU, loadCpu, cgroups)
-	if err != nil {
-		return nil, err
-	}
-	return &Observer{Object: obj, fs: fs}, nil
-}
-
-// Name is observe.CPU.
-func (o *Observer) Name() string { return observe.CPU }
-
-// Read adds every cgroup's run-queue latency, on-CPU time and throttling.
-func (o *Observer) Read(s *observe.Snapshot) error {
-	err := observe.ReadPerCPU(o.Coll.Maps[cpuMapStats], func(id uint64, per []cpuCpuStats) {
-		st := s.Cgroup(id)
+	// add adds a cgroup's run-queue latency, on-CPU time and throttling.
+	add := func(id uint64, st *observe.Stats, per []cpuCpuStats) {
 		for _, v := range per {
 			st.RunQueue.Add(&v.Runq.Slots, v.Runq.SumNs)
 			st.OnCPUNs += v.OncpuNs
 		}
-		if o.fs != nil {
-			if rel, ok := o.fs.Path(id); ok {
-				o.fs.ReadCPU(rel, st)
+		if fs != nil {
+			if rel, ok := fs.Path(id); ok {
+				fs.ReadCPU(rel, st)
 			}
 		}
-	})
-	if err != nil {
-		return err
 	}
-	return observe.ReadLosses(observe.CPU, o.Loaded, s)
+	return observe.LoadTable(r, cgroups, observe.TableSpec[cpuCpuStats]{Name: observe.CPU, Load: loadCpu, Add: add})
 }

@@ -9,35 +9,21 @@ import (
 )
 
 // Observer is the loaded I/O observer.
-type Observer struct{ observe.Object }
+type Observer = observe.Table[ioIoStats]
 
 // Load loads and attaches the observer; cgroups sizes its per-cgroup
 // table (0: observe.DefaultCgroups).
 func Load(r *ring.Ring, cgroups int) (*Observer, error) {
-	obj, err := observe.LoadObject(r, observe.IO, loadIo, cgroups)
-	if err != nil {
-		return nil, err
-	}
-	return &Observer{Object: obj}, nil
+	return observe.LoadTable(r, cgroups, observe.TableSpec[ioIoStats]{Name: observe.IO, Load: loadIo, Add: add})
 }
 
-// Name is observe.IO.
-func (o *Observer) Name() string { return observe.IO }
-
-// Read adds every cgroup's block I/O figures.
-func (o *Observer) Read(s *observe.Snapshot) error {
-	err := observe.ReadPerCPU(o.Coll.Maps[ioMapStats], func(id uint64, per []ioIoStats) {
-		st := s.Cgroup(id)
-		for _, v := range per {
-			st.IOLatency.Add(&v.Latency.Slots, v.Latency.SumNs)
-			for op := range observe.OpCount {
-				st.IOBytes[op] += v.Bytes[op]
-				st.IOOps[op] += v.Ops[op]
-			}
+// add adds a cgroup's block I/O figures.
+func add(_ uint64, st *observe.Stats, per []ioIoStats) {
+	for _, v := range per {
+		st.IOLatency.Add(&v.Latency.Slots, v.Latency.SumNs)
+		for op := range observe.OpCount {
+			st.IOBytes[op] += v.Bytes[op]
+			st.IOOps[op] += v.Ops[op]
 		}
-	})
-	if err != nil {
-		return err
 	}
-	return observe.ReadLosses(observe.IO, o.Loaded, s)
 }

@@ -13,45 +13,33 @@ import (
 )
 
 // Observer is the loaded memory observer.
-type Observer struct {
-	observe.Object
-	fs *observe.Cgroupfs
-}
+type Observer = observe.Table[memoryMemStats]
 
 // Load loads and attaches the observer; cgroups sizes its per-cgroup
 // table (0: observe.DefaultCgroups). fs, when set, reads every cgroup's
 // memory use and major faults.
 func Load(r *ring.Ring, cgroups int, fs *observe.Cgroupfs) (*Observer, error) {
-	obj, err := observe.LoadObject(r, observe.Memory, loadMemory, cgroups)
-	if err != nil {
-		return nil, err
+	spec := observe.TableSpec[memoryMemStats]{Name: observe.Memory, Load: loadMemory, Add: add}
+	if fs != nil {
+		spec.Then = func(s *observe.Snapshot) { readCgroupfs(fs, s) }
 	}
-	return &Observer{Object: obj, fs: fs}, nil
+	return observe.LoadTable(r, cgroups, spec)
 }
 
-// Name is observe.Memory.
-func (o *Observer) Name() string { return observe.Memory }
+// add adds a cgroup's OOM kills.
+func add(_ uint64, st *observe.Stats, per []memoryMemStats) {
+	for _, v := range per {
+		st.OOMKills += v.OomKills
+	}
+}
 
-// Read adds every cgroup's OOM kills, and the memory figures of every
-// cgroup that has them.
-func (o *Observer) Read(s *observe.Snapshot) error {
-	err := observe.ReadPerCPU(o.Coll.Maps[memoryMapStats], func(id uint64, per []memoryMemStats) {
-		st := s.Cgroup(id)
-		for _, v := range per {
-			st.OOMKills += v.OomKills
-		}
-	})
-	if err != nil {
-		return err
-	}
-	if o.fs != nil {
-		for id, rel := range o.fs.IDs() {
-			var st observe.Stats
-			if o.fs.ReadMemory(rel, &st); st.Memory {
-				c := s.Cgroup(id)
-				c.Memory, c.MemoryBytes, c.MajorFaults, c.MemoryReadFrom = true, st.MemoryBytes, st.MajorFaults, st.MemoryReadFrom
-			}
+// readCgroupfs adds the memory figures of every cgroup that has them.
+func readCgroupfs(fs *observe.Cgroupfs, s *observe.Snapshot) {
+	for id, rel := range fs.IDs() {
+		var st observe.Stats
+		if fs.ReadMemory(rel, &st); st.Memory {
+			c := s.Cgroup(id)
+			c.Memory, c.MemoryBytes, c.MajorFaults, c.MemoryReadFrom = true, st.MemoryBytes, st.MajorFaults, st.MemoryReadFrom
 		}
 	}
-	return observe.ReadLosses(observe.Memory, o.Loaded, s)
 }

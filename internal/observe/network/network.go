@@ -11,34 +11,20 @@ import (
 )
 
 // Observer is the loaded network observer.
-type Observer struct{ observe.Object }
+type Observer = observe.Table[networkNetStats]
 
 // Load loads and attaches the observer; cgroups sizes its per-cgroup
 // table (0: observe.DefaultCgroups).
 func Load(r *ring.Ring, cgroups int) (*Observer, error) {
-	obj, err := observe.LoadObject(r, observe.Network, loadNetwork, cgroups)
-	if err != nil {
-		return nil, err
-	}
-	return &Observer{Object: obj}, nil
+	return observe.LoadTable(r, cgroups, observe.TableSpec[networkNetStats]{Name: observe.Network, Load: loadNetwork, Add: add})
 }
 
-// Name is observe.Network.
-func (o *Observer) Name() string { return observe.Network }
-
-// Read adds every cgroup's TCP figures.
-func (o *Observer) Read(s *observe.Snapshot) error {
-	err := observe.ReadPerCPU(o.Coll.Maps[networkMapStats], func(id uint64, per []networkNetStats) {
-		st := s.Cgroup(id)
-		for _, v := range per {
-			st.TCPRTT.Add(&v.Rtt.Slots, v.Rtt.SumNs)
-			st.TCPConnect.Add(&v.Connect.Slots, v.Connect.SumNs)
-			st.TCPRetransmits += v.Retransmits
-			st.TCPResets += v.Resets
-		}
-	})
-	if err != nil {
-		return err
+// add adds a cgroup's TCP figures.
+func add(_ uint64, st *observe.Stats, per []networkNetStats) {
+	for _, v := range per {
+		st.TCPRTT.Add(&v.Rtt.Slots, v.Rtt.SumNs)
+		st.TCPConnect.Add(&v.Connect.Slots, v.Connect.SumNs)
+		st.TCPRetransmits += v.Retransmits
+		st.TCPResets += v.Resets
 	}
-	return observe.ReadLosses(observe.Network, o.Loaded, s)
 }
