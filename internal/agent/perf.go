@@ -1,9 +1,11 @@
 package agent
 
 import (
+	"maps"
 	"path/filepath"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/vigil-sec/vigil/internal/container"
 	"github.com/vigil-sec/vigil/internal/metrics"
@@ -21,7 +23,13 @@ type perf struct {
 	mu        sync.Mutex
 	observers []observe.Observer
 	fs        *observe.Cgroupfs
+	pruned    map[string]uint64 // kernel table entries of removed cgroups deleted, by observer
+	lastPrune time.Time
 }
+
+// pruneEvery is how often a scrape also deletes the kernel table entries
+// of cgroups that were removed (a walk of the cgroup2 mount).
+const pruneEvery = 30 * time.Second
 
 // observerName is an observer's name among the sensors (status, metrics).
 func observerName(name string) string { return "observe_" + name }
@@ -102,9 +110,13 @@ func (a *Agent) ObserveSnapshot() metrics.ObserveSnapshot {
 			a.log.Warn("read observer", "observer", o.Name(), "err", err)
 		}
 	}
+	if time.Since(a.perf.lastPrune) >= pruneEvery {
+		a.prunePerfLocked()
+	}
 	fs := a.perf.fs
+	pruned := maps.Clone(a.perf.pruned)
 	a.perf.mu.Unlock()
-	out := metrics.ObserveSnapshot{Losses: s.Losses}
+	out := metrics.ObserveSnapshot{Losses: s.Losses, Pruned: pruned}
 	if fs == nil {
 		return out // no observer loaded yet
 	}
@@ -116,6 +128,31 @@ func (a *Agent) ObserveSnapshot() metrics.ObserveSnapshot {
 		out.Series = append(out.Series, a.observeSeries(path, st))
 	}
 	return out
+}
+
+// prunePerfLocked deletes from the observers' kernel tables the entries
+// of cgroups that no longer exist, and counts them; a.perf.mu is held.
+func (a *Agent) prunePerfLocked() {
+	a.perf.lastPrune = time.Now()
+	if a.perf.fs == nil {
+		return
+	}
+	var ps []observe.Pruner
+	for _, o := range a.perf.observers {
+		if p, ok := o.(observe.Pruner); ok {
+			ps = append(ps, p)
+		}
+	}
+	pruned, err := observe.Prune(a.perf.fs, ps...)
+	if err != nil {
+		a.log.Warn("prune observer tables", "err", err)
+	}
+	for name, n := range pruned {
+		if a.perf.pruned == nil {
+			a.perf.pruned = make(map[string]uint64)
+		}
+		a.perf.pruned[name] += n
+	}
 }
 
 // observeSeries labels a cgroup's figures with its container and pod.

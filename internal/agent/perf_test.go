@@ -1,12 +1,17 @@
 package agent
 
 import (
+	"io"
+	"log/slog"
 	"os/exec"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/observe"
+	"github.com/vigil-sec/vigil/internal/observe/network"
+	"github.com/vigil-sec/vigil/internal/observe/observetest"
 	"github.com/vigil-sec/vigil/internal/testenv"
 )
 
@@ -43,5 +48,50 @@ func TestObserversSeries(t *testing.T) {
 			t.Fatalf("no series for %s with on-CPU time and run-queue waits", want)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// The agent's network observer (loaded as the agent loads it, without
+// the rest of the agent): a cgroup that made a TCP connection has an
+// entry in the kernel table; once the cgroup is removed, the next scrape
+// that prunes deletes the entry and counts it in ObserveSnapshot's Pruned
+// (vigil_observe_pruned_total).
+func TestObserverPrunesRemovedCgroup(t *testing.T) {
+	testenv.RequirePrivileged(t)
+	o, err := network.Load(observetest.Ring(t), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = o.Close() })
+	cg := testenv.NewCgroup(t)
+	a := &Agent{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	a.perf.fs = observe.NewCgroupfs(cg.Root, "")
+	a.perf.observers = []observe.Observer{o}
+	id := observetest.CgroupID(t, cg)
+	observetest.Connect(t, cg)
+	inTable := func() bool {
+		ids, err := o.CgroupIDs()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.Contains(ids, id)
+	}
+	deadline := time.Now().Add(waitLimit)
+	for !inTable() {
+		if time.Now().After(deadline) {
+			t.Fatalf("cgroup %d never reached the network observer's table", id)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	before := a.ObserveSnapshot().Pruned[observe.Network]
+	observetest.RemoveCgroup(t, cg.Path)
+	a.perf.lastPrune = time.Time{} // the next scrape prunes
+	after := a.ObserveSnapshot().Pruned[observe.Network]
+	t.Logf("pruned %d before the removal, %d after", before, after)
+	if inTable() {
+		t.Errorf("the removed cgroup %d is still in the table after a prune", id)
+	}
+	if after <= before {
+		t.Errorf("pruned %d before the removal, %d after; want more", before, after)
 	}
 }

@@ -24,6 +24,9 @@ type ObserveSnapshot struct {
 	// Losses count samples the observers could not keep, by
 	// "observer/reason".
 	Losses map[string]uint64
+	// Pruned count the kernel table entries of removed cgroups the
+	// observers deleted, by observer.
+	Pruned map[string]uint64
 }
 
 // ObserveSeries is one cgroup's figures and the labels its metrics carry.
@@ -144,6 +147,9 @@ func (c *Collector) collectObserve(ch chan<- prometheus.Metric, snap ObserveSnap
 		obs, reason, _ := strings.Cut(what, "/")
 		ch <- counter(d.losses, float64(n), obs, reason)
 	}
+	for obs, n := range snap.Pruned {
+		ch <- counter(d.pruned, float64(n), obs)
+	}
 	for _, s := range series {
 		l := append([]string{s.Container, s.Cgroup}, podValues(c.src.PodLabels, s.Namespace, s.Pod, s.Workload)...)
 		st := s.Stats
@@ -201,7 +207,7 @@ type observeDescs struct {
 	oomKills, memory, majorFaults            *prometheus.Desc
 	rtt, connect, retransmits, resets        *prometheus.Desc
 	ioLatency, ioBytes, ioOps                *prometheus.Desc
-	folded, series, losses                   *prometheus.Desc
+	folded, series, losses, pruned           *prometheus.Desc
 }
 
 func newObserveDescs(n func(name, help string, labels ...string) *prometheus.Desc,
@@ -226,5 +232,6 @@ func newObserveDescs(n func(name, help string, labels ...string) *prometheus.Des
 		folded:           n("observe_series_folded_total", "Cgroups whose figures the series cap (--observe-max-series) added into the _other series instead of a series of their own."),
 		series:           n("observe_series", "Series (cgroups) the observers export, the _other one included."),
 		losses:           n("observe_losses_total", "Samples an observer could not keep, by observer and reason: stats_full (its per-cgroup table was full), pending_full (a start timestamp had no room).", "observer", "reason"),
+		pruned:           n("observe_pruned_total", "Entries of removed cgroups deleted from an observer's per-cgroup kernel table, by observer.", "observer"),
 	}
 }

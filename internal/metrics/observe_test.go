@@ -32,6 +32,7 @@ func fullObserveSnapshot() ObserveSnapshot {
 	return ObserveSnapshot{
 		Series: []ObserveSeries{{Container: "web", Cgroup: "/kubepods/pod1/abc", Namespace: "shop", Pod: "web-1", Workload: "web", Stats: fullStats()}},
 		Losses: map[string]uint64{"cpu/stats_full": 1},
+		Pruned: map[string]uint64{"cpu": 2},
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -60,11 +61,21 @@ func (c *Cgroupfs) IDs() map[uint64]string {
 	if time.Since(c.scanned) >= rescanEvery {
 		c.scanLocked()
 	}
-	out := make(map[uint64]string, len(c.paths))
-	for id, p := range c.paths {
-		out[id] = p
+	return maps.Clone(c.paths)
+}
+
+// Rescan walks the tree now and returns every cgroup it found by id; ok
+// is false when the walk did not find the root itself (nothing found
+// then means nothing, not that every cgroup is gone).
+func (c *Cgroupfs) Rescan() (ids map[uint64]string, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.scanLocked()
+	ids = maps.Clone(c.paths)
+	for _, p := range ids {
+		ok = ok || p == "/"
 	}
-	return out
+	return ids, ok
 }
 
 func (c *Cgroupfs) scanLocked() {

@@ -4,8 +4,12 @@
 package observetest
 
 import (
+	"errors"
+	"io"
+	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -81,4 +85,49 @@ func CgroupID(t *testing.T, cg testenv.Cgroup) uint64 {
 		t.Fatalf("stat cgroup: %v", err)
 	}
 	return st.Ino
+}
+
+// Connect makes one loopback TCP connection from a shell in cg to
+// a listener of the test's, and waits until both ends have closed it.
+func Connect(t *testing.T, cg testenv.Cgroup) {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ln.Close() }()
+	served := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			_, err = io.Copy(io.Discard, c) // until the client's FIN
+			_ = c.Close()
+		}
+		served <- err
+	}()
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	cmd := Start(t, cg, "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/"+port+" && echo hi >&3 && exec 3>&-")
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("client: %v", err)
+	}
+	if err := <-served; err != nil {
+		t.Fatalf("server: %v", err)
+	}
+}
+
+// RemoveCgroup removes a test's cgroup whose processes have ended (the
+// last may still be on its way out).
+func RemoveCgroup(t *testing.T, path string) {
+	t.Helper()
+	deadline := time.Now().Add(testenv.WaitLimit)
+	for {
+		err := os.Remove(path)
+		if err == nil || errors.Is(err, os.ErrNotExist) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("remove cgroup: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
