@@ -21,7 +21,12 @@ import (
 	"github.com/vigil-sec/vigil/internal/wire"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) {
+	if path := os.Getenv(faultHelperEnv); path != "" {
+		os.Exit(majfaultHelper(path))
+	}
+	testenv.Main(m)
+}
 
 // v1Root holds the v1 controllers' hierarchies on a hybrid host.
 const v1Root = "/sys/fs/cgroup"
@@ -51,6 +56,20 @@ func memoryCgroup(t *testing.T, cg testenv.Cgroup, limit int) (prefix string) {
 	return "echo $$ > " + filepath.Join(v1, "cgroup.procs") + " && "
 }
 
+// loadWithCgroup loads the observer, reading cgroupfs, and makes a test
+// cgroup limited to limit bytes (memoryCgroup, whose prefix it returns).
+func loadWithCgroup(t *testing.T, limit int) (*Observer, testenv.Cgroup, string) {
+	t.Helper()
+	fs := observe.NewCgroupfs(testenvRoot(t), v1Root)
+	o, err := Load(observetest.Ring(t), 0, fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = o.Close() })
+	cg := testenv.NewCgroup(t)
+	return o, cg, memoryCgroup(t, cg, limit)
+}
+
 func write(t *testing.T, path, value string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(value), 0o644); err != nil {
@@ -63,14 +82,7 @@ func write(t *testing.T, path, value string) {
 // process's own resident size (/proc/<pid>/status) does.
 func TestMemoryUse(t *testing.T) {
 	testenv.RequirePrivileged(t)
-	fs := observe.NewCgroupfs(testenvRoot(t), v1Root)
-	o, err := Load(observetest.Ring(t), 0, fs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = o.Close() })
-	cg := testenv.NewCgroup(t)
-	prefix := memoryCgroup(t, cg, 256<<20)
+	o, cg, prefix := loadWithCgroup(t, 256<<20)
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
