@@ -43,8 +43,8 @@ type TableSpec[V any] struct {
 	// Add adds a cgroup's table entry, one value per CPU, to st.
 	Add func(id uint64, st *Stats, perCPU []V)
 	// Then, when set, adds what the table does not hold (figures the
-	// kernel keeps in cgroupfs) once the table is read.
-	Then func(s *Snapshot)
+	// kernel keeps in cgroupfs, other tables) once the table is read.
+	Then func(s *Snapshot) error
 }
 
 // Table is a loaded observer of a TableSpec: its programs attached to the
@@ -79,22 +79,35 @@ func (t *Table[V]) Degraded() string { return "" }
 
 // Read adds every cgroup's entry of the table, and the loss counters, to s.
 func (t *Table[V]) Read(s *Snapshot) error {
+	err := EachPerCPU(t.Coll.Maps[statsMap], func(id uint64, per []V) {
+		t.spec.Add(id, s.Cgroup(id), per)
+	})
+	if err != nil {
+		return err
+	}
+	if t.spec.Then != nil {
+		if err := t.spec.Then(s); err != nil {
+			return err
+		}
+	}
+	return t.readLosses(s)
+}
+
+// EachPerCPU calls each with every key of m, a per-CPU map, and its
+// values on every CPU.
+func EachPerCPU[K, V any](m *ebpf.Map, each func(k K, perCPU []V)) error {
 	var (
-		id  uint64
+		k   K
 		per []V
 	)
-	m := t.Coll.Maps[statsMap]
 	it := m.Iterate()
-	for it.Next(&id, &per) {
-		t.spec.Add(id, s.Cgroup(id), per)
+	for it.Next(&k, &per) {
+		each(k, per)
 	}
 	if err := it.Err(); err != nil {
 		return fmt.Errorf("read %s: %w", m, err)
 	}
-	if t.spec.Then != nil {
-		t.spec.Then(s)
-	}
-	return t.readLosses(s)
+	return nil
 }
 
 // readLosses adds the loss counters (the obs_losses per-CPU array) to s

@@ -15,6 +15,12 @@ func (s *Stats) Merge(o *Stats) {
 	s.TCPConnect.Add(&o.TCPConnect.Slots, o.TCPConnect.SumNs)
 	s.TCPRetransmits += o.TCPRetransmits
 	s.TCPResets += o.TCPResets
+	for p, op := range o.TCPPorts {
+		sp := s.Port(p)
+		sp.RTT.Add(&op.RTT.Slots, op.RTT.SumNs)
+		sp.Connect.Add(&op.Connect.Slots, op.Connect.SumNs)
+		sp.Retransmits += op.Retransmits
+	}
 	s.IOLatency.Add(&o.IOLatency.Slots, o.IOLatency.SumNs)
 	for op := range OpCount {
 		s.IOBytes[op] += o.IOBytes[op]

@@ -102,11 +102,35 @@ type Stats struct {
 	TCPConnect     Hist // SYN sent to established
 	TCPRetransmits uint64
 	TCPResets      uint64 // sent and received
+	// TCPPorts are the figures of the watched remote ports
+	// (observe.network.remote_ports) the cgroup's sockets talked to.
+	TCPPorts map[uint16]*TCPPort
 
 	// io
 	IOLatency Hist // issue to completion
 	IOBytes   [OpCount]uint64
 	IOOps     [OpCount]uint64
+}
+
+// TCPPort is a cgroup's TCP figures for one watched remote port.
+type TCPPort struct {
+	RTT         Hist
+	Connect     Hist
+	Retransmits uint64
+}
+
+// Port is the cgroup's figures for remote port p, created empty on first
+// use.
+func (s *Stats) Port(p uint16) *TCPPort {
+	if s.TCPPorts == nil {
+		s.TCPPorts = make(map[uint16]*TCPPort)
+	}
+	tp, ok := s.TCPPorts[p]
+	if !ok {
+		tp = &TCPPort{}
+		s.TCPPorts[p] = tp
+	}
+	return tp
 }
 
 // Snapshot is one reading of every observer running.
@@ -152,7 +176,14 @@ type Config struct {
 	// MaxSeries caps the cgroups the metrics keep apart; 0 means the
 	// metrics' default.
 	MaxSeries int
+	// RemotePorts are the TCP remote ports whose figures the network
+	// observer also keeps apart (at most MaxRemotePorts).
+	RemotePorts []uint16
 }
+
+// MaxRemotePorts is how many remote ports the network observer can watch
+// (NET_MAX_PORTS in internal/observe/network/network.h).
+const MaxRemotePorts = 16
 
 // Names are the observers c runs.
 func (c Config) Names() []string {

@@ -21,7 +21,7 @@ type Observer = observe.Table[memoryMemStats]
 func Load(r *ring.Ring, cgroups int, fs *observe.Cgroupfs) (*Observer, error) {
 	spec := observe.TableSpec[memoryMemStats]{Name: observe.Memory, Load: loadMemory, Add: add}
 	if fs != nil {
-		spec.Then = func(s *observe.Snapshot) { readCgroupfs(fs, s) }
+		spec.Then = func(s *observe.Snapshot) error { readCgroupfs(fs, s); return nil }
 	}
 	return observe.LoadTable(r, cgroups, spec)
 }

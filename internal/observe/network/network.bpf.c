@@ -11,6 +11,7 @@
  * inherits its listener's.
  */
 #include "common.bpf.h"
+#include <bpf/bpf_endian.h>
 #include "observe.bpf.h"
 #include "network.h"
 
@@ -33,6 +34,33 @@ struct {
 
 const struct net_stats zero_net_stats = {};
 
+/* The remote ports whose figures are also kept apart (observe.network.
+ * remote_ports), host byte order; Go fills it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NET_MAX_PORTS);
+	__type(key, __u16);
+	__type(value, __u8);
+} watched_ports SEC(".maps");
+
+/* The figures of watched ports, by (cgroup, remote port). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, NET_PORT_ENTRIES);
+	__type(key, struct net_port_key);
+	__type(value, struct net_port_stats);
+} ports SEC(".maps");
+
+/* (cgroup, port) samples ports had no room for. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} port_losses SEC(".maps");
+
+const struct net_port_stats zero_net_port_stats = {};
+
 static __always_inline struct net_stats *sock_stats(const struct sock *sk)
 {
 	__u64 id = sock_cgroup_id(sk);
@@ -40,11 +68,40 @@ static __always_inline struct net_stats *sock_stats(const struct sock *sk)
 	return id ? obs_stats(&stats, id, &zero_net_stats) : NULL;
 }
 
+/* sock_port_stats is the figures of sk's cgroup for its remote port, when
+ * that port is watched; NULL otherwise (or when there is no room). */
+static __always_inline struct net_port_stats *sock_port_stats(const struct sock *sk)
+{
+	struct net_port_key key = {};
+	struct net_port_stats *ps;
+	__u32 zero = 0;
+	__u64 *lost;
+
+	key.port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (!bpf_map_lookup_elem(&watched_ports, &key.port))
+		return NULL;
+	key.cgroup = sock_cgroup_id(sk);
+	if (!key.cgroup)
+		return NULL;
+	ps = bpf_map_lookup_elem(&ports, &key);
+	if (ps)
+		return ps;
+	bpf_map_update_elem(&ports, &key, &zero_net_port_stats, BPF_NOEXIST);
+	ps = bpf_map_lookup_elem(&ports, &key);
+	if (!ps) {
+		lost = bpf_map_lookup_elem(&port_losses, &zero);
+		if (lost)
+			*lost += 1; /* per-CPU slot */
+	}
+	return ps;
+}
+
 SEC("tp_btf/tcp_probe")
 int BPF_PROG(tcp_probe, struct sock *sk, const struct sk_buff *skb)
 {
 	struct tcp_sock *tp = (struct tcp_sock *)sk;
 	__u32 srtt = BPF_CORE_READ(tp, srtt_us) >> 3; /* stored as 8 x srtt */
+	struct net_port_stats *ps;
 	struct net_stats *st;
 
 	if (!srtt)
@@ -52,6 +109,9 @@ int BPF_PROG(tcp_probe, struct sock *sk, const struct sk_buff *skb)
 	st = sock_stats(sk);
 	if (st)
 		obs_observe(&st->rtt, (__u64)srtt * 1000);
+	ps = sock_port_stats(sk);
+	if (ps)
+		obs_observe(&ps->rtt, (__u64)srtt * 1000);
 	return 0;
 }
 
@@ -59,6 +119,7 @@ SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(inet_sock_set_state, const struct sock *sk, const int oldstate, const int newstate)
 {
 	__u64 key = (__u64)sk, now, *sent;
+	struct net_port_stats *ps;
 	struct net_stats *st;
 
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
@@ -79,6 +140,9 @@ int BPF_PROG(inet_sock_set_state, const struct sock *sk, const int oldstate, con
 		st = sock_stats(sk);
 		if (st)
 			obs_observe(&st->connect, now - *sent);
+		ps = sock_port_stats(sk);
+		if (ps)
+			obs_observe(&ps->connect, now - *sent);
 	}
 	bpf_map_delete_elem(&syn_sent, &key);
 	return 0;
@@ -88,9 +152,13 @@ SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(tcp_retransmit_skb, const struct sock *sk)
 {
 	struct net_stats *st = sock_stats(sk);
+	struct net_port_stats *ps;
 
 	if (st)
 		st->retransmits += 1;
+	ps = sock_port_stats(sk);
+	if (ps)
+		ps->retransmits += 1;
 	return 0;
 }
 

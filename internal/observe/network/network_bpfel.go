@@ -13,6 +13,20 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type networkNetPortKey struct {
+	_      structs.HostLayout
+	Cgroup uint64
+	Port   uint16
+	Pad    [3]uint16
+}
+
+type networkNetPortStats struct {
+	_           structs.HostLayout
+	Rtt         networkObsHist
+	Connect     networkObsHist
+	Retransmits uint64
+}
+
 type networkNetStats struct {
 	_           structs.HostLayout
 	Rtt         networkObsHist
@@ -34,9 +48,12 @@ const (
 	networkMapDrops             = "drops"
 	networkMapEvents            = "events"
 	networkMapObsLosses         = "obs_losses"
+	networkMapPortLosses        = "port_losses"
+	networkMapPorts             = "ports"
 	networkMapReaderAsleep      = "reader_asleep"
 	networkMapStats             = "stats"
 	networkMapSynSent           = "syn_sent"
+	networkMapWatchedPorts      = "watched_ports"
 	networkProgInetSockSetState = "inet_sock_set_state"
 	networkProgTcpProbe         = "tcp_probe"
 	networkProgTcpReceiveReset  = "tcp_receive_reset"
@@ -46,6 +63,7 @@ const (
 	networkVarFilterCgroupId    = "filter_cgroup_id"
 	networkVarFilterCgroupLevel = "filter_cgroup_level"
 	networkVarWakeupBytes       = "wakeup_bytes"
+	networkVarZeroNetPortStats  = "zero_net_port_stats"
 	networkVarZeroNetStats      = "zero_net_stats"
 )
 
@@ -105,9 +123,12 @@ type networkMapSpecs struct {
 	Drops        *ebpf.MapSpec `ebpf:"drops"`
 	Events       *ebpf.MapSpec `ebpf:"events"`
 	ObsLosses    *ebpf.MapSpec `ebpf:"obs_losses"`
+	PortLosses   *ebpf.MapSpec `ebpf:"port_losses"`
+	Ports        *ebpf.MapSpec `ebpf:"ports"`
 	ReaderAsleep *ebpf.MapSpec `ebpf:"reader_asleep"`
 	Stats        *ebpf.MapSpec `ebpf:"stats"`
 	SynSent      *ebpf.MapSpec `ebpf:"syn_sent"`
+	WatchedPorts *ebpf.MapSpec `ebpf:"watched_ports"`
 }
 
 // networkVariableSpecs contains global variables before they are loaded into the kernel.
@@ -118,6 +139,7 @@ type networkVariableSpecs struct {
 	FilterCgroupId    *ebpf.VariableSpec `ebpf:"filter_cgroup_id"`
 	FilterCgroupLevel *ebpf.VariableSpec `ebpf:"filter_cgroup_level"`
 	WakeupBytes       *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
+	ZeroNetPortStats  *ebpf.VariableSpec `ebpf:"zero_net_port_stats"`
 	ZeroNetStats      *ebpf.VariableSpec `ebpf:"zero_net_stats"`
 }
 
@@ -144,9 +166,12 @@ type networkMaps struct {
 	Drops        *ebpf.Map `ebpf:"drops"`
 	Events       *ebpf.Map `ebpf:"events"`
 	ObsLosses    *ebpf.Map `ebpf:"obs_losses"`
+	PortLosses   *ebpf.Map `ebpf:"port_losses"`
+	Ports        *ebpf.Map `ebpf:"ports"`
 	ReaderAsleep *ebpf.Map `ebpf:"reader_asleep"`
 	Stats        *ebpf.Map `ebpf:"stats"`
 	SynSent      *ebpf.Map `ebpf:"syn_sent"`
+	WatchedPorts *ebpf.Map `ebpf:"watched_ports"`
 }
 
 func (m *networkMaps) Close() error {
@@ -154,9 +179,12 @@ func (m *networkMaps) Close() error {
 		m.Drops,
 		m.Events,
 		m.ObsLosses,
+		m.PortLosses,
+		m.Ports,
 		m.ReaderAsleep,
 		m.Stats,
 		m.SynSent,
+		m.WatchedPorts,
 	)
 }
 
@@ -168,6 +196,7 @@ type networkVariables struct {
 	FilterCgroupId    *ebpf.Variable `ebpf:"filter_cgroup_id"`
 	FilterCgroupLevel *ebpf.Variable `ebpf:"filter_cgroup_level"`
 	WakeupBytes       *ebpf.Variable `ebpf:"wakeup_bytes"`
+	ZeroNetPortStats  *ebpf.Variable `ebpf:"zero_net_port_stats"`
 	ZeroNetStats      *ebpf.Variable `ebpf:"zero_net_stats"`
 }
 
