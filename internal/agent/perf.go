@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -60,7 +61,13 @@ func (a *Agent) observerList(h hostCgroups) []sensor.Description {
 		},
 		observe.Network: func(env sensor.Env) (observe.Observer, map[uint16]sensor.Decode, error) {
 			o, err := network.Load(env.Ring, n)
-			return o, nil, err
+			if err != nil {
+				return nil, nil, err
+			}
+			if err := o.Watch(a.cfg.Observe.RemotePorts); err != nil {
+				return nil, nil, errors.Join(err, o.Close())
+			}
+			return o, nil, nil
 		},
 		observe.IO: func(env sensor.Env) (observe.Observer, map[uint16]sensor.Decode, error) {
 			o, err := io.Load(env.Ring, n)

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -174,6 +175,12 @@ func (c *Collector) collectObserve(ch chan<- prometheus.Metric, snap ObserveSnap
 			ch <- counter(d.retransmits, float64(st.TCPRetransmits), l...)
 			ch <- counter(d.resets, float64(st.TCPResets), l...)
 		}
+		for port, tp := range st.TCPPorts {
+			pl := append(append([]string(nil), l...), strconv.Itoa(int(port)))
+			ch <- constHistogram(d.portRTT, &tp.RTT, pl)
+			ch <- constHistogram(d.portConnect, &tp.Connect, pl)
+			ch <- counter(d.portRetransmits, float64(tp.Retransmits), pl...)
+		}
 		if st.IOLatency.Count() > 0 {
 			ch <- constHistogram(d.ioLatency, &st.IOLatency, l)
 			for op := range observe.OpCount {
@@ -206,6 +213,7 @@ type observeDescs struct {
 	runq, oncpu, throttled, throttledPeriods *prometheus.Desc
 	oomKills, memory, majorFaults            *prometheus.Desc
 	rtt, connect, retransmits, resets        *prometheus.Desc
+	portRTT, portConnect, portRetransmits    *prometheus.Desc
 	ioLatency, ioBytes, ioOps                *prometheus.Desc
 	folded, series, losses, pruned           *prometheus.Desc
 }
@@ -214,6 +222,7 @@ func newObserveDescs(n func(name, help string, labels ...string) *prometheus.Des
 	hist func(name, help string, labels ...string) *prometheus.Desc, pod output.PodLabels) observeDescs {
 	l := append([]string{"container", "cgroup"}, pod.Names()...)
 	op := append(append([]string(nil), l...), "op")
+	port := append(append([]string(nil), l...), "remote_port")
 	return observeDescs{
 		runq:             hist("sched_runq_latency_seconds", "Time tasks waited in the run queue, from wake-up (or preemption) to running.", l...),
 		oncpu:            n("cpu_oncpu_seconds_total", "Time tasks spent running on a CPU.", l...),
@@ -226,6 +235,9 @@ func newObserveDescs(n func(name, help string, labels ...string) *prometheus.Des
 		connect:          hist("tcp_connect_latency_seconds", "Time from a TCP SYN sent to the connection established.", l...),
 		retransmits:      n("tcp_retransmits_total", "TCP segments retransmitted.", l...),
 		resets:           n("tcp_resets_total", "TCP resets sent and received.", l...),
+		portRTT:          hist("tcp_remote_port_rtt_seconds", "Smoothed TCP round-trip time of sockets talking to a watched remote port (observe.network.remote_ports).", port...),
+		portConnect:      hist("tcp_remote_port_connect_latency_seconds", "Time from a TCP SYN sent to a watched remote port to the connection established.", port...),
+		portRetransmits:  n("tcp_remote_port_retransmits_total", "TCP segments retransmitted to a watched remote port.", port...),
 		ioLatency:        hist("block_io_latency_seconds", "Block I/O request latency, from issue to the device to completion.", l...),
 		ioBytes:          n("block_io_bytes_total", "Bytes of completed block I/O requests, by op (read, write).", op...),
 		ioOps:            n("block_io_operations_total", "Completed block I/O requests, by op (read, write).", op...),

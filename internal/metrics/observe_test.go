@@ -24,6 +24,7 @@ func fullStats() *observe.Stats {
 	st.TCPRTT.Slots[14], st.TCPRTT.SumNs = 2, 40e6         // two of 16..32 ms
 	st.TCPConnect.Slots[15], st.TCPConnect.SumNs = 1, 40e6 // one of 32..64 ms
 	st.IOLatency.Slots[8], st.IOLatency.SumNs = 5, 2e6
+	st.Port(5432).Connect.Slots[6], st.Port(5432).Retransmits = 1, 1
 	st.IOBytes, st.IOOps = [observe.OpCount]uint64{4096, 8192}, [observe.OpCount]uint64{1, 2}
 	return st
 }
