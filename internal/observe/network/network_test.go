@@ -197,19 +197,25 @@ func assertDelayed(t *testing.T, h helperRun, rounds int, forcedUs uint64) {
 	if connectUs < forcedUs || rttUs < forcedUs {
 		t.Fatalf("the forced delay did not show in the client's own timings")
 	}
-	// every connect took at least the delay of the SYN and the SYN-ACK:
-	// each lies in a slot whose lower bound is at least half the client's
-	// shortest (log2 slots)
-	if n, all := st.TCPConnect.AtLeast(connectUs/2), st.TCPConnect.Count(); n != all {
-		t.Errorf("%d of %d connects below %d µs; the client's shortest was %d µs", all-n, all, connectUs/2, connectUs)
+	// every connect took at least the forced delay of the SYN and the
+	// SYN-ACK: each lies in a slot whose lower bound is at least half of
+	// it (log2 slots). The client's own shortest connect is no floor: on a
+	// loaded machine it adds the client's scheduling delays, which the
+	// kernel's SYN_SENT to ESTABLISHED does not see.
+	if n, all := st.TCPConnect.AtLeast(forcedUs/2), st.TCPConnect.Count(); n != all {
+		t.Errorf("%d of %d connects below %d µs; the client's shortest was %d µs", all-n, all, forcedUs/2, connectUs)
 	}
 	if st.TCPRTT.Count() < uint64(rounds) {
 		t.Fatalf("%d RTT samples for %d request/response rounds", st.TCPRTT.Count(), rounds)
 	}
-	// the smoothed RTT starts from the handshake's, about the connect time
-	if n, all := st.TCPRTT.AtLeast(connectUs/4), st.TCPRTT.Count(); n < all*9/10 {
+	// the smoothed RTT starts from the handshake's, itself delayed
+	if n, all := st.TCPRTT.AtLeast(forcedUs/4), st.TCPRTT.Count(); n < all*9/10 {
 		t.Errorf("only %d of %d RTT samples at least %d µs; the client's shortest connect took %d µs",
-			n, all, connectUs/4, connectUs)
+			n, all, forcedUs/4, connectUs)
+	}
+	// and the kernel's connect time is part of what the client measured
+	if n, all := st.TCPConnect.AtLeast(2*connectUs+1), st.TCPConnect.Count(); n == all {
+		t.Errorf("every connect counted above %d µs; the client's shortest took %d µs", 2*connectUs, connectUs)
 	}
 	if mean(st.TCPConnect) < time.Duration(forcedUs)*time.Microsecond {
 		t.Errorf("mean connect latency %v; every connect was delayed at least %d µs", mean(st.TCPConnect), forcedUs)
