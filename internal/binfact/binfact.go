@@ -199,7 +199,13 @@ func safe(st *unix.Stat_t) bool {
 func dirsSafe(root, dir string) bool {
 	for {
 		var st unix.Stat_t
-		if unix.Lstat(path.Join(root, dir), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR || !safe(&st) {
+		p := path.Join(root, dir)
+		if dir == "/" {
+			// the root itself: /proc/PID/root is a link to the process's
+			// root, which a trailing slash follows
+			p += "/"
+		}
+		if unix.Lstat(p, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR || !safe(&st) {
 			return false
 		}
 		if dir == "/" {
