@@ -127,6 +127,16 @@ func (c *Checker) Of(pid uint32, binary string, exe *event.FileID) Facts {
 		if ran(path.Join(root, binary), wantDev, wantIno, &st) {
 			return c.judge(root, binary, &st, false)
 		}
+		// an overlay (a container's root) gives its files the device of
+		// the layer they come from, not the overlay's own the kernel
+		// reported: then the running process's executable, as stat sees
+		// it, says which file it is
+		if exe != nil {
+			if d, i, ok := c.identity(pid, nil); ok && (d != wantDev || i != wantIno) &&
+				ran(path.Join(root, binary), d, i, &st) {
+				return c.judge(root, binary, &st, false)
+			}
+		}
 	}
 	return Facts{}
 }

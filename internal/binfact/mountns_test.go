@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/testenv"
 )
 
@@ -53,5 +54,19 @@ exec /usr/bin/sleep 600`
 	}
 	if f := New(DefaultConfig()).Of(uint32(pid), "/usr/bin/sleep", nil); !f.Trusted {
 		t.Errorf("root-owned /usr/bin/sleep in the process's own root: %+v, want trusted", f)
+	}
+	// the kernel names the file by the overlay's own device (its mount's),
+	// which stat of the file does not give
+	var mnt unix.Stat_t
+	if err := unix.Stat(proc+"/root/usr", &mnt); err != nil {
+		t.Fatal(err)
+	}
+	kernel := &event.FileID{Dev: kernelDev(mnt.Dev), Inode: inNS.Ino}
+	if f := New(DefaultConfig()).Of(uint32(pid), "/usr/bin/sleep", kernel); !f.Trusted {
+		t.Errorf("/usr/bin/sleep named by the overlay's device %d: %+v, want trusted", mnt.Dev, f)
+	}
+	// a process gone: nothing says which file it ran
+	if f := New(DefaultConfig()).Of(0, "/usr/bin/sleep", kernel); f.Trusted {
+		t.Errorf("no process and no file with the kernel's identity: %+v, want untrusted", f)
 	}
 }
