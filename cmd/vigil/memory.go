@@ -99,8 +99,12 @@ func readOnlyMapping(line, exe string) (start, end uintptr, ok bool) {
 
 // setMemoryLimit applies --memory-limit: a soft limit on the Go runtime's
 // memory (heap, stacks, runtime structures; not the binary's pages nor the
-// ring buffer's mapping). "0" keeps what GOMEMLIMIT said, or no limit.
+// ring buffer's mapping). "0", or "" from a command that runs the agent
+// without the flag (vigil record), keeps what GOMEMLIMIT said, or no limit.
 func setMemoryLimit(s string) error {
+	if s == "" {
+		return nil
+	}
 	n, err := config.ParseSize(s)
 	if err != nil {
 		return fmt.Errorf("--memory-limit: %w", err)

@@ -57,6 +57,9 @@ func TestTrimAfterStart(t *testing.T) {
 func TestSetMemoryLimit(t *testing.T) {
 	before := debug.SetMemoryLimit(-1)
 	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+	if err := setMemoryLimit(""); err != nil {
+		t.Fatal(err)
+	}
 	if err := setMemoryLimit("0"); err != nil {
 		t.Fatal(err)
 	}
