@@ -124,16 +124,16 @@ func (c *Checker) Of(pid uint32, binary string, exe *event.FileID) Facts {
 	}
 	if c.cfg.Proc != "" && pid != 0 {
 		root := path.Join(c.cfg.Proc, strconv.FormatUint(uint64(pid), 10), "root")
+		st = unix.Stat_t{}
 		if ran(path.Join(root, binary), wantDev, wantIno, &st) {
 			return c.judge(root, binary, &st, false)
 		}
 		// an overlay (a container's root) gives its files the device of
 		// the layer they come from, not the overlay's own the kernel
 		// reported: then the running process's executable, as stat sees
-		// it, says which file it is
-		if exe != nil {
-			if d, i, ok := c.identity(pid, nil); ok && (d != wantDev || i != wantIno) &&
-				ran(path.Join(root, binary), d, i, &st) {
+		// it, says whether the file just looked at is the one it runs
+		if exe != nil && st.Mode&unix.S_IFMT == unix.S_IFREG {
+			if d, i, ok := c.identity(pid, nil); ok && kernelDev(st.Dev) == d && st.Ino == i {
 				return c.judge(root, binary, &st, false)
 			}
 		}
