@@ -20,13 +20,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"sync/atomic"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
+	"github.com/vigil-sec/vigil/bench/internal/abtable"
 	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/sensor/iouring"
 	"github.com/vigil-sec/vigil/internal/testenv"
@@ -121,19 +121,11 @@ func main() {
 		die("%v", err)
 	}
 	fmt.Printf("%d rounds, %d records delivered, losses %+v\n", *rounds, records.Load(), losses)
-	fmt.Printf("%-44s %10s %10s %6s %13s %13s\n", "loop", "A ns/op", "B ns/op", "B/A", "prog runs/op", "prog ns/run")
+	rows := make([]abtable.Row, len(loops))
 	for i, l := range loops {
-		ratios := make([]float64, *rounds)
-		for k := range ratios {
-			ratios[k] = cpu[i][1][k] / cpu[i][0][k]
-		}
-		perRun := 0.0
-		if runs[i] > 0 {
-			perRun = float64(runNS[i]) / float64(runs[i])
-		}
-		fmt.Printf("%-44s %10.0f %10.0f %6.2f %13.2f %13.0f\n", l.name, median(cpu[i][0]), median(cpu[i][1]), median(ratios),
-			float64(runs[i])/float64(*rounds*l.n), perRun)
+		rows[i] = abtable.Row{Name: l.name, A: cpu[i][0], B: cpu[i][1], Runs: runs[i], RunNS: runNS[i], Ops: *rounds * l.n}
 	}
+	abtable.Print(os.Stdout, 44, rows)
 }
 
 // programRuns is how often the sensor's programs ran, and for how long
@@ -189,12 +181,6 @@ func perOp(n int, run func(int)) float64 {
 	run(n)
 	_ = unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &b)
 	return float64(b.Nano()-a.Nano()) / float64(n)
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	return s[len(s)/2]
 }
 
 func die(format string, args ...any) {

@@ -19,13 +19,13 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"slices"
 	"sync/atomic"
 	"syscall"
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
+	"github.com/vigil-sec/vigil/bench/internal/abtable"
 	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/sensor/process"
 )
@@ -95,19 +95,11 @@ func main() {
 		die("%v", err)
 	}
 	fmt.Printf("%d rounds of %d kills, %d records delivered, losses %+v\n", *rounds, *n, records.Load(), losses)
-	fmt.Printf("%-38s %10s %10s %6s %13s %13s\n", "loop", "A ns/op", "B ns/op", "B/A", "prog runs/op", "prog ns/run")
+	rows := make([]abtable.Row, len(loops))
 	for i, l := range loops {
-		ratios := make([]float64, *rounds)
-		for k := range ratios {
-			ratios[k] = cpu[i][1][k] / cpu[i][0][k]
-		}
-		perRun := 0.0
-		if runs[i] > 0 {
-			perRun = float64(runNS[i]) / float64(runs[i])
-		}
-		fmt.Printf("%-38s %10.0f %10.0f %6.2f %13.2f %13.0f\n", l.name, median(cpu[i][0]), median(cpu[i][1]), median(ratios),
-			float64(runs[i])/float64(*rounds**n), perRun)
+		rows[i] = abtable.Row{Name: l.name, A: cpu[i][0], B: cpu[i][1], Runs: runs[i], RunNS: runNS[i], Ops: *rounds * *n}
 	}
+	abtable.Print(os.Stdout, 38, rows)
 }
 
 // perKill is the thread's CPU time per kill(pid, sig), n of them.
@@ -143,12 +135,6 @@ func programRuns(s *process.Sensor) (uint64, uint64) {
 		die("no handle_signal program")
 	}
 	return p.RunCount, uint64(p.Runtime)
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	return s[len(s)/2]
 }
 
 func die(format string, args ...any) {
