@@ -93,7 +93,8 @@ func DecodeHold(raw []byte) (Hold, error) {
 	h.CgroupID = r.Hdr.CgroupId
 	h.Filename = filename
 	h.Truncated = r.Flags&execguardExecgFlagEXECG_FILENAME_CUT != 0
-	h.NotStopped = r.Flags&execguardExecgFlagEXECG_SIGNAL_FAILED != 0
+	h.NotHeld = r.Flags&execguardExecgFlagEXECG_NOT_HELD != 0
+	h.NotStopped = h.NotHeld || r.Flags&execguardExecgFlagEXECG_SIGNAL_FAILED != 0
 	return h, nil
 }
 

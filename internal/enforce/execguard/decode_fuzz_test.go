@@ -36,7 +36,7 @@ func FuzzDecode(f *testing.F) {
 
 func FuzzDecodeHold(f *testing.F) {
 	enforcetest.FuzzDecoder(f, DecodeHold, func(t *testing.T, h Hold, _ []byte) {
-		if h.Policies == 0 || h.Key.Pad != 0 || len(h.Filename) >= 512 {
+		if h.Policies == 0 || h.Key.Pad != 0 || len(h.Filename) >= 512 || h.NotHeld && !h.NotStopped {
 			t.Fatalf("hold %+v", h)
 		}
 	})

@@ -292,6 +292,40 @@ static __always_inline bool arm_expiry(__u32 tgid)
 	return true;
 }
 
+/* hold_record reserves and fills the KIND_EXEC_HOLD record of h. */
+static __always_inline struct exec_hold *
+hold_record(struct task_struct *task, struct linux_binprm *bprm, const struct held_exec *h)
+{
+	struct exec_hold *r = reserve_fixed(sizeof(*r), KIND_EXEC_HOLD);
+
+	if (!r)
+		return NULL;
+	fill_hold(r, task, h);
+	r->filename_len = read_filename(r->filename, BPF_CORE_READ(bprm, filename), &r->flags,
+					KIND_EXEC_HOLD);
+	return r;
+}
+
+/*
+ * not_held is the fail open of an exec a policy wanted held while the
+ * agent's heartbeat was stale: the process runs unhashed. It is counted
+ * (HOLD_NOT_HELD, pinned, so counted with no agent too), and a hold record
+ * flagged EXECG_NOT_HELD tells an agent that is alive but was slow to beat:
+ * it hashes the running binary and kills it from user space if the hash is
+ * denied (late, but not silently let go). Nothing is stopped.
+ */
+static __always_inline void not_held(struct task_struct *task, struct linux_binprm *bprm,
+				     const struct held_exec *h)
+{
+	count_expiry(HOLD_NOT_HELD);
+
+	struct exec_hold *r = hold_record(task, bprm, h);
+	if (!r)
+		return;
+	r->flags |= EXECG_NOT_HELD;
+	bpf_ringbuf_submit(r, BPF_RB_FORCE_WAKEUP);
+}
+
 /*
  * hold stops the current process and tells user space, which hashes the
  * binary and continues or kills it. Without a record user space would never
@@ -299,35 +333,21 @@ static __always_inline bool arm_expiry(__u32 tgid)
  * hold without the timer that ends it should the agent die.
  */
 static __always_inline void hold(struct task_struct *task, struct linux_binprm *bprm,
-				 const struct inode_key *key, const struct file_stamp *stamp,
-				 __u64 policies)
+				 struct held_slot *slot)
 {
 	__u32 tgid = BPF_CORE_READ(task, tgid);
-	struct held_slot slot = {
-		.held =
-			{
-				.key = *key,
-				.stamp = *stamp,
-				.start_time = BPF_CORE_READ(task, group_leader, start_boottime),
-				.policies = policies,
-				.held_at = bpf_ktime_get_boot_ns(),
-			},
-	};
 
 	/* without the kfuncs the timer cannot end the hold: no hold */
 	if (!ksym_exists(bpf_task_from_pid) || !ksym_exists(bpf_send_signal_task))
 		return;
 
-	struct exec_hold *r = reserve_fixed(sizeof(*r), KIND_EXEC_HOLD);
+	struct exec_hold *r = hold_record(task, bprm, &slot->held);
 	if (!r)
 		return;
-	fill_hold(r, task, &slot.held);
-	r->filename_len = read_filename(r->filename, BPF_CORE_READ(bprm, filename), &r->flags,
-					KIND_EXEC_HOLD);
 
 	/* the entry goes in before the stop, so that the SIGCONT guard
 	 * (execguard_cont) covers the process from its first moment */
-	if (bpf_map_update_elem(&exec_held, &tgid, &slot, BPF_ANY)) {
+	if (bpf_map_update_elem(&exec_held, &tgid, slot, BPF_ANY)) {
 		count_drop(DROP_MAP_FULL, KIND_EXEC_HOLD);
 		bpf_ringbuf_discard(r, 0);
 		return;
@@ -343,7 +363,7 @@ static __always_inline void hold(struct task_struct *task, struct linux_binprm *
 		bpf_map_delete_elem(&exec_held, &tgid);
 		r->flags |= EXECG_SIGNAL_FAILED;
 	} else {
-		count_hit(lowest_bit(policies), ENFORCE_HELD);
+		count_hit(lowest_bit(slot->held.policies), ENFORCE_HELD);
 	}
 	/* user space must answer fast: wake it now */
 	bpf_ringbuf_submit(r, BPF_RB_FORCE_WAKEUP);
@@ -387,18 +407,28 @@ int BPF_PROG(execguard_exec, struct task_struct *task, pid_t old_pid, struct lin
 	__u64 want = cfg->hash_hold & mine;
 	if (!want)
 		return 0;
+
+	struct held_slot slot = {
+		.held =
+			{
+				.key = key,
+				.start_time = BPF_CORE_READ(task, group_leader, start_boottime),
+				.policies = want,
+			},
+	};
+
+	file_stamp(bprm->file, &slot.held.stamp);
+	struct file_stamp *known = bpf_map_lookup_elem(&exec_known, &key);
+	if (known && same_stamp(known, &slot.held.stamp))
+		return 0;
+	slot.held.held_at = bpf_ktime_get_boot_ns();
 	/* fail open: without a live agent nobody would continue the process
 	 * (a heartbeat in the future wraps to a huge age, also stale) */
-	if (bpf_ktime_get_boot_ns() - cfg->heartbeat_ns >= HOLD_HEARTBEAT_NS)
+	if (slot.held.held_at - cfg->heartbeat_ns >= HOLD_HEARTBEAT_NS) {
+		not_held(task, bprm, &slot.held);
 		return 0;
-
-	struct file_stamp stamp;
-
-	file_stamp(bprm->file, &stamp);
-	struct file_stamp *known = bpf_map_lookup_elem(&exec_known, &key);
-	if (known && same_stamp(known, &stamp))
-		return 0;
-	hold(task, bprm, &key, &stamp, want);
+	}
+	hold(task, bprm, &slot);
 	return 0;
 }
 

@@ -49,7 +49,9 @@ struct held_slot {
 enum hold_expiry_stat {
 	HOLD_EXPIRED = 0,      /* holds ended by the kernel: the agent was gone */
 	HOLD_EXPIRE_RETRY = 1, /* signals the timer could not send from where it ran; retried */
-	HOLD_EXPIRY_STATS = 2,
+	HOLD_NOT_HELD = 2,     /* execs a policy wanted held, let run because the
+				* agent's heartbeat was stale (fail open) */
+	HOLD_EXPIRY_STATS = 3,
 };
 
 /* Flags of both records. */
@@ -59,6 +61,8 @@ enum execg_flag {
 	EXECG_SIGNAL_FAILED = 1 << 2, /* bpf_send_signal failed: user space must act */
 	EXECG_CONTINUED = 1 << 3,     /* killed because a held process was continued by
 					 * someone other than the agent */
+	EXECG_NOT_HELD = 1 << 4,      /* not held: the agent's heartbeat was stale at the
+				       * exec (fail open); user space may hash and kill late */
 };
 
 /* KIND_ENFORCE_EXEC: a denied file was executed. */
@@ -77,7 +81,8 @@ struct exec_enforce {
 
 /* KIND_EXEC_HOLD: a process stopped before its first instruction because
  * its binary is not known to be clean; user space hashes it and then
- * continues or kills it. */
+ * continues or kills it. With EXECG_NOT_HELD (or EXECG_SIGNAL_FAILED) the
+ * process was not stopped and runs: user space may only kill it late. */
 struct exec_hold {
 	struct record_header hdr;
 	struct held_exec held;

@@ -75,6 +75,7 @@ const (
 	execguardExecgFlagEXECG_SCRIPT        execguardExecgFlag = 2
 	execguardExecgFlagEXECG_SIGNAL_FAILED execguardExecgFlag = 4
 	execguardExecgFlagEXECG_CONTINUED     execguardExecgFlag = 8
+	execguardExecgFlagEXECG_NOT_HELD      execguardExecgFlag = 16
 )
 
 type execguardFileStamp struct {

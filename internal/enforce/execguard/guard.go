@@ -16,8 +16,12 @@
 // Holds fail open: the kernel holds only while the agent's heartbeat is
 // fresh, each hold carries a kernel timer (hold_expire) that continues the
 // process once the heartbeat has gone stale, so a dead agent never leaves
-// it stopped (Expiry counts those), and an agent restarted before then
-// finds the processes its predecessor left stopped in exec_held (Held). A held process continued by
+// it stopped, and an agent restarted before then finds the processes its
+// predecessor left stopped in exec_held (Held). Every fail-open is counted
+// (Expiry), and none is silent for an agent that lives but was slow: an
+// exec not held for a stale heartbeat still sends a hold record
+// (Hold.NotHeld), and Decide says when a verdict came after the process
+// ran, so that a denied hash is killed late, from user space. A held process continued by
 // anyone else is killed (execguard_cont); the kill is deferred by the
 // kernel, so the process may run a few instructions first. A stopped child
 // is reported to its parent's wait(WUNTRACED): job-control shells show a

@@ -222,12 +222,18 @@ func TestCleanBinaryIsHeldOnce(t *testing.T) {
 }
 
 // TestStaleHeartbeatFailsOpen: without a fresh heartbeat nobody would
-// answer a hold, so there is none.
+// answer a hold, so there is none: the process runs (fail open), the
+// kernel counts it (HOLD_NOT_HELD) and sends a hold record flagged
+// not-held, for an agent that is alive but was slow to beat to judge late.
 func TestStaleHeartbeatFailsOpen(t *testing.T) {
 	h := newHarness(t)
 	bin := h.copyBinary("unknown")
 	h.Scope(0, 1<<policyHold)
-	for _, age := range []time.Duration{0, 10 * time.Second} {
+	before, err := h.guard.Expiry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, age := range []time.Duration{0, 10 * time.Second} {
 		c, err := h.State.ReadConfig()
 		if err != nil {
 			t.Fatal(err)
@@ -243,8 +249,16 @@ func TestStaleHeartbeatFailsOpen(t *testing.T) {
 		if !r.Success() || !r.ran() {
 			t.Fatalf("heartbeat %v old: %v, want it to run", age, r)
 		}
-		if n := len(h.holdRecords(r.PID)); n != 0 {
-			t.Fatalf("heartbeat %v old: %d holds, want none", age, n)
+		holds := h.holdRecords(r.PID)
+		if len(holds) != 1 || !holds[0].NotHeld || !holds[0].NotStopped || holds[0].Policies != 1<<policyHold {
+			t.Fatalf("heartbeat %v old: hold records %+v, want one flagged not held", age, holds)
+		}
+		st, err := h.guard.Expiry()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.NotHeld != before.NotHeld+uint64(i+1) || st.Expired != before.Expired {
+			t.Errorf("heartbeat %v old: expiry stats %+v (before %+v), want one more not held", age, st, before)
 		}
 	}
 }

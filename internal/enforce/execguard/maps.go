@@ -34,9 +34,11 @@ type Hold struct {
 	// does not. Truncated says it was cut.
 	Filename  string
 	Truncated bool
-	// NotStopped says the kernel could not stop the process: it runs,
-	// and user space may only kill it late.
+	// NotStopped says the kernel did not stop the process: it runs, and
+	// user space may only kill it late. NotHeld says why, when it is the
+	// fail open of a stale heartbeat (else the SIGSTOP failed).
 	NotStopped bool
+	NotHeld    bool
 }
 
 // SetDeny makes exec_deny hold exactly want: the files whose exec is
@@ -93,42 +95,51 @@ func holdOf(tgid uint32, h execguardHeldExec) Hold {
 }
 
 // forgetHeld deletes the exec_held entry of h, unless the entry has since
-// been replaced by a hold of another process that reuses the pid.
-func (g *Guard) forgetHeld(h Hold) error {
+// been replaced by a hold of another process that reuses the pid. deleted
+// says it deleted h's entry (which cancels its timer: the process may still
+// be stopped, and its release is the caller's); expiring that the timer
+// was already continuing it, the heartbeat being stale.
+func (g *Guard) forgetHeld(h Hold) (deleted, expiring bool, err error) {
 	var cur execguardHeldSlot
 	if err := g.objs.ExecHeld.Lookup(h.PID, &cur); err != nil {
 		if errors.Is(err, ebpf.ErrKeyNotExist) {
-			return nil
+			return false, false, nil
 		}
-		return fmt.Errorf("exec_held: %w", err)
+		return false, false, fmt.Errorf("exec_held: %w", err)
 	}
 	if cur.Held.StartTime != h.StartTime {
-		return nil
+		return false, false, nil
 	}
-	if err := g.objs.ExecHeld.Delete(h.PID); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
-		return fmt.Errorf("exec_held: %w", err)
+	if err := g.objs.ExecHeld.Delete(h.PID); err != nil {
+		if errors.Is(err, ebpf.ErrKeyNotExist) {
+			return false, false, nil // the timer continued it meanwhile
+		}
+		return false, false, fmt.Errorf("exec_held: %w", err)
 	}
-	return nil
+	return true, cur.Expiring != 0, nil
 }
 
-// ExpiryStats is what the kernel's hold timers did since the map was
-// pinned (across agents): holds they ended because the agent was gone,
-// and signals they had to try again.
+// ExpiryStats is what the kernel's fail-open did since the map was pinned
+// (across agents): holds its timers ended because the agent's heartbeat
+// was stale, signals they had to try again, and execs a policy wanted held
+// that ran unheld because the heartbeat was stale at the exec.
 type ExpiryStats struct {
 	Expired uint64
 	Retried uint64
+	NotHeld uint64
 }
 
 // the indexes of exec_hold_expiry (enum hold_expiry_stat in execguard.h)
 const (
 	statExpired = 0
 	statRetried = 1
+	statNotHeld = 2
 )
 
 // Expiry sums the exec_hold_expiry counters over the CPUs.
 func (g *Guard) Expiry() (ExpiryStats, error) {
 	var st ExpiryStats
-	for idx, dst := range map[uint32]*uint64{statExpired: &st.Expired, statRetried: &st.Retried} {
+	for idx, dst := range map[uint32]*uint64{statExpired: &st.Expired, statRetried: &st.Retried, statNotHeld: &st.NotHeld} {
 		var per []uint64
 		if err := g.objs.ExecHoldExpiry.Lookup(idx, &per); err != nil {
 			return st, fmt.Errorf("exec_hold_expiry: %w", err)

@@ -23,28 +23,47 @@ var ErrGone = pidfd.ErrGone
 // The exec_held entry is deleted first, so that the continue never meets
 // the guard against foreign SIGCONTs.
 func (g *Guard) Release(h Hold, kill bool) error {
+	_, err := g.Decide(h, kill)
+	return err
+}
+
+// Decide is Release that also says whether the kernel still held the
+// process when the verdict came: false when the process ran already (its
+// hold expired because the agent's heartbeat went stale, or it was never
+// stopped: h.NotStopped), so that a kill is known to be late. A process
+// no hold of the agent's stops any more is not sent a SIGCONT.
+func (g *Guard) Decide(h Hold, kill bool) (held bool, err error) {
 	p, err := pidfd.Open(h.PID)
 	if err == nil {
 		defer func() { _ = p.Close() }() // a pidfd: nothing to flush
 		err = p.Verify(h.StartTime, 0)
 	}
 	if errors.Is(err, ErrGone) {
-		return errors.Join(fmt.Errorf("release %d: %w", h.PID, err), g.forgetHeld(h))
+		deleted, expiring, ferr := g.forgetHeld(h)
+		held = deleted && !expiring && !h.NotStopped
+		return held, errors.Join(fmt.Errorf("release %d: %w", h.PID, err), ferr)
 	}
 	if err != nil {
-		return fmt.Errorf("release %d: %w", h.PID, err)
+		return false, fmt.Errorf("release %d: %w", h.PID, err)
 	}
-	if err := g.forgetHeld(h); err != nil {
-		return err
+	deleted, expiring, err := g.forgetHeld(h)
+	if err != nil {
+		return false, err
 	}
+	held = deleted && !expiring && !h.NotStopped
 	sig := unix.SIGCONT
-	if kill {
+	switch {
+	case kill:
 		sig = unix.SIGKILL
+	case !deleted:
+		// no entry: never stopped, or continued by its timer, which
+		// deletes the entry once its SIGCONT went
+		return false, nil
 	}
 	if err := p.Signal(sig); err != nil {
-		return fmt.Errorf("release %d: %w", h.PID, err)
+		return held, fmt.Errorf("release %d: %w", h.PID, err)
 	}
-	return nil
+	return held, nil
 }
 
 // Prune deletes the exec_held entries of processes that are gone (killed
@@ -66,7 +85,7 @@ func (g *Guard) Prune() (int, error) {
 			errs = append(errs, err)
 			continue
 		}
-		if err := g.forgetHeld(h); err != nil {
+		if _, _, err := g.forgetHeld(h); err != nil {
 			errs = append(errs, err)
 			continue
 		}
