@@ -279,7 +279,10 @@ func (a *Agent) enforcementStats() (*metrics.Enforcement, int) {
 		UserspaceKills:        c.UserspaceKills.Load(),
 		UserspaceKillFailures: c.UserspaceKillFailed.Load(),
 		Holds: map[string]uint64{"held": c.Holds.Load(), "killed": c.HoldsKilled.Load(),
-			"overflow": c.HoldOverflow.Load()},
+			"overflow": c.HoldOverflow.Load(), "late": c.HoldsLate.Load()},
+	}
+	if st, ok := e.HoldExpiry(); ok {
+		out.Holds["expired"], out.Holds["not_held"] = st.Expired, st.NotHeld
 	}
 	out.KillLatency = c.KillLatency.Snapshot()
 	policies := e.Policies()

@@ -102,12 +102,15 @@ type Enforcer struct {
 
 	cur    atomic.Pointer[current]
 	work   chan job
+	holds  chan execguard.Hold // served before work: a held process waits
 	alerts chan *event.Alert
 	stop   chan struct{}
 	wg     sync.WaitGroup
 	hasher *execguard.Hasher
 	counts Counts
 	lastHB time.Time
+	// lastPrune: when exec_held was last pruned
+	lastPrune time.Time
 	// lastSeen: when the hits were last recorded as seen (away.go)
 	lastSeen time.Time
 	lastRes  time.Time
@@ -120,8 +123,10 @@ type Counts struct {
 	UserspaceKills, UserspaceKillFailed atomic.Uint64
 	// Holds are binaries the kernel held for hashing; HoldsKilled those
 	// whose hash was denied; HoldOverflow holds released unhashed because
-	// the queue was full.
-	Holds, HoldsKilled, HoldOverflow atomic.Uint64
+	// the queue was full; HoldsLate verdicts that came when the process
+	// ran already (the kernel failed open: see execguard.ExpiryStats), a
+	// denied one then killed from user space.
+	Holds, HoldsKilled, HoldOverflow, HoldsLate atomic.Uint64
 	// Resolved counts deny paths resolved again after a change.
 	Resolved atomic.Uint64
 	// KillLatency is the user-space kills' latency, event to signal:
@@ -152,6 +157,7 @@ func New(cfg Config) (*Enforcer, error) {
 		pods:     map[string]*podEntry{},
 		mechErr:  map[string]string{},
 		work:     make(chan job, 1024),
+		holds:    make(chan execguard.Hold, 1024),
 		alerts:   make(chan *event.Alert, 1024),
 		stop:     make(chan struct{}),
 		hasher:   execguard.NewHasher(4096),

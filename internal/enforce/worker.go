@@ -12,11 +12,11 @@ import (
 )
 
 // job is work the pipeline hands off because it does I/O: hashing a
-// binary, resolving paths again.
+// binary seen executed, resolving paths again. Holds have a queue of
+// their own (Enforcer.holds), served first.
 type job struct {
-	hold    *execguard.Hold // a held process to hash and decide
-	learn   *learnJob       // a binary seen executed, to hash (no hold)
-	resolve bool            // resolve every deny path again
+	learn   *learnJob // a binary seen executed, to hash (no hold)
+	resolve bool      // resolve every deny path again
 }
 
 // learnJob is an exec the kernel did not hold (hold_unknown off): its
@@ -26,17 +26,26 @@ type learnJob struct {
 	hold execguard.Hold
 }
 
-// worker runs the jobs, one at a time, until Close.
+// worker runs the jobs, one at a time, until Close: a held process first,
+// so that it never waits behind the hashes of binaries executed elsewhere.
 func (e *Enforcer) worker() {
 	defer e.wg.Done()
 	for {
 		select {
 		case <-e.stop:
 			return
+		case h := <-e.holds:
+			e.decideHold(h)
+			continue
+		default:
+		}
+		select {
+		case <-e.stop:
+			return
+		case h := <-e.holds:
+			e.decideHold(h)
 		case j := <-e.work:
 			switch {
-			case j.hold != nil:
-				e.decideHold(*j.hold)
 			case j.learn != nil:
 				e.learn(j.learn)
 			case j.resolve:
@@ -47,20 +56,24 @@ func (e *Enforcer) worker() {
 }
 
 // Hold takes a KIND_EXEC_HOLD record: the kernel stopped a process before
-// its first instruction so that its binary can be hashed. A hold that
-// cannot be queued is released at once (fail open) and counted.
+// its first instruction so that its binary can be hashed, or (NotHeld)
+// let it run because the heartbeat was stale, and asks for a late verdict.
+// A hold that cannot be queued is released at once (fail open) and
+// counted.
 func (e *Enforcer) Hold(raw []byte) {
 	h, err := execguard.DecodeHold(raw)
 	if err != nil {
 		e.log.Warn("malformed hold record", "err", err)
 		return
 	}
-	e.counts.Holds.Add(1)
+	if !h.NotHeld {
+		e.counts.Holds.Add(1)
+	}
 	select {
-	case e.work <- job{hold: &h}:
+	case e.holds <- h:
 	default:
 		e.counts.HoldOverflow.Add(1)
-		if e.exec != nil {
+		if e.exec != nil && !h.NotStopped {
 			if err := e.exec.Release(h, false); err != nil && !errors.Is(err, execguard.ErrGone) {
 				e.log.Warn("release a hold the queue had no room for", "pid", h.PID, "err", err)
 			}
@@ -68,7 +81,9 @@ func (e *Enforcer) Hold(raw []byte) {
 	}
 }
 
-// decideHold hashes a held process's binary and kills or continues it.
+// decideHold hashes a held process's binary and kills or continues it. A
+// process the kernel let run (its hold expired, or it was never held) is
+// killed late, from user space, if its hash is denied, and counted.
 func (e *Enforcer) decideHold(h execguard.Hold) {
 	if e.exec == nil {
 		return
@@ -95,7 +110,10 @@ func (e *Enforcer) decideHold(h execguard.Hold) {
 	}
 	// where it was executed from, read while the held process still is
 	exe, _ := os.Readlink("/proc/" + itoa(h.PID) + "/exe")
-	relErr := e.exec.Release(h, kill)
+	held, relErr := e.exec.Decide(h, kill)
+	if !held {
+		e.counts.HoldsLate.Add(1)
+	}
 	if !denied || enforce == 0 && monitor == 0 {
 		return
 	}
@@ -112,14 +130,30 @@ func (e *Enforcer) decideHold(h execguard.Hold) {
 		Process: &event.Process{PID: h.PID, TID: h.TID, Filename: h.Filename,
 			Executable: &event.FileID{Dev: h.Key.Dev, Inode: h.Key.Ino}, Cgroup: event.Cgroup{ID: h.CgroupID}},
 		Enforcement: &event.Enforcement{PolicyID: n, Mechanism: event.MechanismKernel, Hook: execguard.HookExec + " (held, sha256)"}}
+	if !held {
+		// the kernel failed open: the process ran before the verdict
+		ev.Enforcement.Mechanism = event.MechanismUserspace
+		ev.Enforcement.Hook = "agent (sha256 of an exec the kernel " + lateWhy(h) + ")"
+	}
 	ev.Enforcement.Action = event.ActionWouldKill
-	if kill {
+	if kill && relErr == nil {
 		ev.Enforcement.Action = event.ActionKilled
 	}
 	if relErr != nil {
 		ev.Enforcement.Error = relErr.Error()
 	}
 	e.emitHash(ev, pl, n, hexsum)
+}
+
+// lateWhy says why the kernel let a process run before its verdict.
+func lateWhy(h execguard.Hold) string {
+	switch {
+	case h.NotHeld:
+		return "did not hold: the agent's heartbeat was stale"
+	case h.NotStopped:
+		return "could not stop"
+	}
+	return "held, then continued: the agent's heartbeat went stale"
 }
 
 // emitHash names a hash verdict and hands the alert to the pipeline.
@@ -218,30 +252,60 @@ func (e *Enforcer) releaseLeftHolds() error {
 	if err != nil {
 		return err
 	}
-	if st.Expired > 0 {
-		e.log.Info("holds the kernel ended because no agent answered (since the pins were made)",
-			"expired", st.Expired, "retried_signals", st.Retried)
+	if st.Expired > 0 || st.NotHeld > 0 {
+		e.log.Info("execs the kernel let run unhashed because no agent answered (since the pins were made)",
+			"expired", st.Expired, "not_held", st.NotHeld, "retried_signals", st.Retried)
 	}
 	return nil
 }
+
+// HoldExpiry is what the kernel's fail-open did, counted in the pinned
+// exec_hold_expiry since the pins were made (across agents); ok is false
+// without the exec guard.
+func (e *Enforcer) HoldExpiry() (st execguard.ExpiryStats, ok bool) {
+	if e.exec == nil {
+		return st, false
+	}
+	st, err := e.exec.Expiry()
+	if err != nil {
+		e.log.Warn("read the hold expiry counters", "err", err)
+		return st, false
+	}
+	return st, true
+}
+
+// HeartbeatEvery is how often Tick refreshes the heartbeat the kernel's
+// holds wait on (fresh: younger than HOLD_HEARTBEAT_NS, execguard.bpf.c).
+// The pipeline calls Tick at
+// least every ring.Config.IdleInterval (1 s) when idle and every few
+// milliseconds when busy: so the heartbeat is at most about a second old
+// while the pipeline runs, which leaves the rest of the bound as margin
+// for a starved agent.
+const HeartbeatEvery = 250 * time.Millisecond
+
+// pruneEvery is how often Tick deletes the exec_held entries of processes
+// that are gone.
+const pruneEvery = time.Second
 
 // ResolveEvery is how often Tick resolves the deny paths again, the first
 // time one period after New.
 const ResolveEvery = 30 * time.Second
 
-// Tick does the periodic work, from the pipeline goroutine: the
-// heartbeat every second (a dead agent must never leave processes held),
-// and the deny paths resolved again every ResolveEvery.
+// Tick does the periodic work, from the pipeline goroutine (it beats only
+// while the pipeline reads the ring, which hold records come through): the
+// heartbeat (a dead agent must never leave processes held), exec_held
+// pruned, and the deny paths resolved again every ResolveEvery.
 func (e *Enforcer) Tick(now time.Time) {
-	if now.Sub(e.lastHB) >= time.Second {
+	if now.Sub(e.lastHB) >= HeartbeatEvery {
 		e.lastHB = now
 		if err := e.state.Heartbeat(); err != nil {
 			e.log.Warn("enforcement heartbeat", "err", err)
 		}
-		if e.exec != nil {
-			if _, err := e.exec.Prune(); err != nil {
-				e.log.Warn("prune held executions", "err", err)
-			}
+	}
+	if e.exec != nil && now.Sub(e.lastPrune) >= pruneEvery {
+		e.lastPrune = now
+		if _, err := e.exec.Prune(); err != nil {
+			e.log.Warn("prune held executions", "err", err)
 		}
 	}
 	if now.Sub(e.lastSeen) >= seenEvery {

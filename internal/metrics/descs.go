@@ -103,7 +103,7 @@ func newDescs(pod output.PodLabels) descs {
 		userKills:       n("userspace_kills_total", "Processes the agent killed from user space (rules the kernel cannot decide, replaced binaries, hashes found after the fact)."),
 		userKillFails:   n("userspace_kill_failures_total", "User-space kills that found the process already gone."),
 		userKillLatency: hist("userspace_kill_latency_seconds", "Time from the event to the agent's SIGKILL, for user-space kills."),
-		execHolds:       n("exec_holds_total", "Binaries the kernel stopped before their first instruction to be hashed, by outcome: held, killed, overflow (released unhashed, the queue was full).", "outcome"),
+		execHolds:       n("exec_holds_total", "Binaries the kernel stopped before their first instruction to be hashed, by outcome: held, killed, overflow (released unhashed, the queue was full), late (the verdict came after the process ran), and the kernel's fail-opens since the pins were made: expired (a hold continued by its timer), not_held (an exec run unheld), both because the agent's heartbeat was stale.", "outcome"),
 		packetsDropped:  n("packets_dropped_total", "Ingress packets the packet filter dropped, over every listed source prefix."),
 		intelHits: n("intel_hits_total", "Hits of threat-intelligence indicators, by source, indicator type (sha256, md5, sha1, sha512, ip, domain) and action (killed, denied, would_kill, would_deny, alert).",
 			"source", "type", "action"),

@@ -105,7 +105,9 @@ type Enforcement struct {
 	UserspaceKills, UserspaceKillFailures uint64
 	KillLatency                           Histogram
 	// Holds counts binaries held for hashing, by outcome: held, killed,
-	// overflow (released unhashed: the queue was full).
+	// overflow (released unhashed: the queue was full), late (decided
+	// after the process ran), and the kernel's fail-opens (pinned, since
+	// the pins were made): expired, not_held.
 	Holds map[string]uint64
 	// PacketsDropped and PacketBytesDropped sum the packet filter's
 	// drops over every listed prefix.
