@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -175,18 +176,19 @@ func restServer(t *testing.T, key string, attrs ...map[string]any) (url, caFile 
 // TestIntelIntoTheKernel runs the agent with two enforce-mode sources
 // scoped to the test's cgroup — a MISP feed over HTTP and restSearch over
 // TLS with an API key — and checks what their indicators do: a listed
-// binary and a copy of it are killed before they run, connects to listed
-// addresses fail with EPERM, a DNS query for a listed domain raises an
-// alert, every alert carrying the indicator's provenance; a broken refresh
-// keeps the set in force, and a refresh that drops the hash lets the
-// binary run again.
+// binary and a copy of it are killed (before they run, or late after a
+// counted fail-open: see killedListed), connects to listed addresses fail
+// with EPERM, a DNS query for a listed domain raises an alert, every alert
+// carrying the indicator's provenance; a broken refresh keeps the set in
+// force, and a refresh that drops the hash lets the binary run again.
 func TestIntelIntoTheKernel(t *testing.T) {
 	testenv.RequirePrivileged(t)
 	cg := testenv.NewCgroup(t)
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "vh14w-bad")
-	// a binary of its own content: no other test's binary shares its hash
-	raw, err := os.ReadFile("/bin/true")
+	// a binary of its own content, so that no other test's binary shares
+	// its hash; sleep, so that a late kill has something to kill
+	raw, err := os.ReadFile("/bin/sleep")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,20 +253,14 @@ func TestIntelIntoTheKernel(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, bin := range []string{bad, copyPath} {
-		cmd := inCgroup(exec.Command(bin))
-		if err := cmd.Run(); !killedBy(err, syscall.SIGKILL) {
-			t.Fatalf("%s: %v, want SIGKILL", bin, err)
-		}
-		al := sink.waitFor(t, func(al *event.Alert) bool {
-			return al.Event != nil && al.Event.Process != nil && int(al.Event.Process.PID) == cmd.Process.Pid
-		})
+		al := killedListed(t, a, sink, inCgroup(exec.Command(bin, "60")))
 		if al.Action != event.ActionKilled || al.Rule.Name != "intel.feed" || al.Rule.Severity != event.SeverityCritical {
 			t.Errorf("%s: alert %+v", bin, al)
 		}
 		checkProvenance(t, al, "feed", "sha256", hexsum, feedHashUUID)
 	}
 	// a process outside the cgroup is not intel's to judge
-	if out, err := exec.Command(bad).CombinedOutput(); err != nil {
+	if out, err := exec.Command(bad, "0").CombinedOutput(); err != nil {
 		t.Errorf("outside the scope: %v %s, want it to run", err, out)
 	}
 
@@ -312,7 +308,8 @@ func TestIntelIntoTheKernel(t *testing.T) {
 	if got := connect(badIP + ":9"); got != "EPERM" {
 		t.Errorf("after a broken refresh, connect %s: %s, want EPERM still", badIP, got)
 	}
-	if err := inCgroup(exec.Command(bad)).Run(); !killedBy(err, syscall.SIGKILL) {
+	// its inode is denied in the kernel since its first kill: no hold
+	if err := runBounded(t, inCgroup(exec.Command(bad, "60"))); !killedBy(err, syscall.SIGKILL) {
 		t.Errorf("after a broken refresh the listed binary: %v, want SIGKILL still", err)
 	}
 	rep := a.IntelReport()
@@ -327,7 +324,7 @@ func TestIntelIntoTheKernel(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitEntries(t, a, "intel.feed", "sha256", 0)
-	if out, err := inCgroup(exec.Command(bad)).CombinedOutput(); err != nil {
+	if out, err := inCgroup(exec.Command(bad, "0")).CombinedOutput(); err != nil {
 		t.Errorf("removed from the feed, the binary still fails: %v %s", err, out)
 	}
 	if got := connect(badIP + ":9"); got != "EPERM" {
@@ -342,6 +339,59 @@ func TestIntelIntoTheKernel(t *testing.T) {
 			t.Errorf("vigil_intel_hits_total has no %s: %v", k, hits)
 		}
 	}
+}
+
+// killedListed runs cmd, a listed binary that would sleep, and checks
+// what the product guarantees for a hash-hold policy: the process is
+// killed, and its alert says how. While the agent keeps its heartbeat
+// fresh the kernel holds the exec and the kill comes before the first
+// instruction; an agent starved longer than the heartbeat's bound (a
+// loaded machine) makes the kernel fail open, which is counted
+// (vigil_exec_holds_total not_held or expired), and the agent's late
+// verdict kills the running process from user space, counted late. No
+// timing is assumed: either way is a pass, a binary that survives is not.
+func killedListed(t *testing.T, a *Agent, sink *alertSink, cmd *exec.Cmd) *event.Alert {
+	t.Helper()
+	if err := runBounded(t, cmd); !killedBy(err, syscall.SIGKILL) {
+		t.Fatalf("%s: %v, want SIGKILL", cmd.Path, err)
+	}
+	al := sink.waitFor(t, func(al *event.Alert) bool {
+		return al.Event != nil && al.Event.Process != nil && int(al.Event.Process.PID) == cmd.Process.Pid
+	})
+	enf := al.Event.Enforcement
+	if enf == nil {
+		t.Fatalf("%s: alert %+v without its enforcement", cmd.Path, al)
+	}
+	if enf.Mechanism == event.MechanismKernel {
+		return al // held, hashed, killed before it ran
+	}
+	st, ok := a.enforcer.HoldExpiry()
+	if late := a.enforcer.Stats().HoldsLate.Load(); !ok || late == 0 || st.NotHeld+st.Expired == 0 {
+		t.Errorf("%s: killed from user space (%s), but no fail-open counted: late %d, kernel %+v",
+			cmd.Path, enf.Hook, late, st)
+	}
+	t.Logf("%s: killed late, after a counted fail-open: %s", cmd.Path, enf.Hook)
+	return al
+}
+
+// runBounded runs cmd to its end; one still running after waitLimit is
+// killed (it is the test's, by pid) and fails the test.
+func runBounded(t *testing.T, cmd *exec.Cmd) error {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var timedOut atomic.Bool
+	stuck := time.AfterFunc(waitLimit, func() {
+		timedOut.Store(true)
+		_ = cmd.Process.Kill()
+	})
+	err := cmd.Wait()
+	stuck.Stop()
+	if timedOut.Load() {
+		t.Fatalf("%s still ran after %v", cmd.Path, waitLimit)
+	}
+	return err
 }
 
 // waitEntries waits until the named policy has n kernel entries of part.
