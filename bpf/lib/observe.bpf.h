@@ -90,12 +90,15 @@ static __always_inline void *obs_stats(void *map, __u64 id, const void *zero)
  * The cgroup v2 id a socket was charged to when it was created: in softirq
  * context current is whoever the packet interrupted, not the owner. 0 for
  * the mini sockets of TIME_WAIT and SYN_RECV, which have no sk_cgrp_data.
+ * sk must be a typed pointer (a tp_btf argument): the fields are read
+ * with plain loads, which the verifier guards (a fault reads 0), not with
+ * one bpf_probe_read_kernel call each.
  */
 static __always_inline __u64 sock_cgroup_id(const struct sock *sk)
 {
-	int state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	int state = sk->__sk_common.skc_state;
 
 	if (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV)
 		return 0;
-	return BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
+	return sk->sk_cgrp_data.cgroup->kn->id;
 }

@@ -9,6 +9,11 @@
  * task the packet interrupted, so a socket is charged to the cgroup it
  * was created in (sk_cgrp_data), never to current. An accepted socket
  * inherits its listener's.
+ *
+ * tcp_probe runs for every segment received, so it does as little as it
+ * can: the socket is a typed (tp_btf) pointer, read with plain loads (no
+ * bpf_probe_read_kernel per field), and while no remote port is watched
+ * (watched_port_count is 0) no hook reads a port or looks one up.
  */
 #include "common.bpf.h"
 #include <bpf/bpf_endian.h>
@@ -61,6 +66,11 @@ struct {
 
 const struct net_port_stats zero_net_port_stats = {};
 
+/* How many ports watched_ports holds; Go sets it after each change of the
+ * map (a run-time global, not a const volatile knob: it changes while the
+ * programs run). */
+volatile __u32 watched_port_count;
+
 static __always_inline struct net_stats *sock_stats(const struct sock *sk)
 {
 	__u64 id = sock_cgroup_id(sk);
@@ -77,7 +87,9 @@ static __always_inline struct net_port_stats *sock_port_stats(const struct sock 
 	__u32 zero = 0;
 	__u64 *lost;
 
-	key.port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (!watched_port_count)
+		return NULL;
+	key.port = bpf_ntohs(sk->__sk_common.skc_dport);
 	if (!bpf_map_lookup_elem(&watched_ports, &key.port))
 		return NULL;
 	key.cgroup = sock_cgroup_id(sk);
@@ -99,11 +111,15 @@ static __always_inline struct net_port_stats *sock_port_stats(const struct sock 
 SEC("tp_btf/tcp_probe")
 int BPF_PROG(tcp_probe, struct sock *sk, const struct sk_buff *skb)
 {
-	struct tcp_sock *tp = (struct tcp_sock *)sk;
-	__u32 srtt = BPF_CORE_READ(tp, srtt_us) >> 3; /* stored as 8 x srtt */
+	/* a typed tcp_sock (NULL only if sk were not a full TCP socket) */
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
 	struct net_port_stats *ps;
 	struct net_stats *st;
+	__u32 srtt;
 
+	if (!tp)
+		return 0;
+	srtt = tp->srtt_us >> 3; /* stored as 8 x srtt */
 	if (!srtt)
 		return 0;
 	st = sock_stats(sk);
@@ -122,7 +138,7 @@ int BPF_PROG(inet_sock_set_state, const struct sock *sk, const int oldstate, con
 	struct net_port_stats *ps;
 	struct net_stats *st;
 
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	if (newstate == TCP_SYN_SENT) {
 		now = bpf_ktime_get_ns();

@@ -47,7 +47,8 @@ func add(_ uint64, st *observe.Stats, per []networkNetStats) {
 
 // Watch makes ports the remote ports whose figures are kept apart, at
 // most observe.MaxRemotePorts of them; a port no longer listed stops
-// being counted (its figures so far stay).
+// being counted (its figures so far stay). With none, the programs skip
+// the port lookup altogether.
 func (o *Observer) Watch(ports []uint16) error {
 	if len(ports) > observe.MaxRemotePorts {
 		return fmt.Errorf("watch %d remote ports; at most %d", len(ports), observe.MaxRemotePorts)
@@ -76,6 +77,11 @@ func (o *Observer) Watch(ports []uint16) error {
 		if err := m.Put(p, uint8(1)); err != nil {
 			return fmt.Errorf("watch port %d: %w", p, err)
 		}
+	}
+	// the programs look ports up only while this is not 0
+	n := uint32(len(slices.Compact(slices.Sorted(slices.Values(ports)))))
+	if err := o.Coll.Variables[networkVarWatchedPortCount].Set(n); err != nil {
+		return fmt.Errorf("set watched port count: %w", err)
 	}
 	return nil
 }

@@ -63,6 +63,7 @@ const (
 	networkVarFilterCgroupId    = "filter_cgroup_id"
 	networkVarFilterCgroupLevel = "filter_cgroup_level"
 	networkVarWakeupBytes       = "wakeup_bytes"
+	networkVarWatchedPortCount  = "watched_port_count"
 	networkVarZeroNetPortStats  = "zero_net_port_stats"
 	networkVarZeroNetStats      = "zero_net_stats"
 )
@@ -139,6 +140,7 @@ type networkVariableSpecs struct {
 	FilterCgroupId    *ebpf.VariableSpec `ebpf:"filter_cgroup_id"`
 	FilterCgroupLevel *ebpf.VariableSpec `ebpf:"filter_cgroup_level"`
 	WakeupBytes       *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
+	WatchedPortCount  *ebpf.VariableSpec `ebpf:"watched_port_count"`
 	ZeroNetPortStats  *ebpf.VariableSpec `ebpf:"zero_net_port_stats"`
 	ZeroNetStats      *ebpf.VariableSpec `ebpf:"zero_net_stats"`
 }
@@ -196,6 +198,7 @@ type networkVariables struct {
 	FilterCgroupId    *ebpf.Variable `ebpf:"filter_cgroup_id"`
 	FilterCgroupLevel *ebpf.Variable `ebpf:"filter_cgroup_level"`
 	WakeupBytes       *ebpf.Variable `ebpf:"wakeup_bytes"`
+	WatchedPortCount  *ebpf.Variable `ebpf:"watched_port_count"`
 	ZeroNetPortStats  *ebpf.Variable `ebpf:"zero_net_port_stats"`
 	ZeroNetStats      *ebpf.Variable `ebpf:"zero_net_stats"`
 }
