@@ -45,6 +45,9 @@ type TableSpec[V any] struct {
 	// Then, when set, adds what the table does not hold (figures the
 	// kernel keeps in cgroupfs, other tables) once the table is read.
 	Then func(s *Snapshot) error
+	// Knobs, when set, gives the object's const volatile knobs, by name,
+	// to set before load.
+	Knobs func() (map[string]any, error)
 }
 
 // Table is a loaded observer of a TableSpec: its programs attached to the
@@ -64,7 +67,13 @@ func LoadTable[V any](r *ring.Ring, cgroups int, spec TableSpec[V]) (*Table[V], 
 	if err := SizeTable(cs, cgroups); err != nil {
 		return nil, err
 	}
-	l, err := bpfload.Load(r, bpfload.Object{Name: spec.Name + " observer", Spec: cs})
+	var knobs map[string]any
+	if spec.Knobs != nil {
+		if knobs, err = spec.Knobs(); err != nil {
+			return nil, fmt.Errorf("%s observer: %w", spec.Name, err)
+		}
+	}
+	l, err := bpfload.Load(r, bpfload.Object{Name: spec.Name + " observer", Spec: cs, Knobs: knobs})
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,15 @@
  * Writeback is started by kernel threads and charged to their cgroup
  * (the root): the bio's blkcg would name the writer's, but on a hybrid
  * host that is a v1 cgroup whose id does not match the v2 ones.
+ *
+ * Where the block layer stamps requests itself (a queue with
+ * QUEUE_FLAG_STATS, which writeback throttling sets on every blk-mq
+ * queue it runs on, the default), block_rq_issue does nothing: the
+ * kernel writes io_start_time_ns right after the tracepoint and marks the
+ * request RQF_STATS, and block_rq_complete reads that. The loader finds
+ * both bits in the kernel's BTF (QUEUE_FLAG_STATS is in an anonymous
+ * enum, out of CO-RE's reach); with either unknown, every request is
+ * stamped here as before.
  */
 #include "common.bpf.h"
 #include "observe.bpf.h"
@@ -25,7 +34,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 struct pending {
 	__u64 cgroup;
-	__u64 issued; /* 0 until block_rq_issue */
+	__u64 issued; /* 0 until block_rq_issue; stays 0 if the kernel stamps */
 };
 
 struct {
@@ -43,6 +52,31 @@ struct {
 } pending SEC(".maps");
 
 const struct io_stats zero_io_stats = {};
+
+/* The bit of QUEUE_FLAG_STATS in request_queue.queue_flags and of
+ * __RQF_STATS in request.rq_flags; 64 and 32 (none) unless the loader
+ * found them. */
+const volatile __u32 queue_stats_bit = 64;
+const volatile __u32 rq_stats_bit = 32;
+
+/* kernel_stamps says whether blk_mq_start_request, which fires
+ * block_rq_issue, stamps rq's io_start_time_ns next: its queue keeps
+ * statistics and rq is not a passthrough request (op is read or write). */
+static __always_inline bool kernel_stamps(struct request *rq)
+{
+	/* the mask only tells the verifier the shift is in range */
+	return queue_stats_bit < 64 && rq_stats_bit < 32 &&
+	       (rq->q->queue_flags >> (queue_stats_bit & 63)) & 1;
+}
+
+/* kernel_stamp is when the block layer says rq was issued, or 0 when it
+ * did not stamp rq. */
+static __always_inline __u64 kernel_stamp(struct request *rq)
+{
+	if (rq_stats_bit >= 32 || !((rq->rq_flags >> (rq_stats_bit & 31)) & 1))
+		return 0;
+	return rq->io_start_time_ns;
+}
 
 static __always_inline void start(struct request *rq, __u64 issued)
 {
@@ -63,12 +97,18 @@ int BPF_PROG(block_io_start, struct request *rq)
 SEC("tp_btf/block_rq_issue")
 int BPF_PROG(block_rq_issue, struct request *rq)
 {
+	__u32 op = rq->cmd_flags & REQ_OP_MASK;
 	__u64 key = (__u64)rq;
-	struct pending *p = bpf_map_lookup_elem(&pending, &key);
+	struct pending *p;
 
+	/* only reads and writes are counted; the kernel stamps those itself
+	 * on a queue that keeps statistics */
+	if ((op != REQ_OP_READ && op != REQ_OP_WRITE) || kernel_stamps(rq))
+		return 0;
+	p = bpf_map_lookup_elem(&pending, &key);
 	if (p)
 		p->issued = bpf_ktime_get_ns();
-	else /* not seen starting (passthrough, or loaded mid-flight) */
+	else /* not seen starting (a dm-multipath clone, or loaded mid-flight) */
 		start(rq, bpf_ktime_get_ns());
 	return 0;
 }
@@ -76,18 +116,19 @@ int BPF_PROG(block_rq_issue, struct request *rq)
 SEC("tp_btf/block_rq_complete")
 int BPF_PROG(block_rq_complete, struct request *rq, blk_status_t error, unsigned int nr_bytes)
 {
-	__u64 key = (__u64)rq, now = bpf_ktime_get_ns();
+	__u64 key = (__u64)rq, now = bpf_ktime_get_ns(), issued;
 	struct pending *p = bpf_map_lookup_elem(&pending, &key);
 	__u32 op = rq->cmd_flags & REQ_OP_MASK;
 	struct io_stats *st;
 
 	if (!p)
 		return 0;
-	if (p->issued && (op == REQ_OP_READ || op == REQ_OP_WRITE)) {
+	issued = p->issued ?: kernel_stamp(rq);
+	if (issued && (op == REQ_OP_READ || op == REQ_OP_WRITE)) {
 		st = obs_stats(&stats, p->cgroup, &zero_io_stats);
 		if (st) {
-			if (now > p->issued)
-				obs_observe(&st->latency, now - p->issued);
+			if (now > issued)
+				obs_observe(&st->latency, now - issued);
 			/* the verifier wants the index bounded: op is 0 or 1 here */
 			st->bytes[op & 1] += nr_bytes;
 			st->ops[op & 1] += 1;

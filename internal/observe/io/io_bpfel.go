@@ -48,6 +48,8 @@ const (
 	ioVarAgentTgid         = "agent_tgid"
 	ioVarFilterCgroupId    = "filter_cgroup_id"
 	ioVarFilterCgroupLevel = "filter_cgroup_level"
+	ioVarQueueStatsBit     = "queue_stats_bit"
+	ioVarRqStatsBit        = "rq_stats_bit"
 	ioVarWakeupBytes       = "wakeup_bytes"
 	ioVarZeroIoStats       = "zero_io_stats"
 )
@@ -118,6 +120,8 @@ type ioVariableSpecs struct {
 	AgentTgid         *ebpf.VariableSpec `ebpf:"agent_tgid"`
 	FilterCgroupId    *ebpf.VariableSpec `ebpf:"filter_cgroup_id"`
 	FilterCgroupLevel *ebpf.VariableSpec `ebpf:"filter_cgroup_level"`
+	QueueStatsBit     *ebpf.VariableSpec `ebpf:"queue_stats_bit"`
+	RqStatsBit        *ebpf.VariableSpec `ebpf:"rq_stats_bit"`
 	WakeupBytes       *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 	ZeroIoStats       *ebpf.VariableSpec `ebpf:"zero_io_stats"`
 }
@@ -168,6 +172,8 @@ type ioVariables struct {
 	AgentTgid         *ebpf.Variable `ebpf:"agent_tgid"`
 	FilterCgroupId    *ebpf.Variable `ebpf:"filter_cgroup_id"`
 	FilterCgroupLevel *ebpf.Variable `ebpf:"filter_cgroup_level"`
+	QueueStatsBit     *ebpf.Variable `ebpf:"queue_stats_bit"`
+	RqStatsBit        *ebpf.Variable `ebpf:"rq_stats_bit"`
 	WakeupBytes       *ebpf.Variable `ebpf:"wakeup_bytes"`
 	ZeroIoStats       *ebpf.Variable `ebpf:"zero_io_stats"`
 }
