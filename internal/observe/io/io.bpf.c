@@ -19,10 +19,10 @@
  * QUEUE_FLAG_STATS, which writeback throttling sets on every blk-mq
  * queue it runs on, the default), block_rq_issue does nothing: the
  * kernel writes io_start_time_ns right after the tracepoint and marks the
- * request RQF_STATS, and block_rq_complete reads that. The loader finds
- * both bits in the kernel's BTF (QUEUE_FLAG_STATS is in an anonymous
- * enum, out of CO-RE's reach); with either unknown, every request is
- * stamped here as before.
+ * request RQF_STATS, and block_rq_complete reads that. The flag's bit is
+ * in an anonymous enum, out of CO-RE's reach, so the program reads what
+ * the kernel sets it from instead (kernel_stamps); on a kernel whose
+ * types differ, every request is stamped here as before.
  */
 #include "common.bpf.h"
 #include "observe.bpf.h"
@@ -53,29 +53,52 @@ struct {
 
 const struct io_stats zero_io_stats = {};
 
-/* The bit of QUEUE_FLAG_STATS in request_queue.queue_flags and of
- * __RQF_STATS in request.rq_flags; 64 and 32 (none) unless the loader
- * found them. */
-const volatile __u32 queue_stats_bit = 64;
-const volatile __u32 rq_stats_bit = 32;
+/* Whether to use the block layer's stamp where it makes one; a test
+ * clears it to exercise the program's own stamps. */
+const volatile bool use_kernel_stamp = true;
 
-/* kernel_stamps says whether blk_mq_start_request, which fires
- * block_rq_issue, stamps rq's io_start_time_ns next: its queue keeps
- * statistics and rq is not a passthrough request (op is read or write). */
+/* kernel_stamp_known says whether this kernel's request and queue
+ * statistics have the shape kernel_stamps and kernel_stamp read. */
+static __always_inline bool kernel_stamp_known(void)
+{
+	return use_kernel_stamp && bpf_core_enum_value_exists(enum rqf_flags, __RQF_STATS) &&
+	       bpf_core_field_exists(struct blk_queue_stats, accounting) &&
+	       bpf_core_field_exists(struct request, io_start_time_ns);
+}
+
+/*
+ * kernel_stamps says whether blk_mq_start_request, which fires
+ * block_rq_issue, stamps the read or write rq next: whether its queue has
+ * QUEUE_FLAG_STATS. The kernel sets and clears that flag, under the
+ * statistics' lock, exactly when their callback list becomes non-empty or
+ * empty or their accounting count leaves or reaches 0 (blk-stat.c), so
+ * those stand for it. The only time they disagree with the flag is the
+ * instant between the two stores when a queue's first statistics user
+ * registers (at disk set-up): a request issued then gets no stamp and
+ * block_rq_complete counts its bytes without a latency.
+ */
 static __always_inline bool kernel_stamps(struct request *rq)
 {
-	/* the mask only tells the verifier the shift is in range */
-	return queue_stats_bit < 64 && rq_stats_bit < 32 &&
-	       (rq->q->queue_flags >> (queue_stats_bit & 63)) & 1;
+	struct blk_queue_stats *qs;
+
+	if (!kernel_stamp_known())
+		return false;
+	qs = rq->q->stats;
+	if (!qs)
+		return false;
+	return qs->accounting > 0 || qs->callbacks.next != &qs->callbacks;
 }
 
 /* kernel_stamp is when the block layer says rq was issued, or 0 when it
  * did not stamp rq. */
 static __always_inline __u64 kernel_stamp(struct request *rq)
 {
-	if (rq_stats_bit >= 32 || !((rq->rq_flags >> (rq_stats_bit & 31)) & 1))
+	__u32 flag;
+
+	if (!kernel_stamp_known())
 		return 0;
-	return rq->io_start_time_ns;
+	flag = 1U << bpf_core_enum_value(enum rqf_flags, __RQF_STATS);
+	return rq->rq_flags & flag ? rq->io_start_time_ns : 0;
 }
 
 static __always_inline void start(struct request *rq, __u64 issued)
@@ -124,10 +147,10 @@ int BPF_PROG(block_rq_complete, struct request *rq, blk_status_t error, unsigned
 	if (!p)
 		return 0;
 	issued = p->issued ?: kernel_stamp(rq);
-	if (issued && (op == REQ_OP_READ || op == REQ_OP_WRITE)) {
+	if (op == REQ_OP_READ || op == REQ_OP_WRITE) {
 		st = obs_stats(&stats, p->cgroup, &zero_io_stats);
 		if (st) {
-			if (now > issued)
+			if (issued && now > issued)
 				obs_observe(&st->latency, now - issued);
 			/* the verifier wants the index bounded: op is 0 or 1 here */
 			st->bytes[op & 1] += nr_bytes;

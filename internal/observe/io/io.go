@@ -2,14 +2,10 @@
 // bytes and operations by read and write per cgroup v2, counted in the
 // kernel at block_io_start, block_rq_issue and block_rq_complete (tp_btf).
 // Where the block layer stamps a request's issue itself (its queue keeps
-// statistics), block_rq_issue leaves it to the kernel (stamp.go).
+// statistics), block_rq_issue leaves the stamp to the kernel.
 package io
 
 import (
-	"fmt"
-
-	"github.com/cilium/ebpf/btf"
-
 	"github.com/vigil-sec/vigil/internal/observe"
 	"github.com/vigil-sec/vigil/internal/ring"
 )
@@ -20,26 +16,12 @@ type Observer = observe.Table[ioIoStats]
 // Load loads and attaches the observer; cgroups sizes its per-cgroup
 // table (0: observe.DefaultCgroups).
 func Load(r *ring.Ring, cgroups int) (*Observer, error) {
-	return load(r, cgroups, knobs)
+	return load(r, cgroups, nil)
 }
 
-// load is Load with the stamp bits of withKnobs (a test makes the
-// programs stamp every request themselves).
-func load(r *ring.Ring, cgroups int, withKnobs func() (map[string]any, error)) (*Observer, error) {
-	return observe.LoadTable(r, cgroups, observe.TableSpec[ioIoStats]{Name: observe.IO, Load: loadIo, Add: add, Knobs: withKnobs})
-}
-
-// knobs are the bits of the block layer's own issue stamp (stampBits).
-func knobs() (map[string]any, error) {
-	spec, err := btf.LoadKernelSpec()
-	if err != nil {
-		return nil, fmt.Errorf("kernel BTF: %w", err)
-	}
-	q, rq, err := stampBits(spec)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{ioVarQueueStatsBit: q, ioVarRqStatsBit: rq}, nil
+// load is Load with knobs (a test turns the block layer's stamp off).
+func load(r *ring.Ring, cgroups int, knobs func() (map[string]any, error)) (*Observer, error) {
+	return observe.LoadTable(r, cgroups, observe.TableSpec[ioIoStats]{Name: observe.IO, Load: loadIo, Add: add, Knobs: knobs})
 }
 
 // add adds a cgroup's block I/O figures.

@@ -48,8 +48,7 @@ const (
 	ioVarAgentTgid         = "agent_tgid"
 	ioVarFilterCgroupId    = "filter_cgroup_id"
 	ioVarFilterCgroupLevel = "filter_cgroup_level"
-	ioVarQueueStatsBit     = "queue_stats_bit"
-	ioVarRqStatsBit        = "rq_stats_bit"
+	ioVarUseKernelStamp    = "use_kernel_stamp"
 	ioVarWakeupBytes       = "wakeup_bytes"
 	ioVarZeroIoStats       = "zero_io_stats"
 )
@@ -120,8 +119,7 @@ type ioVariableSpecs struct {
 	AgentTgid         *ebpf.VariableSpec `ebpf:"agent_tgid"`
 	FilterCgroupId    *ebpf.VariableSpec `ebpf:"filter_cgroup_id"`
 	FilterCgroupLevel *ebpf.VariableSpec `ebpf:"filter_cgroup_level"`
-	QueueStatsBit     *ebpf.VariableSpec `ebpf:"queue_stats_bit"`
-	RqStatsBit        *ebpf.VariableSpec `ebpf:"rq_stats_bit"`
+	UseKernelStamp    *ebpf.VariableSpec `ebpf:"use_kernel_stamp"`
 	WakeupBytes       *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 	ZeroIoStats       *ebpf.VariableSpec `ebpf:"zero_io_stats"`
 }
@@ -172,8 +170,7 @@ type ioVariables struct {
 	AgentTgid         *ebpf.Variable `ebpf:"agent_tgid"`
 	FilterCgroupId    *ebpf.Variable `ebpf:"filter_cgroup_id"`
 	FilterCgroupLevel *ebpf.Variable `ebpf:"filter_cgroup_level"`
-	QueueStatsBit     *ebpf.Variable `ebpf:"queue_stats_bit"`
-	RqStatsBit        *ebpf.Variable `ebpf:"rq_stats_bit"`
+	UseKernelStamp    *ebpf.Variable `ebpf:"use_kernel_stamp"`
 	WakeupBytes       *ebpf.Variable `ebpf:"wakeup_bytes"`
 	ZeroIoStats       *ebpf.Variable `ebpf:"zero_io_stats"`
 }

@@ -8,32 +8,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cilium/ebpf/btf"
-
 	"github.com/vigil-sec/vigil/internal/observe"
 	"github.com/vigil-sec/vigil/internal/observe/observetest"
 	"github.com/vigil-sec/vigil/internal/testenv"
 )
 
-// This kernel (6.18) names both bits in its BTF: the programs leave the
-// issue stamp to the block layer where a queue keeps statistics.
-func TestStampBitsFoundInKernelBTF(t *testing.T) {
-	testenv.RequirePrivileged(t)
-	spec, err := btf.LoadKernelSpec()
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, rq, err := stampBits(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if q >= noQueueStatsBit || rq >= noRqStatsBit {
-		t.Errorf("QUEUE_FLAG_STATS bit %d, __RQF_STATS bit %d: not found in this kernel's BTF", q, rq)
-	}
-}
-
-// With the bits unknown (an older kernel), block_rq_issue stamps every
-// request itself, as before the block layer's stamp was used: O_DIRECT
+// With the block layer's stamp off (as on a kernel whose statistics
+// differ), block_rq_issue stamps every request itself: O_DIRECT
 // reads of a loop device the test makes give one latency per request,
 // adding up to no more than dd's run time.
 func TestBlockIOStampedByTheProgram(t *testing.T) {
@@ -50,10 +31,8 @@ func TestBlockIOStampedByTheProgram(t *testing.T) {
 	dev := strings.TrimSpace(string(out))
 	t.Cleanup(func() { _ = exec.Command("losetup", "-d", dev).Run() })
 
-	none := func() (map[string]any, error) {
-		return map[string]any{ioVarQueueStatsBit: uint32(noQueueStatsBit), ioVarRqStatsBit: uint32(noRqStatsBit)}, nil
-	}
-	o, err := load(observetest.Ring(t), 0, none)
+	off := func() (map[string]any, error) { return map[string]any{ioVarUseKernelStamp: false}, nil }
+	o, err := load(observetest.Ring(t), 0, off)
 	if err != nil {
 		t.Fatal(err)
 	}
