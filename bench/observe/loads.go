@@ -22,13 +22,31 @@ type load struct {
 	tool string
 	// what cost and cpu are, for the report
 	costUnit, cpuUnit string
-	run               func() (measurement, error)
+	// unit names one unit of work, for the per-call report (-percall)
+	unit string
+	// hooked says whether a BPF program of that name (as the kernel
+	// keeps it: 15 characters) hooks this load's tracepoints
+	hooked func(name string) bool
+	run    func() (measurement, error)
 }
 
 // measurement is one run of a load, both lower-is-better: cost is the
 // load's own figure (seconds of the whole run, ns per I/O or per
-// request), cpu the CPU time it took, per the same unit of work.
-type measurement struct{ cost, cpu float64 }
+// request), cpu the CPU time it took, per the same unit of work; units
+// is how many units of work the run did and cpuNs its whole CPU time.
+type measurement struct{ cost, cpu, units, cpuNs float64 }
+
+// hasPrefix is a load's hooked: the names that start with one of prefixes.
+func hasPrefix(prefixes ...string) func(string) bool {
+	return func(name string) bool {
+		for _, p := range prefixes {
+			if strings.HasPrefix(name, p) {
+				return true
+			}
+		}
+		return false
+	}
+}
 
 var perfTotal = regexp.MustCompile(`Total time:\s*([0-9.]+)`)
 
@@ -36,6 +54,7 @@ var perfTotal = regexp.MustCompile(`Total time:\s*([0-9.]+)`)
 // receivers passing loops messages each over sockets.
 func schedLoad(groups, loops int) load {
 	return load{name: "sched", tool: "runqlat", costUnit: "s per run (perf's total time)", cpuUnit: "CPU s per run",
+		unit: "run", hooked: hasPrefix("sched_"),
 		run: func() (measurement, error) {
 			cmd := exec.Command("perf", "bench", "sched", "messaging", "-g", strconv.Itoa(groups), "-l", strconv.Itoa(loops))
 			out, err := cmd.Output()
@@ -49,7 +68,7 @@ func schedLoad(groups, loops int) load {
 			total, _ := strconv.ParseFloat(string(m[1]), 64)
 			ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 			cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-			return measurement{cost: total, cpu: cpu}, nil
+			return measurement{cost: total, cpu: cpu, units: 1, cpuNs: cpu * 1e9}, nil
 		}}
 }
 
@@ -94,6 +113,7 @@ func ioLoad(seconds int) (load, func(), error) {
 	}
 	fmt.Fprintf(os.Stderr, "io: loop device %s over %s\n", dev, file)
 	return load{name: "io", tool: "biolatency", costUnit: "µs per I/O (1/IOPS)", cpuUnit: "fio CPU µs per I/O",
+		unit: "I/O", hooked: hasPrefix("block_", "sched_"), // fio sleeps on each I/O: a context switch or two
 		run: func() (measurement, error) { return fio(dev, seconds) }}, cleanup, nil
 }
 
@@ -120,7 +140,7 @@ func fio(dev string, seconds int) (measurement, error) {
 	}
 	j := res.Jobs[0]
 	cpu := (j.Usr + j.Sys) / 100 * j.Runtime * 1e3 / j.Read.IOs // µs per I/O
-	return measurement{cost: 1e6 / j.Read.IOPS, cpu: cpu}, nil
+	return measurement{cost: 1e6 / j.Read.IOPS, cpu: cpu, units: j.Read.IOs, cpuNs: cpu * 1e3 * j.Read.IOs}, nil
 }
 
 // tcpLoad is a request/response loop over loopback TCP: a client writes
@@ -145,6 +165,7 @@ func tcpLoad(requests int) (load, func(), error) {
 	}()
 	addr := ln.Addr().String()
 	return load{name: "tcp", tool: "tcprtt", costUnit: "µs per request (wall)", cpuUnit: "CPU µs per request (client + server)",
+		unit: "request", hooked: hasPrefix("tcp_", "inet_sock_set_s"),
 		run: func() (measurement, error) {
 			c, err := net.Dial("tcp", addr)
 			if err != nil {
@@ -163,7 +184,8 @@ func tcpLoad(requests int) (load, func(), error) {
 			}
 			wall, cpu := time.Since(t0), selfCPU()-cpu0
 			n := float64(requests)
-			return measurement{cost: float64(wall.Microseconds()) / n, cpu: float64(cpu.Microseconds()) / n}, nil
+			return measurement{cost: float64(wall.Microseconds()) / n, cpu: float64(cpu.Microseconds()) / n,
+				units: n, cpuNs: float64(cpu.Nanoseconds())}, nil
 		}}, func() { ln.Close() }, nil
 }
 

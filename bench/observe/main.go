@@ -29,8 +29,18 @@
 // fio and libbpf-tools are Debian packages; -install (on by default)
 // installs those missing with apt-get.
 //
+// -baseline-vigil OLD makes C an older binary with B's observers, so that
+// B ÷ C compares two builds of the observers on the same load. -percall
+// replaces the A/B with the cost per call: with kernel.bpf_stats_enabled
+// on, each mode's programs that hook the load (those its process holds,
+// read through /proc/PID/fdinfo, so nothing else on the machine is
+// counted) are read before and after each run, and the report gives
+// their runs and run time per unit of work (a run, an I/O, a request) and
+// that time's share of the load's own CPU time.
+//
 //	go build -o bin/vigil ./cmd/vigil && go build -o bin/bench-observe ./bench/observe
 //	sudo bin/bench-observe -vigil bin/vigil -rounds 7
+//	sudo bin/bench-observe -vigil bin/vigil -baseline-vigil bin/vigil-old -percall -loads io,tcp -rounds 5
 package main
 
 import (
@@ -55,6 +65,8 @@ func main() {
 	requests := flag.Int("requests", 20000, "tcp: request/responses per measurement")
 	extra := flag.String("agent-args", "", "more flags for vigil run, space-separated")
 	only := flag.String("modes", "A,B,C,D", "the modes to run, by letter (A is always run: the ratios' baseline)")
+	baseline := flag.String("baseline-vigil", "", "C runs this (older) vigil binary with B's --observe instead of --observe none: B ÷ C is then new against old")
+	perCall := flag.Bool("percall", false, "instead of the A/B, the observers' programs per call (kernel.bpf_stats_enabled) under B, C (with -baseline-vigil) and D")
 	flag.Parse()
 	if os.Geteuid() != 0 {
 		fail("the agent, the loop device and libbpf-tools need root: run as root (sudo)")
@@ -94,10 +106,16 @@ func main() {
 	in := reportInput{rounds: *rounds, observe: *observe, groups: *groups, loops: *loops,
 		ioSeconds: *ioTime, requests: *requests}
 	header(in)
+	bc := "B ÷ C (the observers alone)"
 	for _, l := range ls {
 		modes := []mode{noAgent(),
 			agentMode("B: vigil --observe "+*observe, *vigil, pinDir, append([]string{"--observe", *observe}, agentArgs...), true),
 			agentMode("C: vigil --observe none", *vigil, pinDir, append([]string{"--observe", "none"}, agentArgs...), false)}
+		if *baseline != "" {
+			bc = "B ÷ C (this vigil against the baseline binary)"
+			modes[2] = agentMode("C: "+*baseline+" --observe "+*observe, *baseline, pinDir,
+				append([]string{"--observe", *observe}, agentArgs...), true)
+		}
 		if *tools {
 			if m, ok := libbpfTool(l.tool); ok {
 				modes = append(modes, m)
@@ -105,9 +123,20 @@ func main() {
 				fmt.Fprintf(os.Stderr, "%s: libbpf-tools %s: not installed\n", l.name, l.tool)
 			}
 		}
+		if *perCall {
+			picked := pick(modes, *only)
+			picked[0].start = nil // no agent: no programs
+			if *baseline == "" {
+				picked[2].start = nil // --observe none: no observer programs
+			}
+			percall(l, picked, *rounds)
+			continue
+		}
 		// each load's table as soon as it is done: a long run interrupted
 		// keeps what it measured
-		report(runLoad(l, pick(modes, *only), *rounds))
+		res := runLoad(l, pick(modes, *only), *rounds)
+		res.bcLabel = bc
+		report(res)
 	}
 }
 

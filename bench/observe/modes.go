@@ -23,11 +23,14 @@ type mode struct {
 // running is a started mode; stop ends it and says what it saw.
 type running interface {
 	stop() (note string, err error)
+	// pid is the process that holds the mode's BPF programs (0: none)
+	pid() int
 }
 
 type nothing struct{}
 
 func (nothing) stop() (string, error) { return "", nil }
+func (nothing) pid() int              { return 0 }
 
 func noAgent() mode {
 	return mode{name: "A: no agent", start: func() (running, error) { return nothing{}, nil }}
@@ -78,6 +81,8 @@ type agentProc struct {
 	observers bool
 	done      chan struct{}
 }
+
+func (a *agentProc) pid() int { return a.cmd.Process.Pid }
 
 func (a *agentProc) stop() (string, error) {
 	note := ""
@@ -186,6 +191,8 @@ type toolProc struct {
 	out    *bytes.Buffer
 	exited chan error
 }
+
+func (t *toolProc) pid() int { return t.cmd.Process.Pid }
 
 func (t *toolProc) stop() (string, error) {
 	if err := t.cmd.Process.Signal(syscall.SIGINT); err != nil {
