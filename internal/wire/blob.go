@@ -3,6 +3,8 @@ package wire
 import (
 	"bytes"
 	"fmt"
+	"strings"
+	"unsafe"
 )
 
 // Blob reads the variable-length part of a record, the bytes after its
@@ -48,30 +50,45 @@ func (b *Blob) Path(off, n uint16) string {
 }
 
 // Args splits NUL-separated strings (argv): an empty list, not nil, when
-// absent; a cut last string is kept as it is.
-func (b *Blob) Args(off, n uint16) []string {
+// absent; a cut last string is kept as it is. The strings share one
+// allocation.
+func (b *Blob) Args(off, n uint16) []string { return b.ArgsIn(nil, off, n) }
+
+// ArgsIn is Args, with the bytes' string taken from t (nil: a fresh one).
+func (b *Blob) ArgsIn(t *Strings, off, n uint16) []string {
 	raw := b.Bytes(off, n)
 	if len(raw) == 0 {
 		return []string{}
 	}
-	parts := bytes.Split(bytes.TrimSuffix(raw, []byte{0}), []byte{0})
-	args := make([]string, len(parts))
-	for i, p := range parts {
-		args[i] = string(p)
+	return SplitArgs(t.Bytes(bytes.TrimSuffix(raw, []byte{0})))
+}
+
+// SplitArgs splits NUL-separated strings; the parts share all's bytes.
+func SplitArgs(all string) []string {
+	args := make([]string, 0, strings.Count(all, "\x00")+1)
+	for {
+		i := strings.IndexByte(all, 0)
+		if i < 0 {
+			return append(args, all)
+		}
+		args = append(args, all[:i])
+		all = all[i+1:]
 	}
-	return args
 }
 
 // CString reads a NUL-terminated string from a fixed array (a char array
 // of a record, generated as []int8) or from blob bytes.
-func CString[T byte | int8](b []T) string {
+func CString[T byte | int8](b []T) string { return string(CBytes(b)) }
+
+// CBytes is b up to its first NUL, as bytes, without a copy.
+func CBytes[T byte | int8](b []T) []byte {
 	n := 0
 	for n < len(b) && b[n] != 0 {
 		n++
 	}
-	out := make([]byte, n)
-	for i := range out {
-		out[i] = byte(b[i])
+	if n == 0 {
+		return nil
 	}
-	return string(out)
+	// byte and int8 have the same size and alignment
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(b))), n)
 }

@@ -80,3 +80,16 @@ func FuzzBlob(f *testing.F) {
 		}
 	})
 }
+
+func TestSplitArgs(t *testing.T) {
+	for raw, want := range map[string][]string{
+		"":             {""},
+		"a":            {"a"},
+		"a\x00\x00b":   {"a", "", "b"},
+		"ls\x00-l\x00": {"ls", "-l", ""},
+	} {
+		if got := SplitArgs(raw); !slices.Equal(got, want) {
+			t.Errorf("SplitArgs(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}
