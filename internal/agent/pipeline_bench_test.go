@@ -30,7 +30,7 @@ func BenchmarkPipelinePerExec(b *testing.B) {
 		cfg: Config{Sink: output.NewStream(io.Discard, output.FormatJSON)},
 		log: nil,
 	}
-	dec := process.Decoder{Clock: clock}
+	dec := process.NewDecoder(clock)
 	a.decoders.set(wire.ProcessExec, dec.Exec)
 	a.decoders.set(wire.ProcessExit, dec.Exit)
 	a.decoders.set(wire.ProcessFork, dec.Fork)

@@ -90,7 +90,7 @@ func benchAgent(b *testing.B) (*Agent, *os.File) {
 	clock := func(ns uint64) time.Time { return time.Unix(0, int64(ns)) }
 	a := &Agent{cfg: Config{Sink: output.NewStream(out, output.FormatJSON)}, log: slog.New(slog.NewTextHandler(os.Stderr, nil))}
 	a.obs.ruleEval = metrics.NewDurationHistogram(250*time.Nanosecond, 13)
-	pdec := process.Decoder{Clock: clock}
+	pdec := process.NewDecoder(clock) // as the agent runs it
 	a.decoders.set(wire.ProcessExec, pdec.Exec)
 	a.decoders.set(wire.ProcessExit, pdec.Exit)
 	a.decoders.set(wire.ProcessFork, pdec.Fork)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"path"
-	"strings"
 	"time"
 	"unsafe"
 
@@ -15,7 +14,17 @@ import (
 // Decoder turns the sensor's records into events. It checks every length
 // and offset against the record, so a malformed record yields an error,
 // never a panic or a read past the record. Its Clock dates the events.
-type Decoder struct{ wire.Clock }
+// Its Shared, when set, gives the processes it decodes shared copies of
+// what they repeat (shared.go); a Decoder with one is then for one
+// goroutine, as the agent's pipeline is.
+type Decoder struct {
+	wire.Clock
+	Shared *Shared
+}
+
+// NewDecoder is the decoder the agent runs: dated by clock, with a table
+// of shared strings and files of its own.
+func NewDecoder(clock wire.Clock) Decoder { return Decoder{Clock: clock, Shared: NewShared()} }
 
 var execInfoSize = int(unsafe.Sizeof(processExecInfo{}))
 
@@ -28,6 +37,8 @@ func (d Decoder) Exec(raw []byte) (*event.Event, error) {
 	}
 	s := wire.NewBlob(raw[execInfoSize:])
 	flags := processExecFlag(info.Flags)
+	sh := d.Shared
+	strs := sh.strings()
 	p := &event.Process{
 		PID:       info.Hdr.Pid,
 		TID:       info.Hdr.Tid,
@@ -36,26 +47,26 @@ func (d Decoder) Exec(raw []byte) (*event.Event, error) {
 		EUID:      info.Euid,
 		GID:       info.Gid,
 		EGID:      info.Egid,
-		AUID:      auid(info.Auid),
-		Comm:      wire.CString(info.Comm[:]),
-		Binary:    wire.Path(s.Bytes(info.Binary.Off, info.Binary.Len)),
-		Filename:  s.String(info.Filename.Off, info.Filename.Len),
-		Args:      s.Args(info.Args.Off, info.Args.Len),
+		AUID:      sh.auid(info.Auid),
+		Comm:      strs.Bytes(wire.CBytes(info.Comm[:])),
+		Binary:    strs.Path(s.Bytes(info.Binary.Off, info.Binary.Len)),
+		Filename:  strs.Bytes(wire.CBytes(s.Bytes(info.Filename.Off, info.Filename.Len))),
+		Args:      s.ArgsIn(sh.argvStrings(), info.Args.Off, info.Args.Len),
 		Env:       splitEnv(s.Args(info.Env.Off, info.Env.Len)),
-		Cwd:       wire.Path(s.Bytes(info.Cwd.Off, info.Cwd.Len)),
-		TTY:       ttyName(s.String(info.Tty.Off, info.Tty.Len)),
+		Cwd:       strs.Path(s.Bytes(info.Cwd.Off, info.Cwd.Len)),
+		TTY:       sh.ttyName(wire.CBytes(s.Bytes(info.Tty.Off, info.Tty.Len))),
 		StartTime: d.At(info.StartTime),
-		Executable: &event.FileID{
+		Executable: sh.file(event.FileID{
 			Dev:     info.Dev,
 			Inode:   info.Ino,
 			Mode:    info.Mode,
 			Size:    info.Size,
 			Mtime:   time.Unix(info.MtimeSec, int64(info.MtimeNsec)).UTC(),
 			Deleted: flags&processExecFlagEXEC_BINARY_DELETED != 0,
-		},
+		}),
 		Cgroup: event.Cgroup{
 			ID:   info.Hdr.CgroupId,
-			Path: wire.Path(s.Bytes(info.Cgroup.Off, info.Cgroup.Len)),
+			Path: strs.Path(s.Bytes(info.Cgroup.Off, info.Cgroup.Len)),
 		},
 		Namespaces: event.Namespaces{PID: info.PidNs, Mnt: info.MntNs, Net: info.NetNs},
 		Truncated:  truncated(flags),
@@ -78,7 +89,7 @@ func (d Decoder) Fork(raw []byte) (*event.Event, error) {
 	}
 	ev := d.Event(wire.HeaderOf(raw), event.KindProcessFork)
 	p := ev.Process
-	p.PPID, p.Comm, p.StartTime = info.Ppid, wire.CString(info.Comm[:]), d.At(info.StartTime)
+	p.PPID, p.Comm, p.StartTime = info.Ppid, d.Shared.strings().Bytes(wire.CBytes(info.Comm[:])), d.At(info.StartTime)
 	return ev, nil
 }
 
@@ -90,7 +101,7 @@ func (d Decoder) Rename(raw []byte) (*event.Event, error) {
 		return nil, fmt.Errorf("%w: rename record of %d bytes", wire.ErrMalformed, len(raw))
 	}
 	ev := d.Event(wire.HeaderOf(raw), event.KindProcessRename)
-	ev.Process.Comm = wire.CString(info.Comm[:])
+	ev.Process.Comm = d.Shared.strings().Bytes(wire.CBytes(info.Comm[:]))
 	return ev, nil
 }
 
@@ -158,13 +169,6 @@ func waitStatus(code uint32) *event.Exit {
 	return &event.Exit{Signal: sig, SignalName: signalName(sig), CoreDumped: code&0x80 != 0}
 }
 
-func auid(v uint32) *uint32 {
-	if v == ^uint32(0) {
-		return nil
-	}
-	return &v
-}
-
 func truncated(f processExecFlag) []string {
 	var cut []string
 	for _, c := range []struct {
@@ -185,15 +189,6 @@ func truncated(f processExecFlag) []string {
 		}
 	}
 	return cut
-}
-
-// ttyName turns the kernel's tty name into the /dev path users know:
-// "pts3" is /dev/pts/3.
-func ttyName(name string) string {
-	if rest, ok := strings.CutPrefix(name, "pts"); ok && rest != "" {
-		return "pts/" + rest
-	}
-	return name
 }
 
 // absolute makes an execve filename absolute against the process's cwd.

@@ -3,6 +3,7 @@ package process
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -36,9 +37,13 @@ var decodeTargets = []struct {
 }
 
 func fuzzDecode(f *testing.F, i int) {
-	target, d := decodeTargets[i], fixedDecoder()
+	target, d, shared := decodeTargets[i], fixedDecoder(), fixedDecoder()
+	shared.Shared = NewShared()
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		ev, err := target.decode(d, raw)
+		if same, err2 := target.decode(shared, raw); (err == nil) != (err2 == nil) || err == nil && !reflect.DeepEqual(same, ev) {
+			t.Fatalf("shared tables decode %+v (%v), a plain decoder %+v (%v)", same, err2, ev, err)
+		}
 		if err != nil {
 			return
 		}

@@ -58,7 +58,7 @@ func Describe(opts Options) sensor.Description {
 		if err != nil {
 			return nil, nil, err
 		}
-		dec := Decoder{Clock: env.Clock}
+		dec := NewDecoder(env.Clock)
 		return s, map[uint16]sensor.Decode{
 			wire.ProcessExec: dec.Exec, wire.ProcessExit: dec.Exit, wire.ProcessFork: dec.Fork,
 			wire.ProcessRename: dec.Rename, wire.ProcessSignal: dec.Signal,
