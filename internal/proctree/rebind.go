@@ -7,10 +7,10 @@ import "github.com/vigil-sec/vigil/internal/event"
 // keep it. It returns the stored process, nil for a pid not stored live.
 func (t *Tree) Rename(pid uint32, comm string) *event.Process {
 	n, ok := t.nodes[pid]
-	if !ok || !n.exitAt.IsZero() {
+	if !ok || n.exited() {
 		return nil
 	}
-	t.lru.MoveToFront(n.elem)
+	t.lru.moveToFront(n)
 	p := t.rebind(n)
 	if p.Comm == comm {
 		return p

@@ -14,7 +14,7 @@
 package proctree
 
 import (
-	"container/list"
+	"math"
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/event"
@@ -47,10 +47,10 @@ func DefaultConfig() Config {
 type Tree struct {
 	cfg   Config
 	nodes map[uint32]*node
-	lru   list.List // of live *node, most recently used first
+	lru   queue // the live nodes, most recently used first
 	// exited holds the exited nodes in exit order: expiry takes them
 	// from the front, and so does eviction, before any live node
-	exited        list.List
+	exited        queue
 	evictions     uint64
 	liveEvictions uint64
 	expired       uint64
@@ -63,11 +63,19 @@ type Tree struct {
 	unrecoverable map[uint32]struct{}
 }
 
+// node is a cached process, linked into the live or the exited queue:
+// 32 bytes, one allocation (a list.Element of its own would be a second,
+// of 48).
 type node struct {
-	proc   *event.Process
-	exitAt time.Time // zero while the process lives
-	elem   *list.Element
+	proc       *event.Process
+	exitAt     int64 // Unix ns of the exit; live while the process lives
+	prev, next *node
 }
+
+// live is node.exitAt while the process has not exited.
+const live = math.MinInt64
+
+func (n *node) exited() bool { return n.exitAt != live }
 
 // New makes an empty tree.
 func New(cfg Config) *Tree {
@@ -75,8 +83,8 @@ func New(cfg Config) *Tree {
 		cfg.MaxEntries = DefaultConfig().MaxEntries
 	}
 	t := &Tree{cfg: cfg, nodes: make(map[uint32]*node), unrecoverable: make(map[uint32]struct{})}
-	t.lru.Init()
-	t.exited.Init()
+	t.lru.init()
+	t.exited.init()
 	return t
 }
 
@@ -87,17 +95,17 @@ func (t *Tree) Put(p *event.Process) {
 	p.Seal()
 	delete(t.unrecoverable, p.PID)
 	if n, ok := t.nodes[p.PID]; ok {
-		if n.exitAt.IsZero() {
+		if !n.exited() {
 			n.proc = p
-			t.lru.MoveToFront(n.elem)
+			t.lru.moveToFront(n)
 			return
 		}
 		// pid reused after an exit: a fresh node, so the old one's place
 		// in the exit queue no longer refers to anything current
 		t.remove(n)
 	}
-	n := &node{proc: p}
-	n.elem = t.lru.PushFront(n)
+	n := &node{proc: p, exitAt: live}
+	t.lru.pushFront(n)
 	t.nodes[p.PID] = n
 	for len(t.nodes) > t.cfg.MaxEntries {
 		t.evictOne()
@@ -109,12 +117,12 @@ func (t *Tree) Put(p *event.Process) {
 // between requests) outlives any number of short-lived ones.
 func (t *Tree) evictOne() {
 	t.evictions++
-	if e := t.exited.Front(); e != nil {
-		t.remove(e.Value.(*node))
+	if n := t.exited.front(); n != nil {
+		t.remove(n)
 		return
 	}
 	t.liveEvictions++
-	t.remove(t.lru.Back().Value.(*node))
+	t.remove(t.lru.back())
 }
 
 // Get returns the process with this pid, or nil.
@@ -123,8 +131,8 @@ func (t *Tree) Get(pid uint32) *event.Process {
 	if !ok {
 		return nil
 	}
-	if n.exitAt.IsZero() {
-		t.lru.MoveToFront(n.elem)
+	if !n.exited() {
+		t.lru.moveToFront(n)
 	}
 	return t.rebind(n)
 }
@@ -158,21 +166,20 @@ func (t *Tree) Lookup(pid uint32) *event.Process {
 // grace period.
 func (t *Tree) Exit(pid uint32, at time.Time) {
 	n, ok := t.nodes[pid]
-	if !ok || !n.exitAt.IsZero() {
+	if !ok || n.exited() {
 		return
 	}
-	n.exitAt = at
-	t.lru.Remove(n.elem)
-	n.elem = t.exited.PushBack(n)
+	t.lru.remove(n)
+	n.exitAt = max(at.UnixNano(), live+1)
+	t.exited.pushBack(n)
 }
 
 // Expire forgets processes that exited more than the grace period before
 // now. Pass event time, not the wall clock, so replays behave the same.
 func (t *Tree) Expire(now time.Time) {
-	cut := now.Add(-t.cfg.ExitGrace)
-	for e := t.exited.Front(); e != nil; e = t.exited.Front() {
-		n := e.Value.(*node)
-		if n.exitAt.After(cut) {
+	cut := now.Add(-t.cfg.ExitGrace).UnixNano()
+	for n := t.exited.front(); n != nil; n = t.exited.front() {
+		if n.exitAt > cut {
 			break
 		}
 		t.remove(n)
@@ -182,10 +189,10 @@ func (t *Tree) Expire(now time.Time) {
 
 // remove forgets n, from whichever list holds it.
 func (t *Tree) remove(n *node) {
-	if n.exitAt.IsZero() {
-		t.lru.Remove(n.elem)
+	if n.exited() {
+		t.exited.remove(n)
 	} else {
-		t.exited.Remove(n.elem)
+		t.lru.remove(n)
 	}
 	if cur, ok := t.nodes[n.proc.PID]; ok && cur == n {
 		delete(t.nodes, n.proc.PID)
@@ -207,6 +214,6 @@ type Stats struct {
 
 // Stats reports the tree's size and turnover, in constant time.
 func (t *Tree) Stats() Stats {
-	return Stats{Entries: len(t.nodes), Exited: t.exited.Len(), Evictions: t.evictions, LiveEvictions: t.liveEvictions,
+	return Stats{Entries: len(t.nodes), Exited: t.exited.n, Evictions: t.evictions, LiveEvictions: t.liveEvictions,
 		Expired: t.expired, Rebinds: t.rebinds, Recovered: t.recovered}
 }
