@@ -99,6 +99,9 @@ type procView struct {
 	*event.Process
 	cmd     string
 	haveCmd bool
+	// args and env are the CEL values of Args and Env, made at the
+	// first read (perEvent)
+	args, env any
 }
 
 // cmdline is argv joined by spaces.

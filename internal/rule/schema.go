@@ -125,6 +125,21 @@ func strMapField[T any](name, doc string, get func(*T) map[string]string) fieldD
 		smap: func(o any) map[string]string { return get(o.(*T)) }}
 }
 
+// perEvent makes a process field's CEL value once per event and process
+// (held in the procView, slot), however many conditions read it: for
+// fields whose conversion allocates (CEL's list and map wrappers).
+func perEvent(d fieldDef, slot func(*procView) *any) fieldDef {
+	get := d.get
+	d.get = func(o any) any {
+		v := slot(o.(*procView))
+		if *v == nil {
+			*v = get(o)
+		}
+		return *v
+	}
+	return d
+}
+
 // objField returns the nested object, or zero when it is absent. The raw
 // pointer is returned: CEL's field qualifiers read it directly and the
 // adapter wraps it only if the object itself is used as a value.
