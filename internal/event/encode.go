@@ -29,9 +29,9 @@ func (p *Process) MarshalJSON() ([]byte, error) {
 	if raw := c.raw.Load(); raw != nil {
 		return *raw, nil
 	}
-	// kept as long as p is: at its length, not at the estimate's, which
-	// is some 150 to 250 bytes more (written on the stack first when the
-	// estimate fits there)
+	// kept as long as p is: at its length, not at the estimate's (some
+	// 200 bytes more for a short command line, BenchmarkProcessCacheMemory
+	// in internal/agent); written on the stack first when it fits there
 	var buf [1536]byte
 	b := buf[:0]
 	if n := sizeHint(p); n > len(buf) {

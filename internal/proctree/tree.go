@@ -34,11 +34,16 @@ type Config struct {
 	Recover func(pid uint32) *event.Process
 }
 
-// DefaultConfig fits a busy node. A cached process holds about 1.3 KB of
-// heap (its image, its sealed JSON, the node; measured with 3 643 cached,
-// docs/benchmarks.md "Agent memory and unwatched calls"), so the cap of
-// 64k processes is ~85 MB at most, reached only by ~2 000 exits a second
-// (ExitGrace keeps each exited process 30 s).
+// DefaultConfig fits a busy node. A cached short-lived process holds
+// about 570 bytes of heap with the default output, which builds no JSON
+// for it, and 1.26 KB when every event is written (its sealed JSON kept
+// with it): its image, exec id, argv and node, with the strings and files
+// it shares with the other processes of its program counted once
+// (BenchmarkProcessCacheMemory, docs/benchmarks.md "The exec path's CPU
+// and the process cache's memory"). The cap of 64k processes is thus
+// ~37 MB (~83 MB with every event written), plus a command line's bytes
+// for each process whose argv is unlike the others', reached only by
+// ~2 000 exits a second (ExitGrace keeps each exited process 30 s).
 func DefaultConfig() Config {
 	return Config{MaxEntries: 65536, ExitGrace: 30 * time.Second, AncestorDepth: 8}
 }
