@@ -18,17 +18,9 @@ import (
 // default configuration does. Each process has a pid of its own, as in a
 // storm, so the process cache turns over as it does live.
 func BenchmarkPipelineShortProcess(b *testing.B) {
-	for _, c := range []struct {
-		name   string
-		alerts bool
-	}{{"all", false}, {"alerts", true}} {
-		b.Run(c.name, func(b *testing.B) {
-			a, out := benchAgent(b)
-			defer out.Close()
-			if c.alerts {
-				a.cfg.Sink = alertsOnly{a.cfg.Sink}
-			}
-			recs := shortProcessRecords(b)
+	for _, out := range shortProcessOutputs() {
+		b.Run(out, func(b *testing.B) {
+			a, recs := shortProcessAgent(b, out)
 			b.ReportAllocs()
 			cpu := processCPU(b)
 			i := 0
@@ -36,14 +28,7 @@ func BenchmarkPipelineShortProcess(b *testing.B) {
 				recs.handle(a, i)
 				i++
 			}
-			b.StopTimer()
-			b.ReportMetric(float64(processCPU(b)-cpu)/float64(b.N), "cpu-ns/op")
-			if n := a.counts.malformedN.Load(); n > 0 {
-				b.Fatalf("%d records did not decode", n)
-			}
-			if err := a.cfg.Sink.Flush(); err != nil {
-				b.Fatal(err)
-			}
+			endBench(b, a, cpu)
 		})
 	}
 }
@@ -56,17 +41,9 @@ func BenchmarkPipelineShortProcess(b *testing.B) {
 // (65 536): e.g. -benchtime 20000x. "all" writes every event, so every
 // process's JSON is built and kept; "alerts" is the default output.
 func BenchmarkProcessCacheMemory(b *testing.B) {
-	for _, c := range []struct {
-		name   string
-		alerts bool
-	}{{"all", false}, {"alerts", true}} {
-		b.Run(c.name, func(b *testing.B) {
-			a, out := benchAgent(b)
-			defer out.Close()
-			if c.alerts {
-				a.cfg.Sink = alertsOnly{a.cfg.Sink}
-			}
-			recs := shortProcessRecords(b)
+	for _, out := range shortProcessOutputs() {
+		b.Run(out, func(b *testing.B) {
+			a, recs := shortProcessAgent(b, out)
 			recs.handle(a, -1) // the first evaluations' one-off allocations
 			before := a.tree.Stats().Entries
 			heap := liveHeap()
@@ -86,6 +63,21 @@ func BenchmarkProcessCacheMemory(b *testing.B) {
 			runtime.KeepAlive(a)
 		})
 	}
+}
+
+// shortProcessOutputs: "all" writes every event (--events all), "alerts"
+// only the alerts, as the default configuration does.
+func shortProcessOutputs() []string { return []string{"all", "alerts"} }
+
+// shortProcessAgent is benchAgent with the given output and the records
+// of a short process.
+func shortProcessAgent(b *testing.B, out string) (*Agent, shortRecords) {
+	a, f := benchAgent(b)
+	b.Cleanup(func() { f.Close() })
+	if out == "alerts" {
+		a.cfg.Sink = alertsOnly{a.cfg.Sink}
+	}
+	return a, shortProcessRecords(b)
 }
 
 // liveHeap is the heap in use after a full collection.

@@ -56,15 +56,21 @@ func BenchmarkPipelineKinds(b *testing.B) {
 				}
 				a.handle(raw)
 			}
-			b.StopTimer()
-			b.ReportMetric(float64(processCPU(b)-cpu)/float64(b.N), "cpu-ns/op")
-			if n := a.counts.malformedN.Load(); n > 0 {
-				b.Fatalf("%d records did not decode", n)
-			}
-			if err := a.cfg.Sink.Flush(); err != nil {
-				b.Fatal(err)
-			}
+			endBench(b, a, cpu)
 		})
+	}
+}
+
+// endBench stops the clock, reports the CPU time per operation since cpu
+// and checks that every record decoded and the output took everything.
+func endBench(b *testing.B, a *Agent, cpu time.Duration) {
+	b.StopTimer()
+	b.ReportMetric(float64(processCPU(b)-cpu)/float64(b.N), "cpu-ns/op")
+	if n := a.counts.malformedN.Load(); n > 0 {
+		b.Fatalf("%d records did not decode", n)
+	}
+	if err := a.cfg.Sink.Flush(); err != nil {
+		b.Fatal(err)
 	}
 }
 

@@ -62,15 +62,7 @@ func (s *Shared) file(f event.FileID) *event.FileID {
 	if s == nil {
 		return &f
 	}
-	if p, ok := s.files[f]; ok {
-		return p
-	}
-	if len(s.files) >= sharedFiles {
-		clear(s.files)
-	}
-	p := &f
-	s.files[f] = p
-	return p
+	return shareIn(s.files, sharedFiles, f)
 }
 
 // auid is the login uid, nil when unset (-1).
@@ -81,14 +73,20 @@ func (s *Shared) auid(v uint32) *uint32 {
 	if s == nil {
 		return &v
 	}
-	if p, ok := s.auids[v]; ok {
+	return shareIn(s.auids, sharedAUIDs, v)
+}
+
+// shareIn is m's pointer to v, made and kept when m has none; m starts
+// over when it holds max.
+func shareIn[V comparable](m map[V]*V, max int, v V) *V {
+	if p, ok := m[v]; ok {
 		return p
 	}
-	if len(s.auids) >= sharedAUIDs {
-		clear(s.auids)
+	if len(m) >= max {
+		clear(m)
 	}
 	p := &v
-	s.auids[v] = p
+	m[v] = p
 	return p
 }
 
