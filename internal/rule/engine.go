@@ -24,9 +24,13 @@ type Config struct {
 // Engine evaluates a Ruleset against events, one at a time. It keeps the
 // state of tracks and throttles; it is not safe for concurrent use.
 type Engine struct {
-	rs       *Ruleset
-	cfg      Config
-	act      activation
+	rs  *Ruleset
+	cfg Config
+	act activation
+	// frame resolves act's event while Eval runs (nil outside); late
+	// resolves the event of an alert rendered after its match.
+	frame    *interpreter.ExecutionFrame
+	late     activation
 	cand     bitset
 	tracks   []*trackTable // by check id; nil for rules
 	byName   map[string]*trackTable
@@ -84,6 +88,8 @@ func NewEngine(rs *Ruleset, cfg Config) *Engine {
 	}
 	e.act.tables = e.byName
 	e.act.tracked, e.act.trackedCount = trackFuncs(e.byName, func() time.Time { return e.act.ev.Time })
+	e.late.vars, e.late.tables = e.act.vars, e.byName
+	e.throttle.emit = e.emit
 	if rs.costLimit > 0 {
 		e.freshCost, _ = cost.NewTracker(nil, cost.TrackerLimit(rs.costLimit),
 			cost.TrackerLimitExceededHandler(func() {
@@ -121,6 +127,7 @@ func (e *Engine) Eval(ev *event.Event, out []*event.Alert) []*event.Alert {
 	if err != nil {
 		return out // only for inputs that are not activations
 	}
+	e.frame = frame
 	for w, word := range e.cand {
 		for word != 0 {
 			id := w<<6 | trailingZeros(word)
@@ -128,6 +135,7 @@ func (e *Engine) Eval(ev *event.Event, out []*event.Alert) []*event.Alert {
 			out = e.evalCheck(id, ev, frame, out)
 		}
 	}
+	e.frame = nil
 	frame.Close()
 	return out
 }
@@ -169,14 +177,43 @@ func (e *Engine) evalCheck(id int, ev *event.Event, frame *interpreter.Execution
 	if e.cfg.OnMatch != nil {
 		e.cfg.OnMatch(r, ev)
 	}
-	al := &event.Alert{Time: ev.Time, Kind: event.KindAlert, Node: ev.Node, Rule: r.ref,
-		Message: r.message.render(e, frame), Action: alertAction(r.Action), Event: ev}
+	al := e.throttle.newAlert()
+	*al = event.Alert{Time: ev.Time, Kind: event.KindAlert, Node: ev.Node, Rule: r.ref,
+		Action: alertAction(r.Action), Event: ev}
 	if r.Action != ActionAlert {
 		// a kill or deny is carried out on every match, and every action
 		// is reported: throttling would leave processes alive
+		al.Message = r.message.render(e, frame)
 		return append(out, al)
 	}
+	if r.message.stateful {
+		al.Message = r.message.render(e, frame)
+	}
 	return e.throttle.admit(int32(id), al, out)
+}
+
+// emit renders the message of an alert that leaves the throttle, unless
+// its rule's message was rendered at the match (template.stateful). A
+// message that reads only its event comes out the same whenever it is
+// rendered, so the matches the throttle holds back and replaces are
+// never rendered at all.
+func (e *Engine) emit(check int32, al *event.Alert) {
+	msg := e.rs.checks[check].rule.message
+	if msg.stateful {
+		return
+	}
+	if e.frame != nil && al.Event == e.act.ev {
+		al.Message = msg.render(e, e.frame) // the event being evaluated
+		return
+	}
+	e.late.reset(al.Event)
+	defer e.late.reset(nil)
+	frame, err := interpreter.NewExecutionFrame(&e.late)
+	if err != nil {
+		return // only for inputs that are not activations
+	}
+	defer frame.Close()
+	al.Message = msg.render(e, frame)
 }
 
 // eval runs one program over the event the frame resolves. The frame is

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"cel.dev/cel-go/common/ast"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/common/types/traits"
@@ -15,6 +16,12 @@ import (
 // the event when a rule matches. {{ and }} stand for literal braces.
 type template struct {
 	parts []templatePart
+	// stateful says a hole asks the engine's state (tracked(),
+	// tracked_count()), whose answer changes with later events: such a
+	// message is rendered when its rule matches. Any other message
+	// depends on its event alone, which is immutable, and is rendered
+	// only for an alert that leaves the throttle (Engine.emit).
+	stateful bool
 }
 
 type templatePart struct {
@@ -55,6 +62,7 @@ func (c *compiler) compileTemplate(t srcText, entry string) *template {
 				return nil
 			}
 			tpl.parts = append(tpl.parts, templatePart{text: sub.s, prog: prg})
+			tpl.stateful = tpl.stateful || callsTrack(a.NativeRep().Expr())
 			i += end
 		default:
 			lit.WriteByte(s[i])
@@ -69,6 +77,20 @@ func (c *compiler) compileTemplate(t srcText, entry string) *template {
 // literalTemplate is a message without holes.
 func literalTemplate(s string) *template {
 	return &template{parts: []templatePart{{text: s}}}
+}
+
+// callsTrack says e calls tracked() or tracked_count().
+func callsTrack(e ast.Expr) bool {
+	found := false
+	walkScoped(e, map[string]bool{}, func(x ast.Expr, _ map[string]bool) bool {
+		if x.Kind() == ast.CallKind {
+			if f := x.AsCall().FunctionName(); f == fnTracked || f == fnTrackedCount {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
 }
 
 // render fills the template from the event the frame resolves. Values go

@@ -71,10 +71,12 @@ type held struct {
 	latest *event.Alert
 }
 
-// add holds al back, with the matches it already stands for.
-func (h *held) add(al *event.Alert) {
+// add holds al back, with the matches it already stands for; it returns
+// the alert al replaces, if any, which nothing else refers to.
+func (h *held) add(al *event.Alert) (replaced *event.Alert) {
 	h.count += 1 + al.Suppressed
-	h.latest = al
+	replaced, h.latest = h.latest, al
+	return replaced
 }
 
 // take returns the latest held alert standing for all that were held.
@@ -96,9 +98,11 @@ type limiter struct {
 func (l *limiter) lim() *limiter { return l }
 
 // holdBack holds al back; it reports whether the limiter was not queued
-// yet and is now to be.
-func (l *limiter) holdBack(al *event.Alert) bool {
-	l.add(al)
+// yet and is now to be. The alert al replaces becomes the throttle's spare.
+func (l *limiter) holdBack(t *throttle, al *event.Alert) bool {
+	if old := l.add(al); old != nil {
+		t.spare = old
+	}
 	if l.pending {
 		return false
 	}
@@ -131,6 +135,7 @@ type bucket struct {
 
 // ceiling is one rule's bucket across its sources.
 type ceiling struct {
+	check int32
 	limiter
 	// heldTotal counts the matches it ever held back.
 	heldTotal uint64
@@ -149,6 +154,23 @@ type throttle struct {
 	// latest is the latest time the throttle has seen.
 	latest  time.Time
 	evicted uint64
+	// emit, when set, sees every alert as it leaves the throttle.
+	emit func(check int32, al *event.Alert)
+	// spare is an alert a later match replaced while it was held back:
+	// never written, referred to by nothing, reused by the next match
+	// (newAlert) instead of a new allocation.
+	spare *event.Alert
+}
+
+// newAlert is room for an alert, which the caller sets in full: the
+// spare if there is one.
+func (t *throttle) newAlert() *event.Alert {
+	al := t.spare
+	if al == nil {
+		return new(event.Alert)
+	}
+	t.spare = nil
+	return al
 }
 
 func newThrottle(cfg Throttle) *throttle {
@@ -199,7 +221,7 @@ func scopeOf(ev *event.Event) string {
 // write.
 func (t *throttle) admit(check int32, al *event.Alert, out []*event.Alert) []*event.Alert {
 	if t.cfg.Disabled {
-		return append(out, al)
+		return t.release(check, al, out)
 	}
 	if al.Time.After(t.latest) {
 		t.latest = al.Time
@@ -217,7 +239,7 @@ func (t *throttle) admit(check int32, al *event.Alert, out []*event.Alert) []*ev
 	}
 	b.refill(al.Time, t.cfg.Burst, t.cfg.Refill)
 	if b.level < 1 {
-		if b.holdBack(al) {
+		if b.holdBack(t, al) {
 			t.pending = append(t.pending, b)
 			t.schedule(b.due(t.cfg.Refill))
 		}
@@ -235,20 +257,20 @@ func (t *throttle) admit(check int32, al *event.Alert, out []*event.Alert) []*ev
 // rule's ceiling, or holds it back there.
 func (t *throttle) pass(check int32, al *event.Alert, now time.Time, out []*event.Alert) []*event.Alert {
 	if t.cfg.NoRuleCeiling {
-		return append(out, al)
+		return t.release(check, al, out)
 	}
 	c := t.ceilings[check]
 	if c == nil {
-		c = &ceiling{limiter: limiter{tokens: tokens{level: float64(t.cfg.RuleBurst), last: now}}}
+		c = &ceiling{check: check, limiter: limiter{tokens: tokens{level: float64(t.cfg.RuleBurst), last: now}}}
 		t.ceilings[check] = c
 	}
 	c.refill(now, t.cfg.RuleBurst, t.cfg.RuleRefill)
 	if c.level >= 1 {
 		c.level--
-		return append(out, al)
+		return t.release(check, al, out)
 	}
 	c.heldTotal += 1 + al.Suppressed
-	if c.holdBack(al) {
+	if c.holdBack(t, al) {
 		t.pendingCeiling = append(t.pendingCeiling, c)
 		t.schedule(c.due(t.cfg.RuleRefill))
 	}
@@ -300,9 +322,17 @@ func (t *throttle) flushCeilings(now time.Time, out []*event.Alert) []*event.Ale
 		if !now.IsZero() { // draining takes no token: the one summary beyond the ceiling
 			c.spend(due, t.cfg.RuleBurst, t.cfg.RuleRefill)
 		}
-		out = append(out, c.take())
+		out = t.release(c.check, c.take(), out)
 	})
 	return out
+}
+
+// release appends al, which leaves the throttle, to out.
+func (t *throttle) release(check int32, al *event.Alert, out []*event.Alert) []*event.Alert {
+	if t.emit != nil {
+		t.emit(check, al)
+	}
+	return append(out, al)
 }
 
 // flushQueue calls write, in order, for the queued limiters that hold
