@@ -92,6 +92,13 @@ func appendNames(out []string, flags uint32, table []flagName) []string {
 // Open spells out open(2) flags: the access mode first (none for O_PATH,
 // which ignores it), then each flag, unnamed bits as one hex number.
 func Open(flags uint32) []string {
+	// one allocation per call: the access mode and room for three flags
+	return AppendOpen(make([]string, 0, 4), flags)
+}
+
+// AppendOpen appends what Open says of flags to out, which the caller may
+// have allocated along with the object the flags belong to.
+func AppendOpen(out []string, flags uint32) []string {
 	mode := "O_RDONLY"
 	switch flags & OAccMode {
 	case 1:
@@ -102,10 +109,9 @@ func Open(flags uint32) []string {
 		mode = "O_ACCMODE"
 	}
 	if flags&OPath != 0 {
-		return names(flags&^OAccMode, openFlags)
+		return appendNames(out, flags&^OAccMode, openFlags)
 	}
-	// one allocation per call: the access mode and room for three flags
-	return appendNames(append(make([]string, 0, 4), mode), flags&^OAccMode, openFlags)
+	return appendNames(append(out, mode), flags&^OAccMode, openFlags)
 }
 
 // At spells out the AT_* flags of the *at(2) calls.

@@ -26,6 +26,12 @@ func (c Clock) Event(h Header, kind event.Kind) *event.Event {
 	return &event.Event{Time: c.At(h.Ktime), Kind: kind, Process: Process(h)}
 }
 
+// EventIn starts the event a record makes in ev, as Event does, for a
+// decoder that allocates the event together with its kind's objects.
+func (c Clock) EventIn(ev *event.Event, h Header, kind event.Kind) {
+	*ev = event.Event{Time: c.At(h.Ktime), Kind: kind, Process: Process(h)}
+}
+
 // Process is the process a header names, as bare as the kernel reported it
 // (pid, tid, cgroup id); the enrich stage completes it.
 func Process(h Header) *event.Process {

@@ -24,6 +24,16 @@ const (
 	sourceArgument = "argument"
 )
 
+// decoded is what Decode makes of one record, allocated at once: the
+// event, its file and syscall objects, and room for an open's flags (the
+// access mode and three flags cover nearly every open).
+type decoded struct {
+	ev    event.Event
+	file  event.File
+	sys   event.Syscall
+	flags [4]string
+}
+
 // Decode decodes any file record. The process it returns is what the
 // kernel reported (pid, tid, cgroup); the process tree fills in the rest.
 func (d Decoder) Decode(raw []byte) (*event.Event, error) {
@@ -42,7 +52,9 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 		return nil, err
 	}
 	flags := info.Info
-	f := &event.File{Path: first, PathSource: sourceKernel, Truncated: cut(flags, kind)}
+	r := &decoded{}
+	f := &r.file
+	*f = event.File{Path: first, PathSource: sourceKernel, Truncated: cut(flags, kind)}
 	if flags&fileFileFlagFILE_PATH_ARG != 0 {
 		f.PathSource = sourceArgument
 		f.Path = clean(first)
@@ -53,18 +65,20 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 	if flags&fileFileFlagFILE_ALIAS != 0 {
 		f.AliasOf, second = second, ""
 	}
-	d.fill(f, kind, &info, second)
-	ev := d.Event(wire.HeaderOf(raw), kind)
-	ev.Syscall = &event.Syscall{Name: sys, Ret: info.Ret, Error: wire.ErrnoName(info.Ret)}
-	ev.File = f
+	d.fill(r, kind, &info, second)
+	ev := &r.ev
+	d.EventIn(ev, wire.HeaderOf(raw), kind)
+	r.sys = event.Syscall{Name: sys, Ret: info.Ret, Error: wire.ErrnoName(info.Ret)}
+	ev.Syscall, ev.File = &r.sys, f
 	return ev, nil
 }
 
 // fill sets what is particular to each kind.
-func (d Decoder) fill(f *event.File, kind event.Kind, info *fileFileInfo, second string) {
+func (d Decoder) fill(r *decoded, kind event.Kind, info *fileFileInfo, second string) {
+	f := &r.file
 	switch kind {
 	case event.KindFileOpen:
-		f.Flags = fileflags.Open(info.Flags)
+		f.Flags = fileflags.AppendOpen(r.flags[:0], info.Flags)
 		if info.Flags&fileflags.OCreat != 0 || info.Flags&fileflags.OTmpfile == fileflags.OTmpfile {
 			f.Mode = info.Mode
 		}

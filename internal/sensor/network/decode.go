@@ -20,6 +20,14 @@ type Decoder struct{ wire.Clock }
 
 var netInfoSize = int(unsafe.Sizeof(networkNetInfo{}))
 
+// decoded is what Decode makes of one record, allocated at once: the
+// event and its network and syscall objects.
+type decoded struct {
+	ev  event.Event
+	net event.Network
+	sys event.Syscall
+}
+
 // Decode decodes a record of any of the sensor's Kinds. The process it
 // carries is the bare pid/tid/cgroup of the record's header; the
 // enrichment stage puts the known process, its ancestry and container in.
@@ -36,18 +44,22 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 	if !ours(info.Hdr.Kind) {
 		return nil, fmt.Errorf("%w: kind %s is not a network kind", wire.ErrMalformed, kind)
 	}
-	ev := d.Event(wire.HeaderOf(raw), kind)
-	ev.Network = &event.Network{
+	r := &decoded{}
+	ev := &r.ev
+	d.EventIn(ev, wire.HeaderOf(raw), kind)
+	r.net = event.Network{
 		Family:     netname.Family(info.Family),
 		SocketType: netname.SocketType(info.Type),
 		Protocol:   netname.Protocol(info.Family, info.Protocol),
 	}
+	ev.Network = &r.net
 	// a DNS query is taken at syscall entry: there is no result to report
 	if name := syscallName(info.Syscall); name != "" && kind != event.KindDNSQuery {
-		ev.Syscall = &event.Syscall{Name: name, Ret: info.Ret}
+		r.sys = event.Syscall{Name: name, Ret: info.Ret}
 		if info.Ret < 0 {
-			ev.Syscall.Error = errnoName(-info.Ret)
+			r.sys.Error = errnoName(-info.Ret)
 		}
+		ev.Syscall = &r.sys
 	}
 	if err := d.kindFields(ev, &info, tail); err != nil {
 		return nil, err
@@ -116,10 +128,27 @@ func (d Decoder) kindFields(ev *event.Event, info *networkNetInfo, tail []byte) 
 
 // endpoints sets both ends of an inet socket; an end the kernel had not
 // set (no address, no port) is left out unless always says otherwise.
+// Both addresses are spelled into one string, one allocation.
 func endpoints(n *event.Network, info *networkNetInfo, always bool) {
-	local(n, info, always)
-	if addr, ok := inetAddr(info.Family, info.Daddr); ok && (always || info.Dport != 0 || !addr.IsUnspecified()) {
-		n.DAddr, n.DPort = addr.String(), info.Dport
+	src, sok := inetAddr(info.Family, info.Saddr)
+	sok = sok && (always || info.Sport != 0 || !src.IsUnspecified())
+	dst, dok := inetAddr(info.Family, info.Daddr)
+	dok = dok && (always || info.Dport != 0 || !dst.IsUnspecified())
+	var buf [2 * len("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255")]byte
+	b := buf[:0]
+	if sok {
+		b = src.AppendTo(b)
+	}
+	split := len(b)
+	if dok {
+		b = dst.AppendTo(b)
+	}
+	both := string(b)
+	if sok {
+		n.SAddr, n.SPort = both[:split], info.Sport
+	}
+	if dok {
+		n.DAddr, n.DPort = both[split:], info.Dport
 	}
 }
 
