@@ -1,10 +1,13 @@
 package event
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // fullEvent sets every field of Event, so that a field AppendJSON forgets
@@ -68,7 +71,37 @@ func FuzzAppendString(f *testing.F) {
 		if a != b {
 			t.Fatalf("%q decodes to %q, encoding/json's to %q", s, a, b)
 		}
+		if ref := appendStringByRune(nil, s); !bytes.Equal(got, ref) {
+			t.Fatalf("%q encodes to %s, rune by rune to %s", s, got, ref)
+		}
 	})
+}
+
+// appendStringByRune is appendString written the plain way, one rune at
+// a time: the bytes appendString must produce.
+func appendStringByRune(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, `\ufffd`...)
+		case r == '"' || r == '\\':
+			b = append(b, '\\', byte(r))
+		case r == '\n':
+			b = append(b, `\n`...)
+		case r == '\r':
+			b = append(b, `\r`...)
+		case r == '\t':
+			b = append(b, `\t`...)
+		case r < 0x20, r == '\u2028', r == '\u2029':
+			b = fmt.Appendf(b, `\u%04x`, r)
+		default:
+			b = utf8.AppendRune(b, r)
+		}
+	}
+	return append(b, '"')
 }
 
 // fill sets every field reachable from v to a non-zero value, so that a
