@@ -32,6 +32,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/sensor/network"
 	"github.com/vigil-sec/vigil/internal/sensor/privilege"
 	"github.com/vigil-sec/vigil/internal/sensor/process"
+	"github.com/vigil-sec/vigil/internal/username"
 	"github.com/vigil-sec/vigil/internal/wire"
 )
 
@@ -248,6 +249,7 @@ func New(cfg Config) (_ *Agent, err error) {
 	a.enricher.SetVigil(self)
 	a.binaries = binfact.New(binfact.DefaultConfig())
 	a.enricher.SetBinaryFacts(a.binaries)
+	a.enricher.SetUserNames(username.New("/proc"))
 	a.attachKube(containers)
 	popts := procfs.Options{
 		Proc:         "/proc",

@@ -14,6 +14,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/procfs"
 	"github.com/vigil-sec/vigil/internal/proctree"
+	"github.com/vigil-sec/vigil/internal/username"
 )
 
 // Enricher is the enrichment stage. Not safe for concurrent use.
@@ -23,6 +24,7 @@ type Enricher struct {
 	containers *container.Resolver
 	vigil      FileKey          // zero: no process is marked as vigil's
 	binaries   *binfact.Checker // nil: no binary facts
+	users      *username.Names  // nil: no user names
 }
 
 // FileKey names a file as the kernel reports it: device (major<<20 |
@@ -59,6 +61,18 @@ func (e *Enricher) markBinary(p *event.Process) {
 	p.LoadedProgram = binfact.LoadedProgram(p.Binary, p.Args, p.Cwd)
 }
 
+// SetUserNames makes the stage name each process's user (Process.User)
+// with n. Call it before Seed.
+func (e *Enricher) SetUserNames(n *username.Names) { e.users = n }
+
+// markUser names p's real uid from p's own /etc/passwd. A fork's copy of
+// its parent keeps the parent's, as it has the same uid.
+func (e *Enricher) markUser(p *event.Process) {
+	if e.users != nil {
+		p.User = e.users.Of(p.PID, p.UID, p.Namespaces.Mnt)
+	}
+}
+
 // New wires the stage to its caches. node names this host in every event.
 func New(node string, tree *proctree.Tree, containers *container.Resolver) *Enricher {
 	return &Enricher{node: node, tree: tree, containers: containers}
@@ -78,6 +92,7 @@ func (e *Enricher) RecoverFrom(opts procfs.Options) {
 		e.bindContainer(p)
 		e.markVigil(p)
 		e.markBinary(p)
+		e.markUser(p)
 		return p
 	})
 }
@@ -91,6 +106,7 @@ func (e *Enricher) Seed(procs []*event.Process) {
 		e.bindContainer(p)
 		e.markVigil(p)
 		e.markBinary(p)
+		e.markUser(p)
 		byPID[p.PID] = p
 	}
 	for _, p := range procs {
@@ -119,6 +135,7 @@ func (e *Enricher) Enrich(ev *event.Event) bool {
 		e.bindContainer(p)
 		e.markVigil(p)
 		e.markBinary(p)
+		e.markUser(p)
 		if parent := e.tree.Parent(p); parent != nil {
 			p.ParentExecID = parent.ExecID
 		}

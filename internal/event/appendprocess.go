@@ -24,6 +24,9 @@ func appendProcessFields(b []byte, p *Process) ([]byte, error) {
 	if p.AUID != nil {
 		b = appendUintField(b, "auid", uint64(*p.AUID))
 	}
+	if p.User != "" {
+		b = appendStringField(b, "user", p.User)
+	}
 	b = appendStringField(b, "comm", p.Comm)
 	b = appendStringField(b, "binary", p.Binary)
 	if p.Filename != "" {

@@ -52,7 +52,7 @@ func (p *Process) MarshalJSON() ([]byte, error) {
 func sizeHint(p *Process) int {
 	n := 512 + len(p.Comm) + len(p.Binary) + len(p.Filename) + len(p.Script) + len(p.Cwd) +
 		len(p.TTY) + len(p.ExecID) + len(p.ParentExecID) + len(p.Cgroup.Path) +
-		len(p.BinaryPackage) + len(p.LoadedProgram)
+		len(p.BinaryPackage) + len(p.LoadedProgram) + len(p.User)
 	for _, a := range p.Args {
 		n += len(a) + 3
 	}

@@ -16,6 +16,9 @@ type Process struct {
 	EGID uint32 `json:"egid"`
 	// AUID is the login uid (audit), absent when unset.
 	AUID *uint32 `json:"auid,omitempty"`
+	// User names UID: its entry in the process's own /etc/passwd (a
+	// container's, for a containerised process), "" when there is none.
+	User string `json:"user,omitempty"`
 
 	Comm string `json:"comm"`
 	// Binary is the absolute path of the executed file, symlinks resolved:
