@@ -136,7 +136,8 @@ func (k *kindIndex) guardFor(alt guardAlt, ce *celEnv) *guardIndex {
 
 // sizeEstimator bounds the sizes of event values for cost estimates:
 // strings up to 4 KiB (argv in all), list elements 256 bytes, lists up to
-// 1024 elements; all of them scale times as large when scale is set.
+// 1024 elements, the environment 64 variables; all of them scale times as
+// large when scale is set.
 type sizeEstimator struct{ scale uint64 }
 
 func (se sizeEstimator) EstimateSize(n cost.AstNode) *cost.SizeEstimate {
@@ -152,6 +153,11 @@ func (se sizeEstimator) EstimateSize(n cost.AstNode) *cost.SizeEstimate {
 		}
 	case types.ListKind, types.MapKind:
 		s = cost.FixedSizeEstimate(1024)
+		if len(path) > 0 && path[len(path)-1] == "env" {
+			// process.env: the kernel lets out 64 variables at most
+			// (sensor/process EnvVarsMax)
+			s = cost.FixedSizeEstimate(64)
+		}
 	default:
 		return nil
 	}
