@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-sec/vigil/internal/config"
 	"github.com/vigil-sec/vigil/internal/falcoimport"
 	"github.com/vigil-sec/vigil/internal/output/termsafe"
 	"github.com/vigil-sec/vigil/rules"
@@ -17,7 +18,7 @@ import (
 const exitSkipped = 2
 
 func newRulesImportFalcoCmd() *cobra.Command {
-	var out string
+	var out, configFile string
 	var noDefaults, verbose bool
 	cmd := &cobra.Command{
 		Use:   "import-falco FILE...",
@@ -39,16 +40,24 @@ mapping of fields and system calls.`,
   vigil rules import-falco -v my_rules.yaml > /dev/null`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return importFalco(args, out, noDefaults, verbose, cmd.OutOrStdout(), termsafe.NewWriter(cmd.ErrOrStderr()))
+			cfg := config.Default()
+			if configFile != "" {
+				var err error
+				if cfg, err = config.Load(configFile); err != nil {
+					return err
+				}
+			}
+			return importFalco(args, out, cfg.ProcessEnv.Names, noDefaults, verbose, cmd.OutOrStdout(), termsafe.NewWriter(cmd.ErrOrStderr()))
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the vigil rule file here instead of standard output")
+	cmd.Flags().StringVar(&configFile, "config", "", "the agent's configuration file: proc.env reads the variables its sensors.process.env watches (default: the default set)")
 	cmd.Flags().BoolVar(&noDefaults, "no-default-rules", false, "validate without the default pack (and keep names it uses)")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "report translated entries and what they lost too")
 	return cmd
 }
 
-func importFalco(paths []string, out string, noDefaults, verbose bool, stdout, report io.Writer) error {
+func importFalco(paths []string, out string, env []string, noDefaults, verbose bool, stdout, report io.Writer) error {
 	var files []falcoimport.File
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
@@ -57,7 +66,7 @@ func importFalco(paths []string, out string, noDefaults, verbose bool, stdout, r
 		}
 		files = append(files, falcoimport.File{Name: p, Data: data})
 	}
-	opt := falcoimport.Options{Name: "falco-import.yaml"}
+	opt := falcoimport.Options{Name: "falco-import.yaml", Env: env}
 	if out != "" {
 		opt.Name = out
 	}

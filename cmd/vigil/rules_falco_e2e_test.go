@@ -18,7 +18,7 @@ func TestRulesImportFalco(t *testing.T) {
 	for _, want := range []string{
 		src + `:69: rule "Reads via sendfile" left out: never true in vigil: evt.type sendfile: no vigil event kind`,
 		src + `:75: rule "Session leader" left out: unknown field proc.sname`,
-		"translated and validated: rules 8 of 11, macros 7 of 7, lists 4 of 4",
+		"translated and validated: rules 14 of 17, macros 8 of 8, lists 5 of 5",
 	} {
 		if !strings.Contains(report, want) {
 			t.Errorf("report lacks %q:\n%s", want, report)
@@ -38,6 +38,20 @@ func TestRulesImportFalco(t *testing.T) {
 	stdout, _, code = vigilCmd(t, bin, "rules", "import-falco", whole)
 	if code != 0 || !strings.Contains(stdout, `condition: kind == "process_exec" && process.comm == "bash"`) {
 		t.Errorf("exit %d, output:\n%s", code, stdout)
+	}
+
+	// proc.env reads the variables the agent's configuration watches
+	envRule := filepath.Join(dir, "env.yaml")
+	writeFile(t, envRule, "- rule: Token\n  desc: d\n  condition: evt.type = execve and proc.env[VH17F_TOKEN] != \"\"\n  output: o\n  priority: INFO\n")
+	_, report, code = vigilCmd(t, bin, "rules", "import-falco", "-v", "-o", filepath.Join(dir, "env-out.yaml"), envRule)
+	if code != 0 || !strings.Contains(report, "VH17F_TOKEN is not a watched variable: add it to sensors.process.env") {
+		t.Errorf("without --config: exit %d, report:\n%s", code, report)
+	}
+	cfg := filepath.Join(dir, "vigil.yaml")
+	writeFile(t, cfg, "sensors:\n  process:\n    env:\n      add: [VH17F_TOKEN]\n")
+	_, report, code = vigilCmd(t, bin, "rules", "import-falco", "-v", "--config", cfg, "-o", filepath.Join(dir, "env-out.yaml"), envRule)
+	if code != 0 || strings.Contains(report, "not a watched variable") || !strings.Contains(report, "proc.env[VH17F_TOKEN]: process.env") {
+		t.Errorf("with --config watching VH17F_TOKEN: exit %d, report:\n%s", code, report)
 	}
 
 	// validate on the Falco file itself says what to change

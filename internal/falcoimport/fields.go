@@ -45,8 +45,9 @@ const (
 // fieldTable maps the Falco fields vigil has. docs/falco.md lists the
 // same table (TestDocsMappingTable keeps them together). Fields handled
 // with their operands in mind (evt.type, evt.dir, evt.num, fd.typechar,
-// fd.type, user.name, proc.aname, proc.tty, evt.is_open_*) are in
-// special.go.
+// fd.type, proc.aname, proc.tty, evt.is_open_*) are in special.go,
+// those vigil has in part (proc.env, user.name =, evt.arg[0], thread.cap_*)
+// in partial.go.
 func fieldTable() []fieldMap {
 	return []fieldMap{
 		{"proc.name", "process.comm", tString, true, "the task name, cut at 15 characters like Falco's"},
@@ -66,6 +67,7 @@ func fieldTable() []fieldMap {
 		{"user.uid", "process.uid", tInt, true, ""},
 		{"user.loginuid", "process.auid", tInt, true, "-1 when unset"},
 		{"group.gid", "process.gid", tInt, true, ""},
+		{"user.name", "process.user", tString, true, "the name of process.uid in the process's own /etc/passwd; root is uid 0"},
 		{"fd.name", "file.path", tString, true, "file events only: a socket's name (addresses) has no counterpart"},
 		{"fd.nameraw", "file.path", tString, true, ""},
 		{"fd.directory", "dirname(file.path)", tString, false, ""},

@@ -16,6 +16,10 @@ type Options struct {
 	// default pack): names they define are not reused, and the result
 	// is validated after them.
 	Base []rule.Source
+	// Env are the environment variables exec events carry (the agent's
+	// sensors.process.env), which proc.env is read from: a test of
+	// another variable gets a note.
+	Env []string
 }
 
 // Reason is why an entry, or part of it, did not translate; Key groups
@@ -69,7 +73,7 @@ func Import(files []File, opt Options) (*Result, error) {
 	}
 	rs.name(taken)
 	for round := 0; ; round++ {
-		res := rs.translate()
+		res := rs.translate(opt.Env)
 		res.YAML = emit(rs, res, files)
 		srcs := append(append([]rule.Source(nil), opt.Base...), rule.Source{Name: opt.Name, Data: res.YAML})
 		_, err := rule.Compile(srcs)
@@ -167,8 +171,8 @@ func identifier(s string) string {
 }
 
 // translate translates every entry afresh.
-func (rs *ruleSet) translate() *Result {
-	t := &translator{fields: newFields(), lists: rs.lists, macros: rs.macros}
+func (rs *ruleSet) translate(env []string) *Result {
+	t := &translator{fields: newFields(), lists: rs.lists, macros: rs.macros, env: env}
 	for _, m := range rs.macros {
 		m.state, m.probs, m.notes = stateNew, nil, nil
 	}

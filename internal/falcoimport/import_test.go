@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/vigil-sec/vigil/internal/rule"
+	"github.com/vigil-sec/vigil/internal/sensor/process"
 	"github.com/vigil-sec/vigil/rules"
 )
 
@@ -21,7 +22,7 @@ func importSnippet(t *testing.T, base []rule.Source) *Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Import([]File{{Name: "snippet.yaml", Data: data}}, Options{Name: "snippet.vigil.yaml", Base: base})
+	res, err := Import([]File{{Name: "snippet.yaml", Data: data}}, Options{Name: "snippet.vigil.yaml", Base: base, Env: process.DefaultEnv().Names})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +66,7 @@ func TestImportGolden(t *testing.T) {
 		}
 	}
 	sum := res.Summarize()
-	if sum.Translated["rule"] != 8 || sum.Defined["rule"] != 11 || sum.Translated["macro"] != 7 || sum.Translated["list"] != 4 {
+	if sum.Translated["rule"] != 14 || sum.Defined["rule"] != 17 || sum.Translated["macro"] != 8 || sum.Translated["list"] != 5 {
 		t.Errorf("summary %+v", sum)
 	}
 }

@@ -63,7 +63,19 @@ func (t *translator) special(c *checkNode) (string, bool) {
 	case "fd.typechar", "fd.type":
 		return t.fdType(c), true
 	case "user.name":
-		return t.userName(c), true
+		if c.field.transform == "" && (c.op == "=" || c.op == "==" || c.op == "!=" || c.op == "in") {
+			return t.userName(c), true
+		}
+	case "proc.env":
+		return t.procEnv(c), true
+	case "evt.arg":
+		if c.field.hasArg && c.field.arg == "0" {
+			return t.sockDomain(c), true
+		}
+	case "evt.arg.domain":
+		return t.sockDomain(c), true
+	case "thread.cap_effective", "thread.cap_permitted":
+		return t.threadCaps(c), true
 	case "proc.tty":
 		return t.procTTY(c), true
 	case "evt.is_open_read", "evt.is_open_write", "evt.is_open_create", "evt.is_open_exec":
@@ -226,23 +238,6 @@ func (t *translator) fdType(c *checkNode) string {
 		return not(x)
 	}
 	return x
-}
-
-// userName: vigil knows uids, not user names; root is uid 0.
-func (t *translator) userName(c *checkNode) string {
-	vals, negated, ok := t.eqTest(c)
-	if !ok {
-		return failed
-	}
-	for _, v := range vals {
-		if v != "root" {
-			return t.fail("user.name other than root", "user.name %s: vigil knows uids, not user names (only root, uid 0)", v)
-		}
-	}
-	if negated {
-		return "process.uid != 0"
-	}
-	return "process.uid == 0"
 }
 
 // procTTY: Falco's tty is a number, 0 for none; vigil's a name.

@@ -20,6 +20,8 @@ type translator struct {
 	fields fields
 	lists  map[string]*listDef
 	macros map[string]*macroDef
+	// env are the watched environment variables proc.env can see.
+	env []string
 	// per condition:
 	probs []*problem
 	notes []string

@@ -3,6 +3,8 @@ package falcoimport
 import (
 	"strings"
 	"testing"
+
+	"github.com/vigil-sec/vigil/internal/sensor/process"
 )
 
 func testTranslator() *translator {
@@ -17,7 +19,7 @@ func testTranslator() *translator {
 		"sendfile_only":   {name: "sendfile_only", outName: "sendfile_only", cond: "evt.type = sendfile"},
 	}}
 	rs.flatten()
-	return &translator{fields: newFields(), lists: rs.lists, macros: rs.macros}
+	return &translator{fields: newFields(), lists: rs.lists, macros: rs.macros, env: process.DefaultEnv().Names}
 }
 
 // TestTranslateCondition covers the grammar, the operators and the
@@ -52,6 +54,17 @@ func TestTranslateCondition(t *testing.T) {
 		{`proc.aname in (shells)`, `ancestor_names.hasAny(shells)`},
 		{`proc.aname[1] = bash`, `parent.comm == "bash"`},
 		{`user.name = root and user.uid != 0`, `process.uid == 0 && process.uid != 0`},
+		{`user.name in (root, www-data) and user.name != "N/A"`, `(process.uid == 0 || process.user == "www-data") && process.user != ""`},
+		{`user.name != root and not user.name in (bin, daemon)`, `process.uid != 0 && !(process.user in ["bin", "daemon"])`},
+		{`user.name startswith svc- and toupper(user.name) = X`, `process.user.startsWith("svc-") && process.user.upperAscii() == "X"`},
+		{`proc.env icontains HTTP_PROXY`, `process.env.exists(k, (k + "=" + process.env[k] + " ").lowerAscii().contains("http_proxy"))`},
+		{`proc.env contains "HTTP_PROXY=http://p:3128 "`, `process.env.exists(k, (k + "=" + process.env[k] + " ").contains("HTTP_PROXY=http://p:3128 "))`},
+		{`proc.env[LD_PRELOAD] != ""`, `("LD_PRELOAD" in process.env ? process.env["LD_PRELOAD"] : "") != ""`},
+		{`evt.type=socket and evt.arg[0] contains AF_PACKET`, `kind == "net_socket" && network.family == "packet"`},
+		{`evt.arg.domain contains AF_INET or evt.arg[0] in (AF_UNIX, AF_LOCAL)`, `(network.family in ["inet", "inet6"] || network.family == "unix")`},
+		{`not evt.arg[0] = AF_PACKET`, `!(network.family == "packet")`},
+		{`thread.cap_effective icontains sys_module`, `(kind in ["module_load", "module_unload"] && syscall.error != "EPERM")`},
+		{`thread.cap_permitted contains CAP_SYS_MODULE`, `(kind in ["module_load", "module_unload"] && syscall.error != "EPERM")`},
 		{`proc.name != "<NA>" and proc.exepath exists`, `process.comm != "" && process.binary != ""`},
 		{`evt.res = SUCCESS or evt.res startswith E`, `(syscall.ret >= 0 || syscall.error.startsWith("E"))`},
 		{`k8s.ns.name = default and k8s.pod.label[app] = web`, `k8s.ns.name == "default" && ("app" in k8s.pod.labels ? k8s.pod.labels["app"] : "") == "web"`},
@@ -81,7 +94,12 @@ func TestTranslateProblems(t *testing.T) {
 		{`fd.name bcontains 2f6574`, []string{"operator bcontains"}},
 		{`proc.duration > abc`, []string{"compare with a number of ns"}},
 		{`evt.arg.mode contains S_IFOO`, []string{"not a mode bit"}},
-		{`user.name = alice`, []string{"user.name alice: vigil knows uids"}},
+		{`user.name > 3`, []string{"compares numbers"}},
+		{`proc.env = x`, []string{"proc.env =: only contains and icontains"}},
+		{`evt.arg[0] contains 3`, []string{"only a socket's domain"}},
+		{`evt.arg[0] = AF_NETLINK`, []string{"inet, inet6, unix and packet sockets only"}},
+		{`thread.cap_effective contains CAP_SYS_ADMIN`, []string{"vigil's events carry no capability sets"}},
+		{`thread.cap_effective = CAP_SYS_MODULE`, []string{"vigil's events carry no capability sets"}},
 		{`fd.typechar = p`, []string{"fd.typechar p"}},
 		{`no_such_macro`, []string{"unknown macro no_such_macro"}},
 		{`shells`, []string{"shells is a list"}},
@@ -160,6 +178,31 @@ func TestGlobRegexp(t *testing.T) {
 	} {
 		if got := globRegexp(g, false); got != want {
 			t.Errorf("%s: got %s want %s", g, got, want)
+		}
+	}
+}
+
+// TestPartialNotes: what a translation of a field vigil has in part
+// leaves out is said in a note.
+func TestPartialNotes(t *testing.T) {
+	for in, want := range map[string]string{
+		`proc.env contains HTTP_PROXY`:              "matches the watched HTTP_PROXY (sensors.process.env)",
+		`proc.env icontains HTTP_PROXY`:             "matches the watched HTTP_PROXY, http_proxy",
+		`proc.env icontains VH17F_TOKEN`:            "no watched variable is named like VH17F_TOKEN: add it to sensors.process.env",
+		`proc.env contains "=http://"`:              "tested on each watched variable",
+		`proc.env[VH17F_TOKEN] = x`:                 "VH17F_TOKEN is not a watched variable: add it to sensors.process.env, or it reads as \"\"",
+		`proc.env[LD_PRELOAD] = x`:                  "process_exec events only",
+		`evt.arg[0] = AF_PACKET`:                    "net_socket: raw and packet sockets only",
+		`thread.cap_effective icontains sys_module`: "known only on module_load and module_unload events",
+	} {
+		tr := testTranslator()
+		tr.condition(in)
+		if len(tr.probs) > 0 {
+			t.Errorf("%s: problems %v", in, tr.probs[0])
+			continue
+		}
+		if notes := strings.Join(tr.notes, "\n"); !strings.Contains(notes, want) {
+			t.Errorf("%s: notes %q lack %q", in, notes, want)
 		}
 	}
 }
