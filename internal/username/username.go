@@ -102,7 +102,7 @@ func read(path string) (map[uint32]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: nothing to flush
 	return parse(io.LimitReader(f, MaxFileBytes)), nil
 }
 
