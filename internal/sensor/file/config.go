@@ -60,6 +60,12 @@ type Config struct {
 	// SetidDirs lists directories where a chmod that sets the setuid or
 	// setgid bit is reported, with or without an x bit; "/" is everywhere.
 	SetidDirs []string
+	// HiddenDirs lists directories where a name starting with '.' made
+	// directly in them is reported: a file created (a successful open
+	// with O_CREAT), a directory made, a symlink made, or the new name of
+	// a link or rename. Only names directly in the directory count
+	// (/tmp/.x, not /tmp/build/.git); "/" is every directory.
+	HiddenDirs []string
 	// AliasRefresh is how often the identities (device, inode) of the
 	// watched files (Exact, and the files directly in Watch) are taken
 	// again, so that a file replaced by a rename is still recognised
@@ -156,6 +162,10 @@ func DefaultConfig() Config {
 		DeleteDirs: []string{"/tmp"},
 		// a setuid or setgid bit set anywhere, an x bit or not
 		SetidDirs: []string{"/"},
+		// the world-writable shared places, where a dot name keeps a
+		// payload out of a plain ls; not /run/user/UID, each user's own
+		// (mode 0700), which desktop sessions fill with dot names
+		HiddenDirs: []string{"/tmp", "/var/tmp", "/dev/shm"},
 		// file capabilities (security.capability), SELinux, SMACK and IMA
 		// labels, overlayfs' and other trusted attributes, POSIX ACLs;
 		// not user.*, which desktops and file managers write all day
@@ -171,6 +181,7 @@ func (c Config) withDefaults() Config {
 		{&c.Components, &def.Components}, {&c.ComponentWrites, &def.ComponentWrites},
 		{&c.ExecDirs, &def.ExecDirs}, {&c.XattrPrefixes, &def.XattrPrefixes},
 		{&c.FileWrites, &def.FileWrites}, {&c.DeleteDirs, &def.DeleteDirs}, {&c.SetidDirs, &def.SetidDirs},
+		{&c.HiddenDirs, &def.HiddenDirs},
 	} {
 		if *f.dst == nil {
 			*f.dst = *f.src
@@ -193,6 +204,8 @@ const (
 	opFile  = uint32(fileWatchOpWATCH_FILE)
 	opDel   = uint32(fileWatchOpWATCH_DELETE)
 	opSetid = uint32(fileWatchOpWATCH_SETID)
+	// opHidden is on a directory's own key only: names made directly in it
+	opHidden = uint32(fileWatchOpWATCH_HIDDEN)
 )
 
 // rules is a Config compiled for the kernel: trie keys, the watch tree
@@ -224,6 +237,7 @@ func (c Config) compile(resolve func(string) (string, error)) (rules, error) {
 		{"file.file_writes", c.FileWrites, opFile, true},
 		{"file.delete_dirs", c.DeleteDirs, opDel, true},
 		{"file.setid_dirs", c.SetidDirs, opSetid, true},
+		{"file.hidden_dirs", c.HiddenDirs, opHidden, false},
 	}
 	for _, l := range lists {
 		for i, p := range l.paths {

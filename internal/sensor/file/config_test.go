@@ -13,8 +13,12 @@ func TestConfigDefaultCompiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	// every key has setid_dirs "/"'s op; /tmp deletes; /dev's file
-	// writes do not reach into /dev/shm, which exec_dirs names itself
+	// writes do not reach into /dev/shm, which exec_dirs names itself;
+	// hidden_dirs is on the directories' own keys, not on what is below
 	want := map[string]uint32{
+		"/tmp\x00":        opExec | opDel | opSetid | opHidden,
+		"/var/tmp\x00":    opExec | opSetid | opHidden,
+		"/dev/shm\x00":    opExec | opSetid | opHidden,
 		"/etc/":           opWrite | opSetid,
 		"/etc\x00":        opWrite | opSetid,
 		"/etc/shadow\x00": opRead | opWrite | opSetid,
@@ -46,7 +50,7 @@ func TestConfigDefaultCompiles(t *testing.T) {
 	if root := r.tree.Node[0]; root.Flags != 0 || root.ChildLens == 0 {
 		t.Errorf("watch tree root %+v: want names below it and no trie fallback", root)
 	}
-	if r.conf.AllOps != opRead|opWrite|opExec|opFile|opDel|opSetid {
+	if r.conf.AllOps != opRead|opWrite|opExec|opFile|opDel|opSetid|opHidden {
 		t.Errorf("all ops %b", r.conf.AllOps)
 	}
 	if r.conf.Memfd != 1 {
@@ -77,6 +81,7 @@ func TestConfigErrorsNameTheFieldAndEntry(t *testing.T) {
 		{Config{Exact: []string{""}}, `file.exact[0] "": empty`},
 		{Config{WatchWrites: []string{"/" + strings.Repeat("a", 300)}}, "file.watch_writes[0]"},
 		{Config{ExecDirs: []string{"/tmp\x00x"}}, "file.exec_dirs[0]"},
+		{Config{HiddenDirs: []string{"/tmp", "tmp"}}, `file.hidden_dirs[1] "tmp": not absolute`},
 		{Config{Components: []string{"a/b"}}, `file.components[0] "a/b": holds /`},
 		{Config{Components: []string{".."}}, "file.components[0]"},
 		{Config{Components: []string{strings.Repeat("x", 32)}}, "at most 31"},
@@ -100,6 +105,34 @@ func TestConfigInheritsOpsDownTheTree(t *testing.T) {
 	}
 	if r.conf.RootOps != opExec {
 		t.Errorf("root ops %b", r.conf.RootOps)
+	}
+}
+
+// hidden_dirs marks the directory's own key, which the kernel looks the
+// parent of a made name up by, and nothing below it: /tmp/build/.git is
+// not a name made in /tmp. "/" is every directory.
+func TestConfigHiddenDirsMarkTheDirectoryOnly(t *testing.T) {
+	r, err := only(Config{HiddenDirs: []string{"/tmp"}, ExecDirs: []string{"/tmp", "/tmp/build"}}).compile(identity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.keys["/tmp\x00"]; got != opExec|opHidden {
+		t.Errorf("/tmp ops %b, want exec and hidden", got)
+	}
+	for _, k := range []string{"/tmp/", "/tmp/build/", "/tmp/build\x00"} {
+		if r.keys[k]&opHidden != 0 {
+			t.Errorf("%q ops %b: hidden reaches below the directory", k, r.keys[k])
+		}
+	}
+	if r.conf.AllOps&opHidden == 0 || r.conf.RootOps&opHidden != 0 {
+		t.Errorf("all ops %b, root ops %b", r.conf.AllOps, r.conf.RootOps)
+	}
+	r, err = only(Config{HiddenDirs: []string{"/"}}).compile(identity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.conf.RootOps != opHidden || len(r.keys) != 0 {
+		t.Errorf("hidden_dirs /: root ops %b, keys %v", r.conf.RootOps, r.keys)
 	}
 }
 

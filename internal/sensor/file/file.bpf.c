@@ -14,6 +14,7 @@
 #include "blob.bpf.h"
 #include "file.h"
 #include "decide.bpf.h"
+#include "hidden.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -158,7 +159,8 @@ static __always_inline int on_open(struct trace_event_raw_sys_exit *ctx, enum fi
 	if (ret < 0 && (flags & O_CREAT))
 		need |= WATCH_FILE; /* a file would have been made */
 	if (ret >= 0) {
-		if (!decide_fd(ret, need, 1, 0))
+		/* not watched, but maybe a hidden name made (hidden.bpf.h) */
+		if (!decide_fd(ret, need, 1, 0) && !((flags & O_CREAT) && hidden_open(ret, need)))
 			return 0;
 	} else if (!decide_arg(dirfd, upath, need, 0)) {
 		return 0;
@@ -188,6 +190,8 @@ static __always_inline int on_change(struct trace_event_raw_sys_exit *ctx, struc
 		ops |= decide_arg(dirfd2, path2, need, 1);
 	if (target)
 		ops |= decide_target(target, need);
+	if (!ops && !c->s->unclean && ctx->ret >= 0)
+		ops = hidden_change(sys); /* a hidden name made (hidden.bpf.h) */
 	/* a path with ".." may lead anywhere (a symlink before it): reported,
 	 * not guessed; "." and "//" were cleaned away before matching */
 	if (c->s->unclean)

@@ -68,6 +68,8 @@ enum watch_op {
 			       * change: not a device, fifo or socket opened for writing */
 	WATCH_DELETE = 1 << 4, /* unlink, rmdir, and a rename's old name */
 	WATCH_SETID = 1 << 5,  /* a chmod that sets the setuid or setgid bit */
+	WATCH_HIDDEN = 1 << 6, /* on a directory's own key: a name starting with
+				* '.' made directly in it (hidden.bpf.h) */
 };
 
 /* file_info.info: where the strings came from and what was cut. */

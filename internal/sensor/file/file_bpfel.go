@@ -199,6 +199,7 @@ const (
 	fileWatchOpWATCH_FILE   fileWatchOp = 8
 	fileWatchOpWATCH_DELETE fileWatchOp = 16
 	fileWatchOpWATCH_SETID  fileWatchOp = 32
+	fileWatchOpWATCH_HIDDEN fileWatchOp = 64
 )
 
 type fileWatchTree struct {

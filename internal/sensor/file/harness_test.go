@@ -39,7 +39,7 @@ type watcher struct {
 // only is a Config that watches exactly what it is given: no defaults.
 func only(c Config) Config {
 	for _, l := range []*[]string{&c.Watch, &c.Exact, &c.WatchWrites, &c.Components, &c.ComponentWrites, &c.ExecDirs,
-		&c.FileWrites, &c.DeleteDirs, &c.SetidDirs} {
+		&c.FileWrites, &c.DeleteDirs, &c.SetidDirs, &c.HiddenDirs} {
 		if *l == nil {
 			*l = []string{}
 		}

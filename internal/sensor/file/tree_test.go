@@ -104,7 +104,7 @@ func checkTreeAgainstTrie(t *testing.T, cfg Config) rules {
 	rng := rand.New(rand.NewPCG(1, 2))
 	asked := 0
 	for _, p := range probes(r.keys, rng) {
-		for _, need := range []uint32{opRead, opWrite, opWrite | opExec, opExec, opWrite | opFile, opWrite | opFile | opDel, opWrite | opFile | opSetid} {
+		for _, need := range []uint32{opRead, opWrite, opWrite | opExec, opExec, opWrite | opFile, opWrite | opFile | opDel, opWrite | opFile | opSetid, opHidden} {
 			tree, ask := kernelTree(&r.tree, pathNames(p), need)
 			if ask {
 				asked++
@@ -129,6 +129,7 @@ func TestTreeAnswersAsTheTrie(t *testing.T) {
 		ExecDirs:    []string{"/srv/data/x", "/dev/shm"},
 		FileWrites:  []string{"/dev", "/srv/data"},
 		DeleteDirs:  []string{"/srv/tmp"},
+		HiddenDirs:  []string{"/srv/tmp", "/dev/shm", "/tmp"},
 	}))
 	// the long name and the deep path are the trie's to settle
 	if ops, ask := kernelTree(&r.tree, pathNames("/a/"+strings.Repeat("l", 40)+"/b/f"), opRead); !ask {
