@@ -6,12 +6,15 @@
 #   container-rootfs.sh ROOTFS EVENT_GENERATOR [TOOL...]
 #
 # /event-generator (the static binary, the container's process 1), Debian's
-# static busybox with every applet linked in /bin (sh, cat, grep, awk, nc,
+# static busybox with every applet linked in /bin (sh, cat, grep, awk, find,
 # wget, mount, base64, ...), and each TOOL found in PATH (capsh, debugfs,
-# apt-get, scp, nmap, ...) copied with the shared libraries ldd names for
+# apt-get, scp, nmap, nc, ...) copied with the shared libraries ldd names for
 # it; a TOOL that is not there is left out (the action that needs it then
-# reports "skipped"). /etc holds root's passwd and group entries and the
-# hosts file of the container's network (example.com, example.net).
+# reports "skipped"). /etc is a distribution image's: the system accounts of
+# Debian's base-passwd (root, daemon, bin, …, www-data, nobody) in passwd,
+# group and shadow (mode 0640), one user (app, uid 1000) with
+# a home below /home holding .ssh, and the hosts file of the container's
+# network (example.com, example.net).
 set -euo pipefail
 root=$1
 egen=$2
@@ -32,13 +35,18 @@ cp "$bb" "$root/bin/busybox"
 # one process for the ~400 links (a fork each is slow on a loaded machine)
 chroot "$root" /bin/busybox --install -s /bin
 
-# copy FILE: FILE at the same path in the root, its symlink chain kept.
+# copy FILE: FILE at the same path in the root, its symlink chain kept
+# link by link (/usr/bin/nc -> /etc/alternatives/nc -> /bin/nc.openbsd).
 copy() {
-	local f=$1
+	local f=$1 t
 	while [ -L "$f" ]; do
 		mkdir -p "$root$(dirname "$f")"
 		cp -P "$f" "$root$f"
-		f=$(readlink -f "$f")
+		t=$(readlink "$f")
+		case $t in
+		/*) f=$t ;;
+		*) f=$(dirname "$f")/$t ;;
+		esac
 	done
 	mkdir -p "$root$(dirname "$f")"
 	cp "$f" "$root$f"
@@ -55,8 +63,58 @@ done
 # Data files some tools read (nmap's services and scripts' lists).
 [ -d /usr/share/nmap ] && mkdir -p "$root/usr/share" && cp -r /usr/share/nmap "$root/usr/share/"
 
-printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
-printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+# The accounts of a Debian image (base-passwd) and a user of the image's own.
+cat >"$root/etc/passwd" <<'EOF'
+root:x:0:0:root:/root:/bin/sh
+daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
+bin:x:2:2:bin:/bin:/usr/sbin/nologin
+sys:x:3:3:sys:/dev:/usr/sbin/nologin
+sync:x:4:65534:sync:/bin:/bin/sync
+games:x:5:60:games:/usr/games:/usr/sbin/nologin
+man:x:6:12:man:/var/cache/man:/usr/sbin/nologin
+lp:x:7:7:lp:/var/spool/lpd:/usr/sbin/nologin
+mail:x:8:8:mail:/var/mail:/usr/sbin/nologin
+news:x:9:9:news:/var/spool/news:/usr/sbin/nologin
+proxy:x:13:13:proxy:/bin:/usr/sbin/nologin
+www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin
+backup:x:34:34:backup:/var/backups:/usr/sbin/nologin
+_apt:x:42:65534::/nonexistent:/usr/sbin/nologin
+nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
+app:x:1000:1000:app:/home/app:/bin/sh
+EOF
+cat >"$root/etc/group" <<'EOF'
+root:x:0:
+daemon:x:1:
+bin:x:2:
+sys:x:3:
+adm:x:4:
+tty:x:5:
+disk:x:6:
+lp:x:7:
+mail:x:8:
+news:x:9:
+man:x:12:
+proxy:x:13:
+kmem:x:15:
+sudo:x:27:
+www-data:x:33:
+backup:x:34:
+shadow:x:42:
+utmp:x:43:
+staff:x:50:
+games:x:60:
+users:x:100:
+nogroup:x:65534:
+app:x:1000:
+EOF
+# every account locked, as an image's are
+cut -d: -f1 "$root/etc/passwd" | sed 's/$/:*:19700:0:99999:7:::/' >"$root/etc/shadow"
+cut -d: -f1 "$root/etc/group" | sed 's/$/:*::/' >"$root/etc/gshadow"
+# (scripts/k8s/mkimage.sh makes every file root's: group root, not shadow)
+chmod 0640 "$root/etc/shadow" "$root/etc/gshadow"
+mkdir -p "$root/home/app/.ssh"
+: >"$root/home/app/.ssh/known_hosts"
+chmod 0700 "$root/home/app/.ssh"
 printf '127.0.0.1 localhost\n192.0.2.10 example.com\n192.0.2.11 example.net\n' >"$root/etc/hosts"
 printf 'hosts: files\n' >"$root/etc/nsswitch.conf"
 : >"$root/etc/resolv.conf"

@@ -25,7 +25,7 @@
 #   DETECT_PRIVILEGED  regexp of the actions run privileged
 #                      (Privileged|ReleaseAgent|ChangeThreadNamespace)
 #   DETECT_TOOLS       host tools copied into the image, with their shared
-#                      libraries (capsh debugfs apt-get scp nmap)
+#                      libraries (capsh debugfs apt-get scp nmap nc)
 
 ctr_dir=$out/containerd
 ctr_sock=$ctr_dir/containerd.sock
@@ -60,9 +60,9 @@ ctr_up() {
 				[ -d "$1/upper/$d" ] && mount -t overlay overlay -o "lowerdir=$1/upper/$d:/$d" "/$d"
 			done
 			shift
-			exec "$@"' - "$layer" "$here/container-rootfs.sh" "$rootfs" "$egen" ${DETECT_TOOLS:-capsh debugfs apt-get scp nmap}
+			exec "$@"' - "$layer" "$here/container-rootfs.sh" "$rootfs" "$egen" ${DETECT_TOOLS:-capsh debugfs apt-get scp nmap nc}
 	else
-		"$here/container-rootfs.sh" "$rootfs" "$egen" ${DETECT_TOOLS:-capsh debugfs apt-get scp nmap}
+		"$here/container-rootfs.sh" "$rootfs" "$egen" ${DETECT_TOOLS:-capsh debugfs apt-get scp nmap nc}
 	fi >"$ctr_dir/image.log" 2>&1 || { cat "$ctr_dir/image.log" >&2; exit 1; }
 	"$repo/scripts/k8s/mkimage.sh" "$rootfs" "$ctr_image" "$ctr_dir/image.tar" /event-generator
 	rm -rf "$rootfs"

@@ -78,8 +78,9 @@ fi
 # The tools some actions need, in a layer of their own (before the agents
 # start: the install is not measured).
 default_packages="netcat-openbsd nmap sudo cron pkexec"
-# a container has busybox's nc; nmap goes into its image
-[ "$container" = 1 ] && default_packages=nmap
+# nmap and OpenBSD's netcat go into a container's image (busybox's nc has
+# no -u, the UDP mode UnexpectedUDPTraffic runs)
+[ "$container" = 1 ] && default_packages="nmap netcat-openbsd"
 packages=${DETECT_PACKAGES-$default_packages}
 layer=
 if [ -n "$packages" ]; then
