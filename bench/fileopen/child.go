@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -25,7 +26,11 @@ func runChild(job string) int {
 		return 2
 	}
 	runtime.LockOSThread()
-	op := func() { openClose(path) }
+	flags := unix.O_RDONLY
+	if p, ok := strings.CutPrefix(path, writePrefix); ok {
+		path, flags = p, unix.O_WRONLY
+	}
+	op := func() { openClose(path, flags) }
 	if path == "getppid" {
 		op = func() { unix.Getppid() }
 	}
@@ -42,8 +47,12 @@ func runChild(job string) int {
 	return 0
 }
 
-func openClose(path string) {
-	fd, err := unix.Openat(unix.AT_FDCWD, path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+// writePrefix before a job's path opens it for writing (O_WRONLY, no
+// truncation: the file stays as it is).
+const writePrefix = "w:"
+
+func openClose(path string, flags int) {
+	fd, err := unix.Openat(unix.AT_FDCWD, path, flags|unix.O_CLOEXEC, 0)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child: open:", err)
 		os.Exit(1)

@@ -132,10 +132,13 @@ type target struct{ name, dir, path string }
 
 type tree struct {
 	watched, beside, other, getppid target
-	top                             string // the benchmark's directory in /tmp
+	// otherWrite opens other's file for writing (an open the sensor
+	// looks at a little more: proc_link_open's argument test)
+	otherWrite target
+	top        string // the benchmark's directory in /tmp
 }
 
-func (t tree) all() []target { return []target{t.getppid, t.other, t.beside, t.watched} }
+func (t tree) all() []target { return []target{t.getppid, t.other, t.otherWrite, t.beside, t.watched} }
 
 // makeTree makes the files the loops open: one in a watched directory, one
 // beside it (same top-level directory: the filter must read the path),
@@ -167,6 +170,7 @@ func makeTree() (tree, func()) {
 		getppid: target{name: "getppid (no file call)", path: "getppid"},
 		top:     top,
 	}
+	t.otherWrite = target{name: "unwatched for writing, other tree", dir: t.other.dir, path: writePrefix + t.other.path}
 	return t, func() { os.RemoveAll(top); os.RemoveAll(other) }
 }
 

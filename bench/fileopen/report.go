@@ -79,7 +79,7 @@ func (r *results) print(w io.Writer, t tree, rounds, n int, audit bool) {
 	fmt.Fprintf(w, "%d rounds of %d operations (open+close, or getppid) per mode and file; CPU time of the calling thread per operation, medians; extra and ÷ are paired with the baseline of the same round.\n\n", rounds, n)
 	fmt.Fprintln(w, "| operation | baseline | vigil | vigil extra | vigil ÷ baseline | auditd | auditd extra | auditd ÷ baseline | auditd extra ÷ vigil extra |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
-	for _, tg := range []target{t.getppid, t.other, t.beside, t.watched} {
+	for _, tg := range []target{t.getppid, t.other, t.otherWrite, t.beside, t.watched} {
 		base, _, _ := r.cost("base", tg.name)
 		v, vx, vr := r.cost("vigil", tg.name)
 		row := fmt.Sprintf("| %s | %v | %v | %s | %.2f | ", tg.name, base, v, signed(vx), vr)
@@ -98,7 +98,7 @@ func (r *results) print(w io.Writer, t tree, rounds, n int, audit bool) {
 	fmt.Fprintln(w, "\nFastest run of each mode less the fastest baseline run (the least disturbed by other load):")
 	fmt.Fprintln(w, "\n| operation | vigil extra | auditd extra |")
 	fmt.Fprintln(w, "|---|---|---|")
-	for _, tg := range []target{t.getppid, t.other, t.beside, t.watched} {
+	for _, tg := range []target{t.getppid, t.other, t.otherWrite, t.beside, t.watched} {
 		a := "–"
 		if audit {
 			a = signed(r.fastest("auditd", tg.name))
@@ -109,7 +109,7 @@ func (r *results) print(w io.Writer, t tree, rounds, n int, audit bool) {
 		fmt.Fprintln(w, "\nRun time of the openat program per run, median over the rounds (kernel BPF statistics, which add to every run):")
 		fmt.Fprintln(w, "\n| operation | exit_openat |")
 		fmt.Fprintln(w, "|---|---|")
-		for _, tg := range []target{t.other, t.beside, t.watched} {
+		for _, tg := range []target{t.other, t.otherWrite, t.beside, t.watched} {
 			v := slices.Clone(r.program[tg.name])
 			if len(v) == 0 {
 				continue
