@@ -131,6 +131,7 @@ func appendFile(b []byte, f *File) []byte {
 	w.str("path_source", f.PathSource, true)
 	w.strs("truncated", f.Truncated)
 	w.str("alias_of", f.AliasOf, true)
+	w.str("opened_as", f.OpenedAs, true)
 	if f.Xattr != nil {
 		w.value("xattr", f.Xattr)
 	}

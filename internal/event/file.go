@@ -35,6 +35,10 @@ type File struct {
 	// a bind mount of its directory), recognised by device and inode: as
 	// the watch list names it ("/etc/shadow").
 	AliasOf string `json:"alias_of,omitempty"`
+	// OpenedAs is, for an open for writing through a /proc magic link
+	// (/proc/self/exe, /proc/PID/fd/N), the path argument as given; Path
+	// is the file the link reached (the argument, when the open failed).
+	OpenedAs string `json:"opened_as,omitempty"`
 	// Xattr is the extended attribute a file_xattr event set or removed.
 	Xattr *Xattr `json:"xattr,omitempty"`
 }

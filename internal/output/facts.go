@@ -130,6 +130,9 @@ func fileFacts(f *event.File) []string {
 	if f.AliasOf != "" {
 		out = append(out, "alias of "+f.AliasOf)
 	}
+	if f.OpenedAs != "" {
+		out = append(out, "opened as "+f.OpenedAs)
+	}
 	if x := f.Xattr; x != nil {
 		out = append(out, x.Op+" "+x.Name)
 		if c := x.Caps; c != nil {

@@ -165,6 +165,7 @@ func newSchema(baseProvider types.Provider, baseAdapter types.Adapter) (*schema,
 		intField("inode", "inode number", func(f *event.File) int64 { return int64(f.Inode) }),
 		intField("dev", "device", func(f *event.File) int64 { return int64(f.Dev) }),
 		strField("alias_of", "the watched file path is another name of (hard link, bind mount)", func(f *event.File) string { return f.AliasOf }),
+		strField("opened_as", "the /proc magic link (/proc/self/exe, /proc/PID/fd/N) an open for writing went through, as given", func(f *event.File) string { return f.OpenedAs }),
 		objField("xattr", "file_xattr: the attribute", xattrT, &z.xattr, func(f *event.File) *event.Xattr { return f.Xattr }),
 	)
 	netT := newObjType("vigil.Network",

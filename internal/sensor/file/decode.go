@@ -65,6 +65,9 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 	if flags&fileFileFlagFILE_ALIAS != 0 {
 		f.AliasOf, second = second, ""
 	}
+	if flags&fileFileFlagFILE_PROC_LINK != 0 && kind == event.KindFileOpen {
+		f.OpenedAs, second = second, ""
+	}
 	d.fill(r, kind, &info, second)
 	ev := &r.ev
 	d.EventIn(ev, wire.HeaderOf(raw), kind)

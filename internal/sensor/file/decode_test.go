@@ -73,3 +73,24 @@ func TestDecodeRejectsWhatTheKernelNeverWrites(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeProcLinkOpenNamesTheLink(t *testing.T) {
+	var info fileFileInfo
+	info.Hdr.Kind = wireKind(t, event.KindFileOpen)
+	info.Syscall = fileFileSyscallSYS_OPENAT
+	info.Ret = 5
+	info.Flags = 1 // O_WRONLY
+	info.Info = fileFileFlagFILE_INODE | fileFileFlagFILE_PROC_LINK
+	blob := "\x00\x00\x00\x00/usr/sbin/runc\x00"
+	info.Path.Off, info.Path.Len = 4, uint16(len(blob)-4)
+	blob += "\x00\x00\x00\x00/proc/self/fd/3\x00"
+	info.Path2.Off, info.Path2.Len = uint16(len(blob)-len("/proc/self/fd/3\x00")), uint16(len("/proc/self/fd/3\x00"))
+
+	ev, err := testDecoder().Decode(rawRecord(info, blob))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := ev.File; f.Path != "/usr/sbin/runc" || f.OpenedAs != "/proc/self/fd/3" || f.PathSource != "kernel" || f.NewPath != "" {
+		t.Errorf("file %+v", f)
+	}
+}

@@ -15,6 +15,7 @@
 #include "file.h"
 #include "decide.bpf.h"
 #include "hidden.bpf.h"
+#include "proclink.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -158,13 +159,16 @@ static __always_inline int on_open(struct trace_event_raw_sys_exit *ctx, enum fi
 		need = WATCH_WRITE;
 	if (ret < 0 && (flags & O_CREAT))
 		need |= WATCH_FILE; /* a file would have been made */
-	if (ret >= 0) {
-		/* not watched, but maybe a hidden name made (hidden.bpf.h) */
-		if (!decide_fd(ret, need, 1, 0) && !((flags & O_CREAT) && hidden_open(ret, need)))
-			return 0;
-	} else if (!decide_arg(dirfd, upath, need, 0)) {
+	__u32 ops = ret >= 0 ? decide_fd(ret, need, 1, 0) : decide_arg(dirfd, upath, need, 0);
+
+	/* not watched, but maybe a hidden name made (hidden.bpf.h) */
+	if (!ops && ret >= 0 && (flags & O_CREAT) && hidden_open(ret, need))
+		ops = WATCH_HIDDEN;
+	/* written through /proc/PID/exe or /proc/PID/fd/N: proclink.bpf.h */
+	if (need & WATCH_WRITE)
+		ops = proc_link_open(ret, upath, ops);
+	if (!ops)
 		return 0;
-	}
 	return emit(&c, KIND_FILE_OPEN, sys, ret);
 }
 

@@ -83,6 +83,8 @@ enum file_flag {
 	FILE_PATH_FAULT = 1 << 6, /* an argument path could not be read */
 	FILE_ALIAS = 1 << 7,	  /* path is another name of a watched file
 				   * (hard link, bind mount): path2 names it */
+	FILE_PROC_LINK = 1 << 8,  /* an open for writing through a /proc magic
+				   * link: path2 is its argument, as given */
 };
 
 /* The fixed part of every file record; the blob follows it. */

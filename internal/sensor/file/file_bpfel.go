@@ -36,6 +36,7 @@ const (
 	fileFileFlagFILE_UNCLEAN    fileFileFlag = 32
 	fileFileFlagFILE_PATH_FAULT fileFileFlag = 64
 	fileFileFlagFILE_ALIAS      fileFileFlag = 128
+	fileFileFlagFILE_PROC_LINK  fileFileFlag = 256
 )
 
 type fileFileId struct {
