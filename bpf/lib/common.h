@@ -36,6 +36,7 @@ enum record_kind {
 	KIND_NET_CLOSE = 25,
 	KIND_DNS_QUERY = 26,
 	KIND_FD_REDIRECT = 27,
+	KIND_NET_PAYLOAD = 28, /* received bytes that start with a file magic */
 
 	KIND_PRIVILEGE_CHANGE = 30,
 	KIND_PTRACE = 31,

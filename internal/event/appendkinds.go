@@ -192,5 +192,7 @@ func appendNetwork(b []byte, n *Network) []byte {
 	w.str("state", n.State, true)
 	w.str("old_state", n.OldState, true)
 	w.int("backlog", int64(n.Backlog), true)
+	w.str("payload", n.Payload, true)
+	w.str("payload_head", n.PayloadHead, true)
 	return w.end()
 }

@@ -36,6 +36,9 @@ const (
 	KindNetClose   Kind = "net_close"
 	KindDNSQuery   Kind = "dns_query"
 	KindFdRedirect Kind = "fd_redirect"
+	// KindNetPayload is bytes received on an inet socket that start with
+	// a Java class file or an ELF binary.
+	KindNetPayload Kind = "net_payload"
 
 	KindPrivilegeChange Kind = "privilege_change"
 	KindPtrace          Kind = "ptrace"
@@ -136,6 +139,7 @@ var kindTable = [WireKinds]KindInfo{
 	25: {Kind: KindNetClose, Family: FamilyNetwork, Output: true, Rule: true, Icon: "🚪", Label: "close", Doc: "net_close"},
 	26: {Kind: KindDNSQuery, Family: FamilyNetwork, Output: true, Rule: true, Icon: "🌐", Label: "dns", Doc: "dns_query"},
 	27: {Kind: KindFdRedirect, Family: FamilyNetwork, Output: true, Rule: true, Icon: "↪️", Label: "redirect", Doc: "fd_redirect"},
+	28: {Kind: KindNetPayload, Family: FamilyNetwork, Output: true, Rule: true, Icon: "📦", Label: "payload", Doc: "net_payload"},
 
 	30: {Kind: KindPrivilegeChange, Family: FamilyPrivilege, Output: true, Rule: true, Icon: "🔑", Label: "privilege", Doc: "privilege_change"},
 	31: {Kind: KindPtrace, Family: FamilyPrivilege, Output: true, Rule: true, Icon: "💉", Label: "ptrace", Doc: "ptrace-and-process_vm_writev"},

@@ -19,6 +19,11 @@ type Network struct {
 	OldState string `json:"old_state,omitempty"`
 	// Backlog of a listen.
 	Backlog int `json:"backlog,omitempty"`
+	// Payload is what the bytes a net_payload received start with:
+	// "java_class" or "elf"; PayloadHead is the first of them (at most
+	// 16), in hex.
+	Payload     string `json:"payload,omitempty"`
+	PayloadHead string `json:"payload_head,omitempty"`
 }
 
 // DNS is a query seen leaving the host.

@@ -61,6 +61,9 @@ func facts(ev *event.Event) []string {
 		if n.State != "" {
 			add("state=" + arrow(n.OldState, n.State))
 		}
+		if n.Payload != "" {
+			add("payload=" + n.Payload)
+		}
 		if ev.Redirect != nil {
 			add("fd " + strconv.Itoa(ev.Redirect.OldFD) + " → " + strconv.Itoa(ev.Redirect.NewFD))
 		}

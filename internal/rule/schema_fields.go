@@ -180,6 +180,8 @@ func newSchema(baseProvider types.Provider, baseAdapter types.Adapter) (*schema,
 		strField("state", "TCP state a close left", func(n *event.Network) string { return n.State }),
 		strField("old_state", "TCP state before", func(n *event.Network) string { return n.OldState }),
 		intField("backlog", "listen backlog", func(n *event.Network) int64 { return int64(n.Backlog) }),
+		strField("payload", "net_payload: java_class or elf, what the received bytes start with", func(n *event.Network) string { return n.Payload }),
+		strField("payload_head", "net_payload: the first received bytes (at most 16), hex", func(n *event.Network) string { return n.PayloadHead }),
 	)
 	dnsT := newObjType("vigil.DNS",
 		strField("query", "queried name", func(d *event.DNS) string { return d.Query }),

@@ -61,6 +61,7 @@ const (
 	wireRecordKindKIND_NET_CLOSE         wireRecordKind = 25
 	wireRecordKindKIND_DNS_QUERY         wireRecordKind = 26
 	wireRecordKindKIND_FD_REDIRECT       wireRecordKind = 27
+	wireRecordKindKIND_NET_PAYLOAD       wireRecordKind = 28
 	wireRecordKindKIND_PRIVILEGE_CHANGE  wireRecordKind = 30
 	wireRecordKindKIND_PTRACE            wireRecordKind = 31
 	wireRecordKindKIND_PROCESS_VM_WRITEV wireRecordKind = 32

@@ -2,6 +2,7 @@ package network
 
 import (
 	"bytes"
+	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"unsafe"
@@ -27,6 +28,10 @@ type decoded struct {
 	net event.Network
 	sys event.Syscall
 }
+
+// payloadHeadMax is PAYLOAD_HEAD_MAX (network.h): the received bytes a
+// net_payload carries at most.
+const payloadHeadMax = 16
 
 // Decode decodes a record of any of the sensor's Kinds. The process it
 // carries is the bare pid/tid/cgroup of the record's header; the
@@ -113,6 +118,15 @@ func (d Decoder) kindFields(ev *event.Event, info *networkNetInfo, tail []byte) 
 			return fmt.Errorf("%w: dns_query: %w", wire.ErrMalformed, err)
 		}
 		ev.DNS = &event.DNS{Query: q.Name, Type: q.Type, ID: q.ID}
+	case event.KindNetPayload:
+		endpoints(n, info, false)
+		if n.Payload = magicName(networkNetMagic(info.Magic)); n.Payload == "" {
+			return fmt.Errorf("%w: net_payload record with magic %d", wire.ErrMalformed, info.Magic)
+		}
+		if info.Flags&networkNetFlagNET_TAIL_PAYLOAD == 0 || len(tail) > payloadHeadMax {
+			return fmt.Errorf("%w: net_payload record with flags %#x and %d tail bytes", wire.ErrMalformed, info.Flags, len(tail))
+		}
+		n.PayloadHead = hex.EncodeToString(tail)
 	}
 	if info.Family == unix.AF_UNIX {
 		path := unixPath(tail)

@@ -62,6 +62,10 @@ func TestDecodeRealRecords(t *testing.T) {
 		{"TestUnixSockets-unix-net_connect", func(ev *event.Event) bool {
 			return ev.Kind == event.KindNetConnect && ev.Network.Family == "unix" && strings.HasPrefix(ev.Network.DAddr, "@vigil-test-")
 		}},
+		{"TestPayload-net_payload-java_class-recvfrom-over-udp", func(ev *event.Event) bool {
+			return ev.Kind == event.KindNetPayload && ev.Network.Payload == "java_class" && ev.Network.PayloadHead == "cafebabe" &&
+				ev.Syscall.Name == "recvfrom" && ev.Syscall.Ret == 4 && ev.Network.Protocol == "udp"
+		}},
 		{"TestConnectAcceptListenBindClose-tcp6-listener-s-net_close", func(ev *event.Event) bool {
 			return ev.Kind == event.KindNetClose && ev.Network.OldState == "LISTEN" && ev.Network.SAddr == "::1" && ev.Syscall == nil
 		}},
@@ -104,6 +108,48 @@ func TestDecodeMalformed(t *testing.T) {
 		}},
 		{"dns message cut", func(b []byte) []byte {
 			b = b[:len(b)-6]
+			binary.LittleEndian.PutUint16(b[tailLen:], uint16(len(b)-netInfoSize))
+			return b
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := tc.mutate(append([]byte(nil), good...))
+			if ev, err := dec.Decode(raw); !errors.Is(err, wire.ErrMalformed) {
+				t.Errorf("Decode = %+v, %v; want ErrMalformed", ev, err)
+			}
+		})
+	}
+}
+
+// TestDecodeMalformedPayload: a net_payload whose magic is unknown, whose
+// flags do not say its tail is the received bytes, or whose tail is longer
+// than the kernel ever sends, is ErrMalformed.
+func TestDecodeMalformedPayload(t *testing.T) {
+	dec := Decoder{Clock: func(ns uint64) time.Time { return time.Unix(0, int64(ns)) }}
+	good := seed(t, "TestPayload-net_payload-elf-readv-over-tcp")
+	var info networkNetInfo
+	magic, flags, tailLen := int(unsafe.Offsetof(info.Magic)), int(unsafe.Offsetof(info.Flags)), int(unsafe.Offsetof(info.TailLen))
+	if _, err := dec.Decode(good); err != nil {
+		t.Fatalf("the seed itself: %v", err)
+	}
+	for _, tc := range []struct {
+		name   string
+		mutate func([]byte) []byte
+	}{
+		{"unknown magic", func(b []byte) []byte {
+			binary.LittleEndian.PutUint16(b[magic:], 7)
+			return b
+		}},
+		{"no magic", func(b []byte) []byte {
+			binary.LittleEndian.PutUint16(b[magic:], 0)
+			return b
+		}},
+		{"tail not flagged", func(b []byte) []byte {
+			b[flags] &^= byte(networkNetFlagNET_TAIL_PAYLOAD)
+			return b
+		}},
+		{"tail too long", func(b []byte) []byte {
+			b = append(b, 0)
 			binary.LittleEndian.PutUint16(b[tailLen:], uint16(len(b)-netInfoSize))
 			return b
 		}},

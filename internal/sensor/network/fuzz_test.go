@@ -35,6 +35,9 @@ func FuzzDecodeNetwork(f *testing.F) {
 		if (ev.Kind == event.KindFdRedirect) != (ev.Redirect != nil) {
 			t.Fatalf("%s with redirect %+v", ev.Kind, ev.Redirect)
 		}
+		if (ev.Kind == event.KindNetPayload) != (ev.Network.Payload != "") || len(ev.Network.PayloadHead) > 2*payloadHeadMax {
+			t.Fatalf("%s with payload %q %q", ev.Kind, ev.Network.Payload, ev.Network.PayloadHead)
+		}
 		if _, err := json.Marshal(ev); err != nil {
 			t.Fatalf("marshal: %v", err)
 		}

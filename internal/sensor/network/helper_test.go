@@ -31,6 +31,7 @@ func runHelper(name string) int {
 		"dns":      dnsHelper,
 		"redirect": redirectHelper,
 		"raw":      rawHelper,
+		"payload":  payloadHelper,
 	}
 	h, ok := helpers[name]
 	if !ok {
@@ -62,6 +63,15 @@ func helper(t *testing.T, name, arg string) *exec.Cmd {
 // copy of the test binary that nobody may execute.
 func helperAsNobody(t *testing.T, name, arg string) *exec.Cmd {
 	t.Helper()
+	cmd := helperCopy(t, "network.test", name, arg)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	return cmd
+}
+
+// helperCopy prepares helper name run from a copy of the test binary
+// called file, in a directory anyone may enter: its process has that name.
+func helperCopy(t *testing.T, file, name, arg string) *exec.Cmd {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "vigil-network-test-")
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +85,7 @@ func helperAsNobody(t *testing.T, name, arg string) *exec.Cmd {
 	if err != nil {
 		t.Fatal(err)
 	}
-	copyPath := filepath.Join(dir, "network.test")
+	copyPath := filepath.Join(dir, file)
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +96,6 @@ func helperAsNobody(t *testing.T, name, arg string) *exec.Cmd {
 	cmd.Path = copyPath
 	cmd.Args[0] = copyPath
 	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	return cmd
 }
 

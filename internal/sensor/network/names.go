@@ -36,9 +36,25 @@ func syscallName(s networkNetSyscall) string {
 		networkNetSyscallNET_SYS_DUP2:     "dup2",
 		networkNetSyscallNET_SYS_DUP3:     "dup3",
 		networkNetSyscallNET_SYS_FCNTL:    "fcntl",
+		networkNetSyscallNET_SYS_RECVFROM: "recvfrom",
+		networkNetSyscallNET_SYS_RECVMSG:  "recvmsg",
+		networkNetSyscallNET_SYS_READ:     "read",
+		networkNetSyscallNET_SYS_READV:    "readv",
 	}
 	if int(s) < len(names) {
 		return names[s]
+	}
+	return ""
+}
+
+// magicName names what received bytes start with; "" for none or an
+// unknown value.
+func magicName(m networkNetMagic) string {
+	switch m {
+	case networkNetMagicNET_MAGIC_JAVA_CLASS:
+		return "java_class"
+	case networkNetMagicNET_MAGIC_ELF:
+		return "elf"
 	}
 	return ""
 }

@@ -3,8 +3,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * The network sensor: connect, accept, listen, bind, raw and packet
- * sockets, the end of TCP connections, DNS queries and sockets put on
- * stdin/stdout/stderr. One classic tracepoint per watched system call, so
+ * sockets, the end of TCP connections, DNS queries, sockets put on
+ * stdin/stdout/stderr and received bytes that start with a Java class file
+ * or an ELF binary. One classic tracepoint per watched system call, so
  * that calls nobody watches pay only the kernel's syscall-tracepoint check;
  * addresses are read from the kernel's socket at syscall exit.
  */
@@ -15,6 +16,7 @@
 #include "track.bpf.h"
 #include "dns.bpf.h"
 #include "redirect.bpf.h"
+#include "payload.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -467,3 +469,18 @@ int enter_dup(struct trace_event_raw_sys_enter *ctx)
 }
 
 DUP_EXIT(dup, NET_SYS_DUP)
+
+/* Received bytes that start with a file magic (payload.bpf.h): the kernel
+ * runs this tracepoint at the end of every receive on a socket, whatever
+ * the call (read, readv, recv, recvfrom, recvmsg, recvmmsg), and only
+ * there: reads of files pay nothing. */
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(handle_recv, struct sock *sk, int ret, int flags)
+{
+	if (ret < MAGIC_LEN || (flags & MSG_PEEK))
+		return 0; /* errors, EAGAIN, short reads; peeked bytes are seen when read */
+	__u16 family = sk->__sk_common.skc_family;
+	if (family == AF_INET || family == AF_INET6)
+		check_recv(sk, ret);
+	return 0;
+}

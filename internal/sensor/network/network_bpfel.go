@@ -45,6 +45,7 @@ const (
 	networkNetFlagNET_TAIL_UNIX_LOCAL networkNetFlag = 4
 	networkNetFlagNET_TAIL_UNIX_PEER  networkNetFlag = 8
 	networkNetFlagNET_DNS_CUT         networkNetFlag = 16
+	networkNetFlagNET_TAIL_PAYLOAD    networkNetFlag = 32
 )
 
 type networkNetInfo struct {
@@ -70,7 +71,7 @@ type networkNetInfo struct {
 	TailLen  uint16
 	State    uint8
 	OldState uint8
-	Pad      uint16
+	Magic    uint16
 	Fd       int32
 	NewFd    int32
 	Backlog  int32
@@ -78,6 +79,14 @@ type networkNetInfo struct {
 	Saddr    [16]uint8
 	Daddr    [16]uint8
 }
+
+type networkNetMagic uint32
+
+const (
+	networkNetMagicNET_MAGIC_NONE       networkNetMagic = 0
+	networkNetMagicNET_MAGIC_JAVA_CLASS networkNetMagic = 1
+	networkNetMagicNET_MAGIC_ELF        networkNetMagic = 2
+)
 
 type networkNetSyscall uint32
 
@@ -97,6 +106,10 @@ const (
 	networkNetSyscallNET_SYS_DUP2     networkNetSyscall = 12
 	networkNetSyscallNET_SYS_DUP3     networkNetSyscall = 13
 	networkNetSyscallNET_SYS_FCNTL    networkNetSyscall = 14
+	networkNetSyscallNET_SYS_RECVFROM networkNetSyscall = 15
+	networkNetSyscallNET_SYS_RECVMSG  networkNetSyscall = 16
+	networkNetSyscallNET_SYS_READ     networkNetSyscall = 17
+	networkNetSyscallNET_SYS_READV    networkNetSyscall = 18
 )
 
 type networkPending struct {
@@ -168,6 +181,7 @@ const (
 	networkProgExitFcntl           = "exit_fcntl"
 	networkProgExitListen          = "exit_listen"
 	networkProgExitSocket          = "exit_socket"
+	networkProgHandleRecv          = "handle_recv"
 	networkProgHandleSetState      = "handle_set_state"
 	networkProgHandleSetStateAgain = "handle_set_state_again"
 	networkVarAgentTgid            = "agent_tgid"
@@ -175,6 +189,7 @@ const (
 	networkVarDnsPorts             = "dns_ports"
 	networkVarFilterCgroupId       = "filter_cgroup_id"
 	networkVarFilterCgroupLevel    = "filter_cgroup_level"
+	networkVarNetMagicAnchor       = "net_magic_anchor"
 	networkVarReportUnix           = "report_unix"
 	networkVarWakeupBytes          = "wakeup_bytes"
 )
@@ -243,6 +258,7 @@ type networkProgramSpecs struct {
 	ExitFcntl           *ebpf.ProgramSpec `ebpf:"exit_fcntl"`
 	ExitListen          *ebpf.ProgramSpec `ebpf:"exit_listen"`
 	ExitSocket          *ebpf.ProgramSpec `ebpf:"exit_socket"`
+	HandleRecv          *ebpf.ProgramSpec `ebpf:"handle_recv"`
 	HandleSetState      *ebpf.ProgramSpec `ebpf:"handle_set_state"`
 	HandleSetStateAgain *ebpf.ProgramSpec `ebpf:"handle_set_state_again"`
 }
@@ -270,6 +286,7 @@ type networkVariableSpecs struct {
 	DnsPorts          *ebpf.VariableSpec `ebpf:"dns_ports"`
 	FilterCgroupId    *ebpf.VariableSpec `ebpf:"filter_cgroup_id"`
 	FilterCgroupLevel *ebpf.VariableSpec `ebpf:"filter_cgroup_level"`
+	NetMagicAnchor    *ebpf.VariableSpec `ebpf:"net_magic_anchor"`
 	ReportUnix        *ebpf.VariableSpec `ebpf:"report_unix"`
 	WakeupBytes       *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
@@ -326,6 +343,7 @@ type networkVariables struct {
 	DnsPorts          *ebpf.Variable `ebpf:"dns_ports"`
 	FilterCgroupId    *ebpf.Variable `ebpf:"filter_cgroup_id"`
 	FilterCgroupLevel *ebpf.Variable `ebpf:"filter_cgroup_level"`
+	NetMagicAnchor    *ebpf.Variable `ebpf:"net_magic_anchor"`
 	ReportUnix        *ebpf.Variable `ebpf:"report_unix"`
 	WakeupBytes       *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
@@ -356,6 +374,7 @@ type networkPrograms struct {
 	ExitFcntl           *ebpf.Program `ebpf:"exit_fcntl"`
 	ExitListen          *ebpf.Program `ebpf:"exit_listen"`
 	ExitSocket          *ebpf.Program `ebpf:"exit_socket"`
+	HandleRecv          *ebpf.Program `ebpf:"handle_recv"`
 	HandleSetState      *ebpf.Program `ebpf:"handle_set_state"`
 	HandleSetStateAgain *ebpf.Program `ebpf:"handle_set_state_again"`
 }
@@ -384,6 +403,7 @@ func (p *networkPrograms) Close() error {
 		p.ExitFcntl,
 		p.ExitListen,
 		p.ExitSocket,
+		p.HandleRecv,
 		p.HandleSetState,
 		p.HandleSetStateAgain,
 	)

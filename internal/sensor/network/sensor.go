@@ -1,14 +1,18 @@
 // Package network is the network sensor: connect, accept, listen, bind,
-// raw and packet sockets, the end of TCP connections, DNS queries and
-// sockets duplicated onto stdin/stdout/stderr. It attaches one classic
-// tracepoint per watched system call, so that system calls it does not
-// watch pay only the kernel's syscall-tracepoint check, and
+// raw and packet sockets, the end of TCP connections, DNS queries,
+// sockets duplicated onto stdin/stdout/stderr, and received bytes that
+// start with a Java class file or an ELF binary (payload.bpf.h). It
+// attaches one classic tracepoint per watched system call, so that system
+// calls it does not watch pay only the kernel's syscall-tracepoint check;
 // tp_btf/inet_sock_set_state for the end of TCP connections, which it
-// reports for the process that opened them.
+// reports for the process that opened them; and tp_btf/sock_recv_length,
+// which runs for receives on sockets only, for received bytes.
 package network
 
 import (
 	"fmt"
+
+	"github.com/cilium/ebpf/btf"
 
 	"github.com/vigil-sec/vigil/internal/bpfload"
 	"github.com/vigil-sec/vigil/internal/event"
@@ -30,6 +34,10 @@ type Config struct {
 	// Unix reports AF_UNIX sockets too (connect, accept, listen, bind,
 	// fd_redirect). Off by default: local IPC is very frequent.
 	Unix bool
+	// NoPayload turns off the look at the first bytes of every receive
+	// on an inet socket (net_payload): its program is neither loaded nor
+	// attached.
+	NoPayload bool
 	// Sockets is how many open TCP sockets are followed until they close
 	// (for net_close); 0 means DefaultConfig's. A full table is counted
 	// as a map_full loss of net_close.
@@ -78,6 +86,22 @@ func Kinds() []event.Kind {
 // Sensor holds the loaded collection and its attachments.
 type Sensor struct {
 	*bpfload.Loaded
+	degraded string
+}
+
+// recvTracepoint is the kernel's BTF type of the tracepoint net_payload
+// comes from, sock/sock_recv_length (Linux 6.3).
+const recvTracepoint = "btf_trace_sock_recv_length"
+
+// kernelHasType says whether the running kernel's BTF has a type named
+// name; false when the BTF cannot be read (the load then fails anyway).
+func kernelHasType(name string) bool {
+	spec, err := btf.LoadKernelSpec()
+	if err != nil {
+		return false
+	}
+	_, err = spec.AnyTypeByName(name)
+	return err == nil
 }
 
 // Load loads the sensor's programs, sharing r's ring buffer, and attaches
@@ -98,12 +122,21 @@ func Load(r *ring.Ring, cfg Config) (*Sensor, error) {
 			delete(spec.Programs, name)
 		}
 	}
+	var degraded string
+	if !cfg.NoPayload && !kernelHasType(recvTracepoint) {
+		degraded = "no sock_recv_length tracepoint (added in Linux 6.3): net_payload is not reported"
+	}
+	if cfg.NoPayload || degraded != "" {
+		for _, name := range payloadPrograms {
+			delete(spec.Programs, name)
+		}
+	}
 	spec.Maps[networkMapOwners].MaxEntries = uint32(cfg.Sockets)
 	l, err := bpfload.Load(r, bpfload.Object{Name: "network sensor", Spec: spec, Knobs: knobs(cfg)})
 	if err != nil {
 		return nil, err
 	}
-	return &Sensor{l}, nil
+	return &Sensor{Loaded: l, degraded: degraded}, nil
 }
 
 // Describe is the network sensor as the agent runs it.
@@ -121,13 +154,18 @@ func Describe(cfg Config) sensor.Description {
 	}}
 }
 
-// Degraded is always "": the sensor runs whole or not at all.
-func (s *Sensor) Degraded() string { return "" }
+// Degraded says what the sensor cannot report on this kernel: received
+// bytes (net_payload) before Linux 6.3; otherwise it runs whole or not at
+// all.
+func (s *Sensor) Degraded() string { return s.degraded }
 
 // dnsPrograms only look for DNS queries (dns.bpf.h).
 var dnsPrograms = []string{
 	networkProgEnterWrite, networkProgEnterSendto, networkProgEnterSendmsg, networkProgEnterSendmmsg,
 }
+
+// payloadPrograms only look at received bytes (payload.bpf.h).
+var payloadPrograms = []string{networkProgHandleRecv}
 
 // knobs are the sensor's const volatile settings.
 func knobs(cfg Config) map[string]any {
