@@ -12,18 +12,20 @@ import (
 
 // loopback holds the sockets the loops use: a TCP listener, a UDP socket
 // that plays the DNS server, one that plays a non-DNS peer, a UDP client,
-// and /dev/null.
+// /dev/null, /dev/zero, and both ends of a TCP connection.
 type loopback struct {
 	listener, dnsServer, udpSink, client, devnull int
+	devzero, streamIn, streamOut                  int
 	listenAddr                                    unix.RawSockaddrInet4
 	dnsAddr, sinkAddr                             unix.RawSockaddrInet4
 	dnsPort                                       uint16
-	query, payload                                []byte
+	query, payload, class, buf                    []byte
 }
 
 func newLoopback() (*loopback, error) {
 	var err error
-	l := &loopback{payload: make([]byte, 64)}
+	l := &loopback{payload: make([]byte, 64), class: make([]byte, 64), buf: make([]byte, 64)}
+	copy(l.class, []byte{0xca, 0xfe, 0xba, 0xbe})
 	if l.listener, l.listenAddr, err = bound(unix.SOCK_STREAM); err != nil {
 		return nil, err
 	}
@@ -40,6 +42,12 @@ func newLoopback() (*loopback, error) {
 		return nil, err
 	}
 	if l.devnull, err = unix.Open("/dev/null", unix.O_WRONLY|unix.O_CLOEXEC, 0); err != nil {
+		return nil, err
+	}
+	if l.devzero, err = unix.Open("/dev/zero", unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
+		return nil, err
+	}
+	if err := l.connectStream(); err != nil {
 		return nil, err
 	}
 	l.dnsPort = binary.BigEndian.Uint16((*[2]byte)(unsafe.Pointer(&l.dnsAddr.Port))[:])
@@ -69,7 +77,7 @@ func bound(typ int) (int, unix.RawSockaddrInet4, error) {
 }
 
 func (l *loopback) close() {
-	for _, fd := range []int{l.listener, l.dnsServer, l.udpSink, l.client, l.devnull} {
+	for _, fd := range []int{l.listener, l.dnsServer, l.udpSink, l.client, l.devnull, l.devzero, l.streamIn, l.streamOut} {
 		unix.Close(fd)
 	}
 }
@@ -117,6 +125,71 @@ func (l *loopback) writeLoop(n int) cost {
 	start := now()
 	for i := 0; i < n; i++ {
 		unix.Syscall(unix.SYS_WRITE, uintptr(l.devnull), uintptr(unsafe.Pointer(&l.payload[0])), uintptr(len(l.payload)))
+	}
+	return since(start)
+}
+
+// connectStream connects streamOut to the listener; streamIn is the
+// accepted end.
+func (l *loopback) connectStream() error {
+	var err error
+	if l.streamOut, err = unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0); err != nil {
+		return err
+	}
+	_, _, errno := unix.Syscall(unix.SYS_CONNECT, uintptr(l.streamOut), uintptr(unsafe.Pointer(&l.listenAddr)), unsafe.Sizeof(l.listenAddr))
+	if errno != 0 {
+		return fmt.Errorf("connect: %w", errno)
+	}
+	if l.streamIn, _, err = unix.Accept4(l.listener, unix.SOCK_CLOEXEC); err != nil {
+		return fmt.Errorf("accept: %w", err)
+	}
+	return nil
+}
+
+// recvPairs sends msg to the sink and receives it there, n times: the
+// receive is what the sensor looks at.
+func (l *loopback) recvPairs(n int, msg []byte) cost {
+	start := now()
+	for i := 0; i < n; i++ {
+		_, _, errno := unix.Syscall6(unix.SYS_SENDTO, uintptr(l.client), uintptr(unsafe.Pointer(&msg[0])), uintptr(len(msg)),
+			0, uintptr(unsafe.Pointer(&l.sinkAddr)), unsafe.Sizeof(l.sinkAddr))
+		if errno != 0 {
+			fail("sendto: %v", errno)
+		}
+		_, _, errno = unix.Syscall6(unix.SYS_RECVFROM, uintptr(l.udpSink), uintptr(unsafe.Pointer(&l.buf[0])), uintptr(len(l.buf)), 0, 0, 0)
+		if errno != 0 {
+			fail("recvfrom: %v", errno)
+		}
+	}
+	return since(start)
+}
+
+func (l *loopback) recvLoop(n int) cost  { return l.recvPairs(n, l.payload) }
+func (l *loopback) classLoop(n int) cost { return l.recvPairs(n, l.class) }
+
+// streamLoop writes 64 bytes on a TCP connection and reads them at the
+// other end.
+func (l *loopback) streamLoop(n int) cost {
+	start := now()
+	for i := 0; i < n; i++ {
+		if _, _, errno := unix.Syscall(unix.SYS_WRITE, uintptr(l.streamOut), uintptr(unsafe.Pointer(&l.payload[0])), uintptr(len(l.payload))); errno != 0 {
+			fail("write: %v", errno)
+		}
+		for got := 0; got < len(l.payload); {
+			r, _, errno := unix.Syscall(unix.SYS_READ, uintptr(l.streamIn), uintptr(unsafe.Pointer(&l.buf[0])), uintptr(len(l.payload)-got))
+			if errno != 0 {
+				fail("read: %v", errno)
+			}
+			got += int(r)
+		}
+	}
+	return since(start)
+}
+
+func (l *loopback) zeroLoop(n int) cost {
+	start := now()
+	for i := 0; i < n; i++ {
+		unix.Syscall(unix.SYS_READ, uintptr(l.devzero), uintptr(unsafe.Pointer(&l.buf[0])), uintptr(len(l.buf)))
 	}
 	return since(start)
 }

@@ -6,12 +6,16 @@
 // of the paired deltas and ratios. The sensor runs in this process with
 // its own ring and a reader that decodes every record, as the agent
 // would; this process is not exempt, so its calls are the ones traced.
+// With -baseline nopayload, A is the sensor with its look at received
+// bytes off (network.Config.NoPayload) and B the sensor whole: B − A is
+// what the net_payload check costs.
 // Costs are given twice: as CPU time of the calling thread, which includes
 // the BPF programs it runs and leaves out time it spent preempted on a
 // shared machine, and as wall time, which includes the softirq work of
 // loopback TCP that the kernel does not charge to it.
 //
 //	go run ./bench/netconnect -rounds 31
+//	go run ./bench/netconnect -rounds 31 -baseline nopayload
 package main
 
 import (
@@ -41,10 +45,14 @@ func main() {
 	rounds := flag.Int("rounds", 31, "A/B pairs per workload")
 	conns := flag.Int("connects", 2000, "connect+accept+close per measurement")
 	calls := flag.Int("calls", 200_000, "getppid, write and sendto calls per measurement")
+	baseline := flag.String("baseline", "none", "what A runs: none (no sensor) or nopayload (the sensor without its received-bytes check)")
 	bpfStats := flag.Bool("bpf-stats", false, "also report the CPU time of each BPF program (enables kernel BPF statistics, machine-wide, while it runs)")
 	flag.Parse()
 	if os.Geteuid() != 0 {
 		fail("loading eBPF programs needs root: run as root")
+	}
+	if *baseline != "none" && *baseline != "nopayload" {
+		fail("-baseline %q: want none or nopayload", *baseline)
 	}
 	runtime.LockOSThread() // every loop runs on this thread
 
@@ -58,6 +66,10 @@ func main() {
 		{"sendto of a DNS query to a DNS port (1 record)", *conns * 10, env.dnsLoop},
 		{"sendto of 64 B UDP, not a DNS port (watched, no record)", *calls, env.udpLoop},
 		{"write of 64 B to /dev/null (watched, no record)", *calls, env.writeLoop},
+		{"send+recvfrom of 64 B UDP (received bytes looked at, no record)", *calls, env.recvLoop},
+		{"write+read of 64 B over a TCP connection (looked at, no record)", *calls, env.streamLoop},
+		{"send+recvfrom of 64 B UDP starting with CA FE BA BE (1 record)", *conns * 10, env.classLoop},
+		{"read of 64 B from /dev/zero (not a socket)", *calls, env.zeroLoop},
 		{"getppid (not watched)", *calls, getppidLoop},
 	}
 
@@ -80,6 +92,8 @@ func main() {
 	}()
 	cfg := network.DefaultConfig()
 	cfg.DNSPorts = []uint16{53, env.dnsPort}
+	aCfg := cfg
+	aCfg.NoPayload = true
 
 	if *bpfStats {
 		stats, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
@@ -97,11 +111,18 @@ func main() {
 	for round := 0; round < *rounds; round++ {
 		for i, w := range works {
 			for _, withSensor := range order(round + i) {
-				var s *network.Sensor
-				if withSensor {
-					if s, err = network.Load(r, cfg); err != nil {
-						fail("load sensor: %v", err)
-					}
+				var (
+					s       *network.Sensor
+					loadErr error
+				)
+				switch {
+				case withSensor:
+					s, loadErr = network.Load(r, cfg)
+				case *baseline == "nopayload":
+					s, loadErr = network.Load(r, aCfg)
+				}
+				if loadErr != nil {
+					fail("load sensor: %v", loadErr)
 				}
 				c := w.run(w.n)
 				cpu, wall := float64(c.cpu)/float64(w.n), float64(c.wall)/float64(w.n)
@@ -113,7 +134,7 @@ func main() {
 				if s == nil {
 					continue
 				}
-				if *bpfStats {
+				if *bpfStats && withSensor {
 					addStats(progs, s)
 				}
 				if err := s.Close(); err != nil {
@@ -134,7 +155,11 @@ func main() {
 		fail("%v", err)
 	}
 
-	fmt.Printf("rounds: %d, A = no sensor, B = network sensor loaded (DNS ports 53 and %d), medians per call\n", *rounds, env.dnsPort)
+	a := "no sensor"
+	if *baseline == "nopayload" {
+		a = "network sensor without its received-bytes check (NoPayload)"
+	}
+	fmt.Printf("rounds: %d, A = %s, B = network sensor loaded (DNS ports 53 and %d), medians per call\n", *rounds, a, env.dnsPort)
 	table("CPU time of the calling thread (leaves out preemption, and softirq work)", works, aCPU, bCPU)
 	table("wall time (includes softirq work, and preemption by other load)", works, aWall, bWall)
 	fmt.Printf("\nrecords decoded: %d, malformed: %d, kernel losses: %+v\n", records.Load(), malformed.Load(), losses)
