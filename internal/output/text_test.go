@@ -86,6 +86,8 @@ func samples() map[event.Kind]sample {
 			e.Redirect = &event.Redirect{OldFD: 3, NewFD: 1}
 			e.Network = &event.Network{Protocol: "tcp", DAddr: "10.0.0.9", DPort: 4444}
 		}, "fd 3 → 1", "→ 10.0.0.9:4444"),
+		event.KindNetPayload: net(event.KindNetPayload, &event.Network{Protocol: "tcp", SAddr: "10.0.0.5", SPort: 40000, DAddr: "10.0.0.9", DPort: 8000,
+			Payload: "java_class", PayloadHead: "cafebabe0000003d"}, "10.0.0.5:40000", "→ 10.0.0.9:8000", "payload=java_class"),
 		event.KindPrivilegeChange: priv(event.KindPrivilegeChange, func(e *event.Event) {
 			e.Privilege = &event.Privilege{Before: event.Creds{EUID: 1000, EGID: 1000}, After: event.Creds{EUID: 0, EGID: 0},
 				CapsBefore: &event.Caps{}, CapsAfter: &event.Caps{Effective: []string{"CAP_SYS_ADMIN"}}}
