@@ -24,6 +24,8 @@ cgroot=/sys/fs/cgroup/unified
 [ "$(id -u)" = 0 ] || { echo "detect-benign: needs root" >&2; exit 1; }
 [ -x "$vigil" ] || { echo "detect-benign: no agent at $vigil (make build)" >&2; exit 1; }
 mkdir -p "$out"
+# the agent appends: an earlier run's alerts in the same directory would be counted too
+rm -f "$out/alerts.json"
 cg=$cgroot/$name
 mkdir "$cg"
 agent=
