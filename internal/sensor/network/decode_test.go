@@ -112,12 +112,7 @@ func TestDecodeMalformed(t *testing.T) {
 			return b
 		}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			raw := tc.mutate(append([]byte(nil), good...))
-			if ev, err := dec.Decode(raw); !errors.Is(err, wire.ErrMalformed) {
-				t.Errorf("Decode = %+v, %v; want ErrMalformed", ev, err)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { expectMalformed(t, dec, tc.mutate(append([]byte(nil), good...))) })
 	}
 }
 
@@ -154,11 +149,14 @@ func TestDecodeMalformedPayload(t *testing.T) {
 			return b
 		}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			raw := tc.mutate(append([]byte(nil), good...))
-			if ev, err := dec.Decode(raw); !errors.Is(err, wire.ErrMalformed) {
-				t.Errorf("Decode = %+v, %v; want ErrMalformed", ev, err)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { expectMalformed(t, dec, tc.mutate(append([]byte(nil), good...))) })
+	}
+}
+
+// expectMalformed: dec refuses raw as ErrMalformed.
+func expectMalformed(t *testing.T, dec Decoder, raw []byte) {
+	t.Helper()
+	if ev, err := dec.Decode(raw); !errors.Is(err, wire.ErrMalformed) {
+		t.Errorf("Decode = %+v, %v; want ErrMalformed", ev, err)
 	}
 }
