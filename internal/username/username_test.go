@@ -114,10 +114,10 @@ func TestOfOwnMountNamespace(t *testing.T) {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(testenv.WaitLimit) // a loaded CI machine is slow
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+			t.Fatalf("waited %v for %s", testenv.WaitLimit, what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
