@@ -107,14 +107,17 @@ func main() {
 		ioSeconds: *ioTime, requests: *requests}
 	header(in)
 	bc := "B ÷ C (the observers alone)"
+	// Only the CPU observer counts run-queue samples: the check that the
+	// observers loaded reads those.
+	cpuOn := *observe == "all" || slices.Contains(strings.Split(*observe, ","), "cpu")
 	for _, l := range ls {
 		modes := []mode{noAgent(),
-			agentMode("B: vigil --observe "+*observe, *vigil, pinDir, append([]string{"--observe", *observe}, agentArgs...), true),
+			agentMode("B: vigil --observe "+*observe, *vigil, pinDir, append([]string{"--observe", *observe}, agentArgs...), cpuOn),
 			agentMode("C: vigil --observe none", *vigil, pinDir, append([]string{"--observe", "none"}, agentArgs...), false)}
 		if *baseline != "" {
 			bc = "B ÷ C (this vigil against the baseline binary)"
 			modes[2] = agentMode("C: "+*baseline+" --observe "+*observe, *baseline, pinDir,
-				append([]string{"--observe", *observe}, agentArgs...), true)
+				append([]string{"--observe", *observe}, agentArgs...), cpuOn)
 		}
 		if *tools {
 			if m, ok := libbpfTool(l.tool); ok {
