@@ -1,4 +1,4 @@
-# shellcheck shell=bash disable=SC2154 # out, name, here, repo, egen, cg: detect.sh's
+# shellcheck shell=bash disable=SC2154 # out, name, here, repo, egen, cg, action_timeout: detect.sh's
 # Container mode of tools/detect/detect.sh (DETECT_CONTAINER=1, make
 # detect-container), sourced by it: each event-generator action runs as
 # process 1 of a real container, started by containerd and runc, where the
@@ -104,7 +104,7 @@ ctr_action() {
 		ip route add local 0.0.0.0/0 dev lo table local'
 	local priv=()
 	if [[ $action =~ ${DETECT_PRIVILEGED:-Privileged|ReleaseAgent|ChangeThreadNamespace} ]]; then priv=(--privileged); fi
-	timeout -s KILL 90 "$ctr_bin" --address "$ctr_sock" --namespace default run "${priv[@]}" \
+	timeout -s KILL "$action_timeout" "$ctr_bin" --address "$ctr_sock" --namespace default run "${priv[@]}" \
 		--with-ns "network:/run/netns/$net" --cgroup "/$name/$cid" \
 		"$ctr_image" "$cid" /event-generator run "^syscall\\.$action\$" --all --sleep 0s \
 		>"$out/$id.log" 2>&1 </dev/null || status=$?

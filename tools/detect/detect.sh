@@ -29,6 +29,10 @@
 #   DETECT_CONTAINER 1: each action runs in a container of its own under a
 #                    private containerd and runc instead of the sandbox
 #                    (tools/detect/container.sh; make detect-container)
+#   DETECT_TIMEOUT   seconds an action may run before it is killed (300);
+#                    an action killed so exits 137. Most take a second or
+#                    two; a few (a copy of a JVM, nmap) take a minute on a
+#                    loaded machine, which 90 s did not always allow
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -36,6 +40,7 @@ vigil=${VIGIL:-$repo/bin/vigil}
 egen=${EVENT_GENERATOR:-$repo/bin/event-generator}
 name=${DETECT_NAME:-vigil-detect-$$}
 filter=${DETECT_FILTER:-.}
+action_timeout=${DETECT_TIMEOUT:-300}
 out=${DETECT_OUT:-$(mktemp -d /tmp/vigil-detect.XXXXXX)}
 cgroot=/sys/fs/cgroup/unified
 [ -f "$cgroot/cgroup.procs" ] || cgroot=/sys/fs/cgroup
@@ -45,6 +50,7 @@ for t in jq unshare ip; do
 	command -v "$t" >/dev/null || { echo "detect: needs $t" >&2; exit 1; }
 done
 [ -x "$vigil" ] || { echo "detect: no agent at $vigil (make build)" >&2; exit 1; }
+[[ $action_timeout =~ ^[1-9][0-9]*$ ]] || { echo "detect: DETECT_TIMEOUT=$action_timeout: want a number of seconds (300)" >&2; exit 1; }
 if [ ! -x "$egen" ]; then
 	builder=${EVENT_GENERATOR_BUILDER:-$repo/../shared/tools/build-event-generator.sh}
 	[ -x "$builder" ] || { echo "detect: no $egen and no $builder to build it" >&2; exit 1; }
@@ -138,7 +144,7 @@ while read -r action; do
 	mkdir -p "$scratch"
 	# The sandbox sets itself up in the agent's cgroup, then moves into the
 	# action's and starts the event-generator.
-	SANDBOX_CGROUP="$cg/$id" SANDBOX_LAYER=$layer timeout -s KILL 90 unshare --mount --net --pid --fork --kill-child --mount-proc --propagation private \
+	SANDBOX_CGROUP="$cg/$id" SANDBOX_LAYER=$layer timeout -s KILL "$action_timeout" unshare --mount --net --pid --fork --kill-child --mount-proc --propagation private \
 		"$here/sandbox.sh" "$scratch" "$egen" run "^syscall\\.$action\$" --all --sleep 0s \
 		>"$out/$id.log" 2>&1 </dev/null || status=$?
 	rmdir "$scratch" 2>/dev/null || true
