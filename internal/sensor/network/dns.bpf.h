@@ -13,6 +13,7 @@
 #include "network.h"
 #include "sock.bpf.h"
 #include "track.bpf.h"
+#include "call.bpf.h"
 
 #define DNS_HEADER_LEN 12
 #define DNS_MIN_LEN (DNS_HEADER_LEN + 5) /* the root name, type and class */
@@ -74,20 +75,27 @@ static __always_inline struct dns_msg *dns_msg_get(void)
 	return bpf_map_lookup_elem(&dns_msgs, &zero);
 }
 
-/* dns_send reports m if it goes to a DNS port and looks like a query. */
-static __always_inline void dns_send(struct sock *sk, struct dns_msg *m)
+/* dns_dest fills m's destination (its address, or else sk's peer) and
+ * says whether it is a DNS port. */
+static __always_inline bool dns_dest(struct sock *sk, struct dns_msg *m)
 {
 	if (m->len < DNS_MIN_LEN)
-		return;
+		return false;
 	__builtin_memset(m->addr, 0, sizeof(m->addr));
 	if (m->name) {
 		if (!copy_user_addr(&m->user, (const void *)m->name, m->namelen) ||
 		    !user_addr_endpoint(&m->user, &m->port, m->addr))
-			return;
+			return false;
 	} else {
 		m->port = bpf_ntohs(sk->__sk_common.skc_dport);
 	}
-	if (!dns_port(m->port) || !traced(current_task()))
+	return dns_port(m->port);
+}
+
+/* dns_report reports m, bound for a DNS port, if it looks like a query. */
+static __always_inline void dns_report(struct sock *sk, struct dns_msg *m)
+{
+	if (!traced(current_task()))
 		return;
 
 	struct blob *b = blob_get();
@@ -115,6 +123,13 @@ static __always_inline void dns_send(struct sock *sk, struct dns_msg *m)
 	if (m->len > DNS_PAYLOAD_MAX)
 		n->flags |= NET_DNS_CUT;
 	net_emit(n, b, copy);
+}
+
+/* dns_send reports m if it goes to a DNS port and looks like a query. */
+static __always_inline void dns_send(struct sock *sk, struct dns_msg *m)
+{
+	if (dns_dest(sk, m))
+		dns_report(sk, m);
 }
 
 /* dns_start returns fd's UDP sock and an empty message, when DNS is watched. */
@@ -174,4 +189,43 @@ static long mmsg_step(__u32 i, void *arg)
 	if (msghdr_parts(m, (const void *)vec + (__u64)i * sizeof(struct mmsghdr)))
 		dns_send(sk, m);
 	return 0;
+}
+
+/*
+ * dns_sent looks at what the current task's write, sendto or sendmsg just
+ * sent on sk (tp_btf/sock_send_length, run at the end of every send on a
+ * socket, and only there: writes to files and pipes pay nothing). The
+ * order is by cost: UDP (one load; the caller checked it), inet, the
+ * call, the destination port (a load, or for an address passed with the
+ * call one read of it); only a DNS port's message is read. Its fd must
+ * hold sk: a send the kernel made on another socket inside the call (an
+ * NFS file's write, say) is not the caller's.
+ */
+static __always_inline void dns_sent(struct sock *sk)
+{
+	__u16 family = sk->__sk_common.skc_family;
+	struct sock_call c;
+
+	if ((family != AF_INET && family != AF_INET6) || !sock_call_of(&c, true))
+		return;
+	struct dns_msg *m = dns_msg_get();
+	if (!m)
+		return;
+	m->fd = c.a[0];
+	m->syscall = c.sc;
+	m->name = 0;
+	m->namelen = 0;
+	if (c.sc == NET_SYS_SENDMSG) {
+		if (!msghdr_parts(m, (const struct user_msghdr *)c.a[1]))
+			return;
+	} else {
+		m->buf = c.a[1];
+		m->len = c.a[2];
+		if (c.sc == NET_SYS_SENDTO) {
+			m->name = c.a[4];
+			m->namelen = c.a[5];
+		}
+	}
+	if (dns_dest(sk, m) && fd_sock(m->fd) == sk)
+		dns_report(sk, m);
 }

@@ -4,22 +4,38 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/testenv"
 )
 
 // TestDNSQueries: a helper in a network namespace of its own runs DNS
 // servers on 127.0.0.1:53 and on a configured port, and queries them
 // through Go's resolver (write), sendto, sendmsg, sendmmsg and glibc
 // (getent). Each query is reported with its name, type, id and resolver;
-// a DNS-shaped message to a port that is not configured is not.
+// a DNS-shaped message to a port that is not configured is not. Queries
+// are seen at the end of the socket's send (sock_send_length).
 func TestDNSQueries(t *testing.T) {
+	if !kernelHasType(sendTracepoint) {
+		testenv.Unavailable(t, "no sock_send_length tracepoint (added in Linux 6.3)")
+	}
+	testDNSQueries(t, false)
+}
+
+// TestDNSQueriesAtEntry: the same, seen at the entry of write, sendto and
+// sendmsg, as on kernels without sock_send_length.
+func TestDNSQueriesAtEntry(t *testing.T) {
+	testDNSQueries(t, true)
+}
+
+func testDNSQueries(t *testing.T, atEntry bool) {
 	port := uint16(20000 + rand.IntN(20000))
-	w := watch(t, Config{DNSPorts: []uint16{53, port}})
+	w := watch(t, Config{DNSPorts: []uint16{53, port}, dnsAtEntry: atEntry})
 	marker := fmt.Sprintf("q%x", rand.Uint32())
 
 	cmd := helper(t, "dns", marker+","+strconv.Itoa(int(port)))
@@ -109,8 +125,16 @@ func TestDNSOff(t *testing.T) {
 		if p := off.sensor.Programs()[name]; p != nil {
 			t.Errorf("DNS is off, yet %s is loaded", name)
 		}
-		if p := on.sensor.Programs()[name]; p == nil {
+		if p := on.sensor.Programs()[name]; p == nil && !slices.Contains(unusedDNSPrograms(Config{DNSPorts: []uint16{port}}), name) {
 			t.Errorf("DNS is on, yet %s is not loaded", name)
+		}
+	}
+	// DNS on, where the kernel has sock_send_length: still nothing on write
+	if kernelHasType(sendTracepoint) {
+		for _, name := range dnsEntryPrograms {
+			if p := on.sensor.Programs()[name]; p != nil {
+				t.Errorf("DNS is seen at sock_send_length, yet %s is loaded", name)
+			}
 		}
 	}
 }

@@ -7,7 +7,10 @@
  * stdin/stdout/stderr and received bytes that start with a Java class file
  * or an ELF binary. One classic tracepoint per watched system call, so
  * that calls nobody watches pay only the kernel's syscall-tracepoint check;
- * addresses are read from the kernel's socket at syscall exit.
+ * addresses are read from the kernel's socket at syscall exit. Sends and
+ * receives, which are hot, are seen at the socket layer's own tracepoints
+ * (sock_send_length, sock_recv_length): reads and writes of files and
+ * pipes pay nothing for them.
  */
 #include "common.bpf.h"
 #include "blob.bpf.h"
@@ -349,9 +352,25 @@ int BPF_PROG(handle_set_state_again, const struct sock *sk, int oldstate, int ne
 	return 0;
 }
 
-/* DNS queries: the first message a socket to port 53 sends (dns.bpf.h). */
+/*
+ * DNS queries: messages to a DNS port that look like queries (dns.bpf.h).
+ * write, sendto and sendmsg are seen where the kernel ends every send on a
+ * socket (tp_btf/sock_send_length, Linux 6.3): a TCP send leaves after one
+ * load, and writes to files and pipes, the hottest calls, run nothing.
+ * sendmmsg is read at its entry, all its messages at once. The loader
+ * attaches the entry programs of write, sendto and sendmsg below instead
+ * only on a kernel without that tracepoint.
+ */
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(handle_send, struct sock *sk, int ret, int flags)
+{
+	if (!dns_port_count || sk->sk_protocol != IPPROTO_UDP)
+		return 0;
+	dns_sent(sk);
+	return 0;
+}
 
-/* write(fd, buf, count) */
+/* write(fd, buf, count), before Linux 6.3 */
 SEC("tracepoint/syscalls/sys_enter_write")
 int enter_write(struct trace_event_raw_sys_enter *ctx)
 {
@@ -367,7 +386,7 @@ int enter_write(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-/* sendto(fd, buf, len, flags, addr, addrlen) */
+/* sendto(fd, buf, len, flags, addr, addrlen), before Linux 6.3 */
 SEC("tracepoint/syscalls/sys_enter_sendto")
 int enter_sendto(struct trace_event_raw_sys_enter *ctx)
 {
@@ -385,7 +404,7 @@ int enter_sendto(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-/* sendmsg(fd, msg, flags) */
+/* sendmsg(fd, msg, flags), before Linux 6.3 */
 SEC("tracepoint/syscalls/sys_enter_sendmsg")
 int enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
 {

@@ -182,6 +182,7 @@ const (
 	networkProgExitListen          = "exit_listen"
 	networkProgExitSocket          = "exit_socket"
 	networkProgHandleRecv          = "handle_recv"
+	networkProgHandleSend          = "handle_send"
 	networkProgHandleSetState      = "handle_set_state"
 	networkProgHandleSetStateAgain = "handle_set_state_again"
 	networkVarAgentTgid            = "agent_tgid"
@@ -259,6 +260,7 @@ type networkProgramSpecs struct {
 	ExitListen          *ebpf.ProgramSpec `ebpf:"exit_listen"`
 	ExitSocket          *ebpf.ProgramSpec `ebpf:"exit_socket"`
 	HandleRecv          *ebpf.ProgramSpec `ebpf:"handle_recv"`
+	HandleSend          *ebpf.ProgramSpec `ebpf:"handle_send"`
 	HandleSetState      *ebpf.ProgramSpec `ebpf:"handle_set_state"`
 	HandleSetStateAgain *ebpf.ProgramSpec `ebpf:"handle_set_state_again"`
 }
@@ -375,6 +377,7 @@ type networkPrograms struct {
 	ExitListen          *ebpf.Program `ebpf:"exit_listen"`
 	ExitSocket          *ebpf.Program `ebpf:"exit_socket"`
 	HandleRecv          *ebpf.Program `ebpf:"handle_recv"`
+	HandleSend          *ebpf.Program `ebpf:"handle_send"`
 	HandleSetState      *ebpf.Program `ebpf:"handle_set_state"`
 	HandleSetStateAgain *ebpf.Program `ebpf:"handle_set_state_again"`
 }
@@ -404,6 +407,7 @@ func (p *networkPrograms) Close() error {
 		p.ExitListen,
 		p.ExitSocket,
 		p.HandleRecv,
+		p.HandleSend,
 		p.HandleSetState,
 		p.HandleSetStateAgain,
 	)

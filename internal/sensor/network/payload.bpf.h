@@ -22,54 +22,16 @@
 
 #include "common.bpf.h"
 #include "blob.bpf.h"
-#include "syscall.bpf.h"
 #include "network.h"
 #include "sock.bpf.h"
 #include "track.bpf.h"
+#include "call.bpf.h"
 
 #define MAGIC_LEN 4 /* bytes compared */
 #define MSG_PEEK 2  /* the bytes stay queued: they are looked at when read */
-#define PF_KTHREAD 0x00200000
 
 /* Never read: it anchors enum net_magic in BTF, for bpf2go's -type. */
 const volatile enum net_magic net_magic_anchor = NET_MAGIC_NONE;
-
-/* arm64 keeps the first argument apart: at a call's end x0 holds its result */
-struct pt_regs___arm64_orig {
-	__u64 orig_x0;
-} __attribute__((preserve_access_index));
-
-/* recv_call names the receiving call regs were saved for; NET_SYS_NONE
- * for any other (recvmmsg, io_uring_enter, splice, …). */
-static __always_inline enum net_syscall recv_call(struct pt_regs *regs)
-{
-	long nr = syscall_nr(regs);
-
-	if (bpf_core_field_exists(regs->di)) { /* x86-64 */
-		switch (nr) {
-		case 0:
-			return NET_SYS_READ;
-		case 19:
-			return NET_SYS_READV;
-		case 45:
-			return NET_SYS_RECVFROM;
-		case 47:
-			return NET_SYS_RECVMSG;
-		}
-		return NET_SYS_NONE;
-	}
-	switch (nr) { /* arm64: the generic table */
-	case 63:
-		return NET_SYS_READ;
-	case 65:
-		return NET_SYS_READV;
-	case 207:
-		return NET_SYS_RECVFROM;
-	case 212:
-		return NET_SYS_RECVMSG;
-	}
-	return NET_SYS_NONE;
-}
 
 /* payload_magic names the magic number buf starts with. */
 static __always_inline enum net_magic payload_magic(__u64 buf)
@@ -126,35 +88,21 @@ static __always_inline void payload_report(struct sock *sk, enum net_syscall sc,
  * just received on the inet sock sk. */
 static __always_inline void check_recv(struct sock *sk, long ret)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct sock_call c;
 
-	/* kernel sockets (NFS, …) have no caller's buffer; ia32 calls have
-	 * other numbers and argument registers */
-	if ((task->flags & PF_KTHREAD) || in_compat_syscall())
+	if (!sock_call_of(&c, false))
 		return;
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	enum net_syscall sc = recv_call(regs);
-	if (sc == NET_SYS_NONE)
-		return;
-
-	__u64 a[6];
-	syscall_args(regs, false, a);
-	if (!bpf_core_field_exists(regs->di)) {
-		struct pt_regs___arm64_orig *r = (void *)regs;
-
-		a[0] = r->orig_x0;
-	}
-	__u64 buf = a[1], cap = a[2];
+	__u64 buf = c.a[1], cap = c.a[2];
 	struct iovec iov;
-	if (sc == NET_SYS_READV) {
-		if (!first_iovec(&iov, (const struct iovec *)a[1], a[2]))
+	if (c.sc == NET_SYS_READV) {
+		if (!first_iovec(&iov, (const struct iovec *)c.a[1], c.a[2]))
 			return;
 		buf = (__u64)iov.iov_base;
 		cap = iov.iov_len;
-	} else if (sc == NET_SYS_RECVMSG) {
+	} else if (c.sc == NET_SYS_RECVMSG) {
 		struct user_msghdr h;
 
-		if (bpf_probe_read_user(&h, sizeof(h), (const void *)a[1]) ||
+		if (bpf_probe_read_user(&h, sizeof(h), (const void *)c.a[1]) ||
 		    !first_iovec(&iov, h.msg_iov, h.msg_iovlen))
 			return;
 		buf = (__u64)iov.iov_base;
@@ -169,7 +117,7 @@ static __always_inline void check_recv(struct sock *sk, long ret)
 		return;
 	/* the registers are those of the call that received on sk: its fd
 	 * holds sk (not another socket a call received on inside the kernel) */
-	if ((__u64)fd_sock(a[0]) != (__u64)sk || !traced(task))
+	if ((__u64)fd_sock(c.a[0]) != (__u64)sk || !traced(bpf_get_current_task_btf()))
 		return;
-	payload_report(sk, sc, ret, a[0], buf, len, magic);
+	payload_report(sk, c.sc, ret, c.a[0], buf, len, magic);
 }

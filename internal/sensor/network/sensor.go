@@ -42,6 +42,10 @@ type Config struct {
 	// (for net_close); 0 means DefaultConfig's. A full table is counted
 	// as a map_full loss of net_close.
 	Sockets int
+
+	// dnsAtEntry reads DNS queries at the entry of write, sendto and
+	// sendmsg, as on kernels without sock_send_length: for the tests.
+	dnsAtEntry bool
 }
 
 // DefaultConfig is what the agent runs with unless told otherwise.
@@ -90,8 +94,12 @@ type Sensor struct {
 }
 
 // recvTracepoint is the kernel's BTF type of the tracepoint net_payload
-// comes from, sock/sock_recv_length (Linux 6.3).
-const recvTracepoint = "btf_trace_sock_recv_length"
+// comes from, sock/sock_recv_length (Linux 6.3); sendTracepoint is its
+// twin, sock/sock_send_length, where DNS queries are seen.
+const (
+	recvTracepoint = "btf_trace_sock_recv_length"
+	sendTracepoint = "btf_trace_sock_send_length"
+)
 
 // kernelHasType says whether the running kernel's BTF has a type named
 // name; false when the BTF cannot be read (the load then fails anyway).
@@ -115,12 +123,8 @@ func Load(r *ring.Ring, cfg Config) (*Sensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(cfg.DNSPorts) == 0 {
-		// DNS off: its programs are neither loaded nor attached, so that
-		// write, the hottest call, pays nothing for it
-		for _, name := range dnsPrograms {
-			delete(spec.Programs, name)
-		}
+	for _, name := range unusedDNSPrograms(cfg) {
+		delete(spec.Programs, name)
 	}
 	var degraded string
 	if !cfg.NoPayload && !kernelHasType(recvTracepoint) {
@@ -159,9 +163,29 @@ func Describe(cfg Config) sensor.Description {
 // all.
 func (s *Sensor) Degraded() string { return s.degraded }
 
-// dnsPrograms only look for DNS queries (dns.bpf.h).
-var dnsPrograms = []string{
-	networkProgEnterWrite, networkProgEnterSendto, networkProgEnterSendmsg, networkProgEnterSendmmsg,
+// dnsPrograms only look for DNS queries (dns.bpf.h): sendmmsg's at its
+// entry, and the others' either at the end of every socket send
+// (dnsSendPrograms) or, on kernels without that tracepoint, at the entry
+// of write, sendto and sendmsg (dnsEntryPrograms).
+var (
+	dnsPrograms = []string{networkProgEnterSendmmsg, networkProgHandleSend,
+		networkProgEnterWrite, networkProgEnterSendto, networkProgEnterSendmsg}
+	dnsSendPrograms  = []string{networkProgHandleSend}
+	dnsEntryPrograms = []string{networkProgEnterWrite, networkProgEnterSendto, networkProgEnterSendmsg}
+)
+
+// unusedDNSPrograms are the DNS programs cfg leaves out: all of them when
+// DNS is off (write, the hottest call, then pays nothing for it); else the
+// entry programs where the kernel has sock_send_length, the socket-level
+// one where it has not.
+func unusedDNSPrograms(cfg Config) []string {
+	switch {
+	case len(cfg.DNSPorts) == 0:
+		return dnsPrograms
+	case cfg.dnsAtEntry || !kernelHasType(sendTracepoint):
+		return dnsSendPrograms
+	}
+	return dnsEntryPrograms
 }
 
 // payloadPrograms only look at received bytes (payload.bpf.h).
