@@ -36,8 +36,15 @@ type watcher struct {
 // the test ends. The test's own process is traced (no agent exemption).
 func watch(t *testing.T, cfg Config) *watcher {
 	t.Helper()
+	return watchScoped(t, cfg, ring.Scope{})
+}
+
+// watchScoped is watch with the ring's scope: one cgroup's tasks only.
+func watchScoped(t *testing.T, cfg Config, scope ring.Scope) *watcher {
+	t.Helper()
 	dec := Decoder{Clock: kernel.NewBootClock().Time}
-	s, sw := sensortest.Start(t, sensortest.Options{Decode: dec.Decode}, func(r *ring.Ring) (*Sensor, error) {
+	opts := sensortest.Options{Decode: dec.Decode, Ring: ring.Config{Scope: scope}}
+	s, sw := sensortest.Start(t, opts, func(r *ring.Ring) (*Sensor, error) {
 		return Load(r, cfg)
 	})
 	t.Cleanup(func() { // before the sensor is closed

@@ -32,6 +32,7 @@ func runHelper(name string) int {
 		"redirect": redirectHelper,
 		"raw":      rawHelper,
 		"payload":  payloadHelper,
+		"storm":    stormHelper,
 	}
 	h, ok := helpers[name]
 	if !ok {

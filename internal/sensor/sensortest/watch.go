@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/kernel"
 	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/sensor"
 	"github.com/vigil-sec/vigil/internal/testenv"
@@ -180,4 +181,19 @@ func (w *Watcher) WaitFor(match func(*event.Event) bool) (Record, bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// CgroupScope is the ring scope of cgroup cg: its tasks' records only, and
+// their losses only.
+func CgroupScope(tb testing.TB, cg testenv.Cgroup) ring.Scope {
+	tb.Helper()
+	id, err := kernel.CgroupID(cg.Path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	level, err := kernel.CgroupLevel(cg.Root, cg.Path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ring.Scope{CgroupID: id, CgroupLevel: level}
 }
