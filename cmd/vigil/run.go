@@ -253,6 +253,7 @@ func runAgent(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	netCfg.NoPayload = !cfg.NetworkPayload
 	fileCfg, err := fileConfig(f)
 	if err != nil {
 		return err

@@ -51,6 +51,10 @@ type Config struct {
 	// ProcessEnv says which environment variables exec events carry
 	// (sensors.process.env).
 	ProcessEnv process.Env
+	// NetworkPayload says whether the network sensor looks at the first
+	// bytes of every receive on an inet socket (net_payload;
+	// sensors.network.payload); true by default.
+	NetworkPayload bool
 	// Sections holds the top-level sections other parts of vigil decode
 	// themselves (sensors, policies, …), with their positions.
 	Sections map[string]*yaml.Node
@@ -98,7 +102,7 @@ func otherSections() []string {
 // defaults and no outputs (the command line adds stdout).
 func Default() *Config {
 	return &Config{API: API{Socket: DefaultSocket}, Drops: Drops{Interval: DefaultDropsInterval},
-		ProcessEnv: process.DefaultEnv(), Sections: map[string]*yaml.Node{}}
+		ProcessEnv: process.DefaultEnv(), NetworkPayload: true, Sections: map[string]*yaml.Node{}}
 }
 
 // Load reads and checks a config file.
@@ -149,6 +153,7 @@ func Parse(file string, data []byte) (*Config, error) {
 	decodeKey(top, "", "observe", &c.Observe, d.observeSection)
 	decodeKey(top, "", "drops", &c.Drops, d.drops)
 	c.ProcessEnv = d.processEnv(top["sensors"])
+	c.NetworkPayload = d.networkPayload(top["sensors"])
 	for _, name := range otherSections() {
 		if n := top[name]; n != nil {
 			c.Sections[name] = n

@@ -49,6 +49,24 @@ func (d *decoder) processEnv(sensors *yaml.Node) process.Env {
 	return env
 }
 
+// networkPayload reads `sensors.network.payload`: whether the network
+// sensor looks at received bytes (net_payload); true when absent.
+func (d *decoder) networkPayload(sensors *yaml.Node) bool {
+	payload := true
+	if sensors == nil || resolve(sensors).Kind != yaml.MappingNode {
+		return payload // processEnv reports a sensors section that is no mapping
+	}
+	n := mappingKey(sensors, "network")
+	if n == nil {
+		return payload
+	}
+	f, ok := d.mapping(n, "sensors.network", "payload")
+	if ok {
+		decodeKey(f, "sensors.network", "payload", &payload, d.boolean)
+	}
+	return payload
+}
+
 // envNames reads a list of variable names, none of them already in have
 // or listed twice.
 func (d *decoder) envNames(n *yaml.Node, field string, have []string) []string {
