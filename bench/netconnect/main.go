@@ -64,8 +64,8 @@ func main() {
 	works := []workload{
 		{"connect+accept+close, TCP over loopback (4 records)", *conns, env.connectLoop},
 		{"sendto of a DNS query to a DNS port (1 record)", *conns * 10, env.dnsLoop},
-		{"sendto of 64 B UDP, not a DNS port (watched, no record)", *calls, env.udpLoop},
-		{"write of 64 B to /dev/null (watched, no record)", *calls, env.writeLoop},
+		{"sendto of 64 B UDP, not a DNS port (no record)", *calls, env.udpLoop},
+		{"write of 64 B to /dev/null (not a socket, no record)", *calls, env.writeLoop},
 		{"send+recvfrom of 64 B UDP (received bytes looked at, no record)", *calls, env.recvLoop},
 		{"write+read of 64 B over a TCP connection (looked at, no record)", *calls, env.streamLoop},
 		{"send+recvfrom of 64 B UDP starting with CA FE BA BE (1 record)", *conns * 10, env.classLoop},
@@ -102,7 +102,11 @@ func main() {
 		}
 		defer stats.Close()
 	}
-	progs := map[string]*ebpf.ProgramStats{}
+	// per workload: what the sensor's programs ran while B measured it
+	progs := make([]map[string]*ebpf.ProgramStats, len(works))
+	for i := range progs {
+		progs[i] = map[string]*ebpf.ProgramStats{}
+	}
 
 	// per workload: CPU and wall time per op, without (a) and with (b).
 	// Each A measurement is next to its B, so that both see the same
@@ -135,7 +139,7 @@ func main() {
 					continue
 				}
 				if *bpfStats && withSensor {
-					addStats(progs, s)
+					addStats(progs[i], s)
 				}
 				if err := s.Close(); err != nil {
 					fail("close sensor: %v", err)
@@ -164,7 +168,7 @@ func main() {
 	table("wall time (includes softirq work, and preemption by other load)", works, aWall, bWall)
 	fmt.Printf("\nrecords decoded: %d, malformed: %d, kernel losses: %+v\n", records.Load(), malformed.Load(), losses)
 	if *bpfStats {
-		printStats(progs)
+		printStats(progs, works, *rounds)
 	}
 }
 
@@ -185,7 +189,23 @@ func addStats(total map[string]*ebpf.ProgramStats, s *network.Sensor) {
 	}
 }
 
-func printStats(total map[string]*ebpf.ProgramStats) {
+// printStats prints each program's runs and CPU per run over all B
+// measurements, then per workload: runs per call and CPU per run, for
+// the programs that ran at least once per 100 calls. Runs are
+// machine-wide: other processes' calls while B ran count too.
+func printStats(per []map[string]*ebpf.ProgramStats, works []workload, rounds int) {
+	total := map[string]*ebpf.ProgramStats{}
+	for _, m := range per {
+		for name, st := range m {
+			t := total[name]
+			if t == nil {
+				t = &ebpf.ProgramStats{}
+				total[name] = t
+			}
+			t.Runtime += st.Runtime
+			t.RunCount += st.RunCount
+		}
+	}
 	names := make([]string, 0, len(total))
 	for name, st := range total {
 		if st.RunCount > 0 {
@@ -197,6 +217,18 @@ func printStats(total map[string]*ebpf.ProgramStats) {
 	for _, name := range names {
 		st := total[name]
 		fmt.Printf("| %s | %d | %d ns |\n", name, st.RunCount, int64(st.Runtime)/int64(st.RunCount))
+	}
+	fmt.Printf("\n| per call | BPF program | runs per call | CPU per run | CPU per call |\n|---|---|---|---|---|\n")
+	for i, w := range works {
+		calls := float64(rounds * w.n)
+		for _, name := range names {
+			st := per[i][name]
+			if st == nil || float64(st.RunCount) < calls/100 {
+				continue // other processes' calls, not this workload's
+			}
+			fmt.Printf("| %s | %s | %.3f | %d ns | %.0f ns |\n", w.name, name, float64(st.RunCount)/calls,
+				int64(st.Runtime)/int64(st.RunCount), float64(st.Runtime)/calls)
+		}
 	}
 }
 
