@@ -178,6 +178,11 @@ func addStats(total map[string]*ebpf.ProgramStats, s *network.Sensor) {
 	if err != nil {
 		fail("%v", err)
 	}
+	sumStats(total, stats)
+}
+
+// sumStats adds the runs and run times of stats to total, by program.
+func sumStats(total, stats map[string]*ebpf.ProgramStats) {
 	for name, st := range stats {
 		t := total[name]
 		if t == nil {
@@ -196,15 +201,7 @@ func addStats(total map[string]*ebpf.ProgramStats, s *network.Sensor) {
 func printStats(per []map[string]*ebpf.ProgramStats, works []workload, rounds int) {
 	total := map[string]*ebpf.ProgramStats{}
 	for _, m := range per {
-		for name, st := range m {
-			t := total[name]
-			if t == nil {
-				t = &ebpf.ProgramStats{}
-				total[name] = t
-			}
-			t.Runtime += st.Runtime
-			t.RunCount += st.RunCount
-		}
+		sumStats(total, m)
 	}
 	names := make([]string, 0, len(total))
 	for name, st := range total {
