@@ -1,13 +1,16 @@
 // Package capability names Linux capabilities (include/uapi/linux/capability.h)
 // and decodes the file capabilities kept in the security.capability
 // extended attribute (struct vfs_ns_cap_data). It is shared by the sensors
-// that report capability sets.
+// that report capability sets, and by the /proc snapshot.
 package capability
 
 import (
 	"encoding/binary"
 	"fmt"
 	"math/bits"
+	"slices"
+
+	"github.com/vigil-sec/vigil/internal/event"
 )
 
 // names are the capabilities by bit number.
@@ -30,6 +33,9 @@ func Name(bit int) string {
 	}
 	return fmt.Sprintf("CAP_%d", bit)
 }
+
+// Names are the names of every capability vigil knows, by bit number.
+func Names() []string { return slices.Clone(names[:]) }
 
 // List names the capabilities in a set, lowest bit first; never nil.
 func List(set uint64) []string {
@@ -103,4 +109,42 @@ func ParseFile(v []byte) (File, error) {
 		f.RootID = le.Uint32(v[20:])
 	}
 	return f, nil
+}
+
+// Sets are a task's capability sets as the kernel keeps them, bit n for
+// capability n.
+type Sets struct {
+	Effective, Permitted, Inheritable, Bounding uint64
+}
+
+// Table names capability sets, keeping the names of each set it met (up
+// to its bound, then it starts over): nearly every process has one of a
+// few sets, and the events of all of them can share one copy. A nil
+// *Table names every set afresh. Not safe for concurrent use.
+type Table struct {
+	named map[Sets]*event.Caps
+	max   int
+}
+
+// NewTable makes a table that keeps at most max sets.
+func NewTable(max int) *Table {
+	return &Table{named: make(map[Sets]*event.Caps), max: max}
+}
+
+// Caps names s; what it returns is shared, read-only.
+func (t *Table) Caps(s Sets) *event.Caps {
+	if t != nil {
+		if c, ok := t.named[s]; ok {
+			return c
+		}
+	}
+	c := &event.Caps{Effective: List(s.Effective), Permitted: List(s.Permitted),
+		Inheritable: List(s.Inheritable), Bounding: List(s.Bounding)}
+	if t != nil {
+		if len(t.named) >= t.max {
+			clear(t.named)
+		}
+		t.named[s] = c
+	}
+	return c
 }
