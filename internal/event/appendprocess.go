@@ -17,6 +17,9 @@ func appendProcessFields(b []byte, p *Process) ([]byte, error) {
 	b = strconv.AppendUint(b, uint64(p.PID), 10)
 	b = appendUintField(b, "tid", uint64(p.TID))
 	b = appendUintField(b, "ppid", uint64(p.PPID))
+	if p.VPID != 0 {
+		b = appendUintField(b, "vpid", uint64(p.VPID))
+	}
 	b = appendUintField(b, "uid", uint64(p.UID))
 	b = appendUintField(b, "euid", uint64(p.EUID))
 	b = appendUintField(b, "gid", uint64(p.GID))
@@ -71,6 +74,9 @@ func appendProcessFields(b []byte, p *Process) ([]byte, error) {
 	b = appendUintField(b, "mnt", uint64(p.Namespaces.Mnt))
 	b = appendUintField(b, "net", uint64(p.Namespaces.Net))
 	b = append(b, '}')
+	if c := p.Caps; c != nil {
+		b = appendCaps(b, c)
+	}
 	if c := p.Container; c != nil {
 		var err error
 		if b, err = appendContainer(b, c); err != nil {
@@ -127,6 +133,20 @@ func appendContainer(b []byte, c *Container) ([]byte, error) {
 		b = append(b, raw...)
 	}
 	return append(b, '}'), nil
+}
+
+func appendCaps(b []byte, c *Caps) []byte {
+	b = append(b, `,"caps":{"effective":`...)
+	b = appendStrings(b, c.Effective)
+	b = append(b, `,"permitted":`...)
+	b = appendStrings(b, c.Permitted)
+	b = append(b, `,"inheritable":`...)
+	b = appendStrings(b, c.Inheritable)
+	if len(c.Bounding) > 0 {
+		b = append(b, `,"bounding":`...)
+		b = appendStrings(b, c.Bounding)
+	}
+	return append(b, '}')
 }
 
 func appendUintField(b []byte, name string, v uint64) []byte {

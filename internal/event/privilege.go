@@ -28,6 +28,8 @@ type Caps struct {
 	Effective   []string `json:"effective"`
 	Permitted   []string `json:"permitted"`
 	Inheritable []string `json:"inheritable"`
+	// Bounding is the bounding set, a process's caps only.
+	Bounding []string `json:"bounding,omitempty"`
 }
 
 // Target is the other process of a ptrace, process_vm_writev or

@@ -9,6 +9,10 @@ type Process struct {
 	PID  uint32 `json:"pid"`
 	TID  uint32 `json:"tid"`
 	PPID uint32 `json:"ppid"`
+	// VPID is the pid as the process's own pid namespace numbers it (1
+	// for a container's first process; PID on the host), 0 when unknown
+	// (a process known only from its fork).
+	VPID uint32 `json:"vpid,omitempty"`
 
 	UID  uint32 `json:"uid"`
 	EUID uint32 `json:"euid"`
@@ -44,7 +48,11 @@ type Process struct {
 	Executable *FileID    `json:"executable,omitempty"`
 	Cgroup     Cgroup     `json:"cgroup"`
 	Namespaces Namespaces `json:"namespaces"`
-	Container  *Container `json:"container,omitempty"`
+	// Caps are the capability sets the process ran with after its exec
+	// (read from /proc for processes older than the agent), nil when
+	// unknown. A later capset or setuid does not change them.
+	Caps      *Caps      `json:"caps,omitempty"`
+	Container *Container `json:"container,omitempty"`
 	// ContainerRef, when set, is where the container's metadata is kept
 	// current: Container is the value it held when this Process was
 	// published, and the process tree publishes a new Process when it
