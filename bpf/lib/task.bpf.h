@@ -30,6 +30,7 @@ static __always_inline void read_task_ids(struct task_struct *task, struct task_
 
 struct task_ns {
 	__u32 pid, mnt, net;
+	__u32 vpid; /* the task's pid as its own pid namespace numbers it */
 };
 
 static __always_inline void read_task_ns(struct task_struct *task, struct task_ns *ns)
@@ -37,13 +38,15 @@ static __always_inline void read_task_ns(struct task_struct *task, struct task_n
 	struct pid *tp = BPF_CORE_READ(task, thread_pid);
 	__u32 level = BPF_CORE_READ(tp, level);
 	struct pid_namespace *pidns = NULL;
+	/* numbers[] is indexed at run time: the task's own pid namespace,
+	 * and its number there, are the ones at its pid's level */
+	void *upid = (void *)tp + bpf_core_field_offset(struct pid, numbers) +
+		     (__u64)level * bpf_core_type_size(struct upid);
+	int vpid = 0;
 
-	/* numbers[] is indexed at run time: the task's own pid namespace is
-	 * the one at its pid's level */
-	bpf_probe_read_kernel(&pidns, sizeof(pidns),
-			      (void *)tp + bpf_core_field_offset(struct pid, numbers) +
-				      (__u64)level * bpf_core_type_size(struct upid) +
-				      bpf_core_field_offset(struct upid, ns));
+	bpf_probe_read_kernel(&pidns, sizeof(pidns), upid + bpf_core_field_offset(struct upid, ns));
+	bpf_probe_read_kernel(&vpid, sizeof(vpid), upid + bpf_core_field_offset(struct upid, nr));
+	ns->vpid = vpid;
 	ns->pid = BPF_CORE_READ(pidns, ns.inum);
 	ns->mnt = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
 	ns->net = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
@@ -149,4 +152,30 @@ static __always_inline void blob_tty(struct blob *b, __u32 *used, struct str_ref
 		blob_kstr(b, used, ref,
 			  (const char *)tty + bpf_core_field_offset(struct tty_struct, name),
 			  sizeof(tty->name));
+}
+
+/*
+ * read_task_caps reads the capability sets of the task's credentials into
+ * sets[4], bit n for capability n: effective, permitted, inheritable,
+ * bounding. task must be a BTF pointer (a tp_btf argument):
+ * on 6.3 and later the reads are plain loads the kernel guards against
+ * faults, not a helper call each.
+ */
+static __always_inline void read_task_caps(struct task_struct *task, __u64 *sets)
+{
+	const struct cred *cred = task->cred;
+
+	if (bpf_core_field_exists(cred->cap_effective.val)) {
+		sets[0] = cred->cap_effective.val;
+		sets[1] = cred->cap_permitted.val;
+		sets[2] = cred->cap_inheritable.val;
+		sets[3] = cred->cap_bset.val;
+		return;
+	}
+	/* before 6.3 kernel_cap_t was two __u32 words: the same eight bytes
+	 * on a little-endian machine */
+	bpf_core_read(&sets[0], sizeof(*sets), &cred->cap_effective);
+	bpf_core_read(&sets[1], sizeof(*sets), &cred->cap_permitted);
+	bpf_core_read(&sets[2], sizeof(*sets), &cred->cap_inheritable);
+	bpf_core_read(&sets[3], sizeof(*sets), &cred->cap_bset);
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/vigil-sec/vigil/internal/capability"
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/wire"
 )
@@ -43,6 +44,7 @@ func (d Decoder) Exec(raw []byte) (*event.Event, error) {
 		PID:       info.Hdr.Pid,
 		TID:       info.Hdr.Tid,
 		PPID:      info.Ppid,
+		VPID:      info.Vpid,
 		UID:       info.Uid,
 		EUID:      info.Euid,
 		GID:       info.Gid,
@@ -69,7 +71,9 @@ func (d Decoder) Exec(raw []byte) (*event.Event, error) {
 			Path: strs.Path(s.Bytes(info.Cgroup.Off, info.Cgroup.Len)),
 		},
 		Namespaces: event.Namespaces{PID: info.PidNs, Mnt: info.MntNs, Net: info.NetNs},
-		Truncated:  truncated(flags),
+		Caps: sh.caps(capability.Sets{Effective: info.Caps[0], Permitted: info.Caps[1],
+			Inheritable: info.Caps[2], Bounding: info.Caps[3]}),
+		Truncated: truncated(flags),
 	}
 	if err := s.Err(); err != nil {
 		return nil, err

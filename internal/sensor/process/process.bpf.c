@@ -103,6 +103,14 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 	e->pid_ns = ns.pid;
 	e->mnt_ns = ns.mnt;
 	e->net_ns = ns.net;
+	/* after exec: de_thread made this task the group leader, so its pid
+	 * is its tgid, in every namespace */
+	e->vpid = ns.vpid;
+	e->pad = 0;
+
+	/* exec has committed the new image's credentials (begin_new_exec)
+	 * before this tracepoint: these are the sets the program runs with */
+	read_task_caps(task, e->caps);
 
 	struct file *file = BPF_CORE_READ(bprm, file);
 	read_file(e, file);

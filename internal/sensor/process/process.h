@@ -7,6 +7,7 @@
 
 #define ARGS_MAX 4096 /* argv bytes per exec; more is cut and flagged */
 #define COMM_LEN 16
+#define CAP_SETS 4 /* capability sets an exec reports (read_task_caps) */
 
 /* Watched environment variables (env.bpf.h). */
 #define ENV_NAME_LEN 32	    /* a watched name with its NUL; longer names are refused */
@@ -39,7 +40,12 @@ struct exec_info {
 	__u32 auid;
 	__u32 pid_ns, mnt_ns, net_ns;
 	__u64 start_time; /* boot ns when the process was forked */
-	__u64 ino;	  /* executed file: inode, device, mode, size, mtime */
+	/* the new image's capability sets as exec left them, bit n for
+	 * capability n: effective, permitted, inheritable, bounding */
+	__u64 caps[CAP_SETS];
+	__u32 vpid; /* the pid as the process's own pid namespace numbers it */
+	__u32 pad;
+	__u64 ino; /* executed file: inode, device, mode, size, mtime */
 	__u32 dev;
 	__u32 mode;
 	__s64 size;

@@ -66,6 +66,9 @@ type processExecInfo struct {
 	MntNs     uint32
 	NetNs     uint32
 	StartTime uint64
+	Caps      [4]uint64
+	Vpid      uint32
+	Pad       uint32
 	Ino       uint64
 	Dev       uint32
 	Mode      uint32

@@ -3,12 +3,13 @@ package process
 import (
 	"bytes"
 
+	"github.com/vigil-sec/vigil/internal/capability"
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/wire"
 )
 
 // Bounds of a Shared's tables: each starts over when full, so a flood of
-// values that never repeat costs a bounded amount of memory (some 700 KB
+// values that never repeat costs a bounded amount of memory (some 900 KB
 // at most in all) and what no table would cost in time.
 const (
 	sharedStrings   = 2048 // binaries, names, directories, cgroups, ttys
@@ -17,6 +18,7 @@ const (
 	sharedArgvLen   = 128
 	sharedFiles     = 1024 // executed files
 	sharedAUIDs     = 64   // login uids
+	sharedCaps      = 64   // capability sets
 )
 
 // Shared holds what the processes a Decoder makes have in common, so that
@@ -31,15 +33,18 @@ type Shared struct {
 	argv  *wire.Strings
 	files map[event.FileID]*event.FileID
 	auids map[uint32]*uint32
+	// capSets names capability sets
+	capSets *capability.Table
 }
 
 // NewShared makes empty tables.
 func NewShared() *Shared {
 	return &Shared{
-		strs:  wire.NewStrings(sharedStrings, sharedStringLen),
-		argv:  wire.NewStrings(sharedArgv, sharedArgvLen),
-		files: make(map[event.FileID]*event.FileID),
-		auids: make(map[uint32]*uint32),
+		strs:    wire.NewStrings(sharedStrings, sharedStringLen),
+		argv:    wire.NewStrings(sharedArgv, sharedArgvLen),
+		files:   make(map[event.FileID]*event.FileID),
+		auids:   make(map[uint32]*uint32),
+		capSets: capability.NewTable(sharedCaps),
 	}
 }
 
@@ -74,6 +79,15 @@ func (s *Shared) auid(v uint32) *uint32 {
 		return &v
 	}
 	return shareIn(s.auids, sharedAUIDs, v)
+}
+
+// caps names the capability sets: nearly every process has one of a few,
+// so their names are kept once per set, not once per process.
+func (s *Shared) caps(k capability.Sets) *event.Caps {
+	if s == nil {
+		return (*capability.Table)(nil).Caps(k)
+	}
+	return s.capSets.Caps(k)
 }
 
 // shareIn is m's pointer to v, made and kept when m has none; m starts
