@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/vigil-sec/vigil/internal/capability"
 	"github.com/vigil-sec/vigil/internal/event"
 )
 
@@ -51,8 +52,9 @@ func Snapshot(opts Options) ([]*event.Process, error) {
 	}
 	sort.Ints(pids)
 	procs := make([]*event.Process, 0, len(pids))
+	caps := capability.NewTable(64)
 	for _, pid := range pids {
-		if p, ok := Read(opts, pid); ok {
+		if p, ok := read(opts, pid, caps); ok {
 			procs = append(procs, p)
 		}
 	}
@@ -64,7 +66,11 @@ func Snapshot(opts Options) ([]*event.Process, error) {
 const clockTicks = 100
 
 // Read reads one process, as Snapshot does; false when it is gone.
-func Read(opts Options, pid int) (*event.Process, bool) {
+func Read(opts Options, pid int) (*event.Process, bool) { return read(opts, pid, nil) }
+
+// read reads one process; caps, when not nil, shares the capability sets
+// of the processes read with it.
+func read(opts Options, pid int, caps *capability.Table) (*event.Process, bool) {
 	dir := filepath.Join(opts.Proc, strconv.Itoa(pid))
 	st, err := readStat(dir)
 	if err != nil {
@@ -79,7 +85,7 @@ func Read(opts Options, pid int) (*event.Process, bool) {
 		StartTime: opts.Time(st.StartTicks * (1e9 / clockTicks)),
 		Args:      []string{},
 	}
-	complete := readStatus(dir, p)
+	complete := readStatus(dir, p, caps)
 	if exe, err := os.Readlink(filepath.Join(dir, "exe")); err == nil {
 		p.Binary = strings.TrimSuffix(exe, " (deleted)")
 		p.Executable = executable(dir, exe)
@@ -147,32 +153,69 @@ func readStat(dir string) (Stat, error) {
 	return Stat{Comm: string(raw[open+1 : end]), PPID: uint32(ppid), TTYNr: tty, StartTicks: start}, nil
 }
 
-// readStatus fills the ids from /proc/PID/status ("Uid: real effective saved fs").
-func readStatus(dir string, p *event.Process) bool {
+// readStatus fills the ids from /proc/PID/status ("Uid: real effective
+// saved fs"), the pid in the process's own pid namespace (the last of
+// "NSpid:") and its capability sets (CapEff …, as they are now, which is as
+// its exec left them unless it changed them since).
+func readStatus(dir string, p *event.Process, caps *capability.Table) bool {
 	raw, err := os.ReadFile(filepath.Join(dir, "status"))
 	if err != nil {
 		return false
 	}
 	found := 0
+	var sets [4]uint64
+	haveSets := 0
 	for _, line := range strings.Split(string(raw), "\n") {
 		key, val, ok := strings.Cut(line, ":")
-		if !ok || (key != "Uid" && key != "Gid") {
+		if !ok {
 			continue
 		}
-		f := strings.Fields(val)
-		if len(f) < 2 {
-			continue
+		switch i := capField(key); {
+		case i >= 0:
+			if v, err := strconv.ParseUint(strings.TrimSpace(val), 16, 64); err == nil {
+				sets[i] = v
+				haveSets++
+			}
+		case key == "NSpid":
+			if f := strings.Fields(val); len(f) > 0 {
+				v, _ := strconv.ParseUint(f[len(f)-1], 10, 32)
+				p.VPID = uint32(v)
+			}
+		case key == "Uid" || key == "Gid":
+			f := strings.Fields(val)
+			if len(f) < 2 {
+				continue
+			}
+			real, _ := strconv.ParseUint(f[0], 10, 32)
+			eff, _ := strconv.ParseUint(f[1], 10, 32)
+			if key == "Uid" {
+				p.UID, p.EUID = uint32(real), uint32(eff)
+			} else {
+				p.GID, p.EGID = uint32(real), uint32(eff)
+			}
+			found++
 		}
-		real, _ := strconv.ParseUint(f[0], 10, 32)
-		eff, _ := strconv.ParseUint(f[1], 10, 32)
-		if key == "Uid" {
-			p.UID, p.EUID = uint32(real), uint32(eff)
-		} else {
-			p.GID, p.EGID = uint32(real), uint32(eff)
-		}
-		found++
+	}
+	if haveSets == len(sets) {
+		p.Caps = caps.Caps(capability.Sets{Effective: sets[0], Permitted: sets[1], Inheritable: sets[2], Bounding: sets[3]})
 	}
 	return found == 2
+}
+
+// capField is the index in [effective, permitted, inheritable, bounding]
+// of a status line's capability set, -1 for other lines.
+func capField(key string) int {
+	switch key {
+	case "CapEff":
+		return 0
+	case "CapPrm":
+		return 1
+	case "CapInh":
+		return 2
+	case "CapBnd":
+		return 3
+	}
+	return -1
 }
 
 func executable(dir, exe string) *event.FileID {

@@ -45,6 +45,9 @@ func TestSnapshotSeesAChild(t *testing.T) {
 	if child.Partial {
 		t.Error("a fully readable process is marked partial")
 	}
+	if child.VPID != child.PID || child.Caps == nil {
+		t.Errorf("vpid %d caps %v, want the pid %d (the test's pid namespace) and the capability sets", child.VPID, child.Caps, child.PID)
+	}
 	if child.StartTime.IsZero() || child.StartTime.UnixNano() <= 0 {
 		t.Errorf("start time unset: %v", child.StartTime)
 	}
