@@ -150,6 +150,7 @@ func (e *Enricher) Enrich(ev *event.Event) bool {
 	default:
 		e.resolveProcess(ev)
 		e.resolveTarget(ev)
+		e.nameAskedUser(ev)
 	}
 	ev.Parent, ev.Ancestors = e.tree.Lineage(ev.Process)
 	if ev.Kind == event.KindProcessExit {

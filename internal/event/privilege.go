@@ -9,6 +9,10 @@ type Privilege struct {
 	// them).
 	CapsBefore *Caps `json:"caps_before,omitempty"`
 	CapsAfter  *Caps `json:"caps_after,omitempty"`
+	// User names the uid a setuid, setreuid, setresuid or setfsuid asks
+	// for (its first uid argument other than -1) from the caller's own
+	// /etc/passwd, as Falco's evt.arg.uid; "" when it has no entry.
+	User string `json:"user,omitempty"`
 }
 
 // Creds are a task's user and group ids.

@@ -216,6 +216,7 @@ func newSchema(baseProvider types.Provider, baseAdapter types.Adapter) (*schema,
 		objField("after", "credentials after", credsT, &event.Creds{}, func(p *event.Privilege) *event.Creds { return &p.After }),
 		objField("caps_before", "capabilities before (capset)", capsT, &z.caps, func(p *event.Privilege) *event.Caps { return p.CapsBefore }),
 		objField("caps_after", "capabilities after (capset)", capsT, &z.caps, func(p *event.Privilege) *event.Caps { return p.CapsAfter }),
+		strField("user", "name of the uid a setuid/setreuid/setresuid/setfsuid asks for, in the caller's /etc/passwd", func(p *event.Privilege) string { return p.User }),
 	)
 	targetT := newObjType("vigil.Target",
 		intField("pid", "target pid", func(t *event.Target) int64 { return int64(t.PID) }),
