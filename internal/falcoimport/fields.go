@@ -46,8 +46,8 @@ const (
 // same table (TestDocsMappingTable keeps them together). Fields handled
 // with their operands in mind (evt.type, evt.dir, evt.num, fd.typechar,
 // fd.type, proc.aname, proc.tty, evt.is_open_*) are in special.go,
-// those vigil has in part (proc.env, user.name =, evt.arg[0], thread.cap_*)
-// in partial.go.
+// those vigil has in part (proc.env, user.name =, evt.arg[0]) in
+// partial.go, the capability sets (thread.cap_*) in caps.go.
 func fieldTable() []fieldMap {
 	return []fieldMap{
 		{"proc.name", "process.comm", tString, true, "the task name, cut at 15 characters like Falco's"},
@@ -58,6 +58,7 @@ func fieldTable() []fieldMap {
 		{"proc.cwd", "process.cwd", tString, true, ""},
 		{"proc.pid", "process.pid", tInt, true, ""},
 		{"proc.ppid", "process.ppid", tInt, true, ""},
+		{"proc.vpid", "process.vpid", tInt, true, "the pid in the process's own pid namespace (1: a container's first process); 0 when unknown"},
 		{"proc.tty", "process.tty", tString, true, "a name (pts/3) or \"\"; Falco's 0 reads as \"\""},
 		{"proc.pname", "parent.comm", tString, true, ""},
 		{"proc.pexepath", "parent.binary", tString, true, ""},
@@ -116,6 +117,9 @@ func fieldTable() []fieldMap {
 		{"k8s.statefulset.name", `(k8s.workload.kind == "StatefulSet" ? k8s.workload.name : "")`, tString, false, ""},
 		{"k8s.daemonset.name", `(k8s.workload.kind == "DaemonSet" ? k8s.workload.name : "")`, tString, false, ""},
 		{"k8s.cronjob.name", `(k8s.workload.kind == "CronJob" ? k8s.workload.name : "")`, tString, false, ""},
+		{"thread.cap_effective", "process.caps.effective", tStrList, true, "the set as the process's exec left it; conditions: see below"},
+		{"thread.cap_permitted", "process.caps.permitted", tStrList, true, "as thread.cap_effective"},
+		{"thread.cap_inheritable", "process.caps.inheritable", tStrList, true, "as thread.cap_effective"},
 		{"fd.sockfamily", `(network.family == "inet" || network.family == "inet6" ? "ip" : network.family)`, tString, false, "ip or unix"},
 	}
 }
@@ -179,6 +183,26 @@ func (fs fields) indexed(f fieldRef) (fieldMap, bool) {
 	i := n - 2
 	return fieldMap{falco: f.String(), typ: tString,
 		expr: fmt.Sprintf(`(size(ancestors) > %d ? ancestors[%d].name : "")`, i, i)}, true
+}
+
+// quoteAll renders strings as CEL string literals.
+func quoteAll(ss []string) []string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = quote(s)
+	}
+	return q
+}
+
+// isOneOf tests expr against CEL literals: == one, in several; "" for none.
+func isOneOf(expr string, lits []string) string {
+	switch len(lits) {
+	case 0:
+		return ""
+	case 1:
+		return expr + " == " + lits[0]
+	}
+	return expr + " in [" + strings.Join(lits, ", ") + "]"
 }
 
 // quote renders a Go string as a CEL string literal.

@@ -4,13 +4,14 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
 // Fields vigil has in part: the environment (the watched variables only),
-// the socket domain (of the sockets vigil reports), the effective
-// capabilities a system call's outcome proves, and user names. Each
-// translation says what it leaves out in a note.
+// the socket domain (of the sockets vigil reports) and user names (the
+// process's, and the one a setuid asks for). Each translation says what it
+// leaves out in a note.
 
 // envName is what a variable name looks like.
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -112,55 +113,14 @@ func (t *translator) sockDomain(c *checkNode) string {
 	}
 	slices.Sort(fams)
 	t.notes = append(t.notes, c.field.String()+" reads as the socket's domain, network.family (net_socket: raw and packet sockets only)")
-	q := make([]string, len(fams))
-	for i, f := range fams {
-		q[i] = quote(f)
-	}
-	var x string
-	switch len(q) {
-	case 0:
+	x := isOneOf("network.family", quoteAll(fams))
+	if x == "" {
 		x = "false"
-	case 1:
-		x = "network.family == " + q[0]
-	default:
-		x = "network.family in [" + strings.Join(q, ", ") + "]"
 	}
 	if negated {
 		return not(x)
 	}
 	return x
-}
-
-// provenCaps are the capabilities a system call checks before anything
-// else, so that any outcome but EPERM proves the thread had them: vigil's
-// events carry no capability sets, but these calls' outcomes tell.
-var provenCaps = map[string][]string{
-	// may_init_module and delete_module: capable(CAP_SYS_MODULE) first
-	"CAP_SYS_MODULE": {"module_load", "module_unload"},
-}
-
-// threadCaps translates thread.cap_effective (and cap_permitted, which
-// holds it) contains CAP_X where the event's outcome proves the capability.
-func (t *translator) threadCaps(c *checkNode) string {
-	if (c.op != "contains" && c.op != "icontains") || len(c.values) != 1 || c.values[0].field != nil {
-		return t.fail("unknown field "+c.field.name, "%s %s: vigil's events carry no capability sets", c.field.name, c.op)
-	}
-	want := strings.ToUpper(c.values[0].text)
-	if !strings.HasPrefix(want, "CAP_") {
-		want = "CAP_" + want
-	}
-	kinds, ok := provenCaps[want]
-	if !ok {
-		return t.fail("unknown field "+c.field.name, "%s contains %s: vigil's events carry no capability sets "+
-			"(only CAP_SYS_MODULE, which module_load's outcome proves)", c.field.name, c.values[0].text)
-	}
-	q := make([]string, len(kinds))
-	for i, k := range kinds {
-		q[i] = quote(k)
-	}
-	t.notes = append(t.notes, fmt.Sprintf("%s contains %s: known only on %s events, where the call got past its capability check "+
-		"(any outcome but EPERM); false on other events", c.field.name, want, strings.Join(kinds, " and ")))
-	return "(kind in [" + strings.Join(q, ", ") + `] && syscall.error != "EPERM")`
 }
 
 // userName translates user.name =, != and in: process.user, the name of
@@ -189,15 +149,48 @@ func (t *translator) userName(c *checkNode) string {
 	if root {
 		parts = append(parts, "process.uid == 0")
 	}
-	switch len(others) {
-	case 0:
-	case 1:
-		parts = append(parts, "process.user == "+others[0])
-	default:
-		parts = append(parts, "process.user in ["+strings.Join(others, ", ")+"]")
+	if x := isOneOf("process.user", others); x != "" {
+		parts = append(parts, x)
 	}
 	x := or(parts...)
 	if negated && len(parts) == 1 && !strings.HasPrefix(x, "process.user in") {
+		return strings.Replace(x, " == ", " != ", 1)
+	}
+	if negated {
+		return not(x)
+	}
+	return x
+}
+
+// argUID translates evt.arg.uid =, != and in: the uid a setuid asks for. A
+// name is privilege.user, that uid named from the caller's own
+// /etc/passwd (a container's, for a containerised process); a number is
+// the call's first argument.
+func (t *translator) argUID(c *checkNode) string {
+	vals, negated, ok := t.eqTest(c)
+	if !ok {
+		return failed
+	}
+	var names, nums []string
+	for _, v := range vals {
+		if _, err := strconv.ParseUint(v, 10, 32); err == nil {
+			nums = append(nums, v)
+			continue
+		}
+		names = append(names, quote(v))
+	}
+	var parts []string
+	if x := isOneOf("privilege.user", names); x != "" {
+		parts = append(parts, x)
+	}
+	if len(nums) > 0 {
+		parts = append(parts, "(size(syscall.args) > 0 && syscall.args[0] in ["+strings.Join(nums, ", ")+"])")
+	}
+	if len(names) > 0 {
+		t.note("evt.arg.uid: privilege.user, the name of the uid a setuid asks for in the caller's own /etc/passwd")
+	}
+	x := or(parts...)
+	if negated && len(parts) == 1 && strings.HasPrefix(x, "privilege.user == ") {
 		return strings.Replace(x, " == ", " != ", 1)
 	}
 	if negated {

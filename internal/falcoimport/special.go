@@ -49,6 +49,9 @@ var kindSyscalls = []struct {
 	{"kexec_load", []string{"kexec_load", "kexec_file_load"}, false},
 	{"userfaultfd", []string{"userfaultfd"}, false},
 	{"personality", []string{"personality"}, false},
+	// receives are seen only when what they return starts with code (a
+	// Java class, an ELF binary): see receiveOnly
+	{"net_payload", []string{"read", "readv", "recvfrom", "recvmsg"}, false},
 }
 
 // special translates the fields whose meaning depends on the operand.
@@ -74,8 +77,14 @@ func (t *translator) special(c *checkNode) (string, bool) {
 		}
 	case "evt.arg.domain":
 		return t.sockDomain(c), true
-	case "thread.cap_effective", "thread.cap_permitted":
+	case "thread.cap_effective", "thread.cap_permitted", "thread.cap_inheritable":
 		return t.threadCaps(c), true
+	case "evt.buffer":
+		return t.payload(c), true
+	case "evt.arg.uid":
+		if c.field.transform == "" {
+			return t.argUID(c), true
+		}
 	case "proc.tty":
 		return t.procTTY(c), true
 	case "evt.is_open_read", "evt.is_open_write", "evt.is_open_create", "evt.is_open_exec":
@@ -159,16 +168,16 @@ func (t *translator) evtType(c *checkNode) string {
 		if !ok {
 			continue
 		}
+		if k.kind == "net_payload" {
+			t.note("evt.type " + strings.Join(sys, ", ") + ": net_payload, a receive whose bytes start with " +
+				"a Java class or an ELF binary (vigil reports no other receive)")
+		}
 		if k.whole || len(sys) >= len(k.syscalls) {
 			wholes = append(wholes, quote(k.kind))
 			continue
 		}
 		sort.Strings(sys)
-		q := make([]string, len(sys))
-		for i, s := range sys {
-			q[i] = quote(s)
-		}
-		parts = append(parts, "(kind == "+quote(k.kind)+" && syscall.name in ["+strings.Join(q, ", ")+"])")
+		parts = append(parts, "(kind == "+quote(k.kind)+" && syscall.name in ["+strings.Join(quoteAll(sys), ", ")+"])")
 	}
 	switch len(wholes) {
 	case 0:
@@ -182,6 +191,38 @@ func (t *translator) evtType(c *checkNode) string {
 		return not(x)
 	}
 	return x
+}
+
+// receiveOnly says whether n tests evt.type for receive calls only
+// (net_payload's). Such a test beside a check that does not translate
+// folds to false, as a call with no kind would: net_payload events carry
+// the socket and the bytes' magic, not what Falco tests of other receives
+// (fd.connected, …).
+func (t *translator) receiveOnly(n node) bool {
+	c, ok := n.(*checkNode)
+	if !ok || c.field.name != "evt.type" || c.op == "!=" {
+		return false
+	}
+	var receives []string
+	for _, k := range kindSyscalls {
+		if k.kind == "net_payload" {
+			receives = k.syscalls
+		}
+	}
+	n2 := 0
+	for _, v := range c.values {
+		vals := []string{v.text}
+		if l, isList := t.lists[v.text]; isList && !v.quoted {
+			vals = l.flat
+		}
+		for _, s := range vals {
+			if !slices.Contains(receives, s) {
+				return false
+			}
+			n2++
+		}
+	}
+	return n2 > 0
 }
 
 // evtDir: vigil reports each system call once, at its exit, with the

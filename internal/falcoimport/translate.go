@@ -2,6 +2,7 @@ package falcoimport
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -46,6 +47,14 @@ func (t *translator) condition(src string) string {
 // constant, so that folding keeps its problem.
 const failed = "failed"
 
+// note adds a note unless the condition has it already (a field tested
+// twice says what it reads as once).
+func (t *translator) note(s string) {
+	if !slices.Contains(t.notes, s) {
+		t.notes = append(t.notes, s)
+	}
+}
+
 func (t *translator) fail(key, format string, args ...any) string {
 	t.probs = append(t.probs, &problem{key: key, msg: fmt.Sprintf(format, args...)})
 	return failed
@@ -78,17 +87,21 @@ func (t *translator) and(n *andNode) string {
 	outer := t.probs
 	var parts []string
 	var moot []*problem
-	never := false
+	never, receive := false, false
 	for _, a := range n.args {
 		t.probs = nil
 		s := t.node(a)
 		if s == "false" && len(t.probs) == 0 {
 			never = true
 		}
+		receive = receive || t.receiveOnly(a)
 		moot = append(moot, t.probs...)
 		parts = append(parts, s)
 	}
 	t.probs = outer
+	if receive && len(moot) > 0 {
+		never = true // see receiveOnly
+	}
 	if !never {
 		t.probs = append(t.probs, moot...)
 		return and(parts...)
