@@ -75,6 +75,8 @@ func main() {
 		"so that other processes on the machine do not count in the agent's CPU time")
 	envVars := flag.Int("env", 0, "variables in the environment of each /bin/true: 0 gives none, 30 about a login "+
 		"session's (2 of them watched by the process sensor), more pads it")
+	hook := flag.String("paced-hook", "", "a command (sh -c) run beside each agent's paced run, with $VIGIL_PID the agent's "+
+		"pid, stopped with SIGINT when the run ends (e.g. 'perf stat -p $VIGIL_PID', 'strace -c -f -p $VIGIL_PID')")
 	envOnly := flag.Bool("env-only", false, "measure only the process sensor, its environment watch off and on "+
 		"(sensors.process.env), against the ring reader alone; no agent, no other sensor")
 	flag.Parse()
@@ -154,7 +156,14 @@ func main() {
 				as.loopPerExec = float64(a.cpu()-cpu0) / float64(*execs)
 				s.ppidCPU, s.ppidWall = getppidLoop(*calls)
 				var run pacedRun
+				hk, err := startHook(*hook, a.cmd.Process.Pid)
+				if err != nil {
+					fail("%s: %v", m.name, err)
+				}
+				u0 := readUsage(a.cmd.Process.Pid)
 				cpu, wall = a.measure(func() { run = pacedLoop(*rate, *paced, *workers, env) })
+				as.usage = readUsage(a.cmd.Process.Pid).perExec(u0, run.execs)
+				hk.stop()
 				as.pacedRate = run.rate()
 				as.pacedShare = float64(cpu) / float64(wall)
 				as.pacedPerExec = float64(cpu) / float64(run.execs)

@@ -28,6 +28,7 @@ type agentSample struct {
 	note         string        // "records/dropped" from the agent's summary
 	warmup       time.Duration // from its start to the end of its warm-up (warm.go)
 	load         float64       // the machine's 1-minute load average before the idle measurement
+	usage        usage         // what the kernel counted for the agent, per exec of the paced run
 }
 
 // progCost sums, over the rounds, what each program of a sensor ran
@@ -147,6 +148,7 @@ func report(in reportInput) {
 		in.rate, 100*(median(idle)+(median(perExec)-median(idle)*1e9/median(rates))*float64(in.rate)/1e9))
 	fmt.Printf("| records the agent read per exec (every record of the round ÷ its execs) | %.2f |\n", median(perExecRecords))
 	fmt.Printf("| records dropped in the kernel, per round | %s |\n", strings.Join(dropped, ", "))
+	reportUsage(a)
 }
 
 // reportPrograms gives, per sensor alone, the run time of each of its
@@ -222,4 +224,32 @@ func median(v []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// reportUsage prints the medians over the rounds of what the kernel
+// counted for the agent per exec of the paced run.
+func reportUsage(a []agentSample) {
+	if len(a) == 0 {
+		return
+	}
+	med := func(f func(usage) float64) string {
+		v := make([]float64, len(a))
+		for i := range a {
+			v[i] = f(a[i].usage)
+		}
+		return fmt.Sprintf("%.2f [%.2f–%.2f]", median(v), slices.Min(v), slices.Max(v))
+	}
+	us := func(ticks float64) float64 { return ticks * 1e6 / clockTick }
+	fmt.Printf("\nagent (B) per exec of the paced run, as the kernel counts it (medians of %d rounds [min–max]):\n\n", len(a))
+	fmt.Println("| per exec | value |")
+	fmt.Println("|---|---|")
+	fmt.Printf("| user time, µs (/proc/PID/stat, 10 ms ticks) | %s |\n", med(func(u usage) float64 { return us(u.utime) }))
+	fmt.Printf("| system time, µs | %s |\n", med(func(u usage) float64 { return us(u.stime) }))
+	fmt.Printf("| voluntary context switches (all threads) | %s |\n", med(func(u usage) float64 { return u.voluntary }))
+	fmt.Printf("| involuntary context switches | %s |\n", med(func(u usage) float64 { return u.invol }))
+	fmt.Printf("| times a thread was put on a CPU (schedstat) | %s |\n", med(func(u usage) float64 { return u.schedIns }))
+	fmt.Printf("| minor page faults | %s |\n", med(func(u usage) float64 { return u.minflt }))
+	fmt.Printf("| read calls (syscr) | %s |\n", med(func(u usage) float64 { return u.syscr }))
+	fmt.Printf("| write calls (syscw) | %s |\n", med(func(u usage) float64 { return u.syscw }))
+	fmt.Printf("| threads at the end | %s |\n", med(func(u usage) float64 { return u.threads }))
 }
