@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -27,10 +28,18 @@ type Config struct {
 	// that did not wake it: the longest delivery latency below WakeupBytes.
 	FlushInterval time.Duration
 	// IdleInterval is how long the reader sleeps once the ring stayed empty
-	// for a FlushInterval: the first record wakes it sooner. It bounds the
+	// for SleepAfter: the first record wakes it sooner. It bounds the
 	// housekeeping interval (idle) and the delay of a record that races the
 	// reader going to sleep. 0 means 1s.
 	IdleInterval time.Duration
+	// SleepAfter is how long the ring must stay empty before the reader
+	// stops its FlushInterval timer and asks the kernel to wake it: it keeps
+	// the timer through the short gaps of a steady load, since each sleep
+	// and kernel wake-up costs the agent far more than a timer wake-up
+	// (docs/benchmarks.md, "Exec storm: where the live cost goes"). It
+	// does not delay any record. 0 means 50ms; below FlushInterval, one
+	// FlushInterval.
+	SleepAfter time.Duration
 	// Scope is what the knobs of every sensor say: who is exempt, which
 	// cgroup is traced.
 	Scope Scope
@@ -49,7 +58,8 @@ type Scope struct {
 
 // DefaultConfig is what the agent uses unless told otherwise.
 func DefaultConfig() Config {
-	return Config{Size: 8 << 20, FlushInterval: 5 * time.Millisecond, IdleInterval: time.Second}
+	return Config{Size: 8 << 20, FlushInterval: 5 * time.Millisecond, IdleInterval: time.Second,
+		SleepAfter: 50 * time.Millisecond}
 }
 
 // Ring is the shared ring buffer, its reader and the loss counters.
@@ -76,6 +86,10 @@ func New(cfg Config) (*Ring, error) {
 	if cfg.IdleInterval <= 0 {
 		cfg.IdleInterval = DefaultConfig().IdleInterval
 	}
+	if cfg.SleepAfter <= 0 {
+		cfg.SleepAfter = DefaultConfig().SleepAfter
+	}
+	cfg.SleepAfter = max(cfg.SleepAfter, cfg.FlushInterval)
 	spec, err := loadRing()
 	if err != nil {
 		return nil, err
@@ -148,12 +162,13 @@ func SetKnobs(spec *ebpf.CollectionSpec, knobs map[string]any) error {
 // before Stop was handled.
 //
 // While records come, the reader wakes every FlushInterval (or when the
-// ring holds WakeupBytes). After a FlushInterval with none it sleeps until
-// the kernel wakes it for the next record (reader_asleep), so that an idle
-// agent costs no timer wake-ups but one per IdleInterval.
+// ring holds WakeupBytes). Once the ring stayed empty for SleepAfter it
+// sleeps until the kernel wakes it for the next record (reader_asleep), so
+// that an idle agent costs no timer wake-ups but one per IdleInterval.
 func (r *Ring) Read(handle func(raw []byte), idle func()) error {
 	var rec ringbuf.Record
 	busy, asleep := false, false
+	var quietSince time.Time // when the ring was last found empty after records; zero: not since
 	r.reader.SetDeadline(time.Now().Add(r.cfg.FlushInterval))
 	for {
 		err := r.reader.ReadInto(&rec)
@@ -169,11 +184,28 @@ func (r *Ring) Read(handle func(raw []byte), idle func()) error {
 			if busy || asleep {
 				idle()
 			}
+			// Through the scheduler once a wake-up: a goroutine that only
+			// leaves its P for system calls looks, to the runtime's monitor,
+			// like one running for 10 ms, which it then preempts with a
+			// signal, takes its P away and resets itself to 20 µs polling
+			// (docs/benchmarks.md, "Exec storm: where the live cost goes").
+			runtime.Gosched()
+			now := time.Now()
 			if busy {
 				busy = false
-				r.reader.SetDeadline(time.Now().Add(r.cfg.FlushInterval))
+				quietSince = time.Time{}
+				r.reader.SetDeadline(now.Add(r.cfg.FlushInterval))
 				continue
 			}
+			if quietSince.IsZero() {
+				quietSince = now
+			}
+			if !asleep && now.Sub(quietSince)+r.cfg.FlushInterval < r.cfg.SleepAfter {
+				// a gap in a steady load: the timer goes on
+				r.reader.SetDeadline(now.Add(r.cfg.FlushInterval))
+				continue
+			}
+			quietSince = time.Time{}
 			asleep = r.sleep()
 			wait := r.cfg.FlushInterval
 			if asleep {
