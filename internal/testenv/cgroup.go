@@ -39,8 +39,9 @@ func NewCgroup(tb testing.TB) Cgroup {
 	}
 	tb.Cleanup(func() {
 		unix.Close(fd)
-		// the last process may still be on its way out
-		deadline := time.Now().Add(5 * time.Second)
+		// the last process may still be on its way out (on a loaded
+		// machine, for seconds)
+		deadline := time.Now().Add(WaitLimit)
 		for {
 			err := os.Remove(path)
 			if err == nil || errors.Is(err, os.ErrNotExist) {

@@ -24,7 +24,7 @@ func MainFunc(run func() int) {
 	before := openFDs()
 	code := run()
 	if code == 0 {
-		if leaked := waitForFDs(before, 2*time.Second); len(leaked) > 0 {
+		if leaked := waitForFDs(before, WaitLimit); len(leaked) > 0 {
 			fmt.Fprintf(os.Stderr, "FAIL: the tests leaked %d file descriptors:\n  %s\n",
 				len(leaked), strings.Join(leaked, "\n  "))
 			code = 1
@@ -33,8 +33,9 @@ func MainFunc(run func() int) {
 	os.Exit(code)
 }
 
-// waitForFDs gives finalizers and closing goroutines a moment, then returns
-// the descriptors that are open now but were not open before.
+// waitForFDs gives finalizers and closing goroutines up to grace (on a
+// loaded machine a goroutine may wait seconds for a CPU), then returns the
+// descriptors that are open now but were not open before.
 func waitForFDs(before map[string]string, grace time.Duration) []string {
 	deadline := time.Now().Add(grace)
 	for {

@@ -46,12 +46,7 @@ func memoryCgroup(t *testing.T, cg testenv.Cgroup, limit int) (prefix string) {
 	if err := os.Mkdir(v1, 0o755); err != nil {
 		testenv.Unavailable(t, "no memory controller in the v2 hierarchy and no v1 one: "+err.Error())
 	}
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for os.Remove(v1) != nil && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
+	t.Cleanup(func() { observetest.RemoveCgroup(t, v1) })
 	write(t, filepath.Join(v1, "memory.limit_in_bytes"), strconv.Itoa(limit))
 	return "echo $$ > " + filepath.Join(v1, "cgroup.procs") + " && "
 }
@@ -143,7 +138,7 @@ func TestOOMKill(t *testing.T) {
 	})
 	var got *event.Event
 	dec := Decoder{Clock: func(uint64) time.Time { return time.Time{} }}
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(testenv.WaitLimit)
 	for got == nil && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 		mu.Lock()

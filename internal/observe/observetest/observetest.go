@@ -56,11 +56,11 @@ func StartWith(t *testing.T, cg testenv.Cgroup, stdin *os.File, argv ...string) 
 }
 
 // Poll reads o until done says the snapshot shows what the test wants,
-// for at most a minute; it returns the last snapshot either way, failing
-// the test with what on timeout.
+// for at most testenv.WaitLimit; it returns the last snapshot either way,
+// failing the test with what on timeout.
 func Poll(t *testing.T, o observe.Observer, what string, done func(*observe.Snapshot) bool) *observe.Snapshot {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(testenv.WaitLimit)
 	for {
 		s := observe.NewSnapshot()
 		if err := o.Read(s); err != nil {
@@ -70,7 +70,7 @@ func Poll(t *testing.T, o observe.Observer, what string, done func(*observe.Snap
 			return s
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s observer: after a minute, still no %s", o.Name(), what)
+			t.Fatalf("%s observer: after %v, still no %s", o.Name(), testenv.WaitLimit, what)
 			return s
 		}
 		time.Sleep(100 * time.Millisecond)

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -174,7 +173,7 @@ func TestConventionsAndRange(t *testing.T) {
 func TestIA32(t *testing.T) {
 	cg := testenv.NewCgroup(t)
 	rec, slot := openRecorder(t, cg)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), testenv.WaitLimit)
 	defer cancel()
 	ia32 := kernel.CompatSyscalls(ctx)
 	if ia32 != nil && !errors.Is(ia32, kernel.ErrNoCompatSyscalls) {
