@@ -204,7 +204,15 @@ func runHelper(t *testing.T, rounds int, qdiscs ...[]string) helperRun {
 		h.conns, h.servedMin)
 	h.cgroup = observetest.CgroupID(t, cg)
 	t.Logf("programs the kernel skipped so far (a BPF program already running on the CPU): %v", recursionMisses(t, o))
+	var last *observe.Snapshot
+	t.Cleanup(func() {
+		if t.Failed() && last != nil {
+			t.Logf("the last reading: the cgroup's figures %+v; losses %v; programs skipped %v",
+				last.Cgroups[h.cgroup], last.Losses, recursionMisses(t, o))
+		}
+	})
 	snapshot := observetest.Poll(t, o, "the helper's connects", func(s *observe.Snapshot) bool {
+		last = s
 		st := s.Cgroups[h.cgroup]
 		return st != nil && st.TCPConnect.Count() >= uint64(rounds)
 	})
