@@ -14,7 +14,7 @@
 // Run as root with a built agent:
 //
 //	make build && sudo go run ./bench/pipeline -vigil bin/vigil [-storm 200000] [-rates 50000,100000,200000,250000,300000] [-procs-time 60s]
-//	    [-measure storm,knee,memory] [-profile-dir DIR]
+//	    [-measure storm,knee,memory] [-profile-dir DIR] [-storm-agent-args "--cpu-profile F.cpu"]
 //
 // The in-process benchmarks (decode + enrich + rules + JSON per record
 // kind, and the recorded corpus) are `go test ./internal/agent -bench
@@ -46,6 +46,7 @@ func main() {
 	procs := flag.Int("procs", 1_000_000, "short-lived processes to start at most for the memory measure")
 	procsTime := flag.Duration("procs-time", 60*time.Second, "time budget for the short-lived processes")
 	measures := flag.String("measure", "storm,knee,memory", "what to measure: storm, knee and/or memory (comma-separated)")
+	stormArgs := flag.String("storm-agent-args", "", "more flags for the storm's agent, space-separated (e.g. --cpu-profile F.cpu --mem-profile F.mem)")
 	memArgs := flag.String("memory-agent-args", "", "more flags for the memory measure's agent, space-separated (e.g. --memory-limit 40MiB)")
 	profDir := flag.String("profile-dir", "", "keep the memory measure's heap profiles in this directory")
 	goBench := flag.Bool("go-bench", false, "also run the in-process benchmarks (go test ./internal/agent -bench Pipeline)")
@@ -83,7 +84,7 @@ func main() {
 		want[strings.TrimSpace(m)] = true
 	}
 	if want["storm"] {
-		if err := b.stormRun(*storm); err != nil {
+		if err := b.stormRun(*storm, strings.Fields(*stormArgs)); err != nil {
 			fail("storm: %v", err)
 		}
 	}

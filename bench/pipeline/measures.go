@@ -10,9 +10,9 @@ const idleWindow = 3 * time.Second
 
 // stormRun: n opens as fast as the generator can make them; the agent's
 // CPU over the storm, until its output settles, per event delivered (its
-// idle CPU before is printed beside it).
-func (b *bench) stormRun(n int) error {
-	a, err := b.start("storm")
+// idle CPU before is printed beside it). extra are more flags for the agent.
+func (b *bench) stormRun(n int, extra []string) error {
+	a, err := b.start("storm", extra...)
 	if err != nil {
 		return err
 	}
