@@ -26,14 +26,21 @@ func (c Clock) Event(h Header, kind event.Kind) *event.Event {
 	return &event.Event{Time: c.At(h.Ktime), Kind: kind, Process: Process(h)}
 }
 
-// EventIn starts the event a record makes in ev, as Event does, for a
-// decoder that allocates the event together with its kind's objects.
-func (c Clock) EventIn(ev *event.Event, h Header, kind event.Kind) {
-	*ev = event.Event{Time: c.At(h.Ktime), Kind: kind, Process: Process(h)}
+// EventWith starts the event a record makes in ev, as Event does, with
+// the bare process (Process) written in p: for a decoder that allocates
+// the event, its process and its kind's objects together.
+func (c Clock) EventWith(ev *event.Event, p *event.Process, h Header, kind event.Kind) {
+	*p = bare(h)
+	*ev = event.Event{Time: c.At(h.Ktime), Kind: kind, Process: p}
 }
 
 // Process is the process a header names, as bare as the kernel reported it
 // (pid, tid, cgroup id); the enrich stage completes it.
 func Process(h Header) *event.Process {
-	return &event.Process{PID: h.Pid, TID: h.Tid, Cgroup: event.Cgroup{ID: h.CgroupId}}
+	p := bare(h)
+	return &p
+}
+
+func bare(h Header) event.Process {
+	return event.Process{PID: h.Pid, TID: h.Tid, Cgroup: event.Cgroup{ID: h.CgroupId}}
 }

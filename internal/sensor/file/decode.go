@@ -25,10 +25,12 @@ const (
 )
 
 // decoded is what Decode makes of one record, allocated at once: the
-// event, its file and syscall objects, and room for an open's flags (the
-// access mode and three flags cover nearly every open).
+// event, the bare process its header names, its file and syscall objects,
+// and room for an open's flags (the access mode and three flags cover
+// nearly every open).
 type decoded struct {
 	ev    event.Event
+	proc  event.Process
 	file  event.File
 	sys   event.Syscall
 	flags [4]string
@@ -70,7 +72,7 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 	}
 	d.fill(r, kind, &info, second)
 	ev := &r.ev
-	d.EventIn(ev, wire.HeaderOf(raw), kind)
+	d.EventWith(ev, &r.proc, wire.HeaderOf(raw), kind)
 	r.sys = event.Syscall{Name: sys, Ret: info.Ret, Error: wire.ErrnoName(info.Ret)}
 	ev.Syscall, ev.File = &r.sys, f
 	return ev, nil

@@ -22,11 +22,13 @@ type Decoder struct{ wire.Clock }
 var netInfoSize = int(unsafe.Sizeof(networkNetInfo{}))
 
 // decoded is what Decode makes of one record, allocated at once: the
-// event and its network and syscall objects.
+// event, the bare process its header names, and its network and syscall
+// objects.
 type decoded struct {
-	ev  event.Event
-	net event.Network
-	sys event.Syscall
+	ev   event.Event
+	proc event.Process
+	net  event.Network
+	sys  event.Syscall
 }
 
 // payloadHeadMax is PAYLOAD_HEAD_MAX (network.h): the received bytes a
@@ -51,7 +53,7 @@ func (d Decoder) Decode(raw []byte) (*event.Event, error) {
 	}
 	r := &decoded{}
 	ev := &r.ev
-	d.EventIn(ev, wire.HeaderOf(raw), kind)
+	d.EventWith(ev, &r.proc, wire.HeaderOf(raw), kind)
 	r.net = event.Network{
 		Family:     netname.Family(info.Family),
 		SocketType: netname.SocketType(info.Type),
