@@ -24,15 +24,24 @@ func (t *Tree) Lineage(p *event.Process) (parent *event.Process, ancestors []eve
 	if parent == nil {
 		return nil, nil
 	}
+	// gathered on the stack, then copied at their number: one allocation
+	// for any depth up to len(buf), where appending would regrow
+	var buf [16]event.Ancestor
+	chain := buf[:0]
 	cur := parent
-	for len(ancestors) < t.cfg.AncestorDepth {
+	for len(chain) < t.cfg.AncestorDepth {
 		up := t.Parent(cur)
 		if up == nil {
 			break
 		}
-		ancestors = append(ancestors, event.Ancestor{PID: up.PID, Binary: up.Binary, ExecID: up.ExecID, Trusted: up.BinaryTrusted})
+		chain = append(chain, event.Ancestor{PID: up.PID, Binary: up.Binary, ExecID: up.ExecID, Trusted: up.BinaryTrusted})
 		cur = up
 	}
+	if len(chain) == 0 {
+		return parent, nil
+	}
+	ancestors = make([]event.Ancestor, len(chain))
+	copy(ancestors, chain)
 	return parent, ancestors
 }
 
