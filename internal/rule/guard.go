@@ -1,8 +1,10 @@
 package rule
 
 import (
+	"regexp/syntax"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"cel.dev/cel-go/common/ast"
 	"cel.dev/cel-go/common/operators"
@@ -219,6 +221,9 @@ func (ce *celEnv) guardAlts(e ast.Expr) []guardAlt {
 	if path, vals, ok := stringTest(e, ""); ok && path != "kind" && ce.strGetter(path) != nil {
 		return []guardAlt{{path: path, vals: vals}}
 	}
+	if path, prefix, ok := regexPrefix(e); ok && path != "kind" && ce.strGetter(path) != nil {
+		return []guardAlt{{path: path, vals: guardVals{prefix: []string{prefix}}}}
+	}
 	if path, ints, ok := intTest(e); ok && ce.intGetter(path) != nil {
 		return []guardAlt{{path: path, ints: ints}}
 	}
@@ -268,4 +273,57 @@ func (ce *celEnv) pickTrackPre(e ast.Expr) *trackPre {
 		}
 	}
 	return nil
+}
+
+// regexPrefix reads `F.matches("^lit…")` as the guard
+// `F.startsWith("lit")`: a pattern anchored at the start of the text can
+// only match a value that begins with the literal runes that follow the
+// anchor. The index alone uses it (a guard must hold whenever the
+// condition can, and this one does); the kernel's filters (kernelform.go)
+// read stringTest, which leaves it out.
+func regexPrefix(e ast.Expr) (string, string, bool) {
+	if e.Kind() != ast.CallKind {
+		return "", "", false
+	}
+	c := e.AsCall()
+	if c.FunctionName() != "matches" || !c.IsMemberFunction() || len(c.Args()) != 1 ||
+		c.Args()[0].Kind() != ast.LiteralKind {
+		return "", "", false
+	}
+	pat, ok := c.Args()[0].AsLiteral().(types.String)
+	if !ok {
+		return "", "", false
+	}
+	prefix := anchoredPrefix(string(pat))
+	path, ok := fieldPath(c.Target())
+	return path, prefix, ok && prefix != ""
+}
+
+// anchoredPrefix is the literal every match of pattern starts with when
+// the pattern is anchored at the start of the text (^ without the m flag,
+// or \A), as RE2 (Go's regexp, which CEL's matches uses) parses it; ""
+// otherwise. A case-folded literal or U+FFFD (which also stands for a
+// byte that is not UTF-8) ends the prefix.
+func anchoredPrefix(pattern string) string {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return ""
+	}
+	re = re.Simplify()
+	if re.Op != syntax.OpConcat || len(re.Sub) < 2 || re.Sub[0].Op != syntax.OpBeginText {
+		return ""
+	}
+	var b strings.Builder
+	for _, sub := range re.Sub[1:] {
+		if sub.Op != syntax.OpLiteral || sub.Flags&syntax.FoldCase != 0 {
+			break
+		}
+		for _, r := range sub.Rune {
+			if r == utf8.RuneError {
+				return b.String()
+			}
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
