@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"cel.dev/cel-go/common/functions"
+	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/interpreter"
 
 	"github.com/vigil-sec/vigil/internal/event"
@@ -31,6 +32,18 @@ type activation struct {
 	// tables are the engine's state tables by track name, for the
 	// pre-filter's reading of tracked().
 	tables map[string]*trackTable
+	// kindBox is boxedKind as CEL sees it, kept from event to event.
+	kindBox   any
+	boxedKind event.Kind
+}
+
+// kind is the event's kind as a CEL value, boxed once for each run of
+// events of one kind rather than for every event (a box is immutable).
+func (a *activation) kind() any {
+	if a.kindBox == nil || a.boxedKind != a.ev.Kind {
+		a.kindBox, a.boxedKind = types.String(a.ev.Kind), a.ev.Kind
+	}
+	return a.kindBox
 }
 
 // reset points the activation at ev (nil to let go of the last one).

@@ -58,15 +58,16 @@ func newCELEnv() (*celEnv, error) {
 // evaluation time (they read the engine's state tables).
 func vigilFunctions() []cel.EnvOption {
 	str, strList, b := cel.StringType, cel.ListType(cel.StringType), cel.BoolType
+	dot := ref.Val(types.String("."))
 	unaryStr := func(f func(string) string) cel.OverloadOpt {
-		return cel.UnaryBinding(func(v ref.Val) ref.Val { return types.String(f(string(v.(types.String)))) })
+		return cel.UnaryBinding(func(v ref.Val) ref.Val { return reboxed(v, f(string(v.(types.String))), dot) })
 	}
 	strListPred := func(pred func(s, x string) bool) cel.OverloadOpt {
 		return cel.BinaryBinding(func(lhs, rhs ref.Val) ref.Val {
 			s := string(lhs.(types.String))
-			it := rhs.(traits.Lister).Iterator()
-			for it.HasNext() == types.True {
-				if x, ok := it.Next().(types.String); ok && pred(s, string(x)) {
+			l := rhs.(traits.Lister)
+			for i, n := types.Int(0), listSize(l); i < n; i++ {
+				if x, ok := l.Get(i).(types.String); ok && pred(s, string(x)) {
 					return types.True
 				}
 			}
@@ -133,9 +134,9 @@ func inCIDR(lhs, rhs ref.Val) ref.Val {
 	if s, ok := rhs.(types.String); ok {
 		return test(string(s))
 	}
-	it := rhs.(traits.Lister).Iterator()
-	for it.HasNext() == types.True {
-		s, ok := it.Next().(types.String)
+	l := rhs.(traits.Lister)
+	for i, n := types.Int(0), listSize(l); i < n; i++ {
+		s, ok := l.Get(i).(types.String)
 		if !ok {
 			continue
 		}
@@ -152,13 +153,13 @@ func inCIDR(lhs, rhs ref.Val) ref.Val {
 func anyElement(pred func(s, x string) bool) func(lhs, rhs ref.Val) ref.Val {
 	return func(lhs, rhs ref.Val) ref.Val {
 		l, r := lhs.(traits.Lister), rhs.(traits.Lister)
-		for it := l.Iterator(); it.HasNext() == types.True; {
-			s, ok := it.Next().(types.String)
+		for i, n := types.Int(0), listSize(l); i < n; i++ {
+			s, ok := l.Get(i).(types.String)
 			if !ok {
 				continue
 			}
-			for jt := r.Iterator(); jt.HasNext() == types.True; {
-				if x, ok := jt.Next().(types.String); ok && pred(string(s), string(x)) {
+			for j, m := types.Int(0), listSize(r); j < m; j++ {
+				if x, ok := r.Get(j).(types.String); ok && pred(string(s), string(x)) {
 					return types.True
 				}
 			}
@@ -170,10 +171,34 @@ func anyElement(pred func(s, x string) bool) func(lhs, rhs ref.Val) ref.Val {
 // hasAny says whether two string lists share an element.
 func hasAny(lhs, rhs ref.Val) ref.Val {
 	l, r := lhs.(traits.Lister), rhs.(traits.Lister)
-	for it := l.Iterator(); it.HasNext() == types.True; {
-		if r.Contains(it.Next()) == types.True {
+	for i, n := types.Int(0), listSize(l); i < n; i++ {
+		if r.Contains(l.Get(i)) == types.True {
 			return types.True
 		}
 	}
 	return types.False
+}
+
+// The helpers walk lists by index (Size, Get) rather than with an
+// iterator, which CEL allocates for every walk; the elements and their
+// order are the same.
+
+// listSize is the number of elements of l.
+func listSize(l traits.Lister) types.Int {
+	n, _ := l.Size().(types.Int)
+	return n
+}
+
+// reboxed is out as a CEL string, without a new box where one exists: the
+// argument in itself when out is its string (basename("bash")), dot for
+// "." (basename and dirname of ""). A box is immutable: sharing one
+// changes nothing but the allocation.
+func reboxed(in ref.Val, out string, dot ref.Val) ref.Val {
+	switch {
+	case out == string(in.(types.String)):
+		return in
+	case out == ".":
+		return dot
+	}
+	return types.String(out)
 }

@@ -320,7 +320,7 @@ func newSchema(baseProvider types.Provider, baseAdapter types.Adapter) (*schema,
 	}
 
 	vars := []topVar{
-		{"kind", types.StringType, "what happened: process_exec, file_open, …", func(a *activation) any { return types.String(a.ev.Kind) }},
+		{"kind", types.StringType, "what happened: process_exec, file_open, …", func(a *activation) any { return a.kind() }},
 		{"time", types.TimestampType, "when the kernel saw it", func(a *activation) any { return types.Timestamp{Time: a.ev.Time} }},
 		{"node", types.StringType, "host name", func(a *activation) any { return types.String(a.ev.Node) }},
 		{"process", procT.celType, "the process that did it", func(a *activation) any { return a.proc(0, a.ev.Process) }},
