@@ -53,6 +53,27 @@ import (
 )
 
 func main() {
+	code := 0
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				f, ok := r.(failure)
+				if !ok {
+					panic(r)
+				}
+				fmt.Fprintln(os.Stderr, string(f))
+				code = 1
+			}
+		}()
+		run()
+	}()
+	os.Exit(code)
+}
+
+// run is the benchmark. A fail anywhere in it unwinds through its defers,
+// so that the loop device, the TCP server and the pin directory are
+// removed on an error too.
+func run() {
 	vigil := flag.String("vigil", "bin/vigil", "the vigil binary to measure")
 	rounds := flag.Int("rounds", 7, "rounds; each runs every mode of every load once")
 	loads := flag.String("loads", "sched,io,tcp", "loads to run, comma-separated: sched, io, tcp")
@@ -179,7 +200,9 @@ func ensurePackages() {
 	}
 }
 
+// failure is what fail panics with; main prints it and exits 1.
+type failure string
+
 func fail(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "bench/observe: "+format+"\n", args...)
-	os.Exit(1)
+	panic(failure(fmt.Sprintf("bench/observe: "+format, args...)))
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -85,25 +86,28 @@ type agentProc struct {
 func (a *agentProc) pid() int { return a.cmd.Process.Pid }
 
 func (a *agentProc) stop() (string, error) {
-	note := ""
+	note, checked := "", error(nil)
 	if a.observers {
 		n, err := runqSamples(a.metrics)
-		if err != nil {
-			return "", err
+		switch {
+		case err != nil:
+			checked = err
+		case n == 0:
+			checked = fmt.Errorf("the observers measured no run-queue latency: are they on?")
+		default:
+			note = fmt.Sprintf("%d run-queue samples", n)
 		}
-		if n == 0 {
-			return "", fmt.Errorf("the observers measured no run-queue latency: are they on?")
-		}
-		note = fmt.Sprintf("%d run-queue samples", n)
 	}
+	// the agent is stopped whatever the check said: a failed run leaves
+	// no agent behind
 	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		return "", err
+		return "", errors.Join(checked, err)
 	}
 	<-a.done
 	if err := a.cmd.Wait(); err != nil {
-		return "", fmt.Errorf("agent: %w", err)
+		return "", errors.Join(checked, fmt.Errorf("agent: %w", err))
 	}
-	return note, nil
+	return note, checked
 }
 
 // runqSamples is the total count of vigil_sched_runq_latency_seconds in
