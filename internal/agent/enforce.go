@@ -279,7 +279,7 @@ func (a *Agent) enforcementStats() (*metrics.Enforcement, int) {
 		UserspaceKills:        c.UserspaceKills.Load(),
 		UserspaceKillFailures: c.UserspaceKillFailed.Load(),
 		Holds: map[string]uint64{"held": c.Holds.Load(), "killed": c.HoldsKilled.Load(),
-			"overflow": c.HoldOverflow.Load(), "late": c.HoldsLate.Load()},
+			"overflow": c.HoldOverflow.Load(), "late": c.HoldsLate.Load(), "learn_overflow": c.LearnOverflow.Load()},
 	}
 	if st, ok := e.HoldExpiry(); ok {
 		out.Holds["expired"], out.Holds["not_held"] = st.Expired, st.NotHeld

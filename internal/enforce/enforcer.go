@@ -127,6 +127,9 @@ type Counts struct {
 	// ran already (the kernel failed open: see execguard.ExpiryStats), a
 	// denied one then killed from user space.
 	Holds, HoldsKilled, HoldOverflow, HoldsLate atomic.Uint64
+	// LearnOverflow are execs run unheld whose binary could not be queued
+	// for hashing (the queue was full): hashed the next time it runs.
+	LearnOverflow atomic.Uint64
 	// Resolved counts deny paths resolved again after a change.
 	Resolved atomic.Uint64
 	// KillLatency is the user-space kills' latency, event to signal:

@@ -37,8 +37,12 @@ func (e *Enforcer) Observe(ev *event.Event) {
 				e.replacedBinary(ev, cur)
 			}
 		}
-		if len(pl.Hashes) > 0 && !pl.killedAtExec(ino, ev.Time) && (pl.HashHold == 0 || e.policiesOf(ev)&pl.HashHold == 0) {
-			e.queueLearn(ev)
+		if len(pl.Hashes) > 0 && !pl.killedAtExec(ino, ev.Time) {
+			// only an exec a hash policy governs is worth hashing, and
+			// one a holding policy governs was hashed at its hold
+			if mine := e.policiesOf(ev); mine&pl.hashPolicies() != 0 && mine&pl.HashHold == 0 {
+				e.queueLearn(ev)
+			}
 		}
 	case event.KindFileRename, event.KindFileLink, event.KindFileSymlink, event.KindFileUnlink:
 		if f := ev.File; f != nil && (pl.watches(f.Path) || pl.watches(f.NewPath)) {
@@ -117,6 +121,7 @@ func (e *Enforcer) queueLearn(ev *event.Event) {
 	select {
 	case e.work <- job{learn: &learnJob{ev: ev, hold: h}}:
 	default: // the binary is hashed the next time it runs
+		e.counts.LearnOverflow.Add(1)
 	}
 }
 

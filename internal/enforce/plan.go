@@ -285,6 +285,17 @@ func adders(p policy.Policy, bit uint64) (add func(pinned.Verdict) pinned.Verdic
 	return add, ref
 }
 
+// hashPolicies are the policies that deny binaries by hash, by bit.
+func (pl *Plan) hashPolicies() uint64 {
+	var mask uint64
+	for n, p := range pl.Policies {
+		if p.Name != "" && len(p.Exec.DenySHA256) > 0 {
+			mask |= 1 << n
+		}
+	}
+	return mask
+}
+
 // addHashes adds p's sha256 digests for its bit.
 func (pl *Plan) addHashes(p policy.Policy, bit uint64, add func(pinned.Verdict) pinned.Verdict,
 	ref func(policy.Entry, string) entryRef) {

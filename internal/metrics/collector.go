@@ -170,7 +170,7 @@ func (c *Collector) collectEnforcement(ch chan<- prometheus.Metric, e *Enforceme
 	ch <- counter(d.userKills, float64(e.UserspaceKills))
 	ch <- counter(d.userKillFails, float64(e.UserspaceKillFailures))
 	ch <- histogram(d.userKillLatency, e.KillLatency)
-	for _, outcome := range []string{"held", "killed", "overflow", "late", "expired", "not_held"} {
+	for _, outcome := range []string{"held", "killed", "overflow", "late", "learn_overflow", "expired", "not_held"} {
 		ch <- counter(d.execHolds, float64(e.Holds[outcome]), outcome)
 	}
 	ch <- counter(d.packetsDropped, float64(e.PacketsDropped))
