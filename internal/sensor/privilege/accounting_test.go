@@ -8,25 +8,11 @@ import (
 	"testing"
 
 	"github.com/vigil-sec/vigil/internal/event"
-	"github.com/vigil-sec/vigil/internal/kernel"
 	"github.com/vigil-sec/vigil/internal/ring"
 	"github.com/vigil-sec/vigil/internal/sensor/privilege/privtest"
+	"github.com/vigil-sec/vigil/internal/sensor/sensortest"
 	"github.com/vigil-sec/vigil/internal/testenv"
 )
-
-// cgroupScope limits a session to a test cgroup.
-func cgroupScope(t *testing.T, cg testenv.Cgroup) ring.Scope {
-	t.Helper()
-	id, err := kernel.CgroupID(cg.Path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	level, err := kernel.CgroupLevel(cg.Root, cg.Path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ring.Scope{CgroupID: id, CgroupLevel: level}
-}
 
 // helperIn runs a privtest action in cgroup cg and returns its pid.
 func helperIn(t *testing.T, cg testenv.Cgroup, action string, args ...string) int {
@@ -47,7 +33,7 @@ func helperIn(t *testing.T, cg testenv.Cgroup, action string, args ...string) in
 func TestEveryKindDelivered(t *testing.T) {
 	const n = 3
 	cg := testenv.NewCgroup(t)
-	s := startSession(t, cgroupScope(t, cg), Options{MissingSyscalls: true})
+	s := startSession(t, sensortest.CgroupScope(t, cg), Options{MissingSyscalls: true})
 	pid := helperIn(t, cg, "every-kind", strconv.Itoa(n))
 	recs := s.of(pid)
 	for _, kind := range Kinds() {
@@ -69,7 +55,7 @@ func TestEveryKindDelivered(t *testing.T) {
 func TestInFlightFullIsCounted(t *testing.T) {
 	const n = 3
 	cg := testenv.NewCgroup(t)
-	s := startSession(t, cgroupScope(t, cg), Options{InFlight: 1, MissingSyscalls: true})
+	s := startSession(t, sensortest.CgroupScope(t, cg), Options{InFlight: 1, MissingSyscalls: true})
 	// the one slot, taken by a thread id no thread has
 	if err := s.sensor.core.Inflight.Put(uint64(1<<63), privilegeCallEntry{}); err != nil {
 		t.Fatal(err)
