@@ -37,10 +37,12 @@ func (e *Enforcer) Observe(ev *event.Event) {
 				e.replacedBinary(ev, cur)
 			}
 		}
-		if len(pl.Hashes) > 0 && !pl.killedAtExec(ino, ev.Time) {
-			// only an exec a hash policy governs is worth hashing, and
-			// one a holding policy governs was hashed at its hold
-			if mine := e.policiesOf(ev); mine&pl.hashPolicies() != 0 && mine&pl.HashHold == 0 {
+		// only an exec a hash policy that does not hold governs is worth
+		// hashing, and not one a holding policy governs (hashed at its
+		// hold); the scope lookup (a stat per cgroup level) only when
+		// such a policy exists
+		if learning := pl.hashPolicies() &^ pl.HashHold; learning != 0 && !pl.killedAtExec(ino, ev.Time) {
+			if mine := e.policiesOf(ev); mine&learning != 0 && mine&pl.HashHold == 0 {
 				e.queueLearn(ev)
 			}
 		}
